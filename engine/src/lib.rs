@@ -1,0 +1,24 @@
+//! cobrowse-engine: parse, fingerprint, diff, mask and replay DOM trees for co-browsing.
+
+mod fingerprint;
+mod mutation;
+mod parse;
+mod rules;
+mod selector;
+mod serialize;
+mod tree;
+mod view;
+
+pub use mutation::{
+    CountingSink, Mutation, MutationKind, MutationRef, MutationSink, NameRef, NodeRecord, PropRef, PropsRef, RecordData,
+    RecordDataRef, RecordRef, WireNs,
+};
+pub use parse::{ParseOptions, parse_document_str, parse_document_with, parse_fragment_in, parse_fragment_str};
+pub use rules::{
+    AttributeMask, BlockConfig, DisableConfig, MaskConfig, Projection, Rules, RulesConfig, RulesError, Sanitize, mask_text,
+};
+pub use selector::SelectorError;
+pub use serialize::{subtree_to_html, to_html};
+pub use tree::{Attr, Attrs, ElementData, NodeData, NodeId, NodeKind, Prop, Props, Tree, WireId, attr_name, html_name};
+pub use view::View;
+pub use markup5ever::{LocalName, Namespace, Prefix, QualName, local_name, namespace_url, ns};

@@ -1,0 +1,245 @@
+//! HTML parsing into the arena [`Tree`] through html5ever's `TreeSink`.
+//!
+//! The sink keeps the arena behind a `RefCell` (html5ever 0.40's sink takes `&self`); handles
+//! are plain arena indices. Adjacent text is merged here, as the sink contract requires, so a
+//! parsed tree never holds two adjacent text nodes.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+
+use html5ever::tendril::{StrTendril, TendrilSink};
+use html5ever::tree_builder::{ElementFlags, NodeOrText, QuirksMode, TreeSink};
+use html5ever::{Attribute, ParseOpts, parse_document, parse_fragment};
+use markup5ever::interface::ElemName;
+use markup5ever::{LocalName, Namespace, QualName, local_name, ns};
+
+use crate::tree::{Attr, Attrs, NodeData, NodeId, Tree};
+
+/// Options for [`parse_document_with`] / [`parse_fragment_with`].
+#[derive(Clone, Debug)]
+pub struct ParseOptions {
+    /// Parse as if scripting were enabled (affects `<noscript>`). Default: `true`, as a
+    /// browser with scripting on parses the customer's page.
+    pub scripting_enabled: bool,
+}
+
+impl Default for ParseOptions {
+    fn default() -> Self {
+        ParseOptions { scripting_enabled: true }
+    }
+}
+
+/// Parses a whole document.
+pub fn parse_document_str(html: &str) -> Tree {
+    parse_document_with(html, &ParseOptions::default())
+}
+
+/// Parses a whole document with options.
+pub fn parse_document_with(html: &str, opts: &ParseOptions) -> Tree {
+    let sink = ArenaSink::new(Tree::new_document());
+    let parser = parse_document(sink, parse_opts(opts));
+    parser.one(StrTendril::from(html))
+}
+
+/// Parses a fragment as the `innerHTML` of an HTML element named `context` (for example
+/// `"body"`, `"div"`, `"select"`, `"tr"`). The result's root is a fragment node.
+pub fn parse_fragment_str(html: &str, context: &str) -> Tree {
+    parse_fragment_in(html, QualName::new(None, ns!(html), LocalName::from(context)), &ParseOptions::default())
+}
+
+/// Parses a fragment in the context of an element with any qualified name (an `svg` context
+/// gives SVG-namespace children).
+pub fn parse_fragment_in(html: &str, context: QualName, opts: &ParseOptions) -> Tree {
+    let sink = ArenaSink::new(Tree::new_document());
+    let parser = parse_fragment(sink, parse_opts(opts), context, Vec::new(), false);
+    let mut doc = parser.one(StrTendril::from(html));
+    // html5ever puts the fragment's nodes under a synthetic <html> child of the document.
+    let mut out = Tree::new_fragment();
+    let root = out.root();
+    if let Some(html) = doc.first_child(doc.root()) {
+        let kids: Vec<NodeId> = doc.children(html).collect();
+        for k in kids {
+            let copy = out.import_subtree(&doc, k);
+            out.append(root, copy);
+        }
+    }
+    doc.dirty.clear();
+    out.dirty.clear();
+    out
+}
+
+fn parse_opts(opts: &ParseOptions) -> ParseOpts {
+    let mut p = ParseOpts::default();
+    p.tree_builder.scripting_enabled = opts.scripting_enabled;
+    p
+}
+
+/// The tree sink: an arena behind a `RefCell`.
+struct ArenaSink {
+    tree: RefCell<Tree>,
+}
+
+impl ArenaSink {
+    fn new(tree: Tree) -> Self {
+        ArenaSink { tree: RefCell::new(tree) }
+    }
+
+    fn append_text(&self, tree: &mut Tree, parent: NodeId, prev: Option<NodeId>, text: &str) {
+        if let Some(p) = prev {
+            if let NodeData::Text(t) = &mut tree.node_mut(p).data {
+                t.push_str(text);
+                return;
+            }
+        }
+        let id = tree.create(NodeData::Text(text.to_owned()));
+        tree.insert_after(parent, prev, id);
+    }
+}
+
+/// An element name handed to the tree builder (owned: atoms are cheap to clone, and a borrow
+/// of the arena could not outlive the next `&self` call).
+#[derive(Debug)]
+struct OwnedName {
+    ns: Namespace,
+    local: LocalName,
+}
+
+impl ElemName for OwnedName {
+    fn ns(&self) -> &Namespace {
+        &self.ns
+    }
+    fn local_name(&self) -> &LocalName {
+        &self.local
+    }
+}
+
+fn convert_attrs(attrs: Vec<Attribute>) -> Attrs {
+    attrs
+        .into_iter()
+        .map(|a| Attr { name: a.name, value: String::from(&*a.value) })
+        .collect()
+}
+
+impl TreeSink for ArenaSink {
+    type Handle = NodeId;
+    type Output = Tree;
+    type ElemName<'a> = OwnedName;
+
+    fn finish(self) -> Tree {
+        self.tree.into_inner()
+    }
+
+    fn parse_error(&self, _msg: Cow<'static, str>) {}
+
+    fn get_document(&self) -> NodeId {
+        self.tree.borrow().root()
+    }
+
+    fn elem_name<'a>(&'a self, target: &'a NodeId) -> OwnedName {
+        let tree = self.tree.borrow();
+        match tree.data(*target) {
+            NodeData::Element(e) => OwnedName { ns: e.name.ns.clone(), local: e.name.local.clone() },
+            // The tree builder only asks for element names; answer with a name that matches
+            // nothing rather than panicking.
+            _ => OwnedName { ns: ns!(), local: local_name!("") },
+        }
+    }
+
+    fn create_element(&self, name: QualName, attrs: Vec<Attribute>, _flags: ElementFlags) -> NodeId {
+        self.tree.borrow_mut().create_element(name, convert_attrs(attrs))
+    }
+
+    fn create_comment(&self, text: StrTendril) -> NodeId {
+        self.tree.borrow_mut().create(NodeData::Comment(String::from(&*text)))
+    }
+
+    fn create_pi(&self, _target: StrTendril, data: StrTendril) -> NodeId {
+        // HTML has no processing instructions; the tokenizer never produces them. Keep the data
+        // as a comment, which is what a browser's HTML parser does with `<?...>`.
+        self.tree.borrow_mut().create(NodeData::Comment(String::from(&*data)))
+    }
+
+    fn append(&self, parent: &NodeId, child: NodeOrText<NodeId>) {
+        let mut tree = self.tree.borrow_mut();
+        let last = tree.last_child(*parent);
+        match child {
+            NodeOrText::AppendText(text) => self.append_text(&mut tree, *parent, last, &text),
+            NodeOrText::AppendNode(node) => tree.insert_after(*parent, last, node),
+        }
+    }
+
+    fn append_based_on_parent_node(&self, element: &NodeId, prev_element: &NodeId, child: NodeOrText<NodeId>) {
+        let has_parent = self.tree.borrow().parent(*element).is_some();
+        if has_parent {
+            self.append_before_sibling(element, child);
+        } else {
+            self.append(prev_element, child);
+        }
+    }
+
+    fn append_doctype_to_document(&self, name: StrTendril, public_id: StrTendril, system_id: StrTendril) {
+        let mut tree = self.tree.borrow_mut();
+        let id = tree.create(NodeData::Doctype {
+            name: String::from(&*name),
+            public_id: String::from(&*public_id),
+            system_id: String::from(&*system_id),
+        });
+        let root = tree.root();
+        tree.append(root, id);
+    }
+
+    fn get_template_contents(&self, target: &NodeId) -> NodeId {
+        let tree = self.tree.borrow();
+        // Every template element is created with its contents fragment as the only child.
+        tree.template_contents(*target).unwrap_or(*target)
+    }
+
+    fn same_node(&self, x: &NodeId, y: &NodeId) -> bool {
+        x == y
+    }
+
+    fn set_quirks_mode(&self, _mode: QuirksMode) {}
+
+    fn append_before_sibling(&self, sibling: &NodeId, new_node: NodeOrText<NodeId>) {
+        let mut tree = self.tree.borrow_mut();
+        let Some(parent) = tree.parent(*sibling) else { return };
+        let prev = tree.prev_sibling(*sibling);
+        match new_node {
+            NodeOrText::AppendText(text) => self.append_text(&mut tree, parent, prev, &text),
+            NodeOrText::AppendNode(node) => tree.insert_after(parent, prev, node),
+        }
+    }
+
+    fn add_attrs_if_missing(&self, target: &NodeId, attrs: Vec<Attribute>) {
+        let mut tree = self.tree.borrow_mut();
+        if let Some(e) = tree.element_mut(*target) {
+            for a in attrs {
+                if !e.attrs.iter().any(|x| x.name == a.name) {
+                    e.attrs.push(Attr { name: a.name, value: String::from(&*a.value) });
+                }
+            }
+        }
+    }
+
+    fn remove_from_parent(&self, target: &NodeId) {
+        self.tree.borrow_mut().detach(*target);
+    }
+
+    fn reparent_children(&self, node: &NodeId, new_parent: &NodeId) {
+        let mut tree = self.tree.borrow_mut();
+        let kids: Vec<NodeId> = tree.children(*node).collect();
+        for k in kids {
+            tree.append(*new_parent, k);
+        }
+    }
+
+    fn is_mathml_annotation_xml_integration_point(&self, handle: &NodeId) -> bool {
+        let tree = self.tree.borrow();
+        let Some(e) = tree.element(*handle) else { return false };
+        e.name.ns == ns!(mathml)
+            && &*e.name.local == "annotation-xml"
+            && e.attr("encoding").is_some_and(|v| {
+                v.eq_ignore_ascii_case("text/html") || v.eq_ignore_ascii_case("application/xhtml+xml")
+            })
+    }
+}

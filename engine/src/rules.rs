@@ -1,0 +1,668 @@
+//! Privacy and safety rules: masking, blocking, element-disable and sanitizing.
+//!
+//! Rules are loaded from a [`RulesConfig`] (JSON or TOML, see [`RulesConfig::from_json`] and
+//! [`RulesConfig::from_toml`]), compiled once into [`Rules`], then applied inline: the
+//! annotate pass ([`Rules::annotate`]) stores a [`View`] verdict on every node, and the
+//! [`Projection`] derives what the agent sees (masked text, dropped attributes, placeholders)
+//! from the raw node and its verdict while fingerprints, snapshots and diffs are computed. No
+//! projected copy of the tree is ever built, and nothing hidden ever reaches a sink.
+//!
+//! Invariants:
+//! - projection is a pure function of (raw node, its view, the rules): the old and new tree of
+//!   a diff, annotated by the same rules, project consistently;
+//! - a mirror (no rules) projects as the identity, so its fingerprints, computed from the data
+//!   it received, equal the capture side's fingerprints of the projected tree;
+//! - when sanitizing is on (the default), no dropped element, event-handler attribute or
+//!   dangerous URL is ever yielded by the projection.
+//!
+//! # Config format
+//! ```json
+//! {
+//!   "mask":    { "all": false,
+//!                "selectors": [".ssn", "input[name=card]"],
+//!                "attributes": ["data-card", {"selector": "a.private", "attributes": ["href"]}] },
+//!   "block":   { "selectors": ["#private-panel", "iframe.thirdparty"] },
+//!   "disable": { "selectors": ["a.danger"], "submit_buttons": true }
+//! }
+//! ```
+//! - `mask.selectors`: elements whose text (and their descendants' text), input value and
+//!   `value` attribute the agent sees as asterisks, one per character (whitespace kept).
+//!   `input[type=password]` is always masked. `mask.all` masks every text and value of the page.
+//! - `mask.attributes`: attribute names masked on every element, or `{selector, attributes}`
+//!   entries masking those attributes on matching elements only (at most 32 such entries).
+//! - `block.selectors`: elements replaced by a placeholder that keeps the tag name and the
+//!   `width` / `height` attributes; nothing inside is sent.
+//! - `disable`: elements the agent may not act on. `submit_buttons` (default `true`) disables
+//!   `button[type=submit]`, a `button` without a valid type inside a form or with a `form`
+//!   attribute, `input[type=submit]` and `input[type=image]`.
+//!
+//! Sanitizing is not part of the file: it is on unless a library caller (or the CLI's
+//! `--no-sanitize`) compiles the rules with [`Sanitize::OffForTrustedContent`].
+
+use std::borrow::Cow;
+
+use markup5ever::{LocalName, QualName, local_name, ns};
+use serde::Deserialize;
+
+use crate::selector::{CompiledSelector, MatchCaches, SelectorError};
+use crate::tree::{ElementData, NodeData, NodeId, Props, Tree};
+use crate::view::View;
+
+/// Whether to sanitize what the agent receives.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum Sanitize {
+    /// Remove everything that could execute in the agent's browser (the default, and the only
+    /// mode the relay and the WASM client accept).
+    #[default]
+    On,
+    /// Keep the page as it is. Only for trusted content and testing.
+    OffForTrustedContent,
+}
+
+/// The rules file, as written by an administrator.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RulesConfig {
+    /// Masking rules.
+    pub mask: MaskConfig,
+    /// Blocking rules.
+    pub block: BlockConfig,
+    /// Element-disable rules.
+    pub disable: DisableConfig,
+}
+
+/// `mask` section.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MaskConfig {
+    /// Mask every text and value on the page.
+    pub all: bool,
+    /// Elements whose text and values are masked.
+    pub selectors: Vec<String>,
+    /// Attributes whose values are masked.
+    pub attributes: Vec<AttributeMask>,
+}
+
+/// One entry of `mask.attributes`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum AttributeMask {
+    /// An attribute name masked on every element.
+    Everywhere(String),
+    /// Attribute names masked on elements matching a selector.
+    OnMatching {
+        /// The selector.
+        selector: String,
+        /// Attribute names.
+        attributes: Vec<String>,
+    },
+}
+
+/// `block` section.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct BlockConfig {
+    /// Elements replaced by placeholders.
+    pub selectors: Vec<String>,
+}
+
+/// `disable` section.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DisableConfig {
+    /// Elements the agent may not act on.
+    pub selectors: Vec<String>,
+    /// Disable submit buttons (default `true`).
+    pub submit_buttons: bool,
+}
+
+impl Default for DisableConfig {
+    fn default() -> Self {
+        DisableConfig { selectors: Vec::new(), submit_buttons: true }
+    }
+}
+
+/// Why a rules file could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RulesError {
+    /// The file is not valid JSON/TOML for the schema.
+    Syntax(String),
+    /// A selector did not parse; names the selector.
+    Selector(SelectorError),
+    /// More `{selector, attributes}` entries than supported.
+    TooManyAttributeRules(usize),
+}
+
+impl std::fmt::Display for RulesError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RulesError::Syntax(m) => write!(f, "invalid rules file: {m}"),
+            RulesError::Selector(e) => write!(f, "invalid rules file: {e}"),
+            RulesError::TooManyAttributeRules(n) => {
+                write!(f, "invalid rules file: {n} selector-scoped attribute masks (at most {MAX_ATTR_RULES})")
+            }
+        }
+    }
+}
+
+impl std::error::Error for RulesError {}
+
+const MAX_ATTR_RULES: usize = 32;
+
+impl RulesConfig {
+    /// Parses the JSON form.
+    pub fn from_json(text: &str) -> Result<RulesConfig, RulesError> {
+        serde_json::from_str(text).map_err(|e| RulesError::Syntax(e.to_string()))
+    }
+
+    /// Parses the TOML form (same schema).
+    pub fn from_toml(text: &str) -> Result<RulesConfig, RulesError> {
+        toml::from_str(text).map_err(|e| RulesError::Syntax(e.to_string()))
+    }
+
+    /// Parses JSON when the text starts with `{`, TOML otherwise.
+    pub fn from_text(text: &str) -> Result<RulesConfig, RulesError> {
+        if text.trim_start().starts_with('{') { Self::from_json(text) } else { Self::from_toml(text) }
+    }
+}
+
+/// Compiled rules: selectors parsed once, name lists interned.
+#[derive(Clone)]
+pub struct Rules {
+    mask_all: bool,
+    mask: Vec<CompiledSelector>,
+    attr_everywhere: Vec<LocalName>,
+    attr_rules: Vec<(CompiledSelector, Vec<LocalName>)>,
+    block: Vec<CompiledSelector>,
+    disable: Vec<CompiledSelector>,
+    disable_submit: bool,
+    sanitize: Sanitize,
+}
+
+impl std::fmt::Debug for Rules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rules")
+            .field("mask_all", &self.mask_all)
+            .field("mask", &self.mask.iter().map(|s| s.source()).collect::<Vec<_>>())
+            .field("block", &self.block.iter().map(|s| s.source()).collect::<Vec<_>>())
+            .field("disable", &self.disable.iter().map(|s| s.source()).collect::<Vec<_>>())
+            .field("sanitize", &self.sanitize)
+            .finish()
+    }
+}
+
+impl Default for Rules {
+    /// Default rules: passwords masked, submit buttons disabled, sanitizing on.
+    fn default() -> Self {
+        Rules::compile(&RulesConfig::default(), Sanitize::On).expect("default rules compile")
+    }
+}
+
+fn compile_all(list: &[String]) -> Result<Vec<CompiledSelector>, RulesError> {
+    list.iter().map(|s| CompiledSelector::parse(s).map_err(RulesError::Selector)).collect()
+}
+
+fn lower_names(list: &[String]) -> Vec<LocalName> {
+    list.iter().map(|n| LocalName::from(n.to_ascii_lowercase())).collect()
+}
+
+impl Rules {
+    /// Compiles a config.
+    pub fn compile(config: &RulesConfig, sanitize: Sanitize) -> Result<Rules, RulesError> {
+        let mut attr_everywhere = Vec::new();
+        let mut attr_rules = Vec::new();
+        for entry in &config.mask.attributes {
+            match entry {
+                AttributeMask::Everywhere(name) => attr_everywhere.push(LocalName::from(name.to_ascii_lowercase())),
+                AttributeMask::OnMatching { selector, attributes } => {
+                    let sel = CompiledSelector::parse(selector).map_err(RulesError::Selector)?;
+                    attr_rules.push((sel, lower_names(attributes)));
+                }
+            }
+        }
+        if attr_rules.len() > MAX_ATTR_RULES {
+            return Err(RulesError::TooManyAttributeRules(attr_rules.len()));
+        }
+        Ok(Rules {
+            mask_all: config.mask.all,
+            mask: compile_all(&config.mask.selectors)?,
+            attr_everywhere,
+            attr_rules,
+            block: compile_all(&config.block.selectors)?,
+            disable: compile_all(&config.disable.selectors)?,
+            disable_submit: config.disable.submit_buttons,
+            sanitize,
+        })
+    }
+
+    /// Rules that hide, block, disable and sanitize nothing: the projection is the identity.
+    pub fn transparent() -> Rules {
+        let config = RulesConfig {
+            disable: DisableConfig { selectors: Vec::new(), submit_buttons: false },
+            ..Default::default()
+        };
+        Rules::compile(&config, Sanitize::OffForTrustedContent).expect("transparent rules compile")
+    }
+
+    /// Whether the output of these rules is sanitized.
+    pub fn sanitizes(&self) -> bool {
+        self.sanitize == Sanitize::On
+    }
+
+    /// Computes the view of every node of the tree.
+    pub fn annotate(&self, tree: &mut Tree) {
+        let root = tree.root();
+        self.annotate_subtree(tree, root);
+    }
+
+    /// Recomputes the views of `top` and its descendants, inheriting from `top`'s parent.
+    ///
+    /// Selectors are evaluated against the whole tree, so a match inside the subtree that
+    /// depends on ancestors is right; a change outside the subtree that alters matches inside
+    /// it (a class added to an ancestor) needs that ancestor re-annotated.
+    pub fn annotate_subtree(&self, tree: &mut Tree, top: NodeId) {
+        let mut caches = MatchCaches::default();
+        let parent_view = tree.parent(top).map_or(View::PLAIN, |p| tree.node(p).view);
+        let mut stack = vec![(top, parent_view)];
+        while let Some((id, inherited)) = stack.pop() {
+            let view = self.view_of(tree, id, inherited, &mut caches);
+            tree.node_mut(id).view = view;
+            let child_inherit = if view.is_dropped() || view.is_blocked() {
+                View::PLAIN.with(View::DROPPED)
+            } else if view.is_masked() {
+                View::PLAIN.with(View::MASKED)
+            } else {
+                View::PLAIN
+            };
+            let start = stack.len();
+            stack.extend(tree.children(id).map(|c| (c, child_inherit)));
+            stack[start..].reverse();
+        }
+    }
+
+    fn view_of(&self, tree: &Tree, id: NodeId, inherited: View, caches: &mut MatchCaches) -> View {
+        if inherited.is_dropped() {
+            return inherited;
+        }
+        let mut view = View::PLAIN;
+        if inherited.is_masked() || self.mask_all {
+            view = view.with(View::MASKED);
+        }
+        let NodeData::Element(e) = tree.data(id) else { return view };
+        if self.sanitize == Sanitize::On {
+            match sanitize_element(e) {
+                ElementVerdict::Keep => {}
+                ElementVerdict::Drop => return view.with(View::DROPPED),
+                ElementVerdict::Block => view = view.with(View::BLOCKED),
+            }
+        }
+        if self.block.iter().any(|s| s.matches(tree, id, caches)) {
+            view = view.with(View::BLOCKED);
+        }
+        if is_password_input(e) || self.mask.iter().any(|s| s.matches(tree, id, caches)) {
+            view = view.with(View::MASKED);
+        }
+        if (self.disable_submit && is_submit_button(tree, id, e)) || self.disable.iter().any(|s| s.matches(tree, id, caches)) {
+            view = view.with(View::DISABLED);
+        }
+        for (i, (sel, _)) in self.attr_rules.iter().enumerate() {
+            if sel.matches(tree, id, caches) {
+                view.attr_mask |= 1 << i;
+            }
+        }
+        view
+    }
+
+    fn attr_masked(&self, view: View, name: &QualName) -> bool {
+        if self.attr_everywhere.contains(&name.local) {
+            return true;
+        }
+        let mut bits = view.attr_mask;
+        while bits != 0 {
+            let i = bits.trailing_zeros() as usize;
+            if self.attr_rules[i].1.contains(&name.local) {
+                return true;
+            }
+            bits &= bits - 1;
+        }
+        false
+    }
+}
+
+enum ElementVerdict {
+    Keep,
+    Drop,
+    Block,
+}
+
+fn sanitize_element(e: &ElementData) -> ElementVerdict {
+    let local = &e.name.local;
+    if *local == local_name!("script") {
+        return ElementVerdict::Drop;
+    }
+    if e.name.ns != ns!(html) {
+        return ElementVerdict::Keep;
+    }
+    match &**local {
+        "base" => ElementVerdict::Drop,
+        "meta" if e.attr("http-equiv").is_some_and(|v| v.trim().eq_ignore_ascii_case("refresh")) => ElementVerdict::Drop,
+        "link" if e.attr("rel").is_some_and(|rel| {
+            rel.split_ascii_whitespace().any(|r| {
+                r.eq_ignore_ascii_case("import")
+                    || r.eq_ignore_ascii_case("modulepreload")
+                    || ((r.eq_ignore_ascii_case("preload") || r.eq_ignore_ascii_case("prefetch"))
+                        && e.attr("as").is_some_and(|a| a.eq_ignore_ascii_case("script") || a.eq_ignore_ascii_case("worker")))
+            })
+        }) =>
+        {
+            ElementVerdict::Drop
+        }
+        "object" | "embed" | "applet" => ElementVerdict::Block,
+        _ => ElementVerdict::Keep,
+    }
+}
+
+fn is_password_input(e: &ElementData) -> bool {
+    e.is_html(&local_name!("input")) && e.attr("type").is_some_and(|t| t.trim().eq_ignore_ascii_case("password"))
+}
+
+fn is_submit_button(tree: &Tree, id: NodeId, e: &ElementData) -> bool {
+    if e.name.ns != ns!(html) {
+        return false;
+    }
+    match &*e.name.local {
+        "input" => e.attr("type").is_some_and(|t| {
+            let t = t.trim();
+            t.eq_ignore_ascii_case("submit") || t.eq_ignore_ascii_case("image")
+        }),
+        "button" => {
+            let ty = e.attr("type").map(str::trim);
+            match ty {
+                Some(t) if t.eq_ignore_ascii_case("submit") => true,
+                Some(t) if t.eq_ignore_ascii_case("button") || t.eq_ignore_ascii_case("reset") => false,
+                // No type, or an invalid one, means submit: it matters when the button has a form.
+                _ => e.attr("form").is_some() || has_form_ancestor(tree, id),
+            }
+        }
+        _ => false,
+    }
+}
+
+fn has_form_ancestor(tree: &Tree, id: NodeId) -> bool {
+    let mut cur = tree.parent(id);
+    while let Some(p) = cur {
+        if tree.element(p).is_some_and(|e| e.is_html(&local_name!("form"))) {
+            return true;
+        }
+        cur = tree.parent(p);
+    }
+    false
+}
+
+/// Attribute names (no namespace unless noted) whose values are URLs a browser may load or
+/// navigate to.
+fn is_url_attribute(name: &QualName) -> bool {
+    if name.ns == ns!(xlink) {
+        return &*name.local == "href";
+    }
+    matches!(
+        &*name.local,
+        "href" | "src" | "srcset" | "action" | "formaction" | "poster" | "background" | "cite" | "data"
+            | "codebase" | "longdesc" | "lowsrc" | "dynsrc" | "ping" | "manifest" | "icon" | "profile"
+            | "usemap" | "archive" | "classid" | "xlink:href" | "imagesrcset" | "to" | "from" | "values" | "by"
+    )
+}
+
+/// Whether a URL attribute value would run script or load an active document.
+pub(crate) fn is_dangerous_url(value: &str, allow_svg_data: bool) -> bool {
+    // Browsers strip leading/trailing C0 controls and spaces, and remove tab/newline anywhere;
+    // scheme names are case-insensitive. Entities were already decoded by the parser.
+    let mut scheme = String::with_capacity(16);
+    for c in value.chars() {
+        if scheme.is_empty() && (c <= ' ' || c == '\u{FEFF}') {
+            continue;
+        }
+        if matches!(c, '\t' | '\n' | '\r') || (c < ' ') {
+            continue;
+        }
+        if c == ':' {
+            break;
+        }
+        if !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')) || scheme.len() > 16 {
+            return false;
+        }
+        scheme.push(c.to_ascii_lowercase());
+    }
+    if !value.contains(':') {
+        return false;
+    }
+    match scheme.as_str() {
+        "javascript" | "vbscript" | "livescript" | "mocha" => true,
+        "data" => {
+            let rest: String = value
+                .split_once(':')
+                .map(|(_, r)| r)
+                .unwrap_or("")
+                .chars()
+                .filter(|c| !c.is_ascii_whitespace())
+                .take(32)
+                .collect::<String>()
+                .to_ascii_lowercase();
+            let safe_media = ["image/", "font/", "audio/", "video/"].iter().any(|p| rest.starts_with(p));
+            let svg = rest.starts_with("image/svg");
+            !safe_media || (svg && !allow_svg_data)
+        }
+        _ => false,
+    }
+}
+
+fn srcset_is_dangerous(value: &str) -> bool {
+    value.split(',').any(|cand| is_dangerous_url(cand.trim_start().split_ascii_whitespace().next().unwrap_or(""), true))
+}
+
+/// Whether the sanitizer removes this attribute from this element.
+pub(crate) fn attribute_is_unsafe(e: &ElementData, name: &QualName, value: &str) -> bool {
+    let local: &str = &name.local;
+    if local.len() > 2 && local.as_bytes()[..2].eq_ignore_ascii_case(b"on") {
+        return true;
+    }
+    if local == "srcdoc" && e.name.ns == ns!(html) {
+        return true;
+    }
+    if local == "http-equiv" && value.trim().eq_ignore_ascii_case("refresh") {
+        return true;
+    }
+    if !is_url_attribute(name) {
+        return false;
+    }
+    // SVG animation elements can set any attribute, including href, from to/from/values/by.
+    if matches!(local, "to" | "from" | "values" | "by") {
+        let animates = e.name.ns == ns!(svg) && matches!(&*e.name.local, "animate" | "set" | "animateMotion" | "animateTransform");
+        return animates && value.split(';').any(|v| is_dangerous_url(v, false));
+    }
+    let img_like = e.name.ns == ns!(html) && matches!(&*e.name.local, "img" | "source" | "picture" | "input")
+        || e.name.ns == ns!(svg) && &*e.name.local == "image";
+    if local == "srcset" || local == "imagesrcset" {
+        return srcset_is_dangerous(value);
+    }
+    is_dangerous_url(value, img_like)
+}
+
+/// Replaces every non-whitespace character by `*`.
+pub fn mask_text(text: &str, out: &mut String) {
+    out.clear();
+    out.extend(text.chars().map(|c| if c.is_whitespace() { c } else { '*' }));
+}
+
+/// What the agent sees of a node: the raw tree seen through rules (capture side) or as it is
+/// (a mirror, whose data was projected before it was sent).
+#[derive(Copy, Clone)]
+pub struct Projection<'r> {
+    rules: Option<&'r Rules>,
+}
+
+/// Flags of a node's view that travel on the wire (blocked, masked, disabled).
+pub const WIRE_FLAGS: u8 = View::BLOCKED | View::MASKED | View::DISABLED;
+
+impl<'r> Projection<'r> {
+    /// The capture side: project through these rules.
+    pub fn through(rules: &'r Rules) -> Self {
+        Projection { rules: Some(rules) }
+    }
+
+    /// A mirror: the data already is what the agent sees.
+    pub fn identity() -> Projection<'static> {
+        Projection { rules: None }
+    }
+
+    /// The rules, if any.
+    pub fn rules(&self) -> Option<&'r Rules> {
+        self.rules
+    }
+
+    /// Whether `id` exists for the agent.
+    #[inline]
+    pub fn visible(&self, tree: &Tree, id: NodeId) -> bool {
+        !tree.node(id).view.is_dropped()
+    }
+
+    /// The wire flags of `id`.
+    #[inline]
+    pub fn wire_flags(&self, tree: &Tree, id: NodeId) -> u8 {
+        tree.node(id).view.flags() & WIRE_FLAGS
+    }
+
+    /// The children the agent sees.
+    pub fn children<'t>(&self, tree: &'t Tree, id: NodeId) -> impl Iterator<Item = NodeId> + 't {
+        let blocked = self.rules.is_some() && tree.node(id).view.is_blocked();
+        let first = if blocked { None } else { tree.first_child(id) };
+        std::iter::successors(first, move |&c| tree.next_sibling(c)).filter(move |&c| !tree.node(c).view.is_dropped())
+    }
+
+    /// Calls `f` with each attribute the agent sees, with its projected value.
+    pub fn for_each_attr(&self, tree: &Tree, id: NodeId, mut f: impl FnMut(&QualName, &str)) {
+        let Some(e) = tree.element(id) else { return };
+        let Some(rules) = self.rules else {
+            for a in &e.attrs {
+                f(&a.name, &a.value);
+            }
+            return;
+        };
+        let view = tree.node(id).view;
+        let mut scratch = String::new();
+        for a in &e.attrs {
+            if view.is_blocked() && !(a.name.ns == ns!() && matches!(&*a.name.local, "width" | "height")) {
+                continue;
+            }
+            if rules.sanitize == Sanitize::On && attribute_is_unsafe(e, &a.name, &a.value) {
+                continue;
+            }
+            let masked = rules.attr_masked(view, &a.name)
+                || (view.is_masked() && a.name.ns == ns!() && a.name.local == local_name!("value"));
+            if masked {
+                mask_text(&a.value, &mut scratch);
+                f(&a.name, &scratch);
+            } else {
+                f(&a.name, &a.value);
+            }
+        }
+    }
+
+    /// The projected attributes as owned pairs (for snapshots and inserts).
+    pub fn attrs(&self, tree: &Tree, id: NodeId) -> Vec<(QualName, String)> {
+        let mut v = Vec::new();
+        self.for_each_attr(tree, id, |n, val| v.push((n.clone(), val.to_owned())));
+        v
+    }
+
+    /// The projected character data of a text or comment node.
+    pub fn character_data<'t>(&self, tree: &'t Tree, id: NodeId) -> Option<Cow<'t, str>> {
+        let text = tree.data(id).character_data()?;
+        if self.rules.is_some() && tree.node(id).view.is_masked() {
+            let mut s = String::new();
+            mask_text(text, &mut s);
+            Some(Cow::Owned(s))
+        } else {
+            Some(Cow::Borrowed(text))
+        }
+    }
+
+    /// The projected live props of an element.
+    pub fn props(&self, tree: &Tree, id: NodeId) -> Props {
+        let Some(p) = tree.props(id) else { return Props::default() };
+        let mut p = p.clone();
+        let view = tree.node(id).view;
+        if self.rules.is_some() {
+            if view.is_blocked() {
+                return Props::default();
+            }
+            if view.is_masked() {
+                if let Some(v) = &p.value {
+                    let mut s = String::new();
+                    mask_text(v, &mut s);
+                    p.value = Some(s);
+                }
+            }
+        }
+        p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn javascript_urls_are_dangerous_however_obfuscated() {
+        for v in [
+            "javascript:alert(1)",
+            "  JaVaScRiPt:alert(1)",
+            "java\tscript:alert(1)",
+            "jav\nascript:alert(1)",
+            "\u{1}javascript:alert(1)",
+            "vbscript:msgbox(1)",
+            "data:text/html;base64,PHNjcmlwdD4=",
+            "data: text/html,<script>",
+            "DATA:application/xhtml+xml,x",
+        ] {
+            assert!(is_dangerous_url(v, false), "{v:?} should be dangerous");
+        }
+    }
+
+    #[test]
+    fn ordinary_urls_are_safe() {
+        for v in ["https://example.com/?q=javascript:", "/path/javascript:x", "mailto:a@b.c", "#top", "data:image/png;base64,AAAA", "relative.html"] {
+            assert!(!is_dangerous_url(v, false), "{v:?} should be safe");
+        }
+        assert!(is_dangerous_url("data:image/svg+xml,<svg onload=x>", false));
+        assert!(!is_dangerous_url("data:image/svg+xml,<svg/>", true));
+    }
+
+    #[test]
+    fn srcset_with_one_bad_candidate_is_dropped() {
+        assert!(srcset_is_dangerous("a.png 1x, javascript:alert(1) 2x"));
+        assert!(!srcset_is_dangerous("a.png 1x, b.png 2x"));
+    }
+
+    #[test]
+    fn rules_parse_from_json_and_toml() {
+        let j = RulesConfig::from_text(r#"{"mask": {"selectors": [".ssn"], "attributes": ["title", {"selector": "a", "attributes": ["href"]}]}, "block": {"selectors": ["iframe"]}}"#).unwrap();
+        let t = RulesConfig::from_text("[mask]\nselectors = ['.ssn']\nattributes = ['title', { selector = 'a', attributes = ['href'] }]\n[block]\nselectors = ['iframe']\n").unwrap();
+        assert_eq!(j, t);
+        assert!(j.disable.submit_buttons);
+    }
+
+    #[test]
+    fn unknown_keys_are_an_error() {
+        let e = RulesConfig::from_text(r#"{"mask": {"selector": [".ssn"]}}"#).unwrap_err();
+        assert!(e.to_string().contains("selector"), "{e}");
+    }
+
+    #[test]
+    fn masking_keeps_whitespace_and_length() {
+        let mut s = String::new();
+        mask_text("ab c\u{e9}", &mut s);
+        assert_eq!(s, "** **");
+    }
+}

@@ -1,0 +1,900 @@
+//! The arena DOM tree that every other part of the engine works on.
+//!
+//! Invariants (checked by [`Tree::check_invariants`] in debug builds and tests):
+//! - every node reachable from the root has consistent `parent` / sibling links: `a.next == b`
+//!   iff `b.prev == a`, both have the same parent, and the parent's `first`/`last` are the ends;
+//! - freed slots are never reachable from the root, and are reused by later allocations;
+//! - a node's [`WireId`], once assigned, never changes while the node is in the tree, and no two
+//!   live nodes share a wire id (the wire index, when built, maps each to its node);
+//! - a `<template>` element has exactly one child, a [`NodeData::Fragment`] holding its contents.
+//!
+//! Node ids ([`NodeId`]) are arena indices: cheap, but only meaningful within one tree and
+//! reused after removal. Wire ids are the identity that crosses the wire and survives edits.
+
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+
+use markup5ever::{LocalName, Namespace, QualName, local_name, ns};
+use smallvec::SmallVec;
+
+/// An index into a [`Tree`]'s arena.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId(pub(crate) u32);
+
+impl NodeId {
+    pub(crate) const NONE: u32 = u32::MAX;
+    /// The arena index, for callers that keep side tables.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// The identity of a node shared by the capturing side and every mirror.
+///
+/// `0` is reserved for "not assigned yet" (a freshly parsed tree); assigned ids are positive
+/// and never reused within one session.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct WireId(pub u32);
+
+impl WireId {
+    /// The "no id yet" value.
+    pub const UNASSIGNED: WireId = WireId(0);
+    /// Whether the id was assigned.
+    pub fn is_assigned(self) -> bool {
+        self.0 != 0
+    }
+}
+
+/// One attribute: a qualified name and its value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attr {
+    /// The attribute's name (namespace matters for `xlink:href` and friends).
+    pub name: QualName,
+    /// The value, unescaped.
+    pub value: String,
+}
+
+/// Attributes of one element, in document order.
+pub type Attrs = SmallVec<[Attr; 2]>;
+
+/// Live state that HTML attributes only give the initial value of.
+///
+/// `None` everywhere means "as the markup says"; the browser capture sets fields as the user
+/// types, checks, selects and scrolls, and the replayer restores them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Props {
+    /// `input.value` / `textarea.value` / `select.value`.
+    pub value: Option<String>,
+    /// `input.checked` for checkboxes and radios.
+    pub checked: Option<bool>,
+    /// `option.selected`.
+    pub selected: Option<bool>,
+    /// Element scroll offsets (`scrollLeft`, `scrollTop`) in CSS pixels.
+    pub scroll: Option<(i32, i32)>,
+}
+
+impl Props {
+    /// True when no field is set.
+    pub fn is_empty(&self) -> bool {
+        self.value.is_none() && self.checked.is_none() && self.selected.is_none() && self.scroll.is_none()
+    }
+}
+
+/// One property assignment, as the diff carries it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Prop {
+    /// Sets or clears (back to the markup's value) `value`.
+    Value(Option<String>),
+    /// Sets or clears `checked`.
+    Checked(Option<bool>),
+    /// Sets or clears `selected`.
+    Selected(Option<bool>),
+    /// Sets or clears the scroll offsets.
+    Scroll(Option<(i32, i32)>),
+    /// The document's viewport size (only on the document node).
+    Viewport(Option<(u32, u32)>),
+}
+
+/// An element's data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ElementData {
+    /// Qualified name (namespace: HTML, SVG or MathML).
+    pub name: QualName,
+    /// Attributes in source order.
+    pub attrs: Attrs,
+    /// Live state; `None` when nothing was set beyond the markup.
+    pub props: Option<Box<Props>>,
+}
+
+impl ElementData {
+    /// The value of the attribute with this local name and no namespace.
+    pub fn attr(&self, local: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|a| a.name.ns == ns!() && &*a.name.local == local)
+            .map(|a| a.value.as_str())
+    }
+
+    /// Whether this is the HTML element with that local name.
+    pub fn is_html(&self, local: &LocalName) -> bool {
+        self.name.ns == ns!(html) && self.name.local == *local
+    }
+}
+
+/// What a node is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NodeData {
+    /// The root of a parsed document.
+    Document {
+        /// Viewport size in CSS pixels, set by the capture.
+        viewport: Option<(u32, u32)>,
+    },
+    /// A document fragment: the root of a parsed fragment, or a template's contents.
+    Fragment,
+    /// `<!DOCTYPE name PUBLIC "public_id" "system_id">`.
+    Doctype {
+        /// Usually `html`.
+        name: String,
+        /// Public identifier (empty when absent).
+        public_id: String,
+        /// System identifier (empty when absent).
+        system_id: String,
+    },
+    /// An element.
+    Element(Box<ElementData>),
+    /// A text node.
+    Text(String),
+    /// A comment.
+    Comment(String),
+}
+
+/// The kind of a node without its data.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum NodeKind {
+    /// See [`NodeData::Document`].
+    Document = 0,
+    /// See [`NodeData::Fragment`].
+    Fragment = 1,
+    /// See [`NodeData::Doctype`].
+    Doctype = 2,
+    /// See [`NodeData::Element`].
+    Element = 3,
+    /// See [`NodeData::Text`].
+    Text = 4,
+    /// See [`NodeData::Comment`].
+    Comment = 5,
+}
+
+impl NodeData {
+    /// The kind of this node.
+    pub fn kind(&self) -> NodeKind {
+        match self {
+            NodeData::Document { .. } => NodeKind::Document,
+            NodeData::Fragment => NodeKind::Fragment,
+            NodeData::Doctype { .. } => NodeKind::Doctype,
+            NodeData::Element(_) => NodeKind::Element,
+            NodeData::Text(_) => NodeKind::Text,
+            NodeData::Comment(_) => NodeKind::Comment,
+        }
+    }
+
+    /// The element data, if an element.
+    pub fn as_element(&self) -> Option<&ElementData> {
+        match self {
+            NodeData::Element(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Text or comment data.
+    pub fn character_data(&self) -> Option<&str> {
+        match self {
+            NodeData::Text(t) | NodeData::Comment(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// One arena slot.
+#[derive(Clone, Debug)]
+pub struct Node {
+    pub(crate) parent: u32,
+    pub(crate) first_child: u32,
+    pub(crate) last_child: u32,
+    pub(crate) prev: u32,
+    pub(crate) next: u32,
+    pub(crate) wire: WireId,
+    /// Hash of this node alone (its own data, not its children), as the agent would see it.
+    pub(crate) self_hash: u64,
+    /// Hash of the subtree rooted here.
+    pub(crate) tree_hash: u64,
+    /// Privacy / sanitizer view of this node, see [`crate::rules`].
+    pub(crate) view: crate::view::View,
+    pub(crate) data: NodeData,
+}
+
+impl Node {
+    fn new(data: NodeData) -> Node {
+        Node {
+            parent: NodeId::NONE,
+            first_child: NodeId::NONE,
+            last_child: NodeId::NONE,
+            prev: NodeId::NONE,
+            next: NodeId::NONE,
+            wire: WireId::UNASSIGNED,
+            self_hash: 0,
+            tree_hash: 0,
+            view: crate::view::View::PLAIN,
+            data,
+        }
+    }
+}
+
+#[derive(Default, Clone)]
+pub(crate) struct U32Hasher(u64);
+impl std::hash::Hasher for U32Hasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+pub(crate) type WireMap = HashMap<u32, u32, BuildHasherDefault<U32Hasher>>;
+
+/// An arena DOM tree: a document or a fragment.
+#[derive(Clone)]
+pub struct Tree {
+    pub(crate) nodes: Vec<Node>,
+    free: Vec<u32>,
+    root: u32,
+    /// The next wire id to hand out; always greater than every assigned id.
+    pub(crate) next_wire: u32,
+    /// wire id -> node index, for assigned ids; `None` until first needed.
+    wire_index: Option<WireMap>,
+    /// Nodes whose fingerprints must be recomputed (see [`crate::fingerprint`]).
+    pub(crate) dirty: Vec<u32>,
+    /// Whether fingerprints were ever computed for the whole tree.
+    pub(crate) fingerprinted: bool,
+}
+
+impl std::fmt::Debug for Tree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::serialize::to_html(self))
+    }
+}
+
+impl Tree {
+    /// A tree holding only an empty document node.
+    pub fn new_document() -> Tree {
+        Tree::with_root(NodeData::Document { viewport: None })
+    }
+
+    /// A tree holding only an empty fragment node.
+    pub fn new_fragment() -> Tree {
+        Tree::with_root(NodeData::Fragment)
+    }
+
+    fn with_root(data: NodeData) -> Tree {
+        Tree {
+            nodes: vec![Node::new(data)],
+            free: Vec::new(),
+            root: 0,
+            next_wire: 1,
+            wire_index: None,
+            dirty: Vec::new(),
+            fingerprinted: false,
+        }
+    }
+
+    /// The root node (document or fragment).
+    pub fn root(&self) -> NodeId {
+        NodeId(self.root)
+    }
+
+    /// Number of live nodes.
+    pub fn len(&self) -> usize {
+        self.nodes.len() - self.free.len()
+    }
+
+    /// Never true: a tree always has its root.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Upper bound (exclusive) of node indices, for side tables.
+    pub fn capacity_index(&self) -> usize {
+        self.nodes.len()
+    }
+
+    #[inline]
+    pub(crate) fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id.0 as usize]
+    }
+
+    #[inline]
+    pub(crate) fn node_mut(&mut self, id: NodeId) -> &mut Node {
+        &mut self.nodes[id.0 as usize]
+    }
+
+    /// The node's data.
+    #[inline]
+    pub fn data(&self, id: NodeId) -> &NodeData {
+        &self.node(id).data
+    }
+
+    /// The element data of `id`, if it is an element.
+    #[inline]
+    pub fn element(&self, id: NodeId) -> Option<&ElementData> {
+        self.node(id).data.as_element()
+    }
+
+    #[inline]
+    fn link(raw: u32) -> Option<NodeId> {
+        (raw != NodeId::NONE).then_some(NodeId(raw))
+    }
+
+    /// Parent, if any.
+    #[inline]
+    pub fn parent(&self, id: NodeId) -> Option<NodeId> {
+        Self::link(self.node(id).parent)
+    }
+    /// First child, if any.
+    #[inline]
+    pub fn first_child(&self, id: NodeId) -> Option<NodeId> {
+        Self::link(self.node(id).first_child)
+    }
+    /// Last child, if any.
+    #[inline]
+    pub fn last_child(&self, id: NodeId) -> Option<NodeId> {
+        Self::link(self.node(id).last_child)
+    }
+    /// Next sibling, if any.
+    #[inline]
+    pub fn next_sibling(&self, id: NodeId) -> Option<NodeId> {
+        Self::link(self.node(id).next)
+    }
+    /// Previous sibling, if any.
+    #[inline]
+    pub fn prev_sibling(&self, id: NodeId) -> Option<NodeId> {
+        Self::link(self.node(id).prev)
+    }
+
+    /// Iterates over the children of `id`.
+    pub fn children(&self, id: NodeId) -> Children<'_> {
+        Children { tree: self, next: self.node(id).first_child }
+    }
+
+    /// Pre-order iteration over `id` and its descendants.
+    pub fn descendants(&self, id: NodeId) -> Descendants<'_> {
+        Descendants { tree: self, root: id, next: Some(id) }
+    }
+
+    /// Whether `anc` is `id` or one of its ancestors.
+    pub fn is_inclusive_ancestor(&self, anc: NodeId, mut id: NodeId) -> bool {
+        loop {
+            if id == anc {
+                return true;
+            }
+            match self.parent(id) {
+                Some(p) => id = p,
+                None => return false,
+            }
+        }
+    }
+
+    /// The wire id of a node.
+    #[inline]
+    pub fn wire_id(&self, id: NodeId) -> WireId {
+        self.node(id).wire
+    }
+
+    /// The next wire id this tree would hand out.
+    pub fn next_wire_id(&self) -> WireId {
+        WireId(self.next_wire)
+    }
+
+    /// Makes sure ids handed out later are at least `floor` (used when a tree continues a
+    /// session started by another tree).
+    pub fn reserve_wire_ids_from(&mut self, floor: WireId) {
+        self.next_wire = self.next_wire.max(floor.0);
+    }
+
+    /// Hands out a fresh wire id.
+    pub fn fresh_wire_id(&mut self) -> WireId {
+        let w = WireId(self.next_wire);
+        self.next_wire = self.next_wire.checked_add(1).expect("wire id space exhausted");
+        w
+    }
+
+    /// Assigns `wire` to `id`. The id must not be used by another live node.
+    pub fn set_wire_id(&mut self, id: NodeId, wire: WireId) {
+        let old = self.node(id).wire;
+        if let Some(index) = &mut self.wire_index {
+            if old.is_assigned() {
+                index.remove(&old.0);
+            }
+            if wire.is_assigned() {
+                let prev = index.insert(wire.0, id.0);
+                debug_assert!(prev.is_none() || prev == Some(id.0), "wire id {} used twice", wire.0);
+            }
+        }
+        self.node_mut(id).wire = wire;
+        if wire.0 >= self.next_wire {
+            self.next_wire = wire.0 + 1;
+        }
+    }
+
+    /// Gives every node without a wire id a fresh one, in document order.
+    pub fn assign_wire_ids(&mut self) {
+        let ids: Vec<NodeId> = self.descendants(self.root()).collect();
+        for id in ids {
+            if !self.node(id).wire.is_assigned() {
+                let w = self.fresh_wire_id();
+                self.set_wire_id(id, w);
+            }
+        }
+    }
+
+    /// Builds the wire index if it does not exist yet.
+    pub fn ensure_wire_index(&mut self) {
+        if self.wire_index.is_some() {
+            return;
+        }
+        let mut index = WireMap::default();
+        index.reserve(self.len());
+        for id in self.descendants(self.root()) {
+            let w = self.node(id).wire;
+            if w.is_assigned() {
+                index.insert(w.0, id.0);
+            }
+        }
+        self.wire_index = Some(index);
+    }
+
+    /// The live node with that wire id. Needs [`Tree::ensure_wire_index`] first; returns `None`
+    /// without it.
+    pub fn node_by_wire(&self, wire: WireId) -> Option<NodeId> {
+        self.wire_index.as_ref()?.get(&wire.0).map(|&i| NodeId(i))
+    }
+
+    /// Whether the wire index exists.
+    pub fn has_wire_index(&self) -> bool {
+        self.wire_index.is_some()
+    }
+
+    // ----- building and editing -------------------------------------------------------
+
+    /// Allocates a detached node.
+    pub fn create(&mut self, data: NodeData) -> NodeId {
+        let node = Node::new(data);
+        let id = if let Some(slot) = self.free.pop() {
+            self.nodes[slot as usize] = node;
+            slot
+        } else {
+            let i = self.nodes.len() as u32;
+            assert!(i != NodeId::NONE, "tree too large");
+            self.nodes.push(node);
+            i
+        };
+        let id = NodeId(id);
+        self.mark_dirty(id);
+        id
+    }
+
+    /// Allocates a detached element. A `<template>` gets its contents fragment.
+    pub fn create_element(&mut self, name: QualName, attrs: Attrs) -> NodeId {
+        let is_template = name.ns == ns!(html) && name.local == local_name!("template");
+        let id = self.create(NodeData::Element(Box::new(ElementData { name, attrs, props: None })));
+        if is_template {
+            let contents = self.create(NodeData::Fragment);
+            self.append(id, contents);
+        }
+        id
+    }
+
+    /// The contents fragment of a `<template>` element.
+    pub fn template_contents(&self, id: NodeId) -> Option<NodeId> {
+        let e = self.element(id)?;
+        if !e.is_html(&local_name!("template")) {
+            return None;
+        }
+        self.first_child(id).filter(|&c| matches!(self.data(c), NodeData::Fragment))
+    }
+
+    /// Detaches `id` from its parent (no-op when detached). The subtree stays allocated.
+    pub fn detach(&mut self, id: NodeId) {
+        let (parent, prev, next) = {
+            let n = self.node(id);
+            (n.parent, n.prev, n.next)
+        };
+        if parent == NodeId::NONE {
+            return;
+        }
+        self.mark_dirty(NodeId(parent));
+        if prev != NodeId::NONE {
+            self.nodes[prev as usize].next = next;
+        } else {
+            self.nodes[parent as usize].first_child = next;
+        }
+        if next != NodeId::NONE {
+            self.nodes[next as usize].prev = prev;
+        } else {
+            self.nodes[parent as usize].last_child = prev;
+        }
+        let n = self.node_mut(id);
+        n.parent = NodeId::NONE;
+        n.prev = NodeId::NONE;
+        n.next = NodeId::NONE;
+    }
+
+    /// Appends `child` (detaching it first) as the last child of `parent`.
+    pub fn append(&mut self, parent: NodeId, child: NodeId) {
+        self.insert_after(parent, self.last_child(parent), child);
+    }
+
+    /// Inserts `child` (detaching it first) under `parent`, right after `prev`, or as the first
+    /// child when `prev` is `None`. `prev` must be a child of `parent` other than `child`.
+    pub fn insert_after(&mut self, parent: NodeId, prev: Option<NodeId>, child: NodeId) {
+        debug_assert!(prev != Some(child));
+        debug_assert!(!self.is_inclusive_ancestor(child, parent), "cycle");
+        self.detach(child);
+        let next = match prev {
+            Some(p) => {
+                debug_assert_eq!(self.node(p).parent, parent.0);
+                self.node(p).next
+            }
+            None => self.node(parent).first_child,
+        };
+        {
+            let c = self.node_mut(child);
+            c.parent = parent.0;
+            c.prev = prev.map_or(NodeId::NONE, |p| p.0);
+            c.next = next;
+        }
+        match prev {
+            Some(p) => self.node_mut(p).next = child.0,
+            None => self.node_mut(parent).first_child = child.0,
+        }
+        if next != NodeId::NONE {
+            self.nodes[next as usize].prev = child.0;
+        } else {
+            self.node_mut(parent).last_child = child.0;
+        }
+        self.mark_dirty(parent);
+        self.mark_dirty(child);
+        if let Some(index) = &mut self.wire_index {
+            // A subtree attached from elsewhere keeps its ids; make sure they are indexed.
+            let mut stack = vec![child.0];
+            while let Some(i) = stack.pop() {
+                let n = &self.nodes[i as usize];
+                if n.wire.is_assigned() {
+                    index.insert(n.wire.0, i);
+                }
+                let mut c = n.first_child;
+                while c != NodeId::NONE {
+                    stack.push(c);
+                    c = self.nodes[c as usize].next;
+                }
+            }
+        }
+    }
+
+    /// Inserts `child` right before `sibling`.
+    pub fn insert_before(&mut self, sibling: NodeId, child: NodeId) {
+        let parent = self.parent(sibling).expect("insert_before: sibling has no parent");
+        let prev = self.prev_sibling(sibling);
+        self.insert_after(parent, prev, child);
+    }
+
+    /// Detaches `id` and frees its whole subtree (slots are reused; wire ids leave the index).
+    pub fn remove(&mut self, id: NodeId) {
+        debug_assert!(id.0 != self.root, "cannot remove the root");
+        self.detach(id);
+        let mut stack = vec![id.0];
+        while let Some(i) = stack.pop() {
+            let mut c = self.nodes[i as usize].first_child;
+            while c != NodeId::NONE {
+                stack.push(c);
+                c = self.nodes[c as usize].next;
+            }
+            let w = self.nodes[i as usize].wire;
+            if let Some(index) = &mut self.wire_index {
+                if w.is_assigned() && index.get(&w.0) == Some(&i) {
+                    index.remove(&w.0);
+                }
+            }
+            self.nodes[i as usize] = Node::new(NodeData::Fragment);
+            self.free.push(i);
+        }
+    }
+
+    /// Mutable access to an element's data (marks it dirty).
+    pub fn element_mut(&mut self, id: NodeId) -> Option<&mut ElementData> {
+        self.mark_dirty(id);
+        match &mut self.node_mut(id).data {
+            NodeData::Element(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Sets (or adds) an attribute. Returns false when `id` is not an element.
+    pub fn set_attr(&mut self, id: NodeId, name: QualName, value: &str) -> bool {
+        let Some(e) = self.element_mut(id) else { return false };
+        if let Some(a) = e.attrs.iter_mut().find(|a| a.name == name) {
+            if a.value != value {
+                a.value.clear();
+                a.value.push_str(value);
+            }
+        } else {
+            e.attrs.push(Attr { name, value: value.to_owned() });
+        }
+        true
+    }
+
+    /// Removes an attribute; returns whether it was there.
+    pub fn remove_attr(&mut self, id: NodeId, name: &QualName) -> bool {
+        let Some(e) = self.element_mut(id) else { return false };
+        let before = e.attrs.len();
+        e.attrs.retain(|a| a.name != *name);
+        before != e.attrs.len()
+    }
+
+    /// Replaces the data of a text or comment node; returns false for other kinds.
+    pub fn set_character_data(&mut self, id: NodeId, text: &str) -> bool {
+        self.mark_dirty(id);
+        match &mut self.node_mut(id).data {
+            NodeData::Text(t) | NodeData::Comment(t) => {
+                t.clear();
+                t.push_str(text);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Applies a property; returns false when it does not apply to this node kind.
+    pub fn set_prop(&mut self, id: NodeId, prop: Prop) -> bool {
+        self.mark_dirty(id);
+        match (&mut self.node_mut(id).data, prop) {
+            (NodeData::Document { viewport }, Prop::Viewport(v)) => {
+                *viewport = v;
+                true
+            }
+            (NodeData::Element(e), prop) => {
+                let props = e.props.get_or_insert_with(Default::default);
+                match prop {
+                    Prop::Value(v) => props.value = v,
+                    Prop::Checked(v) => props.checked = v,
+                    Prop::Selected(v) => props.selected = v,
+                    Prop::Scroll(v) => props.scroll = v,
+                    Prop::Viewport(_) => return false,
+                }
+                if props.is_empty() {
+                    e.props = None;
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The element's live props, if any were set.
+    pub fn props(&self, id: NodeId) -> Option<&Props> {
+        self.element(id).and_then(|e| e.props.as_deref())
+    }
+
+    /// The document's viewport, if set.
+    pub fn viewport(&self) -> Option<(u32, u32)> {
+        match self.data(self.root()) {
+            NodeData::Document { viewport } => *viewport,
+            _ => None,
+        }
+    }
+
+    /// Copies the subtree at `src` of `from` into this tree (detached), keeping wire ids.
+    pub fn import_subtree(&mut self, from: &Tree, src: NodeId) -> NodeId {
+        let top = self.create(from.data(src).clone());
+        self.node_mut(top).wire = from.wire_id(src);
+        let mut stack = vec![(src, top)];
+        while let Some((s, d)) = stack.pop() {
+            for c in from.children(s) {
+                let nc = self.create(from.data(c).clone());
+                self.node_mut(nc).wire = from.wire_id(c);
+                self.append(d, nc);
+                stack.push((c, nc));
+            }
+        }
+        let top_wire = self.node(top).wire;
+        if top_wire.0 >= self.next_wire {
+            self.next_wire = top_wire.0 + 1;
+        }
+        for id in self.descendants(top).collect::<Vec<_>>() {
+            let w = self.node(id).wire.0;
+            if w >= self.next_wire {
+                self.next_wire = w + 1;
+            }
+        }
+        top
+    }
+
+    #[inline]
+    pub(crate) fn mark_dirty(&mut self, id: NodeId) {
+        if self.fingerprinted {
+            self.dirty.push(id.0);
+        }
+    }
+
+    /// Checks the structural invariants stated in the module docs; panics with a description
+    /// when one does not hold. Cost: O(n).
+    pub fn check_invariants(&self) {
+        let mut seen_wire = std::collections::HashSet::new();
+        for id in self.descendants(self.root()) {
+            let n = self.node(id);
+            if n.wire.is_assigned() {
+                assert!(seen_wire.insert(n.wire.0), "wire id {} used twice", n.wire.0);
+                assert!(n.wire.0 < self.next_wire, "wire id {} >= next_wire", n.wire.0);
+                if let Some(index) = &self.wire_index {
+                    assert_eq!(index.get(&n.wire.0), Some(&id.0), "wire index stale for {}", n.wire.0);
+                }
+            }
+            let mut prev = NodeId::NONE;
+            let mut c = n.first_child;
+            while c != NodeId::NONE {
+                let cn = &self.nodes[c as usize];
+                assert_eq!(cn.parent, id.0, "child's parent link broken");
+                assert_eq!(cn.prev, prev, "prev link broken");
+                prev = c;
+                c = cn.next;
+            }
+            assert_eq!(n.last_child, prev, "last_child link broken");
+            if let NodeData::Element(e) = &n.data {
+                if e.is_html(&local_name!("template")) {
+                    assert!(self.template_contents(id).is_some(), "template without contents");
+                }
+            }
+        }
+    }
+
+    /// Tree equality as the DOM sees it: same kinds, names, attribute sets (order ignored),
+    /// character data, props and child lists. Wire ids are ignored.
+    pub fn same_tree(&self, other: &Tree) -> bool {
+        self.first_difference(other).is_none()
+    }
+
+    /// A description of the first difference between two trees, in pre-order; `None` when
+    /// [`Tree::same_tree`] holds.
+    pub fn first_difference(&self, other: &Tree) -> Option<String> {
+        let mut stack = vec![(self.root(), other.root(), String::from("/"))];
+        while let Some((a, b, path)) = stack.pop() {
+            if let Some(d) = node_difference(self.data(a), other.data(b)) {
+                return Some(format!("{path}: {d}"));
+            }
+            let ca: Vec<_> = self.children(a).collect();
+            let cb: Vec<_> = other.children(b).collect();
+            if ca.len() != cb.len() {
+                let show = |t: &Tree, v: &[NodeId]| {
+                    v.iter().map(|&c| describe(t.data(c))).collect::<Vec<_>>().join(", ")
+                };
+                return Some(format!(
+                    "{path}: {} children vs {}: [{}] vs [{}]",
+                    ca.len(),
+                    cb.len(),
+                    show(self, &ca),
+                    show(other, &cb)
+                ));
+            }
+            for (i, (x, y)) in ca.into_iter().zip(cb).enumerate().rev() {
+                stack.push((x, y, format!("{path}{i}:{}/", describe(self.data(x)))));
+            }
+        }
+        None
+    }
+}
+
+fn describe(d: &NodeData) -> String {
+    match d {
+        NodeData::Element(e) => format!("<{}>", e.name.local),
+        NodeData::Text(t) => format!("#text({:?})", t.chars().take(20).collect::<String>()),
+        NodeData::Comment(_) => "#comment".into(),
+        NodeData::Doctype { .. } => "#doctype".into(),
+        NodeData::Document { .. } => "#document".into(),
+        NodeData::Fragment => "#fragment".into(),
+    }
+}
+
+fn node_difference(a: &NodeData, b: &NodeData) -> Option<String> {
+    match (a, b) {
+        (NodeData::Element(x), NodeData::Element(y)) => {
+            if x.name != y.name {
+                return Some(format!("element {:?} vs {:?}", x.name.local, y.name.local));
+            }
+            if x.attrs.len() != y.attrs.len()
+                || !x.attrs.iter().all(|a| y.attrs.iter().any(|b| a.name == b.name && a.value == b.value))
+            {
+                return Some(format!("attributes of <{}> differ: {:?} vs {:?}", x.name.local, x.attrs, y.attrs));
+            }
+            let px = x.props.as_deref().cloned().unwrap_or_default();
+            let py = y.props.as_deref().cloned().unwrap_or_default();
+            if px != py {
+                return Some(format!("props of <{}> differ: {px:?} vs {py:?}", x.name.local));
+            }
+            None
+        }
+        _ if a == b => None,
+        _ => Some(format!("{} vs {}", describe(a), describe(b))),
+    }
+}
+
+/// Iterator over children.
+pub struct Children<'a> {
+    tree: &'a Tree,
+    next: u32,
+}
+
+impl Iterator for Children<'_> {
+    type Item = NodeId;
+    #[inline]
+    fn next(&mut self) -> Option<NodeId> {
+        if self.next == NodeId::NONE {
+            return None;
+        }
+        let id = NodeId(self.next);
+        self.next = self.tree.node(id).next;
+        Some(id)
+    }
+}
+
+/// Pre-order iterator over a subtree.
+pub struct Descendants<'a> {
+    tree: &'a Tree,
+    root: NodeId,
+    next: Option<NodeId>,
+}
+
+impl Iterator for Descendants<'_> {
+    type Item = NodeId;
+    fn next(&mut self) -> Option<NodeId> {
+        let id = self.next?;
+        let t = self.tree;
+        self.next = if let Some(c) = t.first_child(id) {
+            Some(c)
+        } else {
+            let mut cur = id;
+            loop {
+                if cur == self.root {
+                    break None;
+                }
+                if let Some(s) = t.next_sibling(cur) {
+                    break Some(s);
+                }
+                match t.parent(cur) {
+                    Some(p) => cur = p,
+                    None => break None,
+                }
+            }
+        };
+        Some(id)
+    }
+}
+
+/// A qualified name in the HTML namespace.
+pub fn html_name(local: &str) -> QualName {
+    QualName::new(None, ns!(html), LocalName::from(local))
+}
+
+/// A qualified attribute name with no namespace.
+pub fn attr_name(local: &str) -> QualName {
+    QualName::new(None, ns!(), LocalName::from(local))
+}
+
+/// Namespace helper re-exported for callers building SVG/MathML names.
+pub fn namespace(url: &str) -> Namespace {
+    Namespace::from(url)
+}
