@@ -40,9 +40,10 @@ def page(title: str, body: str, head_extra: str = "") -> str:
 
 # --------------------------------------------------------------------------
 # deep-nesting: 500 nested <div>s; the deepest element's text and attributes
-# change. html + body + 500 divs + the leaf <p> = 503 levels, which stays
-# under Chromium's HTML parser depth cap of 512 (beyond it the parser starts
-# flattening children into siblings), so a browser builds the same tree.
+# change. <html>, <body>, <main>, 500 divs and the leaf <p> make 504 open
+# elements, which stays under Chromium's HTML parser depth cap of 512 (past
+# it the parser starts making children into siblings), so a browser builds
+# the same tree as a spec parser without such a cap.
 # --------------------------------------------------------------------------
 DEPTH = 500
 

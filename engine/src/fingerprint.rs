@@ -29,7 +29,11 @@ pub(crate) fn self_hash(tree: &Tree, id: NodeId, proj: &Projection<'_>, buf: &mu
             }
         }
         NodeData::Fragment => {}
-        NodeData::Doctype { name, public_id, system_id } => {
+        NodeData::Doctype {
+            name,
+            public_id,
+            system_id,
+        } => {
             for s in [name, public_id, system_id] {
                 buf.extend_from_slice(&(s.len() as u32).to_le_bytes());
                 buf.extend_from_slice(s.as_bytes());
@@ -44,7 +48,10 @@ pub(crate) fn self_hash(tree: &Tree, id: NodeId, proj: &Projection<'_>, buf: &mu
             let mut sum = 0u64;
             let mut count = 0u32;
             proj.for_each_attr(tree, id, |name, value| {
-                let h = xxh3_64_with_seed(value.as_bytes(), xxh3_64(name.local.as_bytes()) ^ xxh3_64(name.ns.as_bytes()));
+                let h = xxh3_64_with_seed(
+                    value.as_bytes(),
+                    xxh3_64(name.local.as_bytes()) ^ xxh3_64(name.ns.as_bytes()),
+                );
                 sum = sum.wrapping_add(h);
                 count += 1;
             });
@@ -89,7 +96,11 @@ fn combine(tree: &Tree, id: NodeId, proj: &Projection<'_>, buf: &mut Vec<u8>) ->
         buf.extend_from_slice(&tree.node(c).tree_hash.to_le_bytes());
     }
     let own = tree.node(id).self_hash;
-    if buf.is_empty() { own } else { xxh3_64_with_seed(buf, own ^ SEED_CHILDREN) }
+    if buf.is_empty() {
+        own
+    } else {
+        xxh3_64_with_seed(buf, own ^ SEED_CHILDREN)
+    }
 }
 
 /// Computes every fingerprint of the tree, bottom-up. The tree's views must be current.

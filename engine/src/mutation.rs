@@ -290,7 +290,11 @@ impl WireNs {
             WireNs::XLink => QualName::new(Some(namespace_prefix!("xlink")), ns!(xlink), local),
             WireNs::Xml => QualName::new(Some(namespace_prefix!("xml")), ns!(xml), local),
             WireNs::XmlNs => {
-                let prefix: Option<Prefix> = if &*local == "xmlns" { None } else { Some(namespace_prefix!("xmlns")) };
+                let prefix: Option<Prefix> = if &*local == "xmlns" {
+                    None
+                } else {
+                    Some(namespace_prefix!("xmlns"))
+                };
                 QualName::new(prefix, ns!(xmlns), local)
             }
         }
@@ -309,7 +313,10 @@ pub struct NameRef<'a> {
 impl<'a> NameRef<'a> {
     /// Borrow a qualified name.
     pub fn of(name: &'a QualName) -> NameRef<'a> {
-        NameRef { ns: WireNs::of(&name.ns), local: &name.local }
+        NameRef {
+            ns: WireNs::of(&name.ns),
+            local: &name.local,
+        }
     }
     /// Whether it names `q`.
     pub fn is(&self, q: &QualName) -> bool {
@@ -464,7 +471,12 @@ pub enum MutationRef<'a> {
 impl NodeRecord {
     /// Borrow.
     pub fn as_ref(&self) -> RecordRef<'_> {
-        RecordRef { wire: self.wire, children: self.children, flags: self.flags, data: self.data.as_ref() }
+        RecordRef {
+            wire: self.wire,
+            children: self.children,
+            flags: self.flags,
+            data: self.data.as_ref(),
+        }
     }
 }
 
@@ -472,14 +484,25 @@ impl RecordData {
     /// Borrow.
     pub fn as_ref(&self) -> RecordDataRef<'_> {
         match self {
-            RecordData::Document { viewport } => RecordDataRef::Document { viewport: *viewport },
+            RecordData::Document { viewport } => RecordDataRef::Document {
+                viewport: *viewport,
+            },
             RecordData::Fragment => RecordDataRef::Fragment,
-            RecordData::Doctype { name, public_id, system_id } => {
-                RecordDataRef::Doctype { name, public_id, system_id }
-            }
+            RecordData::Doctype {
+                name,
+                public_id,
+                system_id,
+            } => RecordDataRef::Doctype {
+                name,
+                public_id,
+                system_id,
+            },
             RecordData::Element { name, attrs, props } => RecordDataRef::Element {
                 name: NameRef::of(name),
-                attrs: attrs.iter().map(|(n, v)| (NameRef::of(n), v.as_str())).collect(),
+                attrs: attrs
+                    .iter()
+                    .map(|(n, v)| (NameRef::of(n), v.as_str()))
+                    .collect(),
                 props: PropsRef {
                     value: props.value.as_deref(),
                     checked: props.checked,
@@ -510,16 +533,39 @@ impl Mutation {
     /// Borrow.
     pub fn as_ref(&self) -> MutationRef<'_> {
         match self {
-            Mutation::Insert { parent, prev, nodes } => {
-                MutationRef::Insert { parent: *parent, prev: *prev, nodes: nodes.iter().map(NodeRecord::as_ref).collect() }
-            }
+            Mutation::Insert {
+                parent,
+                prev,
+                nodes,
+            } => MutationRef::Insert {
+                parent: *parent,
+                prev: *prev,
+                nodes: nodes.iter().map(NodeRecord::as_ref).collect(),
+            },
             Mutation::Remove { node } => MutationRef::Remove { node: *node },
-            Mutation::Move { node, parent, prev } => MutationRef::Move { node: *node, parent: *parent, prev: *prev },
-            Mutation::SetAttr { node, name, value } => MutationRef::SetAttr { node: *node, name: NameRef::of(name), value },
-            Mutation::RemoveAttr { node, name } => MutationRef::RemoveAttr { node: *node, name: NameRef::of(name) },
+            Mutation::Move { node, parent, prev } => MutationRef::Move {
+                node: *node,
+                parent: *parent,
+                prev: *prev,
+            },
+            Mutation::SetAttr { node, name, value } => MutationRef::SetAttr {
+                node: *node,
+                name: NameRef::of(name),
+                value,
+            },
+            Mutation::RemoveAttr { node, name } => MutationRef::RemoveAttr {
+                node: *node,
+                name: NameRef::of(name),
+            },
             Mutation::SetText { node, text } => MutationRef::SetText { node: *node, text },
-            Mutation::SetProp { node, prop } => MutationRef::SetProp { node: *node, prop: prop.as_ref() },
-            Mutation::SetFlags { node, flags } => MutationRef::SetFlags { node: *node, flags: *flags },
+            Mutation::SetProp { node, prop } => MutationRef::SetProp {
+                node: *node,
+                prop: prop.as_ref(),
+            },
+            Mutation::SetFlags { node, flags } => MutationRef::SetFlags {
+                node: *node,
+                flags: *flags,
+            },
         }
     }
 }

@@ -25,7 +25,9 @@ pub struct ParseOptions {
 
 impl Default for ParseOptions {
     fn default() -> Self {
-        ParseOptions { scripting_enabled: true }
+        ParseOptions {
+            scripting_enabled: true,
+        }
     }
 }
 
@@ -44,7 +46,11 @@ pub fn parse_document_with(html: &str, opts: &ParseOptions) -> Tree {
 /// Parses a fragment as the `innerHTML` of an HTML element named `context` (for example
 /// `"body"`, `"div"`, `"select"`, `"tr"`). The result's root is a fragment node.
 pub fn parse_fragment_str(html: &str, context: &str) -> Tree {
-    parse_fragment_in(html, QualName::new(None, ns!(html), LocalName::from(context)), &ParseOptions::default())
+    parse_fragment_in(
+        html,
+        QualName::new(None, ns!(html), LocalName::from(context)),
+        &ParseOptions::default(),
+    )
 }
 
 /// Parses a fragment in the context of an element with any qualified name (an `svg` context
@@ -81,7 +87,9 @@ struct ArenaSink {
 
 impl ArenaSink {
     fn new(tree: Tree) -> Self {
-        ArenaSink { tree: RefCell::new(tree) }
+        ArenaSink {
+            tree: RefCell::new(tree),
+        }
     }
 
     fn append_text(&self, tree: &mut Tree, parent: NodeId, prev: Option<NodeId>, text: &str) {
@@ -116,7 +124,10 @@ impl ElemName for OwnedName {
 fn convert_attrs(attrs: Vec<Attribute>) -> Attrs {
     attrs
         .into_iter()
-        .map(|a| Attr { name: a.name, value: String::from(&*a.value) })
+        .map(|a| Attr {
+            name: a.name,
+            value: String::from(&*a.value),
+        })
         .collect()
 }
 
@@ -138,25 +149,42 @@ impl TreeSink for ArenaSink {
     fn elem_name<'a>(&'a self, target: &'a NodeId) -> OwnedName {
         let tree = self.tree.borrow();
         match tree.data(*target) {
-            NodeData::Element(e) => OwnedName { ns: e.name.ns.clone(), local: e.name.local.clone() },
+            NodeData::Element(e) => OwnedName {
+                ns: e.name.ns.clone(),
+                local: e.name.local.clone(),
+            },
             // The tree builder only asks for element names; answer with a name that matches
             // nothing rather than panicking.
-            _ => OwnedName { ns: ns!(), local: local_name!("") },
+            _ => OwnedName {
+                ns: ns!(),
+                local: local_name!(""),
+            },
         }
     }
 
-    fn create_element(&self, name: QualName, attrs: Vec<Attribute>, _flags: ElementFlags) -> NodeId {
-        self.tree.borrow_mut().create_element(name, convert_attrs(attrs))
+    fn create_element(
+        &self,
+        name: QualName,
+        attrs: Vec<Attribute>,
+        _flags: ElementFlags,
+    ) -> NodeId {
+        self.tree
+            .borrow_mut()
+            .create_element(name, convert_attrs(attrs))
     }
 
     fn create_comment(&self, text: StrTendril) -> NodeId {
-        self.tree.borrow_mut().create(NodeData::Comment(String::from(&*text)))
+        self.tree
+            .borrow_mut()
+            .create(NodeData::Comment(String::from(&*text)))
     }
 
     fn create_pi(&self, _target: StrTendril, data: StrTendril) -> NodeId {
         // HTML has no processing instructions; the tokenizer never produces them. Keep the data
         // as a comment, which is what a browser's HTML parser does with `<?...>`.
-        self.tree.borrow_mut().create(NodeData::Comment(String::from(&*data)))
+        self.tree
+            .borrow_mut()
+            .create(NodeData::Comment(String::from(&*data)))
     }
 
     fn append(&self, parent: &NodeId, child: NodeOrText<NodeId>) {
@@ -168,7 +196,12 @@ impl TreeSink for ArenaSink {
         }
     }
 
-    fn append_based_on_parent_node(&self, element: &NodeId, prev_element: &NodeId, child: NodeOrText<NodeId>) {
+    fn append_based_on_parent_node(
+        &self,
+        element: &NodeId,
+        prev_element: &NodeId,
+        child: NodeOrText<NodeId>,
+    ) {
         let has_parent = self.tree.borrow().parent(*element).is_some();
         if has_parent {
             self.append_before_sibling(element, child);
@@ -177,7 +210,12 @@ impl TreeSink for ArenaSink {
         }
     }
 
-    fn append_doctype_to_document(&self, name: StrTendril, public_id: StrTendril, system_id: StrTendril) {
+    fn append_doctype_to_document(
+        &self,
+        name: StrTendril,
+        public_id: StrTendril,
+        system_id: StrTendril,
+    ) {
         let mut tree = self.tree.borrow_mut();
         let id = tree.create(NodeData::Doctype {
             name: String::from(&*name),
@@ -202,7 +240,9 @@ impl TreeSink for ArenaSink {
 
     fn append_before_sibling(&self, sibling: &NodeId, new_node: NodeOrText<NodeId>) {
         let mut tree = self.tree.borrow_mut();
-        let Some(parent) = tree.parent(*sibling) else { return };
+        let Some(parent) = tree.parent(*sibling) else {
+            return;
+        };
         let prev = tree.prev_sibling(*sibling);
         match new_node {
             NodeOrText::AppendText(text) => self.append_text(&mut tree, parent, prev, &text),
@@ -215,7 +255,10 @@ impl TreeSink for ArenaSink {
         if let Some(e) = tree.element_mut(*target) {
             for a in attrs {
                 if !e.attrs.iter().any(|x| x.name == a.name) {
-                    e.attrs.push(Attr { name: a.name, value: String::from(&*a.value) });
+                    e.attrs.push(Attr {
+                        name: a.name,
+                        value: String::from(&*a.value),
+                    });
                 }
             }
         }
@@ -235,11 +278,14 @@ impl TreeSink for ArenaSink {
 
     fn is_mathml_annotation_xml_integration_point(&self, handle: &NodeId) -> bool {
         let tree = self.tree.borrow();
-        let Some(e) = tree.element(*handle) else { return false };
+        let Some(e) = tree.element(*handle) else {
+            return false;
+        };
         e.name.ns == ns!(mathml)
             && &*e.name.local == "annotation-xml"
             && e.attr("encoding").is_some_and(|v| {
-                v.eq_ignore_ascii_case("text/html") || v.eq_ignore_ascii_case("application/xhtml+xml")
+                v.eq_ignore_ascii_case("text/html")
+                    || v.eq_ignore_ascii_case("application/xhtml+xml")
             })
     }
 }

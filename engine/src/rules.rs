@@ -118,7 +118,10 @@ pub struct DisableConfig {
 
 impl Default for DisableConfig {
     fn default() -> Self {
-        DisableConfig { selectors: Vec::new(), submit_buttons: true }
+        DisableConfig {
+            selectors: Vec::new(),
+            submit_buttons: true,
+        }
     }
 }
 
@@ -140,7 +143,10 @@ impl std::fmt::Display for RulesError {
             RulesError::Syntax(m) => write!(f, "invalid rules file: {m}"),
             RulesError::Selector(e) => write!(f, "invalid rules file: {e}"),
             RulesError::TooManyAttributeRules(n) => {
-                write!(f, "invalid rules file: {n} selector-scoped attribute masks (at most {MAX_ATTR_RULES})")
+                write!(
+                    f,
+                    "invalid rules file: {n} selector-scoped attribute masks (at most {MAX_ATTR_RULES})"
+                )
             }
         }
     }
@@ -163,7 +169,11 @@ impl RulesConfig {
 
     /// Parses JSON when the text starts with `{`, TOML otherwise.
     pub fn from_text(text: &str) -> Result<RulesConfig, RulesError> {
-        if text.trim_start().starts_with('{') { Self::from_json(text) } else { Self::from_toml(text) }
+        if text.trim_start().starts_with('{') {
+            Self::from_json(text)
+        } else {
+            Self::from_toml(text)
+        }
     }
 }
 
@@ -184,9 +194,18 @@ impl std::fmt::Debug for Rules {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Rules")
             .field("mask_all", &self.mask_all)
-            .field("mask", &self.mask.iter().map(|s| s.source()).collect::<Vec<_>>())
-            .field("block", &self.block.iter().map(|s| s.source()).collect::<Vec<_>>())
-            .field("disable", &self.disable.iter().map(|s| s.source()).collect::<Vec<_>>())
+            .field(
+                "mask",
+                &self.mask.iter().map(|s| s.source()).collect::<Vec<_>>(),
+            )
+            .field(
+                "block",
+                &self.block.iter().map(|s| s.source()).collect::<Vec<_>>(),
+            )
+            .field(
+                "disable",
+                &self.disable.iter().map(|s| s.source()).collect::<Vec<_>>(),
+            )
             .field("sanitize", &self.sanitize)
             .finish()
     }
@@ -200,11 +219,15 @@ impl Default for Rules {
 }
 
 fn compile_all(list: &[String]) -> Result<Vec<CompiledSelector>, RulesError> {
-    list.iter().map(|s| CompiledSelector::parse(s).map_err(RulesError::Selector)).collect()
+    list.iter()
+        .map(|s| CompiledSelector::parse(s).map_err(RulesError::Selector))
+        .collect()
 }
 
 fn lower_names(list: &[String]) -> Vec<LocalName> {
-    list.iter().map(|n| LocalName::from(n.to_ascii_lowercase())).collect()
+    list.iter()
+        .map(|n| LocalName::from(n.to_ascii_lowercase()))
+        .collect()
 }
 
 impl Rules {
@@ -214,8 +237,13 @@ impl Rules {
         let mut attr_rules = Vec::new();
         for entry in &config.mask.attributes {
             match entry {
-                AttributeMask::Everywhere(name) => attr_everywhere.push(LocalName::from(name.to_ascii_lowercase())),
-                AttributeMask::OnMatching { selector, attributes } => {
+                AttributeMask::Everywhere(name) => {
+                    attr_everywhere.push(LocalName::from(name.to_ascii_lowercase()))
+                }
+                AttributeMask::OnMatching {
+                    selector,
+                    attributes,
+                } => {
                     let sel = CompiledSelector::parse(selector).map_err(RulesError::Selector)?;
                     attr_rules.push((sel, lower_names(attributes)));
                 }
@@ -239,7 +267,10 @@ impl Rules {
     /// Rules that hide, block, disable and sanitize nothing: the projection is the identity.
     pub fn transparent() -> Rules {
         let config = RulesConfig {
-            disable: DisableConfig { selectors: Vec::new(), submit_buttons: false },
+            disable: DisableConfig {
+                selectors: Vec::new(),
+                submit_buttons: false,
+            },
             ..Default::default()
         };
         Rules::compile(&config, Sanitize::OffForTrustedContent).expect("transparent rules compile")
@@ -289,7 +320,9 @@ impl Rules {
         if inherited.is_masked() || self.mask_all {
             view = view.with(View::MASKED);
         }
-        let NodeData::Element(e) = tree.data(id) else { return view };
+        let NodeData::Element(e) = tree.data(id) else {
+            return view;
+        };
         if self.sanitize == Sanitize::On {
             match sanitize_element(e) {
                 ElementVerdict::Keep => {}
@@ -303,7 +336,9 @@ impl Rules {
         if is_password_input(e) || self.mask.iter().any(|s| s.matches(tree, id, caches)) {
             view = view.with(View::MASKED);
         }
-        if (self.disable_submit && is_submit_button(tree, id, e)) || self.disable.iter().any(|s| s.matches(tree, id, caches)) {
+        if (self.disable_submit && is_submit_button(tree, id, e))
+            || self.disable.iter().any(|s| s.matches(tree, id, caches))
+        {
             view = view.with(View::DISABLED);
         }
         for (i, (sel, _)) in self.attr_rules.iter().enumerate() {
@@ -346,15 +381,24 @@ fn sanitize_element(e: &ElementData) -> ElementVerdict {
     }
     match &**local {
         "base" => ElementVerdict::Drop,
-        "meta" if e.attr("http-equiv").is_some_and(|v| v.trim().eq_ignore_ascii_case("refresh")) => ElementVerdict::Drop,
-        "link" if e.attr("rel").is_some_and(|rel| {
-            rel.split_ascii_whitespace().any(|r| {
-                r.eq_ignore_ascii_case("import")
-                    || r.eq_ignore_ascii_case("modulepreload")
-                    || ((r.eq_ignore_ascii_case("preload") || r.eq_ignore_ascii_case("prefetch"))
-                        && e.attr("as").is_some_and(|a| a.eq_ignore_ascii_case("script") || a.eq_ignore_ascii_case("worker")))
-            })
-        }) =>
+        "meta"
+            if e.attr("http-equiv")
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("refresh")) =>
+        {
+            ElementVerdict::Drop
+        }
+        "link"
+            if e.attr("rel").is_some_and(|rel| {
+                rel.split_ascii_whitespace().any(|r| {
+                    r.eq_ignore_ascii_case("import")
+                        || r.eq_ignore_ascii_case("modulepreload")
+                        || ((r.eq_ignore_ascii_case("preload")
+                            || r.eq_ignore_ascii_case("prefetch"))
+                            && e.attr("as").is_some_and(|a| {
+                                a.eq_ignore_ascii_case("script") || a.eq_ignore_ascii_case("worker")
+                            }))
+                })
+            }) =>
         {
             ElementVerdict::Drop
         }
@@ -364,7 +408,9 @@ fn sanitize_element(e: &ElementData) -> ElementVerdict {
 }
 
 fn is_password_input(e: &ElementData) -> bool {
-    e.is_html(&local_name!("input")) && e.attr("type").is_some_and(|t| t.trim().eq_ignore_ascii_case("password"))
+    e.is_html(&local_name!("input"))
+        && e.attr("type")
+            .is_some_and(|t| t.trim().eq_ignore_ascii_case("password"))
 }
 
 fn is_submit_button(tree: &Tree, id: NodeId, e: &ElementData) -> bool {
@@ -380,7 +426,9 @@ fn is_submit_button(tree: &Tree, id: NodeId, e: &ElementData) -> bool {
             let ty = e.attr("type").map(str::trim);
             match ty {
                 Some(t) if t.eq_ignore_ascii_case("submit") => true,
-                Some(t) if t.eq_ignore_ascii_case("button") || t.eq_ignore_ascii_case("reset") => false,
+                Some(t) if t.eq_ignore_ascii_case("button") || t.eq_ignore_ascii_case("reset") => {
+                    false
+                }
                 // No type, or an invalid one, means submit: it matters when the button has a form.
                 _ => e.attr("form").is_some() || has_form_ancestor(tree, id),
             }
@@ -392,7 +440,10 @@ fn is_submit_button(tree: &Tree, id: NodeId, e: &ElementData) -> bool {
 fn has_form_ancestor(tree: &Tree, id: NodeId) -> bool {
     let mut cur = tree.parent(id);
     while let Some(p) = cur {
-        if tree.element(p).is_some_and(|e| e.is_html(&local_name!("form"))) {
+        if tree
+            .element(p)
+            .is_some_and(|e| e.is_html(&local_name!("form")))
+        {
             return true;
         }
         cur = tree.parent(p);
@@ -408,9 +459,32 @@ fn is_url_attribute(name: &QualName) -> bool {
     }
     matches!(
         &*name.local,
-        "href" | "src" | "srcset" | "action" | "formaction" | "poster" | "background" | "cite" | "data"
-            | "codebase" | "longdesc" | "lowsrc" | "dynsrc" | "ping" | "manifest" | "icon" | "profile"
-            | "usemap" | "archive" | "classid" | "xlink:href" | "imagesrcset" | "to" | "from" | "values" | "by"
+        "href"
+            | "src"
+            | "srcset"
+            | "action"
+            | "formaction"
+            | "poster"
+            | "background"
+            | "cite"
+            | "data"
+            | "codebase"
+            | "longdesc"
+            | "lowsrc"
+            | "dynsrc"
+            | "ping"
+            | "manifest"
+            | "icon"
+            | "profile"
+            | "usemap"
+            | "archive"
+            | "classid"
+            | "xlink:href"
+            | "imagesrcset"
+            | "to"
+            | "from"
+            | "values"
+            | "by"
     )
 }
 
@@ -449,7 +523,9 @@ pub(crate) fn is_dangerous_url(value: &str, allow_svg_data: bool) -> bool {
                 .take(32)
                 .collect::<String>()
                 .to_ascii_lowercase();
-            let safe_media = ["image/", "font/", "audio/", "video/"].iter().any(|p| rest.starts_with(p));
+            let safe_media = ["image/", "font/", "audio/", "video/"]
+                .iter()
+                .any(|p| rest.starts_with(p));
             let svg = rest.starts_with("image/svg");
             !safe_media || (svg && !allow_svg_data)
         }
@@ -458,7 +534,15 @@ pub(crate) fn is_dangerous_url(value: &str, allow_svg_data: bool) -> bool {
 }
 
 fn srcset_is_dangerous(value: &str) -> bool {
-    value.split(',').any(|cand| is_dangerous_url(cand.trim_start().split_ascii_whitespace().next().unwrap_or(""), true))
+    value.split(',').any(|cand| {
+        is_dangerous_url(
+            cand.trim_start()
+                .split_ascii_whitespace()
+                .next()
+                .unwrap_or(""),
+            true,
+        )
+    })
 }
 
 /// Whether the sanitizer removes this attribute from this element.
@@ -478,10 +562,15 @@ pub(crate) fn attribute_is_unsafe(e: &ElementData, name: &QualName, value: &str)
     }
     // SVG animation elements can set any attribute, including href, from to/from/values/by.
     if matches!(local, "to" | "from" | "values" | "by") {
-        let animates = e.name.ns == ns!(svg) && matches!(&*e.name.local, "animate" | "set" | "animateMotion" | "animateTransform");
+        let animates = e.name.ns == ns!(svg)
+            && matches!(
+                &*e.name.local,
+                "animate" | "set" | "animateMotion" | "animateTransform"
+            );
         return animates && value.split(';').any(|v| is_dangerous_url(v, false));
     }
-    let img_like = e.name.ns == ns!(html) && matches!(&*e.name.local, "img" | "source" | "picture" | "input")
+    let img_like = e.name.ns == ns!(html)
+        && matches!(&*e.name.local, "img" | "source" | "picture" | "input")
         || e.name.ns == ns!(svg) && &*e.name.local == "image";
     if local == "srcset" || local == "imagesrcset" {
         return srcset_is_dangerous(value);
@@ -492,7 +581,10 @@ pub(crate) fn attribute_is_unsafe(e: &ElementData, name: &QualName, value: &str)
 /// Replaces every non-whitespace character by `*`.
 pub fn mask_text(text: &str, out: &mut String) {
     out.clear();
-    out.extend(text.chars().map(|c| if c.is_whitespace() { c } else { '*' }));
+    out.extend(
+        text.chars()
+            .map(|c| if c.is_whitespace() { c } else { '*' }),
+    );
 }
 
 /// What the agent sees of a node: the raw tree seen through rules (capture side) or as it is
@@ -537,7 +629,8 @@ impl<'r> Projection<'r> {
     pub fn children<'t>(&self, tree: &'t Tree, id: NodeId) -> impl Iterator<Item = NodeId> + 't {
         let blocked = self.rules.is_some() && tree.node(id).view.is_blocked();
         let first = if blocked { None } else { tree.first_child(id) };
-        std::iter::successors(first, move |&c| tree.next_sibling(c)).filter(move |&c| !tree.node(c).view.is_dropped())
+        std::iter::successors(first, move |&c| tree.next_sibling(c))
+            .filter(move |&c| !tree.node(c).view.is_dropped())
     }
 
     /// Calls `f` with each attribute the agent sees, with its projected value.
@@ -552,7 +645,9 @@ impl<'r> Projection<'r> {
         let view = tree.node(id).view;
         let mut scratch = String::new();
         for a in &e.attrs {
-            if view.is_blocked() && !(a.name.ns == ns!() && matches!(&*a.name.local, "width" | "height")) {
+            if view.is_blocked()
+                && !(a.name.ns == ns!() && matches!(&*a.name.local, "width" | "height"))
+            {
                 continue;
             }
             if rules.sanitize == Sanitize::On && attribute_is_unsafe(e, &a.name, &a.value) {
@@ -590,7 +685,9 @@ impl<'r> Projection<'r> {
 
     /// The projected live props of an element.
     pub fn props(&self, tree: &Tree, id: NodeId) -> Props {
-        let Some(p) = tree.props(id) else { return Props::default() };
+        let Some(p) = tree.props(id) else {
+            return Props::default();
+        };
         let mut p = p.clone();
         let view = tree.node(id).view;
         if self.rules.is_some() {
@@ -632,7 +729,14 @@ mod tests {
 
     #[test]
     fn ordinary_urls_are_safe() {
-        for v in ["https://example.com/?q=javascript:", "/path/javascript:x", "mailto:a@b.c", "#top", "data:image/png;base64,AAAA", "relative.html"] {
+        for v in [
+            "https://example.com/?q=javascript:",
+            "/path/javascript:x",
+            "mailto:a@b.c",
+            "#top",
+            "data:image/png;base64,AAAA",
+            "relative.html",
+        ] {
             assert!(!is_dangerous_url(v, false), "{v:?} should be safe");
         }
         assert!(is_dangerous_url("data:image/svg+xml,<svg onload=x>", false));

@@ -39,12 +39,22 @@ fn write_children(tree: &Tree, parent: NodeId, out: &mut Vec<u8>) -> io::Result<
 }
 
 fn write_node(tree: &Tree, id: NodeId, out: &mut Vec<u8>) -> io::Result<()> {
-    let opts = SerializeOpts { traversal_scope: TraversalScope::IncludeNode, ..Default::default() };
+    let opts = SerializeOpts {
+        traversal_scope: TraversalScope::IncludeNode,
+        ..Default::default()
+    };
     html5ever::serialize::serialize(out, &NodeRef { tree, id }, opts)
 }
 
 fn write_doctype(data: &NodeData, out: &mut Vec<u8>) -> io::Result<()> {
-    let NodeData::Doctype { name, public_id, system_id } = data else { return Ok(()) };
+    let NodeData::Doctype {
+        name,
+        public_id,
+        system_id,
+    } = data
+    else {
+        return Ok(());
+    };
     write!(out, "<!DOCTYPE {name}")?;
     if !public_id.is_empty() {
         write!(out, " PUBLIC \"{public_id}\"")?;
@@ -82,7 +92,10 @@ impl Serialize for NodeRef<'_> {
             match step {
                 Step::Open(id) => match tree.data(id) {
                     NodeData::Element(e) => {
-                        s.start_elem(e.name.clone(), e.attrs.iter().map(|a| (&a.name, a.value.as_str())))?;
+                        s.start_elem(
+                            e.name.clone(),
+                            e.attrs.iter().map(|a| (&a.name, a.value.as_str())),
+                        )?;
                         stack.push(Step::Close(id));
                         push_children(tree, id, &mut stack, Step::Open);
                     }

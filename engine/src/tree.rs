@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
-use markup5ever::{LocalName, Namespace, QualName, local_name, ns};
+use markup5ever::{LocalName, QualName, local_name, ns};
 use smallvec::SmallVec;
 
 /// An index into a [`Tree`]'s arena.
@@ -76,7 +76,10 @@ pub struct Props {
 impl Props {
     /// True when no field is set.
     pub fn is_empty(&self) -> bool {
-        self.value.is_none() && self.checked.is_none() && self.selected.is_none() && self.scroll.is_none()
+        self.value.is_none()
+            && self.checked.is_none()
+            && self.selected.is_none()
+            && self.scroll.is_none()
     }
 }
 
@@ -368,12 +371,19 @@ impl Tree {
 
     /// Iterates over the children of `id`.
     pub fn children(&self, id: NodeId) -> Children<'_> {
-        Children { tree: self, next: self.node(id).first_child }
+        Children {
+            tree: self,
+            next: self.node(id).first_child,
+        }
     }
 
     /// Pre-order iteration over `id` and its descendants.
     pub fn descendants(&self, id: NodeId) -> Descendants<'_> {
-        Descendants { tree: self, root: id, next: Some(id) }
+        Descendants {
+            tree: self,
+            root: id,
+            next: Some(id),
+        }
     }
 
     /// Whether `anc` is `id` or one of its ancestors.
@@ -409,7 +419,10 @@ impl Tree {
     /// Hands out a fresh wire id.
     pub fn fresh_wire_id(&mut self) -> WireId {
         let w = WireId(self.next_wire);
-        self.next_wire = self.next_wire.checked_add(1).expect("wire id space exhausted");
+        self.next_wire = self
+            .next_wire
+            .checked_add(1)
+            .expect("wire id space exhausted");
         w
     }
 
@@ -422,7 +435,11 @@ impl Tree {
             }
             if wire.is_assigned() {
                 let prev = index.insert(wire.0, id.0);
-                debug_assert!(prev.is_none() || prev == Some(id.0), "wire id {} used twice", wire.0);
+                debug_assert!(
+                    prev.is_none() || prev == Some(id.0),
+                    "wire id {} used twice",
+                    wire.0
+                );
             }
         }
         self.node_mut(id).wire = wire;
@@ -491,7 +508,11 @@ impl Tree {
     /// Allocates a detached element. A `<template>` gets its contents fragment.
     pub fn create_element(&mut self, name: QualName, attrs: Attrs) -> NodeId {
         let is_template = name.ns == ns!(html) && name.local == local_name!("template");
-        let id = self.create(NodeData::Element(Box::new(ElementData { name, attrs, props: None })));
+        let id = self.create(NodeData::Element(Box::new(ElementData {
+            name,
+            attrs,
+            props: None,
+        })));
         if is_template {
             let contents = self.create(NodeData::Fragment);
             self.append(id, contents);
@@ -505,7 +526,8 @@ impl Tree {
         if !e.is_html(&local_name!("template")) {
             return None;
         }
-        self.first_child(id).filter(|&c| matches!(self.data(c), NodeData::Fragment))
+        self.first_child(id)
+            .filter(|&c| matches!(self.data(c), NodeData::Fragment))
     }
 
     /// Detaches `id` from its parent (no-op when detached). The subtree stays allocated.
@@ -588,7 +610,9 @@ impl Tree {
 
     /// Inserts `child` right before `sibling`.
     pub fn insert_before(&mut self, sibling: NodeId, child: NodeId) {
-        let parent = self.parent(sibling).expect("insert_before: sibling has no parent");
+        let parent = self
+            .parent(sibling)
+            .expect("insert_before: sibling has no parent");
         let prev = self.prev_sibling(sibling);
         self.insert_after(parent, prev, child);
     }
@@ -626,23 +650,30 @@ impl Tree {
 
     /// Sets (or adds) an attribute. Returns false when `id` is not an element.
     pub fn set_attr(&mut self, id: NodeId, name: QualName, value: &str) -> bool {
-        let Some(e) = self.element_mut(id) else { return false };
-        if let Some(a) = e.attrs.iter_mut().find(|a| a.name == name) {
+        let Some(e) = self.element_mut(id) else {
+            return false;
+        };
+        if let Some(a) = e.attrs.iter_mut().find(|a| same_name(&a.name, &name)) {
             if a.value != value {
                 a.value.clear();
                 a.value.push_str(value);
             }
         } else {
-            e.attrs.push(Attr { name, value: value.to_owned() });
+            e.attrs.push(Attr {
+                name,
+                value: value.to_owned(),
+            });
         }
         true
     }
 
     /// Removes an attribute; returns whether it was there.
     pub fn remove_attr(&mut self, id: NodeId, name: &QualName) -> bool {
-        let Some(e) = self.element_mut(id) else { return false };
+        let Some(e) = self.element_mut(id) else {
+            return false;
+        };
         let before = e.attrs.len();
-        e.attrs.retain(|a| a.name != *name);
+        e.attrs.retain(|a| !same_name(&a.name, name));
         before != e.attrs.len()
     }
 
@@ -738,10 +769,23 @@ impl Tree {
         for id in self.descendants(self.root()) {
             let n = self.node(id);
             if n.wire.is_assigned() {
-                assert!(seen_wire.insert(n.wire.0), "wire id {} used twice", n.wire.0);
-                assert!(n.wire.0 < self.next_wire, "wire id {} >= next_wire", n.wire.0);
+                assert!(
+                    seen_wire.insert(n.wire.0),
+                    "wire id {} used twice",
+                    n.wire.0
+                );
+                assert!(
+                    n.wire.0 < self.next_wire,
+                    "wire id {} >= next_wire",
+                    n.wire.0
+                );
                 if let Some(index) = &self.wire_index {
-                    assert_eq!(index.get(&n.wire.0), Some(&id.0), "wire index stale for {}", n.wire.0);
+                    assert_eq!(
+                        index.get(&n.wire.0),
+                        Some(&id.0),
+                        "wire index stale for {}",
+                        n.wire.0
+                    );
                 }
             }
             let mut prev = NodeId::NONE;
@@ -756,7 +800,10 @@ impl Tree {
             assert_eq!(n.last_child, prev, "last_child link broken");
             if let NodeData::Element(e) = &n.data {
                 if e.is_html(&local_name!("template")) {
-                    assert!(self.template_contents(id).is_some(), "template without contents");
+                    assert!(
+                        self.template_contents(id).is_some(),
+                        "template without contents"
+                    );
                 }
             }
         }
@@ -780,7 +827,10 @@ impl Tree {
             let cb: Vec<_> = other.children(b).collect();
             if ca.len() != cb.len() {
                 let show = |t: &Tree, v: &[NodeId]| {
-                    v.iter().map(|&c| describe(t.data(c))).collect::<Vec<_>>().join(", ")
+                    v.iter()
+                        .map(|&c| describe(t.data(c)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 };
                 return Some(format!(
                     "{path}: {} children vs {}: [{}] vs [{}]",
@@ -796,6 +846,11 @@ impl Tree {
         }
         None
     }
+}
+
+/// Attribute identity as the DOM has it: namespace and local name (the prefix is cosmetic).
+pub(crate) fn same_name(a: &QualName, b: &QualName) -> bool {
+    a.local == b.local && a.ns == b.ns
 }
 
 fn describe(d: &NodeData) -> String {
@@ -816,14 +871,24 @@ fn node_difference(a: &NodeData, b: &NodeData) -> Option<String> {
                 return Some(format!("element {:?} vs {:?}", x.name.local, y.name.local));
             }
             if x.attrs.len() != y.attrs.len()
-                || !x.attrs.iter().all(|a| y.attrs.iter().any(|b| a.name == b.name && a.value == b.value))
+                || !x.attrs.iter().all(|a| {
+                    y.attrs
+                        .iter()
+                        .any(|b| same_name(&a.name, &b.name) && a.value == b.value)
+                })
             {
-                return Some(format!("attributes of <{}> differ: {:?} vs {:?}", x.name.local, x.attrs, y.attrs));
+                return Some(format!(
+                    "attributes of <{}> differ: {:?} vs {:?}",
+                    x.name.local, x.attrs, y.attrs
+                ));
             }
             let px = x.props.as_deref().cloned().unwrap_or_default();
             let py = y.props.as_deref().cloned().unwrap_or_default();
             if px != py {
-                return Some(format!("props of <{}> differ: {px:?} vs {py:?}", x.name.local));
+                return Some(format!(
+                    "props of <{}> differ: {px:?} vs {py:?}",
+                    x.name.local
+                ));
             }
             None
         }
@@ -892,9 +957,4 @@ pub fn html_name(local: &str) -> QualName {
 /// A qualified attribute name with no namespace.
 pub fn attr_name(local: &str) -> QualName {
     QualName::new(None, ns!(), LocalName::from(local))
-}
-
-/// Namespace helper re-exported for callers building SVG/MathML names.
-pub fn namespace(url: &str) -> Namespace {
-    Namespace::from(url)
 }

@@ -9,12 +9,15 @@
 pub struct View {
     flags: u8,
     /// Index into the rules' table of masked attribute-name sets (0 = none).
-    pub(crate) attr_mask: u16,
+    pub(crate) attr_mask: u32,
 }
 
 impl View {
     /// Nothing hidden, nothing rewritten.
-    pub const PLAIN: View = View { flags: 0, attr_mask: 0 };
+    pub const PLAIN: View = View {
+        flags: 0,
+        attr_mask: 0,
+    };
     /// The node does not exist for the agent (script, refresh meta, base, ...).
     pub const DROPPED: u8 = 1;
     /// The element is replaced by a placeholder keeping its tag and size attributes.
@@ -23,6 +26,14 @@ impl View {
     pub const MASKED: u8 = 4;
     /// The agent may not act on this element.
     pub const DISABLED: u8 = 8;
+
+    /// A view with only the wire-visible flags of `flags` (as received in a frame).
+    pub fn from_wire(flags: u8) -> View {
+        View {
+            flags: flags & (Self::BLOCKED | Self::MASKED | Self::DISABLED),
+            attr_mask: 0,
+        }
+    }
 
     pub(crate) fn with(mut self, flag: u8) -> View {
         self.flags |= flag;

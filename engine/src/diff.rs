@@ -1,0 +1,923 @@
+//! The diff: turns an old tree into a new one with a short list of [`Mutation`]s.
+//!
+//! Both trees are seen through a [`Projection`] (the rules on the capture side, the identity
+//! for a mirror-shaped shadow), so the mutations only ever carry what the agent may see.
+//!
+//! Three phases:
+//! 1. **Match** new nodes to old ones, top-down. A new node that carries a wire id known to the
+//!    old tree is the same node (identity, any parent). Equal subtree fingerprints with
+//!    agreeing ids are matched pairwise in one lockstep walk and never looked at again. Other
+//!    children are matched by equal fingerprint, then by `id` attribute, then by kind and name
+//!    in document order within a small window.
+//! 2. **Global moves**: an unmatched new node whose subtree fingerprint (or `id` attribute and
+//!    name) equals an unmatched old node anywhere is that node, moved.
+//! 3. **Emit**, in pre-order of the new tree: for each child list, the children whose old
+//!    positions form a longest increasing subsequence stay; the rest are moved or inserted
+//!    right after their new previous sibling; then attribute / text / prop / flag updates;
+//!    removals of unmatched old nodes last. See [`crate::mutation`] for why this order is
+//!    always applicable.
+//!
+//! Invariants (debug-asserted): every visible node of `new` has a wire id afterwards; a
+//! matched node gets its old node's id; an inserted node gets an id unknown to `old`.
+
+use smallvec::SmallVec;
+
+use crate::fingerprint;
+use crate::mutation::{Mutation, MutationSink, NodeRecord, RecordData};
+use crate::rules::{Projection, Rules};
+use crate::tree::{NodeData, NodeId, Prop, Props, Tree, WireId, WireMap};
+
+/// What a diff did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DiffStats {
+    /// Mutations written to the sink.
+    pub mutations: usize,
+    /// Nodes created by inserts.
+    pub inserted_nodes: usize,
+    /// Subtrees skipped because their fingerprints (and ids) were equal.
+    pub skipped_subtrees: usize,
+}
+
+/// Annotates `tree` with `rules` and computes all fingerprints. Needed once per tree before
+/// [`diff`] or [`snapshot`]; afterwards [`refresh`] keeps it current after edits.
+pub fn prepare(tree: &mut Tree, rules: &Rules) {
+    rules.annotate(tree);
+    fingerprint::fingerprint_all(tree, &Projection::through(rules));
+}
+
+/// Brings views and fingerprints up to date after edits made through the [`Tree`] API, in
+/// time proportional to the edited nodes (plus their subtrees and ancestor chains).
+pub fn refresh(tree: &mut Tree, rules: &Rules) {
+    if !tree.fingerprinted {
+        prepare(tree, rules);
+        return;
+    }
+    let dirty = tree.dirty.clone();
+    let root = tree.root();
+    let mut seen = std::collections::HashSet::new();
+    for d in dirty {
+        let id = NodeId(d);
+        if (d as usize) < tree.nodes.len() && seen.insert(d) && tree.is_inclusive_ancestor(root, id)
+        {
+            rules.annotate_subtree(tree, id);
+        }
+    }
+    fingerprint::refresh(tree, &Projection::through(rules));
+}
+
+/// Prepares a mirror-shaped tree (its data is already projected): identity projection.
+pub fn prepare_identity(tree: &mut Tree) {
+    fingerprint::fingerprint_all(tree, &Projection::identity());
+}
+
+/// Refreshes a mirror-shaped tree's fingerprints after edits.
+pub fn refresh_identity(tree: &mut Tree) {
+    fingerprint::refresh(tree, &Projection::identity());
+}
+
+/// A keyframe: the records of every node the agent sees, in pre-order. Assigns wire ids to
+/// nodes that have none. `tree` must be prepared with `rules`.
+pub fn snapshot(tree: &mut Tree, rules: &Rules) -> Vec<NodeRecord> {
+    debug_assert!(!tree.fingerprints_stale(), "snapshot of an unprepared tree");
+    let root = tree.root();
+    let mut out = Vec::with_capacity(tree.len());
+    build_records(
+        tree,
+        &Projection::through(rules),
+        root,
+        &|_| false,
+        &|_| false,
+        &mut out,
+    );
+    out
+}
+
+/// Full diff of two trees prepared with the same `rules`: writes the mutations that turn the
+/// agent's view of `old` into the agent's view of `new`, and gives `new`'s nodes their wire
+/// ids (matched nodes keep the old ids, new nodes get fresh ones). `old` must have wire ids.
+pub fn diff(old: &Tree, new: &mut Tree, rules: &Rules, sink: &mut impl MutationSink) -> DiffStats {
+    let p = Projection::through(rules);
+    let mut d = Differ::new(old, p, new, p);
+    let (o, n) = (d.old.root(), d.new.root());
+    d.run(&[(o, n)], sink)
+}
+
+/// Diff against a mirror-shaped `old` (a shadow holding exactly what the agent has, e.g. a
+/// [`crate::Mirror`]'s tree): `old` is seen as it is, `new` through `rules`.
+pub fn diff_against_mirror(
+    old: &Tree,
+    new: &mut Tree,
+    rules: &Rules,
+    sink: &mut impl MutationSink,
+) -> DiffStats {
+    let mut d = Differ::new(old, Projection::identity(), new, Projection::through(rules));
+    let (o, n) = (d.old.root(), d.new.root());
+    d.run(&[(o, n)], sink)
+}
+
+/// Incremental diff: only the subtrees rooted at `dirty` (wire ids present in both trees) are
+/// compared; everything outside them is assumed unchanged. `old` is mirror-shaped (identity
+/// projection, e.g. a [`crate::Mirror`]'s tree), `new` is prepared/refreshed with `rules`, and
+/// both trees share wire ids (`new` is the live tree that `old` was captured from).
+/// Cost is proportional to the dirty subtrees, not to the page. Unknown ids are ignored.
+pub fn diff_subtrees(
+    old: &Tree,
+    new: &mut Tree,
+    rules: &Rules,
+    dirty: &[WireId],
+    sink: &mut impl MutationSink,
+) -> DiffStats {
+    let mut pairs = Vec::with_capacity(dirty.len());
+    {
+        let new_index = (!new.has_wire_index()).then(|| local_index(new));
+        for &w in dirty {
+            let o = old.node_by_wire(w).or_else(|| None);
+            let n = match &new_index {
+                Some(ix) => ix.get(&w.0).map(|&i| NodeId(i)),
+                None => new.node_by_wire(w),
+            };
+            if let (Some(o), Some(n)) = (o, n) {
+                pairs.push((o, n));
+            }
+        }
+    }
+    // A dirty root inside another dirty root's subtree is handled by that one.
+    pairs.sort_by_key(|&(_, n)| depth(new, n));
+    let mut d = Differ::new(old, Projection::identity(), new, Projection::through(rules));
+    d.run(&pairs, sink)
+}
+
+fn depth(t: &Tree, mut id: NodeId) -> usize {
+    let mut d = 0;
+    while let Some(p) = t.parent(id) {
+        d += 1;
+        id = p;
+    }
+    d
+}
+
+fn local_index(t: &Tree) -> WireMap {
+    let mut m = WireMap::default();
+    for id in t.descendants(t.root()) {
+        let w = t.wire_id(id);
+        if w.is_assigned() {
+            m.insert(w.0, id.0);
+        }
+    }
+    m
+}
+
+const NONE: u32 = 0;
+const CLEAN: u8 = 1;
+const PLACED: u8 = 2;
+const WINDOW: usize = 16;
+
+struct Differ<'a> {
+    old: &'a Tree,
+    op: Projection<'a>,
+    new: &'a mut Tree,
+    np: Projection<'a>,
+    /// new index -> old index + 1
+    n2o: Vec<u32>,
+    /// old index -> new index + 1
+    o2n: Vec<u32>,
+    nflags: Vec<u8>,
+    old_index: Option<WireMap>,
+    stats: DiffStats,
+    buf: Vec<u8>,
+}
+
+impl<'a> Differ<'a> {
+    fn new(old: &'a Tree, op: Projection<'a>, new: &'a mut Tree, np: Projection<'a>) -> Self {
+        debug_assert!(
+            !old.fingerprints_stale() && !new.fingerprints_stale(),
+            "diff of unprepared trees"
+        );
+        new.reserve_wire_ids_from(old.next_wire_id());
+        let n2o = vec![NONE; new.capacity_index()];
+        let nflags = vec![0u8; new.capacity_index()];
+        let o2n = vec![NONE; old.capacity_index()];
+        Differ {
+            old,
+            op,
+            new,
+            np,
+            n2o,
+            o2n,
+            nflags,
+            old_index: None,
+            stats: DiffStats::default(),
+            buf: Vec::new(),
+        }
+    }
+
+    fn run(&mut self, roots: &[(NodeId, NodeId)], sink: &mut impl MutationSink) -> DiffStats {
+        let mut work = Vec::new();
+        let mut tops = Vec::new();
+        for &(o, n) in roots {
+            if self.n2o[n.index()] != NONE || self.o2n[o.index()] != NONE {
+                continue; // inside an earlier root's subtree
+            }
+            if !self.compatible(o, n) {
+                continue;
+            }
+            self.pair(o, n);
+            work.push((o, n));
+            tops.push((o, n));
+        }
+        self.match_phase(&mut work);
+        for &(_, n) in &tops {
+            self.global_moves(n, &mut work);
+        }
+        let mut count = Counting { inner: sink, n: 0 };
+        let mut removals = Vec::new();
+        for &(o, n) in &tops {
+            self.update(o, n, &mut count);
+            self.emit(n, &mut count, &mut removals);
+        }
+        for o in removals {
+            count.push(Mutation::Remove {
+                node: self.old.wire_id(o),
+            });
+        }
+        self.stats.mutations = count.n;
+        self.stats
+    }
+
+    // ----- matching ---------------------------------------------------------------------
+
+    #[inline]
+    fn matched_old(&self, n: NodeId) -> Option<NodeId> {
+        let v = self.n2o[n.index()];
+        (v != NONE).then(|| NodeId(v - 1))
+    }
+
+    #[inline]
+    fn old_is_matched(&self, o: NodeId) -> bool {
+        self.o2n[o.index()] != NONE
+    }
+
+    fn pair(&mut self, o: NodeId, n: NodeId) {
+        debug_assert!(self.n2o[n.index()] == NONE && self.o2n[o.index()] == NONE);
+        self.n2o[n.index()] = o.0 + 1;
+        self.o2n[o.index()] = n.0 + 1;
+        let ow = self.old.wire_id(o);
+        if self.new.wire_id(n) != ow {
+            self.new.set_wire_id(n, ow);
+        }
+    }
+
+    /// Same kind and name; doctypes must be equal (they cannot be updated in place).
+    fn compatible(&self, o: NodeId, n: NodeId) -> bool {
+        match (self.old.data(o), self.new.data(n)) {
+            (NodeData::Element(a), NodeData::Element(b)) => {
+                crate::tree::same_name(&a.name, &b.name)
+            }
+            (NodeData::Doctype { .. }, NodeData::Doctype { .. }) => {
+                self.old.data(o) == self.new.data(n)
+            }
+            (a, b) => a.kind() == b.kind(),
+        }
+    }
+
+    fn old_by_wire(&mut self, w: WireId) -> Option<NodeId> {
+        if !w.is_assigned() {
+            return None;
+        }
+        if self.old.has_wire_index() {
+            return self.old.node_by_wire(w);
+        }
+        let old = self.old;
+        let index = self.old_index.get_or_insert_with(|| local_index(old));
+        index.get(&w.0).map(|&i| NodeId(i))
+    }
+
+    /// Lockstep check: the two subtrees have equal fingerprints; do their ids agree (or is
+    /// the new side anonymous)? Returns false at the first disagreement.
+    fn lockstep_ok(&self, o: NodeId, n: NodeId) -> bool {
+        let (old, new) = (&*self.old, &*self.new);
+        let mut stack = vec![(o, n)];
+        while let Some((o, n)) = stack.pop() {
+            let nw = new.wire_id(n);
+            if nw.is_assigned() && nw != old.wire_id(o) {
+                return false;
+            }
+            if self.n2o[n.index()] != NONE && self.n2o[n.index()] != o.0 + 1 {
+                return false;
+            }
+            if self.o2n[o.index()] != NONE && self.o2n[o.index()] != n.0 + 1 {
+                return false;
+            }
+            let mut oc = self.op.children(old, o);
+            let mut nc = self.np.children(new, n);
+            loop {
+                match (oc.next(), nc.next()) {
+                    (Some(a), Some(b)) => stack.push((a, b)),
+                    (None, None) => break,
+                    _ => return false,
+                }
+            }
+        }
+        true
+    }
+
+    fn lockstep_pair(&mut self, o: NodeId, n: NodeId) {
+        let mut stack = vec![(o, n)];
+        while let Some((o, n)) = stack.pop() {
+            if self.n2o[n.index()] == NONE {
+                self.pair(o, n);
+            }
+            let oc: SmallVec<[NodeId; 16]> = self.op.children(self.old, o).collect();
+            let nc: SmallVec<[NodeId; 16]> = self.np.children(self.new, n).collect();
+            stack.extend(oc.into_iter().zip(nc));
+        }
+    }
+
+    fn match_phase(&mut self, work: &mut Vec<(NodeId, NodeId)>) {
+        while let Some((o, n)) = work.pop() {
+            if self.old.node(o).tree_hash == self.new.node(n).tree_hash && self.lockstep_ok(o, n) {
+                self.lockstep_pair(o, n);
+                self.nflags[n.index()] |= CLEAN;
+                self.stats.skipped_subtrees += 1;
+                continue;
+            }
+            self.match_children(o, n, work);
+        }
+    }
+
+    fn match_children(&mut self, o: NodeId, n: NodeId, work: &mut Vec<(NodeId, NodeId)>) {
+        let oc: Vec<NodeId> = self.op.children(self.old, o).collect();
+        let nc: Vec<NodeId> = self.np.children(self.new, n).collect();
+        let mut pending: SmallVec<[usize; 16]> = SmallVec::new();
+        // 1. identity
+        for (i, &c) in nc.iter().enumerate() {
+            if self.n2o[c.index()] != NONE {
+                continue;
+            }
+            let w = self.new.wire_id(c);
+            if let Some(oc_) = self.old_by_wire(w) {
+                if !self.old_is_matched(oc_)
+                    && self.compatible(oc_, c)
+                    && self.op.visible(self.old, oc_)
+                {
+                    self.pair(oc_, c);
+                    work.push((oc_, c));
+                    continue;
+                }
+            }
+            if w.is_assigned() {
+                // An id the old tree does not know (or cannot match): a new node.
+                continue;
+            }
+            pending.push(i);
+        }
+        if pending.is_empty() {
+            return;
+        }
+        let free_old: Vec<usize> = (0..oc.len())
+            .filter(|&j| !self.old_is_matched(oc[j]))
+            .collect();
+        if free_old.is_empty() {
+            return;
+        }
+        // 2. anchors: subtrees whose fingerprint is unique among both sides' unmatched children.
+        let mut counts: std::collections::HashMap<u64, (u32, u32, usize, usize)> =
+            std::collections::HashMap::new();
+        for &j in &free_old {
+            let e = counts.entry(self.old.node(oc[j]).tree_hash).or_default();
+            e.0 += 1;
+            e.2 = j;
+        }
+        for &i in &pending {
+            if let Some(e) = counts.get_mut(&self.new.node(nc[i]).tree_hash) {
+                e.1 += 1;
+                e.3 = i;
+            }
+        }
+        for &(co, cn, j, i) in counts.values() {
+            if co == 1 && cn == 1 && self.compatible(oc[j], nc[i]) {
+                self.pair(oc[j], nc[i]);
+                work.push((oc[j], nc[i]));
+            }
+        }
+        let pos_of: std::collections::HashMap<u32, usize> =
+            oc.iter().enumerate().map(|(j, o)| (o.0, j)).collect();
+        let mut by_hash: std::collections::HashMap<u64, SmallVec<[usize; 2]>> =
+            std::collections::HashMap::new();
+        for &j in free_old.iter().rev() {
+            if !self.old_is_matched(oc[j]) {
+                by_hash
+                    .entry(self.old.node(oc[j]).tree_hash)
+                    .or_default()
+                    .push(j);
+            }
+        }
+        // 3. in order: equal fingerprint near the cursor, equal fingerprint anywhere in this
+        //    list, same `id` attribute, then same kind and name near the cursor.
+        let mut cursor = 0usize;
+        for (i, &c) in nc.iter().enumerate() {
+            if let Some(o) = self.matched_old(c) {
+                if let Some(&p) = pos_of.get(&o.0) {
+                    cursor = p + 1;
+                }
+                continue;
+            }
+            if self.new.wire_id(c).is_assigned() {
+                continue;
+            }
+            let _ = i;
+            let h = self.new.node(c).tree_hash;
+            let window = cursor..oc.len().min(cursor + WINDOW);
+            let mut found = window.clone().find(|&j| {
+                !self.old_is_matched(oc[j])
+                    && self.old.node(oc[j]).tree_hash == h
+                    && self.compatible(oc[j], c)
+            });
+            if found.is_none() {
+                if let Some(list) = by_hash.get_mut(&h) {
+                    while let Some(&j) = list.last() {
+                        list.pop();
+                        if !self.old_is_matched(oc[j]) && self.compatible(oc[j], c) {
+                            found = Some(j);
+                            break;
+                        }
+                    }
+                }
+            }
+            let new_key = self.new.element(c).and_then(|e| e.attr("id"));
+            if found.is_none() {
+                if let Some(k) = new_key {
+                    found = free_old.iter().copied().find(|&j| {
+                        !self.old_is_matched(oc[j])
+                            && self.old.element(oc[j]).and_then(|e| e.attr("id")) == Some(k)
+                            && self.compatible(oc[j], c)
+                    });
+                }
+            }
+            if found.is_none() {
+                let mut best = None;
+                for j in window {
+                    let cand = oc[j];
+                    if self.old_is_matched(cand) || !self.compatible(cand, c) {
+                        continue;
+                    }
+                    let old_key = self.old.element(cand).and_then(|e| e.attr("id"));
+                    if old_key.is_some() && new_key.is_some() && old_key != new_key {
+                        continue;
+                    }
+                    if self.old.node(cand).self_hash == self.new.node(c).self_hash {
+                        best = Some(j);
+                        break;
+                    }
+                    best.get_or_insert(j);
+                }
+                found = best;
+            }
+            if let Some(j) = found {
+                self.pair(oc[j], c);
+                work.push((oc[j], c));
+                cursor = j + 1;
+            }
+        }
+    }
+
+    /// Phase 2: unmatched new nodes that are whole old subtrees (or keyed elements) moved from
+    /// elsewhere.
+    fn global_moves(&mut self, top_new: NodeId, work: &mut Vec<(NodeId, NodeId)>) {
+        // Old side: unmatched visible nodes below a matched region, by fingerprint and by key.
+        let Some(top_old) = self.matched_old(top_new) else {
+            return;
+        };
+        let mut by_hash: std::collections::HashMap<u64, Vec<NodeId>> =
+            std::collections::HashMap::new();
+        let mut by_key: std::collections::HashMap<String, Vec<NodeId>> =
+            std::collections::HashMap::new();
+        let mut any_unmatched_new = false;
+        {
+            let mut stack = vec![top_new];
+            while let Some(n) = stack.pop() {
+                if self.nflags[n.index()] & CLEAN != 0 {
+                    continue;
+                }
+                if self.n2o[n.index()] == NONE {
+                    any_unmatched_new = true;
+                    break;
+                }
+                stack.extend(self.np.children(self.new, n));
+            }
+        }
+        if !any_unmatched_new {
+            return;
+        }
+        let mut stack = vec![top_old];
+        while let Some(o) = stack.pop() {
+            let matched = self.old_is_matched(o);
+            if matched && self.nflags[(self.o2n[o.index()] - 1) as usize] & CLEAN != 0 {
+                continue;
+            }
+            if !matched {
+                by_hash
+                    .entry(self.old.node(o).tree_hash)
+                    .or_default()
+                    .push(o);
+                if let Some(k) = self.old.element(o).and_then(|e| e.attr("id")) {
+                    by_key.entry(k.to_owned()).or_default().push(o);
+                }
+            }
+            stack.extend(self.op.children(self.old, o));
+        }
+        if by_hash.is_empty() {
+            return;
+        }
+        let mut stack = vec![top_new];
+        while let Some(n) = stack.pop() {
+            if self.nflags[n.index()] & CLEAN != 0 {
+                continue;
+            }
+            if self.n2o[n.index()] == NONE && !self.new.wire_id(n).is_assigned() {
+                let h = self.new.node(n).tree_hash;
+                let mut hit = None;
+                if let Some(list) = by_hash.get_mut(&h) {
+                    while let Some(&o) = list.last() {
+                        if self.old_is_matched(o) || !self.compatible(o, n) {
+                            list.pop();
+                            continue;
+                        }
+                        list.pop();
+                        hit = Some(o);
+                        break;
+                    }
+                }
+                if hit.is_none() {
+                    if let Some(k) = self.new.element(n).and_then(|e| e.attr("id")) {
+                        if let Some(list) = by_key.get_mut(k) {
+                            let found = list
+                                .iter()
+                                .position(|&o| !self.old_is_matched(o) && self.compatible(o, n));
+                            hit = found.map(|i| list.swap_remove(i));
+                        }
+                    }
+                }
+                if let Some(o) = hit {
+                    self.pair(o, n);
+                    work.push((o, n));
+                    self.match_phase(work);
+                }
+            }
+            let kids: SmallVec<[NodeId; 16]> = self.np.children(self.new, n).collect();
+            stack.extend(kids.into_iter().rev());
+        }
+    }
+
+    // ----- emission ---------------------------------------------------------------------
+
+    fn emit(&mut self, top: NodeId, sink: &mut impl MutationSink, removals: &mut Vec<NodeId>) {
+        let mut stack = vec![top];
+        while let Some(n) = stack.pop() {
+            if self.nflags[n.index()] & CLEAN != 0 {
+                continue;
+            }
+            self.place_children(n, sink, removals);
+            let kids: SmallVec<[NodeId; 16]> = self.np.children(self.new, n).collect();
+            for &c in kids.iter().rev() {
+                stack.push(c);
+            }
+            for &c in &kids {
+                if let Some(o) = self.matched_old(c) {
+                    if self.nflags[c.index()] & CLEAN == 0
+                        || self.old.node(o).self_hash != self.new.node(c).self_hash
+                    {
+                        self.update(o, c, sink);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Places the children of `n` (matched or freshly inserted) in order.
+    fn place_children(
+        &mut self,
+        n: NodeId,
+        sink: &mut impl MutationSink,
+        removals: &mut Vec<NodeId>,
+    ) {
+        let kids: Vec<NodeId> = self.np.children(self.new, n).collect();
+        let parent_old = self.matched_old(n);
+        // Old positions of children that stay under the same parent.
+        let mut old_pos: Vec<Option<usize>> = vec![None; kids.len()];
+        if let Some(po) = parent_old {
+            let oc: Vec<NodeId> = self.op.children(self.old, po).collect();
+            for (j, &o) in oc.iter().enumerate() {
+                match self.o2n[o.index()] {
+                    NONE => removals.push(o),
+                    v => {
+                        let m = NodeId(v - 1);
+                        if self.new.parent(m) == Some(n) {
+                            if let Some(i) = kids.iter().position(|&k| k == m) {
+                                old_pos[i] = Some(j);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // Freshly inserted children of an inserted parent are already in place.
+        for (i, &k) in kids.iter().enumerate() {
+            if self.nflags[k.index()] & PLACED != 0 {
+                old_pos[i] = Some(i);
+            }
+        }
+        let stable = lis(&old_pos);
+        let parent_wire = self.new.wire_id(n);
+        let mut prev: Option<WireId> = None;
+        for (i, &k) in kids.iter().enumerate() {
+            if !stable[i] {
+                if let Some(o) = self.matched_old(k) {
+                    sink.push(Mutation::Move {
+                        node: self.old.wire_id(o),
+                        parent: parent_wire,
+                        prev,
+                    });
+                } else {
+                    let nodes = self.insert_records(k);
+                    self.stats.inserted_nodes += nodes.len();
+                    sink.push(Mutation::Insert {
+                        parent: parent_wire,
+                        prev,
+                        nodes,
+                    });
+                }
+            }
+            prev = Some(self.new.wire_id(k));
+        }
+    }
+
+    /// Records of the unmatched part of the subtree at `k`, assigning fresh ids; marks them
+    /// placed.
+    fn insert_records(&mut self, k: NodeId) -> Vec<NodeRecord> {
+        // Assign ids first (a caller-given id that the old tree also uses elsewhere is replaced).
+        let mut stack = vec![k];
+        let mut order = Vec::new();
+        while let Some(x) = stack.pop() {
+            order.push(x);
+            let kids: SmallVec<[NodeId; 16]> = self.np.children(self.new, x).collect();
+            for &c in kids.iter().rev() {
+                if self.n2o[c.index()] == NONE {
+                    stack.push(c);
+                }
+            }
+        }
+        for &x in &order {
+            let w = self.new.wire_id(x);
+            let clash = w.is_assigned() && self.old_by_wire(w).is_some();
+            if !w.is_assigned() || clash {
+                let fresh = self.new.fresh_wire_id();
+                self.new.set_wire_id(x, fresh);
+            }
+            self.nflags[x.index()] |= PLACED;
+        }
+        let n2o = &self.n2o;
+        let mut out = Vec::with_capacity(order.len());
+        build_records(
+            self.new,
+            &self.np,
+            k,
+            &|c: NodeId| n2o[c.index()] != NONE,
+            &|_| true,
+            &mut out,
+        );
+        out
+    }
+
+    /// Attribute, text, prop and flag updates for a matched pair.
+    fn update(&mut self, o: NodeId, n: NodeId, sink: &mut impl MutationSink) {
+        let (old, new) = (&*self.old, &*self.new);
+        let (on, nn) = (old.node(o), new.node(n));
+        let of = self.op.wire_flags(old, o);
+        let nf = self.np.wire_flags(new, n);
+        if on.self_hash == nn.self_hash && of == nf {
+            return;
+        }
+        let wire = on.wire;
+        match (&on.data, &nn.data) {
+            (NodeData::Element(_), NodeData::Element(_)) => {
+                let old_attrs = self.op.attrs(old, o);
+                let mut seen: SmallVec<[bool; 8]> = SmallVec::from_elem(false, old_attrs.len());
+                self.np.for_each_attr(new, n, |name, value| {
+                    match old_attrs
+                        .iter()
+                        .position(|(on, _)| crate::tree::same_name(on, name))
+                    {
+                        Some(j) => {
+                            seen[j] = true;
+                            if old_attrs[j].1 != value {
+                                sink.push(Mutation::SetAttr {
+                                    node: wire,
+                                    name: name.clone(),
+                                    value: value.to_owned(),
+                                });
+                            }
+                        }
+                        None => sink.push(Mutation::SetAttr {
+                            node: wire,
+                            name: name.clone(),
+                            value: value.to_owned(),
+                        }),
+                    }
+                });
+                for (j, (name, _)) in old_attrs.iter().enumerate() {
+                    if !seen[j] {
+                        sink.push(Mutation::RemoveAttr {
+                            node: wire,
+                            name: name.clone(),
+                        });
+                    }
+                }
+                let (a, b) = (self.op.props(old, o), self.np.props(new, n));
+                emit_props(wire, &a, &b, sink);
+            }
+            (NodeData::Text(_), NodeData::Text(_))
+            | (NodeData::Comment(_), NodeData::Comment(_)) => {
+                let a = self.op.character_data(old, o).unwrap_or_default();
+                let b = self.np.character_data(new, n).unwrap_or_default();
+                if a != b {
+                    sink.push(Mutation::SetText {
+                        node: wire,
+                        text: b.into_owned(),
+                    });
+                }
+            }
+            (NodeData::Document { viewport: a }, NodeData::Document { viewport: b }) => {
+                if a != b {
+                    sink.push(Mutation::SetProp {
+                        node: wire,
+                        prop: Prop::Viewport(*b),
+                    });
+                }
+            }
+            _ => {}
+        }
+        if of != nf {
+            sink.push(Mutation::SetFlags {
+                node: wire,
+                flags: nf,
+            });
+        }
+        let _ = &mut self.buf;
+    }
+}
+
+fn emit_props(wire: WireId, a: &Props, b: &Props, sink: &mut impl MutationSink) {
+    if a.value != b.value {
+        sink.push(Mutation::SetProp {
+            node: wire,
+            prop: Prop::Value(b.value.clone()),
+        });
+    }
+    if a.checked != b.checked {
+        sink.push(Mutation::SetProp {
+            node: wire,
+            prop: Prop::Checked(b.checked),
+        });
+    }
+    if a.selected != b.selected {
+        sink.push(Mutation::SetProp {
+            node: wire,
+            prop: Prop::Selected(b.selected),
+        });
+    }
+    if a.scroll != b.scroll {
+        sink.push(Mutation::SetProp {
+            node: wire,
+            prop: Prop::Scroll(b.scroll),
+        });
+    }
+}
+
+struct Counting<'s, S> {
+    inner: &'s mut S,
+    n: usize,
+}
+
+impl<S: MutationSink> MutationSink for Counting<'_, S> {
+    fn push(&mut self, m: Mutation) {
+        self.n += 1;
+        self.inner.push(m);
+    }
+}
+
+/// Marks the entries forming a longest strictly increasing subsequence of the `Some` values
+/// (O(n log n), patience sorting).
+fn lis(seq: &[Option<usize>]) -> Vec<bool> {
+    let mut tails: Vec<usize> = Vec::new(); // indices into seq
+    let mut parent: Vec<usize> = vec![usize::MAX; seq.len()];
+    for (i, v) in seq.iter().enumerate() {
+        let Some(v) = *v else { continue };
+        let pos = tails.partition_point(|&t| seq[t].unwrap() < v);
+        if pos > 0 {
+            parent[i] = tails[pos - 1];
+        }
+        if pos == tails.len() {
+            tails.push(i);
+        } else {
+            tails[pos] = i;
+        }
+    }
+    let mut out = vec![false; seq.len()];
+    let mut cur = tails.last().copied();
+    while let Some(i) = cur {
+        out[i] = true;
+        cur = (parent[i] != usize::MAX).then(|| parent[i]);
+    }
+    out
+}
+
+/// Pre-order records of the visible subtree at `top`, skipping (with their subtrees) the
+/// children for which `skip` holds. `_assign` is reserved for callers that assign ids lazily.
+fn build_records(
+    tree: &Tree,
+    proj: &Projection<'_>,
+    top: NodeId,
+    skip: &dyn Fn(NodeId) -> bool,
+    _assign: &dyn Fn(NodeId) -> bool,
+    out: &mut Vec<NodeRecord>,
+) {
+    let mut stack = vec![top];
+    while let Some(id) = stack.pop() {
+        let kids: SmallVec<[NodeId; 16]> = proj.children(tree, id).filter(|&c| !skip(c)).collect();
+        out.push(record_of(tree, proj, id, kids.len() as u32));
+        stack.extend(kids.into_iter().rev());
+    }
+}
+
+fn record_of(tree: &Tree, proj: &Projection<'_>, id: NodeId, children: u32) -> NodeRecord {
+    let data = match tree.data(id) {
+        NodeData::Document { viewport } => RecordData::Document {
+            viewport: *viewport,
+        },
+        NodeData::Fragment => RecordData::Fragment,
+        NodeData::Doctype {
+            name,
+            public_id,
+            system_id,
+        } => RecordData::Doctype {
+            name: name.clone(),
+            public_id: public_id.clone(),
+            system_id: system_id.clone(),
+        },
+        NodeData::Element(e) => RecordData::Element {
+            name: e.name.clone(),
+            attrs: proj.attrs(tree, id),
+            props: proj.props(tree, id),
+        },
+        NodeData::Text(_) => RecordData::Text(
+            proj.character_data(tree, id)
+                .unwrap_or_default()
+                .into_owned(),
+        ),
+        NodeData::Comment(_) => RecordData::Comment(
+            proj.character_data(tree, id)
+                .unwrap_or_default()
+                .into_owned(),
+        ),
+    };
+    NodeRecord {
+        wire: tree.wire_id(id),
+        children,
+        flags: proj.wire_flags(tree, id),
+        data,
+    }
+}
+
+/// Assigns wire ids to every visible node lacking one (snapshot of a fresh tree).
+pub fn assign_ids(tree: &mut Tree, rules: &Rules) {
+    let proj = Projection::through(rules);
+    let order: Vec<NodeId> = {
+        let mut v = Vec::with_capacity(tree.len());
+        let mut stack = vec![tree.root()];
+        while let Some(id) = stack.pop() {
+            v.push(id);
+            let kids: SmallVec<[NodeId; 16]> = proj.children(tree, id).collect();
+            stack.extend(kids.into_iter().rev());
+        }
+        v
+    };
+    for id in order {
+        if !tree.wire_id(id).is_assigned() {
+            let w = tree.fresh_wire_id();
+            tree.set_wire_id(id, w);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lis_keeps_longest_run() {
+        let s = [Some(2), Some(0), Some(1), None, Some(3)];
+        assert_eq!(lis(&s), vec![false, true, true, false, true]);
+        assert_eq!(lis(&[]), Vec::<bool>::new());
+    }
+}
