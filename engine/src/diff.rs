@@ -534,7 +534,20 @@ impl<'a> Differ<'a> {
             if self.nflags[n.index()] & CLEAN != 0 {
                 continue;
             }
-            if self.n2o[n.index()] == NONE && !self.new.wire_id(n).is_assigned() {
+            if self.n2o[n.index()] == NONE && self.new.wire_id(n).is_assigned() {
+                // Identity: a known node moved under a new (inserted) parent.
+                let w = self.new.wire_id(n);
+                if let Some(o) = self.old_by_wire(w) {
+                    if !self.old_is_matched(o)
+                        && self.compatible(o, n)
+                        && self.op.visible(self.old, o)
+                    {
+                        self.pair(o, n);
+                        work.push((o, n));
+                        self.match_phase(work);
+                    }
+                }
+            } else if self.n2o[n.index()] == NONE {
                 let h = self.new.node(n).tree_hash;
                 let mut hit = None;
                 if let Some(list) = by_hash.get_mut(&h) {

@@ -2,6 +2,8 @@
 
 mod diff;
 mod fingerprint;
+mod frame;
+mod fuzzing;
 mod mutation;
 mod parse;
 mod replay;
@@ -15,6 +17,11 @@ pub use diff::{
     DiffStats, assign_ids, diff, diff_against_mirror, diff_subtrees, prepare, prepare_identity,
     refresh, refresh_identity, snapshot,
 };
+pub use frame::{
+    FRAME_VERSION, FrameError, FrameHeader, FrameKind, FrameView, MAX_FRAME_BYTES, encode_delta,
+    encode_keyframe, fuzz_access,
+};
+pub use fuzzing::fuzz_html_round_trip;
 pub use markup5ever::{LocalName, Namespace, Prefix, QualName, local_name, namespace_url, ns};
 pub use mutation::{
     CountingSink, Mutation, MutationKind, MutationRef, MutationSink, NameRef, NodeRecord, PropRef,

@@ -487,3 +487,34 @@ fn build_children(
 
 #[allow(dead_code)]
 fn _qual(_: QualName) {}
+
+impl Mirror {
+    /// Validates `bytes` as a frame (zero-copy) and applies it. Returns its header.
+    pub fn apply_frame(
+        &mut self,
+        bytes: &[u8],
+        observer: &mut dyn ReplayObserver,
+    ) -> Result<crate::frame::FrameHeader, ReplayError> {
+        let view = crate::frame::FrameView::access(bytes).map_err(|e| {
+            self.in_sync = false;
+            ReplayError::Frame(e.to_string())
+        })?;
+        let h = view.header();
+        let meta = FrameMeta {
+            seq: h.seq,
+            base_seq: h.base_seq,
+            fingerprint: h.fingerprint,
+            sanitized: h.sanitized,
+        };
+        match h.kind {
+            crate::frame::FrameKind::Keyframe => {
+                let records: Vec<RecordRef<'_>> = view.records().collect();
+                self.apply_keyframe(&meta, &records, observer)?;
+            }
+            crate::frame::FrameKind::Delta => {
+                self.apply_delta(&meta, view.mutations(), observer)?
+            }
+        }
+        Ok(h)
+    }
+}

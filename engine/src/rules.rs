@@ -533,6 +533,60 @@ pub(crate) fn is_dangerous_url(value: &str, allow_svg_data: bool) -> bool {
     }
 }
 
+/// Whether inline CSS could run script in some browser (`javascript:` / `vbscript:` URLs,
+/// IE `expression()` and `behavior`, Mozilla `-moz-binding`), after undoing CSS escapes and
+/// comments, which attackers use to hide them.
+pub(crate) fn css_is_dangerous(css: &str) -> bool {
+    let mut plain = String::with_capacity(css.len());
+    let mut chars = css.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let mut hex = String::new();
+                while hex.len() < 6 && chars.peek().is_some_and(|c| c.is_ascii_hexdigit()) {
+                    hex.extend(chars.next());
+                }
+                if hex.is_empty() {
+                    if let Some(n) = chars.next() {
+                        if n != '\n' {
+                            plain.push(n.to_ascii_lowercase());
+                        }
+                    }
+                } else {
+                    if chars.peek().is_some_and(|c| c.is_ascii_whitespace()) {
+                        chars.next();
+                    }
+                    if let Some(ch) = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                        plain.push(ch.to_ascii_lowercase());
+                    }
+                }
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                chars.next();
+                let mut prev = ' ';
+                for n in chars.by_ref() {
+                    if prev == '*' && n == '/' {
+                        break;
+                    }
+                    prev = n;
+                }
+            }
+            c if c.is_whitespace() || c.is_control() => {}
+            c => plain.push(c.to_ascii_lowercase()),
+        }
+    }
+    [
+        "javascript:",
+        "vbscript:",
+        "expression(",
+        "-moz-binding",
+        "behavior:",
+        "behaviour:",
+    ]
+    .iter()
+    .any(|p| plain.contains(p))
+}
+
 fn srcset_is_dangerous(value: &str) -> bool {
     value.split(',').any(|cand| {
         is_dangerous_url(
@@ -556,6 +610,9 @@ pub(crate) fn attribute_is_unsafe(e: &ElementData, name: &QualName, value: &str)
     }
     if local == "http-equiv" && value.trim().eq_ignore_ascii_case("refresh") {
         return true;
+    }
+    if local == "style" {
+        return css_is_dangerous(value);
     }
     if !is_url_attribute(name) {
         return false;
@@ -741,6 +798,20 @@ mod tests {
         }
         assert!(is_dangerous_url("data:image/svg+xml,<svg onload=x>", false));
         assert!(!is_dangerous_url("data:image/svg+xml,<svg/>", true));
+    }
+
+    #[test]
+    fn inline_css_with_script_urls_is_dangerous_however_escaped() {
+        for v in [
+            "background: url(javascript:alert(1))",
+            "background:url('JAVA\\53 CRIPT:alert(1)')",
+            "width: expression(alert(1))",
+            "x: ex/**/pression(alert(1))",
+            "-moz-binding: url(x.xml#xss)",
+        ] {
+            assert!(css_is_dangerous(v), "{v:?}");
+        }
+        assert!(!css_is_dangerous("color: red; background: url(/img/a.png)"));
     }
 
     #[test]

@@ -96,6 +96,16 @@ impl Serialize for NodeRef<'_> {
                             e.name.clone(),
                             e.attrs.iter().map(|a| (&a.name, a.value.as_str())),
                         )?;
+                        // HTML drops one newline right after <pre>, <textarea> and <listing>:
+                        // write an extra one when the content starts with a newline.
+                        if e.name.ns == markup5ever::ns!(html)
+                            && matches!(&*e.name.local, "pre" | "textarea" | "listing")
+                            && tree.first_child(id).is_some_and(
+                                |c| matches!(tree.data(c), NodeData::Text(t) if t.starts_with('\n')),
+                            )
+                        {
+                            s.write_text("\n")?;
+                        }
                         stack.push(Step::Close(id));
                         push_children(tree, id, &mut stack, Step::Open);
                     }

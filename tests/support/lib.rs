@@ -1,1 +1,122 @@
+//! Shared helpers for the cross-crate tests: round trips through the whole pipeline
+//! (prepare, snapshot, diff, frame encoding, zero-copy access, mirror replay), corpus
+//! discovery, and the seeded edit generator.
 
+pub mod edits;
+
+use std::path::{Path, PathBuf};
+
+use cobrowse_engine::*;
+
+/// Where the repository's top level is.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// `../shared` beside the repository, if present.
+pub fn shared_dir() -> Option<PathBuf> {
+    let p = repo_root().parent()?.join("shared");
+    p.is_dir().then_some(p)
+}
+
+/// The fetched real-world pages (empty if the corpus was not fetched).
+pub fn corpus_pages() -> Vec<PathBuf> {
+    let dir = repo_root().join("corpus/cache/htmlparser-benchmark");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "html"))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// The corpus pages, or a loud failure when they are missing under CI.
+pub fn corpus_pages_required() -> Vec<PathBuf> {
+    let v = corpus_pages();
+    if v.is_empty() {
+        if std::env::var_os("CI").is_some() {
+            panic!("corpus not fetched: run corpus/fetch.sh (the README test command does)");
+        }
+        eprintln!("SKIPPED: corpus not fetched (run corpus/fetch.sh)");
+    }
+    v
+}
+
+/// Result of one round trip.
+pub struct Roundtrip {
+    /// Mutations of the delta.
+    pub mutations: Vec<Mutation>,
+    /// The encoded keyframe.
+    pub keyframe: Vec<u8>,
+    /// The encoded delta.
+    pub delta: Vec<u8>,
+    /// The mirror after keyframe + delta.
+    pub mirror: Mirror,
+    /// The new tree (ids assigned by the diff).
+    pub new: Tree,
+}
+
+/// Snapshot `old` into a mirror through a keyframe frame, diff to `new`, send the delta as a
+/// frame, apply it. Both trees are prepared here. Errors are returned as strings with context.
+pub fn roundtrip(mut old: Tree, mut new: Tree, rules: &Rules) -> Result<Roundtrip, String> {
+    prepare(&mut old, rules);
+    assign_ids(&mut old, rules);
+    let records = snapshot(&mut old, rules);
+    let header = FrameHeader {
+        kind: FrameKind::Keyframe,
+        seq: 1,
+        base_seq: 1,
+        fingerprint: old.fingerprint(),
+        sanitized: rules.sanitizes(),
+    };
+    let keyframe = encode_keyframe(&header, &records);
+    let mut mirror = Mirror::new(MirrorOptions {
+        require_sanitized: false,
+        ..Default::default()
+    });
+    mirror
+        .apply_frame(&keyframe, &mut ())
+        .map_err(|e| format!("keyframe: {e}"))?;
+    prepare(&mut new, rules);
+    let mut mutations = Vec::new();
+    diff(&old, &mut new, rules, &mut mutations);
+    let header = FrameHeader {
+        kind: FrameKind::Delta,
+        seq: 2,
+        base_seq: 1,
+        fingerprint: new.fingerprint(),
+        sanitized: rules.sanitizes(),
+    };
+    let delta = encode_delta(&header, &mutations);
+    mirror
+        .apply_frame(&delta, &mut ())
+        .map_err(|e| format!("delta: {e}"))?;
+    Ok(Roundtrip {
+        mutations,
+        keyframe,
+        delta,
+        mirror,
+        new,
+    })
+}
+
+/// Asserts that the mirror holds the same tree as `want` (parsed or built independently).
+pub fn assert_same(label: &str, got: &Tree, want: &Tree) {
+    if let Some(d) = got.first_difference(want) {
+        panic!("{label}: mirror differs from the target: {d}");
+    }
+}
+
+/// Whether a frame's header says it was not sanitized.
+pub fn frame_is_unsanitized(frame: &[u8]) -> bool {
+    !FrameView::access(frame)
+        .expect("valid frame")
+        .header()
+        .sanitized
+}

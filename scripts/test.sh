@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every test of the project on a fresh machine. This is the README's test command and
+# what CI runs (.ci/run). It installs what it needs and says what it skips and why.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "toolchain"
+cargo --version
+rustc --version
+
+step "corpus: real-world pages (htmlparser-benchmark@1.1.3, checksum-verified)"
+bash corpus/fetch.sh
+
+step "format"
+cargo fmt --all -- --check
+
+step "unit, integration, conformance, privacy, sanitizer, hostile-input and CLI tests"
+cargo test --workspace --all-targets --no-fail-fast
+
+step "criterion benches, each run once as a test"
+cargo test -p cobrowse-benches --benches
+
+step "fuzz targets"
+if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+  if ! command -v cargo-fuzz >/dev/null 2>&1; then
+    cargo install cargo-fuzz --version 0.13.2 --locked 2>/dev/null || cargo install cargo-fuzz --version 0.13.2
+  fi
+  for t in frame_access html_diff_apply; do
+    (cd fuzz && cargo +nightly fuzz run "$t" -- -max_total_time="${FUZZ_SECONDS:-30}" -rss_limit_mb=4096)
+  done
+else
+  echo "No nightly toolchain here: cargo-fuzz needs one for sanitizer builds. Building the targets with stable instead."
+  cargo build --manifest-path fuzz/Cargo.toml
+fi
+echo
+echo "all tests passed"

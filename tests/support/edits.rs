@@ -1,0 +1,384 @@
+//! A seeded generator of realistic edits on a tree, counting the primitive DOM operations it
+//! performs (the unit the minimality property is stated in).
+//!
+//! Each edit is what a page's script would do, counted in DOM calls:
+//! - text: `textNode.data = …` (1);
+//! - attribute: `setAttribute` / `removeAttribute` (1);
+//! - insert: `insertBefore(newSubtree)` (1, the subtree is built detached);
+//! - remove: `removeChild` (1);
+//! - move: `insertBefore(existing)` elsewhere (1);
+//! - reorder: a run of up to 6 siblings permuted, one `insertBefore` per node it moves;
+//! - wrap: insert a new element and move a node into it (2);
+//! - unwrap: move each child out before the wrapper, then remove it (children + 1).
+//!
+//! Edits keep nodes' wire ids (existing nodes keep theirs, new ones get fresh ids), exactly
+//! like a capture that tracks live DOM nodes.
+
+use cobrowse_engine::*;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+/// Kinds of edits the generator makes.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum EditKind {
+    /// Change a text node.
+    Text,
+    /// Set, change or remove an attribute.
+    Attribute,
+    /// Insert a new subtree.
+    Insert,
+    /// Remove a subtree.
+    Remove,
+    /// Move a subtree elsewhere.
+    Move,
+    /// Permute a run of siblings.
+    Reorder,
+    /// Wrap a node in a new element.
+    Wrap,
+    /// Replace an element by its children.
+    Unwrap,
+}
+
+impl EditKind {
+    /// All kinds.
+    pub const ALL: [EditKind; 8] = [
+        EditKind::Text,
+        EditKind::Attribute,
+        EditKind::Insert,
+        EditKind::Remove,
+        EditKind::Move,
+        EditKind::Reorder,
+        EditKind::Wrap,
+        EditKind::Unwrap,
+    ];
+}
+
+/// What the generator did.
+#[derive(Clone, Debug, Default)]
+pub struct EditLog {
+    /// Primitive DOM operations performed.
+    pub primitive_edits: usize,
+    /// The edits, for failure messages.
+    pub edits: Vec<(EditKind, usize)>,
+}
+
+/// The seeded generator.
+pub struct EditGenerator {
+    rng: SmallRng,
+    kinds: Vec<EditKind>,
+}
+
+const WORDS: &[&str] = &[
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "price",
+    "total",
+    "€12.50",
+    "новый",
+    "日本",
+    "ok",
+];
+
+impl EditGenerator {
+    /// A generator drawing from every kind.
+    pub fn new(seed: u64) -> Self {
+        EditGenerator {
+            rng: SmallRng::seed_from_u64(seed),
+            kinds: EditKind::ALL.to_vec(),
+        }
+    }
+
+    /// A generator drawing only from `kinds`.
+    pub fn with_kinds(seed: u64, kinds: &[EditKind]) -> Self {
+        EditGenerator {
+            rng: SmallRng::seed_from_u64(seed),
+            kinds: kinds.to_vec(),
+        }
+    }
+
+    /// Makes `count` edits (fewer if the tree offers no target for a kind) and logs them.
+    pub fn edit(&mut self, tree: &mut Tree, count: usize) -> EditLog {
+        let mut log = EditLog::default();
+        let mut attempts = 0;
+        while log.edits.len() < count && attempts < count * 20 {
+            attempts += 1;
+            let kind = self.kinds[self.rng.random_range(0..self.kinds.len())];
+            if let Some(n) = self.one(tree, kind) {
+                log.primitive_edits += n;
+                log.edits.push((kind, n));
+            }
+        }
+        log
+    }
+
+    fn pick(&mut self, v: &[NodeId]) -> Option<NodeId> {
+        (!v.is_empty()).then(|| v[self.rng.random_range(0..v.len())])
+    }
+
+    fn one(&mut self, tree: &mut Tree, kind: EditKind) -> Option<usize> {
+        let body = find_body(tree);
+        let scope = body.unwrap_or(tree.root());
+        let all: Vec<NodeId> = tree.descendants(scope).filter(|&n| n != scope).collect();
+        let movable: Vec<NodeId> = all
+            .iter()
+            .copied()
+            .filter(|&n| is_movable(tree, n))
+            .collect();
+        let containers: Vec<NodeId> = std::iter::once(scope)
+            .chain(all.iter().copied())
+            .filter(|&n| is_container(tree, n))
+            .collect();
+        match kind {
+            EditKind::Text => {
+                let texts: Vec<NodeId> = all
+                    .iter()
+                    .copied()
+                    .filter(|&n| matches!(tree.data(n), NodeData::Text(_)))
+                    .collect();
+                let t = self.pick(&texts)?;
+                let w = WORDS[self.rng.random_range(0..WORDS.len())];
+                let old = tree.data(t).character_data().unwrap_or("").to_owned();
+                let new = if old.len() > 40 {
+                    format!("{} {w}", &old[..old.floor_char_boundary(20)])
+                } else {
+                    format!("{old} {w}")
+                };
+                tree.set_character_data(t, &new);
+                Some(1)
+            }
+            EditKind::Attribute => {
+                let els: Vec<NodeId> = all
+                    .iter()
+                    .copied()
+                    .filter(|&n| tree.element(n).is_some())
+                    .collect();
+                let e = self.pick(&els)?;
+                let attrs: Vec<QualName> = tree
+                    .element(e)?
+                    .attrs
+                    .iter()
+                    .map(|a| a.name.clone())
+                    .collect();
+                match self.rng.random_range(0..3) {
+                    0 if !attrs.is_empty() => {
+                        let a = attrs[self.rng.random_range(0..attrs.len())].clone();
+                        tree.remove_attr(e, &a);
+                    }
+                    1 if !attrs.is_empty() => {
+                        let a = attrs[self.rng.random_range(0..attrs.len())].clone();
+                        let v = format!("v{}", self.rng.random_range(0..1000));
+                        tree.set_attr(e, a, &v);
+                    }
+                    _ => {
+                        let name = ["data-x", "title", "class", "aria-label", "data-state"]
+                            [self.rng.random_range(0..5)];
+                        let v = format!(
+                            "{}-{}",
+                            WORDS[self.rng.random_range(0..WORDS.len())],
+                            self.rng.random_range(0..100)
+                        );
+                        tree.set_attr(e, attr_name(name), &v);
+                    }
+                }
+                Some(1)
+            }
+            EditKind::Insert => {
+                let parent = self.pick(&containers)?;
+                let kids: Vec<NodeId> = tree.children(parent).collect();
+                let prev = if kids.is_empty() {
+                    None
+                } else {
+                    self.rng
+                        .random_range(0..=kids.len())
+                        .checked_sub(1)
+                        .map(|i| kids[i])
+                };
+                let sub = self.build_subtree(tree);
+                tree.insert_after(parent, prev, sub);
+                Some(1)
+            }
+            EditKind::Remove => {
+                let n = self.pick(&movable)?;
+                tree.remove(n);
+                Some(1)
+            }
+            EditKind::Move => {
+                let n = self.pick(&movable)?;
+                let targets: Vec<NodeId> = containers
+                    .iter()
+                    .copied()
+                    .filter(|&c| !tree.is_inclusive_ancestor(n, c))
+                    .collect();
+                let parent = self.pick(&targets)?;
+                let kids: Vec<NodeId> = tree.children(parent).filter(|&k| k != n).collect();
+                let prev = if kids.is_empty() {
+                    None
+                } else {
+                    self.rng
+                        .random_range(0..=kids.len())
+                        .checked_sub(1)
+                        .map(|i| kids[i])
+                };
+                tree.insert_after(parent, prev, n);
+                Some(1)
+            }
+            EditKind::Reorder => {
+                let parents: Vec<NodeId> = containers
+                    .iter()
+                    .copied()
+                    .filter(|&c| tree.children(c).count() >= 3)
+                    .collect();
+                let p = self.pick(&parents)?;
+                let kids: Vec<NodeId> = tree.children(p).collect();
+                let len = self.rng.random_range(3..=kids.len().min(6));
+                let start = self.rng.random_range(0..=kids.len() - len);
+                let run: Vec<NodeId> = kids[start..start + len].to_vec();
+                let mut target = run.clone();
+                for i in (1..target.len()).rev() {
+                    let j = self.rng.random_range(0..=i);
+                    target.swap(i, j);
+                }
+                // Apply with the fewest moves a script would make: place each node of the
+                // target order after its predecessor unless it is already there.
+                let mut moves = 0;
+                let mut prev = if start == 0 {
+                    None
+                } else {
+                    Some(kids[start - 1])
+                };
+                for &n in &target {
+                    let cur_prev = tree.prev_sibling(n);
+                    if cur_prev != prev {
+                        tree.insert_after(p, prev, n);
+                        moves += 1;
+                    }
+                    prev = Some(n);
+                }
+                Some(moves)
+            }
+            EditKind::Wrap => {
+                let n = self.pick(&movable)?;
+                let parent = tree.parent(n)?;
+                let wrapper = tree.create_element(html_name("div"), Default::default());
+                let w = tree.fresh_wire_id();
+                tree.set_wire_id(wrapper, w);
+                tree.set_attr(wrapper, attr_name("class"), "wrap");
+                let prev = tree.prev_sibling(n);
+                tree.insert_after(parent, prev, wrapper);
+                tree.append(wrapper, n);
+                Some(2)
+            }
+            EditKind::Unwrap => {
+                let cands: Vec<NodeId> = movable
+                    .iter()
+                    .copied()
+                    .filter(|&n| {
+                        tree.element(n).is_some()
+                            && tree.template_contents(n).is_none()
+                            && tree.first_child(n).is_some()
+                    })
+                    .collect();
+                let w = self.pick(&cands)?;
+                let parent = tree.parent(w)?;
+                let kids: Vec<NodeId> = tree.children(w).collect();
+                let mut prev = tree.prev_sibling(w);
+                for &k in &kids {
+                    tree.insert_after(parent, prev, k);
+                    prev = Some(k);
+                }
+                tree.remove(w);
+                Some(kids.len() + 1)
+            }
+        }
+    }
+
+    fn build_subtree(&mut self, tree: &mut Tree) -> NodeId {
+        let tag = ["div", "p", "span", "li", "section", "b"][self.rng.random_range(0..6)];
+        let el = tree.create_element(html_name(tag), Default::default());
+        let w = tree.fresh_wire_id();
+        tree.set_wire_id(el, w);
+        tree.set_attr(
+            el,
+            attr_name("class"),
+            &format!("gen-{}", self.rng.random_range(0..100000)),
+        );
+        let text = tree.create(NodeData::Text(format!(
+            "{} {}",
+            WORDS[self.rng.random_range(0..WORDS.len())],
+            self.rng.random_range(0..1000)
+        )));
+        let w = tree.fresh_wire_id();
+        tree.set_wire_id(text, w);
+        tree.append(el, text);
+        if self.rng.random_bool(0.3) {
+            let inner = tree.create_element(html_name("em"), Default::default());
+            let w = tree.fresh_wire_id();
+            tree.set_wire_id(inner, w);
+            tree.append(el, inner);
+        }
+        el
+    }
+}
+
+/// The `<body>` element, if any.
+pub fn find_body(tree: &Tree) -> Option<NodeId> {
+    tree.descendants(tree.root()).find(|&n| {
+        tree.element(n)
+            .is_some_and(|e| e.is_html(&local_name!("body")))
+    })
+}
+
+fn is_container(tree: &Tree, n: NodeId) -> bool {
+    match tree.data(n) {
+        NodeData::Element(e) => {
+            e.name.ns == ns!(html)
+                && !matches!(
+                    &*e.name.local,
+                    "script"
+                        | "style"
+                        | "textarea"
+                        | "title"
+                        | "template"
+                        | "area"
+                        | "br"
+                        | "img"
+                        | "input"
+                        | "hr"
+                        | "meta"
+                        | "link"
+                        | "col"
+                        | "embed"
+                        | "source"
+                        | "track"
+                        | "wbr"
+                        | "param"
+                        | "base"
+                        | "iframe"
+                        | "noscript"
+                        | "xmp"
+                        | "plaintext"
+                        | "noembed"
+                        | "noframes"
+                )
+        }
+        NodeData::Fragment => true,
+        _ => false,
+    }
+}
+
+fn is_movable(tree: &Tree, n: NodeId) -> bool {
+    match tree.data(n) {
+        NodeData::Fragment | NodeData::Document { .. } | NodeData::Doctype { .. } => false,
+        NodeData::Element(e) => {
+            !(e.is_html(&local_name!("html"))
+                || e.is_html(&local_name!("head"))
+                || e.is_html(&local_name!("body")))
+        }
+        _ => tree.parent(n).is_some_and(|p| {
+            tree.element(p)
+                .is_some_and(|e| !matches!(&*e.name.local, "script" | "style"))
+        }),
+    }
+}
