@@ -407,3 +407,97 @@ pub fn load_average() -> String {
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "unknown".into())
 }
+
+/// The cheapest legal html5ever sink: it keeps only element names (the tree builder asks for
+/// them) and drops text, attributes and structure. Parsing into it measures html5ever's own
+/// tokenizer + tree builder, i.e. the floor under any parser built on html5ever (ours and
+/// `RcDom` alike).
+pub mod floor {
+    use std::borrow::Cow;
+    use std::cell::{Ref, RefCell};
+
+    use html5ever::tendril::{StrTendril, TendrilSink};
+    use html5ever::tree_builder::{ElementFlags, NodeOrText, QuirksMode, TreeSink};
+    use html5ever::{Attribute, QualName, local_name, ns};
+
+    /// See the module docs.
+    pub struct NamesOnly {
+        names: RefCell<Vec<QualName>>,
+    }
+
+    impl NamesOnly {
+        fn push(&self, name: QualName) -> usize {
+            let mut v = self.names.borrow_mut();
+            v.push(name);
+            v.len() - 1
+        }
+        fn anon(&self) -> usize {
+            self.push(QualName::new(None, ns!(), local_name!("")))
+        }
+    }
+
+    /// Parses `html` into [`NamesOnly`]; returns how many nodes it created.
+    pub fn parse(html: &str) -> usize {
+        let sink = NamesOnly {
+            names: RefCell::new(vec![QualName::new(None, ns!(), local_name!(""))]),
+        };
+        html5ever::parse_document(sink, Default::default()).one(StrTendril::from(html))
+    }
+
+    impl TreeSink for NamesOnly {
+        type Handle = usize;
+        type Output = usize;
+        type ElemName<'a> = Ref<'a, QualName>;
+
+        fn finish(self) -> usize {
+            self.names.into_inner().len()
+        }
+        fn parse_error(&self, _msg: Cow<'static, str>) {}
+        fn get_document(&self) -> usize {
+            0
+        }
+        fn elem_name<'a>(&'a self, target: &'a usize) -> Ref<'a, QualName> {
+            Ref::map(self.names.borrow(), |v| &v[*target])
+        }
+        fn create_element(
+            &self,
+            name: QualName,
+            _attrs: Vec<Attribute>,
+            _flags: ElementFlags,
+        ) -> usize {
+            self.push(name)
+        }
+        fn create_comment(&self, _text: StrTendril) -> usize {
+            self.anon()
+        }
+        fn create_pi(&self, _target: StrTendril, _data: StrTendril) -> usize {
+            self.anon()
+        }
+        fn append(&self, _parent: &usize, _child: NodeOrText<usize>) {}
+        fn append_based_on_parent_node(
+            &self,
+            _element: &usize,
+            _prev: &usize,
+            _child: NodeOrText<usize>,
+        ) {
+        }
+        fn append_doctype_to_document(
+            &self,
+            _name: StrTendril,
+            _public_id: StrTendril,
+            _system_id: StrTendril,
+        ) {
+        }
+        fn get_template_contents(&self, _target: &usize) -> usize {
+            self.anon()
+        }
+        fn same_node(&self, x: &usize, y: &usize) -> bool {
+            x == y
+        }
+        fn set_quirks_mode(&self, _mode: QuirksMode) {}
+        fn append_before_sibling(&self, _sibling: &usize, _new_node: NodeOrText<usize>) {}
+        fn add_attrs_if_missing(&self, _target: &usize, _attrs: Vec<Attribute>) {}
+        fn remove_from_parent(&self, _target: &usize) {}
+        fn reparent_children(&self, _node: &usize, _new_parent: &usize) {}
+    }
+}

@@ -48,11 +48,9 @@ pub(crate) fn self_hash(tree: &Tree, id: NodeId, proj: &Projection<'_>, buf: &mu
             let mut sum = 0u64;
             let mut count = 0u32;
             proj.for_each_attr(tree, id, |name, value| {
-                let h = xxh3_64_with_seed(
-                    value.as_bytes(),
-                    xxh3_64(name.local.as_bytes()) ^ xxh3_64(name.ns.as_bytes()),
-                );
-                sum = sum.wrapping_add(h);
+                let name_seed =
+                    xxh3_64(name.local.as_bytes()) ^ crate::mutation::WireNs::of(&name.ns) as u64;
+                sum = sum.wrapping_add(xxh3_64_with_seed(value.as_bytes(), name_seed));
                 count += 1;
             });
             buf.extend_from_slice(&sum.to_le_bytes());

@@ -30,35 +30,36 @@
 //! `ArchivedOption`) and, when the frame carries node records (a keyframe, or a delta with
 //! inserts), a boxed record table.
 //!
-//! Node records dominate keyframes, so they are packed harder: they are *streams* read in
-//! order, and a record only pays for what it has. Each record is one `head` byte (in `heads`)
-//! holding its kind and presence bits; its integers are LEB128 varints in the `ints` byte
-//! stream (counts and name indices are almost always below 128, string indices below 16384,
-//! so they cost one or two bytes instead of four):
+//! Node records dominate keyframes, so they are packed harder: the record table is a name
+//! table plus one byte stream, `code`, in which each record is a `head` byte (its kind and
+//! presence bits) followed by what the bits announce, integers as LEB128 varints (counts and
+//! name indices are almost always below 128, string indices below 16384, so they cost one or
+//! two bytes instead of four). A record only pays for what it has; after the head come, in
+//! order:
 //!
-//! | head bit   | meaning                                         | taken from                  |
-//! |------------|-------------------------------------------------|-----------------------------|
-//! | `0..=2`    | kind: document, fragment, doctype, element, text, comment |                   |
-//! | `WIRE`     | wire id is not the previous record's + 1        | `ints`: zigzag delta        |
-//! | `CHILDREN` | non-zero children count                         | `ints`: count               |
-//! | `FLAGS`    | non-zero view flags                             | `flags: Vec<u8>`            |
-//! | `X1`       | element: has attributes; document: has viewport | `ints` / `viewports`        |
-//! | `X2`       | element: has live props                         | `props`                     |
+//! - if `WIRE` (the wire id is not the previous record's + 1): the zigzag varint difference;
+//! - if `CHILDREN`: the (non-zero) children count;
+//! - if `FLAGS`: the (non-zero) view flags byte;
+//! - by kind: a text or comment's string index; a doctype's name, public and system id string
+//!   indices; an element's name index;
+//! - if `X1`: a document's viewport (two varints), or an element's attribute count followed by
+//!   a (name index, value string index) pair per attribute;
+//! - if `X2`: an element's live props: a byte saying which are set (and the two booleans),
+//!   then the value's string index and the zigzag scroll offsets, when set.
 //!
-//! Per record, `ints` holds in order: the wire delta (if `WIRE`), the children count (if
-//! `CHILDREN`), then the string index of a text, comment or doctype name, or the name index of
-//! an element, then for an element with `X1` its attribute count and a (name index, value
-//! string index) pair per attribute. Names (of elements and attributes) are a per-frame table
-//! of `(ns: u8 = WireNs as u8, local: string index)` pairs. A doctype's public and system ids
-//! are in `doctypes`. Wire ids of a pre-order walk are mostly consecutive, so most records
-//! carry none. A delta's `Insert` says how many records its subtree takes from the streams.
+//! Names of elements and attributes are a per-frame table of `(ns: u8 = WireNs as u8, local:
+//! string index)` pairs, so a name costs one varint per use. Wire ids of a pre-order walk are
+//! mostly consecutive, so most records carry none. A delta's `Insert` says how many records its
+//! subtree takes from the stream; every `Insert` of the frame takes them in order.
 //!
-//! So a text node costs 2-3 bytes plus its string (once per frame), an element 3-4 bytes plus
+//! So a text node costs 2-3 bytes plus its string (once per frame), an element 2-4 bytes plus
 //! about 3 bytes per attribute. On the 258 real pages of the htmlparser-benchmark corpus a
-//! keyframe of the parsed tree is 0.77x the HTML size in total (median 0.80, worst 0.95); the
-//! string table's 8-byte entries are then the largest overhead left. A delta frame has 53
-//! bytes of fixed overhead, then e.g. 14 bytes per `Remove`/`Move`, 22 per `SetAttr` with short
-//! strings, 42 per `SetText` of 20 new characters.
+//! keyframe of the parsed tree (no rules applied) is 0.77x the HTML size in total (median
+//! 0.80, worst 0.94); the string table's 8-byte entries are then the largest overhead left
+//! (11 %, against 13 % for all the records). A delta frame has 53 bytes of fixed overhead (6
+//! prefix, 47 root), then 14 bytes per mutation plus its new strings: e.g. 14 per `Remove` or
+//! `Move`, 22 per `SetAttr` with short strings, 42 per `SetText` of 20 new characters; the
+//! first `Insert` of a frame adds 21 bytes for the record table.
 //!
 //! # Validation
 //!
@@ -66,7 +67,7 @@
 //! validation (every pointer and length is backed by bytes of the frame), then one walk of the
 //! whole body checking every string/name index, namespace byte, presence bit, that a keyframe's
 //! children counts describe exactly one tree whose root is a document or fragment, that every
-//! `Insert` describes exactly one subtree, that no wire id is 0, and that every stream is
+//! `Insert` describes exactly one subtree, that no wire id is 0, and that the record stream is
 //! consumed exactly. No allocation is sized by a declared length that is not backed by bytes.
 //! After that, [`FrameView::records`] and [`FrameView::mutations`] cannot fail (they still never
 //! panic: on an impossible inconsistency they just end).
@@ -234,7 +235,7 @@ fn redact(msg: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // The archived types.
 
-/// `head` byte layout of a [`WNode`].
+/// Head byte of a record: the kind in the low bits, then presence bits.
 const KIND_MASK: u8 = 0b111;
 const K_DOCUMENT: u8 = 0;
 const K_FRAGMENT: u8 = 1;
@@ -247,6 +248,15 @@ const H_CHILDREN: u8 = 1 << 4;
 const H_FLAGS: u8 = 1 << 5;
 const H_X1: u8 = 1 << 6;
 const H_X2: u8 = 1 << 7;
+
+/// Props byte of an element record with `X2`.
+const P_VALUE: u8 = 1;
+const P_CHECKED: u8 = 1 << 1;
+const P_CHECKED_TRUE: u8 = 1 << 2;
+const P_SELECTED: u8 = 1 << 3;
+const P_SELECTED_TRUE: u8 = 1 << 4;
+const P_SCROLL: u8 = 1 << 5;
+const P_ALL: u8 = (1 << 6) - 1;
 
 /// The archive root.
 #[derive(Archive, Serialize)]
@@ -261,41 +271,19 @@ struct WFrame {
     tree: Option<Box<WTree>>,
 }
 
-/// Node records, as streams read in order (see the module docs).
+/// Node records (see the module docs).
 #[derive(Archive, Serialize, Default)]
 struct WTree {
+    /// Element and attribute names.
     names: Vec<WName>,
-    /// One head byte per record: kind and presence bits.
-    heads: Vec<u8>,
-    /// LEB128 integers, per record in order: wire id delta (zigzag, when `WIRE`), children
-    /// count (when `CHILDREN`), then for a doctype/text/comment its string index, for an
-    /// element its name index, then (when `X1`) its attribute count and a (name index, value
-    /// string index) pair per attribute.
-    ints: Vec<u8>,
-    flags: Vec<u8>,
-    props: Vec<WProps>,
-    doctypes: Vec<WDoctype>,
-    viewports: Vec<(u32, u32)>,
+    /// The records, one after the other: a head byte, then what its bits say.
+    code: Vec<u8>,
 }
 
 #[derive(Archive, Serialize)]
 struct WName {
     ns: u8,
     local: u32,
-}
-
-#[derive(Archive, Serialize)]
-struct WProps {
-    value: Option<u32>,
-    checked: Option<bool>,
-    selected: Option<bool>,
-    scroll: Option<(i32, i32)>,
-}
-
-#[derive(Archive, Serialize)]
-struct WDoctype {
-    public_id: u32,
-    system_id: u32,
 }
 
 #[derive(Archive, Serialize)]
@@ -373,10 +361,36 @@ fn unzigzag(v: u64) -> i64 {
     (v >> 1) as i64 ^ -((v & 1) as i64)
 }
 
+/// A hasher for keys that already are good hashes.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl std::hash::Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used; fold anything else in anyway.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
 struct Encoder<'s> {
     strings: Vec<String>,
-    string_index: HashMap<&'s str, u32>,
-    name_index: HashMap<(u8, u32), u32>,
+    /// String index by seeded xxh3 of the string (the table's strings are compared on a hit,
+    /// so a collision is only slower, never wrong). The seed is random per encoder, so page
+    /// content cannot aim collisions.
+    by_hash: HashMap<u64, u32, std::hash::BuildHasherDefault<PassThrough>>,
+    /// Strings whose hash collided with another string's.
+    collided: HashMap<&'s str, u32>,
+    seed: u64,
+    /// Keyed by the interned local name: hashing an atom is hashing a precomputed `u32`.
+    name_index: HashMap<(u8, &'s markup5ever::LocalName), u32>,
     tree: WTree,
     last_wire: u32,
 }
@@ -385,7 +399,12 @@ impl<'s> Encoder<'s> {
     fn new() -> Self {
         Encoder {
             strings: Vec::new(),
-            string_index: HashMap::new(),
+            by_hash: HashMap::default(),
+            collided: HashMap::new(),
+            seed: {
+                use std::hash::BuildHasher;
+                std::collections::hash_map::RandomState::new().hash_one(0x5EED_u64)
+            },
             name_index: HashMap::new(),
             tree: WTree::default(),
             last_wire: 0,
@@ -393,51 +412,72 @@ impl<'s> Encoder<'s> {
     }
 
     fn string(&mut self, s: &'s str) -> u32 {
-        if let Some(&i) = self.string_index.get(s) {
-            return i;
+        use std::collections::hash_map::Entry;
+        let next = u32::try_from(self.strings.len()).expect("string table overflow");
+        match self.by_hash.entry(xxhash_rust::xxh3::xxh3_64_with_seed(
+            s.as_bytes(),
+            self.seed,
+        )) {
+            Entry::Occupied(e) => {
+                let i = *e.get();
+                if self.strings[i as usize] == s {
+                    return i;
+                }
+                if let Some(&i) = self.collided.get(s) {
+                    return i;
+                }
+                self.collided.insert(s, next);
+            }
+            Entry::Vacant(e) => {
+                e.insert(next);
+            }
         }
-        let i = u32::try_from(self.strings.len()).expect("string table overflow");
         self.strings.push(s.to_owned());
-        self.string_index.insert(s, i);
-        i
+        next
     }
 
     fn name(&mut self, name: &'s markup5ever::QualName) -> u32 {
         let ns = WireNs::of(&name.ns) as u8;
+        if let Some(&i) = self.name_index.get(&(ns, &name.local)) {
+            return i;
+        }
         let local = self.string(&name.local);
-        let next = u32::try_from(self.tree.names.len()).expect("name table overflow");
-        *self.name_index.entry((ns, local)).or_insert_with(|| {
-            self.tree.names.push(WName { ns, local });
-            next
-        })
+        let i = u32::try_from(self.tree.names.len()).expect("name table overflow");
+        self.tree.names.push(WName { ns, local });
+        self.name_index.insert((ns, &name.local), i);
+        i
     }
 
-    fn int(&mut self, v: u32) {
-        push_varint(&mut self.tree.ints, v.into());
+    fn int(&mut self, v: u64) {
+        push_varint(&mut self.tree.code, v);
     }
 
     fn record(&mut self, r: &'s NodeRecord) {
+        let at = self.tree.code.len();
+        self.tree.code.push(0); // the head, patched below
         let mut head = 0u8;
         if Some(r.wire.0) != self.last_wire.checked_add(1) {
             head |= H_WIRE;
-            let delta = i64::from(r.wire.0) - (i64::from(self.last_wire) + 1);
-            push_varint(&mut self.tree.ints, zigzag(delta));
+            self.int(zigzag(
+                i64::from(r.wire.0) - (i64::from(self.last_wire) + 1),
+            ));
         }
         self.last_wire = r.wire.0;
         if r.children != 0 {
             head |= H_CHILDREN;
-            self.int(r.children);
+            self.int(r.children.into());
         }
         if r.flags != 0 {
             head |= H_FLAGS;
-            self.tree.flags.push(r.flags);
+            self.tree.code.push(r.flags);
         }
         match &r.data {
             RecordData::Document { viewport } => {
                 head |= K_DOCUMENT;
-                if let Some(v) = viewport {
+                if let Some((w, h)) = viewport {
                     head |= H_X1;
-                    self.tree.viewports.push(*v);
+                    self.int((*w).into());
+                    self.int((*h).into());
                 }
             }
             RecordData::Fragment => head |= K_FRAGMENT,
@@ -447,52 +487,66 @@ impl<'s> Encoder<'s> {
                 system_id,
             } => {
                 head |= K_DOCTYPE;
-                let name = self.string(name);
-                self.int(name);
-                let public_id = self.string(public_id);
-                let system_id = self.string(system_id);
-                self.tree.doctypes.push(WDoctype {
-                    public_id,
-                    system_id,
-                });
+                for s in [name, public_id, system_id] {
+                    let i = self.string(s);
+                    self.int(i.into());
+                }
             }
             RecordData::Element { name, attrs, props } => {
                 head |= K_ELEMENT;
                 let name = self.name(name);
-                self.int(name);
+                self.int(name.into());
                 if !attrs.is_empty() {
                     head |= H_X1;
-                    self.int(u32::try_from(attrs.len()).expect("too many attributes"));
+                    self.int(attrs.len() as u64);
                     for (n, v) in attrs {
                         let name = self.name(n);
-                        self.int(name);
+                        self.int(name.into());
                         let value = self.string(v);
-                        self.int(value);
+                        self.int(value.into());
                     }
                 }
                 if !props.is_empty() {
                     head |= H_X2;
-                    let value = props.value.as_deref().map(|v| self.string(v));
-                    self.tree.props.push(WProps {
-                        value,
-                        checked: props.checked,
-                        selected: props.selected,
-                        scroll: props.scroll,
-                    });
+                    let mut p = 0u8;
+                    if props.value.is_some() {
+                        p |= P_VALUE;
+                    }
+                    match props.checked {
+                        Some(true) => p |= P_CHECKED | P_CHECKED_TRUE,
+                        Some(false) => p |= P_CHECKED,
+                        None => {}
+                    }
+                    match props.selected {
+                        Some(true) => p |= P_SELECTED | P_SELECTED_TRUE,
+                        Some(false) => p |= P_SELECTED,
+                        None => {}
+                    }
+                    if props.scroll.is_some() {
+                        p |= P_SCROLL;
+                    }
+                    self.tree.code.push(p);
+                    if let Some(v) = &props.value {
+                        let v = self.string(v);
+                        self.int(v.into());
+                    }
+                    if let Some((x, y)) = props.scroll {
+                        self.int(zigzag(x.into()));
+                        self.int(zigzag(y.into()));
+                    }
                 }
             }
-            RecordData::Text(t) => {
-                head |= K_TEXT;
+            RecordData::Text(t) | RecordData::Comment(t) => {
+                head |= if matches!(r.data, RecordData::Text(_)) {
+                    K_TEXT
+                } else {
+                    K_COMMENT
+                };
                 let t = self.string(t);
-                self.int(t);
-            }
-            RecordData::Comment(t) => {
-                head |= K_COMMENT;
-                let t = self.string(t);
-                self.int(t);
+                self.int(t.into());
             }
         }
-        self.tree.heads.push(head);
+        self.tree.code[at] = head;
     }
 
     fn mutation(&mut self, m: &'s Mutation) -> WMut {
@@ -553,7 +607,7 @@ impl<'s> Encoder<'s> {
     }
 
     fn finish(self, header: &FrameHeader, muts: Vec<WMut>, with_tree: bool) -> Vec<u8> {
-        let tree = (with_tree || !self.tree.heads.is_empty()).then(|| Box::new(self.tree));
+        let tree = (with_tree || !self.tree.code.is_empty()).then(|| Box::new(self.tree));
         let frame = WFrame {
             kind: header.kind.to_u8(),
             sanitized: header.sanitized,
@@ -579,9 +633,20 @@ fn archive(frame: &WFrame) -> Vec<u8> {
         .expect("frame too large to encode (over 2 GiB of archive)")
 }
 
-/// Encodes a keyframe: `nodes` is the whole tree in pre-order (`nodes[0]` is the root).
+/// Encodes a keyframe: `nodes` is the whole tree in pre-order (`nodes[0]` is the root, a
+/// document or fragment).
 ///
-/// `header.kind` must be [`FrameKind::Keyframe`] and `header.base_seq == header.seq`.
+/// `header.kind` must be [`FrameKind::Keyframe`] (checked in debug builds; the frame is always
+/// written as a keyframe) and `header.base_seq == header.seq`.
+///
+/// Encoding does not validate: records that do not form one tree (or that [`FrameView::access`]
+/// would otherwise reject, such as wire id 0) give a frame the receiver rejects. A frame larger
+/// than [`MAX_FRAME_BYTES`] is written but rejected by the receiver; check `len()` if that can
+/// happen.
+///
+/// # Panics
+///
+/// If the archive would exceed 2 GiB or a single string 1 GiB (the 32-bit offsets' range).
 pub fn encode_keyframe(header: &FrameHeader, nodes: &[NodeRecord]) -> Vec<u8> {
     debug_assert_eq!(
         header.kind,
@@ -603,9 +668,11 @@ pub fn encode_keyframe(header: &FrameHeader, nodes: &[NodeRecord]) -> Vec<u8> {
     enc.finish(&header, Vec::new(), true)
 }
 
-/// Encodes a delta.
+/// Encodes a delta: `mutations` apply in order on top of frame `header.base_seq`.
 ///
-/// `header.kind` must be [`FrameKind::Delta`].
+/// `header.kind` must be [`FrameKind::Delta`] (checked in debug builds; the frame is always
+/// written as a delta). Like [`encode_keyframe`], encoding does not validate and panics only
+/// past the 32-bit offsets' range.
 pub fn encode_delta(header: &FrameHeader, mutations: &[Mutation]) -> Vec<u8> {
     debug_assert_eq!(
         header.kind,
@@ -624,17 +691,15 @@ pub fn encode_delta(header: &FrameHeader, mutations: &[Mutation]) -> Vec<u8> {
 // ---------------------------------------------------------------------------------------------
 // Decoding.
 
-/// Reads records from the tree streams in order. Every read is bounds-checked.
+/// Reads records from the record stream in order. Every read is bounds-checked.
 #[derive(Clone)]
 struct Cursor<'a> {
     strings: &'a [rkyv::string::ArchivedString],
-    tree: Option<&'a ArchivedWTree>,
-    node: usize,
-    int: usize,
-    flag: usize,
-    prop: usize,
-    doctype: usize,
-    viewport: usize,
+    names: &'a [ArchivedWName],
+    code: &'a [u8],
+    pos: usize,
+    /// Records read so far (for messages).
+    index: usize,
     last_wire: u32,
 }
 
@@ -643,14 +708,6 @@ struct Cursor<'a> {
 struct Shape {
     kind: u8,
     children: u32,
-}
-
-fn take<'a, T>(slice: &'a [T], pos: &mut usize, what: &str) -> Result<&'a T, FrameError> {
-    let item = slice
-        .get(*pos)
-        .ok_or_else(|| bad(format!("{what} stream exhausted")))?;
-    *pos += 1;
-    Ok(item)
 }
 
 fn wire_id(raw: u32) -> Result<WireId, FrameError> {
@@ -673,15 +730,13 @@ fn ns_of(b: u8) -> Result<WireNs, FrameError> {
 
 impl<'a> Cursor<'a> {
     fn new(frame: &'a ArchivedWFrame) -> Self {
+        let tree: Option<&'a ArchivedWTree> = frame.tree.as_ref().map(|b| b.get());
         Cursor {
             strings: &frame.strings,
-            tree: frame.tree.as_ref().map(|b| b.get()),
-            node: 0,
-            int: 0,
-            flag: 0,
-            prop: 0,
-            doctype: 0,
-            viewport: 0,
+            names: tree.map_or(&[][..], |t| &t.names[..]),
+            code: tree.map_or(&[][..], |t| &t.code[..]),
+            pos: 0,
+            index: 0,
             last_wire: 0,
         }
     }
@@ -694,9 +749,9 @@ impl<'a> Cursor<'a> {
             .ok_or(FrameError::BadStringIndex(i))
     }
 
-    fn name(&self, tree: &'a ArchivedWTree, i: u32) -> Result<NameRef<'a>, FrameError> {
-        let n = tree
-            .names
+    fn name(&self, i: u32) -> Result<NameRef<'a>, FrameError> {
+        let names: &'a [ArchivedWName] = self.names;
+        let n = names
             .get(i as usize)
             .ok_or_else(|| bad(format!("name index {i} out of range")))?;
         Ok(NameRef {
@@ -705,11 +760,25 @@ impl<'a> Cursor<'a> {
         })
     }
 
-    /// Reads one LEB128 integer (at most 10 bytes, must fit in a `u64`) from the `ints` stream.
-    fn varint(&mut self, tree: &'a ArchivedWTree) -> Result<u64, FrameError> {
+    /// Bytes left in the record stream.
+    fn left(&self) -> usize {
+        self.code.len().saturating_sub(self.pos)
+    }
+
+    fn byte(&mut self) -> Result<u8, FrameError> {
+        let b = *self
+            .code
+            .get(self.pos)
+            .ok_or_else(|| bad("record stream exhausted"))?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    /// One LEB128 integer (at most 10 bytes, must fit in a `u64`).
+    fn varint(&mut self) -> Result<u64, FrameError> {
         let mut v: u64 = 0;
         for shift in (0..64).step_by(7) {
-            let b = *take(&tree.ints, &mut self.int, "integer")?;
+            let b = self.byte()?;
             let bits = u64::from(b & 0x7F);
             if shift == 63 && bits > 1 {
                 return Err(bad("integer overflow"));
@@ -722,27 +791,31 @@ impl<'a> Cursor<'a> {
         Err(bad("integer overflow"))
     }
 
-    fn varint32(&mut self, tree: &'a ArchivedWTree) -> Result<u32, FrameError> {
-        u32::try_from(self.varint(tree)?).map_err(|_| bad("integer out of range"))
+    fn varint32(&mut self) -> Result<u32, FrameError> {
+        u32::try_from(self.varint()?).map_err(|_| bad("integer out of range"))
     }
 
-    fn nodes_left(&self) -> usize {
-        self.tree
-            .map_or(0, |t| t.heads.len().saturating_sub(self.node))
+    fn zigzag32(&mut self) -> Result<i32, FrameError> {
+        i32::try_from(unzigzag(self.varint()?)).map_err(|_| bad("integer out of range"))
+    }
+
+    fn string(&mut self) -> Result<&'a str, FrameError> {
+        let i = self.varint32()?;
+        self.str(i)
     }
 
     /// Reads the next record. With `build == false` the element's attributes are checked but
     /// not collected (no allocation).
     fn record(&mut self, build: bool) -> Result<(RecordRef<'a>, Shape), FrameError> {
-        let tree = self
-            .tree
-            .ok_or_else(|| bad("records referenced but the frame has none"))?;
-        let at = self.node;
-        let head = *take(&tree.heads, &mut self.node, "record")?;
+        let at = self.index;
+        self.index += 1;
+        let head = self.byte()?;
         let kind = head & KIND_MASK;
-
+        if kind > K_COMMENT {
+            return Err(bad(format!("record {at}: unknown node kind {kind}")));
+        }
         let raw_wire = if head & H_WIRE != 0 {
-            let delta = unzigzag(self.varint(tree)?);
+            let delta = unzigzag(self.varint()?);
             (i64::from(self.last_wire) + 1)
                 .checked_add(delta)
                 .and_then(|w| u32::try_from(w).ok())
@@ -755,67 +828,49 @@ impl<'a> Cursor<'a> {
         let wire = wire_id(raw_wire)?;
         self.last_wire = raw_wire;
         let children = if head & H_CHILDREN != 0 {
-            self.varint32(tree)?
+            self.varint32()?
         } else {
             0
         };
-        let flags = if head & H_FLAGS != 0 {
-            *take(&tree.flags, &mut self.flag, "flags")?
-        } else {
-            0
-        };
+        let flags = if head & H_FLAGS != 0 { self.byte()? } else { 0 };
 
-        let only = |allowed: u8| -> Result<(), FrameError> {
-            if head & (H_X1 | H_X2) & !allowed != 0 {
-                Err(bad(format!(
-                    "record {at}: presence bits not valid for its kind"
-                )))
-            } else {
-                Ok(())
-            }
+        let allowed = match kind {
+            K_DOCUMENT => H_X1,
+            K_ELEMENT => H_X1 | H_X2,
+            _ => 0,
         };
-        let leaf = || -> Result<(), FrameError> {
-            if children != 0 {
-                Err(bad(format!("record {at}: a leaf node has children")))
-            } else {
-                Ok(())
-            }
-        };
+        if head & (H_X1 | H_X2) & !allowed != 0 {
+            return Err(bad(format!(
+                "record {at}: presence bits not valid for its kind"
+            )));
+        }
+        if children != 0 && matches!(kind, K_DOCTYPE | K_TEXT | K_COMMENT) {
+            return Err(bad(format!("record {at}: a leaf node has children")));
+        }
 
         let data = match kind {
             K_DOCUMENT => {
-                only(H_X1)?;
                 let viewport = if head & H_X1 != 0 {
-                    let v = take(&tree.viewports, &mut self.viewport, "viewport")?;
-                    Some((v.0.to_native(), v.1.to_native()))
+                    Some((self.varint32()?, self.varint32()?))
                 } else {
                     None
                 };
                 RecordDataRef::Document { viewport }
             }
-            K_FRAGMENT => {
-                only(0)?;
-                RecordDataRef::Fragment
-            }
-            K_DOCTYPE => {
-                only(0)?;
-                leaf()?;
-                let name = self.varint32(tree)?;
-                let d = take(&tree.doctypes, &mut self.doctype, "doctype")?;
-                RecordDataRef::Doctype {
-                    name: self.str(name)?,
-                    public_id: self.str(d.public_id.to_native())?,
-                    system_id: self.str(d.system_id.to_native())?,
-                }
-            }
+            K_FRAGMENT => RecordDataRef::Fragment,
+            K_DOCTYPE => RecordDataRef::Doctype {
+                name: self.string()?,
+                public_id: self.string()?,
+                system_id: self.string()?,
+            },
             K_ELEMENT => {
-                let name = self.varint32(tree)?;
-                let name = self.name(tree, name)?;
+                let name = self.varint32()?;
+                let name = self.name(name)?;
                 let mut attrs = Vec::new();
                 if head & H_X1 != 0 {
-                    let count = self.varint32(tree)? as usize;
+                    let count = self.varint32()? as usize;
                     // Each attribute takes at least two bytes of the stream.
-                    if count > tree.ints.len().saturating_sub(self.int) / 2 {
+                    if count > self.left() / 2 {
                         return Err(bad(format!(
                             "record {at}: attribute count exceeds the stream"
                         )));
@@ -825,48 +880,36 @@ impl<'a> Cursor<'a> {
                         attrs.reserve_exact(count);
                     }
                     for _ in 0..count {
-                        let name = self.varint32(tree)?;
-                        let n = self.name(tree, name)?;
-                        let value = self.varint32(tree)?;
-                        let v = self.str(value)?;
+                        let n = self.varint32()?;
+                        let n = self.name(n)?;
+                        let v = self.string()?;
                         if build {
                             attrs.push((n, v));
                         }
                     }
                 }
-                let props = if head & H_X2 != 0 {
-                    let p = take(&tree.props, &mut self.prop, "props")?;
-                    PropsRef {
-                        value: p
-                            .value
-                            .as_ref()
-                            .map(|v| self.str(v.to_native()))
-                            .transpose()?,
-                        checked: p.checked.as_ref().copied(),
-                        selected: p.selected.as_ref().copied(),
-                        scroll: p
-                            .scroll
-                            .as_ref()
-                            .map(|s| (s.0.to_native(), s.1.to_native())),
+                let mut props = PropsRef::default();
+                if head & H_X2 != 0 {
+                    let p = self.byte()?;
+                    if p & !P_ALL != 0
+                        || (p & P_CHECKED_TRUE != 0 && p & P_CHECKED == 0)
+                        || (p & P_SELECTED_TRUE != 0 && p & P_SELECTED == 0)
+                    {
+                        return Err(bad(format!("record {at}: invalid props byte")));
                     }
-                } else {
-                    PropsRef::default()
-                };
+                    if p & P_VALUE != 0 {
+                        props.value = Some(self.string()?);
+                    }
+                    props.checked = (p & P_CHECKED != 0).then_some(p & P_CHECKED_TRUE != 0);
+                    props.selected = (p & P_SELECTED != 0).then_some(p & P_SELECTED_TRUE != 0);
+                    if p & P_SCROLL != 0 {
+                        props.scroll = Some((self.zigzag32()?, self.zigzag32()?));
+                    }
+                }
                 RecordDataRef::Element { name, attrs, props }
             }
-            K_TEXT => {
-                only(0)?;
-                leaf()?;
-                let t = self.varint32(tree)?;
-                RecordDataRef::Text(self.str(t)?)
-            }
-            K_COMMENT => {
-                only(0)?;
-                leaf()?;
-                let t = self.varint32(tree)?;
-                RecordDataRef::Comment(self.str(t)?)
-            }
-            _ => return Err(bad(format!("record {at}: unknown node kind {kind}"))),
+            K_TEXT => RecordDataRef::Text(self.string()?),
+            _ => RecordDataRef::Comment(self.string()?),
         };
         Ok((
             RecordRef {
@@ -879,62 +922,58 @@ impl<'a> Cursor<'a> {
         ))
     }
 
-    /// Reads `count` records that must form exactly one subtree (pre-order, children counts).
-    /// A document record is only allowed as the root of a keyframe (`document_root`).
+    /// Reads records that must form exactly one subtree (pre-order, children counts): exactly
+    /// `expected` of them when given. A document record is only allowed as the root of a
+    /// keyframe (`keyframe_root`). Returns the records (when `build`) and how many there were.
     fn subtree(
         &mut self,
-        count: usize,
+        expected: Option<usize>,
         build: bool,
-        document_root: bool,
-    ) -> Result<Vec<RecordRef<'a>>, FrameError> {
-        if count == 0 {
-            return Err(bad("empty subtree"));
-        }
-        if count > self.nodes_left() {
-            return Err(bad("subtree longer than the record stream"));
-        }
+        keyframe_root: bool,
+    ) -> Result<(Vec<RecordRef<'a>>, usize), FrameError> {
         let mut out = Vec::new();
-        if build {
-            // Bounded by the archived (byte-backed) record stream, checked just above.
-            out.reserve_exact(count);
+        if let Some(count) = expected {
+            if count == 0 {
+                return Err(bad("empty subtree"));
+            }
+            // Every record takes at least one byte.
+            if count > self.left() {
+                return Err(bad("subtree longer than the record stream"));
+            }
+            if build {
+                // Bounded by the archived (byte-backed) stream, checked just above.
+                out.reserve_exact(count);
+            }
         }
         // Slots still to fill: starts with the root's; each record fills one and opens its
-        // children's. Bounded by the records left, so it cannot overflow.
+        // children's. Each open slot needs at least one more byte, which bounds it.
         let mut open: usize = 1;
-        for i in 0..count {
-            if open == 0 {
-                return Err(bad(format!(
-                    "records after the end of the subtree (record {i} of {count})"
-                )));
+        let mut n: usize = 0;
+        while open > 0 {
+            if expected.is_some_and(|c| n == c) {
+                return Err(bad("subtree has more records than its count"));
             }
             let (r, shape) = self.record(build)?;
-            if shape.kind == K_DOCUMENT && !(document_root && i == 0) {
+            if shape.kind == K_DOCUMENT && !(keyframe_root && n == 0) {
                 return Err(bad("a document node below the root"));
             }
-            if i == 0 && document_root && !matches!(shape.kind, K_DOCUMENT | K_FRAGMENT) {
+            if n == 0 && keyframe_root && !matches!(shape.kind, K_DOCUMENT | K_FRAGMENT) {
                 return Err(bad("keyframe root is not a document or fragment"));
             }
             // `open >= 1` here; checked because `usize` may be 32 bits (wasm).
             open = (open - 1)
                 .checked_add(shape.children as usize)
-                .ok_or_else(|| {
-                    bad(format!(
-                        "children counts exceed the records (record {i} of {count})"
-                    ))
-                })?;
-            if open > count - 1 - i {
-                return Err(bad(format!(
-                    "children counts exceed the records (record {i} of {count})"
-                )));
-            }
+                .filter(|&o| o <= self.left())
+                .ok_or_else(|| bad(format!("children counts exceed the records (record {n})")))?;
+            n += 1;
             if build {
                 out.push(r);
             }
         }
-        if open != 0 {
-            return Err(bad("children counts describe more records than present"));
+        if expected.is_some_and(|c| n != c) {
+            return Err(bad("subtree has fewer records than its count"));
         }
-        Ok(out)
+        Ok((out, n))
     }
 
     fn mutation(
@@ -951,7 +990,7 @@ impl<'a> Cursor<'a> {
             } => {
                 let parent = node(parent)?;
                 let prev = opt_wire_id(prev)?;
-                let nodes = self.subtree(count.to_native() as usize, build, false)?;
+                let (nodes, _) = self.subtree(Some(count.to_native() as usize), build, false)?;
                 MutationRef::Insert {
                     parent,
                     prev,
@@ -1023,28 +1062,6 @@ impl<'a> Cursor<'a> {
             },
         })
     }
-
-    /// Every stream fully consumed.
-    fn check_consumed(&self) -> Result<(), FrameError> {
-        let Some(t) = self.tree else { return Ok(()) };
-        let streams = [
-            ("record", self.node, t.heads.len()),
-            ("integer", self.int, t.ints.len()),
-            ("flags", self.flag, t.flags.len()),
-            ("props", self.prop, t.props.len()),
-            ("doctype", self.doctype, t.doctypes.len()),
-            ("viewport", self.viewport, t.viewports.len()),
-        ];
-        for (what, used, len) in streams {
-            if used != len {
-                return Err(bad(format!(
-                    "{what} stream has {} unused entries",
-                    len.saturating_sub(used)
-                )));
-            }
-        }
-        Ok(())
-    }
 }
 
 /// A validated zero-copy view of a frame.
@@ -1053,6 +1070,8 @@ pub struct FrameView<'a> {
     bytes: &'a [u8],
     frame: &'a ArchivedWFrame,
     kind: FrameKind,
+    /// Keyframe records, counted by the validation walk.
+    records: usize,
 }
 
 impl fmt::Debug for FrameView<'_> {
@@ -1098,6 +1117,7 @@ impl<'a> FrameView<'a> {
         let kind = FrameKind::from_u8(frame.kind).ok_or_else(|| bad("unknown frame kind"))?;
 
         let mut cur = Cursor::new(frame);
+        let mut records = 0;
         match kind {
             FrameKind::Keyframe => {
                 if !frame.muts.is_empty() {
@@ -1106,11 +1126,10 @@ impl<'a> FrameView<'a> {
                 if frame.base_seq != frame.seq {
                     return Err(bad("keyframe base_seq differs from seq"));
                 }
-                let n = cur.nodes_left();
-                if n == 0 {
+                if cur.left() == 0 {
                     return Err(bad("keyframe without records"));
                 }
-                cur.subtree(n, false, true)?;
+                records = cur.subtree(None, false, true)?.1;
             }
             FrameKind::Delta => {
                 for m in frame.muts.iter() {
@@ -1118,15 +1137,23 @@ impl<'a> FrameView<'a> {
                 }
             }
         }
-        cur.check_consumed()?;
+        if cur.left() != 0 {
+            return Err(bad(format!(
+                "{} unused bytes after the last record",
+                cur.left()
+            )));
+        }
         // Names are only checked where used above; check unused ones too so that no invalid
         // byte hides in a valid frame.
-        if let Some(t) = cur.tree {
-            for i in 0..t.names.len() {
-                cur.name(t, i as u32)?;
-            }
+        for i in 0..cur.names.len() {
+            cur.name(i as u32)?;
         }
-        Ok(FrameView { bytes, frame, kind })
+        Ok(FrameView {
+            bytes,
+            frame,
+            kind,
+            records,
+        })
     }
 
     /// The header.
@@ -1157,10 +1184,7 @@ impl<'a> FrameView<'a> {
 
     /// Keyframe records (0 for a delta).
     pub fn record_count(&self) -> usize {
-        match self.kind {
-            FrameKind::Keyframe => self.frame.tree.as_ref().map_or(0, |t| t.heads.len()),
-            FrameKind::Delta => 0,
-        }
+        self.records
     }
 
     /// Delta mutations (0 for a keyframe).
@@ -1929,6 +1953,20 @@ mod tests {
     }
 
     #[test]
+    fn string_hash_collisions_only_cost_time() {
+        let (a, b) = (String::from("first"), String::from("second"));
+        let mut enc = Encoder::new();
+        assert_eq!(enc.string(&a), 0);
+        // Pretend "second" hashes like "first".
+        let hb = xxhash_rust::xxh3::xxh3_64_with_seed(b.as_bytes(), enc.seed);
+        enc.by_hash.insert(hb, 0);
+        assert_eq!(enc.string(&b), 1);
+        assert_eq!(enc.string(&b), 1);
+        assert_eq!(enc.string(&a), 0);
+        assert_eq!(enc.strings, vec![a.clone(), b.clone()]);
+    }
+
+    #[test]
     fn small_mutations_are_compact() {
         let cases: Vec<(&str, Mutation)> = vec![
             (
@@ -2077,7 +2115,7 @@ mod tests {
         }
         let (mut html_total, mut frame_total) = (0usize, 0usize);
         let mut ratios = Vec::new();
-        let mut breakdown = [0usize; 7];
+        let mut breakdown = [0usize; 4];
         for (name, html) in &sample {
             let tree = crate::parse::parse_document_str(html);
             let records = tree_records(&tree);
@@ -2103,24 +2141,18 @@ mod tests {
                 .map(|s| if s.len() > 8 { s.len() } else { 0 })
                 .sum();
             let parts = [
-                ("strtab", view.frame.strings.len() * 8),
-                ("strbytes", long),
-                ("heads", t.heads.len()),
-                ("ints", t.ints.len()),
-                ("props", t.props.len() * 18),
-                ("names", t.names.len() * 5),
-                ("flags", t.flags.len()),
+                view.frame.strings.len() * 8,
+                long,
+                t.names.len() * size_of::<ArchivedWName>(),
+                t.code.len(),
             ];
-            for (i, (_, v)) in parts.iter().enumerate() {
+            for (i, v) in parts.iter().enumerate() {
                 breakdown[i] += v;
-            }
-            if ratio > 1.15 {
-                println!("{name}: {:?} total {}", parts, bytes.len());
             }
         }
         ratios.sort_by(|a, b| a.0.total_cmp(&b.0));
         println!(
-            "breakdown strtab/strbytes/heads/ints/props/names/flags: {breakdown:?} of {frame_total}"
+            "breakdown string table entries / out-of-line string bytes / names / records: {breakdown:?} of {frame_total}"
         );
         let n = ratios.len();
         for r in ratios
@@ -2427,276 +2459,279 @@ mod tests {
         })
     }
 
-    fn ints(vals: &[u64]) -> Vec<u8> {
-        let mut out = Vec::new();
-        for &v in vals {
-            push_varint(&mut out, v);
+    /// Builds a record stream by hand.
+    #[derive(Default, Clone)]
+    struct Code(Vec<u8>);
+    impl Code {
+        fn b(mut self, b: u8) -> Self {
+            self.0.push(b);
+            self
         }
-        out
+        fn v(mut self, v: u64) -> Self {
+            push_varint(&mut self.0, v);
+            self
+        }
+        fn raw(mut self, bytes: &[u8]) -> Self {
+            self.0.extend_from_slice(bytes);
+            self
+        }
+        /// A fragment root with one child, the rest of the stream.
+        fn under_fragment() -> Self {
+            Code::default().b(K_FRAGMENT | H_CHILDREN).v(1)
+        }
     }
 
-    fn raw_keyframe(strings: &[&str], tree: WTree) -> Result<FrameView<'static>, FrameError> {
-        let bytes: &'static [u8] =
-            Box::leak(raw(0, strings, vec![], Some(tree)).into_boxed_slice());
-        FrameView::access(bytes)
+    fn tree(names: Vec<WName>, code: Code) -> WTree {
+        WTree {
+            names,
+            code: code.0,
+        }
+    }
+
+    fn raw_keyframe(strings: &[&str], tree: WTree) -> Result<Vec<NodeRecord>, FrameError> {
+        let bytes = raw(0, strings, vec![], Some(tree));
+        FrameView::access(&bytes).map(|v| v.to_records())
+    }
+
+    fn structure(r: Result<Vec<NodeRecord>, FrameError>) -> String {
+        match r {
+            Err(FrameError::BadStructure(m)) => m,
+            other => panic!("expected BadStructure, got {other:?}"),
+        }
     }
 
     #[test]
-    fn crafted_bodies_are_rejected_with_the_right_error() {
-        let frag = |extra: u8| WTree {
-            heads: vec![K_FRAGMENT | extra],
-            ..WTree::default()
-        };
+    fn crafted_record_streams_are_rejected_with_the_right_error() {
+        let no_names = Vec::new;
+        let code = Code::default;
         // Baselines.
-        assert!(raw_keyframe(&[], frag(0)).is_ok());
-        let t = WTree {
-            heads: vec![K_FRAGMENT | H_CHILDREN, K_TEXT],
-            ints: ints(&[1, 0]),
-            ..WTree::default()
-        };
         assert_eq!(
-            raw_keyframe(&["x"], t).unwrap().to_records(),
+            raw_keyframe(&[], tree(no_names(), code().b(K_FRAGMENT))).unwrap(),
+            vec![rec(1, 0, RecordData::Fragment)]
+        );
+        assert_eq!(
+            raw_keyframe(
+                &["x"],
+                tree(no_names(), Code::under_fragment().b(K_TEXT).v(0))
+            )
+            .unwrap(),
             vec![rec(1, 1, RecordData::Fragment), rec(2, 0, text("x"))]
         );
-
-        let structure = |r: Result<FrameView<'static>, FrameError>| {
-            assert!(matches!(r, Err(FrameError::BadStructure(_))), "{r:?}");
-        };
         // Wire deltas that overflow i64 or leave the u32 range.
-        for v in [u64::MAX, u64::MAX - 1, zigzag(-1), zigzag(1 << 32)] {
+        for v in [
+            u64::MAX,
+            u64::MAX - 1,
+            zigzag(-1),
+            zigzag(1 << 32),
+            zigzag(-(1 << 40)),
+        ] {
             structure(raw_keyframe(
                 &[],
-                WTree {
-                    ints: ints(&[v]),
-                    ..frag(H_WIRE)
-                },
+                tree(no_names(), code().b(K_FRAGMENT | H_WIRE).v(v)),
             ));
         }
-        // Overlong and out-of-range integers.
-        structure(raw_keyframe(
-            &[],
-            WTree {
-                ints: vec![0x80; 11],
-                ..frag(H_CHILDREN)
-            },
-        ));
-        structure(raw_keyframe(
-            &[],
-            WTree {
-                ints: [vec![0xFF; 9], vec![0x02]].concat(),
-                ..frag(H_CHILDREN)
-            },
-        ));
-        structure(raw_keyframe(
-            &[],
-            WTree {
-                ints: ints(&[1 << 32]),
-                ..frag(H_CHILDREN)
-            },
-        ));
-        structure(raw_keyframe(
-            &[],
-            WTree {
-                ints: ints(&[u32::MAX.into()]),
-                ..frag(H_CHILDREN)
-            },
-        ));
-        structure(raw_keyframe(
-            &[],
-            WTree {
-                ints: vec![0x80],
-                ..frag(H_CHILDREN)
-            },
-        ));
-        // Unknown kinds and presence bits on the wrong kind.
-        for head in [6, 7, 6 | H_CHILDREN, 7 | H_X1 | H_X2] {
-            let r = raw_keyframe(
-                &[],
-                WTree {
-                    heads: vec![head],
-                    ints: vec![1],
-                    ..WTree::default()
-                },
-            );
-            assert!(
-                matches!(&r, Err(FrameError::BadStructure(m)) if m.contains("unknown node kind")),
-                "{r:?}"
-            );
+        // Overlong, truncated and out-of-range integers.
+        let children = || code().b(K_FRAGMENT | H_CHILDREN);
+        for c in [
+            children().raw(&[0x80; 11]),
+            children().raw(&[0xFF; 9]).b(0x02),
+            children().v(1 << 32),
+            children().v(u32::MAX.into()),
+            children().v(1),
+            children().b(0x80),
+            children(),
+        ] {
+            structure(raw_keyframe(&[], tree(no_names(), c)));
         }
-        structure(raw_keyframe(&[], frag(H_X1)));
+        // Unknown kinds.
+        for head in [6, 7, 6 | H_CHILDREN, 7 | H_X1 | H_X2] {
+            let m = structure(raw_keyframe(&[], tree(no_names(), code().b(head).v(1))));
+            assert!(m.contains("unknown node kind"), "{m}");
+        }
+        // Presence bits on the wrong kind; a leaf with children.
         structure(raw_keyframe(
             &[],
-            WTree {
-                props: vec![WProps {
-                    value: None,
-                    checked: None,
-                    selected: None,
-                    scroll: None,
-                }],
-                ..frag(H_X2)
-            },
-        ));
-        let text_with = |bit: u8| WTree {
-            heads: vec![K_FRAGMENT | H_CHILDREN, K_TEXT | bit],
-            ints: ints(&[1, 0]),
-            viewports: vec![(1, 1)],
-            ..WTree::default()
-        };
-        structure(raw_keyframe(&["x"], text_with(H_X1)));
-        structure(raw_keyframe(&["x"], text_with(H_X2)));
-        // Streams exhausted or left over.
-        structure(raw_keyframe(&[], frag(H_FLAGS)));
-        structure(raw_keyframe(
-            &[],
-            WTree {
-                flags: vec![1],
-                ..frag(0)
-            },
+            tree(no_names(), code().b(K_FRAGMENT | H_X1).v(1).v(1)),
         ));
         structure(raw_keyframe(
             &[],
-            WTree {
-                ints: vec![0],
-                ..frag(0)
-            },
+            tree(no_names(), code().b(K_FRAGMENT | H_X2).b(0)),
+        ));
+        for head in [
+            K_TEXT | H_X1,
+            K_TEXT | H_X2,
+            K_COMMENT | H_X1,
+            K_DOCTYPE | H_X2,
+        ] {
+            let c = Code::under_fragment().b(head).raw(&[0, 0, 0, 0, 0]);
+            structure(raw_keyframe(&["x"], tree(no_names(), c)));
+        }
+        let c = Code::under_fragment()
+            .b(K_TEXT | H_CHILDREN)
+            .v(1)
+            .v(0)
+            .b(K_TEXT)
+            .v(0);
+        assert!(structure(raw_keyframe(&["x"], tree(no_names(), c))).contains("leaf"));
+        // Exhausted and left-over bytes; empty keyframes.
+        structure(raw_keyframe(
+            &[],
+            tree(no_names(), code().b(K_FRAGMENT | H_FLAGS)),
         ));
         structure(raw_keyframe(
             &[],
-            WTree {
-                viewports: vec![(1, 2)],
-                ..frag(0)
-            },
+            tree(no_names(), code().b(K_DOCUMENT | H_X1).v(1)),
         ));
-        structure(raw_keyframe(
-            &[],
-            WTree {
-                doctypes: vec![WDoctype {
-                    public_id: 0,
-                    system_id: 0,
-                }],
-                ..frag(0)
-            },
-        ));
-        structure(raw_keyframe(
-            &[],
-            WTree {
-                heads: vec![K_DOCUMENT | H_X1],
-                ..WTree::default()
-            },
-        ));
-        structure(raw_keyframe(
-            &[],
-            WTree {
-                heads: vec![],
-                ..WTree::default()
-            },
-        ));
-        // Element name and attribute checks.
-        let element = |names: Vec<WName>, vals: &[u64]| WTree {
-            heads: vec![
-                K_FRAGMENT | H_CHILDREN,
-                K_ELEMENT | if vals.len() > 1 { H_X1 } else { 0 },
-            ],
-            names,
-            ints: ints(&[&[1u64][..], vals].concat()),
-            ..WTree::default()
-        };
+        assert!(
+            structure(raw_keyframe(
+                &[],
+                tree(no_names(), code().b(K_FRAGMENT).b(0))
+            ))
+            .contains("unused")
+        );
+        structure(raw_keyframe(&[], tree(no_names(), code())));
+        // Elements, names, attributes.
         let ok_name = || vec![WName { ns: 1, local: 0 }];
-        assert!(raw_keyframe(&["p"], element(ok_name(), &[0])).is_ok());
-        assert!(raw_keyframe(&["p"], element(ok_name(), &[0, 1, 0, 0])).is_ok());
-        structure(raw_keyframe(&["p"], element(ok_name(), &[5])));
+        let element = |head: u8| Code::under_fragment().b(K_ELEMENT | head).v(0);
+        assert!(raw_keyframe(&["p"], tree(ok_name(), element(0))).is_ok());
+        assert_eq!(
+            raw_keyframe(&["p", "v"], tree(ok_name(), element(H_X1).v(1).v(0).v(1))).unwrap()[1]
+                .data,
+            RecordData::Element {
+                name: html("p"),
+                attrs: vec![(html("p"), "v".into())],
+                props: Props::default()
+            }
+        );
         structure(raw_keyframe(
             &["p"],
-            element(ok_name(), &[0, u32::MAX.into(), 0, 0]),
+            tree(ok_name(), Code::under_fragment().b(K_ELEMENT).v(5)),
         ));
-        structure(raw_keyframe(&["p"], element(ok_name(), &[0, 2, 0, 0])));
+        structure(raw_keyframe(
+            &["p"],
+            tree(ok_name(), element(H_X1).v(u32::MAX.into()).v(0).v(0)),
+        ));
+        structure(raw_keyframe(
+            &["p"],
+            tree(ok_name(), element(H_X1).v(2).v(0).v(0)),
+        ));
         assert_eq!(
-            raw_keyframe(&["p"], element(ok_name(), &[0, 1, 0, 9])).unwrap_err(),
+            raw_keyframe(&["p"], tree(ok_name(), element(H_X1).v(1).v(0).v(9))).unwrap_err(),
             FrameError::BadStringIndex(9)
         );
         assert_eq!(
-            raw_keyframe(&["p"], element(vec![WName { ns: 9, local: 0 }], &[0])).unwrap_err(),
+            raw_keyframe(&["p"], tree(vec![WName { ns: 9, local: 0 }], element(0))).unwrap_err(),
             FrameError::BadNamespace(9)
         );
         // Unused names are checked too.
         let mut names = ok_name();
         names.push(WName { ns: 200, local: 0 });
         assert_eq!(
-            raw_keyframe(&["p"], element(names, &[0])).unwrap_err(),
+            raw_keyframe(&["p"], tree(names, element(0))).unwrap_err(),
             FrameError::BadNamespace(200)
         );
         let mut names = ok_name();
         names.push(WName { ns: 0, local: 77 });
         assert_eq!(
-            raw_keyframe(&["p"], element(names, &[0])).unwrap_err(),
+            raw_keyframe(&["p"], tree(names, element(0))).unwrap_err(),
             FrameError::BadStringIndex(77)
         );
-        // Indices in side tables.
-        let props = WTree {
-            heads: vec![K_FRAGMENT | H_CHILDREN, K_ELEMENT | H_X2],
-            names: ok_name(),
-            ints: ints(&[1, 0]),
-            props: vec![WProps {
-                value: Some(3),
-                checked: None,
-                selected: None,
-                scroll: None,
-            }],
-            ..WTree::default()
-        };
+        // Props.
+        let props = |c: Code| raw_keyframe(&["p"], tree(ok_name(), c)).map(|r| r[1].data.clone());
         assert_eq!(
-            raw_keyframe(&["p"], props).unwrap_err(),
+            props(
+                element(H_X2)
+                    .b(P_CHECKED | P_SELECTED | P_SELECTED_TRUE | P_SCROLL)
+                    .v(zigzag(-1))
+                    .v(zigzag(5))
+            )
+            .unwrap(),
+            RecordData::Element {
+                name: html("p"),
+                attrs: vec![],
+                props: Props {
+                    value: None,
+                    checked: Some(false),
+                    selected: Some(true),
+                    scroll: Some((-1, 5))
+                }
+            }
+        );
+        assert_eq!(
+            props(element(H_X2).b(P_VALUE).v(3)).unwrap_err(),
             FrameError::BadStringIndex(3)
         );
-        let doctype = WTree {
-            heads: vec![K_DOCUMENT | H_CHILDREN, K_DOCTYPE],
-            ints: ints(&[1, 0]),
-            doctypes: vec![WDoctype {
-                public_id: 0,
-                system_id: 4,
-            }],
-            ..WTree::default()
-        };
+        for p in [1 << 6, 1 << 7, P_CHECKED_TRUE, P_SELECTED_TRUE] {
+            structure(raw_keyframe(&["p"], tree(ok_name(), element(H_X2).b(p))));
+        }
+        structure(raw_keyframe(
+            &["p"],
+            tree(ok_name(), element(H_X2).b(P_SCROLL).v(zigzag(1 << 31)).v(0)),
+        ));
+        // Doctype string indices.
+        let c = code()
+            .b(K_DOCUMENT | H_CHILDREN)
+            .v(1)
+            .b(K_DOCTYPE)
+            .v(0)
+            .v(0)
+            .v(4);
         assert_eq!(
-            raw_keyframe(&["html"], doctype).unwrap_err(),
+            raw_keyframe(&["html"], tree(no_names(), c)).unwrap_err(),
             FrameError::BadStringIndex(4)
         );
-        // A keyframe without a record table; a delta whose records nothing consumes.
-        let bytes = raw(0, &[], vec![], None);
-        assert!(matches!(
-            FrameView::access(&bytes),
-            Err(FrameError::BadStructure(_))
-        ));
-        let bytes = raw(1, &[], vec![], Some(frag(0)));
-        assert!(matches!(
-            FrameView::access(&bytes),
-            Err(FrameError::BadStructure(_))
-        ));
-        let bytes = raw(
-            1,
-            &[],
+        // Keyframe/delta bodies.
+        let access =
+            |b: Vec<u8>| FrameView::access(&b).map(|v| (v.record_count(), v.to_mutations()));
+        let ins = |count| {
             vec![WMut::Insert {
                 parent: 1,
                 prev: None,
-                count: 1,
-            }],
-            None,
-        );
+                count,
+            }]
+        };
         assert!(matches!(
-            FrameView::access(&bytes),
+            access(raw(0, &[], vec![], None)),
             Err(FrameError::BadStructure(_))
         ));
-        let bytes = raw(
-            1,
-            &[],
-            vec![WMut::Insert {
-                parent: 1,
-                prev: None,
-                count: 1,
-            }],
-            Some(frag(0)),
+        let one_text = || Some(tree(no_names(), code().b(K_TEXT).v(0)));
+        assert!(matches!(
+            access(raw(1, &["x"], vec![], one_text())),
+            Err(FrameError::BadStructure(_))
+        ));
+        assert!(matches!(
+            access(raw(1, &["x"], ins(1), None)),
+            Err(FrameError::BadStructure(_))
+        ));
+        assert_eq!(
+            access(raw(1, &["x"], ins(1), one_text())).unwrap().1.len(),
+            1
         );
-        assert!(FrameView::access(&bytes).is_ok());
+        let two_texts = || Some(tree(no_names(), code().b(K_TEXT).v(0).b(K_TEXT).v(0)));
+        assert!(matches!(
+            access(raw(1, &["x"], ins(2), two_texts())),
+            Err(FrameError::BadStructure(_))
+        ));
+        assert!(matches!(
+            access(raw(1, &["x"], ins(1), two_texts())),
+            Err(FrameError::BadStructure(_))
+        ));
+        assert_eq!(
+            access(raw(
+                1,
+                &["x"],
+                ins(1).into_iter().chain(ins(1)).collect(),
+                two_texts()
+            ))
+            .unwrap()
+            .1
+            .len(),
+            2
+        );
+        assert!(matches!(
+            access(raw(1, &["x"], ins(u32::MAX), two_texts())),
+            Err(FrameError::BadStructure(_))
+        ));
         let bytes = raw(
             1,
             &[],

@@ -10,8 +10,7 @@ use std::cell::RefCell;
 use html5ever::tendril::{StrTendril, TendrilSink};
 use html5ever::tree_builder::{ElementFlags, NodeOrText, QuirksMode, TreeSink};
 use html5ever::{Attribute, ParseOpts, parse_document, parse_fragment};
-use markup5ever::interface::ElemName;
-use markup5ever::{LocalName, Namespace, QualName, local_name, ns};
+use markup5ever::{ExpandedName, LocalName, Namespace, QualName, local_name, ns};
 
 use crate::tree::{Attr, Attrs, NodeData, NodeId, Tree};
 
@@ -104,20 +103,23 @@ impl ArenaSink {
     }
 }
 
-/// An element name handed to the tree builder (owned: atoms are cheap to clone, and a borrow
-/// of the arena could not outlive the next `&self` call).
-#[derive(Debug)]
-struct OwnedName {
+/// A node handle as the tree builder holds it: the arena index plus, for elements, the name.
+/// Carrying the name lets `elem_name` (called for nearly every token) borrow it from the
+/// handle instead of reaching into the arena; atoms of known names clone without refcounts.
+#[derive(Clone, Debug)]
+pub(crate) struct Handle {
+    id: NodeId,
     ns: Namespace,
     local: LocalName,
 }
 
-impl ElemName for OwnedName {
-    fn ns(&self) -> &Namespace {
-        &self.ns
-    }
-    fn local_name(&self) -> &LocalName {
-        &self.local
+impl Handle {
+    fn node(id: NodeId) -> Handle {
+        Handle {
+            id,
+            ns: ns!(),
+            local: local_name!(""),
+        }
     }
 }
 
@@ -132,9 +134,9 @@ fn convert_attrs(attrs: Vec<Attribute>) -> Attrs {
 }
 
 impl TreeSink for ArenaSink {
-    type Handle = NodeId;
+    type Handle = Handle;
     type Output = Tree;
-    type ElemName<'a> = OwnedName;
+    type ElemName<'a> = ExpandedName<'a>;
 
     fn finish(self) -> Tree {
         self.tree.into_inner()
@@ -142,23 +144,14 @@ impl TreeSink for ArenaSink {
 
     fn parse_error(&self, _msg: Cow<'static, str>) {}
 
-    fn get_document(&self) -> NodeId {
-        self.tree.borrow().root()
+    fn get_document(&self) -> Handle {
+        Handle::node(self.tree.borrow().root())
     }
 
-    fn elem_name<'a>(&'a self, target: &'a NodeId) -> OwnedName {
-        let tree = self.tree.borrow();
-        match tree.data(*target) {
-            NodeData::Element(e) => OwnedName {
-                ns: e.name.ns.clone(),
-                local: e.name.local.clone(),
-            },
-            // The tree builder only asks for element names; answer with a name that matches
-            // nothing rather than panicking.
-            _ => OwnedName {
-                ns: ns!(),
-                local: local_name!(""),
-            },
+    fn elem_name<'a>(&'a self, target: &'a Handle) -> ExpandedName<'a> {
+        ExpandedName {
+            ns: &target.ns,
+            local: &target.local,
         }
     }
 
@@ -167,42 +160,49 @@ impl TreeSink for ArenaSink {
         name: QualName,
         attrs: Vec<Attribute>,
         _flags: ElementFlags,
-    ) -> NodeId {
-        self.tree
+    ) -> Handle {
+        let (ns, local) = (name.ns.clone(), name.local.clone());
+        let id = self
+            .tree
             .borrow_mut()
-            .create_element(name, convert_attrs(attrs))
+            .create_element(name, convert_attrs(attrs));
+        Handle { id, ns, local }
     }
 
-    fn create_comment(&self, text: StrTendril) -> NodeId {
-        self.tree
-            .borrow_mut()
-            .create(NodeData::Comment(String::from(&*text)))
+    fn create_comment(&self, text: StrTendril) -> Handle {
+        Handle::node(
+            self.tree
+                .borrow_mut()
+                .create(NodeData::Comment(String::from(&*text))),
+        )
     }
 
-    fn create_pi(&self, _target: StrTendril, data: StrTendril) -> NodeId {
+    fn create_pi(&self, _target: StrTendril, data: StrTendril) -> Handle {
         // HTML has no processing instructions; the tokenizer never produces them. Keep the data
         // as a comment, which is what a browser's HTML parser does with `<?...>`.
-        self.tree
-            .borrow_mut()
-            .create(NodeData::Comment(String::from(&*data)))
+        Handle::node(
+            self.tree
+                .borrow_mut()
+                .create(NodeData::Comment(String::from(&*data))),
+        )
     }
 
-    fn append(&self, parent: &NodeId, child: NodeOrText<NodeId>) {
+    fn append(&self, parent: &Handle, child: NodeOrText<Handle>) {
         let mut tree = self.tree.borrow_mut();
-        let last = tree.last_child(*parent);
+        let last = tree.last_child(parent.id);
         match child {
-            NodeOrText::AppendText(text) => self.append_text(&mut tree, *parent, last, &text),
-            NodeOrText::AppendNode(node) => tree.insert_after(*parent, last, node),
+            NodeOrText::AppendText(text) => self.append_text(&mut tree, parent.id, last, &text),
+            NodeOrText::AppendNode(node) => tree.insert_after(parent.id, last, node.id),
         }
     }
 
     fn append_based_on_parent_node(
         &self,
-        element: &NodeId,
-        prev_element: &NodeId,
-        child: NodeOrText<NodeId>,
+        element: &Handle,
+        prev_element: &Handle,
+        child: NodeOrText<Handle>,
     ) {
-        let has_parent = self.tree.borrow().parent(*element).is_some();
+        let has_parent = self.tree.borrow().parent(element.id).is_some();
         if has_parent {
             self.append_before_sibling(element, child);
         } else {
@@ -226,33 +226,33 @@ impl TreeSink for ArenaSink {
         tree.append(root, id);
     }
 
-    fn get_template_contents(&self, target: &NodeId) -> NodeId {
+    fn get_template_contents(&self, target: &Handle) -> Handle {
         let tree = self.tree.borrow();
         // Every template element is created with its contents fragment as the only child.
-        tree.template_contents(*target).unwrap_or(*target)
+        Handle::node(tree.template_contents(target.id).unwrap_or(target.id))
     }
 
-    fn same_node(&self, x: &NodeId, y: &NodeId) -> bool {
-        x == y
+    fn same_node(&self, x: &Handle, y: &Handle) -> bool {
+        x.id == y.id
     }
 
     fn set_quirks_mode(&self, _mode: QuirksMode) {}
 
-    fn append_before_sibling(&self, sibling: &NodeId, new_node: NodeOrText<NodeId>) {
+    fn append_before_sibling(&self, sibling: &Handle, new_node: NodeOrText<Handle>) {
         let mut tree = self.tree.borrow_mut();
-        let Some(parent) = tree.parent(*sibling) else {
+        let Some(parent) = tree.parent(sibling.id) else {
             return;
         };
-        let prev = tree.prev_sibling(*sibling);
+        let prev = tree.prev_sibling(sibling.id);
         match new_node {
             NodeOrText::AppendText(text) => self.append_text(&mut tree, parent, prev, &text),
-            NodeOrText::AppendNode(node) => tree.insert_after(parent, prev, node),
+            NodeOrText::AppendNode(node) => tree.insert_after(parent, prev, node.id),
         }
     }
 
-    fn add_attrs_if_missing(&self, target: &NodeId, attrs: Vec<Attribute>) {
+    fn add_attrs_if_missing(&self, target: &Handle, attrs: Vec<Attribute>) {
         let mut tree = self.tree.borrow_mut();
-        if let Some(e) = tree.element_mut(*target) {
+        if let Some(e) = tree.element_mut(target.id) {
             for a in attrs {
                 if !e.attrs.iter().any(|x| x.name == a.name) {
                     e.attrs.push(Attr {
@@ -264,28 +264,28 @@ impl TreeSink for ArenaSink {
         }
     }
 
-    fn remove_from_parent(&self, target: &NodeId) {
-        self.tree.borrow_mut().detach(*target);
+    fn remove_from_parent(&self, target: &Handle) {
+        self.tree.borrow_mut().detach(target.id);
     }
 
-    fn reparent_children(&self, node: &NodeId, new_parent: &NodeId) {
+    fn reparent_children(&self, node: &Handle, new_parent: &Handle) {
         let mut tree = self.tree.borrow_mut();
-        let kids: Vec<NodeId> = tree.children(*node).collect();
+        let kids: Vec<NodeId> = tree.children(node.id).collect();
         for k in kids {
-            tree.append(*new_parent, k);
+            tree.append(new_parent.id, k);
         }
     }
 
-    fn is_mathml_annotation_xml_integration_point(&self, handle: &NodeId) -> bool {
-        let tree = self.tree.borrow();
-        let Some(e) = tree.element(*handle) else {
+    fn is_mathml_annotation_xml_integration_point(&self, handle: &Handle) -> bool {
+        if handle.ns != ns!(mathml) || &*handle.local != "annotation-xml" {
             return false;
-        };
-        e.name.ns == ns!(mathml)
-            && &*e.name.local == "annotation-xml"
-            && e.attr("encoding").is_some_and(|v| {
+        }
+        let tree = self.tree.borrow();
+        tree.element(handle.id).is_some_and(|e| {
+            e.attr("encoding").is_some_and(|v| {
                 v.eq_ignore_ascii_case("text/html")
                     || v.eq_ignore_ascii_case("application/xhtml+xml")
             })
+        })
     }
 }

@@ -537,6 +537,21 @@ pub(crate) fn is_dangerous_url(value: &str, allow_svg_data: bool) -> bool {
 /// IE `expression()` and `behavior`, Mozilla `-moz-binding`), after undoing CSS escapes and
 /// comments, which attackers use to hide them.
 pub(crate) fn css_is_dangerous(css: &str) -> bool {
+    // Fast path: without escapes, comments or one of the keywords' distinctive fragments, no
+    // obfuscation can produce them.
+    let lower_has = |needle: &[u8]| {
+        css.as_bytes()
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+    };
+    if !css.contains(['\\', '/'])
+        && !lower_has(b"script")
+        && !lower_has(b"expression")
+        && !lower_has(b"binding")
+        && !lower_has(b"behavio")
+    {
+        return false;
+    }
     let mut plain = String::with_capacity(css.len());
     let mut chars = css.chars().peekable();
     while let Some(c) = chars.next() {

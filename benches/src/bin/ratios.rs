@@ -38,8 +38,8 @@ fn opts() -> Opts {
     }
     Opts {
         quick,
-        parse_rounds: num("--parse-rounds").unwrap_or(if quick { 3 } else { 9 }),
-        page_rounds: num("--page-rounds").unwrap_or(if quick { 7 } else { 31 }),
+        parse_rounds: num("--parse-rounds").unwrap_or(if quick { 3 } else { 15 }),
+        page_rounds: num("--page-rounds").unwrap_or(if quick { 7 } else { 61 }),
         section_budget: Duration::from_secs(
             num("--budget").unwrap_or(if quick { 20 } else { 75 }) as u64
         ),
@@ -128,40 +128,50 @@ struct ParseResult {
     p_vs_rcdom: Spread,
     pf_vs_rcdom_with_drop: Spread,
     p_vs_rcdom_with_drop: Spread,
+    floor_vs_rcdom: Spread,
+    ceiling_vs_rcdom: Spread,
     prepare_share: Spread,
-    mbps: [f64; 3],
+    mbps: [f64; 4],
 }
+
+/// Contenders of section (a).
+const PF: usize = 0;
+const P: usize = 1;
+const RCDOM: usize = 2;
+const FLOOR: usize = 3;
+const N: usize = 4;
 
 fn parse_section(corpus: &Corpus, o: &Opts) -> ParseResult {
     let rules = Rules::default();
     let total = corpus.total_bytes() as f64;
-    // contender 0: ours parse + prepare; 1: ours parse only; 2: html5ever -> RcDom.
+    // Each returns (parse time, parse + drop time).
     let one = |c: usize, html: &str| -> (f64, f64) {
         let (d, dd) = match c {
-            0 => {
+            PF => {
                 let (d, tree) = timed(|| parse_fingerprint(html, &rules));
                 (d, timed(|| drop(black_box(tree))).0)
             }
-            1 => {
+            P => {
                 let (d, tree) = timed(|| parse_document_str(html));
                 (d, timed(|| drop(black_box(tree))).0)
             }
-            _ => {
+            RCDOM => {
                 let (d, dom) = timed(|| parse_rcdom(html));
                 (d, timed(|| drop(black_box(dom))).0)
             }
+            _ => (timed(|| floor::parse(html)).0, Duration::ZERO),
         };
         (d.as_secs_f64(), (d + dd).as_secs_f64())
     };
-    // One round is one pass over all pages; each page is parsed by the three contenders back
-    // to back, in an order that rotates with the page and the round, so that they share the
+    // One round is one pass over all pages; each page is parsed by every contender back to
+    // back, in an order that rotates with the page and the round, so that they share the
     // machine's noise at a granularity of milliseconds.
-    let run = |r: usize| -> [(f64, f64); 3] {
-        let mut t = [(0.0, 0.0); 3];
+    let run = |r: usize| -> [(f64, f64); N] {
+        let mut t = [(0.0, 0.0); N];
         for (pi, p) in corpus.pages.iter().enumerate() {
             let html = black_box(p.html.as_str());
-            for i in 0..3 {
-                let c = (i + pi + r) % 3;
+            for i in 0..N {
+                let c = (i + pi + r) % N;
                 let (d, dd) = one(c, html);
                 t[c].0 += d;
                 t[c].1 += dd;
@@ -171,35 +181,42 @@ fn parse_section(corpus: &Corpus, o: &Opts) -> ParseResult {
     };
     run(0); // warm-up
     let start = Instant::now();
-    let (mut a, mut b, mut ad, mut bd, mut share) = (vec![], vec![], vec![], vec![], vec![]);
-    let mut times: [Vec<f64>; 3] = [vec![], vec![], vec![]];
+    let (mut a, mut b, mut ad, mut bd, mut fl, mut ceil, mut share) =
+        (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+    let mut times: [Vec<f64>; N] = Default::default();
     for r in 0..o.parse_rounds {
         let t = run(r);
-        a.push(t[2].0 / t[0].0);
-        b.push(t[2].0 / t[1].0);
-        ad.push(t[2].1 / t[0].1);
-        bd.push(t[2].1 / t[1].1);
-        share.push((t[0].0 - t[1].0) / t[0].0);
-        for c in 0..3 {
+        a.push(t[RCDOM].0 / t[PF].0);
+        b.push(t[RCDOM].0 / t[P].0);
+        ad.push(t[RCDOM].1 / t[PF].1);
+        bd.push(t[RCDOM].1 / t[P].1);
+        fl.push(t[RCDOM].0 / t[FLOOR].0);
+        // A sink that cost nothing, plus today's `prepare`.
+        ceil.push(t[RCDOM].0 / (t[FLOOR].0 + (t[PF].0 - t[P].0)));
+        share.push((t[PF].0 - t[P].0) / t[PF].0);
+        for c in 0..N {
             times[c].push(t[c].0);
         }
         eprintln!(
-            "  parse round {r}: ours p+f {:.0} MB/s, ours parse {:.0} MB/s, rcdom {:.0} MB/s",
-            total / t[0].0 / 1e6,
-            total / t[1].0 / 1e6,
-            total / t[2].0 / 1e6
+            "  parse round {r}: ours p+f {:.0} MB/s, ours parse {:.0} MB/s, rcdom {:.0} MB/s, html5ever floor {:.0} MB/s",
+            total / t[PF].0 / 1e6,
+            total / t[P].0 / 1e6,
+            total / t[RCDOM].0 / 1e6,
+            total / t[FLOOR].0 / 1e6
         );
         if r + 1 >= 3 && start.elapsed() > o.section_budget {
             eprintln!("  (section budget reached after {} rounds)", r + 1);
             break;
         }
     }
-    let mbps = [0, 1, 2].map(|c| total / spread(&times[c]).median / 1e6);
+    let mbps = [PF, P, RCDOM, FLOOR].map(|c| total / spread(&times[c]).median / 1e6);
     ParseResult {
         pf_vs_rcdom: spread(&a),
         p_vs_rcdom: spread(&b),
         pf_vs_rcdom_with_drop: spread(&ad),
         p_vs_rcdom_with_drop: spread(&bd),
+        floor_vs_rcdom: spread(&fl),
+        ceiling_vs_rcdom: spread(&ceil),
         prepare_share: spread(&share),
         mbps,
     }
@@ -685,7 +702,16 @@ fn main() {
         pr.p_vs_rcdom.x()
     );
     println!("| html5ever -> RcDom | {:.1} MB/s | 1 |", pr.mbps[2]);
+    println!(
+        "| html5ever floor: names-only sink (no tree, no text; not a usable parser) | {:.1} MB/s | {} |",
+        pr.mbps[3],
+        pr.floor_vs_rcdom.x()
+    );
     println!();
+    println!(
+        "- Ceiling on html5ever: the floor plus today's `prepare` time (a sink that cost nothing) / RcDom: {}.",
+        pr.ceiling_vs_rcdom.x()
+    );
     println!(
         "- Including the time to drop the tree: p+f / RcDom {}, parse / RcDom {}.",
         pr.pf_vs_rcdom_with_drop.x(),
