@@ -121,11 +121,11 @@ fn build_json(tree: &mut Tree, v: &Value, in_svg: bool) -> Result<cobrowse_engin
         .ok_or_else(|| format!("node is not an object: {v}"))?;
     if let Some(t) = obj.get("t") {
         let t = t.as_str().ok_or("`t` is not a string")?;
-        return Ok(tree.create(NodeData::Text(t.to_string())));
+        return Ok(tree.create(NodeData::Text(t.into())));
     }
     if let Some(c) = obj.get("co") {
         let c = c.as_str().ok_or("`co` is not a string")?;
-        return Ok(tree.create(NodeData::Comment(c.to_string())));
+        return Ok(tree.create(NodeData::Comment(c.into())));
     }
     let nn = obj
         .get("nn")
@@ -162,7 +162,7 @@ fn build_json(tree: &mut Tree, v: &Value, in_svg: bool) -> Result<cobrowse_engin
         };
         attrs.push(Attr {
             name,
-            value: val.to_string(),
+            value: val.into(),
         });
     }
     let el = tree.create_element(name, attrs);

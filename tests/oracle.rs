@@ -65,7 +65,7 @@ fn compare(ours: &Tree, dom: &RcDom) -> Result<usize, String> {
                 let ours_attrs: Vec<_> = e
                     .attrs
                     .iter()
-                    .map(|a| (a.name.clone(), a.value.clone()))
+                    .map(|a| (a.name.clone(), a.value.to_string()))
                     .collect();
                 let theirs: Vec<_> = attrs
                     .iter()

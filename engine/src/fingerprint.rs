@@ -40,11 +40,11 @@ pub(crate) fn self_hash(tree: &Tree, id: NodeId, proj: &Projection<'_>, buf: &mu
             }
         }
         NodeData::Element(e) => {
-            buf.extend_from_slice(e.name.ns.as_bytes());
-            buf.push(0);
+            // Name, then the attributes as a set (a sum of per-attribute hashes), then props:
+            // hashed without copying values into the buffer.
+            buf.push(crate::mutation::WireNs::of(&e.name.ns) as u8);
             buf.extend_from_slice(e.name.local.as_bytes());
             buf.push(0);
-            // Attributes as a set: sum of per-attribute hashes.
             let mut sum = 0u64;
             let mut count = 0u32;
             proj.for_each_attr(tree, id, |name, value| {
@@ -55,14 +55,18 @@ pub(crate) fn self_hash(tree: &Tree, id: NodeId, proj: &Projection<'_>, buf: &mu
             });
             buf.extend_from_slice(&sum.to_le_bytes());
             buf.extend_from_slice(&count.to_le_bytes());
-            let p = proj.props(tree, id);
-            if !p.is_empty() {
-                hash_props(&p, buf);
+            if e.props.is_some() {
+                let p = proj.props(tree, id);
+                if !p.is_empty() {
+                    hash_props(&p, buf);
+                }
             }
         }
         NodeData::Text(_) | NodeData::Comment(_) => {
+            // Character data is hashed in place, seeded with the kind and flags.
+            let seed = u64::from_le_bytes([buf[0], buf[1], 0x74, 0x78, 0, 0, 0, 0]);
             let text = proj.character_data(tree, id).unwrap_or_default();
-            buf.extend_from_slice(text.as_bytes());
+            return xxh3_64_with_seed(text.as_bytes(), seed);
         }
     }
     xxh3_64(buf)

@@ -1728,12 +1728,12 @@ mod tests {
                         attrs: e
                             .attrs
                             .iter()
-                            .map(|a| (a.name.clone(), a.value.clone()))
+                            .map(|a| (a.name.clone(), a.value.to_string()))
                             .collect(),
                         props: e.props.as_deref().cloned().unwrap_or_default(),
                     },
-                    NodeData::Text(t) => RecordData::Text(t.clone()),
-                    NodeData::Comment(t) => RecordData::Comment(t.clone()),
+                    NodeData::Text(t) => RecordData::Text(t.to_string()),
+                    NodeData::Comment(t) => RecordData::Comment(t.to_string()),
                 },
             })
             .collect()

@@ -38,7 +38,7 @@ pub use rules::{
 pub use selector::SelectorError;
 pub use serialize::{subtree_to_html, to_html};
 pub use tree::{
-    Attr, Attrs, ElementData, NodeData, NodeId, NodeKind, Prop, Props, Tree, WireId, attr_name,
-    html_name,
+    Attr, Attrs, ElementData, NodeData, NodeId, NodeKind, Prop, Props, Text, Tree, WireId,
+    attr_name, html_name,
 };
 pub use view::View;

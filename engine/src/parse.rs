@@ -12,7 +12,7 @@ use html5ever::tree_builder::{ElementFlags, NodeOrText, QuirksMode, TreeSink};
 use html5ever::{Attribute, ParseOpts, parse_document, parse_fragment};
 use markup5ever::{ExpandedName, LocalName, Namespace, QualName, local_name, ns};
 
-use crate::tree::{Attr, Attrs, NodeData, NodeId, Tree};
+use crate::tree::{Attr, Attrs, NodeData, NodeId, Text, Tree};
 
 /// Options for [`parse_document_with`] / [`parse_fragment_with`].
 #[derive(Clone, Debug)]
@@ -98,7 +98,7 @@ impl ArenaSink {
                 return;
             }
         }
-        let id = tree.create(NodeData::Text(text.to_owned()));
+        let id = tree.create(NodeData::Text(text.into()));
         tree.insert_after(parent, prev, id);
     }
 }
@@ -128,7 +128,7 @@ fn convert_attrs(attrs: Vec<Attribute>) -> Attrs {
         .into_iter()
         .map(|a| Attr {
             name: a.name,
-            value: String::from(&*a.value),
+            value: Text::from(&*a.value),
         })
         .collect()
 }
@@ -173,7 +173,7 @@ impl TreeSink for ArenaSink {
         Handle::node(
             self.tree
                 .borrow_mut()
-                .create(NodeData::Comment(String::from(&*text))),
+                .create(NodeData::Comment(Text::from(&*text))),
         )
     }
 
@@ -183,7 +183,7 @@ impl TreeSink for ArenaSink {
         Handle::node(
             self.tree
                 .borrow_mut()
-                .create(NodeData::Comment(String::from(&*data))),
+                .create(NodeData::Comment(Text::from(&*data))),
         )
     }
 
@@ -257,7 +257,7 @@ impl TreeSink for ArenaSink {
                 if !e.attrs.iter().any(|x| x.name == a.name) {
                     e.attrs.push(Attr {
                         name: a.name,
-                        value: String::from(&*a.value),
+                        value: Text::from(&*a.value),
                     });
                 }
             }

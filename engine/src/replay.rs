@@ -434,14 +434,14 @@ fn create_node(tree: &mut Tree, r: &RecordRef<'_>) -> Result<NodeId, ReplayError
                     .iter()
                     .map(|(n, v)| Attr {
                         name: n.to_qual_name(),
-                        value: (*v).to_owned(),
+                        value: (*v).into(),
                     })
                     .collect(),
                 props: (!props.is_empty()).then(|| Box::new(props)),
             }))
         }
-        RecordDataRef::Text(t) => NodeData::Text((*t).to_owned()),
-        RecordDataRef::Comment(t) => NodeData::Comment((*t).to_owned()),
+        RecordDataRef::Text(t) => NodeData::Text((*t).into()),
+        RecordDataRef::Comment(t) => NodeData::Comment((*t).into()),
     };
     let id = tree.create(data);
     if let Err(e) = bind_wire(tree, id, r.wire) {

@@ -1745,7 +1745,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| Attr {
                     name: attr_name(k),
-                    value: (*v).to_owned(),
+                    value: (*v).into(),
                 })
                 .collect()
         };

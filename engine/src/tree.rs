@@ -50,9 +50,13 @@ impl WireId {
 pub struct Attr {
     /// The attribute's name (namespace matters for `xlink:href` and friends).
     pub name: QualName,
-    /// The value, unescaped.
-    pub value: String,
+    /// The value, unescaped (short values are stored inline, without an allocation).
+    pub value: Text,
 }
+
+/// The string type of text, comments and attribute values: up to 24 bytes inline, longer ones
+/// on the heap. Most attribute values and many text nodes of real pages fit inline.
+pub type Text = compact_str::CompactString;
 
 /// Attributes of one element, in document order.
 pub type Attrs = SmallVec<[Attr; 2]>;
@@ -146,9 +150,9 @@ pub enum NodeData {
     /// An element.
     Element(Box<ElementData>),
     /// A text node.
-    Text(String),
+    Text(Text),
     /// A comment.
-    Comment(String),
+    Comment(Text),
 }
 
 /// The kind of a node without its data.
@@ -661,7 +665,7 @@ impl Tree {
         } else {
             e.attrs.push(Attr {
                 name,
-                value: value.to_owned(),
+                value: value.into(),
             });
         }
         true

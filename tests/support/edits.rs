@@ -304,11 +304,11 @@ impl EditGenerator {
             attr_name("class"),
             &format!("gen-{}", self.rng.random_range(0..100000)),
         );
-        let text = tree.create(NodeData::Text(format!(
+        let text = tree.create(NodeData::Text(cobrowse_engine::Text::from(format!(
             "{} {}",
             WORDS[self.rng.random_range(0..WORDS.len())],
             self.rng.random_range(0..1000)
-        )));
+        ))));
         let w = tree.fresh_wire_id();
         tree.set_wire_id(text, w);
         tree.append(el, text);
