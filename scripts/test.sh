@@ -27,6 +27,16 @@ if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
   if ! command -v cargo-fuzz >/dev/null 2>&1; then
     cargo install cargo-fuzz --version 0.13.2 --locked 2>/dev/null || cargo install cargo-fuzz --version 0.13.2
   fi
+  # Seed the frame fuzzer with real frames (keyframes and deltas of the hand-written cases).
+  mkdir -p fuzz/corpus/frame_access fuzz/corpus/html_diff_apply
+  cargo build -q -p cobrowse-cli
+  for c in corpus/cases/*/; do
+    [ -f "$c/from.html" ] || continue
+    n=$(basename "$c")
+    target/debug/cobrowse snapshot "$c/from.html" --frame-out "fuzz/corpus/frame_access/$n.kf" >/dev/null
+    target/debug/cobrowse diff "$c/from.html" "$c/to.html" --frame-out "fuzz/corpus/frame_access/$n.delta" >/dev/null
+    { head -c 2000 "$c/from.html"; printf '\0'; head -c 2000 "$c/to.html"; } > "fuzz/corpus/html_diff_apply/$n"
+  done
   for t in frame_access html_diff_apply; do
     (cd fuzz && cargo +nightly fuzz run "$t" -- -max_total_time="${FUZZ_SECONDS:-30}" -rss_limit_mb=4096)
   done

@@ -281,3 +281,33 @@ fn oversized_input_is_refused_before_validation() {
         Err(FrameError::TooLarge { .. })
     ));
 }
+
+#[test]
+fn the_mirror_reports_every_operation_it_applied_in_order() {
+    struct Log(Vec<String>, usize);
+    impl ReplayObserver for Log {
+        fn keyframe(&mut self, records: &[RecordRef<'_>]) {
+            self.1 = records.len();
+        }
+        fn mutation(&mut self, m: &MutationRef<'_>) {
+            self.0.push(format!("{m:?}"));
+        }
+    }
+    let rt = roundtrip(
+        parse_document_str("<ul><li>a</li><li>b</li></ul>"),
+        parse_document_str("<ul><li>b</li><li>a!</li></ul><p>new</p>"),
+        &Rules::default(),
+    )
+    .unwrap();
+    let mut m = Mirror::new(MirrorOptions::default());
+    let mut log = Log(Vec::new(), 0);
+    m.apply_frame(&rt.keyframe, &mut log).unwrap();
+    assert!(log.1 > 5, "keyframe records reported");
+    m.apply_frame(&rt.delta, &mut log).unwrap();
+    let expected: Vec<String> = rt
+        .mutations
+        .iter()
+        .map(|m| format!("{:?}", m.as_ref()))
+        .collect();
+    assert_eq!(log.0, expected);
+}

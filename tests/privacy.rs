@@ -213,3 +213,77 @@ fn error_messages_never_quote_page_content() {
         assert!(!msg.contains("CANARY"), "error quotes page content: {msg}");
     }
 }
+
+#[test]
+fn submit_buttons_and_configured_elements_are_disabled_for_the_agent() {
+    let rules = rules();
+    let mut t = parse_document_str(&page("login.html"));
+    prepare(&mut t, &rules);
+    assign_ids(&mut t, &rules);
+    let records = snapshot(&mut t, &rules);
+    let header = FrameHeader {
+        kind: FrameKind::Keyframe,
+        seq: 1,
+        base_seq: 1,
+        fingerprint: t.fingerprint(),
+        sanitized: true,
+    };
+    let frame = encode_keyframe(&header, &records);
+    // Read the flags back from the frame, as the agent side does.
+    let view = FrameView::access(&frame).unwrap();
+    let mut disabled = Vec::new();
+    let mut enabled = Vec::new();
+    for r in view.records() {
+        if let RecordDataRef::Element { name, attrs, .. } = &r.data {
+            let label = format!(
+                "{}{}",
+                name.local,
+                attrs
+                    .iter()
+                    .map(|(n, v)| format!("[{}={}]", n.local, v))
+                    .collect::<String>()
+            );
+            if r.flags & View::DISABLED != 0 {
+                disabled.push(label)
+            } else {
+                enabled.push(label)
+            }
+        }
+    }
+    let has = |v: &[String], needle: &str| v.iter().any(|l| l.contains(needle));
+    assert!(
+        has(&disabled, "button[type=submit]"),
+        "submit button disabled: {disabled:?}"
+    );
+    assert!(
+        has(&disabled, "a[class=danger][href=/account/close]"),
+        "a.danger disabled by selector: {disabled:?}"
+    );
+    assert!(
+        has(&enabled, "button[type=button][class=danger]"),
+        "a plain button stays enabled"
+    );
+    assert!(
+        has(&enabled, "a[href=/help]"),
+        "ordinary links stay enabled"
+    );
+}
+
+#[test]
+fn a_button_without_type_is_a_submit_button_only_inside_a_form() {
+    let rules = Rules::default();
+    let mut t = parse_document_str(
+        "<form><button id=a>Go</button></form><button id=b>Other</button><button id=c form=f>Far</button>",
+    );
+    prepare(&mut t, &rules);
+    let flags = |id: &str| {
+        let n = t
+            .descendants(t.root())
+            .find(|&n| t.element(n).and_then(|e| e.attr("id")) == Some(id))
+            .unwrap();
+        Projection::through(&rules).wire_flags(&t, n) & View::DISABLED != 0
+    };
+    assert!(flags("a"));
+    assert!(!flags("b"));
+    assert!(flags("c"));
+}

@@ -129,9 +129,15 @@ pub fn diff_subtrees(
 ) -> DiffStats {
     let mut pairs = Vec::with_capacity(dirty.len());
     {
+        // Both trees normally carry wire indexes (a Mirror's tree does; call
+        // `Tree::ensure_wire_index` on the live tree once): then finding the roots is O(1).
         let new_index = (!new.has_wire_index()).then(|| local_index(new));
+        let old_index = (!old.has_wire_index()).then(|| local_index(old));
         for &w in dirty {
-            let o = old.node_by_wire(w).or_else(|| None);
+            let o = match &old_index {
+                Some(ix) => ix.get(&w.0).map(|&i| NodeId(i)),
+                None => old.node_by_wire(w),
+            };
             let n = match &new_index {
                 Some(ix) => ix.get(&w.0).map(|&i| NodeId(i)),
                 None => new.node_by_wire(w),
@@ -415,6 +421,7 @@ impl<'a> Differ<'a> {
         // 3. in order: equal fingerprint near the cursor, equal fingerprint anywhere in this
         //    list, same `id` attribute, then same kind and name near the cursor.
         let mut cursor = 0usize;
+        let mut by_key: Option<std::collections::HashMap<&str, SmallVec<[usize; 1]>>> = None;
         for (i, &c) in nc.iter().enumerate() {
             if let Some(o) = self.matched_old(c) {
                 if let Some(&p) = pos_of.get(&o.0) {
@@ -447,10 +454,20 @@ impl<'a> Differ<'a> {
             let new_key = self.new.element(c).and_then(|e| e.attr("id"));
             if found.is_none() {
                 if let Some(k) = new_key {
-                    found = free_old.iter().copied().find(|&j| {
-                        !self.old_is_matched(oc[j])
-                            && self.old.element(oc[j]).and_then(|e| e.attr("id")) == Some(k)
-                            && self.compatible(oc[j], c)
+                    let keyed = by_key.get_or_insert_with(|| {
+                        let mut m: std::collections::HashMap<&str, SmallVec<[usize; 1]>> =
+                            std::collections::HashMap::new();
+                        for &j in &free_old {
+                            if let Some(k) = self.old.element(oc[j]).and_then(|e| e.attr("id")) {
+                                m.entry(k).or_default().push(j);
+                            }
+                        }
+                        m
+                    });
+                    found = keyed.get(k).and_then(|list| {
+                        list.iter()
+                            .copied()
+                            .find(|&j| !self.old_is_matched(oc[j]) && self.compatible(oc[j], c))
                     });
                 }
             }
@@ -618,6 +635,18 @@ impl<'a> Differ<'a> {
         let parent_old = self.matched_old(n);
         // Old positions of children that stay under the same parent.
         let mut old_pos: Vec<Option<usize>> = vec![None; kids.len()];
+        let index_of: std::collections::HashMap<u32, usize> = if kids.len() > 16 {
+            kids.iter().enumerate().map(|(i, k)| (k.0, i)).collect()
+        } else {
+            Default::default()
+        };
+        let position = |m: NodeId| {
+            if kids.len() > 16 {
+                index_of.get(&m.0).copied()
+            } else {
+                kids.iter().position(|&k| k == m)
+            }
+        };
         if let Some(po) = parent_old {
             let oc: Vec<NodeId> = self.op.children(self.old, po).collect();
             for (j, &o) in oc.iter().enumerate() {
@@ -626,7 +655,7 @@ impl<'a> Differ<'a> {
                     v => {
                         let m = NodeId(v - 1);
                         if self.new.parent(m) == Some(n) {
-                            if let Some(i) = kids.iter().position(|&k| k == m) {
+                            if let Some(i) = position(m) {
                                 old_pos[i] = Some(j);
                             }
                         }

@@ -9,7 +9,8 @@
 //! - move: `insertBefore(existing)` elsewhere (1);
 //! - reorder: a run of up to 6 siblings permuted, one `insertBefore` per node it moves;
 //! - wrap: insert a new element and move a node into it (2);
-//! - unwrap: move each child out before the wrapper, then remove it (children + 1).
+//! - unwrap: move each child out before the wrapper, then remove it (children + 1);
+//! - prop: `input.value = …`, `checked`, `selected`, `scrollTop`, a window resize (1).
 //!
 //! Edits keep nodes' wire ids (existing nodes keep theirs, new ones get fresh ids), exactly
 //! like a capture that tracks live DOM nodes.
@@ -37,11 +38,13 @@ pub enum EditKind {
     Wrap,
     /// Replace an element by its children.
     Unwrap,
+    /// Live state: a typed value, a checkbox, a selected option, a scroll offset, the viewport.
+    Prop,
 }
 
 impl EditKind {
     /// All kinds.
-    pub const ALL: [EditKind; 8] = [
+    pub const ALL: [EditKind; 9] = [
         EditKind::Text,
         EditKind::Attribute,
         EditKind::Insert,
@@ -50,6 +53,7 @@ impl EditKind {
         EditKind::Reorder,
         EditKind::Wrap,
         EditKind::Unwrap,
+        EditKind::Prop,
     ];
 }
 
@@ -269,6 +273,29 @@ impl EditGenerator {
                 tree.insert_after(parent, prev, wrapper);
                 tree.append(wrapper, n);
                 Some(2)
+            }
+            EditKind::Prop => {
+                if self.rng.random_range(0..6) == 0 {
+                    let root = tree.root();
+                    let size = (
+                        self.rng.random_range(320..1920),
+                        self.rng.random_range(480..1200),
+                    );
+                    return tree.set_prop(root, Prop::Viewport(Some(size))).then_some(1);
+                }
+                let els: Vec<NodeId> = all
+                    .iter()
+                    .copied()
+                    .filter(|&n| tree.element(n).is_some())
+                    .collect();
+                let e = self.pick(&els)?;
+                let prop = match self.rng.random_range(0..4) {
+                    0 => Prop::Value(Some(format!("typed {}", self.rng.random_range(0..1000)))),
+                    1 => Prop::Checked(Some(self.rng.random_bool(0.5))),
+                    2 => Prop::Selected(Some(self.rng.random_bool(0.5))),
+                    _ => Prop::Scroll(Some((0, self.rng.random_range(0..5000)))),
+                };
+                tree.set_prop(e, prop).then_some(1)
             }
             EditKind::Unwrap => {
                 let cands: Vec<NodeId> = movable
