@@ -376,6 +376,23 @@ fn sanitize_element(e: &ElementData) -> ElementVerdict {
     if *local == local_name!("script") {
         return ElementVerdict::Drop;
     }
+    if e.name.ns == ns!(svg)
+        && matches!(
+            &**local,
+            "set" | "animate" | "animateTransform" | "animateMotion"
+        )
+    {
+        // SMIL can rewrite any attribute at run time: an animation that targets a link or an
+        // event handler is dropped whatever its values look like.
+        let target = e
+            .attr("attributeName")
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if target.starts_with("on") || target == "href" || target == "xlink:href" {
+            return ElementVerdict::Drop;
+        }
+    }
     if e.name.ns != ns!(html) {
         return ElementVerdict::Keep;
     }
@@ -827,6 +844,27 @@ mod tests {
             assert!(css_is_dangerous(v), "{v:?}");
         }
         assert!(!css_is_dangerous("color: red; background: url(/img/a.png)"));
+    }
+
+    #[test]
+    fn svg_animations_of_links_and_handlers_are_dropped() {
+        let rules = Rules::default();
+        let mut t = crate::parse::parse_document_str(
+            "<svg><a href=/x><set attributeName=href to=/y></set><animate attributeName=ONCLICK to=1></animate>\
+             <animate attributeName=fill to=red></animate></a></svg>",
+        );
+        rules.annotate(&mut t);
+        let kept: Vec<String> = t
+            .descendants(t.root())
+            .filter(|&n| !t.node(n).view.is_dropped())
+            .filter_map(|n| t.element(n).map(|e| e.name.local.to_string()))
+            .collect();
+        assert!(!kept.contains(&"set".to_string()), "{kept:?}");
+        assert_eq!(
+            kept.iter().filter(|n| *n == "animate").count(),
+            1,
+            "{kept:?}"
+        );
     }
 
     #[test]
