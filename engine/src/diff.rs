@@ -247,6 +247,17 @@ impl<'a> Differ<'a> {
             });
         }
         self.stats.mutations = count.n;
+        #[cfg(debug_assertions)]
+        for &(_, n) in &tops {
+            let mut stack = vec![n];
+            while let Some(x) = stack.pop() {
+                debug_assert!(
+                    self.new.wire_id(x).is_assigned(),
+                    "a visible node was left without a wire id"
+                );
+                stack.extend(self.np.children(self.new, x));
+            }
+        }
         self.stats
     }
 

@@ -237,6 +237,8 @@ impl Mirror {
             });
         }
         observer.keyframe(records);
+        #[cfg(debug_assertions)]
+        self.tree.check_invariants();
         self.seq = Some(meta.seq);
         self.in_sync = true;
         Ok(())
@@ -274,6 +276,8 @@ impl Mirror {
                 actual,
             });
         }
+        #[cfg(debug_assertions)]
+        self.tree.check_invariants();
         self.seq = Some(meta.seq);
         self.in_sync = true;
         Ok(())
