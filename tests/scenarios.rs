@@ -233,3 +233,61 @@ fn incremental_rediff_of_dirty_subtrees_round_trips() {
             .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     }
 }
+
+/// A long session: many consecutive deltas on one mirror. Wire ids must stay in step with the
+/// capture side after every delta (a divergence would break a later delta), and a re-parsed
+/// page in the middle (anonymous matching) must not disturb that either.
+#[test]
+fn long_sessions_keep_wire_ids_in_step() {
+    let pages = corpus_pages_required();
+    let rules = Rules::default();
+    for (i, p) in pages.iter().enumerate().step_by(16) {
+        let html = std::fs::read_to_string(p).unwrap();
+        let mut live = parse_document_str(&html);
+        prepare(&mut live, &rules);
+        assign_ids(&mut live, &rules);
+        let records = snapshot(&mut live, &rules);
+        let mut mirror = Mirror::new(MirrorOptions::default());
+        let h = FrameHeader {
+            kind: FrameKind::Keyframe,
+            seq: 1,
+            base_seq: 1,
+            fingerprint: live.fingerprint(),
+            sanitized: true,
+        };
+        mirror
+            .apply_frame(&encode_keyframe(&h, &records), &mut ())
+            .unwrap();
+        let mut edits = EditGenerator::new(7000 + i as u64);
+        for round in 0..12u64 {
+            let mut next = if round == 6 {
+                // The capture re-reads the whole page: no ids carried over.
+                parse_document_str(&cobrowse_engine::to_html(&live))
+            } else {
+                let mut t = live.clone();
+                edits.edit(&mut t, 4);
+                t
+            };
+            refresh(&mut next, &rules);
+            let mut muts = Vec::new();
+            diff(&live, &mut next, &rules, &mut muts);
+            let h = FrameHeader {
+                kind: FrameKind::Delta,
+                seq: round + 2,
+                base_seq: round + 1,
+                fingerprint: next.fingerprint(),
+                sanitized: true,
+            };
+            mirror
+                .apply_frame(&encode_delta(&h, &muts), &mut ())
+                .unwrap_or_else(|e| panic!("{} round {round}: {e}", p.display()));
+            cobrowse_tests::assert_same_ids(
+                &format!("{} round {round}", p.display()),
+                mirror.tree(),
+                &next,
+                &rules,
+            );
+            live = next;
+        }
+    }
+}

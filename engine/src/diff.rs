@@ -52,11 +52,12 @@ pub fn refresh(tree: &mut Tree, rules: &Rules) {
         prepare(tree, rules);
         return;
     }
-    let dirty = tree.dirty.clone();
     let root = tree.root();
     let mut seen = std::collections::HashSet::new();
+    let dirty: Vec<u32> = tree.dirty.iter().map(|&(d, _)| d).collect();
     for d in dirty {
         let id = NodeId(d);
+        // A changed node (or child list) can change which rules match it and its subtree.
         if (d as usize) < tree.nodes.len() && seen.insert(d) && tree.is_inclusive_ancestor(root, id)
         {
             rules.annotate_subtree(tree, id);
@@ -191,6 +192,8 @@ struct Differ<'a> {
     old_index: Option<WireMap>,
     stats: DiffStats,
     buf: Vec<u8>,
+    /// Wire ids given to `new` nodes by this diff (their id hashes need recomputing).
+    assigned: usize,
 }
 
 impl<'a> Differ<'a> {
@@ -214,6 +217,7 @@ impl<'a> Differ<'a> {
             old_index: None,
             stats: DiffStats::default(),
             buf: Vec::new(),
+            assigned: 0,
         }
     }
 
@@ -247,6 +251,14 @@ impl<'a> Differ<'a> {
             });
         }
         self.stats.mutations = count.n;
+        // Ids given to new nodes change id hashes: recompute them, along the touched paths
+        // when few changed, in one pass when most did (a freshly parsed new tree).
+        if self.assigned > self.new.len() / 8 {
+            fingerprint::rehash_ids(self.new, &self.np);
+            self.new.dirty.clear();
+        } else if self.assigned > 0 {
+            fingerprint::refresh(self.new, &self.np);
+        }
         #[cfg(debug_assertions)]
         for &(_, n) in &tops {
             let mut stack = vec![n];
@@ -281,6 +293,7 @@ impl<'a> Differ<'a> {
         let ow = self.old.wire_id(o);
         if self.new.wire_id(n) != ow {
             self.new.set_wire_id(n, ow);
+            self.assigned += 1;
         }
     }
 
@@ -352,11 +365,20 @@ impl<'a> Differ<'a> {
 
     fn match_phase(&mut self, work: &mut Vec<(NodeId, NodeId)>) {
         while let Some((o, n)) = work.pop() {
-            if self.old.node(o).tree_hash == self.new.node(n).tree_hash && self.lockstep_ok(o, n) {
-                self.lockstep_pair(o, n);
-                self.nflags[n.index()] |= CLEAN;
-                self.stats.skipped_subtrees += 1;
-                continue;
+            if self.old.node(o).tree_hash == self.new.node(n).tree_hash {
+                // Same content. Same nodes too? With ids on both sides the id hashes answer in
+                // O(1) and the subtree is skipped without visiting it; an anonymous new side
+                // adopts the old ids in one lockstep walk.
+                let same_ids = self.new.wire_id(n).is_assigned()
+                    && self.old.subtree_id_hash(o) == self.new.subtree_id_hash(n);
+                if same_ids || self.lockstep_ok(o, n) {
+                    if !same_ids {
+                        self.lockstep_pair(o, n);
+                    }
+                    self.nflags[n.index()] |= CLEAN;
+                    self.stats.skipped_subtrees += 1;
+                    continue;
+                }
             }
             self.match_children(o, n, work);
         }
@@ -726,6 +748,7 @@ impl<'a> Differ<'a> {
             if !w.is_assigned() || clash {
                 let fresh = self.new.fresh_wire_id();
                 self.new.set_wire_id(x, fresh);
+                self.assigned += 1;
             }
             self.nflags[x.index()] |= PLACED;
         }
@@ -945,6 +968,7 @@ fn record_of(tree: &Tree, proj: &Projection<'_>, id: NodeId, children: u32) -> N
 /// Assigns wire ids to every visible node lacking one (snapshot of a fresh tree).
 pub fn assign_ids(tree: &mut Tree, rules: &Rules) {
     let proj = Projection::through(rules);
+    let was_fresh = !tree.fingerprints_stale();
     let order: Vec<NodeId> = {
         let mut v = Vec::with_capacity(tree.len());
         let mut stack = vec![tree.root()];
@@ -961,6 +985,12 @@ pub fn assign_ids(tree: &mut Tree, rules: &Rules) {
             tree.set_wire_id(id, w);
         }
     }
+    if was_fresh {
+        // Only ids changed: recompute the id hashes in one pass instead of a dirty walk.
+        fingerprint::rehash_ids(tree, &proj);
+        tree.dirty.clear();
+    }
+    tree.ensure_wire_index();
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
 use crate::rules::Projection;
-use crate::tree::{NodeData, NodeId, Tree};
+use crate::tree::{Dirty, NodeData, NodeId, Tree};
 
 const SEED_CHILDREN: u64 = 0x636f_6272_6f77_7365;
 
@@ -92,37 +92,66 @@ fn hash_props(p: &crate::tree::Props, buf: &mut Vec<u8>) {
     }
 }
 
-fn combine(tree: &Tree, id: NodeId, proj: &Projection<'_>, buf: &mut Vec<u8>) -> u64 {
+/// Recombines a node's subtree hash and id hash from its own hash and its visible children's.
+fn combine(tree: &mut Tree, id: NodeId, proj: &Projection<'_>, buf: &mut Vec<u8>) {
     buf.clear();
+    let mut ids = mix(tree.node(id).wire.0 as u64 ^ ID_SEED);
     for c in proj.children(tree, id) {
-        buf.extend_from_slice(&tree.node(c).tree_hash.to_le_bytes());
+        let n = tree.node(c);
+        buf.extend_from_slice(&n.tree_hash.to_le_bytes());
+        ids = mix(ids ^ n.id_hash);
     }
     let own = tree.node(id).self_hash;
-    if buf.is_empty() {
+    let t = if buf.is_empty() {
         own
     } else {
         xxh3_64_with_seed(buf, own ^ SEED_CHILDREN)
-    }
+    };
+    let n = tree.node_mut(id);
+    n.tree_hash = t;
+    n.id_hash = ids;
+}
+
+const ID_SEED: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// A cheap, order-sensitive 64-bit mixer (a multiply-xorshift finalizer).
+#[inline]
+fn mix(mut x: u64) -> u64 {
+    x = (x ^ (x >> 32)).wrapping_mul(0xd6e8_feb8_6659_fd93);
+    x = (x ^ (x >> 32)).wrapping_mul(0xd6e8_feb8_6659_fd93);
+    x ^ (x >> 32)
+}
+
+fn post_order(tree: &Tree, top: NodeId) -> Vec<NodeId> {
+    let mut order: Vec<NodeId> = tree.descendants(top).collect();
+    order.reverse();
+    order
 }
 
 /// Computes every fingerprint of the tree, bottom-up. The tree's views must be current.
 pub(crate) fn fingerprint_all(tree: &mut Tree, proj: &Projection<'_>) {
     let mut buf = Vec::with_capacity(256);
-    // Post-order without recursion: visit in pre-order, then process in reverse.
-    let order: Vec<NodeId> = tree.descendants(tree.root()).collect();
-    for &id in order.iter().rev() {
+    for id in post_order(tree, tree.root()) {
         let h = self_hash(tree, id, proj, &mut buf);
         tree.node_mut(id).self_hash = h;
-        let t = combine(tree, id, proj, &mut buf);
-        tree.node_mut(id).tree_hash = t;
+        combine(tree, id, proj, &mut buf);
     }
     tree.dirty.clear();
     tree.fingerprinted = true;
 }
 
-/// Recomputes fingerprints after edits: the edited nodes' own hashes, then the subtree hashes
-/// of them and their ancestors, deepest first. Nodes attached with stale hashes (a subtree
-/// inserted from elsewhere) are recomputed whole.
+/// Recomputes only the id hashes (after wire ids were assigned in bulk).
+pub(crate) fn rehash_ids(tree: &mut Tree, proj: &Projection<'_>) {
+    let mut buf = Vec::new();
+    for id in post_order(tree, tree.root()) {
+        combine(tree, id, proj, &mut buf);
+    }
+}
+
+/// Recomputes fingerprints after edits, in time proportional to what changed: a node whose
+/// data changed gets its own hash recomputed, a (re)attached subtree is hashed whole, a node
+/// whose child list changed is recombined from its children's hashes, and then every
+/// ancestor of those is recombined, deepest first, each once.
 pub(crate) fn refresh(tree: &mut Tree, proj: &Projection<'_>) {
     if !tree.fingerprinted {
         fingerprint_all(tree, proj);
@@ -133,62 +162,52 @@ pub(crate) fn refresh(tree: &mut Tree, proj: &Projection<'_>) {
     }
     let dirty = std::mem::take(&mut tree.dirty);
     let mut buf = Vec::with_capacity(256);
-    // Collect (depth, node) for every dirty node still in the tree and its ancestors.
-    let mut work: Vec<(u32, u32)> = Vec::new();
-    let mut seen = std::collections::HashSet::with_capacity(dirty.len() * 4);
     let root = tree.root();
-    for &d in &dirty {
-        let id = NodeId(d);
-        if d as usize >= tree.nodes.len() || !attached(tree, id, root) {
+    // (depth, node, why) for every dirty node still attached, and every ancestor of one.
+    let mut work: Vec<(u32, u32, Dirty)> = Vec::with_capacity(dirty.len() * 8);
+    let mut chain = Vec::new();
+    for &(d, why) in &dirty {
+        if d as usize >= tree.nodes.len() {
             continue;
         }
-        // The dirty node's own hash, and those of its descendants (a re-attached or new subtree
-        // has never been hashed in place).
-        let sub: Vec<NodeId> = tree.descendants(id).collect();
-        for &n in sub.iter().rev() {
-            if !seen.insert(n.0) {
-                continue;
-            }
-            let h = self_hash(tree, n, proj, &mut buf);
-            tree.node_mut(n).self_hash = h;
-            let t = combine(tree, n, proj, &mut buf);
-            tree.node_mut(n).tree_hash = t;
-        }
-        let mut depth = 0u32;
-        let mut cur = tree.parent(id);
-        let mut chain = Vec::new();
+        chain.clear();
+        let mut cur = Some(NodeId(d));
         while let Some(p) = cur {
             chain.push(p);
             cur = tree.parent(p);
         }
-        for p in chain.into_iter().rev() {
-            work.push((depth, p.0));
-            depth += 1;
+        if chain.last() != Some(&root) {
+            continue; // detached: hashed when it is attached again
+        }
+        let depth = chain.len() as u32;
+        work.push((depth, d, why));
+        for (k, p) in chain.iter().enumerate().skip(1) {
+            work.push((depth - k as u32, p.0, Dirty::Children));
         }
     }
-    // Deepest ancestors first, each once.
-    work.sort_unstable_by(|a, b| b.0.cmp(&a.0));
-    let mut done = std::collections::HashSet::with_capacity(work.len());
-    for (_, n) in work {
-        if !done.insert(n) {
+    // Deepest first; for each node, the strongest reason (Subtree > Data > Children) first.
+    work.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(b.2.cmp(&a.2)));
+    let mut last = u32::MAX;
+    for (_, n, why) in work {
+        if n == last {
             continue;
         }
+        last = n;
         let id = NodeId(n);
-        let h = self_hash(tree, id, proj, &mut buf);
-        tree.node_mut(id).self_hash = h;
-        let t = combine(tree, id, proj, &mut buf);
-        tree.node_mut(id).tree_hash = t;
-    }
-}
-
-fn attached(tree: &Tree, mut id: NodeId, root: NodeId) -> bool {
-    loop {
-        if id == root {
-            return true;
-        }
-        match tree.parent(id) {
-            Some(p) => id = p,
-            None => return false,
+        match why {
+            Dirty::Subtree => {
+                for x in post_order(tree, id) {
+                    let h = self_hash(tree, x, proj, &mut buf);
+                    tree.node_mut(x).self_hash = h;
+                    combine(tree, x, proj, &mut buf);
+                }
+            }
+            Dirty::Data => {
+                let h = self_hash(tree, id, proj, &mut buf);
+                tree.node_mut(id).self_hash = h;
+                combine(tree, id, proj, &mut buf);
+            }
+            Dirty::Children => combine(tree, id, proj, &mut buf),
         }
     }
 }
@@ -197,6 +216,11 @@ impl Tree {
     /// The fingerprint of the subtree at `id` (as of the last fingerprint pass).
     pub fn subtree_fingerprint(&self, id: NodeId) -> u64 {
         self.node(id).tree_hash
+    }
+
+    /// The id hash of the subtree at `id` (as of the last fingerprint pass).
+    pub(crate) fn subtree_id_hash(&self, id: NodeId) -> u64 {
+        self.node(id).id_hash
     }
 
     /// The root fingerprint (as of the last fingerprint pass).

@@ -216,6 +216,9 @@ pub struct Node {
     pub(crate) self_hash: u64,
     /// Hash of the subtree rooted here.
     pub(crate) tree_hash: u64,
+    /// Order-sensitive hash of the wire ids of the visible subtree rooted here: with equal
+    /// `tree_hash`es, equal `id_hash`es mean the two subtrees are the same nodes.
+    pub(crate) id_hash: u64,
     /// Privacy / sanitizer view of this node, see [`crate::rules`].
     pub(crate) view: crate::view::View,
     pub(crate) data: NodeData,
@@ -232,6 +235,7 @@ impl Node {
             wire: WireId::UNASSIGNED,
             self_hash: 0,
             tree_hash: 0,
+            id_hash: 0,
             view: crate::view::View::PLAIN,
             data,
         }
@@ -255,6 +259,17 @@ impl std::hash::Hasher for U32Hasher {
 }
 pub(crate) type WireMap = HashMap<u32, u32, BuildHasherDefault<U32Hasher>>;
 
+/// Why a node's fingerprints are stale.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Dirty {
+    /// Its child list changed: recombine from the children's hashes.
+    Children,
+    /// Its own data changed (attributes, text, props, flags, wire id).
+    Data,
+    /// It was (re)attached: hash the whole subtree.
+    Subtree,
+}
+
 /// An arena DOM tree: a document or a fragment.
 #[derive(Clone)]
 pub struct Tree {
@@ -265,8 +280,8 @@ pub struct Tree {
     pub(crate) next_wire: u32,
     /// wire id -> node index, for assigned ids; `None` until first needed.
     wire_index: Option<WireMap>,
-    /// Nodes whose fingerprints must be recomputed (see [`crate::fingerprint`]).
-    pub(crate) dirty: Vec<u32>,
+    /// Nodes whose fingerprints must be recomputed, and why (see [`crate::fingerprint`]).
+    pub(crate) dirty: Vec<(u32, Dirty)>,
     /// Whether fingerprints were ever computed for the whole tree.
     pub(crate) fingerprinted: bool,
 }
@@ -447,19 +462,9 @@ impl Tree {
             }
         }
         self.node_mut(id).wire = wire;
+        self.mark(id, Dirty::Data);
         if wire.0 >= self.next_wire {
             self.next_wire = wire.0 + 1;
-        }
-    }
-
-    /// Gives every node without a wire id a fresh one, in document order.
-    pub fn assign_wire_ids(&mut self) {
-        let ids: Vec<NodeId> = self.descendants(self.root()).collect();
-        for id in ids {
-            if !self.node(id).wire.is_assigned() {
-                let w = self.fresh_wire_id();
-                self.set_wire_id(id, w);
-            }
         }
     }
 
@@ -505,7 +510,7 @@ impl Tree {
             i
         };
         let id = NodeId(id);
-        self.mark_dirty(id);
+        self.mark(id, Dirty::Subtree);
         id
     }
 
@@ -543,7 +548,7 @@ impl Tree {
         if parent == NodeId::NONE {
             return;
         }
-        self.mark_dirty(NodeId(parent));
+        self.mark(NodeId(parent), Dirty::Children);
         if prev != NodeId::NONE {
             self.nodes[prev as usize].next = next;
         } else {
@@ -593,8 +598,8 @@ impl Tree {
         } else {
             self.node_mut(parent).last_child = child.0;
         }
-        self.mark_dirty(parent);
-        self.mark_dirty(child);
+        self.mark(parent, Dirty::Children);
+        self.mark(child, Dirty::Subtree);
         if let Some(index) = &mut self.wire_index {
             // A subtree attached from elsewhere keeps its ids; make sure they are indexed.
             let mut stack = vec![child.0];
@@ -761,8 +766,13 @@ impl Tree {
 
     #[inline]
     pub(crate) fn mark_dirty(&mut self, id: NodeId) {
+        self.mark(id, Dirty::Data);
+    }
+
+    #[inline]
+    pub(crate) fn mark(&mut self, id: NodeId, why: Dirty) {
         if self.fingerprinted {
-            self.dirty.push(id.0);
+            self.dirty.push((id.0, why));
         }
     }
 

@@ -120,3 +120,21 @@ pub fn frame_is_unsanitized(frame: &[u8]) -> bool {
         .header()
         .sanitized
 }
+
+/// Asserts that two trees hold the same nodes: same shape and, position by position, the same
+/// wire ids (what keeps later deltas applicable). `capture` is seen through `rules`.
+pub fn assert_same_ids(label: &str, mirror: &Tree, capture: &Tree, rules: &Rules) {
+    let proj = Projection::through(rules);
+    let mut stack = vec![(mirror.root(), capture.root())];
+    while let Some((a, b)) = stack.pop() {
+        assert_eq!(
+            mirror.wire_id(a),
+            capture.wire_id(b),
+            "{label}: wire ids diverged"
+        );
+        let ka: Vec<NodeId> = mirror.children(a).collect();
+        let kb: Vec<NodeId> = proj.children(capture, b).collect();
+        assert_eq!(ka.len(), kb.len(), "{label}: child counts diverged");
+        stack.extend(ka.into_iter().zip(kb));
+    }
+}
