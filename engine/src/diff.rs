@@ -885,6 +885,15 @@ impl<S: MutationSink> MutationSink for Counting<'_, S> {
 /// Marks the entries forming a longest strictly increasing subsequence of the `Some` values
 /// (O(n log n), patience sorting).
 fn lis(seq: &[Option<usize>]) -> Vec<bool> {
+    // Fast path, by far the common case: the kept children are still in order.
+    let mut last = None;
+    if seq.iter().flatten().all(|&v| {
+        let ok = last.is_none_or(|l| l < v);
+        last = Some(v);
+        ok
+    }) {
+        return seq.iter().map(Option::is_some).collect();
+    }
     let mut tails: Vec<usize> = Vec::new(); // indices into seq
     let mut parent: Vec<usize> = vec![usize::MAX; seq.len()];
     for (i, v) in seq.iter().enumerate() {
@@ -1001,6 +1010,8 @@ mod tests {
     fn lis_keeps_longest_run() {
         let s = [Some(2), Some(0), Some(1), None, Some(3)];
         assert_eq!(lis(&s), vec![false, true, true, false, true]);
+        let sorted = [Some(0), None, Some(4), Some(9)];
+        assert_eq!(lis(&sorted), vec![true, false, true, true]);
         assert_eq!(lis(&[]), Vec::<bool>::new());
     }
 }
