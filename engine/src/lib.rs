@@ -10,6 +10,7 @@ mod replay;
 mod rules;
 mod selector;
 mod serialize;
+pub mod session;
 mod tree;
 mod view;
 
