@@ -37,7 +37,7 @@ if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
     target/debug/cobrowse diff "$c/from.html" "$c/to.html" --frame-out "fuzz/corpus/frame_access/$n.delta" >/dev/null
     { head -c 2000 "$c/from.html"; printf '\0'; head -c 2000 "$c/to.html"; } > "fuzz/corpus/html_diff_apply/$n"
   done
-  for t in frame_access html_diff_apply; do
+  for t in frame_access html_diff_apply message_decode; do
     (cd fuzz && cargo +nightly fuzz run "$t" -- -max_total_time="${FUZZ_SECONDS:-30}" -rss_limit_mb=4096)
   done
 else

@@ -6,6 +6,7 @@ mod frame;
 mod fuzzing;
 mod mutation;
 mod parse;
+pub mod protocol;
 mod replay;
 mod rules;
 mod selector;
@@ -30,6 +31,10 @@ pub use mutation::{
 };
 pub use parse::{
     ParseOptions, parse_document_str, parse_document_with, parse_fragment_in, parse_fragment_str,
+};
+pub use protocol::{
+    MAX_MESSAGE_BYTES, Message, MessageKind, MessageView, PROTOCOL_VERSION, ProtocolError,
+    encode_frame, fuzz_decode,
 };
 pub use replay::{FrameMeta, Mirror, MirrorOptions, ReplayError, ReplayObserver};
 pub use rules::{

@@ -1,0 +1,303 @@
+//! Relay configuration: a TOML file, overridden by environment variables, overridden by flags.
+//!
+//! ```toml
+//! listen = "127.0.0.1:8080"          # COBROWSE_LISTEN
+//! agent_secret = "…"                 # COBROWSE_AGENT_SECRET: HMAC key of agent tokens
+//! backend_secret = "…"               # COBROWSE_BACKEND_SECRET: bearer token of the vendor backend
+//! audit_log = "/var/log/cobrowse/audit.jsonl"   # COBROWSE_AUDIT_LOG
+//! dev = false                        # COBROWSE_DEV=1: generate missing secrets, print a dev token
+//!
+//! [limits]
+//! max_message_bytes = 4194304
+//! frames_per_second = 60
+//! frame_burst = 120
+//! join_failures_per_agent_per_hour = 10
+//! join_failures_per_ip_per_hour = 30
+//! max_live_sessions = 100000
+//!
+//! [policy]
+//! control_ceiling = "full"           # full | partial | none
+//! inactivity_timeout_secs = 1800
+//! agent_grace_period_secs = 120
+//! highlight_lifetime_secs = 180
+//! allowed_domains = ["example.com", "*.example.com"]
+//! agent_invites = false
+//! max_agents = 8
+//! one_session_per_agent = true
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use cobrowse_engine::session::{ControlCeiling, DomainPattern, SessionPolicy};
+use serde::Deserialize;
+
+/// Everything the relay can be told.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RelayConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// HMAC-SHA256 key that vendor backends sign agent tokens with.
+    pub agent_secret: Option<String>,
+    /// Bearer token the vendor backend uses to end sessions.
+    pub backend_secret: Option<String>,
+    /// Append session events here, one JSON object per line.
+    pub audit_log: Option<PathBuf>,
+    /// Development mode: missing secrets are generated and a development agent token printed.
+    pub dev: bool,
+    /// Abuse limits.
+    pub limits: Limits,
+    /// Session policy (the administrator's settings).
+    pub policy: PolicyConfig,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        RelayConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            agent_secret: None,
+            backend_secret: None,
+            audit_log: None,
+            dev: false,
+            limits: Limits::default(),
+            policy: PolicyConfig::default(),
+        }
+    }
+}
+
+/// Abuse limits.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest WebSocket message accepted, in bytes.
+    pub max_message_bytes: usize,
+    /// Sustained frames per second per session (token bucket rate).
+    pub frames_per_second: u32,
+    /// Token bucket size for frames.
+    pub frame_burst: u32,
+    /// Failed joins (unknown or ended session ids) an agent may make per hour.
+    pub join_failures_per_agent_per_hour: u32,
+    /// Failed joins an IP address may make per hour.
+    pub join_failures_per_ip_per_hour: u32,
+    /// Live sessions at most.
+    pub max_live_sessions: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message_bytes: 4 << 20,
+            frames_per_second: 60,
+            frame_burst: 120,
+            join_failures_per_agent_per_hour: 10,
+            join_failures_per_ip_per_hour: 30,
+            max_live_sessions: 100_000,
+        }
+    }
+}
+
+/// The policy section, in file-friendly units.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// `full`, `partial` or `none`.
+    pub control_ceiling: String,
+    /// Seconds without activity before a session ends (0 = never).
+    pub inactivity_timeout_secs: u64,
+    /// Seconds an agent may be gone before the session ends.
+    pub agent_grace_period_secs: u64,
+    /// Seconds a highlight stays.
+    pub highlight_lifetime_secs: u64,
+    /// Hosts the session may show; empty = any.
+    pub allowed_domains: Vec<String>,
+    /// Whether agents may invite customers.
+    pub agent_invites: bool,
+    /// Agents per session at most.
+    pub max_agents: usize,
+    /// Whether an agent handles one session at a time.
+    pub one_session_per_agent: bool,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        let p = SessionPolicy::default();
+        PolicyConfig {
+            control_ceiling: "full".into(),
+            inactivity_timeout_secs: p.inactivity_timeout.map_or(0, |d| d.as_secs()),
+            agent_grace_period_secs: p.agent_grace_period.as_secs(),
+            highlight_lifetime_secs: p.highlight_lifetime.as_secs(),
+            allowed_domains: Vec::new(),
+            agent_invites: p.agent_invites_allowed,
+            max_agents: p.max_agents,
+            one_session_per_agent: p.one_session_per_agent,
+        }
+    }
+}
+
+/// Why a configuration could not be used.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    Read(PathBuf, std::io::Error),
+    /// The file is not valid TOML for the schema.
+    Syntax(String),
+    /// A value is out of range or malformed; names the setting.
+    Invalid(String),
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigError::Read(p, e) => write!(f, "cannot read {}: {e}", p.display()),
+            ConfigError::Syntax(m) => write!(f, "invalid configuration: {m}"),
+            ConfigError::Invalid(m) => write!(f, "invalid configuration: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl RelayConfig {
+    /// Loads the file (if any), then applies environment overrides through `env`.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<RelayConfig, ConfigError> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| ConfigError::Read(path.to_owned(), e))?;
+                toml::from_str(&text).map_err(|e| ConfigError::Syntax(e.to_string()))?
+            }
+            None => RelayConfig::default(),
+        };
+        if let Some(v) = env("COBROWSE_LISTEN") {
+            config.listen = v.parse().map_err(|_| {
+                ConfigError::Invalid(format!("COBROWSE_LISTEN `{v}` is not an address"))
+            })?;
+        }
+        if let Some(v) = env("COBROWSE_AGENT_SECRET") {
+            config.agent_secret = Some(v);
+        }
+        if let Some(v) = env("COBROWSE_BACKEND_SECRET") {
+            config.backend_secret = Some(v);
+        }
+        if let Some(v) = env("COBROWSE_AUDIT_LOG") {
+            config.audit_log = Some(PathBuf::from(v));
+        }
+        if let Some(v) = env("COBROWSE_DEV") {
+            config.dev = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        for (name, secret) in [
+            ("agent_secret", &self.agent_secret),
+            ("backend_secret", &self.backend_secret),
+        ] {
+            if let Some(s) = secret {
+                if s.len() < 16 {
+                    return Err(ConfigError::Invalid(format!(
+                        "{name} must be at least 16 characters"
+                    )));
+                }
+            }
+        }
+        if self.limits.max_message_bytes < 1024 {
+            return Err(ConfigError::Invalid(
+                "limits.max_message_bytes must be at least 1024".into(),
+            ));
+        }
+        self.session_policy()?;
+        Ok(())
+    }
+
+    /// The engine policy these settings describe.
+    pub fn session_policy(&self) -> Result<SessionPolicy, ConfigError> {
+        let p = &self.policy;
+        let ceiling = match p.control_ceiling.to_ascii_lowercase().as_str() {
+            "full" => ControlCeiling::Full,
+            "partial" => ControlCeiling::Partial,
+            "none" => ControlCeiling::None,
+            other => {
+                return Err(ConfigError::Invalid(format!(
+                    "policy.control_ceiling `{other}` (full, partial or none)"
+                )));
+            }
+        };
+        let allowed_domains = p
+            .allowed_domains
+            .iter()
+            .map(|d| {
+                DomainPattern::parse(d)
+                    .map_err(|e| ConfigError::Invalid(format!("policy.allowed_domains: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(SessionPolicy {
+            control_ceiling: ceiling,
+            inactivity_timeout: (p.inactivity_timeout_secs > 0)
+                .then(|| Duration::from_secs(p.inactivity_timeout_secs)),
+            agent_grace_period: Duration::from_secs(p.agent_grace_period_secs),
+            highlight_lifetime: Duration::from_secs(p.highlight_lifetime_secs),
+            allowed_domains,
+            agent_invites_allowed: p.agent_invites,
+            max_agents: p.max_agents,
+            one_session_per_agent: p.one_session_per_agent,
+            ..SessionPolicy::default()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_listen_on_loopback_8080() {
+        let c = RelayConfig::load(None, |_| None).unwrap();
+        assert_eq!(
+            c.listen,
+            "127.0.0.1:8080".parse::<std::net::SocketAddr>().unwrap()
+        );
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let dir = std::env::temp_dir().join(format!("relay-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("relay.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\n[policy]\ncontrol_ceiling = \"partial\"\n",
+        )
+        .unwrap();
+        let c = RelayConfig::load(Some(&file), |k| {
+            (k == "COBROWSE_LISTEN").then(|| "127.0.0.1:9100".to_owned())
+        })
+        .unwrap();
+        assert_eq!(c.listen.port(), 9100);
+        assert_eq!(
+            c.session_policy().unwrap().control_ceiling,
+            ControlCeiling::Partial
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let e = RelayConfig::load(None, |k| {
+            (k == "COBROWSE_LISTEN").then(|| "nowhere".to_owned())
+        })
+        .unwrap_err();
+        assert!(e.to_string().contains("COBROWSE_LISTEN"), "{e}");
+        let e = RelayConfig::load(None, |k| {
+            (k == "COBROWSE_AGENT_SECRET").then(|| "short".to_owned())
+        })
+        .unwrap_err();
+        assert!(e.to_string().contains("agent_secret"), "{e}");
+    }
+}

@@ -1,0 +1,93 @@
+//! The HTTP API: create a session (customer), end a session (vendor backend), health, metrics.
+//!
+//! - `POST /api/sessions` -> 201 `{"id": "123456789", "display_id": "123 456 789",
+//!   "customer_secret": "…"}`; 503 when `limits.max_live_sessions` is reached.
+//! - `DELETE /api/sessions/{id}` with `Authorization: Bearer <backend_secret>` -> 204; 401
+//!   without the right token; 404 for an unknown or ended session.
+//! - `GET /healthz` -> 200 `ok`.
+//! - `GET /metrics` -> Prometheus text, including `cobrowse_live_sessions`.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use cobrowse_engine::session::SessionId;
+use serde_json::json;
+
+use crate::auth::secrets_match;
+use crate::state::{CreateError, RelayState};
+
+/// `POST /api/sessions`
+pub async fn create_session(State(state): State<Arc<RelayState>>) -> Response {
+    match state.create_session() {
+        Ok(entry) => (
+            StatusCode::CREATED,
+            Json(json!({
+                "id": format!("{:09}", entry.id.value()),
+                "display_id": entry.id.to_string(),
+                "customer_secret": entry.customer_secret,
+            })),
+        )
+            .into_response(),
+        Err(CreateError::Full | CreateError::NoFreeId) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"error": "too many live sessions"})),
+        )
+            .into_response(),
+    }
+}
+
+/// `DELETE /api/sessions/{id}`
+pub async fn end_session(
+    State(state): State<Arc<RelayState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let authorized = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|token| secrets_match(token.trim(), &state.backend_secret));
+    if !authorized {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "backend token required"})),
+        )
+            .into_response();
+    }
+    let Some(entry) = SessionId::parse(&id)
+        .ok()
+        .and_then(|id| state.session(id.value()))
+    else {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "no such live session"})),
+        )
+            .into_response();
+    };
+    let mut inner = entry.inner.lock().await;
+    let now = state.now();
+    if inner.machine.handle_backend_end(now).is_err() {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "no such live session"})),
+        )
+            .into_response();
+    }
+    crate::ws::deliver(&state, &entry, &mut inner);
+    state.after_event(&entry, &mut inner);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `GET /healthz`
+pub async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// `GET /metrics`
+pub async fn metrics(State(state): State<Arc<RelayState>>) -> Response {
+    let body = state.metrics.render(state.live_sessions());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}

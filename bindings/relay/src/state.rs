@@ -1,0 +1,217 @@
+//! The relay's shared state: the in-memory session store, the clock, and the timer sweep.
+//!
+//! Each live session holds the engine's session state machine (the spec's rules) and a
+//! [`Mirror`] of the customer's page, so that a joining or reconnecting agent gets a keyframe
+//! made by the relay at once. Invariants: a session id is in the store exactly while its
+//! machine has not ended; ids are drawn from the OS CSPRNG and never collide with a live one.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use cobrowse_engine::session::{
+    AuditEvent, Session, SessionId, SessionPolicy, SessionState, Timestamp,
+};
+use cobrowse_engine::{Mirror, MirrorOptions};
+use serde_json::json;
+use tokio::sync::Mutex;
+
+use crate::audit::{AuditLog, Metrics, bump};
+use crate::auth;
+use crate::config::RelayConfig;
+
+/// One live session.
+pub struct SessionEntry {
+    /// Its id.
+    pub id: SessionId,
+    /// The secret that binds customer connections to it.
+    pub customer_secret: String,
+    /// Mutable parts, behind one lock (a session is a small actor; contention is per session).
+    pub inner: Mutex<SessionInner>,
+}
+
+/// The mutable parts of a session.
+pub struct SessionInner {
+    /// The spec's rules.
+    pub machine: Session,
+    /// The customer's page as agents see it (empty until the first keyframe).
+    pub mirror: Mirror,
+    /// Where to send this session's messages.
+    pub links: crate::ws::Links,
+}
+
+/// Everything the handlers share.
+pub struct RelayState {
+    /// Configuration.
+    pub config: RelayConfig,
+    /// The policy compiled from it.
+    pub policy: SessionPolicy,
+    /// The agent-token key.
+    pub agent_secret: Vec<u8>,
+    /// The backend bearer token.
+    pub backend_secret: String,
+    /// Live sessions.
+    pub sessions: std::sync::Mutex<HashMap<u32, Arc<SessionEntry>>>,
+    /// Counters.
+    pub metrics: Metrics,
+    /// Audit events.
+    pub audit: AuditLog,
+    started: Instant,
+}
+
+/// Why a session could not be created.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CreateError {
+    /// `limits.max_live_sessions` reached.
+    Full,
+    /// No free id found (practically impossible below the limit).
+    NoFreeId,
+}
+
+impl RelayState {
+    /// Builds the state; secrets must be present (main generates them in dev mode).
+    pub fn new(
+        config: RelayConfig,
+        agent_secret: Vec<u8>,
+        backend_secret: String,
+    ) -> std::io::Result<RelayState> {
+        let policy = config
+            .session_policy()
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let audit = AuditLog::open(config.audit_log.as_deref())?;
+        Ok(RelayState {
+            config,
+            policy,
+            agent_secret,
+            backend_secret,
+            sessions: Default::default(),
+            metrics: Metrics::default(),
+            audit,
+            started: Instant::now(),
+        })
+    }
+
+    /// Monotonic time for the state machines.
+    pub fn now(&self) -> Timestamp {
+        Timestamp(self.started.elapsed().as_millis() as u64)
+    }
+
+    /// Wall-clock milliseconds for audit records.
+    pub fn unix_ms(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64)
+    }
+
+    /// Wall-clock seconds for token expiry.
+    pub fn unix_secs(&self) -> u64 {
+        self.unix_ms() / 1000
+    }
+
+    /// Live sessions.
+    pub fn live_sessions(&self) -> usize {
+        self.sessions.lock().expect("store lock").len()
+    }
+
+    /// The live session with that id.
+    pub fn session(&self, id: u32) -> Option<Arc<SessionEntry>> {
+        self.sessions.lock().expect("store lock").get(&id).cloned()
+    }
+
+    /// Creates a session for a customer.
+    pub fn create_session(&self) -> Result<Arc<SessionEntry>, CreateError> {
+        let now = self.now();
+        let mut store = self.sessions.lock().expect("store lock");
+        if store.len() >= self.config.limits.max_live_sessions {
+            return Err(CreateError::Full);
+        }
+        let id = SessionId::allocate(auth::random_u64, |id| store.contains_key(&id.value()), 64)
+            .ok_or(CreateError::NoFreeId)?;
+        let mut machine = Session::new(id, self.policy.clone(), now);
+        let events: Vec<AuditEvent> = std::iter::from_fn(|| machine.poll_event()).collect();
+        let mirror = Mirror::new(MirrorOptions::default());
+        let entry = Arc::new(SessionEntry {
+            id,
+            customer_secret: auth::new_customer_secret(),
+            inner: Mutex::new(SessionInner {
+                machine,
+                mirror,
+                links: Default::default(),
+            }),
+        });
+        store.insert(id.value(), entry.clone());
+        drop(store);
+        bump(&self.metrics.sessions_created);
+        self.record_events(events);
+        Ok(entry)
+    }
+
+    /// Writes machine audit events to the log.
+    pub fn record_events(&self, events: impl IntoIterator<Item = AuditEvent>) {
+        for e in events {
+            let detail = format!("{:?}", e.kind);
+            let name = detail
+                .split([' ', '{', '('])
+                .next()
+                .unwrap_or("event")
+                .to_owned();
+            self.audit.record(
+                self.unix_ms(),
+                Some(e.session.value()),
+                &snake(&name),
+                json!({ "detail": detail }),
+            );
+        }
+    }
+
+    /// Drains a machine's audit events; removes the session from the store once it ended.
+    pub fn after_event(&self, entry: &SessionEntry, inner: &mut SessionInner) {
+        let events: Vec<AuditEvent> = std::iter::from_fn(|| inner.machine.poll_event()).collect();
+        self.record_events(events);
+        if matches!(inner.machine.state(), SessionState::Ended) {
+            let removed = self
+                .sessions
+                .lock()
+                .expect("store lock")
+                .remove(&entry.id.value());
+            if removed.is_some() {
+                bump(&self.metrics.sessions_ended);
+            }
+        }
+    }
+
+    /// Fires due timers of every session (inactivity, grace periods, highlight expiry).
+    pub async fn sweep_timers(&self) {
+        let now = self.now();
+        let entries: Vec<Arc<SessionEntry>> = self
+            .sessions
+            .lock()
+            .expect("store lock")
+            .values()
+            .cloned()
+            .collect();
+        for entry in entries {
+            let mut inner = entry.inner.lock().await;
+            if inner.machine.poll_timeout().is_some_and(|t| t <= now) {
+                inner.machine.handle_timeout(now);
+                crate::ws::deliver(self, &entry, &mut inner);
+                self.after_event(&entry, &mut inner);
+            }
+        }
+    }
+}
+
+fn snake(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
