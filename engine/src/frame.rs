@@ -86,6 +86,7 @@ use crate::mutation::{
     Mutation, MutationRef, NameRef, NodeRecord, PropRef, PropsRef, RecordData, RecordDataRef,
     RecordRef, WireNs,
 };
+use crate::redact::redact;
 use crate::tree::{Prop, Props, WireId};
 
 /// The frame format version this build writes and reads.
@@ -195,41 +196,6 @@ impl std::error::Error for FrameError {}
 
 fn bad(msg: impl Into<String>) -> FrameError {
     FrameError::BadStructure(msg.into())
-}
-
-/// Keeps the structure of an rkyv error message (field and type names) but replaces every
-/// token containing a digit by `#` and every unusual character by `?`, so that no value read
-/// from the frame survives into logs.
-fn redact(msg: &str) -> String {
-    let mut out = String::new();
-    let mut chars = msg.chars().peekable();
-    while let Some(c) = chars.next() {
-        if out.len() >= 400 {
-            out.push_str("...");
-            break;
-        }
-        if c.is_ascii_alphanumeric() || c == '_' {
-            let mut token = String::from(c);
-            while let Some(&n) = chars.peek() {
-                if n.is_ascii_alphanumeric() || n == '_' {
-                    token.push(n);
-                    chars.next();
-                } else {
-                    break;
-                }
-            }
-            if token.bytes().any(|b| b.is_ascii_digit()) {
-                out.push('#');
-            } else {
-                out.push_str(&token);
-            }
-        } else if " :;'\",.()<>[]-=\n".contains(c) {
-            out.push(c);
-        } else {
-            out.push('?');
-        }
-    }
-    out
 }
 
 // ---------------------------------------------------------------------------------------------

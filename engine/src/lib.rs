@@ -7,6 +7,7 @@ mod fuzzing;
 mod mutation;
 mod parse;
 pub mod protocol;
+mod redact;
 mod replay;
 mod rules;
 mod selector;

@@ -115,6 +115,7 @@ use rkyv::rancor;
 use rkyv::{Archive, Archived, Serialize};
 
 use crate::frame::MAX_FRAME_BYTES;
+use crate::redact::redact;
 use crate::session::{self, ControlCeiling, PauseReason, SessionId, UrlError};
 use crate::tree::WireId;
 
@@ -301,41 +302,6 @@ impl ProtocolError {
             _ => ErrorCode::BadMessage,
         }
     }
-}
-
-/// Keeps the structure of an rkyv error message (field and type names) but replaces every
-/// token containing a digit by `#` and every unusual character by `?`, so that no value read
-/// from the message survives into logs. (The same rule as the frame module's.)
-fn redact(msg: &str) -> String {
-    let mut out = String::new();
-    let mut chars = msg.chars().peekable();
-    while let Some(c) = chars.next() {
-        if out.len() >= 400 {
-            out.push_str("...");
-            break;
-        }
-        if c.is_ascii_alphanumeric() || c == '_' {
-            let mut token = String::from(c);
-            while let Some(&n) = chars.peek() {
-                if n.is_ascii_alphanumeric() || n == '_' {
-                    token.push(n);
-                    chars.next();
-                } else {
-                    break;
-                }
-            }
-            if token.bytes().any(|b| b.is_ascii_digit()) {
-                out.push('#');
-            } else {
-                out.push_str(&token);
-            }
-        } else if " :;'\",.()<>[]-=\n".contains(c) {
-            out.push(c);
-        } else {
-            out.push('?');
-        }
-    }
-    out
 }
 
 // ---------------------------------------------------------------------------------------------
