@@ -65,7 +65,7 @@ fn random_bytes_are_rejected() {
     for _ in 0..20_000 {
         let len = (xorshift(&mut s) % 512) as usize;
         let mut v: Vec<u8> = (0..len).map(|_| xorshift(&mut s) as u8).collect();
-        if xorshift(&mut s) % 2 == 0 && v.len() >= 4 {
+        if xorshift(&mut s).is_multiple_of(2) && v.len() >= 4 {
             v[..4].copy_from_slice(b"CBF1");
         }
         poke(&v);

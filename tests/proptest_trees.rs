@@ -45,7 +45,7 @@ proptest! {
     fn random_trees_round_trip(a in html_strategy(), b in html_strategy()) {
         let rules = Rules::transparent();
         let rt = roundtrip(parse_fragment_str(&a, "body"), parse_fragment_str(&b, "body"), &rules)
-            .map_err(|e| TestCaseError::fail(e))?;
+            .map_err(TestCaseError::fail)?;
         let want = parse_fragment_str(&b, "body");
         prop_assert!(rt.mirror.tree().same_tree(&want), "{:?}", rt.mirror.tree().first_difference(&want));
     }
@@ -59,7 +59,7 @@ proptest! {
         let mut new = old.clone();
         let log = EditGenerator::new(seed).edit(&mut new, count);
         let expected = new.clone();
-        let rt = roundtrip(old, new, &rules).map_err(|e| TestCaseError::fail(e))?;
+        let rt = roundtrip(old, new, &rules).map_err(TestCaseError::fail)?;
         assert_same("proptest", rt.mirror.tree(), &expected);
         prop_assert!(rt.mutations.len() <= log.primitive_edits, "{} mutations > {} edits: {:?}", rt.mutations.len(), log.primitive_edits, log.edits);
     }
@@ -68,7 +68,7 @@ proptest! {
     fn the_sanitizing_round_trip_matches_the_projection(a in html_strategy(), b in html_strategy()) {
         let rules = Rules::default();
         let rt = roundtrip(parse_fragment_str(&a, "body"), parse_fragment_str(&b, "body"), &rules)
-            .map_err(|e| TestCaseError::fail(e))?;
+            .map_err(TestCaseError::fail)?;
         let mut want = parse_fragment_str(&b, "body");
         prepare(&mut want, &rules);
         prop_assert_eq!(rt.mirror.fingerprint(), want.fingerprint());

@@ -325,7 +325,7 @@ impl<'a> Differ<'a> {
     /// Lockstep check: the two subtrees have equal fingerprints; do their ids agree (or is
     /// the new side anonymous)? Returns false at the first disagreement.
     fn lockstep_ok(&self, o: NodeId, n: NodeId) -> bool {
-        let (old, new) = (&*self.old, &*self.new);
+        let (old, new) = (self.old, &*self.new);
         let mut stack = vec![(o, n)];
         while let Some((o, n)) = stack.pop() {
             let nw = new.wire_id(n);
@@ -394,15 +394,14 @@ impl<'a> Differ<'a> {
                 continue;
             }
             let w = self.new.wire_id(c);
-            if let Some(oc_) = self.old_by_wire(w) {
-                if !self.old_is_matched(oc_)
-                    && self.compatible(oc_, c)
-                    && self.op.visible(self.old, oc_)
-                {
-                    self.pair(oc_, c);
-                    work.push((oc_, c));
-                    continue;
-                }
+            if let Some(oc_) = self.old_by_wire(w)
+                && !self.old_is_matched(oc_)
+                && self.compatible(oc_, c)
+                && self.op.visible(self.old, oc_)
+            {
+                self.pair(oc_, c);
+                work.push((oc_, c));
+                continue;
             }
             if w.is_assigned() {
                 // An id the old tree does not know (or cannot match): a new node.
@@ -473,36 +472,36 @@ impl<'a> Differ<'a> {
                     && self.old.node(oc[j]).tree_hash == h
                     && self.compatible(oc[j], c)
             });
-            if found.is_none() {
-                if let Some(list) = by_hash.get_mut(&h) {
-                    while let Some(&j) = list.last() {
-                        list.pop();
-                        if !self.old_is_matched(oc[j]) && self.compatible(oc[j], c) {
-                            found = Some(j);
-                            break;
-                        }
+            if found.is_none()
+                && let Some(list) = by_hash.get_mut(&h)
+            {
+                while let Some(&j) = list.last() {
+                    list.pop();
+                    if !self.old_is_matched(oc[j]) && self.compatible(oc[j], c) {
+                        found = Some(j);
+                        break;
                     }
                 }
             }
             let new_key = self.new.element(c).and_then(|e| e.attr("id"));
-            if found.is_none() {
-                if let Some(k) = new_key {
-                    let keyed = by_key.get_or_insert_with(|| {
-                        let mut m: std::collections::HashMap<&str, SmallVec<[usize; 1]>> =
-                            std::collections::HashMap::new();
-                        for &j in &free_old {
-                            if let Some(k) = self.old.element(oc[j]).and_then(|e| e.attr("id")) {
-                                m.entry(k).or_default().push(j);
-                            }
+            if found.is_none()
+                && let Some(k) = new_key
+            {
+                let keyed = by_key.get_or_insert_with(|| {
+                    let mut m: std::collections::HashMap<&str, SmallVec<[usize; 1]>> =
+                        std::collections::HashMap::new();
+                    for &j in &free_old {
+                        if let Some(k) = self.old.element(oc[j]).and_then(|e| e.attr("id")) {
+                            m.entry(k).or_default().push(j);
                         }
-                        m
-                    });
-                    found = keyed.get(k).and_then(|list| {
-                        list.iter()
-                            .copied()
-                            .find(|&j| !self.old_is_matched(oc[j]) && self.compatible(oc[j], c))
-                    });
-                }
+                    }
+                    m
+                });
+                found = keyed.get(k).and_then(|list| {
+                    list.iter()
+                        .copied()
+                        .find(|&j| !self.old_is_matched(oc[j]) && self.compatible(oc[j], c))
+                });
             }
             if found.is_none() {
                 let mut best = None;
@@ -587,15 +586,14 @@ impl<'a> Differ<'a> {
             if self.n2o[n.index()] == NONE && self.new.wire_id(n).is_assigned() {
                 // Identity: a known node moved under a new (inserted) parent.
                 let w = self.new.wire_id(n);
-                if let Some(o) = self.old_by_wire(w) {
-                    if !self.old_is_matched(o)
-                        && self.compatible(o, n)
-                        && self.op.visible(self.old, o)
-                    {
-                        self.pair(o, n);
-                        work.push((o, n));
-                        self.match_phase(work);
-                    }
+                if let Some(o) = self.old_by_wire(w)
+                    && !self.old_is_matched(o)
+                    && self.compatible(o, n)
+                    && self.op.visible(self.old, o)
+                {
+                    self.pair(o, n);
+                    work.push((o, n));
+                    self.match_phase(work);
                 }
             } else if self.n2o[n.index()] == NONE {
                 let h = self.new.node(n).tree_hash;
@@ -611,15 +609,14 @@ impl<'a> Differ<'a> {
                         break;
                     }
                 }
-                if hit.is_none() {
-                    if let Some(k) = self.new.element(n).and_then(|e| e.attr("id")) {
-                        if let Some(list) = by_key.get_mut(k) {
-                            let found = list
-                                .iter()
-                                .position(|&o| !self.old_is_matched(o) && self.compatible(o, n));
-                            hit = found.map(|i| list.swap_remove(i));
-                        }
-                    }
+                if hit.is_none()
+                    && let Some(k) = self.new.element(n).and_then(|e| e.attr("id"))
+                    && let Some(list) = by_key.get_mut(k)
+                {
+                    let found = list
+                        .iter()
+                        .position(|&o| !self.old_is_matched(o) && self.compatible(o, n));
+                    hit = found.map(|i| list.swap_remove(i));
                 }
                 if let Some(o) = hit {
                     self.pair(o, n);
@@ -646,12 +643,11 @@ impl<'a> Differ<'a> {
                 stack.push(c);
             }
             for &c in &kids {
-                if let Some(o) = self.matched_old(c) {
-                    if self.nflags[c.index()] & CLEAN == 0
-                        || self.old.node(o).self_hash != self.new.node(c).self_hash
-                    {
-                        self.update(o, c, sink);
-                    }
+                if let Some(o) = self.matched_old(c)
+                    && (self.nflags[c.index()] & CLEAN == 0
+                        || self.old.node(o).self_hash != self.new.node(c).self_hash)
+                {
+                    self.update(o, c, sink);
                 }
             }
         }
@@ -687,10 +683,10 @@ impl<'a> Differ<'a> {
                     NONE => removals.push(o),
                     v => {
                         let m = NodeId(v - 1);
-                        if self.new.parent(m) == Some(n) {
-                            if let Some(i) = position(m) {
-                                old_pos[i] = Some(j);
-                            }
+                        if self.new.parent(m) == Some(n)
+                            && let Some(i) = position(m)
+                        {
+                            old_pos[i] = Some(j);
                         }
                     }
                 }
@@ -767,7 +763,7 @@ impl<'a> Differ<'a> {
 
     /// Attribute, text, prop and flag updates for a matched pair.
     fn update(&mut self, o: NodeId, n: NodeId, sink: &mut impl MutationSink) {
-        let (old, new) = (&*self.old, &*self.new);
+        let (old, new) = (self.old, &*self.new);
         let (on, nn) = (old.node(o), new.node(n));
         let of = self.op.wire_flags(old, o);
         let nf = self.np.wire_flags(new, n);
@@ -823,13 +819,11 @@ impl<'a> Differ<'a> {
                     });
                 }
             }
-            (NodeData::Document { viewport: a }, NodeData::Document { viewport: b }) => {
-                if a != b {
-                    sink.push(Mutation::SetProp {
-                        node: wire,
-                        prop: Prop::Viewport(*b),
-                    });
-                }
+            (NodeData::Document { viewport: a }, NodeData::Document { viewport: b }) if a != b => {
+                sink.push(Mutation::SetProp {
+                    node: wire,
+                    prop: Prop::Viewport(*b),
+                });
             }
             _ => {}
         }

@@ -92,11 +92,11 @@ impl ArenaSink {
     }
 
     fn append_text(&self, tree: &mut Tree, parent: NodeId, prev: Option<NodeId>, text: &str) {
-        if let Some(p) = prev {
-            if let NodeData::Text(t) = &mut tree.node_mut(p).data {
-                t.push_str(text);
-                return;
-            }
+        if let Some(p) = prev
+            && let NodeData::Text(t) = &mut tree.node_mut(p).data
+        {
+            t.push_str(text);
+            return;
         }
         let id = tree.create(NodeData::Text(text.into()));
         tree.insert_after(parent, prev, id);

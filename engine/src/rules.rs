@@ -579,10 +579,10 @@ pub(crate) fn css_is_dangerous(css: &str) -> bool {
                     hex.extend(chars.next());
                 }
                 if hex.is_empty() {
-                    if let Some(n) = chars.next() {
-                        if n != '\n' {
-                            plain.push(n.to_ascii_lowercase());
-                        }
+                    if let Some(n) = chars.next()
+                        && n != '\n'
+                    {
+                        plain.push(n.to_ascii_lowercase());
                     }
                 } else {
                     if chars.peek().is_some_and(|c| c.is_ascii_whitespace()) {
@@ -783,12 +783,12 @@ impl<'r> Projection<'r> {
             if view.is_blocked() {
                 return Props::default();
             }
-            if view.is_masked() {
-                if let Some(v) = &p.value {
-                    let mut s = String::new();
-                    mask_text(v, &mut s);
-                    p.value = Some(s);
-                }
+            if view.is_masked()
+                && let Some(v) = &p.value
+            {
+                let mut s = String::new();
+                mask_text(v, &mut s);
+                p.value = Some(s);
             }
         }
         p

@@ -638,10 +638,11 @@ impl Tree {
                 c = self.nodes[c as usize].next;
             }
             let w = self.nodes[i as usize].wire;
-            if let Some(index) = &mut self.wire_index {
-                if w.is_assigned() && index.get(&w.0) == Some(&i) {
-                    index.remove(&w.0);
-                }
+            if let Some(index) = &mut self.wire_index
+                && w.is_assigned()
+                && index.get(&w.0) == Some(&i)
+            {
+                index.remove(&w.0);
             }
             self.nodes[i as usize] = Node::new(NodeData::Fragment);
             self.free.push(i);
@@ -812,13 +813,13 @@ impl Tree {
                 c = cn.next;
             }
             assert_eq!(n.last_child, prev, "last_child link broken");
-            if let NodeData::Element(e) = &n.data {
-                if e.is_html(&local_name!("template")) {
-                    assert!(
-                        self.template_contents(id).is_some(),
-                        "template without contents"
-                    );
-                }
+            if let NodeData::Element(e) = &n.data
+                && e.is_html(&local_name!("template"))
+            {
+                assert!(
+                    self.template_contents(id).is_some(),
+                    "template without contents"
+                );
             }
         }
     }

@@ -14,8 +14,7 @@ fn cases() -> PathBuf {
 }
 
 fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("run cobrowse");
-    out
+    cmd.output().expect("run cobrowse")
 }
 
 fn ok(cmd: &mut Command) -> String {
