@@ -200,12 +200,12 @@ impl RelayConfig {
             ("agent_secret", &self.agent_secret),
             ("backend_secret", &self.backend_secret),
         ] {
-            if let Some(s) = secret {
-                if s.len() < 16 {
-                    return Err(ConfigError::Invalid(format!(
-                        "{name} must be at least 16 characters"
-                    )));
-                }
+            if let Some(s) = secret
+                && s.len() < 16
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "{name} must be at least 16 characters"
+                )));
             }
         }
         if self.limits.max_message_bytes < 1024 {

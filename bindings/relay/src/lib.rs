@@ -26,6 +26,7 @@ pub fn router(state: Arc<RelayState>) -> Router {
         .route("/api/sessions/{id}", delete(http::end_session))
         .route("/healthz", get(http::healthz))
         .route("/metrics", get(http::metrics))
+        .route("/ws", get(ws::upgrade))
         .with_state(state)
 }
 

@@ -38,6 +38,9 @@ pub struct SessionInner {
     pub mirror: Mirror,
     /// Where to send this session's messages.
     pub links: crate::ws::Links,
+    /// The wire side of the session: participant ids, resume tokens, the frame rate bucket,
+    /// the relay-made keyframe cache.
+    pub wire: crate::ws::WireState,
 }
 
 /// Everything the handlers share.
@@ -56,6 +59,11 @@ pub struct RelayState {
     pub metrics: Metrics,
     /// Audit events.
     pub audit: AuditLog,
+    /// Failed joins per agent and per IP address (sliding one-hour windows).
+    pub join_limiter: std::sync::Mutex<crate::ws::JoinLimiter>,
+    /// Recently ended session ids (so a join names them "ended" rather than "unknown"),
+    /// forgotten after an hour or when the id is live again.
+    pub ended: std::sync::Mutex<HashMap<u32, Instant>>,
     started: Instant,
 }
 
@@ -87,6 +95,8 @@ impl RelayState {
             sessions: Default::default(),
             metrics: Metrics::default(),
             audit,
+            join_limiter: Default::default(),
+            ended: Default::default(),
             started: Instant::now(),
         })
     }
@@ -113,6 +123,15 @@ impl RelayState {
         self.sessions.lock().expect("store lock").len()
     }
 
+    /// Whether `id` names a session that ended within the last hour (and is not live again).
+    pub fn recently_ended(&self, id: u32) -> bool {
+        self.ended
+            .lock()
+            .expect("ended lock")
+            .get(&id)
+            .is_some_and(|t| t.elapsed() < ENDED_MEMORY)
+    }
+
     /// The live session with that id.
     pub fn session(&self, id: u32) -> Option<Arc<SessionEntry>> {
         self.sessions.lock().expect("store lock").get(&id).cloned()
@@ -137,6 +156,7 @@ impl RelayState {
                 machine,
                 mirror,
                 links: Default::default(),
+                wire: crate::ws::WireState::new(&self.config.limits),
             }),
         });
         store.insert(id.value(), entry.clone());
@@ -176,6 +196,12 @@ impl RelayState {
                 .remove(&entry.id.value());
             if removed.is_some() {
                 bump(&self.metrics.sessions_ended);
+                let mut ended = self.ended.lock().expect("ended lock");
+                let now = Instant::now();
+                if ended.len() >= 100_000 {
+                    ended.retain(|_, t| now.duration_since(*t) < ENDED_MEMORY);
+                }
+                ended.insert(entry.id.value(), now);
             }
         }
     }
@@ -200,6 +226,9 @@ impl RelayState {
         }
     }
 }
+
+/// How long an ended id is remembered as ended.
+const ENDED_MEMORY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 fn snake(name: &str) -> String {
     let mut out = String::with_capacity(name.len() + 4);

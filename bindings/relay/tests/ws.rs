@@ -1,0 +1,1414 @@
+//! The relay's WebSocket path, served for real on 127.0.0.1 and driven by real WebSocket
+//! clients: a simulated customer that captures a page with the engine and streams a keyframe
+//! and seeded edits as deltas, and agents that replay every frame into their own mirrors and
+//! check, after every step, that their page's fingerprint is the customer's.
+//!
+//! Every await is bounded ([`T`]); a silent relay fails a test instead of hanging it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cobrowse_engine::protocol::{
+    ClientInfo, DenyReason, EndReason, ErrorCode, HighlightScope, Message, Mode, Navigation,
+    ParticipantId, Role,
+};
+use cobrowse_engine::session::SessionId;
+use cobrowse_engine::*;
+use cobrowse_relay::auth::{AgentClaims, issue_agent_token};
+use cobrowse_relay::{RelayConfig, RelayState};
+use cobrowse_tests::edits::EditGenerator;
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::Message as WsMsg;
+
+const BACKEND: &str = "backend-secret-0123456789";
+const AGENT_SECRET: &[u8] = b"agent-secret-0123456789";
+/// The bound on every wait.
+const T: Duration = Duration::from_secs(10);
+/// How long "nothing arrives" is watched for.
+const QUIET: Duration = Duration::from_millis(300);
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+const PAGE: &str = r#"<!DOCTYPE html><html><head><title>Shop</title></head><body>
+<h1 id="title">Checkout</h1>
+<p id="intro">Please check your order.</p>
+<ul id="items"><li>Tea</li><li>Cake</li><li>Jam</li></ul>
+<form id="order" action="/order" method="post">
+  <input id="name" name="name" value="Ada">
+  <input id="card" type="password" name="card" value="4111111111111111">
+  <button id="buy" type="submit">Buy</button>
+</form>
+<div id="footer"><a id="help" href="https://example.com/help">Help</a></div>
+</body></html>"#;
+
+// ---------------------------------------------------------------------------------------------
+// The server.
+
+struct Server {
+    addr: SocketAddr,
+    state: Arc<RelayState>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn start(config: RelayConfig) -> Server {
+    let state = Arc::new(RelayState::new(config, AGENT_SECRET.to_vec(), BACKEND.into()).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let s = state.clone();
+    tokio::spawn(async move {
+        cobrowse_relay::serve(listener, s, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    Server {
+        addr,
+        state,
+        _stop: tx,
+    }
+}
+
+async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, String) {
+    let fut = async {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n"
+        );
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).await.unwrap();
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        let status = text
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
+        (status, body)
+    };
+    tokio::time::timeout(T, fut).await.expect("HTTP timed out")
+}
+
+/// `POST /api/sessions`: (id, customer secret).
+async fn create(addr: SocketAddr) -> (String, String) {
+    let (status, body) = http(addr, "POST", "/api/sessions", &[]).await;
+    assert_eq!(status, 201, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    (
+        v["id"].as_str().unwrap().to_owned(),
+        v["customer_secret"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn token(sub: &str, exp_offset: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    issue_agent_token(
+        AGENT_SECRET,
+        &AgentClaims {
+            sub: sub.into(),
+            name: format!("Agent {sub}"),
+            cobrowse: true,
+            exp: (now + exp_offset) as u64,
+        },
+    )
+}
+
+fn metric(state: &RelayState, name: &str) -> u64 {
+    state
+        .metrics
+        .render(state.live_sessions())
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("metric {name}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clients.
+
+#[derive(Debug)]
+enum In {
+    Msg(Message),
+    Closed,
+}
+
+async fn connect(addr: SocketAddr, query: &str) -> Ws {
+    let url = format!("ws://{addr}/ws{query}");
+    tokio::time::timeout(T, tokio_tungstenite::connect_async(url))
+        .await
+        .expect("connect timed out")
+        .expect("connect")
+        .0
+}
+
+async fn send(ws: &mut Ws, msg: &Message) {
+    send_raw(ws, msg.encode()).await;
+}
+
+async fn send_raw(ws: &mut Ws, bytes: Vec<u8>) {
+    tokio::time::timeout(T, ws.send(WsMsg::Binary(bytes.into())))
+        .await
+        .expect("send timed out")
+        .expect("send");
+}
+
+async fn recv(ws: &mut Ws) -> In {
+    loop {
+        match tokio::time::timeout(T, ws.next())
+            .await
+            .expect("timed out waiting for the relay")
+        {
+            None | Some(Err(_)) | Some(Ok(WsMsg::Close(_))) => return In::Closed,
+            Some(Ok(WsMsg::Binary(b))) => {
+                return In::Msg(Message::decode(&b).expect("the relay sends valid messages"));
+            }
+            Some(Ok(_)) => continue,
+        }
+    }
+}
+
+/// Nothing (but pings) arrives for a little while.
+async fn quiet(ws: &mut Ws) -> Option<Message> {
+    match tokio::time::timeout(QUIET, ws.next()).await {
+        Err(_) => None,
+        Ok(Some(Ok(WsMsg::Binary(b)))) => Some(Message::decode(&b).unwrap()),
+        Ok(other) => panic!("expected silence, got {other:?}"),
+    }
+}
+
+/// Reads until an error arrives, then expects the close (or reports that it stayed open).
+async fn expect_error(ws: &mut Ws) -> ErrorCode {
+    loop {
+        match recv(ws).await {
+            In::Msg(Message::Error { code, .. }) => return code,
+            In::Msg(_) => continue,
+            In::Closed => panic!("closed without a typed error"),
+        }
+    }
+}
+
+async fn expect_closed(ws: &mut Ws) {
+    loop {
+        match recv(ws).await {
+            In::Closed => return,
+            In::Msg(_) => continue,
+        }
+    }
+}
+
+fn hello(role: Role) -> Message {
+    Message::Hello {
+        role,
+        client: ClientInfo {
+            browser: "Firefox".into(),
+            browser_version: "128.0".into(),
+            os: "Linux".into(),
+            client_version: "test".into(),
+        },
+        resume: None,
+    }
+}
+
+/// A customer: the live page, captured and diffed with the engine.
+struct Customer {
+    ws: Ws,
+    live: Tree,
+    rules: Rules,
+    seq: u64,
+    edits: EditGenerator,
+}
+
+impl Customer {
+    async fn connect(addr: SocketAddr, id: &str, secret: &str, seed: u64) -> Customer {
+        let mut ws = connect(addr, &format!("?session={id}&secret={secret}")).await;
+        send(&mut ws, &hello(Role::Customer)).await;
+        match recv(&mut ws).await {
+            In::Msg(Message::Joined {
+                participant_id,
+                role,
+                ..
+            }) => {
+                assert_eq!((participant_id, role), (ParticipantId(1), Role::Customer));
+            }
+            other => panic!("customer expected Joined, got {other:?}"),
+        }
+        let rules = Rules::default();
+        let mut live = parse_document_str(PAGE);
+        prepare(&mut live, &rules);
+        assign_ids(&mut live, &rules);
+        Customer {
+            ws,
+            live,
+            rules,
+            seq: 0,
+            edits: EditGenerator::new(seed),
+        }
+    }
+
+    fn fingerprint(&self) -> u64 {
+        self.live.fingerprint()
+    }
+
+    async fn send_keyframe(&mut self) {
+        self.seq += 1;
+        let records = snapshot(&mut self.live, &self.rules);
+        let h = FrameHeader {
+            kind: FrameKind::Keyframe,
+            seq: self.seq,
+            base_seq: self.seq,
+            fingerprint: self.live.fingerprint(),
+            sanitized: self.rules.sanitizes(),
+        };
+        let frame = encode_keyframe(&h, &records);
+        send_raw(&mut self.ws, encode_frame(&frame)).await;
+    }
+
+    /// Seeded edits on the page, sent as one delta.
+    async fn step(&mut self) {
+        let mut next = self.live.clone();
+        self.edits.edit(&mut next, 3);
+        refresh(&mut next, &self.rules);
+        let mut muts = Vec::new();
+        diff(&self.live, &mut next, &self.rules, &mut muts);
+        self.seq += 1;
+        let h = FrameHeader {
+            kind: FrameKind::Delta,
+            seq: self.seq,
+            base_seq: self.seq - 1,
+            fingerprint: next.fingerprint(),
+            sanitized: self.rules.sanitizes(),
+        };
+        self.live = next;
+        send_raw(&mut self.ws, encode_frame(&encode_delta(&h, &muts))).await;
+    }
+
+    /// The wire id of the element with this `id` attribute.
+    fn wire(&self, html_id: &str) -> WireId {
+        let n = self
+            .live
+            .descendants(self.live.root())
+            .find(|&n| {
+                self.live
+                    .element(n)
+                    .is_some_and(|e| e.attr("id") == Some(html_id))
+            })
+            .unwrap_or_else(|| panic!("#{html_id}"));
+        self.live.wire_id(n)
+    }
+
+    /// The next message that is not a frame-related one.
+    async fn next(&mut self) -> In {
+        recv(&mut self.ws).await
+    }
+
+    /// Reads until `pred` matches.
+    async fn until(&mut self, what: &str, pred: impl Fn(&Message) -> bool) -> Message {
+        loop {
+            match recv(&mut self.ws).await {
+                In::Msg(m) if pred(&m) => return m,
+                In::Msg(_) => continue,
+                In::Closed => panic!("customer closed while waiting for {what}"),
+            }
+        }
+    }
+}
+
+/// An agent with its own mirror.
+struct Agent {
+    ws: Ws,
+    mirror: Mirror,
+    pid: ParticipantId,
+    /// Relay-made keyframes received (a keyframe whose seq is not new to this agent's stream is
+    /// counted too: the agent cannot tell who made it, the test can by the customer's silence).
+    keyframes: usize,
+}
+
+impl Agent {
+    async fn try_join(addr: SocketAddr, id: &str, token: &str) -> Result<Agent, (ErrorCode, Ws)> {
+        let mut ws = connect(addr, "").await;
+        send(&mut ws, &hello(Role::Agent)).await;
+        send(
+            &mut ws,
+            &Message::Join {
+                session_id: SessionId::parse(id).unwrap(),
+                token: protocol::AuthToken::new(token),
+            },
+        )
+        .await;
+        loop {
+            match recv(&mut ws).await {
+                In::Msg(Message::Joined {
+                    participant_id,
+                    role,
+                    customer,
+                    ..
+                }) => {
+                    assert_eq!(role, Role::Agent);
+                    assert!(participant_id.0 >= 2, "agents are numbered from 2");
+                    assert_eq!(customer.map(|c| c.browser), Some("Firefox".to_owned()));
+                    return Ok(Agent {
+                        ws,
+                        mirror: Mirror::new(MirrorOptions::default()),
+                        pid: participant_id,
+                        keyframes: 0,
+                    });
+                }
+                In::Msg(Message::Error { code, .. }) => return Err((code, ws)),
+                In::Msg(_) => continue,
+                In::Closed => panic!("closed without Joined or an error"),
+            }
+        }
+    }
+
+    async fn join(addr: SocketAddr, id: &str, token: &str) -> Agent {
+        match Agent::try_join(addr, id, token).await {
+            Ok(a) => a,
+            Err((code, _)) => panic!("join refused: {code:?}"),
+        }
+    }
+
+    fn on(&mut self, m: &Message) {
+        if let Message::Frame { bytes } = m {
+            let h = FrameView::access(bytes).expect("a valid frame").header();
+            if h.kind == FrameKind::Keyframe {
+                self.keyframes += 1;
+            }
+            self.mirror
+                .apply_frame(bytes, &mut ())
+                .expect("the agent's mirror applies every frame it gets");
+        }
+    }
+
+    /// The next message (frames are applied to the mirror and returned too).
+    async fn next(&mut self) -> In {
+        let m = recv(&mut self.ws).await;
+        if let In::Msg(m) = &m {
+            self.on(m);
+        }
+        m
+    }
+
+    /// Reads (applying frames) until the mirror shows `fingerprint`.
+    async fn sync(&mut self, fingerprint: u64) {
+        while self.mirror.fingerprint() != fingerprint || !self.mirror.in_sync() {
+            match self.next().await {
+                In::Msg(_) => {}
+                In::Closed => panic!("agent closed while syncing"),
+            }
+        }
+    }
+
+    /// Reads (applying frames) until `pred` matches.
+    async fn until(&mut self, what: &str, pred: impl Fn(&Message) -> bool) -> Message {
+        loop {
+            match self.next().await {
+                In::Msg(m) if pred(&m) => return m,
+                In::Msg(_) => continue,
+                In::Closed => panic!("agent closed while waiting for {what}"),
+            }
+        }
+    }
+
+    /// Reads until an error, returning its code.
+    async fn error(&mut self) -> ErrorCode {
+        match self
+            .until("an error", |m| matches!(m, Message::Error { .. }))
+            .await
+        {
+            Message::Error { code, .. } => code,
+            _ => unreachable!(),
+        }
+    }
+}
+
+/// A session with a connected customer who sent its first keyframe, and one joined agent in
+/// sync with it.
+async fn session_with_agent(addr: SocketAddr, seed: u64, sub: &str) -> (String, Customer, Agent) {
+    let (id, secret) = create(addr).await;
+    let mut c = Customer::connect(addr, &id, &secret, seed).await;
+    c.send_keyframe().await;
+    let mut a = Agent::join(addr, &id, &token(sub, 3600)).await;
+    a.sync(c.fingerprint()).await;
+    (id, c, a)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The keyframe the relay makes from its mirror.
+
+#[test]
+fn relay_keyframes_round_trip_to_the_same_fingerprint() {
+    let rules = Rules::default();
+    let cases = cobrowse_tests::repo_root().join("corpus/cases");
+    let mut pages: Vec<String> = vec![PAGE.to_owned()];
+    for e in std::fs::read_dir(&cases).unwrap() {
+        let p = e.unwrap().path();
+        for f in ["from.html", "to.html"] {
+            if let Ok(s) = std::fs::read_to_string(p.join(f)) {
+                pages.push(s);
+            }
+        }
+    }
+    assert!(pages.len() > 10);
+    for (i, html) in pages.iter().enumerate() {
+        let mut live = parse_document_str(html);
+        prepare(&mut live, &rules);
+        assign_ids(&mut live, &rules);
+        let h = FrameHeader {
+            kind: FrameKind::Keyframe,
+            seq: 1,
+            base_seq: 1,
+            fingerprint: live.fingerprint(),
+            sanitized: true,
+        };
+        let mut relay = Mirror::new(MirrorOptions::default());
+        relay
+            .apply_frame(&encode_keyframe(&h, &snapshot(&mut live, &rules)), &mut ())
+            .unwrap();
+        // Some edits, so the relay's tree has been through deltas.
+        let mut next = live.clone();
+        EditGenerator::new(i as u64).edit(&mut next, 6);
+        refresh(&mut next, &rules);
+        let mut muts = Vec::new();
+        diff(&live, &mut next, &rules, &mut muts);
+        let h2 = FrameHeader {
+            kind: FrameKind::Delta,
+            seq: 2,
+            base_seq: 1,
+            fingerprint: next.fingerprint(),
+            sanitized: true,
+        };
+        relay
+            .apply_frame(&encode_delta(&h2, &muts), &mut ())
+            .unwrap();
+        let kf = cobrowse_relay::ws::mirror_keyframe(&relay).expect("in sync");
+        let mut agent = Mirror::new(MirrorOptions::default());
+        let got = agent
+            .apply_frame(&kf, &mut ())
+            .unwrap_or_else(|e| panic!("page {i}: {e}"));
+        assert_eq!(got.seq, 2);
+        assert_eq!(agent.fingerprint(), next.fingerprint(), "page {i}");
+        assert!(agent.tree().same_tree(relay.tree()), "page {i}");
+        // And later deltas still apply on top of it (the wire ids are the same).
+        let mut third = next.clone();
+        EditGenerator::new(100 + i as u64).edit(&mut third, 4);
+        refresh(&mut third, &rules);
+        let mut muts = Vec::new();
+        diff(&next, &mut third, &rules, &mut muts);
+        let h3 = FrameHeader {
+            kind: FrameKind::Delta,
+            seq: 3,
+            base_seq: 2,
+            fingerprint: third.fingerprint(),
+            sanitized: true,
+        };
+        agent
+            .apply_frame(&encode_delta(&h3, &muts), &mut ())
+            .unwrap();
+        assert_eq!(agent.fingerprint(), third.fingerprint(), "page {i}");
+    }
+    // Not in sync: no keyframe.
+    assert!(cobrowse_relay::ws::mirror_keyframe(&Mirror::default()).is_none());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lifecycle.
+
+#[tokio::test]
+async fn lifecycle_join_gets_a_relay_keyframe_deltas_flow_pause_resume_and_customer_end() {
+    let s = start(RelayConfig::default()).await;
+    let (id, secret) = create(s.addr).await;
+    let mut c = Customer::connect(s.addr, &id, &secret, 1).await;
+    // The page goes to the relay before any agent is there.
+    c.send_keyframe().await;
+    c.step().await;
+    assert!(quiet(&mut c.ws).await.is_none(), "no keyframe request");
+
+    // The agent joins and at once has the page, made by the relay: the customer is told an
+    // agent joined and is not asked for anything.
+    let mut a = Agent::join(s.addr, &id, &token("ada", 3600)).await;
+    a.sync(c.fingerprint()).await;
+    assert_eq!(a.keyframes, 1);
+    assert_eq!(metric(&s.state, "cobrowse_relay_keyframes_total"), 1);
+    match c.next().await {
+        In::Msg(Message::PeerJoined {
+            participant_id,
+            role,
+            participants,
+        }) => assert_eq!(
+            (participant_id, role, participants),
+            (a.pid, Role::Agent, 2)
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        quiet(&mut c.ws).await.is_none(),
+        "the relay did not ask the customer for a keyframe"
+    );
+
+    // Deltas flow; the agent's page equals the customer's after every step.
+    for _ in 0..12 {
+        c.step().await;
+        a.sync(c.fingerprint()).await;
+        assert_eq!(a.mirror.fingerprint(), c.fingerprint());
+    }
+    assert_eq!(a.keyframes, 1, "deltas only after the join");
+    assert!(metric(&s.state, "cobrowse_frames_relayed_total") >= 12);
+
+    // Pause: the agent is told, and nothing of the page reaches it.
+    send(
+        &mut c.ws,
+        &Message::Pause {
+            reason: session::PauseReason::CustomerStoppedSharing,
+        },
+    )
+    .await;
+    a.until("Pause", |m| matches!(m, Message::Pause { .. }))
+        .await;
+    let before = a.mirror.fingerprint();
+    c.step().await; // a (misbehaving) frame while paused is dropped
+    assert!(quiet(&mut a.ws).await.is_none(), "nothing while paused");
+    assert_eq!(a.mirror.fingerprint(), before);
+
+    // Resume: the agent gets the relay's page at once; the customer's next delta does not
+    // apply on the relay (the paused frame was dropped), so the relay asks for a keyframe.
+    send(&mut c.ws, &Message::Resume).await;
+    a.until("Resume", |m| matches!(m, Message::Resume)).await;
+    c.until("Resume", |m| matches!(m, Message::Resume)).await;
+    c.step().await;
+    c.until("KeyframeRequest", |m| {
+        matches!(m, Message::KeyframeRequest { .. })
+    })
+    .await;
+    c.send_keyframe().await;
+    a.sync(c.fingerprint()).await;
+    for _ in 0..3 {
+        c.step().await;
+        a.sync(c.fingerprint()).await;
+    }
+
+    // Chat both ways, attributed to the authenticated sender whatever the message claims.
+    send(
+        &mut a.ws,
+        &Message::Chat {
+            from: ParticipantId(1),
+            text: "hello from the agent".into(),
+        },
+    )
+    .await;
+    match c.until("Chat", |m| matches!(m, Message::Chat { .. })).await {
+        Message::Chat { from, text } => {
+            assert_eq!(from, a.pid, "the sender is the connection, not the claim");
+            assert_eq!(text, "hello from the agent");
+        }
+        _ => unreachable!(),
+    }
+    send(
+        &mut c.ws,
+        &Message::Chat {
+            from: ParticipantId(99),
+            text: "hi".into(),
+        },
+    )
+    .await;
+    let apid = a.pid;
+    match a
+        .until(
+            "Chat",
+            |m| matches!(m, Message::Chat { from, .. } if *from != apid),
+        )
+        .await
+    {
+        Message::Chat { from, .. } => assert_eq!(from, ParticipantId(1)),
+        _ => unreachable!(),
+    }
+
+    // The customer ends it: the agent is told and closed; so is the customer.
+    send(
+        &mut c.ws,
+        &Message::End {
+            reason: EndReason::CustomerEnded,
+        },
+    )
+    .await;
+    match a.until("End", |m| matches!(m, Message::End { .. })).await {
+        Message::End { reason } => assert_eq!(reason, EndReason::CustomerEnded),
+        _ => unreachable!(),
+    }
+    expect_closed(&mut a.ws).await;
+    c.until("End", |m| matches!(m, Message::End { .. })).await;
+    expect_closed(&mut c.ws).await;
+    assert_eq!(s.state.live_sessions(), 0);
+
+    // No rejoin, by the agent or the customer.
+    let Err((code, mut ws)) = Agent::try_join(s.addr, &id, &token("ada", 3600)).await else {
+        panic!("rejoined an ended session");
+    };
+    assert_eq!(code, ErrorCode::SessionEnded);
+    expect_closed(&mut ws).await;
+    let mut ws = connect(s.addr, &format!("?session={id}&secret={secret}")).await;
+    send(&mut ws, &hello(Role::Customer)).await;
+    assert_eq!(expect_error(&mut ws).await, ErrorCode::SessionEnded);
+    expect_closed(&mut ws).await;
+}
+
+#[tokio::test]
+async fn an_agent_joining_before_the_first_page_gets_the_customers_keyframe() {
+    let s = start(RelayConfig::default()).await;
+    let (id, secret) = create(s.addr).await;
+    let mut c = Customer::connect(s.addr, &id, &secret, 16).await;
+    let mut a = Agent::join(s.addr, &id, &token("vic", 3600)).await;
+    // The relay has no page yet: it asks the customer, once.
+    c.until("KeyframeRequest", |m| {
+        matches!(m, Message::KeyframeRequest { have_seq: None })
+    })
+    .await;
+    c.send_keyframe().await;
+    a.sync(c.fingerprint()).await;
+    c.step().await;
+    a.sync(c.fingerprint()).await;
+    // A customer without the session's credentials is refused.
+    let mut ws = connect(s.addr, "").await;
+    send(&mut ws, &hello(Role::Customer)).await;
+    assert_eq!(expect_error(&mut ws).await, ErrorCode::Unauthorized);
+    expect_closed(&mut ws).await;
+}
+
+#[tokio::test]
+async fn an_agent_ends_the_session_and_the_customer_is_told() {
+    let s = start(RelayConfig::default()).await;
+    let (id, mut c, mut a) = session_with_agent(s.addr, 2, "bob").await;
+    c.step().await;
+    a.sync(c.fingerprint()).await;
+    send(
+        &mut a.ws,
+        &Message::End {
+            reason: EndReason::AgentEnded,
+        },
+    )
+    .await;
+    match c.until("End", |m| matches!(m, Message::End { .. })).await {
+        Message::End { reason } => assert_eq!(reason, EndReason::AgentEnded),
+        _ => unreachable!(),
+    }
+    expect_closed(&mut c.ws).await;
+    a.until("End", |m| matches!(m, Message::End { .. })).await;
+    expect_closed(&mut a.ws).await;
+    let Err((code, _)) = Agent::try_join(s.addr, &id, &token("bob", 3600)).await else {
+        panic!("rejoined");
+    };
+    assert_eq!(code, ErrorCode::SessionEnded);
+}
+
+#[tokio::test]
+async fn the_backend_ends_the_session_and_both_sides_are_told() {
+    let s = start(RelayConfig::default()).await;
+    let (id, mut c, mut a) = session_with_agent(s.addr, 3, "cy").await;
+    let auth = format!("Bearer {BACKEND}");
+    let (status, _) = http(
+        s.addr,
+        "DELETE",
+        &format!("/api/sessions/{id}"),
+        &[("Authorization", &auth)],
+    )
+    .await;
+    assert_eq!(status, 204);
+    for ws in [&mut c.ws, &mut a.ws] {
+        loop {
+            match recv(ws).await {
+                In::Msg(Message::End { reason }) => {
+                    assert_eq!(reason, EndReason::BackendEnded);
+                    break;
+                }
+                In::Msg(_) => continue,
+                In::Closed => panic!("closed before End"),
+            }
+        }
+        expect_closed(ws).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Control and permissions.
+
+#[tokio::test]
+async fn control_request_approve_decline_revoke_and_denials() {
+    let s = start(RelayConfig::default()).await;
+    let (id, mut c, mut a) = session_with_agent(s.addr, 4, "dee").await;
+    let mut b = Agent::join(s.addr, &id, &token("eve", 3600)).await;
+    b.sync(c.fingerprint()).await;
+    assert_ne!(a.pid, b.pid);
+    let name = c.wire("name");
+    let buy = c.wire("buy");
+
+    // Pointer mode: input is refused, a click is only a ripple on the customer's page.
+    send(
+        &mut a.ws,
+        &Message::AgentInput {
+            target: name,
+            value: "Grace".into(),
+        },
+    )
+    .await;
+    assert_eq!(
+        a.error().await,
+        ErrorCode::PermissionDenied(DenyReason::NotInControl)
+    );
+    send(
+        &mut a.ws,
+        &Message::AgentClick {
+            target: buy,
+            x: 3.5,
+            y: 4.0,
+        },
+    )
+    .await;
+    match c
+        .until("ClickRipple", |m| matches!(m, Message::ClickRipple { .. }))
+        .await
+    {
+        Message::ClickRipple {
+            from, x, target, ..
+        } => {
+            assert_eq!((from, x, target), (a.pid, 3.5, Some(buy)))
+        }
+        _ => unreachable!(),
+    }
+
+    // Request, decline.
+    send(&mut a.ws, &Message::ControlRequest { agent: a.pid }).await;
+    match c
+        .until("ControlRequest", |m| {
+            matches!(m, Message::ControlRequest { .. })
+        })
+        .await
+    {
+        Message::ControlRequest { agent } => assert_eq!(agent, a.pid),
+        _ => unreachable!(),
+    }
+    send(&mut c.ws, &Message::ControlDecline { agent: a.pid }).await;
+    a.until("ControlDecline", |m| {
+        matches!(m, Message::ControlDecline { .. })
+    })
+    .await;
+
+    // Request, approve: everyone learns the mode.
+    send(&mut a.ws, &Message::ControlRequest { agent: a.pid }).await;
+    c.until("ControlRequest", |m| {
+        matches!(m, Message::ControlRequest { .. })
+    })
+    .await;
+    // While a request is pending another agent's request is refused.
+    send(&mut c.ws, &Message::ControlApprove { agent: a.pid }).await;
+    a.until("ControlApprove", |m| {
+        matches!(m, Message::ControlApprove { .. })
+    })
+    .await;
+    match b
+        .until("ModeChanged", |m| matches!(m, Message::ModeChanged { .. }))
+        .await
+    {
+        Message::ModeChanged { mode, .. } => assert_eq!(mode, Mode::Control(a.pid)),
+        _ => unreachable!(),
+    }
+
+    // In control: input is replayed on the customer's side.
+    send(
+        &mut a.ws,
+        &Message::AgentInput {
+            target: name,
+            value: "Grace".into(),
+        },
+    )
+    .await;
+    match c
+        .until("AgentInput", |m| matches!(m, Message::AgentInput { .. }))
+        .await
+    {
+        Message::AgentInput { target, value } => {
+            assert_eq!((target, value.as_str()), (name, "Grace"))
+        }
+        _ => unreachable!(),
+    }
+    // Navigation and scrolling in control are replayed too.
+    send(
+        &mut a.ws,
+        &Message::Navigate {
+            to: Navigation::Url("https://example.com/cart".into()),
+        },
+    )
+    .await;
+    match c
+        .until("Navigate", |m| matches!(m, Message::Navigate { .. }))
+        .await
+    {
+        Message::Navigate { to } => {
+            assert_eq!(to, Navigation::Url("https://example.com/cart".into()))
+        }
+        _ => unreachable!(),
+    }
+    send(
+        &mut a.ws,
+        &Message::Scroll {
+            target: None,
+            x: 0.0,
+            y: 480.5,
+        },
+    )
+    .await;
+    match c
+        .until("Scroll", |m| matches!(m, Message::Scroll { .. }))
+        .await
+    {
+        Message::Scroll { y, .. } => assert_eq!(y, 480.5),
+        _ => unreachable!(),
+    }
+    // Denial: submit buttons are disabled for agents.
+    send(&mut a.ws, &Message::AgentSubmit { target: buy }).await;
+    assert_eq!(
+        a.error().await,
+        ErrorCode::PermissionDenied(DenyReason::ElementDisabled)
+    );
+    // Denial: the masked password field.
+    send(
+        &mut a.ws,
+        &Message::AgentInput {
+            target: c.wire("card"),
+            value: "x".into(),
+        },
+    )
+    .await;
+    assert_eq!(
+        a.error().await,
+        ErrorCode::PermissionDenied(DenyReason::MaskedField)
+    );
+    // Denial: an action by the agent not in control.
+    send(
+        &mut b.ws,
+        &Message::Navigate {
+            to: Navigation::Reload,
+        },
+    )
+    .await;
+    assert_eq!(
+        b.error().await,
+        ErrorCode::PermissionDenied(DenyReason::NotInControl)
+    );
+    send(&mut b.ws, &Message::ControlRequest { agent: b.pid }).await;
+    assert_eq!(
+        b.error().await,
+        ErrorCode::PermissionDenied(DenyReason::NotInControl),
+        "control is held by another agent"
+    );
+    // Denial: a role may not send the other side's messages.
+    send(&mut b.ws, &Message::ControlApprove { agent: b.pid }).await;
+    assert_eq!(
+        b.error().await,
+        ErrorCode::PermissionDenied(DenyReason::WrongRole)
+    );
+    send(&mut c.ws, &Message::AgentSubmit { target: buy }).await;
+    assert_eq!(
+        expect_error(&mut c.ws).await,
+        ErrorCode::PermissionDenied(DenyReason::WrongRole)
+    );
+
+    // Revoke: back to pointer mode, and input is refused again.
+    send(&mut c.ws, &Message::ControlRevoke).await;
+    a.until("ControlRevoke", |m| matches!(m, Message::ControlRevoke))
+        .await;
+    match b
+        .until("ModeChanged", |m| matches!(m, Message::ModeChanged { .. }))
+        .await
+    {
+        Message::ModeChanged { mode, .. } => assert_eq!(mode, Mode::Pointer),
+        _ => unreachable!(),
+    }
+    send(
+        &mut a.ws,
+        &Message::AgentInput {
+            target: name,
+            value: "x".into(),
+        },
+    )
+    .await;
+    assert_eq!(
+        a.error().await,
+        ErrorCode::PermissionDenied(DenyReason::NotInControl)
+    );
+
+    // Presence: pointer and highlight reach the customer, attributed to the connection.
+    send(
+        &mut b.ws,
+        &Message::Pointer {
+            from: ParticipantId(1),
+            x: 10.25,
+            y: 20.0,
+            target: Some(name),
+        },
+    )
+    .await;
+    match c
+        .until("Pointer", |m| matches!(m, Message::Pointer { .. }))
+        .await
+    {
+        Message::Pointer {
+            from, x, target, ..
+        } => {
+            assert_eq!((from, x, target), (b.pid, 10.25, Some(name)))
+        }
+        _ => unreachable!(),
+    }
+    send(
+        &mut b.ws,
+        &Message::Highlight {
+            from: b.pid,
+            id: 7,
+            target: c.wire("intro"),
+            rect: None,
+            color: None,
+        },
+    )
+    .await;
+    match c
+        .until("Highlight", |m| matches!(m, Message::Highlight { .. }))
+        .await
+    {
+        Message::Highlight { from, id, .. } => assert_eq!((from, id), (b.pid, 7)),
+        _ => unreachable!(),
+    }
+    send(
+        &mut b.ws,
+        &Message::HighlightClear {
+            from: b.pid,
+            which: HighlightScope::All,
+        },
+    )
+    .await;
+    match c
+        .until("HighlightClear", |m| {
+            matches!(m, Message::HighlightClear { .. })
+        })
+        .await
+    {
+        Message::HighlightClear { from, which } => {
+            assert_eq!((from, which), (b.pid, HighlightScope::One(7)))
+        }
+        _ => unreachable!(),
+    }
+    // Side channel: a shared link, with its title, from the authenticated agent.
+    send(
+        &mut b.ws,
+        &Message::SharedLink {
+            from: ParticipantId(1),
+            url: "https://example.com/terms".into(),
+            title: "Terms".into(),
+        },
+    )
+    .await;
+    match c
+        .until("SharedLink", |m| matches!(m, Message::SharedLink { .. }))
+        .await
+    {
+        Message::SharedLink { from, url, title } => {
+            assert_eq!(from, b.pid);
+            assert_eq!(
+                (url.as_str(), title.as_str()),
+                ("https://example.com/terms", "Terms")
+            );
+        }
+        _ => unreachable!(),
+    }
+    // Frames still flow to both agents.
+    c.step().await;
+    a.sync(c.fingerprint()).await;
+    b.sync(c.fingerprint()).await;
+
+    // Masked values never reach the relay's memory, and typed text and chat never reach
+    // its audit log.
+    let entry = s.state.session(id.parse().unwrap()).unwrap();
+    let html = entry.inner.lock().await.mirror.to_html();
+    assert!(!html.contains("4111111111111111"));
+    assert!(!b.mirror.to_html().contains("4111111111111111"));
+    let audit = serde_json::to_string(&s.state.audit.recent()).unwrap();
+    assert!(!audit.contains("Grace") && !audit.contains("4111111111111111"));
+}
+
+#[tokio::test]
+async fn partial_control_refuses_form_input() {
+    let mut config = RelayConfig::default();
+    config.policy.control_ceiling = "partial".into();
+    let s = start(config).await;
+    let (_id, mut c, mut a) = session_with_agent(s.addr, 5, "fay").await;
+    send(&mut a.ws, &Message::ControlRequest { agent: a.pid }).await;
+    c.until("ControlRequest", |m| {
+        matches!(m, Message::ControlRequest { .. })
+    })
+    .await;
+    send(&mut c.ws, &Message::ControlApprove { agent: a.pid }).await;
+    a.until("ControlApprove", |m| {
+        matches!(m, Message::ControlApprove { .. })
+    })
+    .await;
+    send(
+        &mut a.ws,
+        &Message::AgentInput {
+            target: c.wire("name"),
+            value: "x".into(),
+        },
+    )
+    .await;
+    match a
+        .until("Error", |m| matches!(m, Message::Error { .. }))
+        .await
+    {
+        Message::Error { code, message } => {
+            assert_eq!(
+                code,
+                ErrorCode::PermissionDenied(DenyReason::FormsNotEditable)
+            );
+            assert_eq!(message, session::FORMS_NOT_EDITABLE_MESSAGE);
+        }
+        _ => unreachable!(),
+    }
+    // Clicking a link is still allowed in partial control.
+    send(
+        &mut a.ws,
+        &Message::AgentClick {
+            target: c.wire("help"),
+            x: 1.0,
+            y: 1.0,
+        },
+    )
+    .await;
+    c.until("AgentClick", |m| matches!(m, Message::AgentClick { .. }))
+        .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Late joiners and reconnects.
+
+#[tokio::test]
+async fn a_late_joiner_gets_a_relay_made_keyframe() {
+    let s = start(RelayConfig::default()).await;
+    let (id, mut c, mut a) = session_with_agent(s.addr, 6, "gus").await;
+    for _ in 0..20 {
+        c.step().await;
+        a.sync(c.fingerprint()).await;
+    }
+    let made = metric(&s.state, "cobrowse_relay_keyframes_total");
+    let mut late = Agent::join(s.addr, &id, &token("hal", 3600)).await;
+    late.sync(c.fingerprint()).await;
+    assert_eq!(late.keyframes, 1);
+    assert_eq!(metric(&s.state, "cobrowse_relay_keyframes_total"), made + 1);
+    // The customer hears of the join but is never asked to resend.
+    c.until(
+        "PeerJoined",
+        |m| matches!(m, Message::PeerJoined { participant_id, .. } if *participant_id == late.pid),
+    )
+    .await;
+    assert!(quiet(&mut c.ws).await.is_none());
+    for _ in 0..5 {
+        c.step().await;
+        a.sync(c.fingerprint()).await;
+        late.sync(c.fingerprint()).await;
+    }
+    // An agent that asks (a gap on its side) gets a relay keyframe too.
+    send(&mut late.ws, &Message::KeyframeRequest { have_seq: None }).await;
+    late.until("a keyframe", |m| matches!(m, Message::Frame { .. }))
+        .await;
+    assert_eq!(late.keyframes, 2);
+    assert_eq!(late.mirror.fingerprint(), c.fingerprint());
+}
+
+#[tokio::test]
+async fn an_agent_reconnecting_within_the_grace_period_gets_a_fresh_keyframe() {
+    let s = start(RelayConfig::default()).await;
+    let (id, mut c, a) = session_with_agent(s.addr, 7, "ivy").await;
+    let pid = a.pid;
+    drop(a); // the connection drops
+    match c
+        .until("Connection", |m| matches!(m, Message::Connection { .. }))
+        .await
+    {
+        Message::Connection {
+            participant_id,
+            connected,
+        } => assert_eq!((participant_id, connected), (pid, false)),
+        _ => unreachable!(),
+    }
+    // The page keeps changing meanwhile.
+    for _ in 0..4 {
+        c.step().await;
+    }
+    let mut a = Agent::join(s.addr, &id, &token("ivy", 3600)).await;
+    assert_eq!(a.pid, pid, "same participant after a reconnect");
+    a.sync(c.fingerprint()).await;
+    assert_eq!(a.keyframes, 1);
+    match c
+        .until("Connection", |m| matches!(m, Message::Connection { .. }))
+        .await
+    {
+        Message::Connection { connected, .. } => assert!(connected),
+        _ => unreachable!(),
+    }
+    c.step().await;
+    a.sync(c.fingerprint()).await;
+}
+
+#[tokio::test]
+async fn an_agent_gone_past_the_grace_period_ends_the_session() {
+    let mut config = RelayConfig::default();
+    config.policy.agent_grace_period_secs = 1;
+    let s = start(config).await;
+    let (id, mut c, a) = session_with_agent(s.addr, 15, "uma").await;
+    drop(a);
+    match c.until("End", |m| matches!(m, Message::End { .. })).await {
+        Message::End { reason } => assert_eq!(reason, EndReason::AgentGone),
+        _ => unreachable!(),
+    }
+    expect_closed(&mut c.ws).await;
+    let Err((code, _)) = Agent::try_join(s.addr, &id, &token("uma", 3600)).await else {
+        panic!("rejoined after the grace period");
+    };
+    assert_eq!(code, ErrorCode::SessionEnded);
+}
+
+#[tokio::test]
+async fn a_customer_reload_reconnects_to_the_session_and_agents_follow() {
+    let s = start(RelayConfig::default()).await;
+    let (id, c, mut a) = session_with_agent(s.addr, 8, "jo").await;
+    drop(c);
+    a.until("Connection", |m| {
+        matches!(
+            m,
+            Message::Connection {
+                connected: false,
+                ..
+            }
+        )
+    })
+    .await;
+    let secret = s
+        .state
+        .session(id.parse().unwrap())
+        .unwrap()
+        .customer_secret
+        .clone();
+    let mut c = Customer::connect(s.addr, &id, &secret, 80).await;
+    c.send_keyframe().await;
+    a.sync(c.fingerprint()).await;
+    c.step().await;
+    a.sync(c.fingerprint()).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Limits and bad input. Each also checks that another session is not disturbed.
+
+#[tokio::test]
+async fn frames_over_the_rate_limit_are_dropped_with_a_typed_error() {
+    let mut config = RelayConfig::default();
+    config.limits.frames_per_second = 1;
+    config.limits.frame_burst = 3;
+    let s = start(config).await;
+    let (_id, mut c, mut a) = session_with_agent(s.addr, 9, "kim").await;
+    let (_id2, mut c2, mut a2) = session_with_agent(s.addr, 10, "lee").await;
+    for _ in 0..6 {
+        c.step().await;
+    }
+    assert_eq!(expect_error(&mut c.ws).await, ErrorCode::RateLimited);
+    assert!(metric(&s.state, "cobrowse_rate_limited_total") >= 1);
+    // The connection is kept: it still answers pings.
+    send(
+        &mut c.ws,
+        &Message::Ping {
+            nonce: 5,
+            sent_at_ms: 1,
+        },
+    )
+    .await;
+    c.until("Pong", |m| matches!(m, Message::Pong { nonce: 5, .. }))
+        .await;
+    // The other session's own bucket is untouched.
+    c2.step().await;
+    a2.sync(c2.fingerprint()).await;
+    // Once the bucket refills, a keyframe (the relay asks for one after the gap) restores the
+    // agent.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    c.step().await;
+    c.until("KeyframeRequest", |m| {
+        matches!(m, Message::KeyframeRequest { .. })
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    c.send_keyframe().await;
+    a.sync(c.fingerprint()).await;
+}
+
+#[tokio::test]
+async fn garbage_bytes_get_a_typed_error_and_the_close() {
+    let s = start(RelayConfig::default()).await;
+    let (_id, mut c, mut a) = session_with_agent(s.addr, 11, "max").await;
+    // From an agent in a session.
+    send_raw(&mut a.ws, b"\x00\x01garbage\xff".to_vec()).await;
+    assert_eq!(a.error().await, ErrorCode::BadMessage);
+    expect_closed(&mut a.ws).await;
+    // From a fresh connection.
+    let mut ws = connect(s.addr, "").await;
+    send_raw(&mut ws, vec![0xde, 0xad, 0xbe, 0xef]).await;
+    assert_eq!(expect_error(&mut ws).await, ErrorCode::BadMessage);
+    expect_closed(&mut ws).await;
+    // A text message.
+    let mut ws = connect(s.addr, "").await;
+    ws.send(WsMsg::Text("hello".into())).await.unwrap();
+    assert_eq!(expect_error(&mut ws).await, ErrorCode::BadMessage);
+    expect_closed(&mut ws).await;
+    // A message before Hello.
+    let mut ws = connect(s.addr, "").await;
+    send(&mut ws, &Message::Resume).await;
+    assert_eq!(expect_error(&mut ws).await, ErrorCode::BadMessage);
+    expect_closed(&mut ws).await;
+    // The customer carries on.
+    c.until("Connection", |m| {
+        matches!(
+            m,
+            Message::Connection {
+                connected: false,
+                ..
+            }
+        )
+    })
+    .await;
+    send(
+        &mut c.ws,
+        &Message::Ping {
+            nonce: 1,
+            sent_at_ms: 2,
+        },
+    )
+    .await;
+    c.until("Pong", |m| matches!(m, Message::Pong { .. })).await;
+}
+
+#[tokio::test]
+async fn an_oversized_message_is_refused_and_the_connection_closed() {
+    let mut config = RelayConfig::default();
+    config.limits.max_message_bytes = 64 << 10;
+    let s = start(config).await;
+    let (_id, mut c, mut a) = session_with_agent(s.addr, 12, "ned").await;
+    let (_id2, mut c2, mut a2) = session_with_agent(s.addr, 13, "oz").await;
+    send_raw(&mut c.ws, encode_frame(&vec![7u8; 200 << 10])).await;
+    // A typed error, then the close.
+    let mut told = false;
+    loop {
+        match recv(&mut c.ws).await {
+            In::Msg(Message::Error { code, .. }) => {
+                assert_eq!(code, ErrorCode::TooLarge);
+                told = true;
+            }
+            In::Msg(_) => continue,
+            In::Closed => break,
+        }
+    }
+    assert!(told, "the relay said TooLarge before closing");
+    a.until("Connection", |m| {
+        matches!(
+            m,
+            Message::Connection {
+                connected: false,
+                ..
+            }
+        )
+    })
+    .await;
+    c2.step().await;
+    a2.sync(c2.fingerprint()).await;
+}
+
+#[tokio::test]
+async fn bad_joins_are_refused_with_typed_errors_and_counted() {
+    let s = start(RelayConfig::default()).await;
+    let (id, mut c, mut a) = session_with_agent(s.addr, 14, "pat").await;
+    let unknown = if id == "123456789" {
+        "987654321"
+    } else {
+        "123456789"
+    };
+    let cases: Vec<(&str, String, ErrorCode)> = vec![
+        (unknown, token("q1", 3600), ErrorCode::SessionNotFound),
+        (&id, token("q2", -10), ErrorCode::Unauthorized),
+        (
+            &id,
+            issue_agent_token(
+                b"not-the-relay-secret-000",
+                &AgentClaims {
+                    sub: "q3".into(),
+                    name: "Mallory".into(),
+                    cobrowse: true,
+                    exp: u64::MAX / 2,
+                },
+            ),
+            ErrorCode::Unauthorized,
+        ),
+        (&id, "v1.garbage.token".into(), ErrorCode::Unauthorized),
+    ];
+    let before = metric(&s.state, "cobrowse_join_failures_total");
+    for (sid, tok, want) in &cases {
+        match Agent::try_join(s.addr, sid, tok).await {
+            Ok(_) => panic!("joined with a bad {want:?} case"),
+            Err((code, mut ws)) => {
+                assert_eq!(code, *want);
+                expect_closed(&mut ws).await;
+            }
+        }
+    }
+    assert_eq!(
+        metric(&s.state, "cobrowse_join_failures_total"),
+        before + cases.len() as u64
+    );
+    // A customer with a wrong secret.
+    let mut ws = connect(s.addr, &format!("?session={id}&secret=wrong")).await;
+    send(&mut ws, &hello(Role::Customer)).await;
+    assert_eq!(expect_error(&mut ws).await, ErrorCode::Unauthorized);
+    expect_closed(&mut ws).await;
+    // The session is undisturbed.
+    c.step().await;
+    a.sync(c.fingerprint()).await;
+}
+
+#[tokio::test]
+async fn join_failures_per_address_are_limited() {
+    let mut config = RelayConfig::default();
+    config.limits.join_failures_per_ip_per_hour = 2;
+    let s = start(config).await;
+    for _ in 0..2 {
+        let Err((code, _)) = Agent::try_join(s.addr, "123456789", &token("r", 3600)).await else {
+            panic!()
+        };
+        assert!(matches!(code, ErrorCode::SessionNotFound));
+    }
+    let (id, _secret) = create(s.addr).await;
+    let Err((code, mut ws)) = Agent::try_join(s.addr, &id, &token("r", 3600)).await else {
+        panic!("joined past the limit")
+    };
+    assert_eq!(code, ErrorCode::RateLimited);
+    expect_closed(&mut ws).await;
+}
