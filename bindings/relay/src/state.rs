@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use cobrowse_engine::session::{
-    AuditEvent, Session, SessionId, SessionPolicy, SessionState, Timestamp,
+    AgentDirectory, AuditEvent, AuditKind, Session, SessionId, SessionPolicy, SessionState,
+    Timestamp,
 };
 use cobrowse_engine::{Mirror, MirrorOptions};
 use serde_json::json;
@@ -61,6 +62,8 @@ pub struct RelayState {
     pub audit: AuditLog,
     /// Failed joins per agent and per IP address (sliding one-hour windows).
     pub join_limiter: std::sync::Mutex<crate::ws::JoinLimiter>,
+    /// Which sessions each agent is in (the "one session at a time" policy).
+    pub directory: std::sync::Mutex<AgentDirectory>,
     /// Recently ended session ids (so a join names them "ended" rather than "unknown"),
     /// forgotten after an hour or when the id is live again.
     pub ended: std::sync::Mutex<HashMap<u32, Instant>>,
@@ -86,6 +89,7 @@ impl RelayState {
         let policy = config
             .session_policy()
             .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let one_per_agent = policy.one_session_per_agent;
         let audit = AuditLog::open(config.audit_log.as_deref())?;
         Ok(RelayState {
             config,
@@ -96,6 +100,7 @@ impl RelayState {
             metrics: Metrics::default(),
             audit,
             join_limiter: Default::default(),
+            directory: std::sync::Mutex::new(AgentDirectory::new(one_per_agent)),
             ended: Default::default(),
             started: Instant::now(),
         })
@@ -187,6 +192,17 @@ impl RelayState {
     /// Drains a machine's audit events; removes the session from the store once it ended.
     pub fn after_event(&self, entry: &SessionEntry, inner: &mut SessionInner) {
         let events: Vec<AuditEvent> = std::iter::from_fn(|| inner.machine.poll_event()).collect();
+        {
+            let mut directory = self.directory.lock().expect("directory lock");
+            for e in &events {
+                if let AuditKind::AgentLeft { agent, .. } = e.kind {
+                    directory.release(agent, entry.id);
+                }
+            }
+            if matches!(inner.machine.state(), SessionState::Ended) {
+                directory.release_session(entry.id);
+            }
+        }
         self.record_events(events);
         if matches!(inner.machine.state(), SessionState::Ended) {
             let removed = self

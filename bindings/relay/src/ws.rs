@@ -1378,6 +1378,23 @@ impl Conn {
             }
             let _ = inner.machine.handle_agent_disconnect(agent, now);
         }
+        // One session at a time per agent (policy): refused before anything changes here.
+        let newly_assigned = {
+            let mut directory = state.directory.lock().expect("directory lock");
+            let already = directory.sessions_of(agent).any(|s| s == session_id);
+            if directory.assign(agent, session_id).is_err() {
+                drop(directory);
+                drop(guard);
+                fail(&state, &[&ip_key, &agent_key]);
+                self.fatal(
+                    ErrorCode::AgentBusy,
+                    "agent is already in another session",
+                    CLOSE_POLICY,
+                );
+                return Flow::Close;
+            }
+            !already
+        };
         let pid = inner.wire.slot(agent).pid;
         let previous = inner.links.agents.insert(agent, self.tx.clone());
         match inner
@@ -1392,6 +1409,13 @@ impl Conn {
                 Flow::Continue
             }
             Err(e) => {
+                if newly_assigned {
+                    state
+                        .directory
+                        .lock()
+                        .expect("directory lock")
+                        .release(agent, session_id);
+                }
                 inner.links.agents.remove(&agent);
                 if let Some(p) = previous {
                     inner.links.agents.insert(agent, p);

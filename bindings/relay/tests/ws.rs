@@ -1412,3 +1412,32 @@ async fn join_failures_per_address_are_limited() {
     assert_eq!(code, ErrorCode::RateLimited);
     expect_closed(&mut ws).await;
 }
+
+#[tokio::test]
+async fn an_agent_handles_one_session_at_a_time() {
+    let s = start(RelayConfig::default()).await;
+    let (first, _c1, mut a) = session_with_agent(s.addr, 21, "solo").await;
+    let (second, secret) = create(s.addr).await;
+    let mut c2 = Customer::connect(s.addr, &second, &secret, 22).await;
+    c2.send_keyframe().await;
+    // Busy in the first session: the second refuses, with a typed error.
+    let Err((code, _)) = Agent::try_join(s.addr, &second, &token("solo", 3600)).await else {
+        panic!("joined a second session");
+    };
+    assert_eq!(code, ErrorCode::AgentBusy);
+    // Another agent is not affected.
+    let mut other = Agent::join(s.addr, &second, &token("other", 3600)).await;
+    other.sync(c2.fingerprint()).await;
+    // Once the first session ends, the agent is free again.
+    send(
+        &mut a.ws,
+        &Message::End {
+            reason: EndReason::AgentEnded,
+        },
+    )
+    .await;
+    a.until("End", |m| matches!(m, Message::End { .. })).await;
+    let _ = first;
+    let mut again = Agent::join(s.addr, &second, &token("solo", 3600)).await;
+    again.sync(c2.fingerprint()).await;
+}
