@@ -95,6 +95,7 @@ use cobrowse_engine::{
 };
 use futures_util::{SinkExt, StreamExt};
 use sha2::Digest;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use crate::audit::bump;
@@ -123,21 +124,81 @@ pub enum Outbound {
     Close(u16, &'static str),
 }
 
+/// Messages a connection may have queued before it counts as too slow.
+pub const MAX_QUEUED: usize = 1024;
+
+/// Close code for a connection that fell [`MAX_QUEUED`] messages behind. Its client
+/// reconnects within the grace period and gets a fresh relay-made keyframe, so a slow agent
+/// costs bounded memory and never stalls the others.
+pub const CLOSE_TOO_SLOW: u16 = 4001;
+
+/// The sending side of one connection's queue, bounded by [`MAX_QUEUED`].
+#[derive(Clone, Debug)]
+pub struct Link {
+    tx: UnboundedSender<Outbound>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl Link {
+    fn new() -> (Link, UnboundedReceiver<Outbound>, Arc<AtomicUsize>) {
+        let (tx, rx) = unbounded_channel();
+        let queued = Arc::new(AtomicUsize::new(0));
+        (
+            Link {
+                tx,
+                queued: queued.clone(),
+            },
+            rx,
+            queued,
+        )
+    }
+
+    /// Queues a message; a connection already [`MAX_QUEUED`] behind gets a close instead
+    /// (once) and nothing more. Returns whether the message was queued.
+    pub fn send(&self, out: Outbound) -> bool {
+        if matches!(out, Outbound::Close(..)) {
+            return self.tx.send(out).is_ok();
+        }
+        let before = self.queued.fetch_add(1, Ordering::AcqRel);
+        if before >= MAX_QUEUED {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+            if before == MAX_QUEUED {
+                // Exactly one close, however many messages keep coming.
+                self.queued.fetch_add(1, Ordering::AcqRel);
+                let _ = self
+                    .tx
+                    .send(Outbound::Close(CLOSE_TOO_SLOW, "too far behind"));
+            }
+            return false;
+        }
+        if self.tx.send(out).is_err() {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+            return false;
+        }
+        true
+    }
+
+    /// Whether both are the same connection.
+    pub fn same_channel(&self, other: &Link) -> bool {
+        self.tx.same_channel(&other.tx)
+    }
+}
+
 /// The open connections of one session.
 #[derive(Default)]
 pub struct Links {
     /// The customer's connection.
-    pub customer: Option<UnboundedSender<Outbound>>,
+    pub customer: Option<Link>,
     /// Each connected agent's connection.
-    pub agents: HashMap<AgentId, UnboundedSender<Outbound>>,
+    pub agents: HashMap<AgentId, Link>,
 }
 
 impl Links {
     /// Sends to one recipient set; returns how many connections it reached.
     pub fn send(&self, to: &Recipient, out: &Outbound) -> usize {
         let mut n = 0;
-        let mut one = |tx: &UnboundedSender<Outbound>| {
-            if tx.send(out.clone()).is_ok() {
+        let mut one = |link: &Link| {
+            if link.send(out.clone()) {
                 n += 1;
             }
         };
@@ -859,7 +920,7 @@ enum Bound {
 
 struct Conn {
     state: Arc<RelayState>,
-    tx: UnboundedSender<Outbound>,
+    tx: Link,
     ip: IpAddr,
     session: Option<String>,
     secret: Option<String>,
@@ -879,8 +940,8 @@ async fn run(
     secret: Option<String>,
 ) {
     let (sink, mut stream) = socket.split();
-    let (tx, rx) = unbounded_channel();
-    let mut writer = tokio::spawn(write_loop(sink, rx));
+    let (tx, rx, queued) = Link::new();
+    let mut writer = tokio::spawn(write_loop(sink, rx, queued));
     state
         .metrics
         .connections
@@ -967,10 +1028,12 @@ async fn run(
 async fn write_loop(
     mut sink: futures_util::stream::SplitSink<WebSocket, WsMessage>,
     mut rx: UnboundedReceiver<Outbound>,
+    queued: Arc<AtomicUsize>,
 ) {
     while let Some(out) = rx.recv().await {
         match out {
             Outbound::Wire(b) => {
+                queued.fetch_sub(1, Ordering::AcqRel);
                 if sink.send(WsMessage::Binary(b)).await.is_err() {
                     return;
                 }
@@ -992,7 +1055,7 @@ async fn write_loop(
 
 impl Conn {
     fn send(&self, msg: &Message) {
-        let _ = self.tx.send(Outbound::Wire(Bytes::from(msg.encode())));
+        self.tx.send(Outbound::Wire(Bytes::from(msg.encode())));
     }
 
     fn error(&self, code: ErrorCode, text: &str) {
@@ -1007,7 +1070,7 @@ impl Conn {
             CLOSE_NORMAL => "session ended",
             _ => "refused",
         };
-        let _ = self.tx.send(Outbound::Close(close, reason));
+        self.tx.send(Outbound::Close(close, reason));
     }
 
     fn party(&self) -> Option<Party> {
@@ -1635,5 +1698,44 @@ impl Conn {
             }
             Bound::None | Bound::AgentHello => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod link_tests {
+    use super::*;
+
+    #[test]
+    fn a_connection_too_far_behind_gets_one_close_and_nothing_more() {
+        let (link, mut rx, _queued) = Link::new();
+        for _ in 0..MAX_QUEUED {
+            assert!(link.send(Outbound::Wire(Bytes::from_static(b"x"))));
+        }
+        for _ in 0..10 {
+            assert!(!link.send(Outbound::Wire(Bytes::from_static(b"x"))));
+        }
+        let mut wires = 0;
+        let mut closes = Vec::new();
+        while let Ok(out) = rx.try_recv() {
+            match out {
+                Outbound::Wire(_) => wires += 1,
+                Outbound::Close(code, _) => closes.push(code),
+            }
+        }
+        assert_eq!(wires, MAX_QUEUED);
+        assert_eq!(closes, vec![CLOSE_TOO_SLOW]);
+    }
+
+    #[test]
+    fn a_draining_writer_keeps_the_connection_below_the_bound() {
+        let (link, mut rx, queued) = Link::new();
+        for _ in 0..(3 * MAX_QUEUED) {
+            assert!(link.send(Outbound::Wire(Bytes::from_static(b"x"))));
+            // What the writer does per message it sends.
+            if let Ok(Outbound::Wire(_)) = rx.try_recv() {
+                queued.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        assert_eq!(queued.load(Ordering::Acquire), 0);
     }
 }
