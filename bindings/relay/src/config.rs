@@ -5,6 +5,8 @@
 //! agent_secret = "…"                 # COBROWSE_AGENT_SECRET: HMAC key of agent tokens
 //! backend_secret = "…"               # COBROWSE_BACKEND_SECRET: bearer token of the vendor backend
 //! audit_log = "/var/log/cobrowse/audit.jsonl"   # COBROWSE_AUDIT_LOG
+//! webhook_url = "https://vendor.example/cobrowse/events"   # COBROWSE_WEBHOOK_URL
+//! webhook_secret = "…"               # COBROWSE_WEBHOOK_SECRET: HMAC key for X-Cobrowse-Signature
 //! dev = false                        # COBROWSE_DEV=1: generate missing secrets, print a dev token
 //!
 //! [limits]
@@ -45,6 +47,10 @@ pub struct RelayConfig {
     pub backend_secret: Option<String>,
     /// Append session events here, one JSON object per line.
     pub audit_log: Option<PathBuf>,
+    /// POST every session event (the audit log's JSON object) to this URL (`http` or `https`).
+    pub webhook_url: Option<String>,
+    /// Sign webhook bodies with HMAC-SHA256 under this key (`X-Cobrowse-Signature: sha256=…`).
+    pub webhook_secret: Option<String>,
     /// Development mode: missing secrets are generated and a development agent token printed.
     pub dev: bool,
     /// Abuse limits.
@@ -60,6 +66,8 @@ impl Default for RelayConfig {
             agent_secret: None,
             backend_secret: None,
             audit_log: None,
+            webhook_url: None,
+            webhook_secret: None,
             dev: false,
             limits: Limits::default(),
             policy: PolicyConfig::default(),
@@ -188,6 +196,12 @@ impl RelayConfig {
         if let Some(v) = env("COBROWSE_AUDIT_LOG") {
             config.audit_log = Some(PathBuf::from(v));
         }
+        if let Some(v) = env("COBROWSE_WEBHOOK_URL") {
+            config.webhook_url = Some(v);
+        }
+        if let Some(v) = env("COBROWSE_WEBHOOK_SECRET") {
+            config.webhook_secret = Some(v);
+        }
         if let Some(v) = env("COBROWSE_DEV") {
             config.dev = matches!(v.as_str(), "1" | "true" | "yes");
         }
@@ -206,6 +220,13 @@ impl RelayConfig {
                 return Err(ConfigError::Invalid(format!(
                     "{name} must be at least 16 characters"
                 )));
+            }
+        }
+        if let Some(url) = &self.webhook_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(ConfigError::Invalid(
+                    "webhook_url must be an http:// or https:// URL".into(),
+                ));
             }
         }
         if self.limits.max_message_bytes < 1024 {

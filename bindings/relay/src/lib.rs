@@ -36,6 +36,13 @@ pub async fn serve(
     state: Arc<RelayState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let webhook = match (&state.config.webhook_url, state.audit.take_webhook_queue()) {
+        (Some(url), Some(rx)) => {
+            let secret = state.config.webhook_secret.clone().map(String::into_bytes);
+            Some(tokio::spawn(audit::run_webhook(url.clone(), secret, rx)))
+        }
+        _ => None,
+    };
     let sweeper = {
         let state = state.clone();
         tokio::spawn(async move {
@@ -54,5 +61,9 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await;
     sweeper.abort();
+    if let Some(w) = webhook {
+        // Give queued events a moment to go out, then stop.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), w).await;
+    }
     result
 }

@@ -90,7 +90,7 @@ impl RelayState {
             .session_policy()
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         let one_per_agent = policy.one_session_per_agent;
-        let audit = AuditLog::open(config.audit_log.as_deref())?;
+        let audit = AuditLog::open(config.audit_log.as_deref(), config.webhook_url.is_some())?;
         Ok(RelayState {
             config,
             policy,

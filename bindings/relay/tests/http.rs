@@ -197,3 +197,83 @@ async fn audit_events_are_appended_as_json_lines() {
     );
     stop.send(()).unwrap();
 }
+
+#[tokio::test]
+async fn session_events_are_posted_to_the_webhook_signed() {
+    use axum::routing::post;
+    use hmac::Mac;
+    // The vendor's endpoint: records bodies and signatures.
+    let seen: Arc<tokio::sync::Mutex<Vec<(String, String)>>> = Default::default();
+    let sink = seen.clone();
+    let app = axum::Router::new().route(
+        "/events",
+        post(move |headers: axum::http::HeaderMap, body: String| {
+            let sink = sink.clone();
+            async move {
+                let sig = headers
+                    .get("x-cobrowse-signature")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
+                sink.lock().await.push((body, sig));
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let config = RelayConfig {
+        webhook_url: Some(format!("http://{hook}/events")),
+        webhook_secret: Some("webhook-secret-0123456789".into()),
+        ..RelayConfig::default()
+    };
+    let (addr, _, stop) = start(config).await;
+    let (_, body) = http(addr, "POST", "/api/sessions", &[]).await;
+    let id = serde_json::from_str::<serde_json::Value>(&body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let auth = format!("Bearer {BACKEND}");
+    assert_eq!(
+        http(
+            addr,
+            "DELETE",
+            &format!("/api/sessions/{id}"),
+            &[("Authorization", &auth)]
+        )
+        .await
+        .0,
+        204
+    );
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if seen.lock().await.len() >= 2 || tokio::time::Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let got = seen.lock().await.clone();
+    let events: Vec<String> = got
+        .iter()
+        .map(|(b, _)| {
+            serde_json::from_str::<serde_json::Value>(b).unwrap()["event"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(events, vec!["created", "ended"], "in order");
+    for (body, sig) in &got {
+        let mut m =
+            hmac::Hmac::<sha2::Sha256>::new_from_slice(b"webhook-secret-0123456789").unwrap();
+        m.update(body.as_bytes());
+        assert_eq!(
+            sig,
+            &format!("sha256={}", hex::encode(m.finalize().into_bytes()))
+        );
+        assert!(body.contains(&id));
+    }
+    stop.send(()).unwrap();
+}
