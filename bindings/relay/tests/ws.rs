@@ -1441,3 +1441,77 @@ async fn an_agent_handles_one_session_at_a_time() {
     let mut again = Agent::join(s.addr, &second, &token("solo", 3600)).await;
     again.sync(c2.fingerprint()).await;
 }
+
+#[tokio::test]
+async fn inactivity_past_the_timeout_ends_the_session_for_everyone() {
+    let mut config = RelayConfig::default();
+    config.policy.inactivity_timeout_secs = 1;
+    let s = start(config).await;
+    let (id, mut c, mut a) = session_with_agent(s.addr, 31, "idle").await;
+    // No one does anything: the timer sweep ends the session after a second.
+    for ws in [&mut c.ws, &mut a.ws] {
+        loop {
+            match recv(ws).await {
+                In::Msg(Message::End { reason }) => {
+                    assert_eq!(reason, EndReason::Inactivity);
+                    break;
+                }
+                In::Msg(_) => continue,
+                In::Closed => panic!("closed before End"),
+            }
+        }
+    }
+    let Err((code, _)) = Agent::try_join(s.addr, &id, &token("idle", 3600)).await else {
+        panic!("rejoined an ended session");
+    };
+    assert_eq!(code, ErrorCode::SessionEnded);
+}
+
+#[tokio::test]
+async fn a_page_outside_the_allowed_domains_pauses_until_the_customer_returns() {
+    let mut config = RelayConfig::default();
+    config.policy.allowed_domains = vec!["shop.example".into()];
+    let s = start(config).await;
+    let (_id, mut c, mut a) = session_with_agent(s.addr, 32, "dom").await;
+    send(
+        &mut c.ws,
+        &Message::PageChanged {
+            url: "https://shop.example/cart".into(),
+        },
+    )
+    .await;
+    a.until("PageChanged", |m| matches!(m, Message::PageChanged { .. }))
+        .await;
+    send(
+        &mut c.ws,
+        &Message::PageChanged {
+            url: "https://elsewhere.example/private".into(),
+        },
+    )
+    .await;
+    match a
+        .until("Pause", |m| matches!(m, Message::Pause { .. }))
+        .await
+    {
+        Message::Pause { reason } => {
+            assert_eq!(reason, session::PauseReason::OutsideAllowedDomains)
+        }
+        _ => unreachable!(),
+    }
+    // Frames sent while outside never reach the agent.
+    c.step().await;
+    assert!(
+        quiet(&mut a.ws)
+            .await
+            .is_none_or(|m| !matches!(m, Message::Frame { .. })),
+        "a frame leaked while paused"
+    );
+    send(
+        &mut c.ws,
+        &Message::PageChanged {
+            url: "https://shop.example/checkout".into(),
+        },
+    )
+    .await;
+    a.until("Resume", |m| matches!(m, Message::Resume)).await;
+}
