@@ -22,6 +22,11 @@ cargo test --workspace --all-targets --no-fail-fast
 step "criterion benches, each run once as a test"
 cargo test -p cobrowse-benches --benches
 
+step "relay load bench, a short smoke run (debug build; exits non-zero if a session or a delta is lost)"
+# The figures in BENCHMARKS.md come from a release run of 5,000 sessions; this only keeps the
+# bench working: 200 sessions through the real relay process for 3 s.
+target/debug/relay_load --sessions 200 --seconds 3 --warmup 1
+
 step "fuzz targets"
 if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
   if ! command -v cargo-fuzz >/dev/null 2>&1; then

@@ -444,6 +444,8 @@ code_enum! {
         InviteDeclined = 9,
         /// The inviting agent left before the customer answered.
         InviteWithdrawn = 10,
+        /// No agent joined within the join window: the session ID expired unused.
+        NoAgentJoined = 11,
     }
 }
 
@@ -460,6 +462,7 @@ impl From<session::EndReason> for EndReason {
             session::EndReason::NoAgentReturned => EndReason::AgentGone,
             session::EndReason::InviteDeclined => EndReason::InviteDeclined,
             session::EndReason::InviteWithdrawn => EndReason::InviteWithdrawn,
+            session::EndReason::NoAgentJoined => EndReason::NoAgentJoined,
         }
     }
 }
@@ -776,9 +779,10 @@ pub enum Party {
 #[non_exhaustive]
 pub enum Message {
     // --- Session.
-    /// First message of a connection (customer or agent). A customer without `resume` starts
-    /// a new session (the relay answers [`Message::Joined`] with a fresh id); an agent then
-    /// sends [`Message::Join`].
+    /// First message of a connection (customer or agent). With `resume`, the sender comes
+    /// back into its session with the token of an earlier [`Message::Joined`] (the relay
+    /// answers `Joined` again). Without it, a customer proves its session by other means (the
+    /// relay's: a secret in the connection URL) and an agent then sends [`Message::Join`].
     Hello {
         /// The sender's role.
         role: Role,
@@ -2692,6 +2696,7 @@ mod tests {
             EndReason::Error,
             EndReason::InviteDeclined,
             EndReason::InviteWithdrawn,
+            EndReason::NoAgentJoined,
         ] {
             v.push(Message::End { reason });
         }
@@ -3461,7 +3466,7 @@ mod tests {
         for (kind, c) in [
             (MessageKind::Pause, 0u8),
             (MessageKind::Pause, 3),
-            (MessageKind::End, 11),
+            (MessageKind::End, 12),
         ] {
             let e = assert_rejected(&raw(kind, &WReason { reason: c }));
             assert!(

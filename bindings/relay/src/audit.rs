@@ -65,6 +65,8 @@ impl AuditLog {
                 obj[k] = v;
             }
         }
+        // The same line in the relay's log (ids, kinds and reasons only, like the audit log).
+        tracing::info!(target: "cobrowse_relay::audit", "{obj}");
         if let Some(f) = &self.file {
             let mut f = f.lock().expect("audit lock");
             // A full disk must not take the relay down: the error is logged, the event kept

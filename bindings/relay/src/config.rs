@@ -14,12 +14,15 @@
 //! frames_per_second = 60
 //! frame_burst = 120
 //! join_failures_per_agent_per_hour = 10
+//! join_failures_per_agent_per_day = 20
 //! join_failures_per_ip_per_hour = 30
+//! join_failures_per_ip_per_day = 100
 //! max_live_sessions = 100000
 //!
 //! [policy]
 //! control_ceiling = "full"           # full | partial | none
 //! inactivity_timeout_secs = 1800
+//! join_window_secs = 600            # how long an ID admits the first agent (0 = until inactivity)
 //! agent_grace_period_secs = 120
 //! highlight_lifetime_secs = 180
 //! allowed_domains = ["example.com", "*.example.com"]
@@ -85,12 +88,37 @@ pub struct Limits {
     pub frames_per_second: u32,
     /// Token bucket size for frames.
     pub frame_burst: u32,
-    /// Failed joins (unknown or ended session ids) an agent may make per hour.
+    /// Failed joins (an unknown, ended or no longer joinable session id, a bad invite) an
+    /// agent identity may make per hour.
     pub join_failures_per_agent_per_hour: u32,
-    /// Failed joins an IP address may make per hour.
+    /// ... and per day.
+    pub join_failures_per_agent_per_day: u32,
+    /// Failed joins (anything refused: tokens too) an IP address may make per hour.
     pub join_failures_per_ip_per_hour: u32,
+    /// ... and per day.
+    pub join_failures_per_ip_per_day: u32,
     /// Live sessions at most.
     pub max_live_sessions: usize,
+}
+
+impl Limits {
+    /// The failure limits of one agent identity.
+    pub fn agent_join_limits(&self) -> [crate::admission::Limit; 2] {
+        use crate::admission::Limit;
+        [
+            Limit::per_hour(self.join_failures_per_agent_per_hour),
+            Limit::per_day(self.join_failures_per_agent_per_day),
+        ]
+    }
+
+    /// The failure limits of one IP address.
+    pub fn ip_join_limits(&self) -> [crate::admission::Limit; 2] {
+        use crate::admission::Limit;
+        [
+            Limit::per_hour(self.join_failures_per_ip_per_hour),
+            Limit::per_day(self.join_failures_per_ip_per_day),
+        ]
+    }
 }
 
 impl Default for Limits {
@@ -100,7 +128,9 @@ impl Default for Limits {
             frames_per_second: 60,
             frame_burst: 120,
             join_failures_per_agent_per_hour: 10,
+            join_failures_per_agent_per_day: 20,
             join_failures_per_ip_per_hour: 30,
+            join_failures_per_ip_per_day: 100,
             max_live_sessions: 100_000,
         }
     }
@@ -114,6 +144,9 @@ pub struct PolicyConfig {
     pub control_ceiling: String,
     /// Seconds without activity before a session ends (0 = never).
     pub inactivity_timeout_secs: u64,
+    /// Seconds a new session's ID admits its first agent before the session ends (0 = no such
+    /// limit; then only the inactivity timeout ends a session nobody joins).
+    pub join_window_secs: u64,
     /// Seconds an agent may be gone before the session ends.
     pub agent_grace_period_secs: u64,
     /// Seconds a highlight stays.
@@ -134,6 +167,7 @@ impl Default for PolicyConfig {
         PolicyConfig {
             control_ceiling: "full".into(),
             inactivity_timeout_secs: p.inactivity_timeout.map_or(0, |d| d.as_secs()),
+            join_window_secs: p.join_window.map_or(0, |d| d.as_secs()),
             agent_grace_period_secs: p.agent_grace_period.as_secs(),
             highlight_lifetime_secs: p.highlight_lifetime.as_secs(),
             allowed_domains: Vec::new(),
@@ -263,6 +297,7 @@ impl RelayConfig {
             control_ceiling: ceiling,
             inactivity_timeout: (p.inactivity_timeout_secs > 0)
                 .then(|| Duration::from_secs(p.inactivity_timeout_secs)),
+            join_window: (p.join_window_secs > 0).then(|| Duration::from_secs(p.join_window_secs)),
             agent_grace_period: Duration::from_secs(p.agent_grace_period_secs),
             highlight_lifetime: Duration::from_secs(p.highlight_lifetime_secs),
             allowed_domains,

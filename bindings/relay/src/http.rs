@@ -4,6 +4,11 @@
 //!   "customer_secret": "…"}`; 503 when `limits.max_live_sessions` is reached.
 //! - `DELETE /api/sessions/{id}` with `Authorization: Bearer <backend_secret>` -> 204; 401
 //!   without the right token; 404 for an unknown or ended session.
+//! - `POST /api/sessions/{id}/invites` with `Authorization: Bearer <agent token>` of an agent
+//!   in the session -> 201 `{"session_id": "123456789", "invite": "…", "expires_in_secs": 600}`:
+//!   the share link among agents (see [`crate::admission`]); a colleague joins with
+//!   `GET /ws?invite=…`. 401 without a valid agent token; 404 when the session is not live or
+//!   the agent is not in it (one answer for both).
 //! - `GET /healthz` -> 200 `ok`.
 //! - `GET /metrics` -> Prometheus text, including `cobrowse_live_sessions`.
 
@@ -16,7 +21,8 @@ use axum::response::{IntoResponse, Response};
 use cobrowse_engine::session::SessionId;
 use serde_json::json;
 
-use crate::auth::secrets_match;
+use crate::admission::INVITE_LIFETIME;
+use crate::auth::{secrets_match, verify_agent_token};
 use crate::state::{CreateError, RelayState};
 
 /// `POST /api/sessions`
@@ -45,11 +51,8 @@ pub async fn end_session(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let authorized = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|token| secrets_match(token.trim(), &state.backend_secret));
+    let authorized =
+        bearer(&headers).is_some_and(|token| secrets_match(token, &state.backend_secret));
     if !authorized {
         return (
             StatusCode::UNAUTHORIZED,
@@ -79,6 +82,68 @@ pub async fn end_session(
     crate::ws::deliver(&state, &entry, &mut inner);
     state.after_event(&entry, &mut inner);
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// The bearer token of a request.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
+/// `POST /api/sessions/{id}/invites`
+pub async fn create_invite(
+    State(state): State<Arc<RelayState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(claims) = bearer(&headers)
+        .and_then(|t| verify_agent_token(&state.agent_secret, t, state.unix_secs()).ok())
+    else {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "agent token required"})),
+        )
+            .into_response();
+    };
+    let not_found = || {
+        (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "no such live session"})),
+        )
+            .into_response()
+    };
+    let Some(entry) = SessionId::parse(&id)
+        .ok()
+        .and_then(|id| state.session(id.value()))
+    else {
+        return not_found();
+    };
+    let agent = crate::ws::agent_id_of(&claims.sub);
+    let mut inner = entry.inner.lock().await;
+    if inner.machine.is_ended() || inner.machine.agent(agent).is_none() {
+        return not_found();
+    }
+    let invite = inner.wire.invites.issue(std::time::Instant::now());
+    drop(inner);
+    state.audit.record(
+        state.unix_ms(),
+        Some(entry.id.value()),
+        "invite_created",
+        json!({ "agent": agent.0 }),
+    );
+    tracing::info!(session = entry.id.value(), "invite created");
+    (
+        StatusCode::CREATED,
+        Json(json!({
+            "session_id": format!("{:09}", entry.id.value()),
+            "invite": invite,
+            "expires_in_secs": INVITE_LIFETIME.as_secs(),
+        })),
+    )
+        .into_response()
 }
 
 /// `GET /healthz`

@@ -3,6 +3,7 @@
 //! An axum HTTP + WebSocket server around the engine's sans-IO session machine, with an
 //! in-memory store (the embedded default). See `http` for the API and `config` for settings.
 
+pub mod admission;
 pub mod audit;
 pub mod auth;
 pub mod config;
@@ -24,6 +25,7 @@ pub fn router(state: Arc<RelayState>) -> Router {
     Router::new()
         .route("/api/sessions", post(http::create_session))
         .route("/api/sessions/{id}", delete(http::end_session))
+        .route("/api/sessions/{id}/invites", post(http::create_invite))
         .route("/healthz", get(http::healthz))
         .route("/metrics", get(http::metrics))
         .route("/ws", get(ws::upgrade))

@@ -97,7 +97,20 @@ async fn main() -> std::process::ExitCode {
             .map(|a| a.to_string())
             .unwrap_or_default()
     );
+    // Ctrl-C or SIGTERM (what service managers and container runtimes send): stop accepting,
+    // let open requests finish, flush the webhook queue.
     let shutdown = async {
+        #[cfg(unix)]
+        {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("SIGTERM handler");
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
     };

@@ -60,8 +60,8 @@ pub struct RelayState {
     pub metrics: Metrics,
     /// Audit events.
     pub audit: AuditLog,
-    /// Failed joins per agent and per IP address (sliding one-hour windows).
-    pub join_limiter: std::sync::Mutex<crate::ws::JoinLimiter>,
+    /// Failed joins per agent and per IP address (sliding hour and day windows).
+    pub join_limiter: std::sync::Mutex<crate::admission::JoinLimiter>,
     /// Which sessions each agent is in (the "one session at a time" policy).
     pub directory: std::sync::Mutex<AgentDirectory>,
     /// Recently ended session ids (so a join names them "ended" rather than "unknown"),

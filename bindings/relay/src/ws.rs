@@ -5,23 +5,30 @@
 //!
 //! - **Customer**: first `POST /api/sessions` (which answers the id and a customer secret),
 //!   then `GET /ws?session=<nine digits>&secret=<customer secret>` and, as the first message,
-//!   `Hello { role: Customer, resume: None }`. The query string is what proves ownership of
-//!   the session (the protocol's 16-byte resume token is too short for the 256-bit secret);
-//!   the relay never logs it. A missing or wrong secret is refused with
-//!   `Error { Unauthorized }` and the connection closed; an unknown id with
+//!   `Hello { role: Customer, resume: None }`; or, without the query string,
+//!   `Hello { role: Customer, resume: Some(..) }` with the resume token of an earlier `Joined`
+//!   (participant 1). The relay never logs either. A missing or wrong secret or token is
+//!   refused with `Error { Unauthorized }` and the connection closed; an unknown id with
 //!   `Error { SessionNotFound }`, an ended one with `Error { SessionEnded }`. The relay answers
 //!   `Joined` (participant 1). A page load or navigation reconnects the same way; a newer
 //!   customer connection replaces an older one (closed with code 4000).
-//! - **Agent**: `GET /ws`, `Hello { role: Agent }`, then `Join { session_id, token }` with a
-//!   token signed by the vendor backend (see [`crate::auth`]). Refusals are typed
-//!   (`Unauthorized` for a malformed, forged, expired or not co-browse-enabled token,
-//!   `SessionNotFound`, `SessionEnded`, `SessionFull`, `RateLimited` past the join-failure
-//!   limits of `limits.join_failures_per_agent_per_hour` / `..._per_ip_per_hour`) and close
-//!   the connection; every refusal counts in the `join_failures` metric. On success the agent
-//!   gets `Joined` and at once a keyframe **made by the relay from its mirror** (no round trip
-//!   to the customer), then every later frame. An agent that connects again with the same
-//!   identity (token `sub`) within the grace period is reconnected: it gets `Joined` and a
-//!   fresh relay-made keyframe. A second live connection of the same agent replaces the first.
+//! - **Agent**: `GET /ws` (with `?invite=<secret>` when joining by a colleague's invite),
+//!   `Hello { role: Agent }`, then `Join { session_id, token }` with a token signed by the
+//!   vendor backend (see [`crate::auth`]). Who is admitted is [`crate::admission`]'s rule: by
+//!   the id alone only while the session waits for its first agent; later only the session's
+//!   own agents coming back and colleagues with an invite; everything else gets exactly the
+//!   unknown-id refusal. Refusals are typed (`Unauthorized` for a malformed, forged, expired
+//!   or not co-browse-enabled token, `SessionNotFound`, `SessionEnded`, `SessionFull`,
+//!   `AgentBusy`, `RateLimited` past the join-failure limits `limits.join_failures_per_*`) and
+//!   close the connection; every refusal counts in the `join_failures` metric. On success the
+//!   agent gets `Joined` and at once a keyframe **made by the relay from its mirror** (no
+//!   round trip to the customer), then every later frame. An agent still in the session
+//!   (connected, or disconnected within its grace period) comes back either by `Join` with a
+//!   token of the same identity (`sub`) or by `Hello { role: Agent, resume: Some(..) }` with
+//!   the resume token of its `Joined` (no `Join` needed; a token that does not fit gets
+//!   `Error { Unauthorized }` and the connection stays open for a `Join`). Either way it keeps
+//!   its participant id and gets `Joined` and a fresh relay-made keyframe. A second live
+//!   connection of the same agent replaces the first.
 //!
 //! The first message must arrive within [`HANDSHAKE_TIMEOUT`].
 //!
@@ -72,7 +79,7 @@
 //! grace period; the customer is shown as disconnected); the relay's timer sweep ends
 //! sessions as the rules say, and [`deliver`] tells the other side.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -83,7 +90,7 @@ use axum::extract::{ConnectInfo, Query, State};
 use axum::response::Response;
 use cobrowse_engine::protocol::{
     self, ErrorCode, HighlightScope, Message, MessageKind, MessageView, Mode, ParticipantId, Party,
-    ResumeToken, Role,
+    Reconnect, ResumeToken, Role,
 };
 use cobrowse_engine::session::{
     AgentAction, AgentId, AgentJoin, AgentMode, HighlightId, Navigation, Participant, Point,
@@ -98,10 +105,15 @@ use sha2::Digest;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
+use crate::admission::{self, Invites, Limit};
 use crate::audit::bump;
 use crate::auth;
 use crate::config::Limits;
 use crate::state::{RelayState, SessionEntry, SessionInner};
+
+/// The refusal of an unknown id, and of every join that [`admission::admit`] refuses: the
+/// same code and text, so a guess cannot tell a live session from none.
+const NO_SESSION: &str = "no live session with this id";
 
 /// How long a new connection may take to say `Hello` (and an agent to `Join`).
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -123,6 +135,11 @@ pub enum Outbound {
     /// Close the connection with this code and reason.
     Close(u16, &'static str),
 }
+
+/// Each connection's initial read buffer. tungstenite's default (128 KiB, zero-filled, so
+/// resident at once) would be most of the relay's memory per session; most messages are a few
+/// dozen bytes, and a large frame grows the buffer to its own length when its header arrives.
+pub const READ_BUFFER_BYTES: usize = 8 * 1024;
 
 /// Messages a connection may have queued before it counts as too slow.
 pub const MAX_QUEUED: usize = 1024;
@@ -243,6 +260,8 @@ pub struct WireState {
     echo: Option<Message>,
     /// Machine highlight ids -> (owner, the owner's wire id for it).
     highlights: HashMap<HighlightId, (ParticipantId, u32)>,
+    /// Live invites (share links among agents) of this session.
+    pub invites: Invites,
 }
 
 impl WireState {
@@ -261,6 +280,7 @@ impl WireState {
             keyframe_cache: None,
             echo: None,
             highlights: HashMap::new(),
+            invites: Invites::default(),
         }
     }
 
@@ -321,46 +341,6 @@ impl TokenBucket {
             true
         } else {
             false
-        }
-    }
-}
-
-/// Failed joins per key (`agent:<sub>`, `ip:<address>`) in a sliding one-hour window.
-#[derive(Default)]
-pub struct JoinLimiter {
-    failures: HashMap<String, VecDeque<Instant>>,
-}
-
-const JOIN_WINDOW: Duration = Duration::from_secs(3600);
-
-impl JoinLimiter {
-    /// Whether `key` has `limit` failures or more within the window.
-    pub fn over(&mut self, key: &str, limit: u32, now: Instant) -> bool {
-        let Some(q) = self.failures.get_mut(key) else {
-            return limit == 0;
-        };
-        while q
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= JOIN_WINDOW)
-        {
-            q.pop_front();
-        }
-        q.len() >= limit as usize
-    }
-
-    /// Counts one failure of `key`.
-    pub fn record(&mut self, key: &str, now: Instant) {
-        if self.failures.len() > 100_000 {
-            self.failures.retain(|_, q| {
-                q.back()
-                    .is_some_and(|t| now.duration_since(*t) < JOIN_WINDOW)
-            });
-        }
-        let q = self.failures.entry(key.to_owned()).or_default();
-        q.push_back(now);
-        // Never more than needed to decide any sane limit.
-        if q.len() > 10_000 {
-            q.pop_front();
         }
     }
 }
@@ -903,11 +883,25 @@ pub async fn upgrade(
     ws: WebSocketUpgrade,
 ) -> Response {
     let max = state.config.limits.max_message_bytes;
-    let session = query.get("session").cloned();
-    let secret = query.get("secret").cloned();
+    let proofs = Proofs {
+        session: query.get("session").cloned(),
+        secret: query.get("secret").cloned(),
+        invite: query.get("invite").cloned(),
+    };
     ws.max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| run(state, socket, peer.ip(), session, secret))
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .on_upgrade(move |socket| run(state, socket, peer.ip(), proofs))
+}
+
+/// What the connection's query string carries (never logged).
+struct Proofs {
+    /// A customer's session id (`?session=`).
+    session: Option<String>,
+    /// A customer's secret (`?secret=`).
+    secret: Option<String>,
+    /// An agent's invite (`?invite=`), see [`crate::admission`].
+    invite: Option<String>,
 }
 
 enum Bound {
@@ -922,8 +916,7 @@ struct Conn {
     state: Arc<RelayState>,
     tx: Link,
     ip: IpAddr,
-    session: Option<String>,
-    secret: Option<String>,
+    proofs: Proofs,
     bound: Bound,
 }
 
@@ -932,13 +925,7 @@ enum Flow {
     Close,
 }
 
-async fn run(
-    state: Arc<RelayState>,
-    socket: WebSocket,
-    ip: IpAddr,
-    session: Option<String>,
-    secret: Option<String>,
-) {
+async fn run(state: Arc<RelayState>, socket: WebSocket, ip: IpAddr, proofs: Proofs) {
     let (sink, mut stream) = socket.split();
     let (tx, rx, queued) = Link::new();
     let mut writer = tokio::spawn(write_loop(sink, rx, queued));
@@ -950,10 +937,10 @@ async fn run(
         state: state.clone(),
         tx,
         ip,
-        session,
-        secret,
+        proofs,
         bound: Bound::None,
     };
+    tracing::debug!(ip = %ip, "connection opened");
     let handshake_deadline = tokio::time::Instant::now() + HANDSHAKE_TIMEOUT;
     let mut writer_done = false;
     loop {
@@ -1023,6 +1010,7 @@ async fn run(
         .metrics
         .connections
         .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    tracing::debug!(ip = %ip, "connection closed");
 }
 
 async fn write_loop(
@@ -1105,12 +1093,18 @@ impl Conn {
                 );
                 return Flow::Close;
             }
-            let Message::Hello { role, client, .. } = view.to_message() else {
+            let Message::Hello {
+                role,
+                client,
+                resume,
+            } = view.to_message()
+            else {
                 return Flow::Close;
             };
-            return match role {
-                Role::Customer => self.customer_hello(client).await,
-                Role::Agent => {
+            return match (role, resume) {
+                (Role::Customer, resume) => self.customer_hello(client, resume).await,
+                (Role::Agent, Some(resume)) => self.agent_resume(resume).await,
+                (Role::Agent, None) => {
                     self.bound = Bound::AgentHello;
                     Flow::Continue
                 }
@@ -1162,37 +1156,58 @@ impl Conn {
 
     // --- Customer.
 
-    async fn customer_hello(&mut self, client: protocol::ClientInfo) -> Flow {
-        let (Some(id), Some(secret)) = (self.session.as_deref(), self.secret.as_deref()) else {
-            self.fatal(
-                ErrorCode::Unauthorized,
-                "a customer connects with ?session=<id>&secret=<customer secret>",
-                CLOSE_POLICY,
-            );
-            return Flow::Close;
-        };
-        let Ok(id) = SessionId::parse(id) else {
-            self.fatal(
-                ErrorCode::SessionNotFound,
-                "no live session with this id",
-                CLOSE_POLICY,
-            );
-            return Flow::Close;
+    /// A customer proves its session with the secret of `POST /api/sessions` in the query
+    /// string, or with the resume token of an earlier `Joined`.
+    async fn customer_hello(
+        &mut self,
+        client: protocol::ClientInfo,
+        resume: Option<Reconnect>,
+    ) -> Flow {
+        let (id, secret, resume) = match (
+            self.proofs.session.as_deref(),
+            self.proofs.secret.as_deref(),
+            resume,
+        ) {
+            (Some(id), Some(secret), _) => match SessionId::parse(id) {
+                Ok(id) => (id, Some(secret.to_owned()), None),
+                Err(_) => {
+                    self.fatal(ErrorCode::SessionNotFound, NO_SESSION, CLOSE_POLICY);
+                    return Flow::Close;
+                }
+            },
+            (_, _, Some(r)) => (r.session_id, None, Some(r)),
+            _ => {
+                self.fatal(
+                    ErrorCode::Unauthorized,
+                    "a customer connects with ?session=<id>&secret=<customer secret> or resumes \
+                     with its resume token",
+                    CLOSE_POLICY,
+                );
+                return Flow::Close;
+            }
         };
         let Some(entry) = self.state.session(id.value()) else {
             self.refuse_missing(id.value());
             return Flow::Close;
         };
-        if !auth::secrets_match(secret, &entry.customer_secret) {
+        let state = self.state.clone();
+        let mut inner = entry.inner.lock().await;
+        let proven = match (&secret, &resume) {
+            (Some(secret), _) => auth::secrets_match(secret, &entry.customer_secret),
+            (None, Some(r)) => {
+                r.participant_id == CUSTOMER && r.token == ResumeToken(inner.wire.customer_resume)
+            }
+            (None, None) => false,
+        };
+        if !proven {
+            drop(inner);
             self.fatal(
                 ErrorCode::Unauthorized,
-                "wrong customer secret",
+                "wrong customer secret or resume token",
                 CLOSE_POLICY,
             );
             return Flow::Close;
         }
-        let state = self.state.clone();
-        let mut inner = entry.inner.lock().await;
         if inner.machine.is_ended() {
             drop(inner);
             self.fatal(
@@ -1241,11 +1256,7 @@ impl Conn {
                 CLOSE_POLICY,
             );
         } else {
-            self.fatal(
-                ErrorCode::SessionNotFound,
-                "no live session with this id",
-                CLOSE_POLICY,
-            );
+            self.fatal(ErrorCode::SessionNotFound, NO_SESSION, CLOSE_POLICY);
         }
     }
 
@@ -1369,63 +1380,184 @@ impl Conn {
 
     // --- Agent.
 
+    /// Refuses the connection with `RateLimited` when `key` is past `limits`.
+    fn refuse_if_over(&self, key: &str, limits: &[Limit], text: &'static str) -> bool {
+        let over =
+            self.state
+                .join_limiter
+                .lock()
+                .expect("limiter lock")
+                .over(key, limits, Instant::now());
+        if over {
+            bump(&self.state.metrics.join_failures);
+            bump(&self.state.metrics.rate_limited);
+            tracing::warn!(ip = %self.ip, "join refused: {text}");
+            self.fatal(ErrorCode::RateLimited, text, CLOSE_POLICY);
+        }
+        over
+    }
+
+    /// Counts a failed join against `keys`.
+    fn count_failure(&self, keys: &[&str]) {
+        bump(&self.state.metrics.join_failures);
+        let now = Instant::now();
+        let mut limiter = self.state.join_limiter.lock().expect("limiter lock");
+        for k in keys {
+            limiter.record(k, now);
+        }
+    }
+
+    /// `Join` after `Hello`: the vendor token, then [`admission::admit`].
     async fn agent_join(&mut self, session_id: SessionId, token: &str) -> Flow {
         let state = self.state.clone();
         let limits = &state.config.limits;
         let ip_key = format!("ip:{}", self.ip);
-        let fail = |state: &RelayState, keys: &[&str]| {
-            bump(&state.metrics.join_failures);
-            let now = Instant::now();
-            let mut l = state.join_limiter.lock().expect("limiter lock");
-            for k in keys {
-                l.record(k, now);
-            }
-        };
-        if state.join_limiter.lock().expect("limiter lock").over(
+        if self.refuse_if_over(
             &ip_key,
-            limits.join_failures_per_ip_per_hour,
-            Instant::now(),
+            &limits.ip_join_limits(),
+            "too many failed joins from this address",
         ) {
-            bump(&state.metrics.join_failures);
-            bump(&state.metrics.rate_limited);
-            self.fatal(
-                ErrorCode::RateLimited,
-                "too many failed joins from this address",
-                CLOSE_POLICY,
-            );
             return Flow::Close;
         }
         let claims = match auth::verify_agent_token(&state.agent_secret, token, state.unix_secs()) {
             Ok(c) => c,
             Err(e) => {
-                fail(&state, &[&ip_key]);
+                self.count_failure(&[&ip_key]);
+                tracing::info!(ip = %self.ip, "join refused: {e}");
                 self.fatal(ErrorCode::Unauthorized, &e.to_string(), CLOSE_POLICY);
                 return Flow::Close;
             }
         };
         let agent_key = format!("agent:{}", claims.sub);
-        if state.join_limiter.lock().expect("limiter lock").over(
+        if self.refuse_if_over(
             &agent_key,
-            limits.join_failures_per_agent_per_hour,
-            Instant::now(),
+            &limits.agent_join_limits(),
+            "too many failed joins by this agent",
         ) {
-            bump(&state.metrics.join_failures);
-            bump(&state.metrics.rate_limited);
-            self.fatal(
-                ErrorCode::RateLimited,
-                "too many failed joins by this agent",
-                CLOSE_POLICY,
-            );
             return Flow::Close;
         }
+        let keys = [ip_key.as_str(), agent_key.as_str()];
         let Some(entry) = state.session(session_id.value()) else {
-            fail(&state, &[&ip_key, &agent_key]);
+            self.count_failure(&keys);
+            tracing::info!(ip = %self.ip, "join refused: no live session with that id");
             self.refuse_missing(session_id.value());
             return Flow::Close;
         };
         let agent = agent_id_of(&claims.sub);
         let mut guard = entry.inner.lock().await;
         let inner = &mut *guard;
+        let present = inner.machine.agent(agent).is_some();
+        let invited = self
+            .proofs
+            .invite
+            .as_deref()
+            .is_some_and(|i| inner.wire.invites.check(i, Instant::now()));
+        let Some(admission) = admission::admit(inner.machine.state(), present, invited) else {
+            drop(guard);
+            self.count_failure(&keys);
+            tracing::info!(
+                ip = %self.ip,
+                "join refused: the session is past its first join and no invite was shown"
+            );
+            self.fatal(ErrorCode::SessionNotFound, NO_SESSION, CLOSE_POLICY);
+            return Flow::Close;
+        };
+        match self.enter(&entry, inner, agent) {
+            Ok(pid) => {
+                drop(guard);
+                tracing::info!(
+                    session = entry.id.value(),
+                    participant = pid.0,
+                    by = admission.as_str(),
+                    "agent joined"
+                );
+                self.bound = Bound::Agent(entry, agent, pid);
+                Flow::Continue
+            }
+            Err(Message::Error { code, message }) => {
+                drop(guard);
+                self.count_failure(&keys);
+                tracing::info!(session = entry.id.value(), "join refused: {message}");
+                self.fatal(code, &message, CLOSE_POLICY);
+                Flow::Close
+            }
+            Err(_) => Flow::Close,
+        }
+    }
+
+    /// `Hello { resume }` from an agent: back into its session with the resume token of its
+    /// `Joined`, no vendor token needed, while it is still in the session (connected or within
+    /// its grace period). A token that does not fit is answered `Unauthorized` and the
+    /// connection stays open for a `Join`.
+    async fn agent_resume(&mut self, r: Reconnect) -> Flow {
+        let state = self.state.clone();
+        let ip_key = format!("ip:{}", self.ip);
+        if self.refuse_if_over(
+            &ip_key,
+            &state.config.limits.ip_join_limits(),
+            "too many failed joins from this address",
+        ) {
+            return Flow::Close;
+        }
+        let Some(entry) = state.session(r.session_id.value()) else {
+            self.count_failure(&[&ip_key]);
+            self.refuse_missing(r.session_id.value());
+            return Flow::Close;
+        };
+        let mut guard = entry.inner.lock().await;
+        let inner = &mut *guard;
+        let agent = inner.wire.agent(r.participant_id).filter(|a| {
+            inner
+                .wire
+                .agents
+                .get(a)
+                .is_some_and(|slot| ResumeToken(slot.resume) == r.token)
+                && inner.machine.agent(*a).is_some()
+        });
+        let Some(agent) = agent else {
+            drop(guard);
+            self.count_failure(&[&ip_key]);
+            self.error(
+                ErrorCode::Unauthorized,
+                "resume token not valid for this session: join with a token",
+            );
+            self.bound = Bound::AgentHello;
+            return Flow::Continue;
+        };
+        match self.enter(&entry, inner, agent) {
+            Ok(pid) => {
+                drop(guard);
+                tracing::info!(
+                    session = entry.id.value(),
+                    participant = pid.0,
+                    by = "resume",
+                    "agent joined"
+                );
+                self.bound = Bound::Agent(entry, agent, pid);
+                Flow::Continue
+            }
+            Err(Message::Error { code, message }) => {
+                drop(guard);
+                self.fatal(code, &message, CLOSE_POLICY);
+                Flow::Close
+            }
+            Err(_) => Flow::Close,
+        }
+    }
+
+    /// Puts an admitted agent into the session: this connection replaces any older one of
+    /// the same agent, the one-session-per-agent policy is applied, and the machine hears of
+    /// the join (a reconnect if the agent is still present). On success the agent has been
+    /// sent `Joined` and a relay-made keyframe. On refusal nothing has changed and the wire
+    /// error is returned.
+    fn enter(
+        &self,
+        entry: &Arc<SessionEntry>,
+        inner: &mut SessionInner,
+        agent: AgentId,
+    ) -> Result<ParticipantId, Message> {
+        let state = &self.state;
+        let session_id = entry.id;
         let now = state.now();
         let known = inner.wire.agents.contains_key(&agent);
         // A second connection of a connected agent replaces the first (a reconnect the relay
@@ -1446,15 +1578,10 @@ impl Conn {
             let mut directory = state.directory.lock().expect("directory lock");
             let already = directory.sessions_of(agent).any(|s| s == session_id);
             if directory.assign(agent, session_id).is_err() {
-                drop(directory);
-                drop(guard);
-                fail(&state, &[&ip_key, &agent_key]);
-                self.fatal(
+                return Err(error_msg(
                     ErrorCode::AgentBusy,
                     "agent is already in another session",
-                    CLOSE_POLICY,
-                );
-                return Flow::Close;
+                ));
             }
             !already
         };
@@ -1465,11 +1592,9 @@ impl Conn {
             .handle_agent_join(AgentJoin::verified(agent), now)
         {
             Ok(()) => {
-                deliver(&state, &entry, inner);
-                state.after_event(&entry, inner);
-                drop(guard);
-                self.bound = Bound::Agent(entry, agent, pid);
-                Flow::Continue
+                deliver(state, entry, inner);
+                state.after_event(entry, inner);
+                Ok(pid)
             }
             Err(e) => {
                 if newly_assigned {
@@ -1487,15 +1612,9 @@ impl Conn {
                     inner.wire.forget(agent);
                 }
                 let reply = session_error(&e, inner.machine.state());
-                deliver(&state, &entry, inner);
-                state.after_event(&entry, inner);
-                drop(guard);
-                fail(&state, &[&ip_key, &agent_key]);
-                let Message::Error { code, message } = reply else {
-                    return Flow::Close;
-                };
-                self.fatal(code, &message, CLOSE_POLICY);
-                Flow::Close
+                deliver(state, entry, inner);
+                state.after_event(entry, inner);
+                Err(reply)
             }
         }
     }

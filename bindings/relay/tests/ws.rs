@@ -117,6 +117,18 @@ async fn create(addr: SocketAddr) -> (String, String) {
     )
 }
 
+/// `POST /api/sessions/{id}/invites` with an agent token: (status, body).
+async fn invite(addr: SocketAddr, id: &str, agent_token: &str) -> (u16, String) {
+    let auth = format!("Bearer {agent_token}");
+    http(
+        addr,
+        "POST",
+        &format!("/api/sessions/{id}/invites"),
+        &[("Authorization", &auth)],
+    )
+    .await
+}
+
 fn token(sub: &str, exp_offset: i64) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -217,6 +229,11 @@ async fn expect_closed(ws: &mut Ws) {
 }
 
 fn hello(role: Role) -> Message {
+    hello_resuming(role, None)
+}
+
+/// A `Hello` that resumes with the token of an earlier `Joined`.
+fn hello_resuming(role: Role, resume: Option<protocol::Reconnect>) -> Message {
     Message::Hello {
         role,
         client: ClientInfo {
@@ -225,13 +242,16 @@ fn hello(role: Role) -> Message {
             os: "Linux".into(),
             client_version: "test".into(),
         },
-        resume: None,
+        resume,
     }
 }
 
 /// A customer: the live page, captured and diffed with the engine.
 struct Customer {
     ws: Ws,
+    /// The session and the resume token of its `Joined`.
+    session: SessionId,
+    resume: protocol::ResumeToken,
     live: Tree,
     rules: Rules,
     seq: u64,
@@ -242,22 +262,49 @@ impl Customer {
     async fn connect(addr: SocketAddr, id: &str, secret: &str, seed: u64) -> Customer {
         let mut ws = connect(addr, &format!("?session={id}&secret={secret}")).await;
         send(&mut ws, &hello(Role::Customer)).await;
-        match recv(&mut ws).await {
+        Customer::joined(ws, seed).await
+    }
+
+    /// Comes back with the resume token of an earlier `Joined` instead of the secret.
+    async fn resume(
+        addr: SocketAddr,
+        session: SessionId,
+        token: protocol::ResumeToken,
+        seed: u64,
+    ) -> Customer {
+        let mut ws = connect(addr, "").await;
+        let resume = protocol::Reconnect {
+            session_id: session,
+            participant_id: ParticipantId(1),
+            token,
+            last_seq: None,
+        };
+        send(&mut ws, &hello_resuming(Role::Customer, Some(resume))).await;
+        Customer::joined(ws, seed).await
+    }
+
+    async fn joined(mut ws: Ws, seed: u64) -> Customer {
+        let (session, resume) = match recv(&mut ws).await {
             In::Msg(Message::Joined {
+                session_id,
                 participant_id,
                 role,
+                resume_token,
                 ..
             }) => {
                 assert_eq!((participant_id, role), (ParticipantId(1), Role::Customer));
+                (session_id, resume_token)
             }
             other => panic!("customer expected Joined, got {other:?}"),
-        }
+        };
         let rules = Rules::default();
         let mut live = parse_document_str(PAGE);
         prepare(&mut live, &rules);
         assign_ids(&mut live, &rules);
         Customer {
             ws,
+            session,
+            resume,
             live,
             rules,
             seq: 0,
@@ -338,6 +385,10 @@ struct Agent {
     ws: Ws,
     mirror: Mirror,
     pid: ParticipantId,
+    /// The session it is in.
+    session: SessionId,
+    /// Its resume token (from `Joined`).
+    resume: protocol::ResumeToken,
     /// Relay-made keyframes received (a keyframe whose seq is not new to this agent's stream is
     /// counted too: the agent cannot tell who made it, the test can by the customer's silence).
     keyframes: usize,
@@ -345,7 +396,17 @@ struct Agent {
 
 impl Agent {
     async fn try_join(addr: SocketAddr, id: &str, token: &str) -> Result<Agent, (ErrorCode, Ws)> {
-        let mut ws = connect(addr, "").await;
+        Agent::try_join_with(addr, "", id, token).await
+    }
+
+    /// Joins over a connection opened with `query` (an invite).
+    async fn try_join_with(
+        addr: SocketAddr,
+        query: &str,
+        id: &str,
+        token: &str,
+    ) -> Result<Agent, (ErrorCode, Ws)> {
+        let mut ws = connect(addr, query).await;
         send(&mut ws, &hello(Role::Agent)).await;
         send(
             &mut ws,
@@ -355,12 +416,37 @@ impl Agent {
             },
         )
         .await;
+        Agent::joined(ws).await
+    }
+
+    /// Comes back with the resume token of an earlier `Joined` (no vendor token).
+    async fn try_resume(
+        addr: SocketAddr,
+        session: SessionId,
+        pid: ParticipantId,
+        token: protocol::ResumeToken,
+    ) -> Result<Agent, (ErrorCode, Ws)> {
+        let mut ws = connect(addr, "").await;
+        let resume = protocol::Reconnect {
+            session_id: session,
+            participant_id: pid,
+            token,
+            last_seq: None,
+        };
+        send(&mut ws, &hello_resuming(Role::Agent, Some(resume))).await;
+        Agent::joined(ws).await
+    }
+
+    /// Reads until `Joined` or an error.
+    async fn joined(mut ws: Ws) -> Result<Agent, (ErrorCode, Ws)> {
         loop {
             match recv(&mut ws).await {
                 In::Msg(Message::Joined {
+                    session_id,
                     participant_id,
                     role,
                     customer,
+                    resume_token,
                     ..
                 }) => {
                     assert_eq!(role, Role::Agent);
@@ -370,6 +456,8 @@ impl Agent {
                         ws,
                         mirror: Mirror::new(MirrorOptions::default()),
                         pid: participant_id,
+                        session: session_id,
+                        resume: resume_token,
                         keyframes: 0,
                     });
                 }
@@ -378,6 +466,16 @@ impl Agent {
                 In::Closed => panic!("closed without Joined or an error"),
             }
         }
+    }
+
+    /// Asks the relay for an invite (`POST /api/sessions/{id}/invites`) with this agent's
+    /// vendor token; returns the `?invite=` query a colleague connects with.
+    async fn invite(&self, addr: SocketAddr, token: &str) -> String {
+        let (status, body) = invite(addr, &format!("{:09}", self.session.value()), token).await;
+        assert_eq!(status, 201, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["expires_in_secs"], 600);
+        format!("?invite={}", v["invite"].as_str().unwrap())
     }
 
     async fn join(addr: SocketAddr, id: &str, token: &str) -> Agent {
@@ -754,7 +852,11 @@ async fn the_backend_ends_the_session_and_both_sides_are_told() {
 async fn control_request_approve_decline_revoke_and_denials() {
     let s = start(RelayConfig::default()).await;
     let (id, mut c, mut a) = session_with_agent(s.addr, 4, "dee").await;
-    let mut b = Agent::join(s.addr, &id, &token("eve", 3600)).await;
+    let invite = a.invite(s.addr, &token("dee", 3600)).await;
+    let mut b = match Agent::try_join_with(s.addr, &invite, &id, &token("eve", 3600)).await {
+        Ok(b) => b,
+        Err((code, _)) => panic!("invite refused: {code:?}"),
+    };
     b.sync(c.fingerprint()).await;
     assert_ne!(a.pid, b.pid);
     let name = c.wire("name");
@@ -1115,7 +1217,13 @@ async fn a_late_joiner_gets_a_relay_made_keyframe() {
         a.sync(c.fingerprint()).await;
     }
     let made = metric(&s.state, "cobrowse_relay_keyframes_total");
-    let mut late = Agent::join(s.addr, &id, &token("hal", 3600)).await;
+    // Past the first join the id alone admits nobody new: the late joiner comes in by an
+    // invite (the share link among agents) that the agent in the session asked for.
+    let invite = a.invite(s.addr, &token("gus", 3600)).await;
+    let mut late = match Agent::try_join_with(s.addr, &invite, &id, &token("hal", 3600)).await {
+        Ok(late) => late,
+        Err((code, _)) => panic!("invite refused: {code:?}"),
+    };
     late.sync(c.fingerprint()).await;
     assert_eq!(late.keyframes, 1);
     assert_eq!(metric(&s.state, "cobrowse_relay_keyframes_total"), made + 1);
@@ -1137,6 +1245,206 @@ async fn a_late_joiner_gets_a_relay_made_keyframe() {
         .await;
     assert_eq!(late.keyframes, 2);
     assert_eq!(late.mirror.fingerprint(), c.fingerprint());
+}
+
+#[tokio::test]
+async fn past_the_first_join_the_id_alone_admits_nobody_new() {
+    let s = start(RelayConfig::default()).await;
+    let (id, mut c, mut a) = session_with_agent(s.addr, 40, "kim").await;
+    let unknown = if id == "123456789" {
+        "987654321"
+    } else {
+        "123456789"
+    };
+    let before = metric(&s.state, "cobrowse_join_failures_total");
+    // A guess of this live id and a guess of a free one get the same answer, word for word.
+    let mut answers = Vec::new();
+    for sid in [id.as_str(), unknown] {
+        let mut ws = connect(s.addr, "").await;
+        send(&mut ws, &hello(Role::Agent)).await;
+        send(
+            &mut ws,
+            &Message::Join {
+                session_id: SessionId::parse(sid).unwrap(),
+                token: protocol::AuthToken::new(token("lou", 3600)),
+            },
+        )
+        .await;
+        let answer = loop {
+            match recv(&mut ws).await {
+                In::Msg(m @ Message::Error { .. }) => break m,
+                In::Msg(_) => continue,
+                In::Closed => panic!("closed without an error"),
+            }
+        };
+        answers.push(answer);
+        expect_closed(&mut ws).await;
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert!(matches!(
+        answers[0],
+        Message::Error {
+            code: ErrorCode::SessionNotFound,
+            ..
+        }
+    ));
+    // A made-up invite is no better.
+    let made_up = "?invite=AAAAAAAAAAAAAAAAAAAAAA";
+    let Err((code, _)) = Agent::try_join_with(s.addr, made_up, &id, &token("lou", 3600)).await
+    else {
+        panic!("joined with a made-up invite");
+    };
+    assert_eq!(code, ErrorCode::SessionNotFound);
+    assert_eq!(
+        metric(&s.state, "cobrowse_join_failures_total"),
+        before + 3,
+        "every refusal is a counted failure"
+    );
+    // Invites come only from an agent in the session, with a valid token; a stranger cannot
+    // tell a live id from a free one by asking.
+    assert_eq!(invite(s.addr, &id, &token("lou", 3600)).await.0, 404);
+    assert_eq!(invite(s.addr, unknown, &token("lou", 3600)).await.0, 404);
+    assert_eq!(invite(s.addr, &id, &token("kim", -10)).await.0, 401);
+    let path = format!("/api/sessions/{id}/invites");
+    assert_eq!(http(s.addr, "POST", &path, &[]).await.0, 401);
+    // The session was not disturbed, and its agent may still bring a colleague.
+    c.step().await;
+    a.sync(c.fingerprint()).await;
+    let invite = a.invite(s.addr, &token("kim", 3600)).await;
+    let mut lou = match Agent::try_join_with(s.addr, &invite, &id, &token("lou", 3600)).await {
+        Ok(lou) => lou,
+        Err((code, _)) => panic!("invite refused: {code:?}"),
+    };
+    lou.sync(c.fingerprint()).await;
+    a.until(
+        "PeerJoined",
+        |m| matches!(m, Message::PeerJoined { participant_id, .. } if *participant_id == lou.pid),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_session_nobody_joins_ends_when_its_join_window_passes() {
+    let mut config = RelayConfig::default();
+    config.policy.join_window_secs = 1;
+    let s = start(config).await;
+    let (id, secret) = create(s.addr).await;
+    let mut c = Customer::connect(s.addr, &id, &secret, 42).await;
+    c.send_keyframe().await;
+    match c.until("End", |m| matches!(m, Message::End { .. })).await {
+        Message::End { reason } => assert_eq!(reason, EndReason::NoAgentJoined),
+        _ => unreachable!(),
+    }
+    expect_closed(&mut c.ws).await;
+    let Err((code, _)) = Agent::try_join(s.addr, &id, &token("ned", 3600)).await else {
+        panic!("joined an expired id");
+    };
+    assert_eq!(code, ErrorCode::SessionEnded);
+    assert_eq!(s.state.live_sessions(), 0);
+}
+
+#[tokio::test]
+async fn an_agent_resumes_with_its_resume_token_and_a_wrong_one_is_refused() {
+    let s = start(RelayConfig::default()).await;
+    let (_id, mut c, a) = session_with_agent(s.addr, 41, "max").await;
+    let (session, pid, resume) = (a.session, a.pid, a.resume);
+    drop(a);
+    let dropped = |m: &Message| {
+        matches!(
+            m,
+            Message::Connection {
+                connected: false,
+                ..
+            }
+        )
+    };
+    c.until("Connection", dropped).await;
+    c.step().await;
+    // A forged token, and the right token under another participant id: refused, and the
+    // connection stays open for a Join.
+    let forged = protocol::ResumeToken([7; 16]);
+    for (p, t) in [(pid, forged), (ParticipantId(pid.0 + 1), resume)] {
+        let Err((code, ws)) = Agent::try_resume(s.addr, session, p, t).await else {
+            panic!("resumed with a wrong token");
+        };
+        assert_eq!(code, ErrorCode::Unauthorized);
+        drop(ws);
+    }
+    let Err((_, mut ws)) = Agent::try_resume(s.addr, session, pid, forged).await else {
+        panic!("resumed with a forged token");
+    };
+    send(
+        &mut ws,
+        &Message::Join {
+            session_id: session,
+            token: protocol::AuthToken::new(token("max", 3600)),
+        },
+    )
+    .await;
+    let mut back = match Agent::joined(ws).await {
+        Ok(back) => back,
+        Err((code, _)) => panic!("join after a refused resume: {code:?}"),
+    };
+    assert_eq!(back.pid, pid);
+    back.sync(c.fingerprint()).await;
+    drop(back);
+    c.until("Connection", dropped).await;
+    c.step().await;
+    // The real token: back in, same participant, a fresh relay-made keyframe, no vendor token.
+    let mut again = match Agent::try_resume(s.addr, session, pid, resume).await {
+        Ok(again) => again,
+        Err((code, _)) => panic!("resume refused: {code:?}"),
+    };
+    assert_eq!(again.pid, pid);
+    again.sync(c.fingerprint()).await;
+    assert_eq!(again.keyframes, 1);
+    c.until("Connection", |m| {
+        matches!(
+            m,
+            Message::Connection {
+                connected: true,
+                ..
+            }
+        )
+    })
+    .await;
+    c.step().await;
+    again.sync(c.fingerprint()).await;
+}
+
+#[tokio::test]
+async fn a_customer_resumes_with_its_resume_token() {
+    let s = start(RelayConfig::default()).await;
+    let (_id, c, mut a) = session_with_agent(s.addr, 43, "ray").await;
+    let (session, resume) = (c.session, c.resume);
+    drop(c);
+    a.until("Connection", |m| {
+        matches!(
+            m,
+            Message::Connection {
+                connected: false,
+                ..
+            }
+        )
+    })
+    .await;
+    // A wrong token is refused and the connection closed.
+    let mut ws = connect(s.addr, "").await;
+    let wrong = protocol::Reconnect {
+        session_id: session,
+        participant_id: ParticipantId(1),
+        token: protocol::ResumeToken([1; 16]),
+        last_seq: None,
+    };
+    send(&mut ws, &hello_resuming(Role::Customer, Some(wrong))).await;
+    assert_eq!(expect_error(&mut ws).await, ErrorCode::Unauthorized);
+    expect_closed(&mut ws).await;
+    // The right one: the page comes back and the agent follows.
+    let mut c = Customer::resume(s.addr, session, resume, 430).await;
+    c.send_keyframe().await;
+    a.sync(c.fingerprint()).await;
+    c.step().await;
+    a.sync(c.fingerprint()).await;
 }
 
 #[tokio::test]
@@ -1180,6 +1488,7 @@ async fn an_agent_gone_past_the_grace_period_ends_the_session() {
     config.policy.agent_grace_period_secs = 1;
     let s = start(config).await;
     let (id, mut c, a) = session_with_agent(s.addr, 15, "uma").await;
+    let (session, pid, resume) = (a.session, a.pid, a.resume);
     drop(a);
     match c.until("End", |m| matches!(m, Message::End { .. })).await {
         Message::End { reason } => assert_eq!(reason, EndReason::AgentGone),
@@ -1188,6 +1497,10 @@ async fn an_agent_gone_past_the_grace_period_ends_the_session() {
     expect_closed(&mut c.ws).await;
     let Err((code, _)) = Agent::try_join(s.addr, &id, &token("uma", 3600)).await else {
         panic!("rejoined after the grace period");
+    };
+    assert_eq!(code, ErrorCode::SessionEnded);
+    let Err((code, _)) = Agent::try_resume(s.addr, session, pid, resume).await else {
+        panic!("resumed after the grace period");
     };
     assert_eq!(code, ErrorCode::SessionEnded);
 }
@@ -1438,7 +1751,12 @@ async fn an_agent_handles_one_session_at_a_time() {
     .await;
     a.until("End", |m| matches!(m, Message::End { .. })).await;
     let _ = first;
-    let mut again = Agent::join(s.addr, &second, &token("solo", 3600)).await;
+    let invite = other.invite(s.addr, &token("other", 3600)).await;
+    let mut again = match Agent::try_join_with(s.addr, &invite, &second, &token("solo", 3600)).await
+    {
+        Ok(again) => again,
+        Err((code, _)) => panic!("refused: {code:?}"),
+    };
     again.sync(c2.fingerprint()).await;
 }
 

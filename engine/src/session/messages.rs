@@ -75,6 +75,9 @@ pub enum EndReason {
     InactivityTimeout,
     /// The last agent left or disconnected and none came back within the grace period.
     NoAgentReturned,
+    /// No agent joined within the policy's join window (the session ID, a one-time
+    /// rendezvous code, expired unused).
+    NoAgentJoined,
     /// The customer declined an agent's invitation.
     InviteDeclined,
     /// The inviting agent left before the customer answered.

@@ -108,6 +108,11 @@ pub struct SessionPolicy {
     /// Activity is any accepted event from a participant except customer frames (a page that
     /// animates by itself is not activity) and connection changes.
     pub inactivity_timeout: Option<Duration>,
+    /// How long a session the customer started waits for its first agent; then it ends with
+    /// [`super::EndReason::NoAgentJoined`]. `None`: as long as the inactivity timeout allows.
+    /// Default: 10 minutes. The session ID is a rendezvous code: only a waiting session can be
+    /// joined by its ID alone, so this bounds how long an ID is worth guessing.
+    pub join_window: Option<Duration>,
     /// How long the session waits for an agent after the last connected agent left or
     /// disconnected, and how long a disconnected agent keeps its place. Default: 2 minutes.
     pub agent_grace_period: Duration,
@@ -134,6 +139,7 @@ impl Default for SessionPolicy {
         SessionPolicy {
             control_ceiling: ControlCeiling::Full,
             inactivity_timeout: Some(Duration::from_secs(30 * 60)),
+            join_window: Some(Duration::from_secs(10 * 60)),
             agent_grace_period: Duration::from_secs(2 * 60),
             highlight_lifetime: Duration::from_secs(3 * 60),
             allowed_domains: Vec::new(),
@@ -180,6 +186,7 @@ mod tests {
         let p = SessionPolicy::default();
         assert_eq!(p.control_ceiling, ControlCeiling::Full);
         assert_eq!(p.inactivity_timeout, Some(Duration::from_secs(1800)));
+        assert_eq!(p.join_window, Some(Duration::from_secs(600)));
         assert_eq!(p.agent_grace_period, Duration::from_secs(120));
         assert_eq!(p.highlight_lifetime, Duration::from_secs(180));
         assert!(p.allowed_domains.is_empty());

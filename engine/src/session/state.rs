@@ -239,6 +239,7 @@ enum Timer {
     HighlightExpiry,
     AgentReturn(AgentId),
     NoConnectedAgent,
+    JoinWindow,
     Inactivity,
 }
 
@@ -259,6 +260,8 @@ pub struct Session {
     highlights: VecDeque<Highlight>,
     next_highlight: u32,
     last_activity: Timestamp,
+    /// When the session was created (the join window counts from it).
+    created_at: Timestamp,
     /// When the last connected agent left or disconnected (started or invited sessions only).
     no_connected_agent_since: Option<Timestamp>,
     now: Timestamp,
@@ -280,6 +283,7 @@ impl Session {
             highlights: VecDeque::new(),
             next_highlight: 1,
             last_activity: now,
+            created_at: now,
             no_connected_agent_since: None,
             now,
             transmits: VecDeque::new(),
@@ -1523,6 +1527,13 @@ impl Session {
                 Timer::NoConnectedAgent,
             )
         });
+        let join_window = match self.phase {
+            Phase::Waiting => self
+                .policy
+                .join_window
+                .map(|window| (self.created_at + window, Timer::JoinWindow)),
+            _ => None,
+        };
         let inactivity = self
             .policy
             .inactivity_timeout
@@ -1531,6 +1542,7 @@ impl Session {
             .into_iter()
             .chain(returns)
             .chain(no_agent)
+            .chain(join_window)
             .chain(inactivity)
             .min()
     }
@@ -1560,6 +1572,7 @@ impl Session {
             }
             Timer::AgentReturn(agent) => self.remove_agent(agent, LeaveReason::DidNotReturn, at),
             Timer::NoConnectedAgent => self.end(EndReason::NoAgentReturned, at),
+            Timer::JoinWindow => self.end(EndReason::NoAgentJoined, at),
             Timer::Inactivity => self.end(EndReason::InactivityTimeout, at),
         }
     }

@@ -728,6 +728,60 @@ fn inactivity_timeout_applies_while_waiting_for_an_agent() {
 }
 
 #[test]
+fn a_waiting_session_ends_when_no_agent_joins_within_the_join_window() {
+    let mut s = Session::new(sid(), SessionPolicy::default(), t(0));
+    drain(&mut s);
+    let window = t(10 * 60 * 1000);
+    assert_eq!(
+        s.poll_timeout(),
+        Some(window),
+        "the join window comes first"
+    );
+    // Customer activity does not extend it: the ID is worth guessing only so long.
+    s.handle_customer_activity(t(60_000)).unwrap();
+    s.handle_timeout(t(window.0 - 1));
+    assert_eq!(s.state(), SessionState::Waiting);
+    s.handle_timeout(window);
+    assert_eq!(s.end_reason(), Some(EndReason::NoAgentJoined));
+    assert!(has(
+        &drain(&mut s),
+        Recipient::Everyone,
+        &SessionMessage::Ended {
+            reason: EndReason::NoAgentJoined
+        }
+    ));
+    assert_eq!(
+        s.handle_agent_join(AgentJoin::verified(A), t(window.0 + 1)),
+        Err(SessionError::SessionEnded(EndReason::NoAgentJoined))
+    );
+}
+
+#[test]
+fn the_join_window_stops_counting_once_an_agent_joined() {
+    let mut s = Session::new(sid(), SessionPolicy::default(), t(0));
+    s.handle_agent_join(AgentJoin::verified(A), t(9 * 60 * 1000))
+        .unwrap();
+    s.handle_timeout(t(11 * 60 * 1000));
+    assert_eq!(s.state(), SessionState::Active);
+    // The last agent leaving starts the grace period, never the join window again.
+    s.handle_agent_leave(A, t(12 * 60 * 1000)).unwrap();
+    assert_eq!(s.poll_timeout(), Some(t(14 * 60 * 1000)));
+}
+
+#[test]
+fn no_join_window_when_the_policy_has_none() {
+    let s = Session::new(
+        sid(),
+        SessionPolicy {
+            join_window: None,
+            ..SessionPolicy::default()
+        },
+        t(0),
+    );
+    assert_eq!(s.poll_timeout(), Some(t(30 * 60 * 1000)), "inactivity only");
+}
+
+#[test]
 fn activity_postpones_the_inactivity_timeout_but_page_frames_do_not() {
     let policy = SessionPolicy {
         inactivity_timeout: Some(secs(60)),
@@ -1925,6 +1979,7 @@ fn shared_links_pass_through_when_they_are_web_addresses() {
 fn extreme_timestamps_and_durations_do_not_panic() {
     let policy = SessionPolicy {
         inactivity_timeout: Some(Duration::MAX),
+        join_window: Some(Duration::MAX),
         agent_grace_period: Duration::MAX,
         highlight_lifetime: Duration::ZERO,
         max_agents: 0,
@@ -1942,7 +1997,8 @@ fn extreme_timestamps_and_durations_do_not_panic() {
         "saturated at the end of time"
     );
     s.handle_timeout(t(u64::MAX));
-    assert_eq!(s.end_reason(), Some(EndReason::InactivityTimeout));
+    // The join window and the inactivity timeout fall due together: the first is named.
+    assert_eq!(s.end_reason(), Some(EndReason::NoAgentJoined));
     let mut s = active(SessionPolicy {
         highlight_lifetime: Duration::ZERO,
         agent_grace_period: Duration::ZERO,
