@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The main job until the relay and browser demo land: the `cobrowse` CLI on real pages.
+# The main job until the browser demo lands: the `cobrowse` CLI on real pages, then the relay.
 # Snapshots a corpus page, diffs two versions of a page, replays the delta, and shows what a
-# masked page looks like to an agent.
+# masked page looks like to an agent; then starts the relay on 127.0.0.1:8080 (or
+# COBROWSE_LISTEN) in development mode, which prints a development agent token, and serves
+# until Ctrl-C. DEMO_NO_RELAY=1 stops after the CLI part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash corpus/fetch.sh
@@ -28,3 +30,13 @@ echo "What the agent's mirror holds for the secret fields:"
 grep -E 'password|ssn|card|secret|private-panel|iframe' "$out/agent-view.html" | sed 's/^/  /'
 echo
 echo "Files are in $out"
+
+[ "${DEMO_NO_RELAY:-}" = 1 ] && exit 0
+cargo build --release -q -p cobrowse-relay
+listen=${COBROWSE_LISTEN:-127.0.0.1:8080}
+echo
+echo "== the relay on http://$listen (Ctrl-C to stop)"
+echo "A customer session:  curl -s -X POST http://$listen/api/sessions"
+echo "Health and metrics:  curl -s http://$listen/healthz; curl -s http://$listen/metrics"
+echo "Agents join over ws://$listen/ws with the development token printed below."
+exec target/release/cobrowse-relay --dev --listen "$listen"

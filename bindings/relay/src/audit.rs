@@ -185,6 +185,9 @@ pub struct Metrics {
     pub join_failures: AtomicU64,
     /// Messages refused by rate limits.
     pub rate_limited: AtomicU64,
+    /// Deltas not sent to an agent too far behind in its acknowledgements (it gets one
+    /// keyframe when it catches up instead).
+    pub deltas_withheld: AtomicU64,
 }
 
 impl Metrics {
@@ -250,6 +253,12 @@ impl Metrics {
             "counter",
             "Messages refused by rate limits.",
             g(&self.rate_limited),
+        );
+        line(
+            "cobrowse_deltas_withheld_total",
+            "counter",
+            "Deltas withheld from agents too far behind in their acknowledgements.",
+            g(&self.deltas_withheld),
         );
         out
     }

@@ -45,7 +45,20 @@
 //! rejects (a sequence gap, a fingerprint mismatch, bad frame bytes) is not forwarded and the
 //! customer is sent `KeyframeRequest { have_seq }` (once until a frame applies again).
 //! An agent's `KeyframeRequest` (a gap or mismatch on its side) is answered with a relay-made
-//! keyframe. `Ack`s are accepted and not used yet.
+//! keyframe.
+//!
+//! # Acknowledgements and slow agents
+//!
+//! An agent may acknowledge the frames it applied (`Ack { seq }`). Acknowledging is optional;
+//! an agent that does is held to a window: once the newest frame is more than [`ACK_WINDOW`]
+//! sequence numbers past its last `Ack`, further deltas are **withheld** from it (counted in
+//! `cobrowse_deltas_withheld_total`) instead of piling up in its queue. When its `Ack` reaches
+//! the last frame it was sent, it gets one relay-made keyframe of the current page and the
+//! stream resumes: a slow agent skips to the present instead of replaying a backlog. Any
+//! keyframe sent to an agent (a join, its own `KeyframeRequest`, a resume of sharing) also
+//! ends withholding. Agents that never acknowledge are bounded by their queue alone: a
+//! connection with [`MAX_QUEUED`] messages or [`MAX_QUEUED_BYTES`] bytes waiting is closed
+//! (4001) and reconnects to a fresh keyframe.
 //!
 //! Frames are limited per session by a token bucket (`limits.frames_per_second`, burst
 //! `limits.frame_burst`): a frame over the limit is dropped and the customer gets
@@ -144,44 +157,71 @@ pub const READ_BUFFER_BYTES: usize = 8 * 1024;
 /// Messages a connection may have queued before it counts as too slow.
 pub const MAX_QUEUED: usize = 1024;
 
-/// Close code for a connection that fell [`MAX_QUEUED`] messages behind. Its client
-/// reconnects within the grace period and gets a fresh relay-made keyframe, so a slow agent
-/// costs bounded memory and never stalls the others.
+/// Bytes a connection may have queued before it counts as too slow (a few large keyframes).
+pub const MAX_QUEUED_BYTES: usize = 16 << 20;
+
+/// Close code for a connection that fell [`MAX_QUEUED`] messages or [`MAX_QUEUED_BYTES`]
+/// bytes behind. Its client reconnects within the grace period and gets a fresh relay-made
+/// keyframe, so a slow agent costs bounded memory and never stalls the others.
 pub const CLOSE_TOO_SLOW: u16 = 4001;
 
-/// The sending side of one connection's queue, bounded by [`MAX_QUEUED`].
+/// What one connection has queued and not yet written.
+#[derive(Debug, Default)]
+pub struct Backlog {
+    messages: AtomicUsize,
+    bytes: AtomicUsize,
+}
+
+impl Backlog {
+    /// The writer wrote a message of `len` bytes.
+    fn written(&self, len: usize) {
+        self.messages.fetch_sub(1, Ordering::AcqRel);
+        self.bytes.fetch_sub(len, Ordering::AcqRel);
+    }
+}
+
+/// The sending side of one connection's queue, bounded by [`MAX_QUEUED`] and
+/// [`MAX_QUEUED_BYTES`].
 #[derive(Clone, Debug)]
 pub struct Link {
     tx: UnboundedSender<Outbound>,
-    queued: Arc<AtomicUsize>,
+    backlog: Arc<Backlog>,
+    /// Set once the too-slow close was queued: nothing more is.
+    closed: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Link {
-    fn new() -> (Link, UnboundedReceiver<Outbound>, Arc<AtomicUsize>) {
+    fn new() -> (Link, UnboundedReceiver<Outbound>, Arc<Backlog>) {
         let (tx, rx) = unbounded_channel();
-        let queued = Arc::new(AtomicUsize::new(0));
+        let backlog = Arc::new(Backlog::default());
         (
             Link {
                 tx,
-                queued: queued.clone(),
+                backlog: backlog.clone(),
+                closed: Default::default(),
             },
             rx,
-            queued,
+            backlog,
         )
     }
 
-    /// Queues a message; a connection already [`MAX_QUEUED`] behind gets a close instead
-    /// (once) and nothing more. Returns whether the message was queued.
+    /// Queues a message; a connection already too far behind gets a close instead (once)
+    /// and nothing more. Returns whether the message was queued.
     pub fn send(&self, out: Outbound) -> bool {
-        if matches!(out, Outbound::Close(..)) {
-            return self.tx.send(out).is_ok();
+        let len = match &out {
+            Outbound::Close(..) => return self.tx.send(out).is_ok(),
+            Outbound::Wire(b) => b.len(),
+        };
+        if self.closed.load(Ordering::Acquire) {
+            return false;
         }
-        let before = self.queued.fetch_add(1, Ordering::AcqRel);
-        if before >= MAX_QUEUED {
-            self.queued.fetch_sub(1, Ordering::AcqRel);
-            if before == MAX_QUEUED {
-                // Exactly one close, however many messages keep coming.
-                self.queued.fetch_add(1, Ordering::AcqRel);
+        let messages = self.backlog.messages.fetch_add(1, Ordering::AcqRel);
+        let bytes = self.backlog.bytes.fetch_add(len, Ordering::AcqRel);
+        if messages >= MAX_QUEUED || bytes + len > MAX_QUEUED_BYTES {
+            self.backlog.messages.fetch_sub(1, Ordering::AcqRel);
+            self.backlog.bytes.fetch_sub(len, Ordering::AcqRel);
+            // Exactly one close, however many messages keep coming.
+            if !self.closed.swap(true, Ordering::AcqRel) {
                 let _ = self
                     .tx
                     .send(Outbound::Close(CLOSE_TOO_SLOW, "too far behind"));
@@ -189,7 +229,7 @@ impl Link {
             return false;
         }
         if self.tx.send(out).is_err() {
-            self.queued.fetch_sub(1, Ordering::AcqRel);
+            self.backlog.written(len);
             return false;
         }
         true
@@ -240,7 +280,36 @@ impl Links {
 struct AgentSlot {
     pid: ParticipantId,
     resume: [u8; 16],
+    /// The last frame the agent acknowledged, once it acknowledges at all.
+    acked: Option<u64>,
+    /// The last frame sent to it.
+    sent: Option<u64>,
+    /// Whether deltas are withheld until it acknowledges `sent`.
+    withheld: bool,
 }
+
+impl AgentSlot {
+    /// Whether the frame `seq` must be withheld from this agent (see the module docs).
+    fn withholds(&mut self, seq: u64) -> bool {
+        if !self.withheld
+            && let Some(acked) = self.acked
+        {
+            self.withheld = seq.saturating_sub(acked) > ACK_WINDOW;
+        }
+        self.withheld
+    }
+
+    /// The agent was sent a keyframe of frame `seq`: it is up to date, and held to the window
+    /// again from its next `Ack`.
+    fn caught_up(&mut self, seq: Option<u64>) {
+        self.sent = seq;
+        self.acked = None;
+        self.withheld = false;
+    }
+}
+
+/// How many frames an acknowledging agent may be behind before deltas are withheld from it.
+pub const ACK_WINDOW: u64 = 120;
 
 /// The per-session wire state: participant numbering, resume tokens, the frame rate bucket,
 /// the relay-made keyframe cache and highlight ids.
@@ -294,7 +363,13 @@ impl WireState {
             by_pid.insert(pid.0, agent);
             let mut resume = [0u8; 16];
             auth::random_bytes(&mut resume);
-            AgentSlot { pid, resume }
+            AgentSlot {
+                pid,
+                resume,
+                acked: None,
+                sent: None,
+                withheld: false,
+            }
         })
     }
 
@@ -446,8 +521,54 @@ fn send_keyframe(state: &RelayState, inner: &mut SessionInner, to: Recipient) {
     match keyframe_message(state, inner) {
         Some(b) => {
             inner.links.send(&to, &Outbound::Wire(b));
+            let seq = inner.mirror.seq();
+            for (agent, slot) in inner.wire.agents.iter_mut() {
+                let reached = match to {
+                    Recipient::Agent(a) => a == *agent,
+                    Recipient::AllAgents | Recipient::Everyone => true,
+                    Recipient::Customer => false,
+                };
+                if reached {
+                    slot.caught_up(seq);
+                }
+            }
         }
         None => request_customer_keyframe(inner),
+    }
+}
+
+/// Sends a delta the mirror applied (the customer's message bytes, shared) to every agent
+/// but those it is withheld from; returns how many agents it reached.
+fn forward_delta(state: &RelayState, inner: &mut SessionInner, message: &Bytes) -> usize {
+    let seq = inner.mirror.seq();
+    let mut reached = 0;
+    for (agent, link) in &inner.links.agents {
+        let Some(slot) = inner.wire.agents.get_mut(agent) else {
+            continue;
+        };
+        if let Some(seq) = seq
+            && slot.withholds(seq)
+        {
+            bump(&state.metrics.deltas_withheld);
+            continue;
+        }
+        if link.send(Outbound::Wire(message.clone())) {
+            slot.sent = seq;
+            reached += 1;
+        }
+    }
+    reached
+}
+
+/// An agent acknowledged frame `seq`: if deltas were withheld from it and it has now applied
+/// everything it was sent, it gets a keyframe of the current page.
+fn agent_ack(state: &RelayState, inner: &mut SessionInner, agent: AgentId, seq: u64) {
+    let Some(slot) = inner.wire.agents.get_mut(&agent) else {
+        return;
+    };
+    slot.acked = Some(seq);
+    if slot.withheld && slot.sent == Some(seq) {
+        send_keyframe(state, inner, Recipient::Agent(agent));
     }
 }
 
@@ -927,8 +1048,8 @@ enum Flow {
 
 async fn run(state: Arc<RelayState>, socket: WebSocket, ip: IpAddr, proofs: Proofs) {
     let (sink, mut stream) = socket.split();
-    let (tx, rx, queued) = Link::new();
-    let mut writer = tokio::spawn(write_loop(sink, rx, queued));
+    let (tx, rx, backlog) = Link::new();
+    let mut writer = tokio::spawn(write_loop(sink, rx, backlog));
     state
         .metrics
         .connections
@@ -1016,12 +1137,12 @@ async fn run(state: Arc<RelayState>, socket: WebSocket, ip: IpAddr, proofs: Proo
 async fn write_loop(
     mut sink: futures_util::stream::SplitSink<WebSocket, WsMessage>,
     mut rx: UnboundedReceiver<Outbound>,
-    queued: Arc<AtomicUsize>,
+    backlog: Arc<Backlog>,
 ) {
     while let Some(out) = rx.recv().await {
         match out {
             Outbound::Wire(b) => {
-                queued.fetch_sub(1, Ordering::AcqRel);
+                backlog.written(b.len());
                 if sink.send(WsMessage::Binary(b)).await.is_err() {
                     return;
                 }
@@ -1274,14 +1395,27 @@ impl Conn {
             return;
         }
         match inner.mirror.apply_frame(frame, &mut ()) {
-            Ok(_) => {
+            Ok(header) => {
                 inner.wire.keyframe_requested = false;
                 let now = state.now();
                 if inner.machine.handle_customer_frame(now).is_ok() {
-                    // The received message, as it is, to every agent.
-                    let n = inner
-                        .links
-                        .send(&Recipient::AllAgents, &Outbound::Wire(message));
+                    // The received message, as it is, to every agent (but those too far
+                    // behind in their acknowledgements).
+                    let n = match header.kind {
+                        FrameKind::Delta => forward_delta(state, inner, &message),
+                        _ => {
+                            let n = inner
+                                .links
+                                .send(&Recipient::AllAgents, &Outbound::Wire(message));
+                            let seq = inner.mirror.seq();
+                            inner
+                                .wire
+                                .agents
+                                .values_mut()
+                                .for_each(|slot| slot.caught_up(seq));
+                            n
+                        }
+                    };
                     if n > 0 {
                         bump(&state.metrics.frames_relayed);
                         state
@@ -1765,9 +1899,9 @@ impl Conn {
             Message::KeyframeRequest { .. } => {
                 send_keyframe(&state, inner, Recipient::Agent(agent));
             }
-            // Acknowledgements are accepted; the relay does not track per-agent progress yet
-            // (gaps are detected by the agent's mirror, which asks for a keyframe).
-            Message::Ack { .. } => {}
+            // Gaps are detected by the agent's mirror, which asks for a keyframe; acks hold a
+            // slow agent to the window (module docs).
+            Message::Ack { seq } => agent_ack(&state, inner, agent, seq),
             Message::Ping { nonce, sent_at_ms } => self.send(&Message::Pong { nonce, sent_at_ms }),
             Message::Pong { .. } | Message::Error { .. } => {}
             Message::Join { .. } | Message::Hello { .. } => {
@@ -1824,15 +1958,7 @@ impl Conn {
 mod link_tests {
     use super::*;
 
-    #[test]
-    fn a_connection_too_far_behind_gets_one_close_and_nothing_more() {
-        let (link, mut rx, _queued) = Link::new();
-        for _ in 0..MAX_QUEUED {
-            assert!(link.send(Outbound::Wire(Bytes::from_static(b"x"))));
-        }
-        for _ in 0..10 {
-            assert!(!link.send(Outbound::Wire(Bytes::from_static(b"x"))));
-        }
+    fn drain(rx: &mut UnboundedReceiver<Outbound>) -> (usize, Vec<u16>) {
         let mut wires = 0;
         let mut closes = Vec::new();
         while let Ok(out) = rx.try_recv() {
@@ -1841,20 +1967,51 @@ mod link_tests {
                 Outbound::Close(code, _) => closes.push(code),
             }
         }
-        assert_eq!(wires, MAX_QUEUED);
-        assert_eq!(closes, vec![CLOSE_TOO_SLOW]);
+        (wires, closes)
+    }
+
+    #[test]
+    fn a_connection_too_far_behind_gets_one_close_and_nothing_more() {
+        let (link, mut rx, _backlog) = Link::new();
+        for _ in 0..MAX_QUEUED {
+            assert!(link.send(Outbound::Wire(Bytes::from_static(b"x"))));
+        }
+        for _ in 0..10 {
+            assert!(!link.send(Outbound::Wire(Bytes::from_static(b"x"))));
+        }
+        assert_eq!(drain(&mut rx), (MAX_QUEUED, vec![CLOSE_TOO_SLOW]));
+        // Even once drained, a closed link takes nothing more.
+        assert!(!link.send(Outbound::Wire(Bytes::from_static(b"x"))));
+    }
+
+    #[test]
+    fn a_connection_too_many_bytes_behind_is_closed_too() {
+        let (link, mut rx, _backlog) = Link::new();
+        let big = Bytes::from(vec![0u8; MAX_QUEUED_BYTES / 4]);
+        for _ in 0..4 {
+            assert!(link.send(Outbound::Wire(big.clone())));
+        }
+        assert!(!link.send(Outbound::Wire(Bytes::from_static(b"x"))));
+        assert_eq!(drain(&mut rx), (4, vec![CLOSE_TOO_SLOW]));
     }
 
     #[test]
     fn a_draining_writer_keeps_the_connection_below_the_bound() {
-        let (link, mut rx, queued) = Link::new();
-        for _ in 0..(3 * MAX_QUEUED) {
-            assert!(link.send(Outbound::Wire(Bytes::from_static(b"x"))));
+        let (link, mut rx, backlog) = Link::new();
+        let big = Bytes::from(vec![0u8; MAX_QUEUED_BYTES / 4]);
+        for i in 0..(3 * MAX_QUEUED) {
+            let b = if i % 100 == 0 {
+                big.clone()
+            } else {
+                Bytes::from_static(b"x")
+            };
+            assert!(link.send(Outbound::Wire(b)));
             // What the writer does per message it sends.
-            if let Ok(Outbound::Wire(_)) = rx.try_recv() {
-                queued.fetch_sub(1, Ordering::AcqRel);
+            if let Ok(Outbound::Wire(b)) = rx.try_recv() {
+                backlog.written(b.len());
             }
         }
-        assert_eq!(queued.load(Ordering::Acquire), 0);
+        assert_eq!(backlog.messages.load(Ordering::Acquire), 0);
+        assert_eq!(backlog.bytes.load(Ordering::Acquire), 0);
     }
 }

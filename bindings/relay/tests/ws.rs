@@ -330,6 +330,15 @@ impl Customer {
         send_raw(&mut self.ws, encode_frame(&frame)).await;
     }
 
+    /// A navigation: another page, captured and sent as a keyframe.
+    async fn navigate(&mut self, html: &str) {
+        let mut live = parse_document_str(html);
+        prepare(&mut live, &self.rules);
+        assign_ids(&mut live, &self.rules);
+        self.live = live;
+        self.send_keyframe().await;
+    }
+
     /// Seeded edits on the page, sent as one delta.
     async fn step(&mut self) {
         let mut next = self.live.clone();
@@ -1245,6 +1254,91 @@ async fn a_late_joiner_gets_a_relay_made_keyframe() {
         .await;
     assert_eq!(late.keyframes, 2);
     assert_eq!(late.mirror.fingerprint(), c.fingerprint());
+}
+
+/// Real pages (every 20th of the fetched corpus) one after the other, each followed by seeded
+/// edits: every agent's mirror shows the customer's page after every frame, and an agent who
+/// joins midway by invite catches up from a relay-made keyframe.
+#[tokio::test]
+async fn corpus_pages_and_seeded_edits_reach_every_agent_exactly() {
+    let pages = cobrowse_tests::corpus_pages_required();
+    if pages.is_empty() {
+        return;
+    }
+    let s = start(RelayConfig::default()).await;
+    let (id, mut c, mut a) = session_with_agent(s.addr, 50, "web").await;
+    let mut late: Option<Agent> = None;
+    let mut steps = 0;
+    for (i, page) in pages.iter().step_by(20).enumerate() {
+        let html = String::from_utf8_lossy(&std::fs::read(page).unwrap()).into_owned();
+        c.navigate(&html).await;
+        for _ in 0..4 {
+            c.step().await;
+            steps += 1;
+            a.sync(c.fingerprint()).await;
+            if let Some(l) = late.as_mut() {
+                l.sync(c.fingerprint()).await;
+            }
+        }
+        if i == 3 {
+            let invite = a.invite(s.addr, &token("web", 3600)).await;
+            let mut l = match Agent::try_join_with(s.addr, &invite, &id, &token("net", 3600)).await
+            {
+                Ok(l) => l,
+                Err((code, _)) => panic!("invite refused: {code:?}"),
+            };
+            l.sync(c.fingerprint()).await;
+            assert_eq!(l.keyframes, 1, "a relay-made keyframe of the current page");
+            late = Some(l);
+        }
+    }
+    assert!(steps >= 40, "{steps} deltas");
+    let late = late.expect("the late agent joined");
+    assert_eq!(late.mirror.fingerprint(), c.fingerprint());
+    assert_eq!(a.mirror.fingerprint(), c.fingerprint());
+}
+
+#[tokio::test]
+async fn an_agent_behind_in_its_acks_gets_one_keyframe_instead_of_a_backlog() {
+    use cobrowse_relay::ws::ACK_WINDOW;
+    let mut config = RelayConfig::default();
+    config.limits.frames_per_second = 100_000;
+    config.limits.frame_burst = 100_000;
+    let s = start(config).await;
+    let (id, mut c, mut a) = session_with_agent(s.addr, 44, "ack").await;
+    // A second agent that never acknowledges: it gets every delta.
+    let invite = a.invite(s.addr, &token("ack", 3600)).await;
+    let mut b = match Agent::try_join_with(s.addr, &invite, &id, &token("nak", 3600)).await {
+        Ok(b) => b,
+        Err((code, _)) => panic!("invite refused: {code:?}"),
+    };
+    b.sync(c.fingerprint()).await;
+    let acked = c.seq;
+    send(&mut a.ws, &Message::Ack { seq: acked }).await;
+    let extra = 10;
+    for _ in 0..(ACK_WINDOW + extra) {
+        c.step().await;
+    }
+    b.sync(c.fingerprint()).await;
+    assert_eq!(b.keyframes, 1, "only its join keyframe");
+    // The acknowledging agent gets the window's deltas, then nothing.
+    let mut got = Vec::new();
+    while let Some(m) = quiet(&mut a.ws).await {
+        if let Message::Frame { bytes } = &m {
+            got.push(FrameView::access(bytes).unwrap().header().seq);
+        }
+        a.on(&m);
+    }
+    let last = acked + ACK_WINDOW;
+    assert_eq!(got, (acked + 1..=last).collect::<Vec<u64>>());
+    assert_eq!(metric(&s.state, "cobrowse_deltas_withheld_total"), extra);
+    // Once it acknowledges what it got, one keyframe brings it to the present.
+    send(&mut a.ws, &Message::Ack { seq: last }).await;
+    a.sync(c.fingerprint()).await;
+    assert_eq!(a.keyframes, 2);
+    c.step().await;
+    a.sync(c.fingerprint()).await;
+    b.sync(c.fingerprint()).await;
 }
 
 #[tokio::test]
