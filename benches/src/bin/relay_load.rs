@@ -6,6 +6,7 @@
 //! target/release/relay_load                          # 5,000 sessions, 5 s warm-up, 30 s measured
 //! target/release/relay_load --sessions 10000 --seconds 30
 //! target/release/relay_load --in-process             # relay in this process (see below)
+//! target/release/relay_load --compare-bare           # then the same load on `bare_relay`
 //! ```
 //!
 //! What it does, in order:
@@ -40,6 +41,14 @@
 //! 7. Prints a Markdown table and exits, with status 1 if a session failed to set up or a
 //!    delta was lost, refused or out of order (latency never fails a run); a watchdog ends
 //!    the run (and the relay) after `--timeout` seconds whatever happens (status 3).
+//!
+//! With `--compare-bare`, steps 3 to 6 run a second time, with fresh clients, against
+//! `bare_relay` (next to this binary, or `--bare PATH`): a bare WebSocket forwarder on the
+//! relay's own stack (see `bare_relay.rs`). `--rounds R` makes that R pairs of runs, in
+//! alternating order (ours first, then the forwarder first, ...). The table then has one row
+//! per run, followed by the ratios ours / bare of p50, p99 and memory per session for each
+//! pair and their median: on a small, noisy machine a ratio measured in one invocation says
+//! more than either absolute figure. The exit status covers every run.
 
 use std::io::{BufRead, BufReader as StdBufReader};
 use std::net::SocketAddr;
@@ -86,6 +95,10 @@ struct Opts {
     concurrency: usize,
     in_process: bool,
     relay_bin: Option<PathBuf>,
+    compare_bare: bool,
+    /// With `--compare-bare`: pairs of runs, in alternating order.
+    rounds: u64,
+    bare_bin: Option<PathBuf>,
     client_threads: usize,
     timeout: u64,
 }
@@ -96,10 +109,17 @@ fn opts() -> Opts {
         println!(
             "usage: relay_load [--sessions N (5000)] [--seconds S (30)] [--warmup S (5)] \
              [--concurrency C (200)] [--client-threads T (nproc)] [--in-process] \
-             [--relay PATH (target/release/cobrowse-relay)] [--timeout S]"
+             [--relay PATH (target/release/cobrowse-relay)] [--compare-bare [--rounds R (1)]] \
+             [--bare PATH (target/release/bare_relay)] [--timeout S]"
         );
         std::process::exit(0);
     }
+    let path = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .map(PathBuf::from)
+    };
     let num = |flag: &str| -> Option<u64> {
         let i = args.iter().position(|a| a == flag)?;
         Some(
@@ -112,21 +132,24 @@ fn opts() -> Opts {
     let seconds = num("--seconds").unwrap_or(30).max(1);
     let warmup = num("--warmup").unwrap_or(5);
     let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let compare_bare = args.iter().any(|a| a == "--compare-bare");
+    let rounds = num("--rounds").unwrap_or(1).max(1);
+    let runs = if compare_bare { 2 * rounds } else { 1 };
     Opts {
         sessions,
         seconds,
         warmup,
         concurrency: num("--concurrency").unwrap_or(200).max(1) as usize,
         in_process: args.iter().any(|a| a == "--in-process"),
-        relay_bin: args
-            .iter()
-            .position(|a| a == "--relay")
-            .and_then(|i| args.get(i + 1))
-            .map(PathBuf::from),
+        relay_bin: path("--relay"),
+        compare_bare,
+        rounds,
+        bare_bin: path("--bare"),
         client_threads: num("--client-threads").unwrap_or(cpus as u64).max(1) as usize,
-        // Ramp-up allowance: 60 s plus 20 ms a session, then the run itself.
-        timeout: num("--timeout")
-            .unwrap_or(60 + sessions as u64 / 50 + warmup + seconds + DRAIN.as_secs() + 30),
+        // Ramp-up allowance: 60 s plus 20 ms a session, then the run itself; for each run.
+        timeout: num("--timeout").unwrap_or(
+            runs * (60 + sessions as u64 / 50 + warmup + seconds + DRAIN.as_secs() + 30),
+        ),
     }
 }
 
@@ -259,7 +282,7 @@ impl Frames {
 
     /// The state after frame `seq`: keyframe 1 is A, delta 2 is B, 3 is A, ...
     fn state(seq: u64) -> usize {
-        (seq % 2 == 0) as usize
+        seq.is_multiple_of(2) as usize
     }
 
     /// A `Frame` message with the keyframe of the state at `seq`.
@@ -383,7 +406,7 @@ impl Probe {
 }
 
 struct Shared {
-    frames: Frames,
+    frames: Arc<Frames>,
     counters: Counters,
     epoch: Instant,
     timeline: OnceLock<Timeline>,
@@ -806,8 +829,10 @@ impl Relay {
     }
 }
 
-fn start_relay(o: &Opts) -> (Relay, SocketAddr, String) {
-    if o.in_process {
+/// Starts the relay, or with `bare` the baseline forwarder `bare_relay` (always a separate
+/// process).
+fn start_relay(o: &Opts, bare: bool) -> (Relay, SocketAddr, String) {
+    if o.in_process && !bare {
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let h = std::thread::spawn(move || {
@@ -843,14 +868,29 @@ fn start_relay(o: &Opts) -> (Relay, SocketAddr, String) {
             "in process (`cobrowse_relay::serve`, own runtime, default limits)".into(),
         );
     }
-    let bin = o.relay_bin.clone().unwrap_or_else(|| {
+    let (given, name, flag, build) = if bare {
+        (
+            &o.bare_bin,
+            "bare_relay",
+            "--bare",
+            "-p cobrowse-benches --bin bare_relay",
+        )
+    } else {
+        (
+            &o.relay_bin,
+            "cobrowse-relay",
+            "--relay",
+            "-p cobrowse-relay",
+        )
+    };
+    let bin = given.clone().unwrap_or_else(|| {
         std::env::current_exe()
             .expect("current exe")
-            .with_file_name("cobrowse-relay")
+            .with_file_name(name)
     });
     assert!(
         bin.exists(),
-        "{} not found: run `cargo build --release -p cobrowse-relay` (or pass --relay PATH)",
+        "{} not found: run `cargo build --release {build}` (or pass {flag} PATH)",
         bin.display()
     );
     let mut child = Command::new(&bin)
@@ -891,9 +931,14 @@ fn start_relay(o: &Opts) -> (Relay, SocketAddr, String) {
         }
     });
     let what = format!(
-        "separate process `{}` (pid {}, default limits)",
+        "separate process `{}` (pid {}, {})",
         bin.file_name().unwrap().to_string_lossy(),
-        child.id()
+        child.id(),
+        if bare {
+            "bare forwarder"
+        } else {
+            "default limits"
+        }
     );
     (Relay::Process(child), addr, what)
 }
@@ -951,6 +996,11 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
 fn main() {
     let o = opts();
     let n = o.sessions;
+    if o.in_process && o.compare_bare {
+        // In process, the memory and CPU figures include the clients: no fair ratio.
+        eprintln!("relay_load: --compare-bare needs the relay as a separate process");
+        std::process::exit(2);
+    }
     // Each side holds 2 sockets a session, plus up to `concurrency` HTTP connections during
     // the ramp-up and a few dozen other descriptors.
     // In process, one process holds both sides.
@@ -1019,10 +1069,129 @@ fn main() {
         enc_ns
     );
 
-    let (relay, addr, relay_what) = start_relay(&o);
+    let frames = Arc::new(frames);
+    // Runs: ours alone, or `rounds` pairs in alternating order (ours first in odd rounds, the
+    // bare forwarder first in even ones), so neither always runs in a warmed-up client.
+    let rounds = if o.compare_bare { o.rounds } else { 1 };
+    let mut runs: Vec<(String, bool, Outcome)> = Vec::new();
+    for round in 1..=rounds {
+        let order: &[bool] = match (o.compare_bare, round % 2 == 1) {
+            (false, _) => &[false],
+            (true, true) => &[false, true],
+            (true, false) => &[true, false],
+        };
+        for &bare in order {
+            let name = if bare { "bare_relay" } else { "cobrowse-relay" };
+            let name = if rounds > 1 {
+                format!("{name} (round {round})")
+            } else {
+                name.to_owned()
+            };
+            runs.push((name, bare, measure(&o, bare, frames.clone(), &relay_pid)));
+        }
+    }
+
+    // The table: one row per run, then each run's notes.
+    let label = |head: String| if o.compare_bare { head } else { String::new() };
+    println!();
+    println!(
+        "{}| sessions requested | established | WebSockets | offered deltas/s | relayed deltas/s (achieved) | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | memory per session |",
+        label("| relay ".into())
+    );
+    println!(
+        "{}|---|---|---|---|---|---|---|---|---|---|---|---|",
+        label("|---".into())
+    );
+    for (name, _, run) in &runs {
+        println!("{}{}", label(format!("| {name} ")), run.row);
+    }
+    println!();
+    for (name, _, run) in &runs {
+        if o.compare_bare {
+            println!("- {name} run:");
+            for line in run.notes.lines() {
+                println!("  {line}");
+            }
+        } else {
+            print!("{}", run.notes);
+        }
+    }
+    if o.compare_bare {
+        // Per round, ours / bare; then the median over rounds.
+        let ratios: Vec<[f64; 3]> = runs
+            .chunks(2)
+            .map(|pair| {
+                let (ours, bare) = if pair[0].1 {
+                    (&pair[1].2, &pair[0].2)
+                } else {
+                    (&pair[0].2, &pair[1].2)
+                };
+                [
+                    ours.p50 / bare.p50,
+                    ours.p99 / bare.p99,
+                    ours.kib_per_session / bare.kib_per_session,
+                ]
+            })
+            .collect();
+        for (i, r) in ratios.iter().enumerate() {
+            println!(
+                "- ratio ours / bare, round {}: p50 {:.2}, p99 {:.2}, relay memory per session {:.2}",
+                i + 1,
+                r[0],
+                r[1],
+                r[2]
+            );
+        }
+        let median = |k: usize| {
+            let mut v: Vec<f64> = ratios.iter().map(|r| r[k]).collect();
+            v.sort_by(f64::total_cmp);
+            let (lo, hi) = (v[0], v[v.len() - 1]);
+            let m = if v.len() % 2 == 1 {
+                v[v.len() / 2]
+            } else {
+                (v[v.len() / 2 - 1] + v[v.len() / 2]) / 2.0
+            };
+            format!("{m:.2} ({lo:.2}-{hi:.2})")
+        };
+        println!(
+            "- ratio ours / bare, median over {} round(s) (min-max): p50 {}, p99 {}, relay memory per session {}",
+            ratios.len(),
+            median(0),
+            median(1),
+            median(2)
+        );
+    }
+    if runs.iter().any(|(_, _, run)| !run.clean) {
+        eprintln!("relay_load: sessions failed to set up, or deltas were lost or refused");
+        std::process::exit(1);
+    }
+}
+
+/// What one run reports.
+struct Outcome {
+    /// The table row (from "sessions requested" on).
+    row: String,
+    /// The notes under the table, one Markdown bullet a line.
+    notes: String,
+    /// Every session set up and every delta arrived in order without an error (what the exit
+    /// status says; latency never fails a run).
+    clean: bool,
+    /// Latency percentiles, ms.
+    p50: f64,
+    p99: f64,
+    /// Relay memory per session mid-window, KiB.
+    kib_per_session: f64,
+}
+
+/// One run: starts the relay (with `bare`, the baseline forwarder), drives the load from a
+/// fresh client runtime, stops the relay.
+fn measure(o: &Opts, bare: bool, frames: Arc<Frames>, relay_pid: &AtomicU64) -> Outcome {
+    let (relay, addr, relay_what) = start_relay(o, bare);
     relay_pid.store(relay.pid() as u64, Relaxed);
     let rpid = relay.pid();
-    println!("- relay: {relay_what}, listening on {addr}");
+    let role = if bare { "baseline" } else { "relay" };
+    println!("- {role}: {relay_what}, listening on {addr}");
+    eprintln!("relay_load: {role} run");
     std::thread::sleep(Duration::from_millis(300));
     let rss_idle = rss_kib(rpid);
 
@@ -1043,16 +1212,17 @@ fn main() {
         stop: stop_tx,
         encode_nanos: AtomicU64::new(0),
         encodes: AtomicU64::new(0),
-        setup_ms: Mutex::new(Vec::with_capacity(n)),
+        setup_ms: Mutex::new(Vec::with_capacity(o.sessions)),
     });
 
-    let (report, clean) = rt.block_on(run(&o, addr, rpid, rss_idle, shared.clone()));
+    let outcome = rt.block_on(run(o, bare, addr, rpid, rss_idle, shared));
 
     // Stop the relay.
     match relay {
         Relay::Process(mut c) => {
             let _ = c.kill();
             let _ = c.wait();
+            relay_pid.store(0, Relaxed);
         }
         Relay::InProcess(h, stop) => {
             let _ = stop.send(());
@@ -1061,23 +1231,18 @@ fn main() {
         }
     }
     rt.shutdown_timeout(Duration::from_secs(2));
-    println!("{report}");
-    if !clean {
-        eprintln!("relay_load: sessions failed to set up, or deltas were lost or refused");
-        std::process::exit(1);
-    }
+    outcome
 }
 
-/// Runs the load and returns the report, and whether every session was set up and every
-/// delta arrived in order without an error (what the exit status says; latency never fails
-/// a run).
+/// Runs the load against the relay at `addr` (process `rpid`) and returns what it measured.
 async fn run(
     o: &Opts,
+    bare: bool,
     addr: SocketAddr,
     rpid: u32,
     rss_idle: u64,
     shared: Arc<Shared>,
-) -> (String, bool) {
+) -> Outcome {
     let n = o.sessions;
     let c = &shared.counters;
     let http = Arc::new(HttpPool {
@@ -1221,16 +1386,8 @@ async fn run(
     } else {
         "relay process only"
     };
-    let mut out = String::new();
     use std::fmt::Write;
-    let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "| sessions requested | established | WebSockets | offered deltas/s | relayed deltas/s (achieved) | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | memory per session |"
-    );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|---|");
-    let _ = writeln!(
-        out,
+    let row = format!(
         "| {n} | {established} | {} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {errors} | {:.1} KiB |",
         2 * established,
         sent as f64 / secs,
@@ -1242,7 +1399,7 @@ async fn run(
         percentile(&lat, 1.0),
         per_session(rss_steady),
     );
-    let _ = writeln!(out);
+    let mut out = String::new();
     let _ = writeln!(
         out,
         "- window: {} s after {} s warm-up; {sent} deltas sent, {received} received by agents, {} latency samples",
@@ -1376,16 +1533,25 @@ async fn run(
     );
     let p99 = percentile(&lat, 0.99);
     let met = established as usize >= 5000 && n >= 5000 && p99 <= 10.0 && errors == 0;
-    let _ = writeln!(
-        out,
-        "- target (>= 5,000 sessions at 1 delta/s each, p99 <= 10 ms): {}",
-        if n < 5000 {
-            "not tested by this run (fewer than 5,000 sessions)".to_owned()
-        } else if met {
-            "**met**".to_owned()
-        } else {
-            format!("**missed** ({established} established, p99 {p99:.2} ms, {errors} errors)")
-        }
-    );
-    (out, established as usize == n && errors == 0)
+    if !bare {
+        let _ = writeln!(
+            out,
+            "- target (>= 5,000 sessions at 1 delta/s each, p99 <= 10 ms): {}",
+            if n < 5000 {
+                "not tested by this run (fewer than 5,000 sessions)".to_owned()
+            } else if met {
+                "**met**".to_owned()
+            } else {
+                format!("**missed** ({established} established, p99 {p99:.2} ms, {errors} errors)")
+            }
+        );
+    }
+    Outcome {
+        row,
+        notes: out,
+        clean: established as usize == n && errors == 0,
+        p50: percentile(&lat, 0.50),
+        p99,
+        kib_per_session: per_session(rss_steady),
+    }
 }
