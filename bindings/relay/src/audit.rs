@@ -75,10 +75,10 @@ impl AuditLog {
                 tracing::error!("audit log write failed: {e}");
             }
         }
-        if let Some(tx) = &self.webhook {
-            if tx.try_send(obj.clone()).is_err() {
-                bump(&self.webhook_dropped);
-            }
+        if let Some(tx) = &self.webhook
+            && tx.try_send(obj.clone()).is_err()
+        {
+            bump(&self.webhook_dropped);
         }
         let mut recent = self.recent.lock().expect("audit lock");
         if recent.len() == 1024 {

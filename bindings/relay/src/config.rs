@@ -256,12 +256,12 @@ impl RelayConfig {
                 )));
             }
         }
-        if let Some(url) = &self.webhook_url {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(ConfigError::Invalid(
-                    "webhook_url must be an http:// or https:// URL".into(),
-                ));
-            }
+        if let Some(url) = &self.webhook_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(ConfigError::Invalid(
+                "webhook_url must be an http:// or https:// URL".into(),
+            ));
         }
         if self.limits.max_message_bytes < 1024 {
             return Err(ConfigError::Invalid(

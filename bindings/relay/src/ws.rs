@@ -618,8 +618,14 @@ fn error_msg(code: ErrorCode, text: &str) -> Message {
 
 /// The wire error for a session refusal (fixed texts: no ids, no contents).
 fn session_error(e: &SessionError, state: SessionState) -> Message {
+    let (code, text) = session_refusal(e, state);
+    error_msg(code, text)
+}
+
+/// The wire code and fixed text of a session refusal.
+fn session_refusal(e: &SessionError, state: SessionState) -> (ErrorCode, &'static str) {
     use protocol::DenyReason as D;
-    let (code, text) = match e {
+    match e {
         SessionError::SessionEnded(_) => (ErrorCode::SessionEnded, "the session has ended"),
         SessionError::NotAParticipant(_) => (
             ErrorCode::PermissionDenied(D::NotAParticipant),
@@ -686,8 +692,7 @@ fn session_error(e: &SessionError, state: SessionState) -> Message {
         SessionError::ChatTooLong { .. } => (ErrorCode::BadMessage, "chat message too long"),
         SessionError::InvalidUrl(_) => (ErrorCode::BadMessage, "invalid link"),
         _ => (ErrorCode::Internal, "refused"),
-    };
-    error_msg(code, text)
+    }
 }
 
 fn to_f32(p: Point) -> (f32, f32) {
@@ -1608,14 +1613,13 @@ impl Conn {
                 self.bound = Bound::Agent(entry, agent, pid);
                 Flow::Continue
             }
-            Err(Message::Error { code, message }) => {
+            Err((code, message)) => {
                 drop(guard);
                 self.count_failure(&keys);
                 tracing::info!(session = entry.id.value(), "join refused: {message}");
-                self.fatal(code, &message, CLOSE_POLICY);
+                self.fatal(code, message, CLOSE_POLICY);
                 Flow::Close
             }
-            Err(_) => Flow::Close,
         }
     }
 
@@ -1670,12 +1674,11 @@ impl Conn {
                 self.bound = Bound::Agent(entry, agent, pid);
                 Flow::Continue
             }
-            Err(Message::Error { code, message }) => {
+            Err((code, message)) => {
                 drop(guard);
-                self.fatal(code, &message, CLOSE_POLICY);
+                self.fatal(code, message, CLOSE_POLICY);
                 Flow::Close
             }
-            Err(_) => Flow::Close,
         }
     }
 
@@ -1689,7 +1692,7 @@ impl Conn {
         entry: &Arc<SessionEntry>,
         inner: &mut SessionInner,
         agent: AgentId,
-    ) -> Result<ParticipantId, Message> {
+    ) -> Result<ParticipantId, (ErrorCode, &'static str)> {
         let state = &self.state;
         let session_id = entry.id;
         let now = state.now();
@@ -1712,10 +1715,7 @@ impl Conn {
             let mut directory = state.directory.lock().expect("directory lock");
             let already = directory.sessions_of(agent).any(|s| s == session_id);
             if directory.assign(agent, session_id).is_err() {
-                return Err(error_msg(
-                    ErrorCode::AgentBusy,
-                    "agent is already in another session",
-                ));
+                return Err((ErrorCode::AgentBusy, "agent is already in another session"));
             }
             !already
         };
@@ -1745,10 +1745,10 @@ impl Conn {
                 if !known {
                     inner.wire.forget(agent);
                 }
-                let reply = session_error(&e, inner.machine.state());
+                let refusal = session_refusal(&e, inner.machine.state());
                 deliver(state, entry, inner);
                 state.after_event(entry, inner);
-                Err(reply)
+                Err(refusal)
             }
         }
     }
