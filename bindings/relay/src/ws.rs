@@ -217,7 +217,9 @@ impl Link {
         }
         let messages = self.backlog.messages.fetch_add(1, Ordering::AcqRel);
         let bytes = self.backlog.bytes.fetch_add(len, Ordering::AcqRel);
-        if messages >= MAX_QUEUED || bytes + len > MAX_QUEUED_BYTES {
+        // One message is always taken into an empty queue, however large (a relay-made
+        // keyframe of a big page may exceed the bound on its own).
+        if messages >= MAX_QUEUED || (bytes > 0 && bytes + len > MAX_QUEUED_BYTES) {
             self.backlog.messages.fetch_sub(1, Ordering::AcqRel);
             self.backlog.bytes.fetch_sub(len, Ordering::AcqRel);
             // Exactly one close, however many messages keep coming.
@@ -1993,6 +1995,16 @@ mod link_tests {
         }
         assert!(!link.send(Outbound::Wire(Bytes::from_static(b"x"))));
         assert_eq!(drain(&mut rx), (4, vec![CLOSE_TOO_SLOW]));
+    }
+
+    #[test]
+    fn one_message_larger_than_the_byte_bound_still_goes_through_an_empty_queue() {
+        let (link, mut rx, backlog) = Link::new();
+        let huge = Bytes::from(vec![0u8; MAX_QUEUED_BYTES + 1]);
+        assert!(link.send(Outbound::Wire(huge.clone())));
+        assert!(!link.send(Outbound::Wire(Bytes::from_static(b"x"))));
+        assert_eq!(drain(&mut rx), (1, vec![CLOSE_TOO_SLOW]));
+        backlog.written(huge.len());
     }
 
     #[test]
