@@ -29,6 +29,40 @@
 //!   it saw); the customer side's cannot. A customer-side denial goes back to the relay through
 //!   [`Session::handle_customer_side_denial`], which tells the agent and audits it.
 //!
+//! # Where each rule of the spec lives
+//!
+//! "Machine" is this module, "relay" is `bindings/relay`, "rules" is the engine's capture
+//! rules ([`crate::Rules`]); "browser" means the customer widget and agent console of the
+//! browser issue that follows, which must build what is named there.
+//!
+//! | spec rule | enforced by |
+//! |---|---|
+//! | nine-digit random, unpredictable id, unique among live sessions | relay: `SessionId::allocate` from the OS CSPRNG; the customer is shown `display_id` (browser) |
+//! | waiting state until the first agent; the id is a one-time rendezvous code | machine: [`SessionState::Waiting`], [`SessionPolicy::join_window`]; relay: `admission` |
+//! | only authenticated, co-browse-enabled agents join | relay: signed tokens (`auth`); machine: [`AgentJoin`] verification |
+//! | `{start:123456789}` in the vendor's chat joins automatically | browser (agent console parses it and sends `Join`) |
+//! | joining makes the session active; the customer is told; the agent sees the page at once | machine: `handle_agent_join`; relay: `PeerJoined` and a relay-made keyframe |
+//! | agent invites only under a policy flag, and nothing shared before "Share my browser window" | machine: [`Session::invite`], `handle_customer_accept_invite`; the wire message and the customer's prompt: browser |
+//! | more agents by a share link; everyone sees the count; one agent in control | relay: invites (`admission`); machine: participants, [`Session::controller`] |
+//! | one session at a time per agent | machine: [`AgentDirectory`] (policy); relay: one directory for all sessions |
+//! | pause: nothing leaves the page; resume with the same id | machine: `handle_customer_stop_sharing`; relay: drops frames while paused; the capture stops in the browser |
+//! | survives page loads; outside the allowed domains it pauses | relay: customer reconnect (secret or resume token); machine: `handle_customer_navigate` |
+//! | agents never see other tabs, sites or the desktop | by construction: only the customer page's own DOM is captured (browser) |
+//! | either side ends; backend ends; inactivity; no agent back within the grace period | machine: `handle_*_end`, timers; relay: `DELETE /api/sessions/{id}`, timer sweep |
+//! | an ended session is never rejoined | machine: ended stays ended; relay: `SessionEnded` |
+//! | control ceiling full / partial / none; pointer mode first; request, approve, decline, return | machine: [`check_action`], control requests |
+//! | partial control: forms disabled with "Forms cannot be edited on the agent side" | machine: [`FORMS_NOT_EDITABLE_MESSAGE`]; shown by the agent console (browser) |
+//! | back, forward, reload, URL bar in control | machine: [`Navigation`] actions; the controls: browser |
+//! | highlights always; fade, cleared by the agent or on customer navigation | machine: highlight timers and clears |
+//! | submit buttons (and chosen elements) disabled for agents; clicks on them do nothing; the customer can always submit | rules: `disable`; machine: [`DenyReason::ElementDisabled`]; the customer is never checked |
+//! | every agent action checked by the customer side before replay | machine: [`Session::check_agent_action`], run again in the customer's browser (WASM) before replay: browser |
+//! | masking before serialization; passwords always; asterisks; the customer sees which fields are hidden | rules: projection in `prepare`; the list shown to the customer: browser |
+//! | blocking with a same-size placeholder | rules: `block` |
+//! | masked values never in a frame, a log, the relay's memory or an error | rules (masked before any frame); relay logs ids and kinds only; tests `privacy.rs` |
+//! | sanitizing; the mirror is sandboxed | rules: sanitize, mirrors refuse unsanitized frames; the sandboxed iframe: browser |
+//! | agent view: viewport, mode, connection status, customer's browser and system, participants | protocol: `Viewport`, `ModeChanged`, `Connection`, `Joined.customer`, participant counts; the view: browser |
+//! | chat and shared links | machine: `handle_chat`, `handle_shared_link`; protocol `Chat`, `SharedLink`; the UI: browser |
+//!
 //! # Invariants (checked with `debug_assert!` after every call)
 //! - an ended session stays ended: every later event is refused with
 //!   [`SessionError::SessionEnded`] / [`DenyReason::SessionEnded`] and emits nothing;
