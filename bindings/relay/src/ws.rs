@@ -1603,18 +1603,8 @@ impl Conn {
             self.fatal(ErrorCode::SessionNotFound, NO_SESSION, CLOSE_POLICY);
             return Flow::Close;
         };
-        match self.enter(&entry, inner, agent) {
-            Ok(pid) => {
-                drop(guard);
-                tracing::info!(
-                    session = entry.id.value(),
-                    participant = pid.0,
-                    by = admission.as_str(),
-                    "agent joined"
-                );
-                self.bound = Bound::Agent(entry, agent, pid);
-                Flow::Continue
-            }
+        match self.enter(&entry, inner, agent, admission.as_str()) {
+            Ok(()) => Flow::Continue,
             Err((code, message)) => {
                 drop(guard);
                 self.count_failure(&keys);
@@ -1664,18 +1654,8 @@ impl Conn {
             self.bound = Bound::AgentHello;
             return Flow::Continue;
         };
-        match self.enter(&entry, inner, agent) {
-            Ok(pid) => {
-                drop(guard);
-                tracing::info!(
-                    session = entry.id.value(),
-                    participant = pid.0,
-                    by = "resume",
-                    "agent joined"
-                );
-                self.bound = Bound::Agent(entry, agent, pid);
-                Flow::Continue
-            }
+        match self.enter(&entry, inner, agent, "resume") {
+            Ok(()) => Flow::Continue,
             Err((code, message)) => {
                 drop(guard);
                 self.fatal(code, message, CLOSE_POLICY);
@@ -1687,14 +1667,16 @@ impl Conn {
     /// Puts an admitted agent into the session: this connection replaces any older one of
     /// the same agent, the one-session-per-agent policy is applied, and the machine hears of
     /// the join (a reconnect if the agent is still present). On success the agent has been
-    /// sent `Joined` and a relay-made keyframe. On refusal nothing has changed and the wire
-    /// error is returned.
+    /// sent `Joined` and a relay-made keyframe, and this connection is bound to it (`by` says
+    /// how it got in, for the log). On refusal nothing has changed and the wire error is
+    /// returned.
     fn enter(
-        &self,
+        &mut self,
         entry: &Arc<SessionEntry>,
         inner: &mut SessionInner,
         agent: AgentId,
-    ) -> Result<ParticipantId, (ErrorCode, &'static str)> {
+        by: &'static str,
+    ) -> Result<(), (ErrorCode, &'static str)> {
         let state = &self.state;
         let session_id = entry.id;
         let now = state.now();
@@ -1730,7 +1712,14 @@ impl Conn {
             Ok(()) => {
                 deliver(state, entry, inner);
                 state.after_event(entry, inner);
-                Ok(pid)
+                tracing::info!(
+                    session = entry.id.value(),
+                    participant = pid.0,
+                    by,
+                    "agent joined"
+                );
+                self.bound = Bound::Agent(entry.clone(), agent, pid);
+                Ok(())
             }
             Err(e) => {
                 if newly_assigned {
