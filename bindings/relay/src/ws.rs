@@ -1631,6 +1631,7 @@ impl Conn {
         }
         let Some(entry) = state.session(r.session_id.value()) else {
             self.count_failure(&[&ip_key]);
+            tracing::info!(ip = %self.ip, "resume refused: no live session with that id");
             self.refuse_missing(r.session_id.value());
             return Flow::Close;
         };
@@ -1647,6 +1648,7 @@ impl Conn {
         let Some(agent) = agent else {
             drop(guard);
             self.count_failure(&[&ip_key]);
+            tracing::info!(ip = %self.ip, "resume refused: the token does not fit");
             self.error(
                 ErrorCode::Unauthorized,
                 "resume token not valid for this session: join with a token",
