@@ -7,7 +7,7 @@
 //! audit_log = "/var/log/cobrowse/audit.jsonl"   # COBROWSE_AUDIT_LOG
 //! webhook_url = "https://vendor.example/cobrowse/events"   # COBROWSE_WEBHOOK_URL
 //! webhook_secret = "…"               # COBROWSE_WEBHOOK_SECRET: HMAC key for X-Cobrowse-Signature
-//! dev = false                        # COBROWSE_DEV=1: generate missing secrets, print a dev token
+//! dev = false                        # COBROWSE_DEV=1: print a development agent token and the backend token
 //!
 //! [limits]
 //! max_message_bytes = 4194304
@@ -54,7 +54,8 @@ pub struct RelayConfig {
     pub webhook_url: Option<String>,
     /// Sign webhook bodies with HMAC-SHA256 under this key (`X-Cobrowse-Signature: sha256=…`).
     pub webhook_secret: Option<String>,
-    /// Development mode: missing secrets are generated and a development agent token printed.
+    /// Development mode: a development agent token and the backend token are printed at start
+    /// (missing secrets are generated for the run in any mode, with a warning).
     pub dev: bool,
     /// Abuse limits.
     pub limits: Limits,

@@ -17,7 +17,8 @@ struct Args {
     /// Address to listen on (default 127.0.0.1:8080, or COBROWSE_LISTEN).
     #[arg(long)]
     listen: Option<std::net::SocketAddr>,
-    /// Development mode: generate missing secrets and print a development agent token.
+    /// Print a development agent token and the backend token even when the secrets are
+    /// configured (missing secrets are always generated for the run, with a warning).
     #[arg(long)]
     dev: bool,
 }
@@ -42,24 +43,27 @@ async fn main() -> std::process::ExitCode {
         config.listen = l;
     }
     config.dev |= args.dev;
-    let (agent_secret, backend_secret) = match (
-        config.agent_secret.clone(),
-        config.backend_secret.clone(),
-    ) {
-        (Some(a), Some(b)) => (a, b),
-        (a, b) if config.dev => (
-            a.unwrap_or_else(new_customer_secret),
-            b.unwrap_or_else(new_customer_secret),
-        ),
-        _ => {
-            eprintln!(
-                "cobrowse-relay: set COBROWSE_AGENT_SECRET and COBROWSE_BACKEND_SECRET (or agent_secret/backend_secret \
-                 in the config file), or run with --dev to generate them"
-            );
-            return std::process::ExitCode::from(2);
-        }
-    };
-    if config.dev {
+    // Secrets the configuration lacks are generated for this run (random, so nothing is
+    // weakened): the relay works at once for a trial, with the tokens printed below, but no
+    // vendor backend can sign agent tokens for it. Production sets both.
+    let generated_agent = config.agent_secret.is_none();
+    let generated_backend = config.backend_secret.is_none();
+    if (generated_agent || generated_backend) && !config.dev {
+        tracing::warn!(
+            "COBROWSE_AGENT_SECRET and/or COBROWSE_BACKEND_SECRET not set: using random secrets \
+             for this run (set them, or agent_secret/backend_secret in the config file, so that \
+             your vendor backend can sign agent tokens and end sessions)"
+        );
+    }
+    let agent_secret = config
+        .agent_secret
+        .clone()
+        .unwrap_or_else(new_customer_secret);
+    let backend_secret = config
+        .backend_secret
+        .clone()
+        .unwrap_or_else(new_customer_secret);
+    if config.dev || generated_agent {
         let claims = AgentClaims {
             sub: "dev-agent".into(),
             name: "Development Agent".into(),
@@ -73,6 +77,8 @@ async fn main() -> std::process::ExitCode {
             "development agent token (12 h): {}",
             issue_agent_token(agent_secret.as_bytes(), &claims)
         );
+    }
+    if config.dev || generated_backend {
         println!("development backend token: {backend_secret}");
     }
     let listen = config.listen;
