@@ -138,3 +138,18 @@ pub fn assert_same_ids(label: &str, mirror: &Tree, capture: &Tree, rules: &Rules
         stack.extend(ka.into_iter().zip(kb));
     }
 }
+
+/// The status code and body of a raw HTTP/1.1 response (what the relay's tests read from a
+/// `Connection: close` request); status 0 when there is none.
+pub fn http_status_and_body(response: &str) -> (u16, String) {
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}

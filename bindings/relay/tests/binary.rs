@@ -18,16 +18,7 @@ fn http(addr: SocketAddr, method: &str, path: &str) -> (u16, String) {
     .unwrap();
     let mut text = String::new();
     s.read_to_string(&mut text).unwrap();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
+    cobrowse_tests::http_status_and_body(&text)
 }
 
 #[test]

@@ -91,17 +91,7 @@ async fn http(
         s.write_all(req.as_bytes()).await.unwrap();
         let mut buf = Vec::new();
         s.read_to_end(&mut buf).await.unwrap();
-        let text = String::from_utf8_lossy(&buf).into_owned();
-        let status = text
-            .split(' ')
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        let body = text
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_owned())
-            .unwrap_or_default();
-        (status, body)
+        cobrowse_tests::http_status_and_body(&String::from_utf8_lossy(&buf))
     };
     tokio::time::timeout(T, fut).await.expect("HTTP timed out")
 }
@@ -546,6 +536,11 @@ impl Agent {
             _ => unreachable!(),
         }
     }
+}
+
+/// Matches `Connection` messages saying a participant is (`true`) or is no longer connected.
+fn connection(connected: bool) -> impl Fn(&Message) -> bool {
+    move |m| matches!(m, Message::Connection { connected: c, .. } if *c == connected)
 }
 
 /// A session with a connected customer who sent its first keyframe, and one joined agent in
@@ -1443,16 +1438,7 @@ async fn an_agent_resumes_with_its_resume_token_and_a_wrong_one_is_refused() {
     let (_id, mut c, a) = session_with_agent(s.addr, 41, "max").await;
     let (session, pid, resume) = (a.session, a.pid, a.resume);
     drop(a);
-    let dropped = |m: &Message| {
-        matches!(
-            m,
-            Message::Connection {
-                connected: false,
-                ..
-            }
-        )
-    };
-    c.until("Connection", dropped).await;
+    c.until("Connection", connection(false)).await;
     c.step().await;
     // A forged token, and the right token under another participant id: refused, and the
     // connection stays open for a Join.
@@ -1482,7 +1468,7 @@ async fn an_agent_resumes_with_its_resume_token_and_a_wrong_one_is_refused() {
     assert_eq!(back.pid, pid);
     back.sync(c.fingerprint()).await;
     drop(back);
-    c.until("Connection", dropped).await;
+    c.until("Connection", connection(false)).await;
     c.step().await;
     // The real token: back in, same participant, a fresh relay-made keyframe, no vendor token.
     let mut again = match Agent::try_resume(s.addr, session, pid, resume).await {
@@ -1492,16 +1478,7 @@ async fn an_agent_resumes_with_its_resume_token_and_a_wrong_one_is_refused() {
     assert_eq!(again.pid, pid);
     again.sync(c.fingerprint()).await;
     assert_eq!(again.keyframes, 1);
-    c.until("Connection", |m| {
-        matches!(
-            m,
-            Message::Connection {
-                connected: true,
-                ..
-            }
-        )
-    })
-    .await;
+    c.until("Connection", connection(true)).await;
     c.step().await;
     again.sync(c.fingerprint()).await;
 }
@@ -1512,16 +1489,7 @@ async fn a_customer_resumes_with_its_resume_token() {
     let (_id, c, mut a) = session_with_agent(s.addr, 43, "ray").await;
     let (session, resume) = (c.session, c.resume);
     drop(c);
-    a.until("Connection", |m| {
-        matches!(
-            m,
-            Message::Connection {
-                connected: false,
-                ..
-            }
-        )
-    })
-    .await;
+    a.until("Connection", connection(false)).await;
     // A wrong token is refused and the connection closed.
     let mut ws = connect(s.addr, "").await;
     let wrong = protocol::Reconnect {
@@ -1604,16 +1572,7 @@ async fn a_customer_reload_reconnects_to_the_session_and_agents_follow() {
     let s = start(RelayConfig::default()).await;
     let (id, c, mut a) = session_with_agent(s.addr, 8, "jo").await;
     drop(c);
-    a.until("Connection", |m| {
-        matches!(
-            m,
-            Message::Connection {
-                connected: false,
-                ..
-            }
-        )
-    })
-    .await;
+    a.until("Connection", connection(false)).await;
     let secret = s
         .state
         .session(id.parse().unwrap())
@@ -1694,16 +1653,7 @@ async fn garbage_bytes_get_a_typed_error_and_the_close() {
     assert_eq!(expect_error(&mut ws).await, ErrorCode::BadMessage);
     expect_closed(&mut ws).await;
     // The customer carries on.
-    c.until("Connection", |m| {
-        matches!(
-            m,
-            Message::Connection {
-                connected: false,
-                ..
-            }
-        )
-    })
-    .await;
+    c.until("Connection", connection(false)).await;
     send(
         &mut c.ws,
         &Message::Ping {
@@ -1736,16 +1686,7 @@ async fn an_oversized_message_is_refused_and_the_connection_closed() {
         }
     }
     assert!(told, "the relay said TooLarge before closing");
-    a.until("Connection", |m| {
-        matches!(
-            m,
-            Message::Connection {
-                connected: false,
-                ..
-            }
-        )
-    })
-    .await;
+    a.until("Connection", connection(false)).await;
     c2.step().await;
     a2.sync(c2.fingerprint()).await;
 }
