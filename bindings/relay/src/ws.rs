@@ -522,40 +522,49 @@ fn keyframe_message(state: &RelayState, inner: &mut SessionInner) -> Option<Byte
 fn send_keyframe(state: &RelayState, inner: &mut SessionInner, to: Recipient) {
     match keyframe_message(state, inner) {
         Some(b) => {
-            inner.links.send(&to, &Outbound::Wire(b));
             let seq = inner.mirror.seq();
-            for (agent, slot) in inner.wire.agents.iter_mut() {
-                let reached = match to {
-                    Recipient::Agent(a) => a == *agent,
-                    Recipient::AllAgents | Recipient::Everyone => true,
-                    Recipient::Customer => false,
-                };
-                if reached {
-                    slot.caught_up(seq);
-                }
-            }
+            send_keyframe_bytes(inner, &to, b, seq);
         }
         None => request_customer_keyframe(inner),
     }
 }
 
-/// Sends a delta the mirror applied (the customer's message bytes, shared) to every agent
-/// but those it is withheld from; returns how many agents it reached.
-fn forward_delta(state: &RelayState, inner: &mut SessionInner, message: &Bytes) -> usize {
-    let seq = inner.mirror.seq();
+/// Sends a keyframe message (relay-made or the customer's) of frame `seq` to `to`; the
+/// agents it reaches are up to date, which ends any withholding (see the module docs).
+fn send_keyframe_bytes(
+    inner: &mut SessionInner,
+    to: &Recipient,
+    b: Bytes,
+    seq: Option<u64>,
+) -> usize {
+    let n = inner.links.send(to, &Outbound::Wire(b));
+    for (agent, slot) in inner.wire.agents.iter_mut() {
+        let reached = match to {
+            Recipient::Agent(a) => a == agent,
+            Recipient::AllAgents | Recipient::Everyone => true,
+            Recipient::Customer => false,
+        };
+        if reached {
+            slot.caught_up(seq);
+        }
+    }
+    n
+}
+
+/// Sends the delta `seq` the mirror applied (the customer's message bytes, shared) to every
+/// agent but those it is withheld from; returns how many agents it reached.
+fn forward_delta(state: &RelayState, inner: &mut SessionInner, message: &Bytes, seq: u64) -> usize {
     let mut reached = 0;
     for (agent, link) in &inner.links.agents {
         let Some(slot) = inner.wire.agents.get_mut(agent) else {
             continue;
         };
-        if let Some(seq) = seq
-            && slot.withholds(seq)
-        {
+        if slot.withholds(seq) {
             bump(&state.metrics.deltas_withheld);
             continue;
         }
         if link.send(Outbound::Wire(message.clone())) {
-            slot.sent = seq;
+            slot.sent = Some(seq);
             reached += 1;
         }
     }
@@ -1409,19 +1418,13 @@ impl Conn {
                     // The received message, as it is, to every agent (but those too far
                     // behind in their acknowledgements).
                     let n = match header.kind {
-                        FrameKind::Delta => forward_delta(state, inner, &message),
-                        _ => {
-                            let n = inner
-                                .links
-                                .send(&Recipient::AllAgents, &Outbound::Wire(message));
-                            let seq = inner.mirror.seq();
-                            inner
-                                .wire
-                                .agents
-                                .values_mut()
-                                .for_each(|slot| slot.caught_up(seq));
-                            n
-                        }
+                        FrameKind::Delta => forward_delta(state, inner, &message, header.seq),
+                        FrameKind::Keyframe => send_keyframe_bytes(
+                            inner,
+                            &Recipient::AllAgents,
+                            message,
+                            Some(header.seq),
+                        ),
                     };
                     if n > 0 {
                         bump(&state.metrics.frames_relayed);
