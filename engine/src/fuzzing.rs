@@ -2,10 +2,10 @@
 //! that both exercise exactly the same code.
 
 use crate::diff::{assign_ids, diff, prepare, snapshot};
-use crate::frame::{FrameHeader, FrameKind, encode_delta, encode_keyframe};
-use crate::parse::parse_document_str;
+use crate::dom::parse::parse_document_str;
 use crate::replay::{Mirror, MirrorOptions};
 use crate::rules::Rules;
+use crate::wire::frame::{FrameHeader, FrameKind, encode_delta, encode_keyframe};
 
 /// Parses `a` and `b`, diffs them under transparent and default rules, sends both frames
 /// through the encoder, the validator and a mirror, and panics if the mirror does not end

@@ -5,7 +5,7 @@
 //! holds a masked value or an agent's typed text in readable form ([`super::TypedText`] is
 //! redacted in `Debug`, and audit events carry action kinds and target ids only).
 
-use crate::tree::WireId;
+use crate::dom::tree::WireId;
 
 use super::permissions::{ActionKind, AgentAction, Denied};
 use super::policy::ControlCeiling;

@@ -24,7 +24,7 @@
 use std::fmt;
 
 use crate::View;
-use crate::tree::WireId;
+use crate::dom::tree::WireId;
 
 use super::policy::{ControlCeiling, SessionPolicy};
 use super::url::{UrlError, web_url_host};

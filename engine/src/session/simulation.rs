@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
 use super::*;
-use crate::tree::WireId;
+use crate::dom::tree::WireId;
 
 /// What the DOM says about each element (the customer side's truth, or the relay's copy).
 type Dom = BTreeMap<WireId, TargetFacts>;

@@ -24,7 +24,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 
-use crate::tree::WireId;
+use crate::dom::tree::WireId;
 
 use super::messages::{
     AgentMode, AuditEvent, AuditKind, ControlLossReason, EndReason, HighlightClearReason,

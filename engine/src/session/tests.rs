@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::tree::WireId;
+use crate::dom::tree::WireId;
 
 const A: AgentId = AgentId(1);
 const B: AgentId = AgentId(2);

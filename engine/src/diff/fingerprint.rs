@@ -10,8 +10,8 @@
 
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
+use crate::dom::tree::{Dirty, NodeData, NodeId, Tree};
 use crate::rules::Projection;
-use crate::tree::{Dirty, NodeData, NodeId, Tree};
 
 const SEED_CHILDREN: u64 = 0x636f_6272_6f77_7365;
 
@@ -42,14 +42,14 @@ pub(crate) fn self_hash(tree: &Tree, id: NodeId, proj: &Projection<'_>, buf: &mu
         NodeData::Element(e) => {
             // Name, then the attributes as a set (a sum of per-attribute hashes), then props:
             // hashed without copying values into the buffer.
-            buf.push(crate::mutation::WireNs::of(&e.name.ns) as u8);
+            buf.push(crate::diff::mutation::WireNs::of(&e.name.ns) as u8);
             buf.extend_from_slice(e.name.local.as_bytes());
             buf.push(0);
             let mut sum = 0u64;
             let mut count = 0u32;
             proj.for_each_attr(tree, id, |name, value| {
-                let name_seed =
-                    xxh3_64(name.local.as_bytes()) ^ crate::mutation::WireNs::of(&name.ns) as u64;
+                let name_seed = xxh3_64(name.local.as_bytes())
+                    ^ crate::diff::mutation::WireNs::of(&name.ns) as u64;
                 sum = sum.wrapping_add(xxh3_64_with_seed(value.as_bytes(), name_seed));
                 count += 1;
             });
@@ -72,7 +72,7 @@ pub(crate) fn self_hash(tree: &Tree, id: NodeId, proj: &Projection<'_>, buf: &mu
     xxh3_64(buf)
 }
 
-fn hash_props(p: &crate::tree::Props, buf: &mut Vec<u8>) {
+fn hash_props(p: &crate::dom::tree::Props, buf: &mut Vec<u8>) {
     buf.push(0xfe);
     if let Some(v) = &p.value {
         buf.push(1);

@@ -114,10 +114,10 @@ use rkyv::bytecheck::CheckBytes;
 use rkyv::rancor;
 use rkyv::{Archive, Archived, Serialize};
 
-use crate::frame::MAX_FRAME_BYTES;
-use crate::redact::redact;
+use crate::dom::tree::WireId;
 use crate::session::{self, ControlCeiling, PauseReason, SessionId, UrlError};
-use crate::tree::WireId;
+use crate::wire::frame::MAX_FRAME_BYTES;
+use crate::wire::redact::redact;
 
 /// The protocol version this build writes and reads.
 pub const PROTOCOL_VERSION: u16 = 1;
@@ -2395,6 +2395,7 @@ impl<'a> MessageView<'a> {
     }
 }
 
+#[cfg(any(test, feature = "fuzzing"))]
 /// Fuzzing entry point: accesses and decodes `bytes`; if they are a valid message, checks
 /// that the view agrees with the owned message and that re-encoding it gives a message that
 /// decodes to the same. Panics only on a bug (an invalid message must simply be rejected).

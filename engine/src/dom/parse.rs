@@ -12,7 +12,7 @@ use html5ever::tree_builder::{ElementFlags, NodeOrText, QuirksMode, TreeSink};
 use html5ever::{Attribute, ParseOpts, parse_document, parse_fragment};
 use markup5ever::{ExpandedName, LocalName, Namespace, QualName, local_name, ns};
 
-use crate::tree::{Attr, Attrs, NodeData, NodeId, Text, Tree};
+use crate::dom::tree::{Attr, Attrs, NodeData, NodeId, Text, Tree};
 
 /// Options for [`parse_document_with`] / [`parse_fragment_with`].
 #[derive(Clone, Debug)]

@@ -49,7 +49,7 @@ use selectors::parser::{
 use selectors::visitor::{SelectorListKind, SelectorVisitor};
 use selectors::{Element, OpaqueElement};
 
-use crate::tree::{ElementData, NodeData, NodeId, Tree};
+use crate::dom::tree::{ElementData, NodeData, NodeId, Tree};
 
 // ----- public API ------------------------------------------------------------------------------
 
@@ -981,7 +981,7 @@ impl<'a> Element for ElementRef<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::{parse_document_str, parse_fragment_str};
+    use crate::dom::parse::{parse_document_str, parse_fragment_str};
 
     /// Ids of the elements matching `selector`, in document order, described as `tag#id` or
     /// `tag` when there is no id.
@@ -1605,10 +1605,10 @@ mod tests {
         let c2 = find(&t, "c2");
         let o2 = find(&t, "o2");
         let o1 = find(&t, "o1");
-        t.set_prop(c1, crate::tree::Prop::Checked(Some(false)));
-        t.set_prop(c2, crate::tree::Prop::Checked(Some(true)));
-        t.set_prop(o1, crate::tree::Prop::Selected(Some(false)));
-        t.set_prop(o2, crate::tree::Prop::Selected(Some(true)));
+        t.set_prop(c1, crate::dom::tree::Prop::Checked(Some(false)));
+        t.set_prop(c2, crate::dom::tree::Prop::Checked(Some(true)));
+        t.set_prop(o1, crate::dom::tree::Prop::Selected(Some(false)));
+        t.set_prop(o2, crate::dom::tree::Prop::Selected(Some(true)));
         assert_eq!(
             select(&t, ":checked"),
             ["input#c2", "input#r1", "option#o2"]
@@ -1739,7 +1739,7 @@ mod tests {
     /// `deep_tree` built through the tree API (html5ever's tree builder is quadratic in the
     /// nesting depth, too slow for 40,000 levels in a unit test).
     fn deep_tree_built(depth: usize) -> Tree {
-        use crate::tree::{Attr, Attrs, attr_name, html_name};
+        use crate::dom::tree::{Attr, Attrs, attr_name, html_name};
         let attrs = |pairs: &[(&str, &str)]| -> Attrs {
             pairs
                 .iter()

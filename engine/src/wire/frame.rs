@@ -82,12 +82,12 @@ use std::fmt;
 use rkyv::rancor;
 use rkyv::{Archive, Serialize};
 
-use crate::mutation::{
+use crate::diff::mutation::{
     Mutation, MutationRef, NameRef, NodeRecord, PropRef, PropsRef, RecordData, RecordDataRef,
     RecordRef, WireNs,
 };
-use crate::redact::redact;
-use crate::tree::{Prop, Props, WireId};
+use crate::dom::tree::{Prop, Props, WireId};
+use crate::wire::redact::redact;
 
 /// The frame format version this build writes and reads.
 pub const FRAME_VERSION: u16 = 1;
@@ -1331,6 +1331,7 @@ fn mutation_to_owned(m: &MutationRef<'_>) -> Mutation {
     }
 }
 
+#[cfg(any(test, feature = "fuzzing"))]
 /// Fuzzing entry point: accesses `bytes` and, if it is a valid frame, walks every record and
 /// mutation, then checks that re-encoding what was read gives a frame that reads back the
 /// same. Panics only on a bug (an invalid frame must simply be rejected).
@@ -1358,7 +1359,7 @@ pub fn fuzz_access(bytes: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tree::{NodeData, Tree};
+    use crate::dom::tree::{NodeData, Tree};
     use markup5ever::QualName;
 
     fn q(ns: WireNs, local: &str) -> QualName {
@@ -1838,7 +1839,7 @@ mod tests {
 
     #[test]
     fn parsed_page_round_trips() {
-        let tree = crate::parse::parse_document_str(
+        let tree = crate::dom::parse::parse_document_str(
             "<!DOCTYPE html><html><head><title>t</title></head><body><p class=a>Hi <b>there</b><!--c-->\
              <svg xlink:href=x><foreignObject><div>x</div></foreignObject></svg>\
              <template><i>t</i></template><math><mi>x</mi></math></body></html>",
@@ -2083,7 +2084,7 @@ mod tests {
         let mut ratios = Vec::new();
         let mut breakdown = [0usize; 4];
         for (name, html) in &sample {
-            let tree = crate::parse::parse_document_str(html);
+            let tree = crate::dom::parse::parse_document_str(html);
             let records = tree_records(&tree);
             let bytes = encode_keyframe(&kf(1), &records);
             let view = FrameView::access(&bytes).unwrap();

@@ -39,14 +39,16 @@
 //! Sanitizing is not part of the file: it is on unless a library caller (or the CLI's
 //! `--no-sanitize`) compiles the rules with [`Sanitize::OffForTrustedContent`].
 
+pub(crate) mod selector;
+
 use std::borrow::Cow;
 
 use markup5ever::{LocalName, QualName, local_name, ns};
 use serde::Deserialize;
 
-use crate::selector::{CompiledSelector, MatchCaches, SelectorError};
-use crate::tree::{ElementData, NodeData, NodeId, Props, Tree};
-use crate::view::View;
+use crate::dom::tree::{ElementData, NodeData, NodeId, Props, Tree};
+use crate::dom::view::View;
+use crate::rules::selector::{CompiledSelector, MatchCaches, SelectorError};
 
 /// Whether to sanitize what the agent receives.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
@@ -158,16 +160,19 @@ const MAX_ATTR_RULES: usize = 32;
 
 impl RulesConfig {
     /// Parses the JSON form.
+    #[cfg(feature = "config")]
     pub fn from_json(text: &str) -> Result<RulesConfig, RulesError> {
         serde_json::from_str(text).map_err(|e| RulesError::Syntax(e.to_string()))
     }
 
     /// Parses the TOML form (same schema).
+    #[cfg(feature = "config")]
     pub fn from_toml(text: &str) -> Result<RulesConfig, RulesError> {
         toml::from_str(text).map_err(|e| RulesError::Syntax(e.to_string()))
     }
 
     /// Parses JSON when the text starts with `{`, TOML otherwise.
+    #[cfg(feature = "config")]
     pub fn from_text(text: &str) -> Result<RulesConfig, RulesError> {
         if text.trim_start().starts_with('{') {
             Self::from_json(text)
@@ -849,7 +854,7 @@ mod tests {
     #[test]
     fn svg_animations_of_links_and_handlers_are_dropped() {
         let rules = Rules::default();
-        let mut t = crate::parse::parse_document_str(
+        let mut t = crate::dom::parse::parse_document_str(
             "<svg><a href=/x><set attributeName=href to=/y></set><animate attributeName=ONCLICK to=1></animate>\
              <animate attributeName=fill to=red></animate></a></svg>",
         );

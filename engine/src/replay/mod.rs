@@ -14,9 +14,9 @@
 use markup5ever::QualName;
 
 use crate::diff;
-use crate::mutation::{MutationRef, PropRef, RecordDataRef, RecordRef};
-use crate::tree::{Attr, ElementData, NodeData, NodeId, Prop, Props, Tree, WireId};
-use crate::view::View;
+use crate::diff::mutation::{MutationRef, PropRef, RecordDataRef, RecordRef};
+use crate::dom::tree::{Attr, ElementData, NodeData, NodeId, Prop, Props, Tree, WireId};
+use crate::dom::view::View;
 
 /// Why a frame could not be applied. Messages never include page content.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,6 +139,8 @@ pub struct Mirror {
     tree: Tree,
     seq: Option<u64>,
     in_sync: bool,
+    /// Whether every frame since the last keyframe was sanitized.
+    sanitized: bool,
     opts: MirrorOptions,
 }
 
@@ -157,6 +159,7 @@ impl Mirror {
             tree,
             seq: None,
             in_sync: false,
+            sanitized: false,
             opts,
         }
     }
@@ -182,8 +185,24 @@ impl Mirror {
     }
 
     /// Serializes the mirrored page.
+    #[cfg(feature = "html")]
     pub fn to_html(&self) -> String {
-        crate::serialize::to_html(&self.tree)
+        crate::dom::serialize::to_html(&self.tree)
+    }
+
+    /// A keyframe of what the mirror holds, with its current sequence number: what a joining
+    /// or reconnecting agent needs. `None` while the mirror is not in sync.
+    pub fn keyframe(&self) -> Option<Vec<u8>> {
+        let seq = self.seq.filter(|_| self.in_sync)?;
+        let header = crate::wire::frame::FrameHeader {
+            kind: crate::wire::frame::FrameKind::Keyframe,
+            seq,
+            base_seq: seq,
+            fingerprint: self.tree.fingerprint(),
+            sanitized: self.sanitized,
+        };
+        let records = diff::mirror_records(&self.tree);
+        Some(crate::wire::frame::encode_keyframe(&header, &records))
     }
 
     /// Replaces the tree with a keyframe's records.
@@ -237,6 +256,7 @@ impl Mirror {
             });
         }
         observer.keyframe(records);
+        self.sanitized = meta.sanitized;
         #[cfg(debug_assertions)]
         self.tree.check_invariants();
         self.seq = Some(meta.seq);
@@ -278,6 +298,7 @@ impl Mirror {
         }
         #[cfg(debug_assertions)]
         self.tree.check_invariants();
+        self.sanitized &= meta.sanitized;
         self.seq = Some(meta.seq);
         self.in_sync = true;
         Ok(())
@@ -498,8 +519,8 @@ impl Mirror {
         &mut self,
         bytes: &[u8],
         observer: &mut dyn ReplayObserver,
-    ) -> Result<crate::frame::FrameHeader, ReplayError> {
-        let view = crate::frame::FrameView::access(bytes).map_err(|e| {
+    ) -> Result<crate::wire::frame::FrameHeader, ReplayError> {
+        let view = crate::wire::frame::FrameView::access(bytes).map_err(|e| {
             self.in_sync = false;
             ReplayError::Frame(e.to_string())
         })?;
@@ -511,11 +532,11 @@ impl Mirror {
             sanitized: h.sanitized,
         };
         match h.kind {
-            crate::frame::FrameKind::Keyframe => {
+            crate::wire::frame::FrameKind::Keyframe => {
                 let records: Vec<RecordRef<'_>> = view.records().collect();
                 self.apply_keyframe(&meta, &records, observer)?;
             }
-            crate::frame::FrameKind::Delta => {
+            crate::wire::frame::FrameKind::Delta => {
                 self.apply_delta(&meta, view.mutations(), observer)?
             }
         }

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use html5ever::serialize::{HtmlSerializer, Serialize, SerializeOpts, Serializer, TraversalScope};
 
-use crate::tree::{NodeData, NodeId, Tree};
+use crate::dom::tree::{NodeData, NodeId, Tree};
 
 /// Serializes the whole tree.
 pub fn to_html(tree: &Tree) -> String {
@@ -135,3 +135,10 @@ fn push_children<T>(tree: &Tree, id: NodeId, stack: &mut Vec<T>, f: impl Fn(Node
 
 #[allow(dead_code)]
 fn _assert_serializer_is_html(_: HtmlSerializer<Vec<u8>>) {}
+
+/// A tree prints as its HTML.
+impl std::fmt::Debug for Tree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&to_html(self))
+    }
+}

@@ -9,7 +9,7 @@
 
 use markup5ever::QualName;
 
-use crate::tree::{NodeKind, Prop, WireId};
+use crate::dom::tree::{NodeKind, Prop, WireId};
 
 /// One node of an inserted subtree or a snapshot, in pre-order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,7 +51,7 @@ pub enum RecordData {
         /// Attributes.
         attrs: Vec<(QualName, String)>,
         /// Live props set on it.
-        props: crate::tree::Props,
+        props: crate::dom::tree::Props,
     },
     /// A text node.
     Text(String),

@@ -14,18 +14,20 @@
 //! 3. **Emit**, in pre-order of the new tree: for each child list, the children whose old
 //!    positions form a longest increasing subsequence stay; the rest are moved or inserted
 //!    right after their new previous sibling; then attribute / text / prop / flag updates;
-//!    removals of unmatched old nodes last. See [`crate::mutation`] for why this order is
+//!    removals of unmatched old nodes last. See [`crate::diff::mutation`] for why this order is
 //!    always applicable.
 //!
 //! Invariants (debug-asserted): every visible node of `new` has a wire id afterwards; a
 //! matched node gets its old node's id; an inserted node gets an id unknown to `old`.
 
+pub(crate) mod fingerprint;
+pub(crate) mod mutation;
+
 use smallvec::SmallVec;
 
-use crate::fingerprint;
-use crate::mutation::{Mutation, MutationSink, NodeRecord, RecordData};
+use crate::diff::mutation::{Mutation, MutationSink, NodeRecord, RecordData};
+use crate::dom::tree::{NodeData, NodeId, Prop, Props, Tree, WireId, WireMap};
 use crate::rules::{Projection, Rules};
-use crate::tree::{NodeData, NodeId, Prop, Props, Tree, WireId, WireMap};
 
 /// What a diff did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -301,7 +303,7 @@ impl<'a> Differ<'a> {
     fn compatible(&self, o: NodeId, n: NodeId) -> bool {
         match (self.old.data(o), self.new.data(n)) {
             (NodeData::Element(a), NodeData::Element(b)) => {
-                crate::tree::same_name(&a.name, &b.name)
+                crate::dom::tree::same_name(&a.name, &b.name)
             }
             (NodeData::Doctype { .. }, NodeData::Doctype { .. }) => {
                 self.old.data(o) == self.new.data(n)
@@ -778,7 +780,7 @@ impl<'a> Differ<'a> {
                 self.np.for_each_attr(new, n, |name, value| {
                     match old_attrs
                         .iter()
-                        .position(|(on, _)| crate::tree::same_name(on, name))
+                        .position(|(on, _)| crate::dom::tree::same_name(on, name))
                     {
                         Some(j) => {
                             seen[j] = true;
@@ -908,6 +910,21 @@ fn lis(seq: &[Option<usize>]) -> Vec<bool> {
         out[i] = true;
         cur = (parent[i] != usize::MAX).then(|| parent[i]);
     }
+    out
+}
+
+/// The records of a mirror-shaped tree (identity projection), in pre-order: a keyframe of what
+/// a [`crate::Mirror`] holds.
+pub(crate) fn mirror_records(tree: &Tree) -> Vec<NodeRecord> {
+    let mut out = Vec::with_capacity(tree.len());
+    build_records(
+        tree,
+        &Projection::identity(),
+        tree.root(),
+        &|_| false,
+        &|_| false,
+        &mut out,
+    );
     out
 }
 

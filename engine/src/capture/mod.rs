@@ -1,0 +1,331 @@
+//! The capture object: everything a capturing caller (the browser, the CLI, the tests, the
+//! benches) would otherwise keep by hand: the rules, the live tree, a shadow [`Mirror`] holding
+//! exactly what the agents have, sequence numbers and frame headers.
+//!
+//! A caller edits the live tree through [`Capture::tree_mut`] (the tree-edit API marks what
+//! it touches) or swaps in a whole new document with [`Capture::replace_document`] (a reload,
+//! a navigation, two parsed pages in the CLI), and asks for frames:
+//!
+//! - [`Capture::keyframe`]: the whole page as the agent may see it;
+//! - [`Capture::delta`]: every edit since the last frame as one minimal delta, or nothing when
+//!   no visible change is pending (an insert then a remove in the same batch costs nothing).
+//!
+//! Invariants (debug-asserted): after every frame handed out, the shadow mirror has applied
+//! it, so its fingerprint equals the live tree's under the rules; frames are numbered
+//! 1, 2, 3, ... and every delta's base is the frame before it. Masking, blocking, disabling
+//! and sanitizing happen inside the diff, before anything is encoded.
+
+use crate::diff::{self, mutation::Mutation};
+use crate::dom::tree::{Dirty, NodeId, Tree, WireId};
+use crate::replay::{Mirror, MirrorOptions, ReplayError};
+use crate::rules::Rules;
+use crate::wire::frame::{FrameHeader, FrameKind, encode_delta, encode_keyframe};
+
+/// What a delta held, for callers that report on it (the CLI's `--json`, benches).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeltaStats {
+    /// Primitive mutations in the delta.
+    pub mutations: usize,
+    /// The diff's own counters.
+    pub diff: diff::DiffStats,
+}
+
+/// Owns a capturing caller's state and hands out numbered, verified frames.
+pub struct Capture {
+    rules: Rules,
+    live: Tree,
+    shadow: Mirror,
+    seq: u64,
+    last: Vec<Mutation>,
+    last_stats: DeltaStats,
+}
+
+impl std::fmt::Debug for Capture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Capture")
+            .field("seq", &self.seq)
+            .field("nodes", &self.live.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Capture {
+    /// Starts capturing `page` under `rules`. No frame is made until [`Capture::keyframe`].
+    pub fn new(rules: Rules, mut page: Tree) -> Capture {
+        diff::prepare(&mut page, &rules);
+        diff::assign_ids(&mut page, &rules);
+        page.ensure_wire_index();
+        Capture {
+            shadow: Mirror::new(MirrorOptions {
+                require_sanitized: false,
+                ..MirrorOptions::default()
+            }),
+            rules,
+            live: page,
+            seq: 0,
+            last: Vec::new(),
+            last_stats: DeltaStats::default(),
+        }
+    }
+
+    /// The rules every frame is made under.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    /// The live tree (what the page holds, unprojected).
+    pub fn tree(&self) -> &Tree {
+        &self.live
+    }
+
+    /// The live tree, to edit. Every edit made through the [`Tree`] API is remembered until
+    /// the next [`Capture::delta`].
+    pub fn tree_mut(&mut self) -> &mut Tree {
+        &mut self.live
+    }
+
+    /// What the agents hold after the last frame handed out.
+    pub fn shadow(&self) -> &Mirror {
+        &self.shadow
+    }
+
+    /// The sequence number of the last frame handed out (0 before the first).
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// The mutations of the last delta handed out, in order.
+    pub fn last_mutations(&self) -> &[Mutation] {
+        &self.last
+    }
+
+    /// Counters of the last delta handed out.
+    pub fn last_stats(&self) -> &DeltaStats {
+        &self.last_stats
+    }
+
+    /// A keyframe of the whole page. Pending edits are folded in.
+    pub fn keyframe(&mut self) -> Vec<u8> {
+        diff::refresh(&mut self.live, &self.rules);
+        diff::assign_ids(&mut self.live, &self.rules);
+        let records = diff::snapshot(&mut self.live, &self.rules);
+        self.seq += 1;
+        let header = self.header(FrameKind::Keyframe);
+        let bytes = encode_keyframe(&header, &records);
+        self.last.clear();
+        self.last_stats = DeltaStats::default();
+        // A keyframe of our own tree always applies; the shadow checks it in debug builds.
+        let _ = self.commit(&bytes);
+        bytes
+    }
+
+    /// One delta holding every edit made since the last frame, or `None` when the agents'
+    /// view did not change. Before the first keyframe this is the keyframe.
+    pub fn delta(&mut self) -> Option<Vec<u8>> {
+        if !self.shadow.in_sync() {
+            return Some(self.keyframe());
+        }
+        let dirty = self.dirty_roots();
+        diff::refresh(&mut self.live, &self.rules);
+        if dirty.is_empty() {
+            return None;
+        }
+        let mut muts = Vec::new();
+        let stats = diff::diff_subtrees(
+            self.shadow.tree(),
+            &mut self.live,
+            &self.rules,
+            &dirty,
+            &mut muts,
+        );
+        self.live.ensure_wire_index();
+        self.finish_delta(muts, stats)
+    }
+
+    /// Replaces the live page by `page` (a reload, a navigation, or simply a second parsed
+    /// document) and returns the delta from what the agents hold to it, or `None` when they
+    /// would see no difference. Nodes are matched without identity.
+    pub fn replace_document(&mut self, mut page: Tree) -> Option<Vec<u8>> {
+        diff::prepare(&mut page, &self.rules);
+        self.live = page;
+        if !self.shadow.in_sync() {
+            return Some(self.keyframe());
+        }
+        let mut muts = Vec::new();
+        let stats =
+            diff::diff_against_mirror(self.shadow.tree(), &mut self.live, &self.rules, &mut muts);
+        diff::assign_ids(&mut self.live, &self.rules);
+        self.finish_delta(muts, stats)
+    }
+
+    fn finish_delta(&mut self, muts: Vec<Mutation>, stats: diff::DiffStats) -> Option<Vec<u8>> {
+        if muts.is_empty() {
+            debug_assert_eq!(
+                self.shadow.fingerprint(),
+                self.live.fingerprint(),
+                "no mutations, yet the views differ"
+            );
+            return None;
+        }
+        self.seq += 1;
+        let header = self.header(FrameKind::Delta);
+        let bytes = encode_delta(&header, &muts);
+        self.last_stats = DeltaStats {
+            mutations: muts.len(),
+            diff: stats,
+        };
+        self.last = muts;
+        if self.commit(&bytes).is_err() {
+            // The shadow refused our own delta: a bug, never an agent's problem. Agents get
+            // a keyframe instead, which always applies.
+            debug_assert!(false, "the shadow refused the capture's own delta");
+            self.seq -= 1;
+            return Some(self.keyframe());
+        }
+        Some(bytes)
+    }
+
+    fn header(&self, kind: FrameKind) -> FrameHeader {
+        FrameHeader {
+            kind,
+            seq: self.seq,
+            base_seq: if kind == FrameKind::Keyframe {
+                self.seq
+            } else {
+                self.seq - 1
+            },
+            fingerprint: self.live.fingerprint(),
+            sanitized: self.rules.sanitizes(),
+        }
+    }
+
+    fn commit(&mut self, frame: &[u8]) -> Result<(), ReplayError> {
+        let r = self.shadow.apply_frame(frame, &mut ()).map(|_| ());
+        debug_assert!(
+            r.is_ok(),
+            "the shadow refused the capture's own frame: {r:?}"
+        );
+        r
+    }
+
+    /// Wire ids of the attached nodes whose data or child list changed since the last frame
+    /// and that the agents already know (a new node travels inside its nearest known
+    /// ancestor's diff), keeping only the outermost: a dirty node inside another's subtree is
+    /// compared by that one's diff.
+    fn dirty_roots(&self) -> Vec<WireId> {
+        let live = &self.live;
+        let known = |n: NodeId| {
+            let w = live.wire_id(n);
+            w.is_assigned() && self.shadow.tree().node_by_wire(w).is_some()
+        };
+        let root = live.root();
+        let mut marked: std::collections::HashSet<u32> = std::collections::HashSet::new();
+        for &(d, why) in &live.dirty {
+            let id = NodeId(d);
+            if d as usize >= live.capacity_index() || !live.is_inclusive_ancestor(root, id) {
+                continue;
+            }
+            // A (re)attached subtree shows up through its parent's child list.
+            let mut at = match why {
+                Dirty::Subtree => live.parent(id),
+                Dirty::Children | Dirty::Data => Some(id),
+            };
+            while let Some(x) = at {
+                if known(x) {
+                    marked.insert(x.0);
+                    break;
+                }
+                at = live.parent(x);
+            }
+        }
+        let mut out: Vec<WireId> = marked
+            .iter()
+            .map(|&i| NodeId(i))
+            .filter(|&n| {
+                let mut a = live.parent(n);
+                while let Some(x) = a {
+                    if marked.contains(&x.0) {
+                        return false;
+                    }
+                    a = live.parent(x);
+                }
+                true
+            })
+            .map(|n| live.wire_id(n))
+            .collect();
+        out.sort_unstable_by_key(|w| w.0);
+        out
+    }
+}
+
+#[cfg(all(test, feature = "html"))]
+mod tests {
+    use super::*;
+    use crate::dom::parse::parse_document_str;
+    use crate::dom::tree::{attr_name, html_name};
+    use crate::rules::Rules;
+
+    fn body(t: &Tree) -> NodeId {
+        t.descendants(t.root())
+            .find(|&n| t.element(n).is_some_and(|e| &*e.name.local == "body"))
+            .unwrap()
+    }
+
+    /// An agent-side mirror fed every frame ends equal to the capture's shadow and the live
+    /// page, frame after frame, and frames are numbered in order.
+    #[test]
+    fn frames_from_tree_edits_keep_an_agent_mirror_equal_to_the_page() {
+        let page = parse_document_str("<p id=a>one</p><p>two<input type=password value=x></p>");
+        let mut cap = Capture::new(Rules::default(), page);
+        let mut agent = Mirror::default();
+        let h = agent.apply_frame(&cap.keyframe(), &mut ()).unwrap();
+        assert_eq!((h.seq, h.kind), (1, FrameKind::Keyframe));
+
+        let t = cap.tree_mut();
+        let b = body(t);
+        let first = t.first_child(b).unwrap();
+        t.set_attr(first, attr_name("class"), "x");
+        let em = t.create_element(html_name("em"), Default::default());
+        t.append(b, em);
+        let delta = cap.delta().expect("visible edits make a delta");
+        let h = agent.apply_frame(&delta, &mut ()).unwrap();
+        assert_eq!((h.seq, h.base_seq, h.kind), (2, 1, FrameKind::Delta));
+        assert_eq!(cap.last_mutations().len(), 2, "{:?}", cap.last_mutations());
+        assert_eq!(agent.fingerprint(), cap.shadow().fingerprint());
+        assert!(agent.tree().same_tree(cap.shadow().tree()));
+        assert_eq!(cap.delta(), None, "nothing pending");
+    }
+
+    /// An insert then a remove of the same node in one batch costs nothing.
+    #[test]
+    fn an_insert_then_remove_in_one_batch_makes_no_frame() {
+        let mut cap = Capture::new(Rules::default(), parse_document_str("<p>x</p>"));
+        cap.keyframe();
+        let t = cap.tree_mut();
+        let b = body(t);
+        let em = t.create_element(html_name("em"), Default::default());
+        t.append(b, em);
+        t.remove(em);
+        assert_eq!(cap.delta(), None);
+        assert_eq!(cap.seq(), 1);
+    }
+
+    /// A new document (a reload) becomes one delta against what the agents hold, and the
+    /// mirror's `keyframe()` re-encodes exactly what it holds.
+    #[test]
+    fn a_replaced_document_is_a_delta_and_the_mirror_keyframe_reproduces_it() {
+        let mut cap = Capture::new(Rules::default(), parse_document_str("<ul><li>a<li>b</ul>"));
+        let mut agent = Mirror::default();
+        agent.apply_frame(&cap.keyframe(), &mut ()).unwrap();
+        let delta = cap
+            .replace_document(parse_document_str("<ul><li>a<li>b<li>c</ul>"))
+            .unwrap();
+        agent.apply_frame(&delta, &mut ()).unwrap();
+        assert_eq!(cap.last_mutations().len(), 1);
+        let mut late = Mirror::default();
+        late.apply_frame(&agent.keyframe().unwrap(), &mut ())
+            .unwrap();
+        assert!(late.tree().same_tree(agent.tree()));
+        assert_eq!(late.seq(), Some(2));
+    }
+}
