@@ -2430,6 +2430,9 @@ pub fn fuzz_decode(bytes: &[u8]) {
 }
 
 #[cfg(test)]
+mod golden_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
