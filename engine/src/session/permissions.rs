@@ -122,10 +122,13 @@ impl fmt::Debug for TypedText {
     }
 }
 
-/// Where an agent in control navigates.
+/// Where an agent in control navigates (the session rules' action, and the protocol's
+/// [`Message::Navigate`](crate::protocol::Message::Navigate)).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Navigation {
-    /// An absolute `http(s)` URL from the agent's URL bar.
+    /// An absolute `http:`/`https:` URL from the agent's URL bar, of printable ASCII (what
+    /// `URL.href` gives), at most [`MAX_URL_BYTES`](super::MAX_URL_BYTES). The customer side
+    /// still checks it against the allowed domains.
     Url(String),
     /// History back.
     Back,
@@ -269,7 +272,9 @@ pub enum AllowedAction {
     Replay(ActionKind),
 }
 
-/// Why an agent action was refused.
+/// Why an agent action was refused: by the session rules ([`check_action`],
+/// [`super::Session`]), or by a relay ([`DenyReason::WrongRole`]). The protocol carries it in
+/// [`ErrorCode::PermissionDenied`](crate::protocol::ErrorCode::PermissionDenied).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DenyReason {
@@ -299,6 +304,10 @@ pub enum DenyReason {
     OutsideAllowedDomains,
     /// The navigation URL is not a plain `http(s)` URL.
     UnsafeUrl(UrlError),
+    /// This role may not send this kind of message
+    /// ([`MessageKind::may_come_from`](crate::protocol::MessageKind::may_come_from)): a
+    /// relay's refusal, never the session rules'.
+    WrongRole,
 }
 
 impl fmt::Display for DenyReason {
@@ -319,6 +328,7 @@ impl fmt::Display for DenyReason {
                 f.write_str("This address is outside the allowed domains")
             }
             DenyReason::UnsafeUrl(e) => write!(f, "This address cannot be opened: {e}"),
+            DenyReason::WrongRole => f.write_str("Your role cannot do this"),
         }
     }
 }
