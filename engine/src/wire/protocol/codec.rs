@@ -13,13 +13,14 @@ use crate::dom::tree::WireId;
 use crate::session::{self, ControlCeiling, PauseReason, SessionId, UrlError};
 use crate::wire::frame::MAX_FRAME_BYTES;
 
+use super::error::ProtocolError;
 use super::fields::{
     AuthToken, ClientInfo, Color, DenyReason, EndReason, ErrorCode, HighlightScope, Mode,
     Navigation, ParticipantId, Reconnect, Rect, ResumeToken, Role,
 };
-use super::{
+use super::limits::{
     MAX_CHAT_BYTES, MAX_CLIENT_FIELD_BYTES, MAX_COORD, MAX_ERROR_MESSAGE_BYTES, MAX_INPUT_BYTES,
-    MAX_TITLE_BYTES, MAX_TOKEN_BYTES, MAX_URL_BYTES, MAX_VIEWPORT_PX, ProtocolError,
+    MAX_TITLE_BYTES, MAX_TOKEN_BYTES, MAX_URL_BYTES, MAX_VIEWPORT_PX,
 };
 
 /// How one field travels. See the module docs for the invariants.

@@ -1,49 +1,10 @@
-//! Bytes in and out: the prefix, the rkyv archive of a body, [`encode_frame`]'s fast path, and
-//! [`Message::encode`], [`Message::try_encode`] and [`Message::decode`].
+//! Bytes in and out: [`encode_frame`]'s fast path, [`Message::encode`],
+//! [`Message::try_encode`] and [`Message::decode`].
 
-use rkyv::api::high::{HighSerializer, HighValidator};
-use rkyv::bytecheck::CheckBytes;
-use rkyv::ser::allocator::ArenaHandle;
-use rkyv::{Archive, Archived, Serialize, rancor};
-
-use crate::wire::redact::redact;
-
-use super::{
-    MAGIC, Message, MessageKind, MessageView, PREFIX_LEN, PROTOCOL_VERSION, ProtocolError,
-};
-
-/// The prefix of a message of `kind`, in a buffer of `capacity`.
-pub(super) fn prefix(kind: MessageKind, capacity: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(capacity);
-    out.extend_from_slice(&MAGIC);
-    out.extend_from_slice(&PROTOCOL_VERSION.to_le_bytes());
-    out.push(kind.code());
-    debug_assert_eq!(out.len(), PREFIX_LEN);
-    out
-}
-
-/// The message of `kind` whose body is `body`.
-pub(super) fn archive<W>(kind: MessageKind, body: &W) -> Vec<u8>
-where
-    W: for<'a> Serialize<HighSerializer<Vec<u8>, ArenaHandle<'a>, rancor::Error>>,
-{
-    // Relative pointers make the archive position-independent, so it is written right after
-    // the prefix; with alignment 1 there is no padding to account for.
-    rkyv::api::high::to_bytes_in::<_, rancor::Error>(body, prefix(kind, 64))
-        .expect("message too large to encode (over 2 GiB of archive)")
-}
-
-/// Bytecheck-validates `archive` as the body `W`.
-pub(super) fn access_archive<W: Archive>(archive: &[u8]) -> Result<&Archived<W>, ProtocolError>
-where
-    Archived<W>: for<'a> CheckBytes<HighValidator<'a, rancor::Error>>,
-{
-    if archive.len() < size_of::<Archived<W>>() {
-        return Err(ProtocolError::Truncated);
-    }
-    rkyv::access::<Archived<W>, rancor::Error>(archive)
-        .map_err(|e| ProtocolError::Invalid(redact(&e.to_string())))
-}
+use super::error::ProtocolError;
+use super::layout::{PREFIX_LEN, prefix};
+use super::messages::{Message, MessageKind};
+use super::view::MessageView;
 
 /// Encodes a [`Message::Frame`] carrying `frame` with one allocation and one copy (the same
 /// bytes as `Message::Frame { bytes: frame.to_vec() }.encode()`): the frame starts at offset 7
@@ -56,7 +17,7 @@ pub fn encode_frame(frame: &[u8]) -> Vec<u8> {
     // The body is an `ArchivedVec<u8>` root after its elements: a relative pointer (i32 LE,
     // from the pointer's own position back to the first element) and the length (u32 LE).
     let len = i32::try_from(frame.len()).expect("frame too large to encode (2 GiB or more)");
-    let mut out = prefix(MessageKind::Frame, PREFIX_LEN + frame.len() + 8);
+    let mut out = prefix(MessageKind::Frame.code(), PREFIX_LEN + frame.len() + 8);
     out.extend_from_slice(frame);
     out.extend_from_slice(&(-len).to_le_bytes());
     out.extend_from_slice(&(len as u32).to_le_bytes());

@@ -2,7 +2,8 @@
 
 use std::fmt;
 
-use super::{ErrorCode, PROTOCOL_VERSION};
+use super::fields::ErrorCode;
+use super::limits::PROTOCOL_VERSION;
 
 /// Why a byte slice is not a valid message.
 ///

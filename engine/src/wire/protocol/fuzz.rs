@@ -1,6 +1,7 @@
 //! The cargo-fuzz entry point of the protocol decoder.
 
-use super::{Message, MessageView};
+use super::messages::Message;
+use super::view::MessageView;
 
 /// Fuzzing entry point: accesses and decodes `bytes`; if they are a valid message, checks
 /// that the view agrees with the owned message and that re-encoding it gives a message that

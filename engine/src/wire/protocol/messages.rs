@@ -15,16 +15,16 @@ use rkyv::{Archive, Archived, Serialize};
 use crate::dom::tree::WireId;
 use crate::session::{ControlCeiling, PauseReason, SessionId};
 
-use super::ProtocolError;
 use super::codec::{
     AtLeastOne, ChatText, Codec, Coord, ErrorText, FrameBytes, InputValue, Title, Url, ViewportPx,
     control_permitted,
 };
-use super::encode::{access_archive, archive};
+use super::error::ProtocolError;
 use super::fields::{
     AuthToken, ClientInfo, Color, EndReason, ErrorCode, HighlightScope, Mode, Navigation,
     ParticipantId, Party, Reconnect, Rect, ResumeToken, Role,
 };
+use super::layout::{access_archive, archive};
 
 define_messages! {
     // --- Session.

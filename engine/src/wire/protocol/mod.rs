@@ -115,7 +115,9 @@
 //! | `table` | the macro that generates [`Message`], [`MessageKind`], the wire bodies, encoding, validation and decoding from the table |
 //! | `fields` | the field types ([`ClientInfo`], [`Mode`], [`ErrorCode`], ...) |
 //! | `codec` | how each field type travels and what is checked on receipt |
-//! | `encode` | the prefix, [`Message::encode`], [`Message::decode`], [`encode_frame`] |
+//! | `limits` | [`PROTOCOL_VERSION`] and the `MAX_*` limits |
+//! | `layout` | the prefix and the rkyv archive of a body |
+//! | `encode` | [`Message::encode`], [`Message::decode`], [`encode_frame`] |
 //! | `view` | [`MessageView`], the validated in-place reader |
 //! | `error` | [`ProtocolError`] |
 
@@ -128,6 +130,8 @@ mod error;
 mod fields;
 #[cfg(any(test, feature = "fuzzing"))]
 mod fuzz;
+mod layout;
+mod limits;
 mod messages;
 mod view;
 
@@ -144,49 +148,10 @@ pub use fields::{
 };
 #[cfg(any(test, feature = "fuzzing"))]
 pub use fuzz::fuzz_decode;
+pub use limits::{
+    MAX_CHAT_BYTES, MAX_CLIENT_FIELD_BYTES, MAX_CONTROL_MESSAGE_BYTES, MAX_COORD,
+    MAX_ERROR_MESSAGE_BYTES, MAX_INPUT_BYTES, MAX_MESSAGE_BYTES, MAX_TITLE_BYTES, MAX_TOKEN_BYTES,
+    MAX_URL_BYTES, MAX_VIEWPORT_PX, PROTOCOL_VERSION,
+};
 pub use messages::{Message, MessageKind};
 pub use view::MessageView;
-
-use crate::session;
-use crate::wire::frame::MAX_FRAME_BYTES;
-
-/// The protocol version this build writes and reads.
-pub const PROTOCOL_VERSION: u16 = 1;
-
-/// Messages larger than this are rejected without looking at them: the largest frame plus the
-/// [`Message::Frame`] overhead (15 bytes), rounded up.
-pub const MAX_MESSAGE_BYTES: usize = MAX_FRAME_BYTES + 64;
-
-// The largest frame fits in a message.
-const _: () = assert!(MAX_FRAME_BYTES + 15 <= MAX_MESSAGE_BYTES);
-
-/// Messages of every kind but [`MessageKind::Frame`] larger than this are rejected before
-/// validation. Every valid non-frame message is far smaller (the largest field is an
-/// [`Message::AgentInput`] value of [`MAX_INPUT_BYTES`]).
-pub const MAX_CONTROL_MESSAGE_BYTES: usize = 64 << 10;
-
-/// Chat text ([`Message::Chat`]), in bytes of UTF-8.
-pub const MAX_CHAT_BYTES: usize = 4 << 10;
-/// URLs ([`Navigation::Url`], [`Message::SharedLink`], [`Message::PageChanged`]): the session
-/// rules' limit.
-pub const MAX_URL_BYTES: usize = session::MAX_URL_BYTES;
-/// Each [`ClientInfo`] field.
-pub const MAX_CLIENT_FIELD_BYTES: usize = 128;
-/// An agent's [`AuthToken`].
-pub const MAX_TOKEN_BYTES: usize = 4 << 10;
-/// A shared link's title.
-pub const MAX_TITLE_BYTES: usize = 512;
-/// A value typed by an agent ([`Message::AgentInput`]).
-pub const MAX_INPUT_BYTES: usize = 16 << 10;
-/// The developer-facing text of an [`Message::Error`].
-pub const MAX_ERROR_MESSAGE_BYTES: usize = 256;
-/// The largest coordinate, scroll offset or size, in CSS pixels (2^24: beyond any layout, and
-/// every integer up to it is exact in `f32`).
-pub const MAX_COORD: f32 = 16_777_216.0;
-/// The largest viewport width or height, in CSS pixels.
-pub const MAX_VIEWPORT_PX: u32 = 1 << 16;
-
-/// The magic bytes every message starts with.
-const MAGIC: [u8; 4] = *b"CBM1";
-/// Magic + version + kind.
-const PREFIX_LEN: usize = 7;

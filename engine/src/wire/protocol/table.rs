@@ -176,7 +176,7 @@ macro_rules! define_messages {
                 let kind = self.kind();
                 match self {
                     $(
-                        Message::$Kind $({ $( $field, )* })? => archive(kind, &$W {
+                        Message::$Kind $({ $( $field, )* })? => archive(kind.code(), &$W {
                             $($( $field: <codec!($T $(as $C)?) as Codec>::to_wire($field), )*)?
                         }),
                     )*

@@ -7,11 +7,13 @@ use rkyv::rancor;
 use rkyv::ser::allocator::ArenaHandle;
 
 use super::codec::{Codec, URL_ERRORS, WErrorCode, WNavigation, deny_code, deny_from_code};
-use super::encode::{archive, prefix};
+use super::layout;
+use super::layout::{PREFIX_LEN, prefix};
 use super::messages::{WEnd, WError, WFrame, WHello, WJoin, WModeChanged, WNavigate, WPause};
 use super::*;
 use crate::dom::tree::WireId;
 use crate::session::{self, ControlCeiling, PauseReason, SessionId, UrlError};
+use crate::wire::frame::MAX_FRAME_BYTES;
 
 const CANARY: &str = "CANARY-SECRET-4242";
 
@@ -377,7 +379,7 @@ fn raw<W>(kind: MessageKind, w: &W) -> Vec<u8>
 where
     W: for<'a> Serialize<HighSerializer<Vec<u8>, ArenaHandle<'a>, rancor::Error>>,
 {
-    archive(kind, w)
+    layout::archive(kind.code(), w)
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -487,8 +489,8 @@ fn frame_fast_path_matches_rkyv() {
         vec![7; 70_000],
     ] {
         let fast = encode_frame(&frame);
-        let slow = archive(
-            MessageKind::Frame,
+        let slow = layout::archive(
+            MessageKind::Frame.code(),
             &WFrame {
                 bytes: frame.clone(),
             },
@@ -554,7 +556,7 @@ fn random_buffers_never_panic() {
         // Most buffers get a valid prefix so that they reach the archive validation.
         if i % 4 != 0 {
             let kind = MessageKind::ALL[rng.below(MessageKind::ALL.len())];
-            let mut prefixed = prefix(kind, PREFIX_LEN + len);
+            let mut prefixed = prefix(kind.code(), PREFIX_LEN + len);
             prefixed.extend_from_slice(&buf);
             buf = prefixed;
         }
@@ -610,12 +612,12 @@ fn wrong_magic_and_version_are_typed_errors() {
     assert_eq!(Message::decode(&b), Err(ProtocolError::UnknownKind(0)));
     // The body is shorter than the kind's root.
     assert_eq!(
-        Message::decode(&prefix(MessageKind::Ack, 7)),
+        Message::decode(&prefix(MessageKind::Ack.code(), 7)),
         Err(ProtocolError::Truncated)
     );
     // An empty body is a valid unit message.
     assert_eq!(
-        Message::decode(&prefix(MessageKind::ControlRevoke, 7)),
+        Message::decode(&prefix(MessageKind::ControlRevoke.code(), 7)),
         Ok(Message::ControlRevoke)
     );
 }
@@ -634,7 +636,7 @@ fn oversized_is_rejected_before_validation() {
     );
     assert_eq!(e.error_code(), ErrorCode::TooLarge);
     // A large non-frame message is rejected before its (garbage) body is looked at.
-    let mut chat = prefix(MessageKind::Chat, MAX_CONTROL_MESSAGE_BYTES + 8);
+    let mut chat = prefix(MessageKind::Chat.code(), MAX_CONTROL_MESSAGE_BYTES + 8);
     chat.resize(MAX_CONTROL_MESSAGE_BYTES + 1, 0xFF);
     assert_eq!(
         Message::decode(&chat),

@@ -2,11 +2,12 @@
 
 use std::fmt;
 
+use super::error::ProtocolError;
+use super::fields::ParticipantId;
+use super::layout::{MAGIC, PREFIX_LEN};
+use super::limits::{MAX_CONTROL_MESSAGE_BYTES, MAX_MESSAGE_BYTES, PROTOCOL_VERSION};
 use super::messages::Body;
-use super::{
-    MAGIC, MAX_CONTROL_MESSAGE_BYTES, MAX_MESSAGE_BYTES, Message, MessageKind, PREFIX_LEN,
-    PROTOCOL_VERSION, ParticipantId, ProtocolError,
-};
+use super::messages::{Message, MessageKind};
 
 /// A validated message, read in place (no copy, no allocation): the hot path of a relay
 /// forwarding frames and pointer moves.
