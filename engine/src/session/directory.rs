@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use super::{AgentId, SessionId};
+use super::values::{AgentId, SessionId};
 
 /// Why an assignment was refused.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]

@@ -28,7 +28,7 @@ use crate::dom::tree::WireId;
 
 use super::policy::{ControlCeiling, SessionPolicy};
 use super::url::{UrlError, web_url_host};
-use super::{AgentId, Point};
+use super::values::{AgentId, Point};
 
 /// The spec's message for form input under [`ControlCeiling::Partial`].
 pub const FORMS_NOT_EDITABLE_MESSAGE: &str = "Forms cannot be edited on the agent side";

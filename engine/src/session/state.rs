@@ -22,20 +22,20 @@
 //! grace period" means strictly before it.
 
 use std::collections::VecDeque;
-use std::fmt;
 
 use crate::dom::tree::WireId;
 
 use super::messages::{
     AgentMode, AuditEvent, AuditKind, ControlLossReason, EndReason, HighlightClearReason,
-    LeaveReason, Outgoing, PauseReasons, Recipient, SessionMessage, SessionState, Welcome,
+    LeaveReason, Outgoing, PauseReasons, Recipient, SessionError, SessionMessage, SessionState,
+    Welcome,
 };
 use super::permissions::{
     ActionContext, AgentAction, AllowedAction, Denied, DenyReason, TargetFacts, check_action,
 };
 use super::policy::SessionPolicy;
-use super::url::{UrlError, web_url_host};
-use super::{AgentId, HighlightId, Participant, Point, SessionId, Timestamp};
+use super::url::web_url_host;
+use super::values::{AgentId, Highlight, HighlightId, Participant, Point, SessionId, Timestamp};
 
 /// An agent asking to join, with what the caller verified about its credentials.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -92,124 +92,6 @@ pub struct AgentInfo {
     /// Its mode.
     pub mode: AgentMode,
 }
-
-/// A mark an agent put on an element, visible to both sides until it fades.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Highlight {
-    /// Its number.
-    pub id: HighlightId,
-    /// Who made it.
-    pub agent: AgentId,
-    /// The marked element.
-    pub target: WireId,
-    /// When it fades.
-    pub expires_at: Timestamp,
-}
-
-/// Why a session refused an event.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum SessionError {
-    /// The session ended; nothing re-opens it (a new session needs a new ID).
-    SessionEnded(EndReason),
-    /// The agent is not in this session.
-    NotAParticipant(AgentId),
-    /// The agent is disconnected (it reconnects first).
-    AgentDisconnected(AgentId),
-    /// The agent is already in the session and connected.
-    AlreadyJoined(AgentId),
-    /// The agent's credentials were not verified.
-    NotAuthenticated(AgentId),
-    /// The administrator does not let this agent co-browse.
-    CobrowseNotEnabled(AgentId),
-    /// The session has [`SessionPolicy::max_agents`] agents already.
-    SessionFull {
-        /// The policy's maximum.
-        max_agents: usize,
-    },
-    /// The policy does not let agents invite customers.
-    InvitesNotAllowed,
-    /// The customer has not accepted the invitation yet.
-    InvitationPending,
-    /// There is no invitation to answer.
-    NotInvited,
-    /// The ceiling is [`super::ControlCeiling::None`]: agents never get control.
-    ControlNotPermitted,
-    /// The agent already holds control.
-    AlreadyInControl,
-    /// Another agent holds control.
-    ControlHeldByOther {
-        /// The agent in control.
-        holder: AgentId,
-    },
-    /// A control request is already pending.
-    ControlRequestPending {
-        /// Whose request.
-        by: AgentId,
-    },
-    /// That agent has no pending control request.
-    NoControlRequest,
-    /// The agent neither holds nor requested control.
-    NotInControl,
-    /// No agent holds control.
-    NoAgentInControl,
-    /// Nothing from the customer's page is forwarded in this state.
-    NotForwarding {
-        /// The session's state.
-        state: SessionState,
-    },
-    /// An empty chat message.
-    ChatEmpty,
-    /// A chat message over [`SessionPolicy::max_chat_chars`].
-    ChatTooLong {
-        /// The policy's maximum.
-        max_chars: usize,
-    },
-    /// A shared link that is not a plain `http(s)` URL.
-    InvalidUrl(UrlError),
-}
-
-impl fmt::Display for SessionError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SessionError::SessionEnded(reason) => write!(f, "the session has ended ({reason:?})"),
-            SessionError::NotAParticipant(a) => write!(f, "{a} is not in this session"),
-            SessionError::AgentDisconnected(a) => write!(f, "{a} is disconnected"),
-            SessionError::AlreadyJoined(a) => write!(f, "{a} has already joined"),
-            SessionError::NotAuthenticated(a) => write!(f, "{a} is not authenticated"),
-            SessionError::CobrowseNotEnabled(a) => write!(f, "{a} may not co-browse"),
-            SessionError::SessionFull { max_agents } => {
-                write!(f, "the session already has {max_agents} agents")
-            }
-            SessionError::InvitesNotAllowed => f.write_str("agents may not invite customers"),
-            SessionError::InvitationPending => {
-                f.write_str("the customer has not accepted the invitation")
-            }
-            SessionError::NotInvited => f.write_str("there is no invitation to answer"),
-            SessionError::ControlNotPermitted => f.write_str("this session is view only"),
-            SessionError::AlreadyInControl => f.write_str("the agent already holds control"),
-            SessionError::ControlHeldByOther { holder } => {
-                write!(f, "{holder} holds control")
-            }
-            SessionError::ControlRequestPending { by } => {
-                write!(f, "a control request by {by} is pending")
-            }
-            SessionError::NoControlRequest => f.write_str("no such control request"),
-            SessionError::NotInControl => f.write_str("the agent does not hold control"),
-            SessionError::NoAgentInControl => f.write_str("no agent holds control"),
-            SessionError::NotForwarding { state } => {
-                write!(f, "nothing is shared while the session is {state:?}")
-            }
-            SessionError::ChatEmpty => f.write_str("the message is empty"),
-            SessionError::ChatTooLong { max_chars } => {
-                write!(f, "the message is longer than {max_chars} characters")
-            }
-            SessionError::InvalidUrl(e) => write!(f, "invalid link: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for SessionError {}
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum Phase {
