@@ -10,9 +10,8 @@ use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
 use cobrowse_engine::{
-    FrameHeader, FrameKind, FrameView, Mirror, MirrorOptions, MutationKind, MutationRef,
-    RecordDataRef, Rules, RulesConfig, Sanitize, Tree, assign_ids, diff, encode_delta,
-    encode_keyframe, parse_document_str, prepare, snapshot,
+    Capture, FrameKind, FrameView, Mirror, MirrorOptions, MutationKind, MutationRef, RecordDataRef,
+    Rules, RulesConfig, Sanitize, parse_document_str,
 };
 use serde_json::{Value, json};
 
@@ -168,31 +167,22 @@ fn ms(t: Instant) -> f64 {
     (t.elapsed().as_secs_f64() * 1e6).round() / 1e3
 }
 
-/// The base page as the engine parsed it, with wire ids assigned in document order.
-fn base_tree(html: &str, rules: &Rules) -> Tree {
-    let mut t = parse_document_str(html);
-    prepare(&mut t, rules);
-    assign_ids(&mut t, rules);
-    t
-}
-
-fn mirror_of(tree: &mut Tree, rules: &Rules) -> Result<Mirror, Failure> {
-    let records = snapshot(tree, rules);
-    let header = FrameHeader {
-        kind: FrameKind::Keyframe,
-        seq: 1,
-        base_seq: 1,
-        fingerprint: tree.fingerprint(),
-        sanitized: rules.sanitizes(),
-    };
-    let frame = encode_keyframe(&header, &records);
-    let mut mirror = Mirror::new(MirrorOptions {
+/// A mirror that trusts unsanitized frames (the CLI's `--no-sanitize` makes them).
+fn cli_mirror() -> Mirror {
+    Mirror::new(MirrorOptions {
         require_sanitized: false,
         ..Default::default()
-    });
-    mirror
-        .apply_frame(&frame, &mut ())
-        .map_err(|e| Failure::Frame(format!("base page: {e}")))?;
+    })
+}
+
+/// A mirror holding `frames` applied in order (a keyframe first).
+fn replay(frames: &[&[u8]]) -> Result<Mirror, Failure> {
+    let mut mirror = cli_mirror();
+    for frame in frames {
+        mirror
+            .apply_frame(frame, &mut ())
+            .map_err(|e| Failure::Frame(e.to_string()))?;
+    }
     Ok(mirror)
 }
 
@@ -209,34 +199,30 @@ fn run(command: Command) -> Result<(), Failure> {
             let rules = load_rules(&rules)?;
             let (from_html, to_html) = (read_text(&from)?, read_text(&to)?);
             let t = Instant::now();
-            let mut old = parse_document_str(&from_html);
-            let mut new = parse_document_str(&to_html);
+            let old = parse_document_str(&from_html);
+            let new = parse_document_str(&to_html);
             let parse_ms = ms(t);
+            // What the agents hold: FROM's keyframe (frame 1).
             let t = Instant::now();
-            prepare(&mut old, &rules);
-            assign_ids(&mut old, &rules);
-            prepare(&mut new, &rules);
+            let mut capture = Capture::new(rules, old);
+            let keyframe = capture.keyframe();
             let prepare_ms = ms(t);
+            // TO replaces it: one delta (frame 2), encoded and checked against the keyframe.
             let t = Instant::now();
-            let mut mutations = Vec::new();
-            diff(&old, &mut new, &rules, &mut mutations);
-            let diff_ms = ms(t);
-            let t = Instant::now();
-            let header = FrameHeader {
-                kind: FrameKind::Delta,
-                seq: 2,
-                base_seq: 1,
-                fingerprint: new.fingerprint(),
-                sanitized: rules.sanitizes(),
+            let frame = match capture.replace_document(new) {
+                Some(delta) => delta,
+                None => capture.empty_delta(),
             };
-            let frame = encode_delta(&header, &mutations);
-            let encode_ms = ms(t);
+            let diff_ms = ms(t);
+            let rules = capture.rules();
+            let mutations = capture.last_mutations();
             if let Some(path) = &frame_out {
                 write(path, &frame)?;
             }
             let mut apply_ms = None;
             if let Some(path) = &apply_out {
-                let mut mirror = mirror_of(&mut old, &rules)?;
+                let mut mirror = replay(&[&keyframe])
+                    .map_err(|f| Failure::Frame(format!("base page: {}", f.message())))?;
                 let t = Instant::now();
                 mirror
                     .apply_frame(&frame, &mut ())
@@ -245,7 +231,7 @@ fn run(command: Command) -> Result<(), Failure> {
                 write(path, mirror.to_html().as_bytes())?;
             }
             let mut by_kind = BTreeMap::new();
-            for m in &mutations {
+            for m in mutations {
                 *by_kind.entry(m.kind().name()).or_insert(0usize) += 1;
             }
             if json {
@@ -254,12 +240,12 @@ fn run(command: Command) -> Result<(), Failure> {
                     "by_kind": by_kind,
                     "frame_bytes": frame.len(),
                     "bytes_per_mutation": if mutations.is_empty() { 0.0 } else { frame.len() as f64 / mutations.len() as f64 },
-                    "fingerprint": format!("{:016x}", new.fingerprint()),
+                    "fingerprint": format!("{:016x}", capture.tree().fingerprint()),
                     "sanitized": rules.sanitizes(),
                     "from_bytes": from_html.len(),
                     "to_bytes": to_html.len(),
                     "timings_ms": {
-                        "parse": parse_ms, "prepare": prepare_ms, "diff": diff_ms, "encode": encode_ms, "apply": apply_ms,
+                        "parse": parse_ms, "prepare": prepare_ms, "diff": diff_ms, "apply": apply_ms,
                     },
                 });
                 println!("{out}");
@@ -273,7 +259,7 @@ fn run(command: Command) -> Result<(), Failure> {
                     println!("  {k:<12} {n}");
                 }
                 println!(
-                    "parse {parse_ms} ms, prepare {prepare_ms} ms, diff {diff_ms} ms, encode {encode_ms} ms"
+                    "parse {parse_ms} ms, prepare {prepare_ms} ms, diff and encode {diff_ms} ms"
                 );
                 if let Some(path) = &apply_out {
                     println!("replayed onto {} -> {}", from.display(), path.display());
@@ -290,29 +276,26 @@ fn run(command: Command) -> Result<(), Failure> {
             let rules = load_rules(&rules)?;
             let html = read_text(&page)?;
             let t = Instant::now();
-            let mut tree = base_tree(&html, &rules);
-            let records = snapshot(&mut tree, &rules);
-            let header = FrameHeader {
-                kind: FrameKind::Keyframe,
-                seq: 1,
-                base_seq: 1,
-                fingerprint: tree.fingerprint(),
-                sanitized: rules.sanitizes(),
-            };
-            let frame = encode_keyframe(&header, &records);
+            let mut capture = Capture::new(rules, parse_document_str(&html));
+            let frame = capture.keyframe();
             let total_ms = ms(t);
+            let rules = capture.rules();
+            let nodes = FrameView::access(&frame)
+                .map_err(|e| Failure::Frame(e.to_string()))?
+                .record_count();
+            let tree = capture.tree();
             write(&frame_out, &frame)?;
             if json {
                 println!(
                     "{}",
-                    json!({"nodes": records.len(), "frame_bytes": frame.len(), "html_bytes": html.len(),
+                    json!({"nodes": nodes, "frame_bytes": frame.len(), "html_bytes": html.len(),
                            "ratio": frame.len() as f64 / html.len().max(1) as f64, "sanitized": rules.sanitizes(),
                            "fingerprint": format!("{:016x}", tree.fingerprint()), "timings_ms": {"total": total_ms}})
                 );
             } else {
                 println!(
                     "keyframe: {} nodes, {} bytes ({:.2}x the page's {} bytes), {total_ms} ms",
-                    records.len(),
+                    nodes,
                     frame.len(),
                     frame.len() as f64 / html.len().max(1) as f64,
                     html.len()
@@ -328,8 +311,9 @@ fn run(command: Command) -> Result<(), Failure> {
         } => {
             let rules = load_rules(&rules)?;
             let html = read_text(&base)?;
-            let mut tree = base_tree(&html, &rules);
-            let mut mirror = mirror_of(&mut tree, &rules)?;
+            let base_frame = Capture::new(rules, parse_document_str(&html)).keyframe();
+            let mut mirror = replay(&[&base_frame])
+                .map_err(|f| Failure::Frame(format!("base page: {}", f.message())))?;
             for path in &frames {
                 let bytes = read_bytes(path)?;
                 mirror

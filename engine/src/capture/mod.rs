@@ -158,6 +158,28 @@ impl Capture {
         self.finish_delta(muts, stats)
     }
 
+    /// A delta without mutations, numbered after the last frame: for callers that must hand
+    /// out a frame when [`Capture::delta`] or [`Capture::replace_document`] found nothing to
+    /// send (a heartbeat; the CLI's `diff` of two identical pages). Before the first keyframe
+    /// this is the keyframe. Pending edits are not folded in: call it when no visible change
+    /// is pending (debug-asserted).
+    pub fn empty_delta(&mut self) -> Vec<u8> {
+        if !self.shadow.in_sync() {
+            return self.keyframe();
+        }
+        debug_assert_eq!(
+            self.shadow.fingerprint(),
+            self.live.fingerprint(),
+            "an empty delta while a visible change is pending"
+        );
+        self.seq += 1;
+        let bytes = encode_delta(&self.header(FrameKind::Delta), &[]);
+        self.last.clear();
+        self.last_stats = DeltaStats::default();
+        let _ = self.commit(&bytes);
+        bytes
+    }
+
     fn finish_delta(&mut self, muts: Vec<Mutation>, stats: diff::DiffStats) -> Option<Vec<u8>> {
         if muts.is_empty() {
             debug_assert_eq!(
@@ -308,6 +330,14 @@ mod tests {
         t.remove(em);
         assert_eq!(cap.delta(), None);
         assert_eq!(cap.seq(), 1);
+        // A caller that must send something gets an empty delta that applies.
+        let mut agent = Mirror::default();
+        let mut cap = Capture::new(Rules::default(), parse_document_str("<p>x</p>"));
+        agent.apply_frame(&cap.keyframe(), &mut ()).unwrap();
+        let h = agent.apply_frame(&cap.empty_delta(), &mut ()).unwrap();
+        assert_eq!((h.seq, h.base_seq, h.kind), (2, 1, FrameKind::Delta));
+        assert!(cap.last_mutations().is_empty());
+        assert_eq!(agent.fingerprint(), cap.tree().fingerprint());
     }
 
     /// A new document (a reload) becomes one delta against what the agents hold, and the
