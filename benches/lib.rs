@@ -141,48 +141,32 @@ pub fn parse_fingerprint(html: &str, rules: &Rules) -> Tree {
     t
 }
 
-/// A keyframe header.
-pub fn keyframe_header(tree: &Tree, rules: &Rules) -> FrameHeader {
-    FrameHeader {
-        kind: FrameKind::Keyframe,
-        seq: 1,
-        base_seq: 1,
-        fingerprint: tree.fingerprint(),
-        sanitized: rules.sanitizes(),
-    }
-}
-
-/// A delta header for `seq` on `seq - 1`.
-pub fn delta_header(tree: &Tree, rules: &Rules, seq: u64) -> FrameHeader {
-    FrameHeader {
-        kind: FrameKind::Delta,
-        seq,
-        base_seq: seq - 1,
-        fingerprint: tree.fingerprint(),
-        sanitized: rules.sanitizes(),
-    }
-}
-
-/// A captured page: prepared, ids assigned, snapshot taken, keyframe encoded.
+/// A captured page: what [`Capture`] holds after its first keyframe.
 pub struct Captured {
     /// The prepared tree with wire ids.
     pub tree: Tree,
-    /// The keyframe records.
+    /// The keyframe records (for timing the encoder alone).
     pub records: Vec<NodeRecord>,
     /// The encoded keyframe (seq 1).
     pub keyframe: Vec<u8>,
+    /// The keyframe's header.
+    pub header: FrameHeader,
 }
 
-/// Parses, prepares, assigns ids, snapshots and encodes a keyframe.
+/// Parses the page and captures it: prepared, ids assigned, keyframe encoded ([`Capture`]).
 pub fn capture(html: &str, rules: &Rules) -> Captured {
-    let mut tree = parse_fingerprint(html, rules);
-    assign_ids(&mut tree, rules);
+    let mut capture = Capture::new(rules.clone(), parse_document_str(html));
+    let keyframe = capture.keyframe();
+    let header = FrameView::access(&keyframe)
+        .expect("the capture's keyframe validates")
+        .header();
+    let mut tree = capture.tree().clone();
     let records = snapshot(&mut tree, rules);
-    let keyframe = encode_keyframe(&keyframe_header(&tree, rules), &records);
     Captured {
         tree,
         records,
         keyframe,
+        header,
     }
 }
 
@@ -220,7 +204,10 @@ pub fn edited(old: &Tree, rules: &Rules, seed: u64, k: usize) -> (Tree, EditLog)
 pub fn delta(old: &Tree, new: &mut Tree, rules: &Rules) -> (Vec<Mutation>, Vec<u8>) {
     let mut muts = Vec::new();
     diff(old, new, rules, &mut muts);
-    let frame = encode_delta(&delta_header(new, rules, 2), &muts);
+    let frame = encode_delta(
+        &FrameHeader::delta(2, new.fingerprint(), rules.sanitizes()),
+        &muts,
+    );
     (muts, frame)
 }
 
@@ -265,14 +252,7 @@ impl PingPong {
         } else {
             (&self.back, self.back_fp)
         };
-        let h = FrameHeader {
-            kind: FrameKind::Delta,
-            seq,
-            base_seq: seq - 1,
-            fingerprint: fp,
-            sanitized: self.sanitized,
-        };
-        encode_delta(&h, muts)
+        encode_delta(&FrameHeader::delta(seq, fp, self.sanitized), muts)
     }
 }
 

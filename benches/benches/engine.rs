@@ -213,12 +213,12 @@ fn encode_group(c: &mut Criterion) {
     let (muts, frame) = delta(&cap.tree, &mut new, &rules);
     let mut g = c.benchmark_group("encode");
     g.throughput(Throughput::Bytes(cap.keyframe.len() as u64));
-    let kh = keyframe_header(&cap.tree, &rules);
+    let kh = cap.header;
     g.bench_function("keyframe_largest_page", |b| {
         b.iter(|| encode_keyframe(&kh, black_box(&cap.records)))
     });
     g.throughput(Throughput::Bytes(frame.len() as u64));
-    let dh = delta_header(&new, &rules, 2);
+    let dh = FrameView::access(&frame).expect("delta validates").header();
     g.bench_function("delta_25_edits", |b| {
         b.iter(|| encode_delta(&dh, black_box(&muts)))
     });

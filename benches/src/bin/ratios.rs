@@ -320,7 +320,10 @@ fn page_section(page: &Page, o: &Opts) -> PageResult {
                     refresh(&mut n, &rules);
                     let mut muts = Vec::new();
                     diff(&cap.tree, &mut n, &rules, &mut muts);
-                    encode_delta(&delta_header(&n, &rules, 2), &muts)
+                    encode_delta(
+                        &FrameHeader::delta(2, n.fingerprint(), rules.sanitizes()),
+                        &muts,
+                    )
                 })
                 .0
             } else {
@@ -454,7 +457,11 @@ fn size_section(corpus: &Corpus, rules: &Rules, pages_step: usize) -> SizeResult
             cap.keyframe.len() as f64 / p.html.len() as f64,
             p.name.clone(),
         ));
-        header_bytes = encode_delta(&delta_header(&cap.tree, rules, 2), &[]).len();
+        header_bytes = encode_delta(
+            &FrameHeader::delta(2, cap.tree.fingerprint(), rules.sanitizes()),
+            &[],
+        )
+        .len();
         for (k, st) in by_k.iter_mut() {
             let seed = (pi as u64) * 1000 + *k as u64;
             let (mut new, log) = edited(&cap.tree, rules, seed, *k);

@@ -288,26 +288,14 @@ impl Frames {
     /// A `Frame` message with the keyframe of the state at `seq`.
     fn keyframe(&self, seq: u64) -> Vec<u8> {
         let s = Self::state(seq);
-        let h = FrameHeader {
-            kind: FrameKind::Keyframe,
-            seq,
-            base_seq: seq,
-            fingerprint: self.fp[s],
-            sanitized: self.rules.sanitizes(),
-        };
+        let h = FrameHeader::keyframe(seq, self.fp[s], self.rules.sanitizes());
         encode_frame(&encode_keyframe(&h, &self.records[s]))
     }
 
     /// A `Frame` message with delta `seq` (on top of `seq - 1`).
     fn delta(&self, seq: u64) -> Vec<u8> {
         let s = Self::state(seq);
-        let h = FrameHeader {
-            kind: FrameKind::Delta,
-            seq,
-            base_seq: seq - 1,
-            fingerprint: self.fp[s],
-            sanitized: self.rules.sanitizes(),
-        };
+        let h = FrameHeader::delta(seq, self.fp[s], self.rules.sanitizes());
         // Into state B the change is A -> B (muts[0]); into A it is B -> A (muts[1]).
         encode_frame(&encode_delta(&h, &self.muts[1 - s]))
     }

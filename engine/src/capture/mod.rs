@@ -208,16 +208,10 @@ impl Capture {
     }
 
     fn header(&self, kind: FrameKind) -> FrameHeader {
-        FrameHeader {
-            kind,
-            seq: self.seq,
-            base_seq: if kind == FrameKind::Keyframe {
-                self.seq
-            } else {
-                self.seq - 1
-            },
-            fingerprint: self.live.fingerprint(),
-            sanitized: self.rules.sanitizes(),
+        let (fingerprint, sanitized) = (self.live.fingerprint(), self.rules.sanitizes());
+        match kind {
+            FrameKind::Keyframe => FrameHeader::keyframe(self.seq, fingerprint, sanitized),
+            FrameKind::Delta => FrameHeader::delta(self.seq, fingerprint, sanitized),
         }
     }
 

@@ -141,6 +141,31 @@ pub struct FrameHeader {
     pub sanitized: bool,
 }
 
+impl FrameHeader {
+    /// The header of keyframe `seq` (a keyframe's base is itself).
+    pub fn keyframe(seq: u64, fingerprint: u64, sanitized: bool) -> FrameHeader {
+        FrameHeader {
+            kind: FrameKind::Keyframe,
+            seq,
+            base_seq: seq,
+            fingerprint,
+            sanitized,
+        }
+    }
+
+    /// The header of delta `seq`, which applies on top of frame `seq - 1` (so `seq >= 1`).
+    pub fn delta(seq: u64, fingerprint: u64, sanitized: bool) -> FrameHeader {
+        debug_assert!(seq >= 1, "a delta follows a frame");
+        FrameHeader {
+            kind: FrameKind::Delta,
+            seq,
+            base_seq: seq.saturating_sub(1),
+            fingerprint,
+            sanitized,
+        }
+    }
+}
+
 /// Why a byte slice is not a valid frame.
 ///
 /// Messages never contain string contents or raw bytes from the frame.
