@@ -800,7 +800,7 @@ impl<'r> Projection<'r> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "html", feature = "config"))]
 mod tests {
     use super::*;
 

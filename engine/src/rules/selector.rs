@@ -978,7 +978,7 @@ impl<'a> Element for ElementRef<'a> {
 
 // ----- tests -----------------------------------------------------------------------------------
 
-#[cfg(test)]
+#[cfg(all(test, feature = "html"))]
 mod tests {
     use super::*;
     use crate::dom::parse::{parse_document_str, parse_fragment_str};

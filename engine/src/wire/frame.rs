@@ -1384,6 +1384,7 @@ pub fn fuzz_access(bytes: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(feature = "html")]
     use crate::dom::tree::{NodeData, Tree};
     use markup5ever::QualName;
 
@@ -1694,6 +1695,7 @@ mod tests {
     }
 
     /// Builds the keyframe records of a parsed tree (wire ids in pre-order from 1).
+    #[cfg(feature = "html")]
     fn tree_records(tree: &Tree) -> Vec<NodeRecord> {
         tree.descendants(tree.root())
             .enumerate()
@@ -1863,6 +1865,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "html")]
     fn parsed_page_round_trips() {
         let tree = crate::dom::parse::parse_document_str(
             "<!DOCTYPE html><html><head><title>t</title></head><body><p class=a>Hi <b>there</b><!--c-->\
@@ -2066,6 +2069,7 @@ mod tests {
         assert!(bytes.len() as f64 / mixed.len() as f64 <= 100.0);
     }
 
+    #[cfg(feature = "html")]
     fn corpus_pages() -> Vec<std::path::PathBuf> {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../corpus/cache/htmlparser-benchmark");
@@ -2081,6 +2085,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "html")]
     fn keyframe_size_vs_html_size() {
         let pages = corpus_pages();
         let mut sample: Vec<(String, String)> = pages
