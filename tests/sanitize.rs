@@ -151,3 +151,32 @@ fn handlers_and_urls_are_removed_by_attribute_not_by_element() {
     assert!(html.contains(r#"<a class="k">x</a>"#), "{html}");
     assert!(html.contains(r#"<img src="a.png" alt="ok">"#), "{html}");
 }
+
+/// The mirror a default-rules keyframe of `html` builds, through the capture object.
+fn sanitized_mirror(html: &str) -> Mirror {
+    let mut capture = Capture::new(Rules::default(), parse_document_str(html));
+    let mut mirror = Mirror::new(MirrorOptions::default());
+    mirror
+        .apply_frame(&capture.keyframe(), &mut ())
+        .expect("a sanitized keyframe applies");
+    mirror
+}
+
+#[test]
+fn every_corpus_page_parses_back_into_its_sanitized_mirror() {
+    let pages = cobrowse_tests::corpus_pages_required();
+    let mut failures = Vec::new();
+    for p in &pages {
+        let html = String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned();
+        let mirror = sanitized_mirror(&html);
+        if let Some(d) = reparse_difference(mirror.tree()) {
+            failures.push(format!("{}: {d}", p.display()));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} pages: {failures:#?}",
+        failures.len(),
+        pages.len()
+    );
+}
