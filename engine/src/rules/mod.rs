@@ -303,9 +303,19 @@ impl Rules {
     pub fn annotate_subtree(&self, tree: &mut Tree, top: NodeId) {
         let mut caches = MatchCaches::default();
         let parent_view = tree.parent(top).map_or(View::PLAIN, |p| tree.node(p).view);
-        let mut stack = vec![(top, parent_view)];
-        while let Some((id, inherited)) = stack.pop() {
-            let view = self.view_of(tree, id, inherited, &mut caches);
+        let mut depth = 0;
+        let mut up = tree.parent(top);
+        while let Some(p) = up {
+            depth += usize::from(tree.element(p).is_some());
+            up = tree.parent(p);
+        }
+        // (node, inherited view, number of element ancestors)
+        let mut stack = vec![(top, parent_view, depth)];
+        while let Some((id, inherited, depth)) = stack.pop() {
+            let mut view = self.view_of(tree, id, inherited, &mut caches);
+            if self.sanitizes() && depth > sanitize::MAX_ELEMENT_ANCESTORS {
+                view = view.with(View::DROPPED);
+            }
             tree.node_mut(id).view = view;
             let child_inherit = if view.is_dropped() || view.is_blocked() {
                 View::PLAIN.with(View::DROPPED)
@@ -314,8 +324,9 @@ impl Rules {
             } else {
                 View::PLAIN
             };
+            let child_depth = depth + usize::from(tree.element(id).is_some());
             let start = stack.len();
-            stack.extend(tree.children(id).map(|c| (c, child_inherit)));
+            stack.extend(tree.children(id).map(|c| (c, child_inherit, child_depth)));
             stack[start..].reverse();
         }
     }

@@ -15,6 +15,8 @@
 //!    `to_html` of its projection gives the projection again. The namespace rules follow the
 //!    HTML standard's tree construction ("tree construction dispatcher", "parsing tokens in
 //!    foreign content"): see [`element_fits_parent`].
+//!    Nodes with more than [`MAX_ELEMENT_ANCESTORS`] element ancestors are dropped too: a
+//!    browser's parser flattens deeper nesting.
 //! 3. **Attributes.** Event handlers, `srcdoc`, refresh `http-equiv`, inline CSS that could
 //!    script, and URLs that fail [`crate::rules::url`] are removed, one attribute at a time.
 //!
@@ -30,6 +32,12 @@ use markup5ever::{QualName, local_name, ns};
 
 use crate::dom::tree::{ElementData, NodeData, NodeId, Tree};
 use crate::rules::url::{UrlUse, is_dangerous_url, srcset_is_dangerous, url_use};
+
+/// The most element ancestors a node may have. Blink's and WebKit's HTML parsers stop
+/// nesting at 512 open elements and attach deeper nodes to an ancestor instead, which moves
+/// them out of their parent (out of an SVG `style`, out of a `math`): a nesting-depth
+/// mutation. Deeper nodes are dropped, so the mirror's HTML never reaches that limit.
+pub(crate) const MAX_ELEMENT_ANCESTORS: usize = 512;
 
 /// What the sanitizer does with an element.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
