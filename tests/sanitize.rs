@@ -440,8 +440,38 @@ fn dom_built_shapes_that_would_mutate_are_dropped() {
     mirror.apply_frame(&capture.keyframe(), &mut ()).unwrap();
     assert_eq!(
         mirror.to_html(),
-        "<html><head></head><body><p id=\"p\"></p><math><mtext></mtext></math><svg></svg>\
-         <form></form><!-- fine --></body></html>"
+        "<html><head></head><body><p id=\"p\"></p><style></style><style></style><math><mtext>\
+         </mtext></math><svg></svg><form></form><!-- fine --></body></html>"
+    );
+    assert_eq!(reparse_difference(mirror.tree()), None);
+}
+
+/// Text edited into a raw-text element is checked when it changes: a delta never carries a
+/// `</style>` inside a `style`, nor a comment into one.
+#[test]
+fn edits_that_would_close_a_raw_text_element_are_dropped_from_deltas() {
+    let mut capture = Capture::new(
+        Rules::default(),
+        parse_document_str("<style>a{}</style><p>x</p>"),
+    );
+    let mut mirror = Mirror::new(MirrorOptions::default());
+    mirror.apply_frame(&capture.keyframe(), &mut ()).unwrap();
+    let t = capture.tree_mut();
+    let style = t
+        .descendants(t.root())
+        .find(|&n| t.element(n).is_some_and(|e| &*e.name.local == "style"))
+        .unwrap();
+    let text = t.first_child(style).unwrap();
+    t.set_character_data(text, "a{}</style ><img src=x onerror=alert(1)>");
+    let comment = t.create(NodeData::Comment("c".into()));
+    t.append(style, comment);
+    let delta = capture
+        .delta()
+        .expect("the text node disappears for the agent");
+    mirror.apply_frame(&delta, &mut ()).unwrap();
+    assert_eq!(
+        mirror.to_html(),
+        "<html><head><style></style></head><body><p>x</p></body></html>"
     );
     assert_eq!(reparse_difference(mirror.tree()), None);
 }

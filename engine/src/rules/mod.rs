@@ -341,7 +341,9 @@ impl Rules {
         }
         let e = match tree.data(id) {
             NodeData::Element(e) => e,
-            NodeData::Comment(c) if self.sanitizes() && !sanitize::comment_survives(c) => {
+            NodeData::Comment(_) | NodeData::Text(_)
+                if self.sanitizes() && !sanitize::character_data_survives(tree, id) =>
+            {
                 return view.with(View::DROPPED);
             }
             _ => return view,

@@ -333,11 +333,6 @@ pub(crate) fn element_verdict(
         if local == "plaintext" {
             return ElementVerdict::Drop;
         }
-        if (RAW_TEXT.contains(&local) || ESCAPABLE_RAW_TEXT.contains(&local))
-            && !raw_text_content_survives(tree, id, local)
-        {
-            return ElementVerdict::Drop;
-        }
         if local == "form" && is_inside_form(tree, id) {
             return ElementVerdict::Drop;
         }
@@ -393,14 +388,28 @@ fn is_active_content(e: &ElementData) -> bool {
     }
 }
 
-/// Whether the content of a raw-text or escapable raw-text element reads back as the same
-/// text: only text children, and (raw text) no end tag of its own inside.
-fn raw_text_content_survives(tree: &Tree, id: NodeId, local: &str) -> bool {
-    let escaped = ESCAPABLE_RAW_TEXT.contains(&local);
-    tree.children(id).all(|c| match tree.data(c) {
-        NodeData::Text(t) => escaped || !contains_end_tag(t, local),
-        _ => false,
-    })
+/// Whether a text or comment node reads back as itself: a comment may not close early (see
+/// [`comment_survives`]) nor sit in a raw-text or escapable raw-text element (where `<!--`
+/// is text), and text in a raw-text element may not hold that element's end tag. Decided on
+/// the node itself, so that an edit of the text re-decides it.
+pub(crate) fn character_data_survives(tree: &Tree, id: NodeId) -> bool {
+    let parent = tree
+        .parent(id)
+        .and_then(|p| tree.element(p))
+        .filter(|e| e.name.ns == ns!(html));
+    let raw_parent = parent
+        .map(|e| &*e.name.local)
+        .filter(|l| RAW_TEXT.contains(l));
+    let escapable_parent = parent
+        .map(|e| &*e.name.local)
+        .filter(|l| ESCAPABLE_RAW_TEXT.contains(l));
+    match tree.data(id) {
+        NodeData::Comment(c) => {
+            comment_survives(c) && raw_parent.is_none() && escapable_parent.is_none()
+        }
+        NodeData::Text(t) => raw_parent.is_none_or(|name| !contains_end_tag(t, name)),
+        _ => true,
+    }
 }
 
 /// Whether `text` holds `</name` (ASCII case-insensitive), which ends a raw-text element.
