@@ -111,6 +111,17 @@ fn html_pairs_from_random_bytes_round_trip() {
         "<font color=red>",
         "</math>",
         "</svg>",
+        "<li>",
+        "<dd>",
+        "<h2>",
+        "<a>",
+        "<nobr>",
+        "<button>",
+        "<option>",
+        "<optgroup>",
+        "<caption>",
+        "<tr>",
+        "</table>",
     ];
     for _ in 0..3000 {
         let mut a = String::new();

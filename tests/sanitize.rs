@@ -331,6 +331,47 @@ fn mutation_xss_payloads_become_exactly_these_trees() {
     }
 }
 
+/// Foster parenting moves content out of a table into the element the table is in, where the
+/// same start tag, read again, would close that element (or restart it): those elements are
+/// dropped, so the mirror's HTML reads back as the mirror.
+#[test]
+fn foster_parented_shapes_the_parser_would_rearrange_are_dropped() {
+    for (html, body) in [
+        ("<p><table><p>x", "<p><table></table></p>"),
+        ("<p><table><div>x", "<p><table></table></p>"),
+        ("<li><table><li>x", "<li><table></table></li>"),
+        ("<dd><table><dt>x", "<dd><table></table></dd>"),
+        ("<h1><table><h2>x", "<h1><table></table></h1>"),
+        ("<a><table><a>x", "<a><table></table></a>"),
+        ("<nobr><table><nobr>x", "<nobr><table></table></nobr>"),
+        (
+            "<button><table><button>x",
+            "<button><table></table></button>",
+        ),
+        (
+            "<option><table><option>x",
+            "<option><table></table></option>",
+        ),
+        // Kept: the shape reads back the same.
+        ("<ul><table><li>x", "<ul><li>x</li><table></table></ul>"),
+        (
+            "<pre><table><pre>x",
+            "<pre><pre>x</pre><table></table></pre>",
+        ),
+        (
+            "<a><table><td><a>x",
+            "<a><table><tbody><tr><td><a>x</a></td></tr></tbody></table></a>",
+        ),
+    ] {
+        let mirror = assert_reparse_safe(html, html);
+        assert_eq!(
+            mirror.to_html(),
+            format!("<html><head></head><body>{body}</body></html>"),
+            "{html}"
+        );
+    }
+}
+
 /// Nesting deeper than a browser's parser keeps (512 open elements in Blink and WebKit) is
 /// cut: the parser would move the deepest nodes out of their parent.
 #[test]

@@ -336,6 +336,9 @@ pub(crate) fn element_verdict(
         if local == "form" && is_inside_form(tree, id) {
             return ElementVerdict::Drop;
         }
+        if !html_nesting_survives(tree, id, local) {
+            return ElementVerdict::Drop;
+        }
         if needs_neutral_placeholder(e) {
             return ElementVerdict::Block;
         }
@@ -419,6 +422,182 @@ fn contains_end_tag(text: &str, name: &str) -> bool {
     bytes
         .windows(n + 2)
         .any(|w| w[0] == b'<' && w[1] == b'/' && w[2..].eq_ignore_ascii_case(name.as_bytes()))
+}
+
+/// HTML start tags that close an open `p` in button scope.
+const CLOSES_P: &[&str] = &[
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "center",
+    "details",
+    "dialog",
+    "dir",
+    "div",
+    "dl",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "footer",
+    "header",
+    "hgroup",
+    "main",
+    "menu",
+    "nav",
+    "ol",
+    "p",
+    "search",
+    "section",
+    "summary",
+    "ul",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "pre",
+    "listing",
+    "form",
+    "plaintext",
+    "xmp",
+    "hr",
+    "dd",
+    "dt",
+    "li",
+];
+
+/// Whether the element ends a "has an element in scope" search (the standard's default scope;
+/// `button` too for button scope).
+fn is_scope_boundary(e: &ElementData, button_scope: bool) -> bool {
+    let local: &str = &e.name.local;
+    if e.name.ns == ns!(html) {
+        return matches!(
+            local,
+            "applet"
+                | "caption"
+                | "html"
+                | "table"
+                | "td"
+                | "th"
+                | "marquee"
+                | "object"
+                | "template"
+        ) || (button_scope && local == "button");
+    }
+    if e.name.ns == ns!(mathml) {
+        return matches!(
+            local,
+            "mi" | "mo" | "mn" | "ms" | "mtext" | "annotation-xml"
+        );
+    }
+    e.name.ns == ns!(svg) && matches!(local, "foreignObject" | "desc" | "title")
+}
+
+/// Whether the element is in the standard's "special" category.
+fn is_special(e: &ElementData) -> bool {
+    if is_scope_boundary(e, false) {
+        return true;
+    }
+    e.name.ns == ns!(html)
+        && (is_void(&e.name.local)
+            || RAW_TEXT.contains(&&*e.name.local)
+            || ESCAPABLE_RAW_TEXT.contains(&&*e.name.local)
+            || CLOSES_P.contains(&&*e.name.local)
+            || matches!(
+                &*e.name.local,
+                "body"
+                    | "button"
+                    | "colgroup"
+                    | "embed"
+                    | "frame"
+                    | "frameset"
+                    | "head"
+                    | "iframe"
+                    | "select"
+                    | "tbody"
+                    | "tfoot"
+                    | "thead"
+                    | "tr"
+                    | "image"
+            ))
+}
+
+/// The HTML ancestors of `id` up to (not including) the first one `stop` accepts, nearest first.
+fn ancestors_until<'t>(
+    tree: &'t Tree,
+    id: NodeId,
+    stop: impl Fn(&ElementData) -> bool,
+) -> impl Iterator<Item = &'t ElementData> {
+    let mut cur = tree.parent(id);
+    std::iter::from_fn(move || {
+        let e = tree.element(cur?)?;
+        if stop(e) {
+            return None;
+        }
+        cur = tree.parent(cur?);
+        Some(e)
+    })
+}
+
+/// Whether an HTML element's start tag, read where the element is, would leave it there: a
+/// start tag that closes an open element (`p` in button scope, a list item, a heading, an
+/// `option`) or restarts one (`a`, `nobr`, `button`) would put it elsewhere. A parsed tree
+/// has such shapes only through foster parenting (content moved out of a `table` into an
+/// element the table was inside).
+fn html_nesting_survives(tree: &Tree, id: NodeId, local: &str) -> bool {
+    let is =
+        |e: &ElementData, names: &[&str]| e.name.ns == ns!(html) && names.contains(&&*e.name.local);
+    let parent = tree.parent(id).and_then(|p| tree.element(p));
+    if CLOSES_P.contains(&local)
+        && ancestors_until(tree, id, |e| is_scope_boundary(e, true)).any(|e| is(e, &["p"]))
+    {
+        return false;
+    }
+    let headings = ["h1", "h2", "h3", "h4", "h5", "h6"];
+    if headings.contains(&local) && parent.is_some_and(|p| is(p, &headings)) {
+        return false;
+    }
+    let items: &[&str] = match local {
+        "li" => &["li"],
+        "dd" | "dt" => &["dd", "dt"],
+        _ => &[],
+    };
+    if !items.is_empty()
+        && ancestors_until(tree, id, |e| {
+            is_special(e) && !is(e, &["address", "div", "p"]) && !is(e, items)
+        })
+        .any(|e| is(e, items))
+    {
+        return false;
+    }
+    if matches!(local, "option" | "optgroup") && parent.is_some_and(|p| is(p, &["option"])) {
+        return false;
+    }
+    if local == "optgroup" && parent.is_some_and(|p| is(p, &["optgroup"])) {
+        return false;
+    }
+    if matches!(local, "a" | "nobr" | "button") {
+        // `a` is found through the list of active formatting elements, up to the last marker
+        // (td, th, caption, applet, object, marquee, template); `nobr` and `button` in scope.
+        let boundary = |e: &ElementData| {
+            if local == "a" {
+                is(
+                    e,
+                    &[
+                        "td", "th", "caption", "applet", "object", "marquee", "template",
+                    ],
+                )
+            } else {
+                is_scope_boundary(e, false)
+            }
+        };
+        if ancestors_until(tree, id, boundary).any(|e| is(e, &[local])) {
+            return false;
+        }
+    }
+    true
 }
 
 /// Whether an HTML `form` is among the ancestors of `id`, up to the nearest fragment (a
