@@ -525,11 +525,11 @@ fn is_special(e: &ElementData) -> bool {
 }
 
 /// The HTML ancestors of `id` up to (not including) the first one `stop` accepts, nearest first.
-fn ancestors_until<'t>(
-    tree: &'t Tree,
+fn ancestors_until(
+    tree: &Tree,
     id: NodeId,
     stop: impl Fn(&ElementData) -> bool,
-) -> impl Iterator<Item = &'t ElementData> {
+) -> impl Iterator<Item = &ElementData> {
     let mut cur = tree.parent(id);
     std::iter::from_fn(move || {
         let e = tree.element(cur?)?;
