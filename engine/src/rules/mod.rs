@@ -13,7 +13,9 @@
 //! - a mirror (no rules) projects as the identity, so its fingerprints, computed from the data
 //!   it received, equal the capture side's fingerprints of the projected tree;
 //! - when sanitizing is on (the default), no dropped element, event-handler attribute or
-//!   dangerous URL is ever yielded by the projection.
+//!   dangerous URL is ever yielded by the projection, and the projection of a tree the HTML
+//!   parser made reads back unchanged from its HTML, text compared modulo `normalize()`
+//!   ([`sanitize`] says what is dropped for that; [`url`] which URLs stay).
 //!
 //! # Config format
 //! ```json
@@ -31,7 +33,8 @@
 //! - `mask.attributes`: attribute names masked on every element, or `{selector, attributes}`
 //!   entries masking those attributes on matching elements only (at most 32 such entries).
 //! - `block.selectors`: elements replaced by a placeholder that keeps the tag name and the
-//!   `width` / `height` attributes; nothing inside is sent.
+//!   `width` / `height` attributes; nothing inside is sent. (`object`, `embed` and `applet`
+//!   are always blocked when sanitizing, and sent as a `span`, never under their own tag.)
 //! - `disable`: elements the agent may not act on. `submit_buttons` (default `true`) disables
 //!   `button[type=submit]`, a `button` without a valid type inside a form or with a `form`
 //!   attribute, `input[type=submit]` and `input[type=image]`.
@@ -523,7 +526,7 @@ impl<'r> Projection<'r> {
 
     /// The element name the agent sees: the element's own, except for a blocked `object`,
     /// `embed` or `applet` under sanitizing rules, which is sent as a neutral `span`
-    /// placeholder (see [`sanitize::placeholder_name`]). `None` for other nodes.
+    /// placeholder. `None` for other nodes.
     pub fn element_name<'t>(&self, tree: &'t Tree, id: NodeId) -> Option<&'t QualName> {
         let e = tree.element(id)?;
         let neutral = self.rules.is_some_and(Rules::sanitizes)
