@@ -42,8 +42,13 @@ if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
     target/debug/cobrowse diff "$c/from.html" "$c/to.html" --frame-out "fuzz/corpus/frame_access/$n.delta" >/dev/null
     { head -c 2000 "$c/from.html"; printf '\0'; head -c 2000 "$c/to.html"; } > "fuzz/corpus/html_diff_apply/$n"
   done
+  # Committed seeds (the mutation-XSS payloads of corpus/mxss) and a dictionary of the tags
+  # where parsing switches namespace or content model.
+  cp fuzz/seeds/html_diff_apply/* fuzz/corpus/html_diff_apply/
   for t in frame_access html_diff_apply message_decode; do
-    (cd fuzz && cargo +nightly fuzz run "$t" -- -max_total_time="${FUZZ_SECONDS:-30}" -rss_limit_mb=4096)
+    dict=()
+    [ "$t" = html_diff_apply ] && dict=(-dict=html.dict)
+    (cd fuzz && cargo +nightly fuzz run "$t" -- -max_total_time="${FUZZ_SECONDS:-30}" -rss_limit_mb=4096 "${dict[@]}")
   done
 else
   echo "No nightly toolchain here: cargo-fuzz needs one for sanitizer builds. Building the targets with stable instead."

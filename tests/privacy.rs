@@ -154,40 +154,28 @@ fn a_class_that_starts_matching_masks_the_subtree_in_the_next_delta() {
     )
     .unwrap();
     drop(rt);
-    let mut old = parse_document_str("<p id=x>public</p>");
-    prepare(&mut old, &rules);
-    assign_ids(&mut old, &rules);
-    let mut new = parse_document_str("<p id=x class=ssn>CANARY-LATE-1111</p>");
-    prepare(&mut new, &rules);
-    let mut muts = Vec::new();
-    diff(&old, &mut new, &rules, &mut muts);
-    let header = FrameHeader {
-        kind: FrameKind::Delta,
-        seq: 2,
-        base_seq: 1,
-        fingerprint: new.fingerprint(),
-        sanitized: true,
-    };
-    let frame = encode_delta(&header, &muts);
+    let mut capture = Capture::new(rules, parse_document_str("<p id=x>public</p>"));
+    capture.keyframe();
+    let frame = capture
+        .replace_document(parse_document_str("<p id=x class=ssn>CANARY-LATE-1111</p>"))
+        .expect("the class change is a delta");
     assert!(!String::from_utf8_lossy(&frame).contains("CANARY"));
 }
 
 #[test]
 fn error_messages_never_quote_page_content() {
     // An unmasked frame holding a canary, corrupted in many ways: no error text quotes it.
-    let rules = Rules::transparent();
-    let mut t = parse_document_str("<p title='CANARY-ERR-77'>CANARY-ERR-77</p>");
-    prepare(&mut t, &rules);
-    assign_ids(&mut t, &rules);
-    let records = snapshot(&mut t, &rules);
-    let header = FrameHeader {
-        kind: FrameKind::Keyframe,
-        seq: 1,
-        base_seq: 1,
-        fingerprint: 12345,
-        sanitized: false,
-    };
-    let frame = encode_keyframe(&header, &records);
+    let mut capture = Capture::new(
+        Rules::transparent(),
+        parse_document_str("<p title='CANARY-ERR-77'>CANARY-ERR-77</p>"),
+    );
+    let frame = capture.keyframe();
+    // A delta made for another page: applied to this one, its fingerprint cannot match.
+    let mut other = Capture::new(Rules::transparent(), parse_document_str("<p>a</p>"));
+    other.keyframe();
+    let foreign_delta = other
+        .replace_document(parse_document_str("<p>b</p><i>c</i>"))
+        .expect("a delta");
     let mut messages = Vec::new();
     for cut in (0..frame.len()).step_by(3) {
         if let Err(e) = FrameView::access(&frame[..cut]) {
@@ -207,7 +195,12 @@ fn error_messages_never_quote_page_content() {
         require_sanitized: false,
         ..Default::default()
     });
-    messages.push(m.apply_frame(&frame, &mut ()).unwrap_err().to_string()); // wrong fingerprint
+    m.apply_frame(&frame, &mut ()).unwrap();
+    messages.push(
+        m.apply_frame(&foreign_delta, &mut ())
+            .unwrap_err()
+            .to_string(),
+    ); // wrong fingerprint
     assert!(messages.len() > 10);
     for msg in &messages {
         assert!(!msg.contains("CANARY"), "error quotes page content: {msg}");
@@ -217,18 +210,7 @@ fn error_messages_never_quote_page_content() {
 #[test]
 fn submit_buttons_and_configured_elements_are_disabled_for_the_agent() {
     let rules = rules();
-    let mut t = parse_document_str(&page("login.html"));
-    prepare(&mut t, &rules);
-    assign_ids(&mut t, &rules);
-    let records = snapshot(&mut t, &rules);
-    let header = FrameHeader {
-        kind: FrameKind::Keyframe,
-        seq: 1,
-        base_seq: 1,
-        fingerprint: t.fingerprint(),
-        sanitized: true,
-    };
-    let frame = encode_keyframe(&header, &records);
+    let frame = Capture::new(rules, parse_document_str(&page("login.html"))).keyframe();
     // Read the flags back from the frame, as the agent side does.
     let view = FrameView::access(&frame).unwrap();
     let mut disabled = Vec::new();

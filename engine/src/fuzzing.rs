@@ -1,54 +1,169 @@
 //! Entry points shared by the cargo-fuzz targets (`fuzz/`) and the hostile-input tests, so
-//! that both exercise exactly the same code.
+//! that both exercise exactly the same code, and the re-parse check they share.
+//!
+//! The re-parse property: for a mirror built from sanitized frames, parsing `to_html` of its
+//! tree gives the same tree, compared exactly (element structure, names and namespaces,
+//! attributes in order, comments, doctypes) except that text is compared the way DOM
+//! `normalize()` leaves it: adjacent text nodes as one, empty ones absent. A parser can never
+//! give back two adjacent texts (a dropped `<script>` between two texts leaves two). Live
+//! props (an input's current value) are not HTML and are not compared, nor is the document's
+//! viewport.
 
-use crate::diff::{assign_ids, diff, prepare, snapshot};
+use crate::capture::Capture;
 use crate::dom::parse::parse_document_str;
+use crate::dom::serialize::to_html;
+use crate::dom::tree::{NodeData, NodeId, Tree};
 use crate::replay::{Mirror, MirrorOptions};
 use crate::rules::Rules;
-use crate::wire::frame::{FrameHeader, FrameKind, encode_delta, encode_keyframe};
 
-/// Parses `a` and `b`, diffs them under transparent and default rules, sends both frames
-/// through the encoder, the validator and a mirror, and panics if the mirror does not end
-/// with `b` (exactly, under transparent rules; by fingerprint under default rules).
+/// Parses `a` and `b`, captures `a` and then `b` as a replaced document under transparent and
+/// default rules, sends the frames through the encoder, the validator and a mirror, and
+/// panics if the mirror does not end with `b` (exactly, under transparent rules; by
+/// fingerprint under default rules), or if, under default rules, a mirror's HTML does not
+/// parse back into the mirror's tree (see [`reparse_difference`]).
 pub fn fuzz_html_round_trip(a: &str, b: &str) {
     for rules in [Rules::transparent(), Rules::default()] {
-        let mut old = parse_document_str(a);
-        prepare(&mut old, &rules);
-        assign_ids(&mut old, &rules);
-        let records = snapshot(&mut old, &rules);
-        let h = FrameHeader {
-            kind: FrameKind::Keyframe,
-            seq: 1,
-            base_seq: 1,
-            fingerprint: old.fingerprint(),
-            sanitized: rules.sanitizes(),
-        };
+        let sanitizes = rules.sanitizes();
+        let mut capture = Capture::new(rules, parse_document_str(a));
         let mut mirror = Mirror::new(MirrorOptions {
             require_sanitized: false,
             ..Default::default()
         });
         mirror
-            .apply_frame(&encode_keyframe(&h, &records), &mut ())
+            .apply_frame(&capture.keyframe(), &mut ())
             .expect("keyframe applies");
-        let mut new = parse_document_str(b);
-        prepare(&mut new, &rules);
-        let mut muts = Vec::new();
-        diff(&old, &mut new, &rules, &mut muts);
-        let h = FrameHeader {
-            kind: FrameKind::Delta,
-            seq: 2,
-            base_seq: 1,
-            fingerprint: new.fingerprint(),
-            sanitized: rules.sanitizes(),
-        };
-        mirror
-            .apply_frame(&encode_delta(&h, &muts), &mut ())
-            .expect("delta applies");
-        if !rules.sanitizes() {
+        if sanitizes && let Some(d) = reparse_difference(mirror.tree()) {
+            panic!("the keyframe's HTML does not parse back into the mirror: {d}");
+        }
+        if let Some(delta) = capture.replace_document(parse_document_str(b)) {
+            mirror.apply_frame(&delta, &mut ()).expect("delta applies");
+        }
+        assert_eq!(mirror.fingerprint(), capture.shadow().fingerprint());
+        if sanitizes {
+            if let Some(d) = reparse_difference(mirror.tree()) {
+                panic!("the mirror's HTML does not parse back into the mirror: {d}");
+            }
+        } else {
             let want = parse_document_str(b);
             if let Some(d) = mirror.tree().first_difference(&want) {
                 panic!("round trip differs: {d}");
             }
         }
+    }
+}
+
+/// Serializes `tree` with `to_html`, parses the HTML again and describes the first difference
+/// between the two trees, or `None` when they are equal (text compared modulo `normalize()`,
+/// see the module docs).
+pub fn reparse_difference(tree: &Tree) -> Option<String> {
+    let html = to_html(tree);
+    let again = parse_document_str(&html);
+    normalized_difference(tree, &again)
+}
+
+/// One child as `normalize()` leaves it: a node, or a run of adjacent text (never empty).
+enum Child {
+    Node(NodeId),
+    Text(String),
+}
+
+fn normalized_children(tree: &Tree, id: NodeId) -> Vec<Child> {
+    let mut out: Vec<Child> = Vec::new();
+    for c in tree.children(id) {
+        match tree.data(c) {
+            NodeData::Text(t) if t.is_empty() => {}
+            NodeData::Text(t) => match out.last_mut() {
+                Some(Child::Text(run)) => run.push_str(t),
+                _ => out.push(Child::Text(t.to_string())),
+            },
+            _ => out.push(Child::Node(c)),
+        }
+    }
+    out
+}
+
+/// The first difference between `a` and `b` in pre-order, text compared modulo `normalize()`,
+/// attributes compared in order, props and the document's viewport ignored.
+pub fn normalized_difference(a: &Tree, b: &Tree) -> Option<String> {
+    let mut stack = vec![(a.root(), b.root(), String::from("/"))];
+    while let Some((x, y, path)) = stack.pop() {
+        if let Some(d) = data_difference(a.data(x), b.data(y)) {
+            return Some(format!("{path}: {d}"));
+        }
+        let cx = normalized_children(a, x);
+        let cy = normalized_children(b, y);
+        let show = |t: &Tree, v: &[Child]| {
+            v.iter()
+                .map(|c| match c {
+                    Child::Node(n) => label(t.data(*n)),
+                    Child::Text(s) => format!("#text({s:?})"),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if cx.len() != cy.len() {
+            return Some(format!(
+                "{path}: {} children vs {}: [{}] vs [{}]",
+                cx.len(),
+                cy.len(),
+                show(a, &cx),
+                show(b, &cy)
+            ));
+        }
+        for (i, pair) in cx.iter().zip(&cy).enumerate().rev() {
+            match pair {
+                (Child::Text(s), Child::Text(t)) if s == t => {}
+                (Child::Node(n), Child::Node(m)) => {
+                    stack.push((*n, *m, format!("{path}{i}:{}/", label(a.data(*n)))));
+                }
+                _ => {
+                    return Some(format!(
+                        "{path}: child {i} differs: [{}] vs [{}]",
+                        show(a, &cx),
+                        show(b, &cy)
+                    ));
+                }
+            }
+        }
+    }
+    None
+}
+
+fn label(d: &NodeData) -> String {
+    match d {
+        NodeData::Element(e) => format!("<{:?}:{}>", e.name.ns, e.name.local),
+        NodeData::Text(t) => format!("#text({t:?})"),
+        NodeData::Comment(t) => format!("#comment({t:?})"),
+        NodeData::Doctype { name, .. } => format!("#doctype({name})"),
+        NodeData::Document { .. } => "#document".into(),
+        NodeData::Fragment => "#fragment".into(),
+    }
+}
+
+fn data_difference(x: &NodeData, y: &NodeData) -> Option<String> {
+    match (x, y) {
+        (NodeData::Document { .. }, NodeData::Document { .. }) => None,
+        (NodeData::Element(e), NodeData::Element(f)) => {
+            let attrs = |e: &crate::dom::tree::ElementData| {
+                e.attrs
+                    .iter()
+                    .map(|a| (a.name.ns.clone(), a.name.local.clone(), a.value.to_string()))
+                    .collect::<Vec<_>>()
+            };
+            if e.name.ns != f.name.ns || e.name.local != f.name.local {
+                Some(format!("{} vs {}", label(x), label(y)))
+            } else if attrs(e) != attrs(f) {
+                Some(format!(
+                    "attributes of {} differ: {:?} vs {:?}",
+                    label(x),
+                    attrs(e),
+                    attrs(f)
+                ))
+            } else {
+                None
+            }
+        }
+        _ if x == y => None,
+        _ => Some(format!("{} vs {}", label(x), label(y))),
     }
 }

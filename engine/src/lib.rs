@@ -49,7 +49,7 @@ pub use dom::tree::{
 };
 pub use dom::view::View;
 #[cfg(feature = "fuzzing")]
-pub use fuzzing::fuzz_html_round_trip;
+pub use fuzzing::{fuzz_html_round_trip, normalized_difference, reparse_difference};
 pub use markup5ever::{LocalName, Namespace, Prefix, QualName, local_name, namespace_url, ns};
 pub use replay::{FrameMeta, Mirror, MirrorOptions, ReplayError, ReplayObserver};
 pub use rules::selector::SelectorError;

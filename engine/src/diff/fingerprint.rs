@@ -42,8 +42,9 @@ pub(crate) fn self_hash(tree: &Tree, id: NodeId, proj: &Projection<'_>, buf: &mu
         NodeData::Element(e) => {
             // Name, then the attributes as a set (a sum of per-attribute hashes), then props:
             // hashed without copying values into the buffer.
-            buf.push(crate::diff::mutation::WireNs::of(&e.name.ns) as u8);
-            buf.extend_from_slice(e.name.local.as_bytes());
+            let name = proj.element_name(tree, id).unwrap_or(&e.name);
+            buf.push(crate::diff::mutation::WireNs::of(&name.ns) as u8);
+            buf.extend_from_slice(name.local.as_bytes());
             buf.push(0);
             let mut sum = 0u64;
             let mut count = 0u32;

@@ -962,7 +962,7 @@ fn record_of(tree: &Tree, proj: &Projection<'_>, id: NodeId, children: u32) -> N
             system_id: system_id.clone(),
         },
         NodeData::Element(e) => RecordData::Element {
-            name: e.name.clone(),
+            name: proj.element_name(tree, id).unwrap_or(&e.name).clone(),
             attrs: proj.attrs(tree, id),
             props: proj.props(tree, id),
         },

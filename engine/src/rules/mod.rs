@@ -13,7 +13,9 @@
 //! - a mirror (no rules) projects as the identity, so its fingerprints, computed from the data
 //!   it received, equal the capture side's fingerprints of the projected tree;
 //! - when sanitizing is on (the default), no dropped element, event-handler attribute or
-//!   dangerous URL is ever yielded by the projection.
+//!   dangerous URL is ever yielded by the projection, and the projection of a tree the HTML
+//!   parser made reads back unchanged from its HTML, text compared modulo `normalize()`
+//!   ([`sanitize`] says what is dropped for that; [`url`] which URLs stay).
 //!
 //! # Config format
 //! ```json
@@ -31,7 +33,8 @@
 //! - `mask.attributes`: attribute names masked on every element, or `{selector, attributes}`
 //!   entries masking those attributes on matching elements only (at most 32 such entries).
 //! - `block.selectors`: elements replaced by a placeholder that keeps the tag name and the
-//!   `width` / `height` attributes; nothing inside is sent.
+//!   `width` / `height` attributes; nothing inside is sent. (`object`, `embed` and `applet`
+//!   are always blocked when sanitizing, and sent as a `span`, never under their own tag.)
 //! - `disable`: elements the agent may not act on. `submit_buttons` (default `true`) disables
 //!   `button[type=submit]`, a `button` without a valid type inside a form or with a `form`
 //!   attribute, `input[type=submit]` and `input[type=image]`.
@@ -39,7 +42,9 @@
 //! Sanitizing is not part of the file: it is on unless a library caller (or the CLI's
 //! `--no-sanitize`) compiles the rules with [`Sanitize::OffForTrustedContent`].
 
+pub(crate) mod sanitize;
 pub(crate) mod selector;
+pub(crate) mod url;
 
 use std::borrow::Cow;
 
@@ -48,6 +53,7 @@ use serde::Deserialize;
 
 use crate::dom::tree::{ElementData, NodeData, NodeId, Props, Tree};
 use crate::dom::view::View;
+use crate::rules::sanitize::{ElementVerdict, attribute_is_unsafe};
 use crate::rules::selector::{CompiledSelector, MatchCaches, SelectorError};
 
 /// Whether to sanitize what the agent receives.
@@ -300,9 +306,19 @@ impl Rules {
     pub fn annotate_subtree(&self, tree: &mut Tree, top: NodeId) {
         let mut caches = MatchCaches::default();
         let parent_view = tree.parent(top).map_or(View::PLAIN, |p| tree.node(p).view);
-        let mut stack = vec![(top, parent_view)];
-        while let Some((id, inherited)) = stack.pop() {
-            let view = self.view_of(tree, id, inherited, &mut caches);
+        let mut depth = 0;
+        let mut up = tree.parent(top);
+        while let Some(p) = up {
+            depth += usize::from(tree.element(p).is_some());
+            up = tree.parent(p);
+        }
+        // (node, inherited view, number of element ancestors)
+        let mut stack = vec![(top, parent_view, depth)];
+        while let Some((id, inherited, depth)) = stack.pop() {
+            let mut view = self.view_of(tree, id, inherited, &mut caches);
+            if self.sanitizes() && depth > sanitize::MAX_ELEMENT_ANCESTORS {
+                view = view.with(View::DROPPED);
+            }
             tree.node_mut(id).view = view;
             let child_inherit = if view.is_dropped() || view.is_blocked() {
                 View::PLAIN.with(View::DROPPED)
@@ -311,8 +327,9 @@ impl Rules {
             } else {
                 View::PLAIN
             };
+            let child_depth = depth + usize::from(tree.element(id).is_some());
             let start = stack.len();
-            stack.extend(tree.children(id).map(|c| (c, child_inherit)));
+            stack.extend(tree.children(id).map(|c| (c, child_inherit, child_depth)));
             stack[start..].reverse();
         }
     }
@@ -325,11 +342,18 @@ impl Rules {
         if inherited.is_masked() || self.mask_all {
             view = view.with(View::MASKED);
         }
-        let NodeData::Element(e) = tree.data(id) else {
-            return view;
+        let e = match tree.data(id) {
+            NodeData::Element(e) => e,
+            NodeData::Comment(_) | NodeData::Text(_)
+                if self.sanitizes() && !sanitize::character_data_survives(tree, id) =>
+            {
+                return view.with(View::DROPPED);
+            }
+            _ => return view,
         };
-        if self.sanitize == Sanitize::On {
-            match sanitize_element(e) {
+        if self.sanitizes() {
+            let annotation_is_html = |p: NodeId| self.annotation_is_html(tree, p);
+            match sanitize::element_verdict(tree, id, e, &annotation_is_html) {
                 ElementVerdict::Keep => {}
                 ElementVerdict::Drop => return view.with(View::DROPPED),
                 ElementVerdict::Block => view = view.with(View::BLOCKED),
@@ -351,7 +375,46 @@ impl Rules {
                 view.attr_mask |= 1 << i;
             }
         }
+        if self.sanitizes() && self.hidden_input_leaves_its_table(tree, id, e, view) {
+            return view.with(View::DROPPED);
+        }
         view
+    }
+
+    /// Whether the `encoding` of the `annotation-xml` element `p`, as the agent sees it, makes
+    /// it an HTML integration point (a masked encoding does not).
+    fn annotation_is_html(&self, tree: &Tree, p: NodeId) -> bool {
+        let encoding = QualName::new(None, ns!(), LocalName::from("encoding"));
+        tree.element(p)
+            .and_then(|e| e.attr("encoding"))
+            .is_some_and(sanitize::is_html_encoding)
+            && !self.attr_masked(tree.node(p).view, &encoding)
+    }
+
+    /// An `<input type=hidden>` is the one element the parser keeps directly inside a table
+    /// part, and it decides so by the `type` value: once blocked or masked, the placeholder
+    /// would be moved out of the table by a browser parsing the mirror's HTML, so it is not
+    /// sent (a hidden input shows nothing anyway).
+    fn hidden_input_leaves_its_table(
+        &self,
+        tree: &Tree,
+        id: NodeId,
+        e: &ElementData,
+        view: View,
+    ) -> bool {
+        if !e.is_html(&local_name!("input")) {
+            return false;
+        }
+        let in_table_part = tree
+            .parent(id)
+            .and_then(|p| tree.element(p))
+            .is_some_and(|p| {
+                p.name.ns == ns!(html)
+                    && matches!(&*p.name.local, "table" | "tbody" | "thead" | "tfoot" | "tr")
+            });
+        in_table_part
+            && (view.is_blocked()
+                || self.attr_masked(view, &QualName::new(None, ns!(), local_name!("type"))))
     }
 
     fn attr_masked(&self, view: View, name: &QualName) -> bool {
@@ -367,65 +430,6 @@ impl Rules {
             bits &= bits - 1;
         }
         false
-    }
-}
-
-enum ElementVerdict {
-    Keep,
-    Drop,
-    Block,
-}
-
-fn sanitize_element(e: &ElementData) -> ElementVerdict {
-    let local = &e.name.local;
-    if *local == local_name!("script") {
-        return ElementVerdict::Drop;
-    }
-    if e.name.ns == ns!(svg)
-        && matches!(
-            &**local,
-            "set" | "animate" | "animateTransform" | "animateMotion"
-        )
-    {
-        // SMIL can rewrite any attribute at run time: an animation that targets a link or an
-        // event handler is dropped whatever its values look like.
-        let target = e
-            .attr("attributeName")
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        if target.starts_with("on") || target == "href" || target == "xlink:href" {
-            return ElementVerdict::Drop;
-        }
-    }
-    if e.name.ns != ns!(html) {
-        return ElementVerdict::Keep;
-    }
-    match &**local {
-        "base" => ElementVerdict::Drop,
-        "meta"
-            if e.attr("http-equiv")
-                .is_some_and(|v| v.trim().eq_ignore_ascii_case("refresh")) =>
-        {
-            ElementVerdict::Drop
-        }
-        "link"
-            if e.attr("rel").is_some_and(|rel| {
-                rel.split_ascii_whitespace().any(|r| {
-                    r.eq_ignore_ascii_case("import")
-                        || r.eq_ignore_ascii_case("modulepreload")
-                        || ((r.eq_ignore_ascii_case("preload")
-                            || r.eq_ignore_ascii_case("prefetch"))
-                            && e.attr("as").is_some_and(|a| {
-                                a.eq_ignore_ascii_case("script") || a.eq_ignore_ascii_case("worker")
-                            }))
-                })
-            }) =>
-        {
-            ElementVerdict::Drop
-        }
-        "object" | "embed" | "applet" => ElementVerdict::Block,
-        _ => ElementVerdict::Keep,
     }
 }
 
@@ -473,205 +477,6 @@ fn has_form_ancestor(tree: &Tree, id: NodeId) -> bool {
     false
 }
 
-/// Attribute names (no namespace unless noted) whose values are URLs a browser may load or
-/// navigate to.
-fn is_url_attribute(name: &QualName) -> bool {
-    if name.ns == ns!(xlink) {
-        return &*name.local == "href";
-    }
-    matches!(
-        &*name.local,
-        "href"
-            | "src"
-            | "srcset"
-            | "action"
-            | "formaction"
-            | "poster"
-            | "background"
-            | "cite"
-            | "data"
-            | "codebase"
-            | "longdesc"
-            | "lowsrc"
-            | "dynsrc"
-            | "ping"
-            | "manifest"
-            | "icon"
-            | "profile"
-            | "usemap"
-            | "archive"
-            | "classid"
-            | "xlink:href"
-            | "imagesrcset"
-            | "to"
-            | "from"
-            | "values"
-            | "by"
-    )
-}
-
-/// Whether a URL attribute value would run script or load an active document.
-pub(crate) fn is_dangerous_url(value: &str, allow_svg_data: bool) -> bool {
-    // Browsers strip leading/trailing C0 controls and spaces, and remove tab/newline anywhere;
-    // scheme names are case-insensitive. Entities were already decoded by the parser.
-    let mut scheme = String::with_capacity(16);
-    for c in value.chars() {
-        if scheme.is_empty() && (c <= ' ' || c == '\u{FEFF}') {
-            continue;
-        }
-        if matches!(c, '\t' | '\n' | '\r') || (c < ' ') {
-            continue;
-        }
-        if c == ':' {
-            break;
-        }
-        if !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')) || scheme.len() > 16 {
-            return false;
-        }
-        scheme.push(c.to_ascii_lowercase());
-    }
-    if !value.contains(':') {
-        return false;
-    }
-    match scheme.as_str() {
-        "javascript" | "vbscript" | "livescript" | "mocha" => true,
-        "data" => {
-            let rest: String = value
-                .split_once(':')
-                .map(|(_, r)| r)
-                .unwrap_or("")
-                .chars()
-                .filter(|c| !c.is_ascii_whitespace())
-                .take(32)
-                .collect::<String>()
-                .to_ascii_lowercase();
-            let safe_media = ["image/", "font/", "audio/", "video/"]
-                .iter()
-                .any(|p| rest.starts_with(p));
-            let svg = rest.starts_with("image/svg");
-            !safe_media || (svg && !allow_svg_data)
-        }
-        _ => false,
-    }
-}
-
-/// Whether inline CSS could run script in some browser (`javascript:` / `vbscript:` URLs,
-/// IE `expression()` and `behavior`, Mozilla `-moz-binding`), after undoing CSS escapes and
-/// comments, which attackers use to hide them.
-pub(crate) fn css_is_dangerous(css: &str) -> bool {
-    // Fast path: without escapes, comments or one of the keywords' distinctive fragments, no
-    // obfuscation can produce them.
-    let lower_has = |needle: &[u8]| {
-        css.as_bytes()
-            .windows(needle.len())
-            .any(|w| w.eq_ignore_ascii_case(needle))
-    };
-    if !css.contains(['\\', '/'])
-        && !lower_has(b"script")
-        && !lower_has(b"expression")
-        && !lower_has(b"binding")
-        && !lower_has(b"behavio")
-    {
-        return false;
-    }
-    let mut plain = String::with_capacity(css.len());
-    let mut chars = css.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => {
-                let mut hex = String::new();
-                while hex.len() < 6 && chars.peek().is_some_and(|c| c.is_ascii_hexdigit()) {
-                    hex.extend(chars.next());
-                }
-                if hex.is_empty() {
-                    if let Some(n) = chars.next()
-                        && n != '\n'
-                    {
-                        plain.push(n.to_ascii_lowercase());
-                    }
-                } else {
-                    if chars.peek().is_some_and(|c| c.is_ascii_whitespace()) {
-                        chars.next();
-                    }
-                    if let Some(ch) = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
-                        plain.push(ch.to_ascii_lowercase());
-                    }
-                }
-            }
-            '/' if chars.peek() == Some(&'*') => {
-                chars.next();
-                let mut prev = ' ';
-                for n in chars.by_ref() {
-                    if prev == '*' && n == '/' {
-                        break;
-                    }
-                    prev = n;
-                }
-            }
-            c if c.is_whitespace() || c.is_control() => {}
-            c => plain.push(c.to_ascii_lowercase()),
-        }
-    }
-    [
-        "javascript:",
-        "vbscript:",
-        "expression(",
-        "-moz-binding",
-        "behavior:",
-        "behaviour:",
-    ]
-    .iter()
-    .any(|p| plain.contains(p))
-}
-
-fn srcset_is_dangerous(value: &str) -> bool {
-    value.split(',').any(|cand| {
-        is_dangerous_url(
-            cand.trim_start()
-                .split_ascii_whitespace()
-                .next()
-                .unwrap_or(""),
-            true,
-        )
-    })
-}
-
-/// Whether the sanitizer removes this attribute from this element.
-pub(crate) fn attribute_is_unsafe(e: &ElementData, name: &QualName, value: &str) -> bool {
-    let local: &str = &name.local;
-    if local.len() > 2 && local.as_bytes()[..2].eq_ignore_ascii_case(b"on") {
-        return true;
-    }
-    if local == "srcdoc" && e.name.ns == ns!(html) {
-        return true;
-    }
-    if local == "http-equiv" && value.trim().eq_ignore_ascii_case("refresh") {
-        return true;
-    }
-    if local == "style" {
-        return css_is_dangerous(value);
-    }
-    if !is_url_attribute(name) {
-        return false;
-    }
-    // SVG animation elements can set any attribute, including href, from to/from/values/by.
-    if matches!(local, "to" | "from" | "values" | "by") {
-        let animates = e.name.ns == ns!(svg)
-            && matches!(
-                &*e.name.local,
-                "animate" | "set" | "animateMotion" | "animateTransform"
-            );
-        return animates && value.split(';').any(|v| is_dangerous_url(v, false));
-    }
-    let img_like = e.name.ns == ns!(html)
-        && matches!(&*e.name.local, "img" | "source" | "picture" | "input")
-        || e.name.ns == ns!(svg) && &*e.name.local == "image";
-    if local == "srcset" || local == "imagesrcset" {
-        return srcset_is_dangerous(value);
-    }
-    is_dangerous_url(value, img_like)
-}
-
 /// Replaces every non-whitespace character by `*`.
 pub fn mask_text(text: &str, out: &mut String) {
     out.clear();
@@ -717,6 +522,21 @@ impl<'r> Projection<'r> {
     #[inline]
     pub fn wire_flags(&self, tree: &Tree, id: NodeId) -> u8 {
         tree.node(id).view.flags() & WIRE_FLAGS
+    }
+
+    /// The element name the agent sees: the element's own, except for a blocked `object`,
+    /// `embed` or `applet` under sanitizing rules, which is sent as a neutral `span`
+    /// placeholder. `None` for other nodes.
+    pub fn element_name<'t>(&self, tree: &'t Tree, id: NodeId) -> Option<&'t QualName> {
+        let e = tree.element(id)?;
+        let neutral = self.rules.is_some_and(Rules::sanitizes)
+            && tree.node(id).view.is_blocked()
+            && sanitize::needs_neutral_placeholder(e);
+        Some(if neutral {
+            sanitize::placeholder_name()
+        } else {
+            &e.name
+        })
     }
 
     /// The children the agent sees.
@@ -817,38 +637,11 @@ mod tests {
             "data: text/html,<script>",
             "DATA:application/xhtml+xml,x",
         ] {
-            assert!(is_dangerous_url(v, false), "{v:?} should be dangerous");
+            assert!(
+                url::is_dangerous_url(v, url::UrlUse::Load),
+                "{v:?} should be dangerous"
+            );
         }
-    }
-
-    #[test]
-    fn ordinary_urls_are_safe() {
-        for v in [
-            "https://example.com/?q=javascript:",
-            "/path/javascript:x",
-            "mailto:a@b.c",
-            "#top",
-            "data:image/png;base64,AAAA",
-            "relative.html",
-        ] {
-            assert!(!is_dangerous_url(v, false), "{v:?} should be safe");
-        }
-        assert!(is_dangerous_url("data:image/svg+xml,<svg onload=x>", false));
-        assert!(!is_dangerous_url("data:image/svg+xml,<svg/>", true));
-    }
-
-    #[test]
-    fn inline_css_with_script_urls_is_dangerous_however_escaped() {
-        for v in [
-            "background: url(javascript:alert(1))",
-            "background:url('JAVA\\53 CRIPT:alert(1)')",
-            "width: expression(alert(1))",
-            "x: ex/**/pression(alert(1))",
-            "-moz-binding: url(x.xml#xss)",
-        ] {
-            assert!(css_is_dangerous(v), "{v:?}");
-        }
-        assert!(!css_is_dangerous("color: red; background: url(/img/a.png)"));
     }
 
     #[test]
@@ -874,8 +667,8 @@ mod tests {
 
     #[test]
     fn srcset_with_one_bad_candidate_is_dropped() {
-        assert!(srcset_is_dangerous("a.png 1x, javascript:alert(1) 2x"));
-        assert!(!srcset_is_dangerous("a.png 1x, b.png 2x"));
+        assert!(url::srcset_is_dangerous("a.png 1x, javascript:alert(1) 2x"));
+        assert!(!url::srcset_is_dangerous("a.png 1x, b.png 2x"));
     }
 
     #[test]
