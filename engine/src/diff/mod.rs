@@ -776,37 +776,8 @@ impl<'a> Differ<'a> {
         match (&on.data, &nn.data) {
             (NodeData::Element(_), NodeData::Element(_)) => {
                 let old_attrs = self.op.attrs(old, o);
-                let mut seen: SmallVec<[bool; 8]> = SmallVec::from_elem(false, old_attrs.len());
-                self.np.for_each_attr(new, n, |name, value| {
-                    match old_attrs
-                        .iter()
-                        .position(|(on, _)| crate::dom::tree::same_name(on, name))
-                    {
-                        Some(j) => {
-                            seen[j] = true;
-                            if old_attrs[j].1 != value {
-                                sink.push(Mutation::SetAttr {
-                                    node: wire,
-                                    name: name.clone(),
-                                    value: value.to_owned(),
-                                });
-                            }
-                        }
-                        None => sink.push(Mutation::SetAttr {
-                            node: wire,
-                            name: name.clone(),
-                            value: value.to_owned(),
-                        }),
-                    }
-                });
-                for (j, (name, _)) in old_attrs.iter().enumerate() {
-                    if !seen[j] {
-                        sink.push(Mutation::RemoveAttr {
-                            node: wire,
-                            name: name.clone(),
-                        });
-                    }
-                }
+                let new_attrs = self.np.attrs(new, n);
+                emit_attrs(wire, &old_attrs, &new_attrs, sink);
                 let (a, b) = (self.op.props(old, o), self.np.props(new, n));
                 emit_props(wire, &a, &b, sink);
             }
@@ -836,6 +807,72 @@ impl<'a> Differ<'a> {
             });
         }
         let _ = &mut self.buf;
+    }
+}
+
+/// The attribute mutations that turn `old` into `new`, attribute order included.
+///
+/// A `SetAttr` of a name the element lacks appends it (as `setAttribute` does in a browser);
+/// one of a name it has changes the value in place; `RemoveAttr` closes the gap. So the
+/// attributes that are never removed keep their relative order and come first: they must be
+/// a prefix of `new` whose old positions increase. The longest such prefix stays (values
+/// updated in place); every other attribute of `new` is appended in order, after removing it
+/// first when `old` has it elsewhere; attributes only `old` has are removed last. Order costs
+/// a mutation only when it really differs.
+fn emit_attrs(
+    wire: WireId,
+    old: &[(markup5ever::QualName, String)],
+    new: &[(markup5ever::QualName, String)],
+    sink: &mut impl MutationSink,
+) {
+    use crate::dom::tree::same_name;
+    let old_pos = |name: &markup5ever::QualName| old.iter().position(|(o, _)| same_name(o, name));
+    let positions: SmallVec<[Option<usize>; 8]> = new.iter().map(|(n, _)| old_pos(n)).collect();
+    let mut kept = 0;
+    let mut last = None;
+    for p in &positions {
+        match (p, last) {
+            (Some(p), None) => last = Some(*p),
+            (Some(p), Some(l)) if *p > l => last = Some(*p),
+            _ => break,
+        }
+        kept += 1;
+    }
+    let mut in_new: SmallVec<[bool; 8]> = SmallVec::from_elem(false, old.len());
+    for (i, (name, value)) in new.iter().enumerate() {
+        let set = |sink: &mut dyn FnMut(Mutation)| {
+            sink(Mutation::SetAttr {
+                node: wire,
+                name: name.clone(),
+                value: value.clone(),
+            })
+        };
+        let mut push = |m: Mutation| sink.push(m);
+        match positions[i] {
+            Some(j) if i < kept => {
+                in_new[j] = true;
+                if old[j].1 != *value {
+                    set(&mut push);
+                }
+            }
+            Some(j) => {
+                in_new[j] = true;
+                push(Mutation::RemoveAttr {
+                    node: wire,
+                    name: name.clone(),
+                });
+                set(&mut push);
+            }
+            None => set(&mut push),
+        }
+    }
+    for (j, (name, _)) in old.iter().enumerate() {
+        if !in_new[j] {
+            sink.push(Mutation::RemoveAttr {
+                node: wire,
+                name: name.clone(),
+            });
+        }
     }
 }
 
