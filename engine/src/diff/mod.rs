@@ -196,6 +196,11 @@ struct Differ<'a> {
     buf: Vec<u8>,
     /// Wire ids given to `new` nodes by this diff (their id hashes need recomputing).
     assigned: usize,
+    /// Whether child matching may pair nodes by kind and name alone (the last phase).
+    fuzzy: bool,
+    /// Whether an anonymous new child was left unmatched beside free old children while
+    /// `fuzzy` was off (so the later phases have work).
+    deferred: bool,
 }
 
 impl<'a> Differ<'a> {
@@ -220,6 +225,8 @@ impl<'a> Differ<'a> {
             stats: DiffStats::default(),
             buf: Vec::new(),
             assigned: 0,
+            fuzzy: false,
+            deferred: false,
         }
     }
 
@@ -240,6 +247,16 @@ impl<'a> Differ<'a> {
         self.match_phase(&mut work);
         for &(_, n) in &tops {
             self.global_moves(n, &mut work);
+        }
+        if self.deferred {
+            for &(_, n) in &tops {
+                self.containers(n, &mut work);
+                self.global_moves(n, &mut work);
+            }
+            self.fuzzy = true;
+            for &(_, n) in &tops {
+                self.recover(n, &mut work);
+            }
         }
         let mut count = Counting { inner: sink, n: 0 };
         let mut removals = Vec::new();
@@ -442,14 +459,18 @@ impl<'a> Differ<'a> {
         }
         let pos_of: std::collections::HashMap<u32, usize> =
             oc.iter().enumerate().map(|(j, o)| (o.0, j)).collect();
-        let mut by_hash: std::collections::HashMap<u64, SmallVec<[usize; 2]>> =
-            std::collections::HashMap::new();
-        for &j in free_old.iter().rev() {
+        // Free old positions by fingerprint, ascending, each list with a "next free slot"
+        // forest (path-halving) so that taking the first free one at or after the cursor is
+        // amortized O(α) even for thousands of equal siblings.
+        let mut by_hash: std::collections::HashMap<
+            u64,
+            (SmallVec<[usize; 2]>, SmallVec<[u32; 2]>),
+        > = std::collections::HashMap::new();
+        for &j in &free_old {
             if !self.old_is_matched(oc[j]) {
-                by_hash
-                    .entry(self.old.node(oc[j]).tree_hash)
-                    .or_default()
-                    .push(j);
+                let e = by_hash.entry(self.old.node(oc[j]).tree_hash).or_default();
+                e.1.push(e.0.len() as u32);
+                e.0.push(j);
             }
         }
         // 3. in order: equal fingerprint near the cursor, equal fingerprint anywhere in this
@@ -469,18 +490,20 @@ impl<'a> Differ<'a> {
             let _ = i;
             let h = self.new.node(c).tree_hash;
             let window = cursor..oc.len().min(cursor + WINDOW);
-            let mut found = window.clone().find(|&j| {
-                !self.old_is_matched(oc[j])
-                    && self.old.node(oc[j]).tree_hash == h
-                    && self.compatible(oc[j], c)
-            });
-            if found.is_none()
-                && let Some(list) = by_hash.get_mut(&h)
-            {
-                while let Some(&j) = list.last() {
-                    list.pop();
-                    if !self.old_is_matched(oc[j]) && self.compatible(oc[j], c) {
-                        found = Some(j);
+            // Equal fingerprint: the first free one at or after the cursor (keeps duplicates
+            // in order), else the first free one before it.
+            let mut found = None;
+            if let Some((list, next)) = by_hash.get_mut(&h) {
+                let start = list.partition_point(|&j| j < cursor);
+                for from in [start, 0] {
+                    let mut k = free_slot(next, from, list.len());
+                    while k < list.len() && self.old_is_matched(oc[list[k]]) {
+                        next[k] = k as u32 + 1;
+                        k = free_slot(next, k, list.len());
+                    }
+                    if k < list.len() && self.compatible(oc[list[k]], c) {
+                        found = Some(list[k]);
+                        next[k] = k as u32 + 1;
                         break;
                     }
                 }
@@ -506,29 +529,148 @@ impl<'a> Differ<'a> {
                 });
             }
             if found.is_none() {
+                // Same kind and name near the cursor. Before the last phase only a similar
+                // node qualifies (equal attributes, or at least half its children's
+                // fingerprints shared): a wrapper is not the node it wraps.
                 let mut best = None;
                 for j in window {
                     let cand = oc[j];
                     if self.old_is_matched(cand) || !self.compatible(cand, c) {
                         continue;
                     }
+                    if !self.fuzzy && !self.similar(cand, c) {
+                        continue;
+                    }
                     let old_key = self.old.element(cand).and_then(|e| e.attr("id"));
                     if old_key.is_some() && new_key.is_some() && old_key != new_key {
                         continue;
                     }
+                    // Attribute similarity among same-name siblings: equal attributes first,
+                    // then an equal `class`, then the nearest.
                     if self.old.node(cand).self_hash == self.new.node(c).self_hash {
-                        best = Some(j);
+                        best = Some((j, 2));
                         break;
                     }
-                    best.get_or_insert(j);
+                    let score = u8::from(
+                        class_of(self.old, cand).is_some()
+                            && class_of(self.old, cand) == class_of(self.new, c),
+                    );
+                    if best.is_none_or(|(_, s)| score > s) {
+                        best = Some((j, score));
+                    }
                 }
-                found = best;
+                found = best.map(|(j, _)| j);
+                if found.is_none() && !self.fuzzy {
+                    self.deferred = true;
+                }
             }
             if let Some(j) = found {
                 self.pair(oc[j], c);
                 work.push((oc[j], c));
                 cursor = j + 1;
             }
+        }
+    }
+
+    /// Whether two same-name nodes are alike enough to pair before anything else is known:
+    /// equal own data (attributes, text), or children fingerprints shared for at least half
+    /// of the average child count (dice >= 1/2). Cost: the two child lists.
+    fn similar(&self, o: NodeId, n: NodeId) -> bool {
+        if self.old.node(o).self_hash == self.new.node(n).self_hash {
+            return true;
+        }
+        let oh: SmallVec<[u64; 16]> = self
+            .op
+            .children(self.old, o)
+            .map(|c| self.old.node(c).tree_hash)
+            .collect();
+        if oh.is_empty() {
+            return false;
+        }
+        let mut sorted = oh.clone();
+        sorted.sort_unstable();
+        let mut used: SmallVec<[bool; 16]> = SmallVec::from_elem(false, sorted.len());
+        let (mut shared, mut total) = (0usize, 0usize);
+        for c in self.np.children(self.new, n) {
+            total += 1;
+            let h = self.new.node(c).tree_hash;
+            let mut k = sorted.partition_point(|&x| x < h);
+            while k < sorted.len() && sorted[k] == h && used[k] {
+                k += 1;
+            }
+            if k < sorted.len() && sorted[k] == h {
+                used[k] = true;
+                shared += 1;
+            }
+        }
+        4 * shared >= total + sorted.len() && shared > 0
+    }
+
+    /// Phase 3 (bottom-up, after the anchors): an unmatched new element whose matched
+    /// children mostly came from one unmatched old element of the same name is that element
+    /// (a container whose content stayed while the container itself changed). New nodes are
+    /// visited children first, so a container matched here votes for its own parent.
+    fn containers(&mut self, top_new: NodeId, work: &mut Vec<(NodeId, NodeId)>) {
+        let mut order = Vec::new();
+        let mut stack = vec![top_new];
+        while let Some(n) = stack.pop() {
+            if self.nflags[n.index()] & CLEAN != 0 {
+                continue;
+            }
+            order.push(n);
+            stack.extend(self.np.children(self.new, n));
+        }
+        for &n in order.iter().rev() {
+            if self.n2o[n.index()] != NONE || self.new.element(n).is_none() {
+                continue;
+            }
+            let mut votes: SmallVec<[(NodeId, u32); 4]> = SmallVec::new();
+            let mut children = 0u32;
+            for c in self.np.children(self.new, n) {
+                children += 1;
+                let Some(oc) = self.matched_old(c) else {
+                    continue;
+                };
+                let Some(op) = self.old.parent(oc) else {
+                    continue;
+                };
+                match votes.iter_mut().find(|(o, _)| *o == op) {
+                    Some(v) => v.1 += 1,
+                    None => votes.push((op, 1)),
+                }
+            }
+            let best = votes
+                .iter()
+                .filter(|&&(o, _)| {
+                    !self.old_is_matched(o) && self.compatible(o, n) && self.op.visible(self.old, o)
+                })
+                .max_by_key(|&&(_, v)| v)
+                .copied();
+            // Dice over direct children: shared / average child count at least one half.
+            if let Some((o, v)) = best {
+                let old_children = self.op.children(self.old, o).count() as u32;
+                if 4 * v >= children + old_children {
+                    self.pair(o, n);
+                    work.push((o, n));
+                    self.match_phase(work);
+                }
+            }
+        }
+    }
+
+    /// Phase 4 (recovery): inside every matched pair, the children still unmatched are paired
+    /// by kind and name near their position, preferring equal attributes.
+    fn recover(&mut self, top_new: NodeId, work: &mut Vec<(NodeId, NodeId)>) {
+        let mut stack = vec![top_new];
+        while let Some(n) = stack.pop() {
+            if self.nflags[n.index()] & CLEAN != 0 {
+                continue;
+            }
+            if let Some(o) = self.matched_old(n) {
+                self.match_children(o, n, work);
+                self.match_phase(work);
+            }
+            stack.extend(self.np.children(self.new, n));
         }
     }
 
@@ -544,6 +686,10 @@ impl<'a> Differ<'a> {
         let mut by_key: std::collections::HashMap<String, Vec<NodeId>> =
             std::collections::HashMap::new();
         let mut any_unmatched_new = false;
+        // How many unmatched new leaves carry each fingerprint: a leaf (a text, an empty
+        // element) is only taken from elsewhere when it is unique on both sides; a common
+        // one (whitespace, `<br>`) would otherwise be moved where inserting it costs nothing.
+        let mut new_leaves: std::collections::HashMap<u64, u32> = Default::default();
         {
             let mut stack = vec![top_new];
             while let Some(n) = stack.pop() {
@@ -552,7 +698,9 @@ impl<'a> Differ<'a> {
                 }
                 if self.n2o[n.index()] == NONE {
                     any_unmatched_new = true;
-                    break;
+                    if self.np.children(self.new, n).next().is_none() {
+                        *new_leaves.entry(self.new.node(n).tree_hash).or_default() += 1;
+                    }
                 }
                 stack.extend(self.np.children(self.new, n));
             }
@@ -600,7 +748,33 @@ impl<'a> Differ<'a> {
             } else if self.n2o[n.index()] == NONE {
                 let h = self.new.node(n).tree_hash;
                 let mut hit = None;
-                if let Some(list) = by_hash.get_mut(&h) {
+                let leaf = self.np.children(self.new, n).next().is_none();
+                let ambiguous_leaf = leaf
+                    && (new_leaves.get(&h).copied().unwrap_or(0) > 1
+                        || by_hash.get(&h).is_some_and(|l| {
+                            l.iter()
+                                .filter(|&&o| !self.old_is_matched(o))
+                                .nth(1)
+                                .is_some()
+                        }));
+                let parent_matched = self
+                    .new
+                    .parent(n)
+                    .is_some_and(|p| self.n2o[p.index()] != NONE);
+                if ambiguous_leaf {
+                    // A common leaf is only worth taking from elsewhere when both sides would
+                    // otherwise cost a mutation each: its new parent is matched (else it is
+                    // part of an insert for free) and so is the old one's (else it goes away
+                    // with a removal for free).
+                    if parent_matched && let Some(list) = by_hash.get_mut(&h) {
+                        let found = list.iter().position(|&o| {
+                            !self.old_is_matched(o)
+                                && self.compatible(o, n)
+                                && self.old.parent(o).is_some_and(|p| self.old_is_matched(p))
+                        });
+                        hit = found.map(|i| list.swap_remove(i));
+                    }
+                } else if let Some(list) = by_hash.get_mut(&h) {
                     while let Some(&o) = list.last() {
                         if self.old_is_matched(o) || !self.compatible(o, n) {
                             list.pop();
@@ -913,6 +1087,23 @@ impl<S: MutationSink> MutationSink for Counting<'_, S> {
         self.n += 1;
         self.inner.push(m);
     }
+}
+
+fn class_of(t: &Tree, x: NodeId) -> Option<&str> {
+    t.element(x).and_then(|e| e.attr("class"))
+}
+
+/// The first slot at or after `k` not yet taken in a "next free" forest (`next[k] == k` when
+/// slot `k` is free, else a later slot to look at), with path halving; `len` when none.
+fn free_slot(next: &mut [u32], mut k: usize, len: usize) -> usize {
+    while k < len && next[k] as usize != k {
+        let n = next[k] as usize;
+        if n < len && next[n] as usize != n {
+            next[k] = next[n];
+        }
+        k = n;
+    }
+    k
 }
 
 /// Marks the entries forming a longest strictly increasing subsequence of the `Some` values

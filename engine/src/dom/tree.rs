@@ -837,13 +837,18 @@ impl Tree {
     /// A description of the first difference between two trees, in pre-order; `None` when
     /// [`Tree::same_tree`] holds.
     pub fn first_difference(&self, other: &Tree) -> Option<String> {
-        let mut stack = vec![(self.root(), other.root(), String::from("/"))];
-        while let Some((a, b, path)) = stack.pop() {
+        // No strings on the way: the path is only spelled out for the difference found.
+        let mut stack = vec![(self.root(), other.root())];
+        let mut ca = Vec::new();
+        let mut cb = Vec::new();
+        while let Some((a, b)) = stack.pop() {
             if let Some(d) = node_difference(self.data(a), other.data(b)) {
-                return Some(format!("{path}: {d}"));
+                return Some(format!("{}: {d}", self.path_of(a)));
             }
-            let ca: Vec<_> = self.children(a).collect();
-            let cb: Vec<_> = other.children(b).collect();
+            ca.clear();
+            cb.clear();
+            ca.extend(self.children(a));
+            cb.extend(other.children(b));
             if ca.len() != cb.len() {
                 let show = |t: &Tree, v: &[NodeId]| {
                     v.iter()
@@ -852,18 +857,30 @@ impl Tree {
                         .join(", ")
                 };
                 return Some(format!(
-                    "{path}: {} children vs {}: [{}] vs [{}]",
+                    "{}: {} children vs {}: [{}] vs [{}]",
+                    self.path_of(a),
                     ca.len(),
                     cb.len(),
                     show(self, &ca),
                     show(other, &cb)
                 ));
             }
-            for (i, (x, y)) in ca.into_iter().zip(cb).enumerate().rev() {
-                stack.push((x, y, format!("{path}{i}:{}/", describe(self.data(x)))));
-            }
+            stack.extend(ca.iter().copied().zip(cb.iter().copied()).rev());
         }
         None
+    }
+
+    /// `/0:<html>/1:<body>/…`: child positions and names from the root down to `id`.
+    fn path_of(&self, id: NodeId) -> String {
+        let mut steps = Vec::new();
+        let mut cur = id;
+        while let Some(p) = self.parent(cur) {
+            let i = self.children(p).position(|c| c == cur).unwrap_or(0);
+            steps.push(format!("{i}:{}/", describe(self.data(cur))));
+            cur = p;
+        }
+        steps.reverse();
+        format!("/{}", steps.concat())
     }
 }
 
