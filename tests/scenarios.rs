@@ -2,7 +2,7 @@
 //! realistic edits on every corpus page.
 
 use cobrowse_engine::*;
-use cobrowse_tests::edits::{EditGenerator, EditKind};
+use cobrowse_tests::edits::{EditGenerator, EditKind, parse_fixed_point, reparses_to_itself};
 use cobrowse_tests::{assert_same, corpus_pages_required, repo_root, roundtrip};
 
 #[test]
@@ -288,6 +288,156 @@ fn long_sessions_keep_wire_ids_in_step() {
                 &rules,
             );
             live = next;
+        }
+    }
+}
+
+/// Ratios of mutations to primitive budget, for the summary line.
+fn summarize(label: &str, ratios: &mut [f64]) -> String {
+    if ratios.is_empty() {
+        return format!("{label}: no scenarios");
+    }
+    ratios.sort_by(f64::total_cmp);
+    format!(
+        "{label}: {} scenarios, mutations/budget median {:.3}, max {:.3}",
+        ratios.len(),
+        ratios[ratios.len() / 2],
+        ratios[ratios.len() - 1]
+    )
+}
+
+/// Anonymous mode: both sides are independently parsed documents (no identity at all, what
+/// `cobrowse diff FROM TO` and a reload see). On every corpus page, for 1, 5, 25 and 100
+/// edits, the diff spends at most the primitive budget of the edits, and the mirror ends
+/// equal to the re-parsed target, attribute order included.
+#[test]
+fn anonymous_edits_on_every_corpus_page_are_within_budget_and_exact() {
+    let pages = corpus_pages_required();
+    let rules = Rules::transparent();
+    let mut failures = Vec::new();
+    let mut ratios = Vec::new();
+    let mut rejected = 0usize;
+    // `SCENARIO_PAGE_STEP=k` runs every k-th page only (for quick local iterations).
+    let step = std::env::var("SCENARIO_PAGE_STEP")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    for (i, p) in pages.iter().enumerate().step_by(step) {
+        let html = std::fs::read_to_string(p).unwrap();
+        let old = parse_fixed_point(&html);
+        assert!(
+            reparses_to_itself(&old),
+            "{}: not a parse fixed point",
+            p.display()
+        );
+        for count in [1usize, 5, 25, 100] {
+            let seed = 0xa000 + ((i as u64) << 8 | count as u64);
+            let (new, log) = EditGenerator::new(seed).edit_anonymous(&old, count);
+            rejected += log.rejected;
+            let label = format!("{} seed {seed} ({count} edits)", p.display());
+            let want = new.clone();
+            let rt = roundtrip(old.clone(), new, &rules).unwrap_or_else(|e| panic!("{label}: {e}"));
+            assert_same(&label, rt.mirror.tree(), &want);
+            if log.primitive_edits > 0 {
+                ratios.push(rt.mutations.len() as f64 / log.primitive_edits as f64);
+            }
+            if rt.mutations.len() > log.primitive_edits {
+                failures.push(format!(
+                    "{label}: {} mutations for a budget of {} {:?}\n  {:?}",
+                    rt.mutations.len(),
+                    log.primitive_edits,
+                    log.edits,
+                    rt.mutations.iter().map(|m| m.kind()).collect::<Vec<_>>()
+                ));
+            }
+        }
+    }
+    eprintln!(
+        "{}; {rejected} edits rejected (not re-parse safe)",
+        summarize("anonymous scenarios", &mut ratios)
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} scenarios over budget:\n{}",
+        failures.len(),
+        ratios.len(),
+        failures.join("\n")
+    );
+}
+
+/// Debugging aid: `SCENARIO_DEBUG=page-file-name:seed:count cargo test --test scenarios
+/// debug_one -- --ignored --nocapture` prints one anonymous scenario's mutations.
+#[test]
+#[ignore]
+fn debug_one() {
+    let spec = std::env::var("SCENARIO_DEBUG").unwrap_or_default();
+    let mut it = spec.split(':');
+    let (Some(name), Some(seed), Some(count)) = (it.next(), it.next(), it.next()) else {
+        return;
+    };
+    let page = repo_root()
+        .join("corpus/cache/htmlparser-benchmark")
+        .join(name);
+    let html = std::fs::read_to_string(page).unwrap();
+    let old = parse_fixed_point(&html);
+    let (new, log) =
+        EditGenerator::new(seed.parse().unwrap()).edit_anonymous(&old, count.parse().unwrap());
+    eprintln!("edits {:?}", log.edits);
+    let rt = roundtrip(old.clone(), new, &Rules::transparent()).unwrap();
+    let mirror_old = Capture::new(Rules::transparent(), old);
+    for m in &rt.mutations {
+        let show = |w: &WireId| {
+            mirror_old
+                .tree()
+                .node_by_wire(*w)
+                .map(|n| {
+                    let h = subtree_to_html(mirror_old.tree(), n);
+                    h.chars().take(120).collect::<String>()
+                })
+                .unwrap_or_else(|| "(new)".into())
+        };
+        match m {
+            Mutation::Move { node, parent, prev } => {
+                eprintln!(
+                    "MOVE {} -> under {} after {:?}",
+                    show(node),
+                    show(parent),
+                    prev.map(|p| show(&p))
+                );
+                let (ot, nt) = (mirror_old.tree(), &rt.new);
+                let seq = |t: &Tree, w: WireId| {
+                    t.node_by_wire(w)
+                        .or_else(|| t.descendants(t.root()).find(|&n| t.wire_id(n) == w))
+                        .map(|p| {
+                            t.children(p)
+                                .map(|c| {
+                                    format!(
+                                        "{}:{:x}",
+                                        t.wire_id(c).0,
+                                        t.subtree_fingerprint(c) & 0xfff
+                                    )
+                                })
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        })
+                };
+                eprintln!(
+                    "   old parent of node: {:?}",
+                    ot.node_by_wire(*node)
+                        .and_then(|n| ot.parent(n))
+                        .map(|p| ot.wire_id(p).0)
+                );
+                eprintln!(
+                    "   old kids {:?}\n   new kids {:?}",
+                    seq(ot, *parent),
+                    seq(nt, *parent)
+                );
+            }
+            Mutation::Remove { node } => eprintln!("REMOVE {}", show(node)),
+            Mutation::Insert { parent, nodes, .. } => {
+                eprintln!("INSERT {} nodes under {}", nodes.len(), show(parent))
+            }
+            m => eprintln!("{m:?}"),
         }
     }
 }

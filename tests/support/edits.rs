@@ -14,6 +14,17 @@
 //!
 //! Edits keep nodes' wire ids (existing nodes keep theirs, new ones get fresh ids), exactly
 //! like a capture that tracks live DOM nodes.
+//!
+//! **Anonymous mode** ([`EditGenerator::edit_anonymous`]) makes the pairs a diff sees when it
+//! has no identity at all (a reload, `cobrowse diff FROM TO`): the edits are applied to a copy
+//! of a page that is already a parse fixed point (`parse(to_html(parse(page)))`), the copy is
+//! serialized and parsed again, and the two parsed documents are diffed. An edit whose result
+//! does not survive that trip unchanged is undone and another one drawn: two text nodes made
+//! adjacent (the parser merges them), a block put inside a `<p>` (the parser closes the `<p>`),
+//! content put into a table (foster parenting), text that loses a leading newline in a
+//! `<pre>`, and the like. Otherwise the parsed `new` would not be the tree the budget was
+//! counted on, and the budget would lie. Live-state edits (props) are not in HTML and are never
+//! drawn in this mode. The check is a full serialize-and-parse of the edited copy per edit.
 
 use cobrowse_engine::*;
 use rand::rngs::SmallRng;
@@ -64,6 +75,20 @@ pub struct EditLog {
     pub primitive_edits: usize,
     /// The edits, for failure messages.
     pub edits: Vec<(EditKind, usize)>,
+    /// Anonymous mode: edits undone because the result did not re-parse to itself.
+    pub rejected: usize,
+}
+
+/// Whether serializing `tree` and parsing the HTML again gives `tree` back (attribute order
+/// included).
+pub fn reparses_to_itself(tree: &Tree) -> bool {
+    parse_document_str(&to_html(tree)).same_tree(tree)
+}
+
+/// A page as the anonymous mode starts from it: parsed, serialized and parsed again, so that
+/// one more trip changes nothing.
+pub fn parse_fixed_point(html: &str) -> Tree {
+    parse_document_str(&to_html(&parse_document_str(html)))
 }
 
 /// The seeded generator.
@@ -115,6 +140,39 @@ impl EditGenerator {
             }
         }
         log
+    }
+
+    /// Anonymous mode (see the module docs): makes `count` edits on a copy of `old`, keeping
+    /// only edits after which the copy re-parses to itself, and returns the re-parsed copy
+    /// (no wire ids carried over) with the log of the kept edits. `old` should be a parse
+    /// fixed point (`parse(to_html(parse(page)))`).
+    pub fn edit_anonymous(&mut self, old: &Tree, count: usize) -> (Tree, EditLog) {
+        let mut work = old.clone();
+        let mut log = EditLog::default();
+        let mut attempts = 0;
+        let kinds: Vec<EditKind> = self
+            .kinds
+            .iter()
+            .copied()
+            .filter(|&k| k != EditKind::Prop)
+            .collect();
+        while log.edits.len() < count && attempts < count * 20 && !kinds.is_empty() {
+            attempts += 1;
+            let kind = kinds[self.rng.random_range(0..kinds.len())];
+            let before = work.clone();
+            let Some(n) = self.one(&mut work, kind) else {
+                continue;
+            };
+            if reparses_to_itself(&work) {
+                log.primitive_edits += n;
+                log.edits.push((kind, n));
+            } else {
+                log.rejected += 1;
+                work = before;
+            }
+        }
+        let new = parse_document_str(&to_html(&work));
+        (new, log)
     }
 
     fn pick(&mut self, v: &[NodeId]) -> Option<NodeId> {

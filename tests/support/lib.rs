@@ -63,19 +63,12 @@ pub struct Roundtrip {
 }
 
 /// Snapshot `old` into a mirror through a keyframe frame, diff to `new`, send the delta as a
-/// frame, apply it. Both trees are prepared here. Errors are returned as strings with context.
-pub fn roundtrip(mut old: Tree, mut new: Tree, rules: &Rules) -> Result<Roundtrip, String> {
-    prepare(&mut old, rules);
-    assign_ids(&mut old, rules);
-    let records = snapshot(&mut old, rules);
-    let header = FrameHeader {
-        kind: FrameKind::Keyframe,
-        seq: 1,
-        base_seq: 1,
-        fingerprint: old.fingerprint(),
-        sanitized: rules.sanitizes(),
-    };
-    let keyframe = encode_keyframe(&header, &records);
+/// frame, apply it, all through a [`Capture`] (which numbers the frames and checks them on its
+/// shadow mirror). A `new` that carries `old`'s wire ids is matched by identity, an anonymous
+/// one (parsed on its own) without. Errors are returned as strings with context.
+pub fn roundtrip(old: Tree, new: Tree, rules: &Rules) -> Result<Roundtrip, String> {
+    let mut capture = Capture::new(rules.clone(), old);
+    let keyframe = capture.keyframe();
     let mut mirror = Mirror::new(MirrorOptions {
         require_sanitized: false,
         ..Default::default()
@@ -83,26 +76,18 @@ pub fn roundtrip(mut old: Tree, mut new: Tree, rules: &Rules) -> Result<Roundtri
     mirror
         .apply_frame(&keyframe, &mut ())
         .map_err(|e| format!("keyframe: {e}"))?;
-    prepare(&mut new, rules);
-    let mut mutations = Vec::new();
-    diff(&old, &mut new, rules, &mut mutations);
-    let header = FrameHeader {
-        kind: FrameKind::Delta,
-        seq: 2,
-        base_seq: 1,
-        fingerprint: new.fingerprint(),
-        sanitized: rules.sanitizes(),
-    };
-    let delta = encode_delta(&header, &mutations);
-    mirror
-        .apply_frame(&delta, &mut ())
-        .map_err(|e| format!("delta: {e}"))?;
+    let delta = capture.replace_document(new).unwrap_or_default();
+    if !delta.is_empty() {
+        mirror
+            .apply_frame(&delta, &mut ())
+            .map_err(|e| format!("delta: {e}"))?;
+    }
     Ok(Roundtrip {
-        mutations,
+        mutations: capture.last_mutations().to_vec(),
         keyframe,
         delta,
         mirror,
-        new,
+        new: capture.tree().clone(),
     })
 }
 

@@ -1,7 +1,8 @@
 //! xxh3 fingerprints of nodes and subtrees, as the agent sees them.
 //!
-//! - `self_hash` covers a node's kind, name, projected attributes (as a set: order does not
-//!   matter, as in the DOM), projected character data, projected props and wire flags.
+//! - `self_hash` covers a node's kind, name, projected attributes (in order: the order is
+//!   part of the tree, see [`crate::Tree::same_tree`]), projected character data, projected
+//!   props and wire flags.
 //! - `tree_hash` covers `self_hash` and the `tree_hash`es of the visible children, in order.
 //!
 //! So equal subtrees have equal fingerprints, whatever their wire ids, and a mirror (identity
@@ -40,8 +41,9 @@ pub(crate) fn self_hash(tree: &Tree, id: NodeId, proj: &Projection<'_>, buf: &mu
             }
         }
         NodeData::Element(e) => {
-            // Name, then the attributes as a set (a sum of per-attribute hashes), then props:
-            // hashed without copying values into the buffer.
+            // Name (as projected: a blocked object becomes its placeholder), then the
+            // attributes as a list (their order is part of the tree: a chain of per-attribute
+            // hashes), then props: hashed without copying values into the buffer.
             let name = proj.element_name(tree, id).unwrap_or(&e.name);
             buf.push(crate::diff::mutation::WireNs::of(&name.ns) as u8);
             buf.extend_from_slice(name.local.as_bytes());
@@ -51,7 +53,7 @@ pub(crate) fn self_hash(tree: &Tree, id: NodeId, proj: &Projection<'_>, buf: &mu
             proj.for_each_attr(tree, id, |name, value| {
                 let name_seed = xxh3_64(name.local.as_bytes())
                     ^ crate::diff::mutation::WireNs::of(&name.ns) as u64;
-                sum = sum.wrapping_add(xxh3_64_with_seed(value.as_bytes(), name_seed));
+                sum = mix(sum ^ xxh3_64_with_seed(value.as_bytes(), name_seed));
                 count += 1;
             });
             buf.extend_from_slice(&sum.to_le_bytes());

@@ -38,6 +38,10 @@ pub struct DiffStats {
     pub inserted_nodes: usize,
     /// Subtrees skipped because their fingerprints (and ids) were equal.
     pub skipped_subtrees: usize,
+    /// Work done matching: child-list entries, candidates and child fingerprints looked at.
+    /// Grows with the nodes of the compared regions, never with their square (tests assert
+    /// it on a 5,000-sibling list and a 500-deep nesting).
+    pub compared: usize,
 }
 
 /// Annotates `tree` with `rules` and computes all fingerprints. Needed once per tree before
@@ -180,6 +184,8 @@ const NONE: u32 = 0;
 const CLEAN: u8 = 1;
 const PLACED: u8 = 2;
 const WINDOW: usize = 16;
+/// How many candidates a common leaf looks at in the global phase.
+const LEAF_SCAN: usize = 32;
 
 struct Differ<'a> {
     old: &'a Tree,
@@ -196,6 +202,13 @@ struct Differ<'a> {
     buf: Vec<u8>,
     /// Wire ids given to `new` nodes by this diff (their id hashes need recomputing).
     assigned: usize,
+    /// Whether child matching may pair nodes by kind and name alone (the last phase).
+    fuzzy: bool,
+    /// Child fingerprints looked at by [`Differ::similar`] (added to `stats.compared`).
+    similar_work: std::cell::Cell<usize>,
+    /// Whether an anonymous new child was left unmatched beside free old children while
+    /// `fuzzy` was off (so the later phases have work).
+    deferred: bool,
 }
 
 impl<'a> Differ<'a> {
@@ -220,6 +233,9 @@ impl<'a> Differ<'a> {
             stats: DiffStats::default(),
             buf: Vec::new(),
             assigned: 0,
+            fuzzy: false,
+            similar_work: Default::default(),
+            deferred: false,
         }
     }
 
@@ -241,6 +257,16 @@ impl<'a> Differ<'a> {
         for &(_, n) in &tops {
             self.global_moves(n, &mut work);
         }
+        if self.deferred {
+            for &(_, n) in &tops {
+                self.containers(n, &mut work);
+                self.global_moves(n, &mut work);
+            }
+            self.fuzzy = true;
+            for &(_, n) in &tops {
+                self.recover(n, &mut work);
+            }
+        }
         let mut count = Counting { inner: sink, n: 0 };
         let mut removals = Vec::new();
         for &(o, n) in &tops {
@@ -253,6 +279,7 @@ impl<'a> Differ<'a> {
             });
         }
         self.stats.mutations = count.n;
+        self.stats.compared += self.similar_work.get();
         // Ids given to new nodes change id hashes: recompute them, along the touched paths
         // when few changed, in one pass when most did (a freshly parsed new tree).
         if self.assigned > self.new.len() / 8 {
@@ -389,6 +416,7 @@ impl<'a> Differ<'a> {
     fn match_children(&mut self, o: NodeId, n: NodeId, work: &mut Vec<(NodeId, NodeId)>) {
         let oc: Vec<NodeId> = self.op.children(self.old, o).collect();
         let nc: Vec<NodeId> = self.np.children(self.new, n).collect();
+        self.stats.compared += oc.len() + nc.len();
         let mut pending: SmallVec<[usize; 16]> = SmallVec::new();
         // 1. identity
         for (i, &c) in nc.iter().enumerate() {
@@ -442,14 +470,18 @@ impl<'a> Differ<'a> {
         }
         let pos_of: std::collections::HashMap<u32, usize> =
             oc.iter().enumerate().map(|(j, o)| (o.0, j)).collect();
-        let mut by_hash: std::collections::HashMap<u64, SmallVec<[usize; 2]>> =
-            std::collections::HashMap::new();
-        for &j in free_old.iter().rev() {
+        // Free old positions by fingerprint, ascending, each list with a "next free slot"
+        // forest (path-halving) so that taking the first free one at or after the cursor is
+        // amortized O(α) even for thousands of equal siblings.
+        let mut by_hash: std::collections::HashMap<
+            u64,
+            (SmallVec<[usize; 2]>, SmallVec<[u32; 2]>),
+        > = std::collections::HashMap::new();
+        for &j in &free_old {
             if !self.old_is_matched(oc[j]) {
-                by_hash
-                    .entry(self.old.node(oc[j]).tree_hash)
-                    .or_default()
-                    .push(j);
+                let e = by_hash.entry(self.old.node(oc[j]).tree_hash).or_default();
+                e.1.push(e.0.len() as u32);
+                e.0.push(j);
             }
         }
         // 3. in order: equal fingerprint near the cursor, equal fingerprint anywhere in this
@@ -469,18 +501,21 @@ impl<'a> Differ<'a> {
             let _ = i;
             let h = self.new.node(c).tree_hash;
             let window = cursor..oc.len().min(cursor + WINDOW);
-            let mut found = window.clone().find(|&j| {
-                !self.old_is_matched(oc[j])
-                    && self.old.node(oc[j]).tree_hash == h
-                    && self.compatible(oc[j], c)
-            });
-            if found.is_none()
-                && let Some(list) = by_hash.get_mut(&h)
-            {
-                while let Some(&j) = list.last() {
-                    list.pop();
-                    if !self.old_is_matched(oc[j]) && self.compatible(oc[j], c) {
-                        found = Some(j);
+            // Equal fingerprint: the first free one at or after the cursor (keeps duplicates
+            // in order), else the first free one before it.
+            let mut found = None;
+            if let Some((list, next)) = by_hash.get_mut(&h) {
+                let start = list.partition_point(|&j| j < cursor);
+                for from in [start, 0] {
+                    let mut k = free_slot(next, from, list.len());
+                    while k < list.len() && self.old_is_matched(oc[list[k]]) {
+                        self.stats.compared += 1;
+                        next[k] = k as u32 + 1;
+                        k = free_slot(next, k, list.len());
+                    }
+                    if k < list.len() && self.compatible(oc[list[k]], c) {
+                        found = Some(list[k]);
+                        next[k] = k as u32 + 1;
                         break;
                     }
                 }
@@ -506,29 +541,156 @@ impl<'a> Differ<'a> {
                 });
             }
             if found.is_none() {
+                // Same kind and name near the cursor. Before the last phase only a similar
+                // node qualifies (equal attributes, or at least half its children's
+                // fingerprints shared): a wrapper is not the node it wraps.
                 let mut best = None;
                 for j in window {
                     let cand = oc[j];
+                    self.stats.compared += 1;
                     if self.old_is_matched(cand) || !self.compatible(cand, c) {
+                        continue;
+                    }
+                    if !self.fuzzy && !self.similar(cand, c) {
                         continue;
                     }
                     let old_key = self.old.element(cand).and_then(|e| e.attr("id"));
                     if old_key.is_some() && new_key.is_some() && old_key != new_key {
                         continue;
                     }
+                    // Attribute similarity among same-name siblings: equal attributes first,
+                    // then an equal `class`, then the nearest.
                     if self.old.node(cand).self_hash == self.new.node(c).self_hash {
-                        best = Some(j);
+                        best = Some((j, 2));
                         break;
                     }
-                    best.get_or_insert(j);
+                    let score = u8::from(
+                        class_of(self.old, cand).is_some()
+                            && class_of(self.old, cand) == class_of(self.new, c),
+                    );
+                    if best.is_none_or(|(_, s)| score > s) {
+                        best = Some((j, score));
+                    }
                 }
-                found = best;
+                found = best.map(|(j, _)| j);
+                if found.is_none() && !self.fuzzy {
+                    self.deferred = true;
+                }
             }
             if let Some(j) = found {
                 self.pair(oc[j], c);
                 work.push((oc[j], c));
                 cursor = j + 1;
             }
+        }
+    }
+
+    /// Whether two same-name nodes are alike enough to pair before anything else is known:
+    /// equal own data (attributes, text), or children fingerprints shared for at least half
+    /// of the average child count (dice >= 1/2). Cost: the two child lists.
+    fn similar(&self, o: NodeId, n: NodeId) -> bool {
+        if self.old.node(o).self_hash == self.new.node(n).self_hash {
+            return true;
+        }
+        let oh: SmallVec<[u64; 16]> = self
+            .op
+            .children(self.old, o)
+            .map(|c| self.old.node(c).tree_hash)
+            .collect();
+        if oh.is_empty() {
+            return false;
+        }
+        let mut sorted = oh.clone();
+        sorted.sort_unstable();
+        let mut used: SmallVec<[bool; 16]> = SmallVec::from_elem(false, sorted.len());
+        let (mut shared, mut total) = (0usize, 0usize);
+        for c in self.np.children(self.new, n) {
+            total += 1;
+            let h = self.new.node(c).tree_hash;
+            let mut k = sorted.partition_point(|&x| x < h);
+            while k < sorted.len() && sorted[k] == h && used[k] {
+                k += 1;
+            }
+            if k < sorted.len() && sorted[k] == h {
+                used[k] = true;
+                shared += 1;
+            }
+        }
+        self.similar_work
+            .set(self.similar_work.get() + total + sorted.len());
+        4 * shared >= total + sorted.len() && shared > 0
+    }
+
+    /// Phase 3 (bottom-up, after the anchors): an unmatched new element whose matched
+    /// children mostly came from one unmatched old element of the same name is that element
+    /// (a container whose content stayed while the container itself changed). New nodes are
+    /// visited children first, so a container matched here votes for its own parent.
+    fn containers(&mut self, top_new: NodeId, work: &mut Vec<(NodeId, NodeId)>) {
+        let mut order = Vec::new();
+        let mut stack = vec![top_new];
+        while let Some(n) = stack.pop() {
+            if self.nflags[n.index()] & CLEAN != 0 {
+                continue;
+            }
+            order.push(n);
+            stack.extend(self.np.children(self.new, n));
+        }
+        let mut child_counts: std::collections::HashMap<u32, u32> = Default::default();
+        for &n in order.iter().rev() {
+            if self.n2o[n.index()] != NONE || self.new.element(n).is_none() {
+                continue;
+            }
+            // Old parents of the matched children, counted by sorting (no per-vote search).
+            let mut parents: SmallVec<[u32; 8]> = SmallVec::new();
+            let mut children = 0u32;
+            for c in self.np.children(self.new, n) {
+                children += 1;
+                if let Some(op) = self.matched_old(c).and_then(|oc| self.old.parent(oc)) {
+                    parents.push(op.0);
+                }
+            }
+            self.stats.compared += children as usize;
+            parents.sort_unstable();
+            let mut best: Option<(NodeId, u32)> = None;
+            for run in parents.chunk_by(|a, b| a == b) {
+                let o = NodeId(run[0]);
+                let v = run.len() as u32;
+                if best.is_none_or(|(_, b)| v > b)
+                    && !self.old_is_matched(o)
+                    && self.compatible(o, n)
+                    && self.op.visible(self.old, o)
+                {
+                    best = Some((o, v));
+                }
+            }
+            // Dice over direct children: shared / average child count at least one half.
+            if let Some((o, v)) = best {
+                let (old, op) = (self.old, self.op);
+                let old_children = *child_counts
+                    .entry(o.0)
+                    .or_insert_with(|| op.children(old, o).count() as u32);
+                if 4 * v >= children + old_children {
+                    self.pair(o, n);
+                    work.push((o, n));
+                    self.match_phase(work);
+                }
+            }
+        }
+    }
+
+    /// Phase 4 (recovery): inside every matched pair, the children still unmatched are paired
+    /// by kind and name near their position, preferring equal attributes.
+    fn recover(&mut self, top_new: NodeId, work: &mut Vec<(NodeId, NodeId)>) {
+        let mut stack = vec![top_new];
+        while let Some(n) = stack.pop() {
+            if self.nflags[n.index()] & CLEAN != 0 {
+                continue;
+            }
+            if let Some(o) = self.matched_old(n) {
+                self.match_children(o, n, work);
+                self.match_phase(work);
+            }
+            stack.extend(self.np.children(self.new, n));
         }
     }
 
@@ -544,6 +706,10 @@ impl<'a> Differ<'a> {
         let mut by_key: std::collections::HashMap<String, Vec<NodeId>> =
             std::collections::HashMap::new();
         let mut any_unmatched_new = false;
+        // How many unmatched new leaves carry each fingerprint: a leaf (a text, an empty
+        // element) is only taken from elsewhere when it is unique on both sides; a common
+        // one (whitespace, `<br>`) would otherwise be moved where inserting it costs nothing.
+        let mut new_leaves: std::collections::HashMap<u64, u32> = Default::default();
         {
             let mut stack = vec![top_new];
             while let Some(n) = stack.pop() {
@@ -552,7 +718,9 @@ impl<'a> Differ<'a> {
                 }
                 if self.n2o[n.index()] == NONE {
                     any_unmatched_new = true;
-                    break;
+                    if self.np.children(self.new, n).next().is_none() {
+                        *new_leaves.entry(self.new.node(n).tree_hash).or_default() += 1;
+                    }
                 }
                 stack.extend(self.np.children(self.new, n));
             }
@@ -580,6 +748,8 @@ impl<'a> Differ<'a> {
         if by_hash.is_empty() {
             return;
         }
+        let old_counts: std::collections::HashMap<u64, usize> =
+            by_hash.iter().map(|(h, l)| (*h, l.len())).collect();
         let mut stack = vec![top_new];
         while let Some(n) = stack.pop() {
             if self.nflags[n.index()] & CLEAN != 0 {
@@ -600,7 +770,46 @@ impl<'a> Differ<'a> {
             } else if self.n2o[n.index()] == NONE {
                 let h = self.new.node(n).tree_hash;
                 let mut hit = None;
-                if let Some(list) = by_hash.get_mut(&h) {
+                let leaf = self.np.children(self.new, n).next().is_none();
+                // Ambiguity as of the start of this pass (constant time per node).
+                let ambiguous_leaf = leaf
+                    && (new_leaves.get(&h).copied().unwrap_or(0) > 1
+                        || old_counts.get(&h).copied().unwrap_or(0) > 1);
+                let parent_matched = self
+                    .new
+                    .parent(n)
+                    .is_some_and(|p| self.n2o[p.index()] != NONE);
+                if ambiguous_leaf {
+                    // A common leaf is only worth taking from elsewhere when both sides would
+                    // otherwise cost a mutation each: its new parent is matched (else it is
+                    // part of an insert for free) and so is the old one's (else it goes away
+                    // with a removal for free).
+                    if parent_matched && let Some(list) = by_hash.get_mut(&h) {
+                        // Taken entries leave the list for good; at most a few others are
+                        // looked at per node, so thousands of equal leaves stay linear.
+                        let mut k = 0;
+                        let mut scanned = 0;
+                        while k < list.len() && scanned < LEAF_SCAN {
+                            let o = list[k];
+                            scanned += 1;
+                            if self.o2n[o.index()] != NONE {
+                                list.swap_remove(k);
+                                continue;
+                            }
+                            if self.compatible(o, n)
+                                && self
+                                    .old
+                                    .parent(o)
+                                    .is_some_and(|p| self.o2n[p.index()] != NONE)
+                            {
+                                hit = Some(list.swap_remove(k));
+                                break;
+                            }
+                            k += 1;
+                        }
+                        self.stats.compared += scanned;
+                    }
+                } else if let Some(list) = by_hash.get_mut(&h) {
                     while let Some(&o) = list.last() {
                         if self.old_is_matched(o) || !self.compatible(o, n) {
                             list.pop();
@@ -776,37 +985,8 @@ impl<'a> Differ<'a> {
         match (&on.data, &nn.data) {
             (NodeData::Element(_), NodeData::Element(_)) => {
                 let old_attrs = self.op.attrs(old, o);
-                let mut seen: SmallVec<[bool; 8]> = SmallVec::from_elem(false, old_attrs.len());
-                self.np.for_each_attr(new, n, |name, value| {
-                    match old_attrs
-                        .iter()
-                        .position(|(on, _)| crate::dom::tree::same_name(on, name))
-                    {
-                        Some(j) => {
-                            seen[j] = true;
-                            if old_attrs[j].1 != value {
-                                sink.push(Mutation::SetAttr {
-                                    node: wire,
-                                    name: name.clone(),
-                                    value: value.to_owned(),
-                                });
-                            }
-                        }
-                        None => sink.push(Mutation::SetAttr {
-                            node: wire,
-                            name: name.clone(),
-                            value: value.to_owned(),
-                        }),
-                    }
-                });
-                for (j, (name, _)) in old_attrs.iter().enumerate() {
-                    if !seen[j] {
-                        sink.push(Mutation::RemoveAttr {
-                            node: wire,
-                            name: name.clone(),
-                        });
-                    }
-                }
+                let new_attrs = self.np.attrs(new, n);
+                emit_attrs(wire, &old_attrs, &new_attrs, sink);
                 let (a, b) = (self.op.props(old, o), self.np.props(new, n));
                 emit_props(wire, &a, &b, sink);
             }
@@ -836,6 +1016,72 @@ impl<'a> Differ<'a> {
             });
         }
         let _ = &mut self.buf;
+    }
+}
+
+/// The attribute mutations that turn `old` into `new`, attribute order included.
+///
+/// A `SetAttr` of a name the element lacks appends it (as `setAttribute` does in a browser);
+/// one of a name it has changes the value in place; `RemoveAttr` closes the gap. So the
+/// attributes that are never removed keep their relative order and come first: they must be
+/// a prefix of `new` whose old positions increase. The longest such prefix stays (values
+/// updated in place); every other attribute of `new` is appended in order, after removing it
+/// first when `old` has it elsewhere; attributes only `old` has are removed last. Order costs
+/// a mutation only when it really differs.
+fn emit_attrs(
+    wire: WireId,
+    old: &[(markup5ever::QualName, String)],
+    new: &[(markup5ever::QualName, String)],
+    sink: &mut impl MutationSink,
+) {
+    use crate::dom::tree::same_name;
+    let old_pos = |name: &markup5ever::QualName| old.iter().position(|(o, _)| same_name(o, name));
+    let positions: SmallVec<[Option<usize>; 8]> = new.iter().map(|(n, _)| old_pos(n)).collect();
+    let mut kept = 0;
+    let mut last = None;
+    for p in &positions {
+        match (p, last) {
+            (Some(p), None) => last = Some(*p),
+            (Some(p), Some(l)) if *p > l => last = Some(*p),
+            _ => break,
+        }
+        kept += 1;
+    }
+    let mut in_new: SmallVec<[bool; 8]> = SmallVec::from_elem(false, old.len());
+    for (i, (name, value)) in new.iter().enumerate() {
+        let set = |sink: &mut dyn FnMut(Mutation)| {
+            sink(Mutation::SetAttr {
+                node: wire,
+                name: name.clone(),
+                value: value.clone(),
+            })
+        };
+        let mut push = |m: Mutation| sink.push(m);
+        match positions[i] {
+            Some(j) if i < kept => {
+                in_new[j] = true;
+                if old[j].1 != *value {
+                    set(&mut push);
+                }
+            }
+            Some(j) => {
+                in_new[j] = true;
+                push(Mutation::RemoveAttr {
+                    node: wire,
+                    name: name.clone(),
+                });
+                set(&mut push);
+            }
+            None => set(&mut push),
+        }
+    }
+    for (j, (name, _)) in old.iter().enumerate() {
+        if !in_new[j] {
+            sink.push(Mutation::RemoveAttr {
+                node: wire,
+                name: name.clone(),
+            });
+        }
     }
 }
 
@@ -876,6 +1122,23 @@ impl<S: MutationSink> MutationSink for Counting<'_, S> {
         self.n += 1;
         self.inner.push(m);
     }
+}
+
+fn class_of(t: &Tree, x: NodeId) -> Option<&str> {
+    t.element(x).and_then(|e| e.attr("class"))
+}
+
+/// The first slot at or after `k` not yet taken in a "next free" forest (`next[k] == k` when
+/// slot `k` is free, else a later slot to look at), with path halving; `len` when none.
+fn free_slot(next: &mut [u32], mut k: usize, len: usize) -> usize {
+    while k < len && next[k] as usize != k {
+        let n = next[k] as usize;
+        if n < len && next[n] as usize != n {
+            next[k] = next[n];
+        }
+        k = n;
+    }
+    k
 }
 
 /// Marks the entries forming a longest strictly increasing subsequence of the `Some` values
@@ -1011,6 +1274,249 @@ pub fn assign_ids(tree: &mut Tree, rules: &Rules) {
         tree.dirty.clear();
     }
     tree.ensure_wire_index();
+}
+
+#[cfg(all(test, feature = "html"))]
+mod anonymous_tests {
+    //! Exact edit lists for the matcher's key cases on two independently parsed documents.
+    use super::*;
+    use crate::dom::parse::parse_document_str;
+
+    /// Diffs two parsed documents (no identity) and renders the mutations with the old
+    /// nodes' HTML (new nodes as `new <tag>`), checking that the replay equals `to`.
+    fn anon(from: &str, to: &str) -> (Vec<String>, DiffStats) {
+        let rules = Rules::transparent();
+        let mut old = parse_document_str(from);
+        prepare(&mut old, &rules);
+        assign_ids(&mut old, &rules);
+        let mut new = parse_document_str(to);
+        prepare(&mut new, &rules);
+        let mut muts = Vec::new();
+        let stats = diff(&old, &mut new, &rules, &mut muts);
+        let name = |w: WireId| match old.node_by_wire(w) {
+            Some(n) => crate::dom::serialize::subtree_to_html(&old, n),
+            None => {
+                let n = new
+                    .node_by_wire(w)
+                    .or_else(|| new.descendants(new.root()).find(|&x| new.wire_id(x) == w));
+                match n.and_then(|n| new.element(n)) {
+                    Some(e) => format!("new <{}>", e.name.local),
+                    None => "new node".into(),
+                }
+            }
+        };
+        let out = muts
+            .iter()
+            .map(|m| match m {
+                Mutation::Insert {
+                    parent,
+                    prev,
+                    nodes,
+                } => format!(
+                    "insert {} node(s) under {} after {}",
+                    nodes.len(),
+                    name(*parent),
+                    prev.map_or("nothing".into(), name)
+                ),
+                Mutation::Move { node, parent, prev } => format!(
+                    "move {} under {} after {}",
+                    name(*node),
+                    name(*parent),
+                    prev.map_or("nothing".into(), name)
+                ),
+                Mutation::Remove { node } => format!("remove {}", name(*node)),
+                Mutation::SetText { node, text } => format!("text {} = {text}", name(*node)),
+                Mutation::SetAttr {
+                    node,
+                    name: a,
+                    value,
+                } => {
+                    format!("set {} {}={value}", name(*node), a.local)
+                }
+                Mutation::RemoveAttr { node, name: a } => {
+                    format!("remove {} {}", name(*node), a.local)
+                }
+                m => format!("{m:?}"),
+            })
+            .collect();
+        (out, stats)
+    }
+
+    #[test]
+    fn wrap_is_an_insert_and_a_move() {
+        let (m, _) = anon(
+            "<div id=r><p>a</p><p>b</p></div>",
+            "<div id=r><p>a</p><section class=wrap><p>b</p></section></div>",
+        );
+        assert_eq!(
+            m,
+            [
+                r#"insert 1 node(s) under <div id="r"><p>a</p><p>b</p></div> after <p>a</p>"#,
+                "move <p>b</p> under new <section> after nothing",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_wrapper_of_the_same_name_is_not_the_wrapped_node() {
+        let (m, _) = anon(
+            "<div id=r><p>a</p><div class=x><b>b</b></div></div>",
+            "<div id=r><p>a</p><div class=wrap><div class=x><b>b</b></div></div></div>",
+        );
+        assert_eq!(
+            m,
+            [
+                r#"insert 1 node(s) under <div id="r"><p>a</p><div class="x"><b>b</b></div></div> after <p>a</p>"#,
+                r#"move <div class="x"><b>b</b></div> under new <div> after nothing"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn unwrap_with_two_children_costs_three() {
+        let (m, _) = anon(
+            "<div id=r><p>a</p><section><b>x</b><i>y</i></section></div>",
+            "<div id=r><p>a</p><b>x</b><i>y</i></div>",
+        );
+        let r = r#"<div id="r"><p>a</p><section><b>x</b><i>y</i></section></div>"#;
+        assert_eq!(
+            m,
+            [
+                format!("move <b>x</b> under {r} after <p>a</p>"),
+                format!("move <i>y</i> under {r} after <b>x</b>"),
+                "remove <section><b>x</b><i>y</i></section>".into(),
+            ]
+        );
+    }
+
+    #[test]
+    fn swapped_siblings_cost_one_move() {
+        let (m, _) = anon(
+            "<ul><li>one</li><li>two</li><li>three</li></ul>",
+            "<ul><li>two</li><li>one</li><li>three</li></ul>",
+        );
+        assert_eq!(
+            m,
+            [
+                "move <li>two</li> under <ul><li>one</li><li>two</li><li>three</li></ul> after nothing"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_moved_keyed_element_is_moved_and_updated() {
+        let (m, _) = anon(
+            "<div id=a><p id=k>x</p><p>y</p></div><div id=b><p>z</p></div>",
+            "<div id=a><p>y</p></div><div id=b><p>z</p><p id=k>x!</p></div>",
+        );
+        assert_eq!(
+            m,
+            [
+                r#"move <p id="k">x</p> under <div id="b"><p>z</p></div> after <p>z</p>"#,
+                "text x = x!",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_text_change_among_similar_siblings_is_one_set_text() {
+        let (m, _) = anon(
+            "<ul><li>a</li><li>b</li><li>b</li><li>c</li></ul>",
+            "<ul><li>a</li><li>b</li><li>b2</li><li>c</li></ul>",
+        );
+        assert_eq!(m, ["text b = b2"]);
+    }
+
+    #[test]
+    fn attribute_order_costs_only_what_really_moved() {
+        let (m, _) = anon(
+            r#"<div class="clearfix" id="masthead"></div>"#,
+            r#"<div id="masthead" class="clearfix"></div>"#,
+        );
+        let d = r#"<div class="clearfix" id="masthead"></div>"#;
+        assert_eq!(
+            m,
+            [
+                format!("remove {d} class"),
+                format!("set {d} class=clearfix")
+            ]
+        );
+        // Same order: nothing. A new attribute goes last: one set.
+        let (m, _) = anon(r#"<p a="1" b="2"></p>"#, r#"<p a="1" b="2"></p>"#);
+        assert!(m.is_empty(), "{m:?}");
+        let (m, _) = anon(r#"<p a="1"></p>"#, r#"<p a="1" b="2"></p>"#);
+        assert_eq!(m, [r#"set <p a="1"></p> b=2"#]);
+        // A value change in place keeps the order.
+        let (m, _) = anon(r#"<p a="1" b="2"></p>"#, r#"<p a="9" b="2"></p>"#);
+        assert_eq!(m, [r#"set <p a="1" b="2"></p> a=9"#]);
+    }
+
+    /// 5,000 siblings, some edited, both sides parsed: the matching work stays a small
+    /// multiple of the node count (a quadratic matcher would look at ~25 million pairs).
+    #[test]
+    fn a_five_thousand_sibling_list_is_matched_in_linear_work() {
+        let items = |f: &dyn Fn(usize) -> String| {
+            format!("<ul>{}</ul>", (0..5000).map(f).collect::<Vec<_>>().join(""))
+        };
+        let from = items(&|i| format!("<li class=item>row {}</li>", i % 7));
+        let to = items(&|i| {
+            if i % 50 == 0 {
+                format!("<li class=item>row {} changed</li>", i % 7)
+            } else if i % 97 == 0 {
+                "<li class=other>new</li>".to_string()
+            } else {
+                format!("<li class=item>row {}</li>", i % 7)
+            }
+        });
+        let (m, stats) = anon(&from, &to);
+        let nodes = 2 * 2 * 5000;
+        assert!(
+            stats.compared < 40 * nodes,
+            "{} compared for {nodes} nodes",
+            stats.compared
+        );
+        // 100 text changes, 50 (i % 97 == 0, i % 50 != 0) replaced items.
+        assert!(m.len() <= 100 + 2 * 52, "{} mutations", m.len());
+        // Every item changed (class and text): no fingerprint helps, every candidate window
+        // is searched in vain before the last phase pairs them by name.
+        let to = items(&|i| format!("<li class=changed>line {i}</li>"));
+        let (m, stats) = anon(&from, &to);
+        assert!(
+            stats.compared < 40 * nodes,
+            "{} compared for {nodes} nodes",
+            stats.compared
+        );
+        assert_eq!(m.len(), 2 * 5000, "one class and one text per item");
+    }
+
+    /// 500 nested elements with an edit at the bottom and one half way: linear work.
+    #[test]
+    fn a_500_deep_nesting_is_matched_in_linear_work() {
+        let nest = |mid: &str, leaf: &str| {
+            let mut s = String::new();
+            for i in 0..500 {
+                if i == 250 {
+                    s.push_str(&format!("<div class={mid}>"));
+                } else {
+                    s.push_str("<div>");
+                }
+            }
+            s.push_str(leaf);
+            s.push_str(&"</div>".repeat(500));
+            s
+        };
+        let (m, stats) = anon(&nest("a", "deep"), &nest("b", "deeper"));
+        assert_eq!(m.len(), 2, "{m:?}");
+        assert!(
+            m[1] == "text deep = deeper" || m[0] == "text deep = deeper",
+            "{m:?}"
+        );
+        assert!(
+            stats.compared < 40 * 1000,
+            "{} compared for 1,000 nodes",
+            stats.compared
+        );
+    }
 }
 
 #[cfg(test)]

@@ -827,8 +827,9 @@ impl Tree {
         }
     }
 
-    /// Tree equality as the DOM sees it: same kinds, names, attribute sets (order ignored),
-    /// character data, props and child lists. Wire ids are ignored.
+    /// Tree equality as the DOM sees it: same kinds, names, attribute lists (in order: a
+    /// swapped pair is a difference), character data, props and child lists. Wire ids are
+    /// ignored.
     pub fn same_tree(&self, other: &Tree) -> bool {
         self.first_difference(other).is_none()
     }
@@ -836,13 +837,18 @@ impl Tree {
     /// A description of the first difference between two trees, in pre-order; `None` when
     /// [`Tree::same_tree`] holds.
     pub fn first_difference(&self, other: &Tree) -> Option<String> {
-        let mut stack = vec![(self.root(), other.root(), String::from("/"))];
-        while let Some((a, b, path)) = stack.pop() {
+        // No strings on the way: the path is only spelled out for the difference found.
+        let mut stack = vec![(self.root(), other.root())];
+        let mut ca = Vec::new();
+        let mut cb = Vec::new();
+        while let Some((a, b)) = stack.pop() {
             if let Some(d) = node_difference(self.data(a), other.data(b)) {
-                return Some(format!("{path}: {d}"));
+                return Some(format!("{}: {d}", self.path_of(a)));
             }
-            let ca: Vec<_> = self.children(a).collect();
-            let cb: Vec<_> = other.children(b).collect();
+            ca.clear();
+            cb.clear();
+            ca.extend(self.children(a));
+            cb.extend(other.children(b));
             if ca.len() != cb.len() {
                 let show = |t: &Tree, v: &[NodeId]| {
                     v.iter()
@@ -851,18 +857,30 @@ impl Tree {
                         .join(", ")
                 };
                 return Some(format!(
-                    "{path}: {} children vs {}: [{}] vs [{}]",
+                    "{}: {} children vs {}: [{}] vs [{}]",
+                    self.path_of(a),
                     ca.len(),
                     cb.len(),
                     show(self, &ca),
                     show(other, &cb)
                 ));
             }
-            for (i, (x, y)) in ca.into_iter().zip(cb).enumerate().rev() {
-                stack.push((x, y, format!("{path}{i}:{}/", describe(self.data(x)))));
-            }
+            stack.extend(ca.iter().copied().zip(cb.iter().copied()).rev());
         }
         None
+    }
+
+    /// `/0:<html>/1:<body>/…`: child positions and names from the root down to `id`.
+    fn path_of(&self, id: NodeId) -> String {
+        let mut steps = Vec::new();
+        let mut cur = id;
+        while let Some(p) = self.parent(cur) {
+            let i = self.children(p).position(|c| c == cur).unwrap_or(0);
+            steps.push(format!("{i}:{}/", describe(self.data(cur))));
+            cur = p;
+        }
+        steps.reverse();
+        format!("/{}", steps.concat())
     }
 }
 
@@ -888,12 +906,14 @@ fn node_difference(a: &NodeData, b: &NodeData) -> Option<String> {
             if x.name != y.name {
                 return Some(format!("element {:?} vs {:?}", x.name.local, y.name.local));
             }
+            // Attribute order is part of the tree: it is what `outerHTML` shows and what a
+            // page's CSS attribute selectors and scripts iterating `attributes` observe.
             if x.attrs.len() != y.attrs.len()
-                || !x.attrs.iter().all(|a| {
-                    y.attrs
-                        .iter()
-                        .any(|b| same_name(&a.name, &b.name) && a.value == b.value)
-                })
+                || !x
+                    .attrs
+                    .iter()
+                    .zip(&y.attrs)
+                    .all(|(a, b)| same_name(&a.name, &b.name) && a.value == b.value)
             {
                 return Some(format!(
                     "attributes of <{}> differ: {:?} vs {:?}",
@@ -975,4 +995,38 @@ pub fn html_name(local: &str) -> QualName {
 /// A qualified attribute name with no namespace.
 pub fn attr_name(local: &str) -> QualName {
     QualName::new(None, ns!(), LocalName::from(local))
+}
+
+#[cfg(test)]
+mod equality_tests {
+    use super::*;
+
+    fn div_with(attrs: &[(&str, &str)]) -> Tree {
+        let mut t = Tree::new_fragment();
+        let d = t.create_element(html_name("div"), Default::default());
+        for (n, v) in attrs {
+            t.set_attr(d, attr_name(n), v);
+        }
+        let root = t.root();
+        t.append(root, d);
+        t
+    }
+
+    #[test]
+    fn a_swapped_attribute_pair_is_a_difference() {
+        let a = div_with(&[("id", "masthead"), ("class", "clearfix")]);
+        let b = div_with(&[("class", "clearfix"), ("id", "masthead")]);
+        assert!(a.same_tree(&a.clone()));
+        assert!(!a.same_tree(&b));
+        let d = a.first_difference(&b).expect("order differs");
+        assert!(d.contains("attributes of <div> differ"), "{d}");
+    }
+
+    #[test]
+    fn equal_attribute_lists_are_equal_and_values_count() {
+        let a = div_with(&[("id", "x"), ("class", "y")]);
+        assert!(a.same_tree(&div_with(&[("id", "x"), ("class", "y")])));
+        assert!(!a.same_tree(&div_with(&[("id", "x"), ("class", "z")])));
+        assert!(!a.same_tree(&div_with(&[("id", "x")])));
+    }
 }
