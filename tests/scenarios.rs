@@ -168,32 +168,20 @@ fn each_edit_kind_alone_is_minimal() {
     }
 }
 
-/// The incremental entry point: only the dirty subtree is compared, and the shadow (a mirror
-/// on the capture side) ends equal to the live tree.
+/// The incremental entry point: only the dirty subtree is compared (a [`Capture`]'s delta
+/// after tree edits), and an agent's mirror fed every frame ends equal to the capture's
+/// shadow.
 #[test]
 fn incremental_rediff_of_dirty_subtrees_round_trips() {
     let pages = corpus_pages_required();
-    let rules = Rules::default();
     for (i, p) in pages.iter().enumerate().step_by(5) {
         let html = std::fs::read_to_string(p).unwrap();
-        let mut live = parse_document_str(&html);
-        prepare(&mut live, &rules);
-        assign_ids(&mut live, &rules);
-        live.ensure_wire_index();
-        let records = snapshot(&mut live, &rules);
-        let mut shadow = Mirror::new(MirrorOptions::default());
-        let header = FrameHeader {
-            kind: FrameKind::Keyframe,
-            seq: 1,
-            base_seq: 1,
-            fingerprint: live.fingerprint(),
-            sanitized: true,
-        };
-        shadow
-            .apply_frame(&encode_keyframe(&header, &records), &mut ())
-            .unwrap();
+        let mut cap = Capture::new(Rules::default(), parse_document_str(&html));
+        let mut agent = Mirror::new(MirrorOptions::default());
+        agent.apply_frame(&cap.keyframe(), &mut ()).unwrap();
         // Edit inside one subtree, then re-diff only that subtree.
-        let body = cobrowse_tests::edits::find_body(&live).unwrap();
+        let live = cap.tree();
+        let body = cobrowse_tests::edits::find_body(live).unwrap();
         let Some(target) = live
             .children(body)
             .filter(|&c| live.element(c).is_some())
@@ -202,13 +190,13 @@ fn incremental_rediff_of_dirty_subtrees_round_trips() {
             continue;
         };
         let mut sub = Tree::new_fragment();
-        let copy = sub.import_subtree(&live, target);
+        let copy = sub.import_subtree(live, target);
         sub.reserve_wire_ids_from(live.next_wire_id());
         let root = sub.root();
         sub.append(root, copy);
         EditGenerator::new(i as u64).edit(&mut sub, 5);
         // Apply the same edits to the live tree by replacing the subtree's children.
-        let wire = live.wire_id(target);
+        let live = cap.tree_mut();
         let kids: Vec<_> = live.children(target).collect();
         for k in kids {
             live.remove(k);
@@ -218,19 +206,13 @@ fn incremental_rediff_of_dirty_subtrees_round_trips() {
             let c = live.import_subtree(&sub, k);
             live.append(target, c);
         }
-        refresh(&mut live, &rules);
-        let mut muts = Vec::new();
-        diff_subtrees(shadow.tree(), &mut live, &rules, &[wire], &mut muts);
-        let header = FrameHeader {
-            kind: FrameKind::Delta,
-            seq: 2,
-            base_seq: 1,
-            fingerprint: live.fingerprint(),
-            sanitized: true,
-        };
-        shadow
-            .apply_frame(&encode_delta(&header, &muts), &mut ())
-            .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        if let Some(delta) = cap.delta() {
+            agent
+                .apply_frame(&delta, &mut ())
+                .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        }
+        assert_eq!(agent.fingerprint(), cap.shadow().fingerprint());
+        assert_same(&p.display().to_string(), agent.tree(), cap.shadow().tree());
     }
 }
 
@@ -243,51 +225,31 @@ fn long_sessions_keep_wire_ids_in_step() {
     let rules = Rules::default();
     for (i, p) in pages.iter().enumerate().step_by(16) {
         let html = std::fs::read_to_string(p).unwrap();
-        let mut live = parse_document_str(&html);
-        prepare(&mut live, &rules);
-        assign_ids(&mut live, &rules);
-        let records = snapshot(&mut live, &rules);
+        let mut cap = Capture::new(rules.clone(), parse_document_str(&html));
         let mut mirror = Mirror::new(MirrorOptions::default());
-        let h = FrameHeader {
-            kind: FrameKind::Keyframe,
-            seq: 1,
-            base_seq: 1,
-            fingerprint: live.fingerprint(),
-            sanitized: true,
-        };
-        mirror
-            .apply_frame(&encode_keyframe(&h, &records), &mut ())
-            .unwrap();
+        mirror.apply_frame(&cap.keyframe(), &mut ()).unwrap();
         let mut edits = EditGenerator::new(7000 + i as u64);
         for round in 0..12u64 {
-            let mut next = if round == 6 {
+            let delta = if round == 6 {
                 // The capture re-reads the whole page: no ids carried over.
-                parse_document_str(&cobrowse_engine::to_html(&live))
+                let page = parse_document_str(&cobrowse_engine::to_html(cap.tree()));
+                cap.replace_document(page)
             } else {
-                let mut t = live.clone();
-                edits.edit(&mut t, 4);
-                t
+                edits.edit(cap.tree_mut(), 4);
+                cap.delta()
             };
-            refresh(&mut next, &rules);
-            let mut muts = Vec::new();
-            diff(&live, &mut next, &rules, &mut muts);
-            let h = FrameHeader {
-                kind: FrameKind::Delta,
-                seq: round + 2,
-                base_seq: round + 1,
-                fingerprint: next.fingerprint(),
-                sanitized: true,
-            };
-            mirror
-                .apply_frame(&encode_delta(&h, &muts), &mut ())
-                .unwrap_or_else(|e| panic!("{} round {round}: {e}", p.display()));
+            if let Some(delta) = delta {
+                let h = mirror
+                    .apply_frame(&delta, &mut ())
+                    .unwrap_or_else(|e| panic!("{} round {round}: {e}", p.display()));
+                assert_eq!(h.seq, cap.seq());
+            }
             cobrowse_tests::assert_same_ids(
                 &format!("{} round {round}", p.display()),
                 mirror.tree(),
-                &next,
+                cap.tree(),
                 &rules,
             );
-            live = next;
         }
     }
 }
