@@ -184,6 +184,8 @@ const NONE: u32 = 0;
 const CLEAN: u8 = 1;
 const PLACED: u8 = 2;
 const WINDOW: usize = 16;
+/// Free old positions with one fingerprint (ascending) and their "next free slot" forest.
+type FreeSlots = (SmallVec<[usize; 2]>, SmallVec<[u32; 2]>);
 /// How many candidates a common leaf looks at in the global phase.
 const LEAF_SCAN: usize = 32;
 
@@ -473,10 +475,8 @@ impl<'a> Differ<'a> {
         // Free old positions by fingerprint, ascending, each list with a "next free slot"
         // forest (path-halving) so that taking the first free one at or after the cursor is
         // amortized O(α) even for thousands of equal siblings.
-        let mut by_hash: std::collections::HashMap<
-            u64,
-            (SmallVec<[usize; 2]>, SmallVec<[u32; 2]>),
-        > = std::collections::HashMap::new();
+        let mut by_hash: std::collections::HashMap<u64, FreeSlots> =
+            std::collections::HashMap::new();
         for &j in &free_old {
             if !self.old_is_matched(oc[j]) {
                 let e = by_hash.entry(self.old.node(oc[j]).tree_hash).or_default();
