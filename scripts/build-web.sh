@@ -19,7 +19,7 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 if [ ! -x "$WEB/node_modules/.bin/esbuild" ] || [ ! -x "$WEB/node_modules/.bin/wasm-opt" ]; then
-  (cd "$WEB" && npm install --no-audit --no-fund)
+  (cd "$WEB" && npm ci --no-audit --no-fund)
 fi
 
 cargo build -p cobrowse-wasm --release --target wasm32-unknown-unknown

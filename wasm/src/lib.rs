@@ -41,6 +41,7 @@ impl CaptureEngine {
         let config: RulesConfig = if rules.is_undefined() || rules.is_null() {
             RulesConfig::default()
         } else {
+            check_rule_keys(&rules)?;
             serde_wasm_bindgen::from_value(rules).map_err(|e| JsError::new(&e.to_string()))?
         };
         let rules =
@@ -95,6 +96,18 @@ impl CaptureEngine {
     /// Nodes held by the live tree and handles bound (for memory measurements).
     pub fn live_nodes(&self) -> u32 {
         self.capture.as_ref().map_or(0, |c| c.tree().len() as u32)
+    }
+
+    /// Bytes of WebAssembly memory in use by the module (it only grows; for measurements).
+    pub fn memory_bytes(&self) -> f64 {
+        #[cfg(target_arch = "wasm32")]
+        {
+            (core::arch::wasm32::memory_size(0) * 65536) as f64
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            0.0
+        }
     }
 
     /// Handles bound.
@@ -221,6 +234,37 @@ impl ReplayEngine {
     pub fn debug_dump(&self) -> String {
         dump::dump(self.mirror.tree())
     }
+}
+
+/// The rules file refuses unknown fields (a typo must not silently unmask anything); object
+/// deserialization from JS ignores them, so they are checked here.
+fn check_rule_keys(rules: &JsValue) -> Result<(), JsError> {
+    const SECTIONS: [(&str, &[&str]); 3] = [
+        ("mask", &["all", "selectors", "attributes"]),
+        ("block", &["selectors"]),
+        ("disable", &["selectors", "submit_buttons"]),
+    ];
+    let keys = |v: &JsValue| -> Vec<String> {
+        if !v.is_object() {
+            return Vec::new();
+        }
+        js_sys::Object::keys(v.unchecked_ref::<js_sys::Object>())
+            .iter()
+            .filter_map(|k| k.as_string())
+            .collect()
+    };
+    for key in keys(rules) {
+        let Some((_, fields)) = SECTIONS.iter().find(|(s, _)| *s == key) else {
+            return Err(JsError::new(&format!("unknown rules section `{key}`")));
+        };
+        let section = js_sys::Reflect::get(rules, &JsValue::from_str(&key)).unwrap_or_default();
+        for field in keys(&section) {
+            if !fields.contains(&field.as_str()) {
+                return Err(JsError::new(&format!("unknown field `{key}.{field}`")));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn describe(e: &ReplayError) -> String {

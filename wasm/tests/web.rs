@@ -137,6 +137,13 @@ fn a_gap_asks_for_a_keyframe_and_the_next_keyframe_recovers() {
 fn bad_rules_and_bad_batches_are_errors() {
     assert!(CaptureEngine::new(rules(r#"{"mask":{"selectors":["[[["]}}"#)).is_err());
     assert!(CaptureEngine::new(rules(r#"{"nope":1}"#)).is_err());
+    assert!(CaptureEngine::new(rules(r#"{"mask":{"selector":[".typo"]}}"#)).is_err());
+    assert!(
+        CaptureEngine::new(rules(
+            r#"{"mask":{"selectors":[".ok"]},"disable":{"submit_buttons":false}}"#
+        ))
+        .is_ok()
+    );
     let mut cap = CaptureEngine::new(JsValue::UNDEFINED).unwrap();
     assert!(cap.batch(&[], "").is_err(), "no keyframe yet");
     let p = page();

@@ -219,8 +219,9 @@ export class CaptureImpl implements Capture {
     this.engine.free();
   }
 
-  stats(): { engineNodes: number; engineHandles: number; pageHandles: number; frames: number } {
+  stats(): { engineNodes: number; engineHandles: number; pageHandles: number; frames: number; wasmMemoryBytes: number } {
     return {
+      wasmMemoryBytes: this.engine.memory_bytes(),
       engineNodes: this.engine.live_nodes(),
       engineHandles: this.engine.handle_count(),
       pageHandles: this.nodes.size,

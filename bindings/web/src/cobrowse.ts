@@ -35,7 +35,7 @@ export interface Capture {
   /** Emits a fresh keyframe (an agent joined or asked for one). */
   keyframe(): void;
   /** Diagnostics: nodes the engine holds, node handles bound on each side of the boundary. */
-  stats(): { engineNodes: number; engineHandles: number; pageHandles: number; frames: number };
+  stats(): { engineNodes: number; engineHandles: number; pageHandles: number; frames: number; wasmMemoryBytes: number };
   /** Test hooks: canonical dumps of the engine's live tree and of what the agents hold. */
   debugDumpLive(): string;
   debugDumpShadow(): string;
