@@ -15,8 +15,8 @@ pub mod dom_ops;
 pub mod dump;
 
 use cobrowse_engine::{
-    Capture, FrameView, Mirror, MirrorOptions, NodeHandles, ReplayError, Rules, RulesConfig,
-    Sanitize, Tree, apply_batch,
+    Capture, FrameKind, FrameView, Mirror, MirrorOptions, NodeHandles, ReplayError, Rules,
+    RulesConfig, Sanitize, Tree, apply_batch,
 };
 use wasm_bindgen::prelude::*;
 
@@ -30,6 +30,9 @@ pub struct CaptureEngine {
     capture: Option<Capture>,
     handles: NodeHandles,
     freed: Vec<u32>,
+    /// Batches whose delta the capture could not verify against its shadow, so it sent a
+    /// keyframe instead (always a defect in the diff; the page still mirrors correctly).
+    fallback_keyframes: u32,
 }
 
 #[wasm_bindgen]
@@ -51,6 +54,7 @@ impl CaptureEngine {
             capture: None,
             handles: NodeHandles::default(),
             freed: Vec::new(),
+            fallback_keyframes: 0,
         })
     }
 
@@ -85,7 +89,18 @@ impl CaptureEngine {
             &mut self.freed,
         )
         .map_err(|e| JsError::new(&e.to_string()))?;
-        Ok(capture.delta().unwrap_or_default())
+        let frame = capture.delta().unwrap_or_default();
+        if !frame.is_empty()
+            && FrameView::access(&frame).is_ok_and(|v| v.header().kind == FrameKind::Keyframe)
+        {
+            self.fallback_keyframes += 1;
+        }
+        Ok(frame)
+    }
+
+    /// Batches that became a keyframe instead of a delta (see the field).
+    pub fn fallback_keyframes(&self) -> u32 {
+        self.fallback_keyframes
     }
 
     /// Handles of the nodes freed by the batches since the last call (the page forgets them).

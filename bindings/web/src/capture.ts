@@ -219,8 +219,9 @@ export class CaptureImpl implements Capture {
     this.engine.free();
   }
 
-  stats(): { engineNodes: number; engineHandles: number; pageHandles: number; frames: number; wasmMemoryBytes: number } {
+  stats(): { engineNodes: number; engineHandles: number; pageHandles: number; frames: number; wasmMemoryBytes: number; fallbackKeyframes: number } {
     return {
+      fallbackKeyframes: this.engine.fallback_keyframes(),
       wasmMemoryBytes: this.engine.memory_bytes(),
       engineNodes: this.engine.live_nodes(),
       engineHandles: this.engine.handle_count(),

@@ -35,7 +35,15 @@ export interface Capture {
   /** Emits a fresh keyframe (an agent joined or asked for one). */
   keyframe(): void;
   /** Diagnostics: nodes the engine holds, node handles bound on each side of the boundary. */
-  stats(): { engineNodes: number; engineHandles: number; pageHandles: number; frames: number; wasmMemoryBytes: number };
+  stats(): {
+    engineNodes: number;
+    engineHandles: number;
+    pageHandles: number;
+    frames: number;
+    wasmMemoryBytes: number;
+    /** Batches sent as a keyframe because the delta failed the engine's own check (a diff defect). */
+    fallbackKeyframes: number;
+  };
   /** Test hooks: canonical dumps of the engine's live tree and of what the agents hold. */
   debugDumpLive(): string;
   debugDumpShadow(): string;

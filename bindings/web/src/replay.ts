@@ -392,9 +392,14 @@ function applyLate(p: Pending): void {
         o.selected = p.n === 2 ? o.defaultSelected : p.n === 1;
       }
       break;
-    case SCROLL:
-      el.scrollLeft = p.n === 1 ? p.x : 0;
-      el.scrollTop = p.n === 1 ? p.y : 0;
+    case SCROLL: {
+      // The document's scroll travels on the customer's scrolling element (<body> in quirks
+      // mode); the mirror scrolls its own.
+      const doc = el.ownerDocument;
+      const target = (el === doc.body || el === doc.documentElement) && doc.scrollingElement ? doc.scrollingElement : el;
+      target.scrollLeft = p.n === 1 ? p.x : 0;
+      target.scrollTop = p.n === 1 ? p.y : 0;
       break;
+    }
   }
 }

@@ -36,14 +36,18 @@ function check(state, where) {
 }
 
 const all = await corpusPages();
-const wanted = process.env.COBROWSE_PAGES === 'all' ? all : seededSample(all, Number(process.env.COBROWSE_PAGES ?? 6), SEED);
+// COBROWSE_PAGE_PREFIX=ab12,cd34 runs the pages whose names start so (to rerun failures).
+const prefixes = (process.env.COBROWSE_PAGE_PREFIX ?? '').split(',').filter((p) => p !== '');
+const wanted = prefixes.length > 0
+  ? all.filter((n) => prefixes.some((p) => n.startsWith(p)))
+  : process.env.COBROWSE_PAGES === 'all' ? all : seededSample(all, Number(process.env.COBROWSE_PAGES ?? 6), SEED);
 
 test('corpus pages are present (bash corpus/fetch.sh)', () => {
   assert.ok(all.length > 0, 'no corpus pages: run bash corpus/fetch.sh');
 });
 
 for (const name of wanted) {
-  test(`capture -> replay stays equal under a seeded workload: ${name.slice(0, 16)}`, async () => {
+  test(`capture -> replay stays equal under a seeded workload: ${name.slice(0, 16)}`, async (t) => {
     const cctx = await localContext(browser);
     const actx = await localContext(browser, { width: 1400, height: 1000 });
     try {
@@ -76,6 +80,10 @@ for (const name of wanted) {
           assert.deepEqual(state.a.scroll, state.c.scroll, `batch ${b}: document scroll`);
         }
       }
+      // Reported, not asserted: a batch the engine's diff could not verify goes out as a
+      // keyframe (correct, but large); that is an engine diff defect to fix there.
+      const stats = await customer.evaluate(() => globalThis.__cap.stats());
+      t.diagnostic(`frames ${stats.frames}, fallback keyframes ${stats.fallbackKeyframes}`);
       const vp = customer.viewportSize();
       const iframeSize = await agent.evaluate(() => {
         const f = document.getElementById('mirror');
