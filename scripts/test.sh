@@ -27,6 +27,12 @@ step "relay load bench, a short smoke run (debug build; exits non-zero if a sess
 # bench working: 200 sessions through the real relay process for 3 s.
 target/debug/relay_load --sessions 200 --seconds 3 --warmup 1
 
+step "web package: wasm build, wasm-opt, esbuild bundle, types (bindings/web/dist)"
+bash scripts/build-web.sh
+
+step "browser tests: wasm-bindgen-test and Playwright in headless Chromium"
+bash scripts/test-browser.sh
+
 step "fuzz targets"
 if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
   if ! command -v cargo-fuzz >/dev/null 2>&1; then

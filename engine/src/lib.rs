@@ -28,6 +28,7 @@ mod wire;
 
 pub use wire::protocol;
 
+pub use capture::batch::{self as capture_batch, BatchError, BatchStats, NodeHandles, apply_batch};
 pub use capture::{Capture, DeltaStats};
 pub use diff::mutation::{
     CountingSink, Mutation, MutationKind, MutationRef, MutationSink, NameRef, NodeRecord, PropRef,

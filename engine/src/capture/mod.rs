@@ -15,6 +15,8 @@
 //! 1, 2, 3, ... and every delta's base is the frame before it. Masking, blocking, disabling
 //! and sanitizing happen inside the diff, before anything is encoded.
 
+pub mod batch;
+
 use crate::diff::{self, mutation::Mutation};
 use crate::dom::tree::{Dirty, NodeId, Tree, WireId};
 use crate::replay::{Mirror, MirrorOptions, ReplayError};

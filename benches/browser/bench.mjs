@@ -1,0 +1,350 @@
+// Side by side in one Chromium run: rrweb's `record` and `Replayer` (npm rrweb), rrweb-snapshot,
+// and ours (bindings/web/dist), on the same seeded workload over corpus pages, interleaved.
+//
+//   bash scripts/build-web.sh
+//   node benches/browser/bench.mjs [--pages N|all] [--seed S] [--batches B] [--ops K]
+//   node benches/browser/bench.mjs --large 100000      # first keyframe of a 100,000-node page
+//   node benches/browser/bench.mjs --memory 10000      # memory over 10,000 batches
+//
+// Main-thread CPU is Chromium's own TaskDuration metric (CDP Performance.getMetrics) around
+// the workload, so asynchronous work (rrweb's mutation callbacks, our batches) is counted the
+// same way for every recorder. Overhead per DOM op = (with recorder - without) / ops.
+import { gzipSync } from 'node:zlib';
+import { readFile, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import {
+  WEB, startServer, launch, localContext, corpusPages, seededSample, loadHelpers,
+} from '../../bindings/web/test/harness.mjs';
+
+const require = createRequire(path.join(WEB, 'package.json'));
+const esbuild = require('esbuild');
+
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1] ?? '']] : acc), []),
+);
+const SEED = Number(args.seed ?? 1);
+const BATCHES = Number(args.batches ?? 20);
+const OPS = Number(args.ops ?? 5);
+
+async function bundle(contents, minify = true) {
+  const r = await esbuild.build({
+    stdin: { contents, resolveDir: WEB, loader: 'js' },
+    bundle: true, format: 'iife', minify, write: false, target: 'es2020', legalComments: 'none',
+  });
+  return r.outputFiles[0].text;
+}
+
+const gz = (b) => gzipSync(b, { level: 9 }).length;
+
+const RRWEB_RECORD = await bundle("import { record } from 'rrweb'; globalThis.rrwebRecord = record;");
+const RRWEB_REPLAY = await bundle("import { Replayer } from 'rrweb'; globalThis.RrwebReplayer = Replayer;");
+const RRWEB_SNAPSHOT = await bundle("import { snapshot } from 'rrweb-snapshot'; globalThis.rrwebSnapshot = snapshot;");
+const oursJs = await readFile(path.join(WEB, 'dist/cobrowse.js'));
+const oursWasm = await readFile(path.join(WEB, 'dist/cobrowse_bg.wasm'));
+
+function median(xs) {
+  const a = [...xs].sort((x, y) => x - y);
+  return a.length === 0 ? NaN : a.length % 2 ? a[(a.length - 1) / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
+}
+const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+
+async function taskSeconds(cdp) {
+  const { metrics } = await cdp.send('Performance.getMetrics');
+  return metrics.find((m) => m.name === 'TaskDuration').value;
+}
+
+/** Loads `name` fresh, starts `mode`'s recorder, runs the workload; returns its measurements. */
+async function runMode(context, base, name, mode) {
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Performance.enable');
+  await page.goto(`${base}/corpus/${name}`, { waitUntil: 'load' });
+  await loadHelpers(page, base);
+  if (mode === 'rrweb') await page.evaluate(RRWEB_RECORD);
+  const out = await page.evaluate((mode) => {
+    globalThis.__events = [];
+    globalThis.__frames = [];
+    const t0 = performance.now();
+    if (mode === 'rrweb') {
+      globalThis.__stop = globalThis.rrwebRecord({ emit: (e) => globalThis.__events.push(e) });
+    } else if (mode === 'ours') {
+      globalThis.__cap = globalThis.cobrowse.startCapture({ onFrame: (b) => globalThis.__frames.push(b.slice()) });
+    }
+    return { startMs: performance.now() - t0 };
+  }, mode);
+  // Let start-up work settle before measuring.
+  await page.evaluate(() => new Promise((r) => setTimeout(r, 50)));
+  const before = await taskSeconds(cdp);
+  for (let b = 0; b < BATCHES; b++) {
+    await page.evaluate(([seed, n]) => {
+      globalThis.cobrowseWorkload.run(seed, n);
+      return new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+    }, [SEED * 100003 + b, OPS]);
+  }
+  await page.evaluate((mode) => {
+    if (mode === 'ours') globalThis.__cap.flush();
+    return new Promise((r) => setTimeout(r, 0));
+  }, mode);
+  const after = await taskSeconds(cdp);
+  const payload = await page.evaluate((mode) => {
+    if (mode === 'rrweb') {
+      globalThis.__stop?.();
+      const ev = globalThis.__events;
+      const firstIncr = ev.findIndex((e) => e.type === 3);
+      const initial = firstIncr < 0 ? ev : ev.slice(0, firstIncr);
+      const incr = firstIncr < 0 ? [] : ev.slice(firstIncr);
+      return { initial: JSON.stringify(initial), incremental: incr.map((e) => JSON.stringify(e)), all: JSON.stringify(ev) };
+    }
+    if (mode === 'ours') {
+      return { frames: globalThis.__frames.map((f) => Array.from(f)) };
+    }
+    return {};
+  }, mode);
+  await page.close();
+  return { mode, cpuMs: (after - before) * 1000, ...out, payload };
+}
+
+/** Agent side: applies a recorded stream, timing each batch by TaskDuration. */
+async function agentApply(context, base, mode, payload) {
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Performance.enable');
+  await page.goto(`${base}/agent.html`);
+  await loadHelpers(page, base);
+  if (mode === 'rrweb') {
+    await page.evaluate(RRWEB_REPLAY);
+    await page.evaluate((all) => {
+      const events = JSON.parse(all);
+      const firstIncr = events.findIndex((e) => e.type === 3);
+      const initial = firstIncr < 0 ? events : events.slice(0, firstIncr);
+      globalThis.__rest = firstIncr < 0 ? [] : events.slice(firstIncr);
+      const root = document.createElement('div');
+      document.body.appendChild(root);
+      globalThis.__rr = new globalThis.RrwebReplayer([], { root, liveMode: true, mouseTail: false });
+      globalThis.__rr.startLive(initial[0]?.timestamp ?? Date.now());
+      for (const e of initial) globalThis.__rr.addEvent(e);
+      return new Promise((r) => setTimeout(r, 100));
+    }, payload.all);
+  } else {
+    await page.evaluate(async (first) => {
+      globalThis.__rep = globalThis.cobrowse.createReplayer(document.getElementById('mirror'));
+      await globalThis.__rep.ready;
+      globalThis.__rep.apply(new Uint8Array(first));
+    }, payload.frames[0]);
+  }
+  const before = await taskSeconds(cdp);
+  let n;
+  if (mode === 'rrweb') {
+    n = await page.evaluate(async () => {
+      for (const e of globalThis.__rest) globalThis.__rr.addEvent(e);
+      await new Promise((r) => setTimeout(r, 200));
+      return globalThis.__rest.length;
+    });
+  } else {
+    n = await page.evaluate((frames) => {
+      let ok = 0;
+      for (const f of frames) ok += globalThis.__rep.apply(new Uint8Array(f)).ok ? 1 : 0;
+      return ok === frames.length ? frames.length : -1;
+    }, payload.frames.slice(1));
+  }
+  const after = await taskSeconds(cdp);
+  await page.close();
+  return { ms: (after - before) * 1000, n };
+}
+
+async function firstKeyframe(context, base, name) {
+  const page = await context.newPage();
+  await page.goto(`${base}/corpus/${name}`, { waitUntil: 'load' });
+  await loadHelpers(page, base);
+  await page.evaluate(RRWEB_SNAPSHOT);
+  const r = await page.evaluate(() => {
+    const res = { ours: [], rr: [] };
+    let kf;
+    let json;
+    for (let i = 0; i < 3; i++) {
+      let t = performance.now();
+      const cap = globalThis.cobrowse.startCapture({ onFrame: (b) => { kf = kf ?? b.slice(); } });
+      res.ours.push(performance.now() - t);
+      cap.stop();
+      t = performance.now();
+      json = JSON.stringify(globalThis.rrwebSnapshot(document));
+      res.rr.push(performance.now() - t);
+    }
+    return { oursMs: Math.min(...res.ours), rrMs: Math.min(...res.rr), oursBytes: Array.from(kf), rrJson: json };
+  });
+  await page.close();
+  return r;
+}
+
+async function corpusBench() {
+  const all = await corpusPages();
+  const pages = args.pages === 'all' ? all : seededSample(all, Number(args.pages ?? 12), SEED);
+  const server = await startServer();
+  const browser = await launch();
+  const context = await localContext(browser);
+  const rows = [];
+  try {
+    for (const [i, name] of pages.entries()) {
+      const order = [['none', 'rrweb', 'ours'], ['ours', 'none', 'rrweb'], ['rrweb', 'ours', 'none']][i % 3];
+      const res = {};
+      for (const m of order) res[m] = await runMode(context, base(server), name, m);
+      const kf = await firstKeyframe(context, base(server), name);
+      const oursDeltas = res.ours.payload.frames.slice(1).map((f) => Buffer.from(f));
+      const rrIncr = res.rrweb.payload.incremental.map((s) => Buffer.from(s));
+      const applyOurs = await agentApply(context, base(server), 'ours', res.ours.payload);
+      const applyRr = await agentApply(context, base(server), 'rrweb', res.rrweb.payload);
+      const ops = BATCHES * OPS;
+      const row = {
+        page: name.slice(0, 12),
+        ops,
+        cpuNone: res.none.cpuMs,
+        cpuOurs: res.ours.cpuMs,
+        cpuRr: res.rrweb.cpuMs,
+        bytesOurs: sum(oursDeltas.map((b) => b.length)),
+        bytesRr: sum(rrIncr.map((b) => b.length)),
+        gzOurs: oursDeltas.length ? gz(Buffer.concat(oursDeltas)) : 0,
+        gzRr: rrIncr.length ? gz(Buffer.from(res.rrweb.payload.incremental.join('\n'))) : 0,
+        kfMsOurs: kf.oursMs,
+        kfMsRr: kf.rrMs,
+        kfBytesOurs: kf.oursBytes.length,
+        kfBytesRr: Buffer.byteLength(kf.rrJson),
+        kfGzOurs: gz(Buffer.from(kf.oursBytes)),
+        kfGzRr: gz(Buffer.from(kf.rrJson)),
+        applyOursMs: applyOurs.ms,
+        applyOursFrames: applyOurs.n,
+        applyRrMs: applyRr.ms,
+        applyRrEvents: applyRr.n,
+      };
+      rows.push(row);
+      console.error(JSON.stringify(row));
+    }
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+  const ovOurs = rows.map((r) => (r.cpuOurs - r.cpuNone) / r.ops);
+  const ovRr = rows.map((r) => (r.cpuRr - r.cpuNone) / r.ops);
+  const report = {
+    pages: rows.length,
+    batches: BATCHES,
+    opsPerBatch: OPS,
+    cpuOverheadPerOpMs: { ours: median(ovOurs), rrweb: median(ovRr), totalOursOverRrweb: (sum(rows.map((r) => r.cpuOurs)) - sum(rows.map((r) => r.cpuNone))) / (sum(rows.map((r) => r.cpuRr)) - sum(rows.map((r) => r.cpuNone))) },
+    bytesPerOp: {
+      ours: sum(rows.map((r) => r.bytesOurs)) / sum(rows.map((r) => r.ops)),
+      rrwebJson: sum(rows.map((r) => r.bytesRr)) / sum(rows.map((r) => r.ops)),
+      oursGz: sum(rows.map((r) => r.gzOurs)) / sum(rows.map((r) => r.ops)),
+      rrwebJsonGz: sum(rows.map((r) => r.gzRr)) / sum(rows.map((r) => r.ops)),
+    },
+    firstKeyframe: {
+      medianMsOurs: median(rows.map((r) => r.kfMsOurs)),
+      medianMsRrwebSnapshot: median(rows.map((r) => r.kfMsRr)),
+      medianRatioMs: median(rows.map((r) => r.kfMsOurs / r.kfMsRr)),
+      bytesOurs: sum(rows.map((r) => r.kfBytesOurs)),
+      bytesRrwebJson: sum(rows.map((r) => r.kfBytesRr)),
+      gzOurs: sum(rows.map((r) => r.kfGzOurs)),
+      gzRrwebJson: sum(rows.map((r) => r.kfGzRr)),
+    },
+    agentApply: {
+      msPerBatchOurs: sum(rows.map((r) => r.applyOursMs)) / sum(rows.map((r) => Math.max(1, r.applyOursFrames))),
+      msTotalOurs: sum(rows.map((r) => r.applyOursMs)),
+      msTotalRrweb: sum(rows.map((r) => r.applyRrMs)),
+      framesOurs: sum(rows.map((r) => r.applyOursFrames)),
+      eventsRrweb: sum(rows.map((r) => r.applyRrEvents)),
+    },
+    bundleGz: {
+      oursCustomerJsPlusWasm: gz(oursJs) + gz(oursWasm),
+      oursAgentJsPlusWasm: gz(oursJs) + gz(oursWasm),
+      rrwebRecord: gz(Buffer.from(RRWEB_RECORD)),
+      rrwebReplayer: gz(Buffer.from(RRWEB_REPLAY)),
+      rrwebSnapshot: gz(Buffer.from(RRWEB_SNAPSHOT)),
+    },
+  };
+  console.log(JSON.stringify(report, null, 2));
+}
+
+function base(server) {
+  return server.base;
+}
+
+/** A page of `n` nodes: first keyframe time (ours vs rrweb-snapshot) and long-task check. */
+async function largeBench(n) {
+  const per = 5; // div > (span > text, text, b > text) = 6 nodes; 5 counted + the div itself
+  const blocks = Math.ceil(n / (per + 1));
+  const html = `<!DOCTYPE html><html><head><title>large</title></head><body>${'<div class="row"><span>cell</span> text <b>bold</b></div>'.repeat(blocks)}</body></html>`;
+  const server = await startServer({ '/large.html': html });
+  const browser = await launch();
+  const context = await localContext(browser);
+  try {
+    const page = await context.newPage();
+    await page.goto(`${server.base}/large.html`);
+    await loadHelpers(page, server.base);
+    await page.evaluate(RRWEB_SNAPSHOT);
+    const r = await page.evaluate(() => {
+      const nodes = document.getElementsByTagName('*').length;
+      let count = 0;
+      const w = document.createTreeWalker(document, NodeFilter.SHOW_ALL);
+      while (w.nextNode()) count++;
+      const ours = [];
+      const rr = [];
+      let bytes = 0;
+      for (let i = 0; i < 3; i++) {
+        let t = performance.now();
+        const cap = globalThis.cobrowse.startCapture({ onFrame: (b) => { bytes = b.length; } });
+        ours.push(performance.now() - t);
+        cap.stop();
+        t = performance.now();
+        JSON.stringify(globalThis.rrwebSnapshot(document));
+        rr.push(performance.now() - t);
+      }
+      return { elements: nodes, nodes: count, oursMs: ours, rrwebSnapshotMs: rr, keyframeBytes: bytes };
+    });
+    console.log(JSON.stringify(r, null, 2));
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+/** Memory over `n` batches, each inserting 20 nodes and removing the 20 of the batch before. */
+async function memoryBench(n) {
+  const all = await corpusPages();
+  const name = seededSample(all, 1, SEED)[0];
+  const server = await startServer();
+  const browser = await launch();
+  const context = await localContext(browser);
+  try {
+    const page = await context.newPage();
+    await page.goto(`${server.base}/corpus/${name}`);
+    await loadHelpers(page, server.base);
+    const r = await page.evaluate((n) => {
+      let frames = 0;
+      let bytes = 0;
+      const cap = globalThis.cobrowse.startCapture({ onFrame: (b) => { frames++; bytes += b.length; } });
+      const samples = [];
+      let last = [];
+      const body = document.body;
+      for (let i = 0; i < n; i++) {
+        for (const el of last) el.remove();
+        last = [];
+        for (let k = 0; k < 10; k++) {
+          const d = document.createElement('div');
+          d.textContent = `batch ${i} node ${k}`;
+          body.appendChild(d);
+          last.push(d);
+        }
+        cap.flush();
+        if (i % (n / 10) === 0 || i === n - 1) samples.push({ batch: i + 1, ...cap.stats(), jsHeap: performance.memory?.usedJSHeapSize ?? null });
+      }
+      return { frames, bytes, samples };
+    }, n);
+    console.log(JSON.stringify({ page: name, ...r }, null, 2));
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+if (args.large) await largeBench(Number(args.large));
+else if (args.memory) await memoryBench(Number(args.memory));
+else await corpusBench();

@@ -1,0 +1,97 @@
+// The web package: the co-browsing engine (WebAssembly) wrapped for pages.
+//
+// JavaScript here only reads and writes the DOM; every decision (what the agent may see, what
+// changed, whether a frame applies) is made by the engine.
+
+import wasmInit, { CaptureEngine, ReplayEngine } from '../build/pkg/cobrowse_wasm.js';
+import { CaptureImpl } from './capture.js';
+import { ReplayerImpl } from './replay.js';
+
+/** The rules file's schema (see the CLI's rules file): masking, blocking, disabling. */
+export interface Rules {
+  mask?: {
+    all?: boolean;
+    selectors?: string[];
+    attributes?: Array<string | { selector: string; attributes: string[] }>;
+  };
+  block?: { selectors?: string[] };
+  disable?: { selectors?: string[]; submit_buttons?: boolean };
+}
+
+export interface CaptureOptions {
+  /** Privacy rules, with the schema of the CLI's rules file. */
+  rules?: Rules;
+  /** Receives every frame: first the keyframe of `document`, then deltas. */
+  onFrame(bytes: Uint8Array): void;
+  /** Longest wait before pending changes are sent, in ms (default 100; also once per animation frame). */
+  maxDelayMs?: number;
+}
+
+export interface Capture {
+  /** Synchronously turns every pending change into at most one frame and emits it. */
+  flush(): void;
+  /** Stops observing the page. */
+  stop(): void;
+  /** Emits a fresh keyframe (an agent joined or asked for one). */
+  keyframe(): void;
+  /** Diagnostics: nodes the engine holds, node handles bound on each side of the boundary. */
+  stats(): {
+    engineNodes: number;
+    engineHandles: number;
+    pageHandles: number;
+    frames: number;
+    wasmMemoryBytes: number;
+    /** Batches sent as a keyframe because the delta failed the engine's own check (a diff defect). */
+    fallbackKeyframes: number;
+  };
+  /** Test hooks: canonical dumps of the engine's live tree and of what the agents hold. */
+  debugDumpLive(): string;
+  debugDumpShadow(): string;
+  fingerprint(): string;
+}
+
+export interface ReplayerOptions {
+  /** Outline elements the agent may not act on (default true). */
+  showDisabled?: boolean;
+}
+
+export type ApplyResult = { ok: true } | { ok: false; needKeyframe: true; reason: string };
+
+export interface Replayer {
+  /** Applies one frame; the iframe changes only if the whole frame was accepted. */
+  apply(bytes: Uint8Array): ApplyResult;
+  /** The engine fingerprint of the mirrored page (16 hex digits). */
+  fingerprint(): string;
+  /** Resolves when the sandboxed iframe document is ready (frames applied before are shown then). */
+  readonly ready: Promise<void>;
+  /** Test hook: a canonical dump of the engine's mirror. */
+  debugDump(): string;
+}
+
+let loading: Promise<void> | undefined;
+
+/** Loads the WebAssembly module (from beside this file). Calling it again is harmless. */
+export function init(): Promise<void> {
+  loading ??= wasmInit({ module_or_path: new URL('./cobrowse_bg.wasm', import.meta.url) }).then(
+    () => undefined,
+  );
+  return loading;
+}
+
+function ensureLoaded(): void {
+  if (loading === undefined) {
+    throw new Error('cobrowse: call and await init() first');
+  }
+}
+
+/** Starts capturing `document`: emits its keyframe now, then deltas as the page changes. */
+export function startCapture(options: CaptureOptions): Capture {
+  ensureLoaded();
+  return new CaptureImpl(new CaptureEngine(options.rules), options);
+}
+
+/** Makes `iframe` a sandboxed mirror (no scripts) that frames are replayed into. */
+export function createReplayer(iframe: HTMLIFrameElement, options: ReplayerOptions = {}): Replayer {
+  ensureLoaded();
+  return new ReplayerImpl(new ReplayEngine(), iframe, options);
+}

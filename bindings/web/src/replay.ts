@@ -1,0 +1,405 @@
+// Agent side: a sandboxed iframe (no scripts: `sandbox` without `allow-scripts`, and a CSP
+// that forbids them) built and updated only by DOM calls, from the operations the engine
+// hands out once it has accepted a whole frame. Never from serialized HTML.
+
+import type { ReplayEngine } from '../build/pkg/cobrowse_wasm.js';
+import type { ApplyResult, Replayer, ReplayerOptions } from './cobrowse.js';
+import { NS_URI, NULL_STR } from './encode.js';
+
+// DOM ops (wasm/src/dom_ops.rs).
+const RESET = 1;
+const ELEMENT = 2;
+const TEXT = 3;
+const COMMENT = 4;
+const DOCTYPE = 5;
+const FRAGMENT = 6;
+const PLACE = 7;
+const REMOVE = 8;
+const SET_ATTR = 9;
+const REMOVE_ATTR = 10;
+const SET_TEXT = 11;
+const VALUE = 12;
+const CHECKED = 13;
+const SELECTED = 14;
+const SCROLL = 15;
+const VIEWPORT = 16;
+const FLAGS = 17;
+
+// View flags (engine View).
+const BLOCKED = 2;
+const MASKED = 4;
+const DISABLED = 8;
+
+/** Attributes the replayer adds to show view flags; never part of the page. */
+export const FLAG_ATTRS: readonly [number, string][] = [
+  [BLOCKED, 'data-cobrowse-blocked'],
+  [MASKED, 'data-cobrowse-masked'],
+  [DISABLED, 'data-cobrowse-disabled'],
+];
+
+const CSP = "default-src * data: blob: 'unsafe-inline'; script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'";
+const SHELL = `<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" content="${CSP}"></head><body></body></html>`;
+
+function agentCss(showDisabled: boolean): string {
+  let css =
+    '[data-cobrowse-blocked]{background:repeating-linear-gradient(45deg,#ccc 0 6px,#eee 6px 12px)!important;color:transparent!important}';
+  if (showDisabled) css += '[data-cobrowse-disabled]{outline:2px dashed rgba(200,0,0,.7)!important;cursor:not-allowed!important}';
+  return css + '[data-cobrowse-disabled] *{pointer-events:none!important}[data-cobrowse-disabled]{pointer-events:none!important}';
+}
+
+function prefixed(ns: number, local: string): string {
+  switch (ns) {
+    case 4:
+      return 'xlink:' + local;
+    case 5:
+      return 'xml:' + local;
+    case 6:
+      return local === 'xmlns' ? local : 'xmlns:' + local;
+    default:
+      return local;
+  }
+}
+
+interface Pending {
+  el: Element;
+  kind: number;
+  s: string | null;
+  n: number;
+  x: number;
+  y: number;
+}
+
+export class ReplayerImpl implements Replayer {
+  readonly ready: Promise<void>;
+  private doc: Document | null = null;
+  private nodes = new Map<number, Node>();
+  private ids = new WeakMap<Node, number>();
+
+  constructor(
+    private readonly engine: ReplayEngine,
+    private readonly iframe: HTMLIFrameElement,
+    private readonly options: ReplayerOptions,
+  ) {
+    iframe.setAttribute('sandbox', 'allow-same-origin');
+    iframe.setAttribute('referrerpolicy', 'no-referrer');
+    this.ready = new Promise((resolve) => {
+      iframe.addEventListener(
+        'load',
+        () => {
+          const doc = iframe.contentDocument;
+          if (doc === null) return;
+          this.doc = doc;
+          try {
+            const win = iframe.contentWindow as (Window & typeof globalThis) | null;
+            if (win !== null) {
+              const sheet = new win.CSSStyleSheet();
+              sheet.replaceSync(agentCss(this.options.showDisabled ?? true));
+              doc.adoptedStyleSheets = [sheet];
+            }
+          } catch {
+            // Without the agent stylesheet flags are still attributes; nothing else depends on it.
+          }
+          if (this.engine.rebuild()) this.run(this.engine.ops(), this.engine.text());
+          resolve();
+        },
+        { once: true },
+      );
+    });
+    iframe.srcdoc = SHELL;
+  }
+
+  apply(bytes: Uint8Array): ApplyResult {
+    if (!this.engine.apply(bytes)) {
+      return { ok: false, needKeyframe: true, reason: this.engine.error() };
+    }
+    if (this.doc !== null) this.run(this.engine.ops(), this.engine.text());
+    return { ok: true };
+  }
+
+  fingerprint(): string {
+    return this.engine.fingerprint();
+  }
+
+  debugDump(): string {
+    return this.engine.debugDump();
+  }
+
+  /** Runs one accepted frame's DOM operations. */
+  private run(ops: Uint32Array, text: string): void {
+    const doc = this.doc!;
+    let at = 0;
+    let pos = 0;
+    const u = (): number => ops[at++]!;
+    const s = (): string | null => {
+      const n = ops[at++]!;
+      if (n === NULL_STR) return null;
+      const v = text.slice(pos, pos + n);
+      pos += n;
+      return v;
+    };
+    const str = (): string => s() ?? '';
+    const node = (id: number): Node | undefined => this.nodes.get(id);
+    const late: Pending[] = [];
+    const attach = (n: Node, parent: number): void => {
+      this.nodes.set(u32(this.ids, n, 0), n);
+      if (parent !== 0) node(parent)?.appendChild(n);
+    };
+    while (at < ops.length) {
+      const op = u();
+      switch (op) {
+        case RESET: {
+          const id = u();
+          const has = u();
+          const w = u();
+          const h = u();
+          while (doc.firstChild !== null) doc.removeChild(doc.firstChild);
+          this.nodes.clear();
+          this.ids = new WeakMap();
+          this.nodes.set(id, doc);
+          this.ids.set(doc, id);
+          this.viewport(has, w, h);
+          break;
+        }
+        case ELEMENT: {
+          const id = u();
+          const parent = u();
+          const flags = u();
+          const ns = u();
+          const local = str();
+          const el = createElement(doc, ns, local);
+          this.ids.set(el, id);
+          const n = u();
+          for (let i = 0; i < n; i++) {
+            const ans = u();
+            const an = str();
+            setAttr(el, ans, an, str());
+          }
+          setFlags(el, flags);
+          const value = s();
+          const checked = u();
+          const selected = u();
+          const hasScroll = u();
+          const x = u() | 0;
+          const y = u() | 0;
+          if (value !== null) late.push({ el, kind: VALUE, s: value, n: 0, x: 0, y: 0 });
+          if (checked !== 2) late.push({ el, kind: CHECKED, s: null, n: checked, x: 0, y: 0 });
+          if (selected !== 2) late.push({ el, kind: SELECTED, s: null, n: selected, x: 0, y: 0 });
+          if (hasScroll === 1) late.push({ el, kind: SCROLL, s: null, n: 1, x, y });
+          this.nodes.set(id, el);
+          if (parent !== 0) node(parent)?.appendChild(el);
+          break;
+        }
+        case TEXT:
+        case COMMENT: {
+          const id = u();
+          const parent = u();
+          u(); // flags: masked text already arrives as asterisks
+          const data = str();
+          const n = op === TEXT ? doc.createTextNode(data) : doc.createComment(data);
+          this.ids.set(n, id);
+          attach(n, parent);
+          break;
+        }
+        case DOCTYPE: {
+          const id = u();
+          const parent = u();
+          const name = str();
+          const pub = str();
+          const sys = str();
+          let n: Node;
+          try {
+            n = doc.implementation.createDocumentType(name, pub, sys);
+          } catch {
+            n = doc.createComment('doctype');
+          }
+          this.ids.set(n, id);
+          attach(n, parent);
+          break;
+        }
+        case FRAGMENT: {
+          const id = u();
+          const parent = u();
+          const t = node(parent);
+          if (t !== undefined && isHtml(t, 'template')) {
+            const c = (t as HTMLTemplateElement).content;
+            this.ids.set(c, id);
+            this.nodes.set(id, c);
+          }
+          break;
+        }
+        case PLACE: {
+          const n = node(u());
+          const p = node(u());
+          const prevId = u();
+          if (n === undefined || p === undefined) break;
+          const ref = prevId === 0 ? p.firstChild : (node(prevId)?.nextSibling ?? null);
+          if (ref !== n) p.insertBefore(n, ref);
+          break;
+        }
+        case REMOVE: {
+          const n = node(u());
+          if (n === undefined) break;
+          n.parentNode?.removeChild(n);
+          this.forget(n);
+          break;
+        }
+        case SET_ATTR: {
+          const el = node(u());
+          const ns = u();
+          const local = str();
+          const value = str();
+          if (isElement(el)) setAttr(el, ns, local, value);
+          break;
+        }
+        case REMOVE_ATTR: {
+          const el = node(u());
+          const ns = u();
+          const local = str();
+          if (isElement(el)) el.removeAttributeNS(NS_URI[ns] ?? null, local);
+          break;
+        }
+        case SET_TEXT: {
+          const n = node(u());
+          const data = str();
+          if (n !== undefined && (n.nodeType === 3 || n.nodeType === 8)) (n as CharacterData).data = data;
+          break;
+        }
+        case VALUE: {
+          const el = node(u());
+          const v = s();
+          if (isElement(el)) late.push({ el, kind: VALUE, s: v, n: 0, x: 0, y: 0 });
+          break;
+        }
+        case CHECKED:
+        case SELECTED: {
+          const el = node(u());
+          const v = u();
+          if (isElement(el)) late.push({ el, kind: op, s: null, n: v, x: 0, y: 0 });
+          break;
+        }
+        case SCROLL: {
+          const el = node(u());
+          const has = u();
+          const x = u() | 0;
+          const y = u() | 0;
+          if (isElement(el)) late.push({ el, kind: SCROLL, s: null, n: has, x, y });
+          break;
+        }
+        case VIEWPORT: {
+          const has = u();
+          const w = u();
+          const h = u();
+          this.viewport(has, w, h);
+          break;
+        }
+        case FLAGS: {
+          const el = node(u());
+          const flags = u();
+          if (isElement(el)) setFlags(el, flags);
+          break;
+        }
+        default:
+          throw new Error(`cobrowse: unknown DOM op ${op}`);
+      }
+    }
+    // Live state after the tree is in place (selecting an option, scrolling need it there).
+    for (const p of late) applyLate(p);
+  }
+
+  private viewport(has: number, w: number, h: number): void {
+    if (has === 1) {
+      this.iframe.style.width = `${w}px`;
+      this.iframe.style.height = `${h}px`;
+    }
+  }
+
+  /** Forgets the ids of a removed subtree. */
+  private forget(root: Node): void {
+    const stack: Node[] = [root];
+    while (stack.length > 0) {
+      const n = stack.pop()!;
+      const id = this.ids.get(n);
+      if (id !== undefined) {
+        this.nodes.delete(id);
+        this.ids.delete(n);
+      }
+      for (let c = n.firstChild; c !== null; c = c.nextSibling) stack.push(c);
+      if (isHtml(n, 'template')) stack.push((n as HTMLTemplateElement).content);
+    }
+  }
+}
+
+// The iframe is another realm: `instanceof` against this page's classes would fail there.
+function isElement(n: Node | undefined): n is Element {
+  return n !== undefined && n.nodeType === 1;
+}
+
+function isHtml(n: Node, local: string): boolean {
+  return n.nodeType === 1 && (n as Element).localName === local && (n as Element).namespaceURI === NS_URI[1];
+}
+
+function u32(ids: WeakMap<Node, number>, n: Node, fallback: number): number {
+  return ids.get(n) ?? fallback;
+}
+
+function createElement(doc: Document, ns: number, local: string): Element {
+  try {
+    // HTML: createElement keeps a colon in the local name (`g:plusone`), as the parser does.
+    if (ns === 1 && local === local.toLowerCase()) return doc.createElement(local);
+    return doc.createElementNS(NS_URI[ns] ?? null, local);
+  } catch {
+    // A name the HTML parser accepts but the DOM API does not: keep a stand-in element.
+    return doc.createElementNS(NS_URI[1]!, 'cobrowse-unnamed');
+  }
+}
+
+function setAttr(el: Element, ns: number, local: string, value: string): void {
+  try {
+    // No namespace: setAttribute keeps names like `xmlns:og` or `xml:lang` that the HTML parser
+    // leaves in no namespace (setAttributeNS would refuse their prefixes).
+    if (ns === 0) el.setAttribute(local, value);
+    else el.setAttributeNS(NS_URI[ns] ?? null, prefixed(ns, local), value);
+  } catch {
+    // A name the HTML parser accepts but setAttribute does not (e.g. `"x`): not shown.
+  }
+}
+
+function setFlags(el: Element, flags: number): void {
+  for (const [bit, name] of FLAG_ATTRS) {
+    if ((flags & bit) !== 0) el.setAttribute(name, '');
+    else el.removeAttribute(name);
+  }
+}
+
+function applyLate(p: Pending): void {
+  const el = p.el;
+  switch (p.kind) {
+    case VALUE:
+      if (isHtml(el, 'input') || isHtml(el, 'textarea')) {
+        const f = el as HTMLInputElement;
+        f.value = p.s ?? f.defaultValue;
+      }
+      break;
+    case CHECKED:
+      if (isHtml(el, 'input')) {
+        const f = el as HTMLInputElement;
+        f.checked = p.n === 2 ? f.defaultChecked : p.n === 1;
+      }
+      break;
+    case SELECTED:
+      if (isHtml(el, 'option')) {
+        const o = el as HTMLOptionElement;
+        o.selected = p.n === 2 ? o.defaultSelected : p.n === 1;
+      }
+      break;
+    case SCROLL: {
+      // The document's scroll travels on the customer's scrolling element (<body> in quirks
+      // mode); the mirror scrolls its own.
+      const doc = el.ownerDocument;
+      const target = (el === doc.body || el === doc.documentElement) && doc.scrollingElement ? doc.scrollingElement : el;
+      target.scrollLeft = p.n === 1 ? p.x : 0;
+      target.scrollTop = p.n === 1 ? p.y : 0;
+      break;
+    }
+  }
+}

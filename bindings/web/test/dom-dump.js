@@ -1,0 +1,74 @@
+// A canonical dump of a live DOM, in exactly the format of wasm/src/dump.rs, so tests can
+// compare a page (or the agent's iframe) with the engine's trees. Evaluated in the page as a
+// plain script: defines globalThis.domDump(root, skipFlagAttrs).
+globalThis.domDump = function domDump(root, skipFlagAttrs) {
+  const XHTML = 'http://www.w3.org/1999/xhtml';
+  const elPrefix = {
+    [XHTML]: '',
+    'http://www.w3.org/2000/svg': 'svg:',
+    'http://www.w3.org/1998/Math/MathML': 'math:',
+  };
+  const attrPrefix = {
+    'http://www.w3.org/1999/xlink': 'xlink:',
+    'http://www.w3.org/XML/1998/namespace': 'xml:',
+    'http://www.w3.org/2000/xmlns/': 'xmlns:',
+  };
+  const esc = (s) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+  const isHtml = (el, name) => el.localName === name && el.namespaceURI === XHTML;
+  const lines = [];
+  const stack = [[root, 0]];
+  while (stack.length > 0) {
+    const [n, depth] = stack.pop();
+    let line = '  '.repeat(depth);
+    let kids = [];
+    for (let c = n.firstChild; c !== null; c = c.nextSibling) kids.push(c);
+    switch (n.nodeType) {
+      case 9:
+        line += '#document';
+        break;
+      case 11:
+        line += '#fragment';
+        break;
+      case 10:
+        line += `<!DOCTYPE ${esc(n.name)} "${esc(n.publicId)}" "${esc(n.systemId)}">`;
+        break;
+      case 3:
+      case 4:
+        line += `"${esc(n.data)}"`;
+        break;
+      case 8:
+      case 7:
+        line += `<!--${esc(n.data)}-->`;
+        break;
+      case 1: {
+        const p = elPrefix[n.namespaceURI] ?? 'none:';
+        line += `<${p}${n.localName}`;
+        for (const a of n.attributes) {
+          if (skipFlagAttrs && a.name.startsWith('data-cobrowse-')) continue;
+          let ap = attrPrefix[a.namespaceURI] ?? '';
+          if (a.namespaceURI === 'http://www.w3.org/2000/xmlns/' && a.localName === 'xmlns') ap = '';
+          line += ` ${ap}${a.localName}="${esc(a.value)}"`;
+        }
+        if (isHtml(n, 'input') && n.type !== 'file') {
+          if (n.type === 'checkbox' || n.type === 'radio') {
+            if (n.checked !== n.defaultChecked) line += ` :checked=${n.checked}`;
+          } else if (n.value !== n.defaultValue) {
+            line += ` :value="${esc(n.value)}"`;
+          }
+        } else if (isHtml(n, 'textarea') && n.value !== n.defaultValue) {
+          line += ` :value="${esc(n.value)}"`;
+        } else if (isHtml(n, 'option') && n.selected !== n.defaultSelected) {
+          line += ` :selected=${n.selected}`;
+        }
+        line += '>';
+        if (isHtml(n, 'template')) kids = [n.content];
+        break;
+      }
+      default:
+        line += '<!---->';
+    }
+    lines.push(line);
+    for (let i = kids.length - 1; i >= 0; i--) stack.push([kids[i], depth + 1]);
+  }
+  return lines.join('\n') + '\n';
+};

@@ -1,0 +1,206 @@
+// Shared by the browser tests and benches: a static server on 127.0.0.1 (the built package,
+// corpus pages with their scripts removed, test pages) and Debian's Chromium driven by
+// playwright-core.
+import { createServer } from 'node:http';
+import { readFile, readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const WEB = path.join(ROOT, 'bindings/web');
+export const CORPUS = path.join(ROOT, 'corpus/cache/htmlparser-benchmark');
+
+const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html; charset=utf-8', '.map': 'application/json' };
+
+/** Removes script elements (and their contents) and refresh metas (they navigate away). */
+export function stripScripts(html) {
+  return html
+    .replace(/<script\b[\s\S]*?<\/script\s*>/gi, '')
+    .replace(/<script\b[^>]*\/>/gi, '')
+    .replace(/<meta\b[^>]*http-equiv\s*=\s*["']?refresh[^>]*>/gi, '');
+}
+
+export const AGENT_PAGE = '<!DOCTYPE html><html><head><meta charset="utf-8"><title>agent</title></head><body style="margin:0"><iframe id="mirror" style="border:0;display:block"></iframe></body></html>';
+
+/**
+ * Starts the server. `pages` maps extra paths to HTML. Every request path is recorded in
+ * `requests` (hostile tests look for beacons).
+ */
+export async function startServer(pages = {}) {
+  const requests = [];
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url, 'http://127.0.0.1');
+    requests.push(url.pathname + url.search);
+    try {
+      let body;
+      let type = 'text/html; charset=utf-8';
+      let csp = null;
+      if (url.pathname in pages) {
+        body = pages[url.pathname];
+      } else if (url.pathname === '/agent.html') {
+        body = AGENT_PAGE;
+      } else if (url.pathname.startsWith('/dist/')) {
+        const file = path.join(WEB, 'dist', path.basename(url.pathname));
+        body = await readFile(file);
+        type = TYPES[path.extname(file)] ?? 'application/octet-stream';
+      } else if (url.pathname.startsWith('/test/')) {
+        const file = path.join(WEB, 'test', path.basename(url.pathname));
+        body = await readFile(file);
+        type = TYPES[path.extname(file)] ?? 'application/octet-stream';
+      } else if (url.pathname.startsWith('/corpus/')) {
+        const file = path.join(CORPUS, path.basename(url.pathname));
+        body = stripScripts(await readFile(file, 'utf8'));
+        // Inline handlers and javascript: URLs are scripts too: the CSP stops them (the
+        // package itself loads from this origin).
+        csp = "script-src 'self' 'wasm-unsafe-eval'";
+      } else {
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        res.end('not found');
+        return;
+      }
+      const headers = { 'content-type': type, 'cache-control': 'no-store' };
+      if (csp !== null) headers['content-security-policy'] = csp;
+      res.writeHead(200, headers);
+      res.end(body);
+    } catch {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('not found');
+    }
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  return { base: `http://127.0.0.1:${port}`, requests, close: () => new Promise((r) => server.close(r)) };
+}
+
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+export async function launch() {
+  return chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS, headless: true });
+}
+
+/** A context that only reaches 127.0.0.1 (corpus pages name resources all over the web). */
+export async function localContext(browser, viewport = { width: 1024, height: 768 }) {
+  const context = await browser.newContext({ viewport });
+  await context.route('**/*', (route) => {
+    const u = new URL(route.request().url());
+    if (u.hostname === '127.0.0.1' || u.protocol === 'data:' || u.protocol === 'blob:') return route.continue();
+    return route.abort();
+  });
+  return context;
+}
+
+export async function corpusPages() {
+  if (!existsSync(CORPUS)) return [];
+  return (await readdir(CORPUS)).filter((f) => f.endsWith('.html')).sort();
+}
+
+/** A seeded choice of `n` items (mulberry32), stable across runs. */
+export function seededSample(items, n, seed) {
+  const rng = mulberry32(seed);
+  const a = [...items];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a.slice(0, n);
+}
+
+export function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Loads the dump helper and the package into a page (no DOM change). */
+export async function loadHelpers(page, base) {
+  await page.evaluate(await readFile(path.join(WEB, 'test/dom-dump.js'), 'utf8'));
+  await page.evaluate(await readFile(path.join(WEB, 'test/workload.js'), 'utf8'));
+  await page.evaluate(async (url) => {
+    globalThis.cobrowse = await import(url);
+    await globalThis.cobrowse.init();
+    await globalThis.cobrowse.init();
+  }, `${base}/dist/cobrowse.js`);
+}
+
+/** Starts capture in the customer page; frames collect as base64 in `__frames`. */
+export async function startCapture(page, rules) {
+  await page.evaluate((rules) => {
+    globalThis.__frames = [];
+    globalThis.__cap = globalThis.cobrowse.startCapture({
+      rules: rules ?? undefined,
+      maxDelayMs: 1e9,
+      onFrame(bytes) {
+        let s = '';
+        for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+        globalThis.__frames.push(btoa(s));
+      },
+    });
+  }, rules ?? null);
+}
+
+/** Flushes the capture and returns its frames (base64), emptying the queue. */
+export async function takeFrames(page, flush = true) {
+  return page.evaluate((flush) => {
+    if (flush) globalThis.__cap.flush();
+    const f = globalThis.__frames;
+    globalThis.__frames = [];
+    return f;
+  }, flush);
+}
+
+export async function startReplayer(agent) {
+  await agent.evaluate(async () => {
+    globalThis.__rep = globalThis.cobrowse.createReplayer(document.getElementById('mirror'));
+    await globalThis.__rep.ready;
+  });
+}
+
+/** Applies base64 frames in the agent page; returns each result. */
+export async function applyFrames(agent, frames) {
+  return agent.evaluate((frames) => {
+    return frames.map((b64) => {
+      const s = atob(b64);
+      const bytes = new Uint8Array(s.length);
+      for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
+      return globalThis.__rep.apply(bytes);
+    });
+  }, frames);
+}
+
+/** The first line where two dumps differ, for messages. */
+export function firstDiff(a, b) {
+  const x = a.split('\n');
+  const y = b.split('\n');
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    if (x[i] !== y[i]) return `line ${i + 1}:\n  ${JSON.stringify(x[i])}\n  ${JSON.stringify(y[i])}`;
+  }
+  return null;
+}
+
+/** Everything the checks compare after a batch. */
+export async function snapshotState(customer, agent) {
+  const c = await customer.evaluate(() => ({
+    dom: globalThis.domDump(document, false),
+    live: globalThis.__cap.debugDumpLive(),
+    shadow: globalThis.__cap.debugDumpShadow(),
+    fingerprint: globalThis.__cap.fingerprint(),
+    scroll: [Math.round(document.scrollingElement.scrollLeft), Math.round(document.scrollingElement.scrollTop)],
+  }));
+  const a = await agent.evaluate(() => {
+    const doc = document.getElementById('mirror').contentDocument;
+    return {
+      dom: globalThis.domDump(doc, true),
+      engine: globalThis.__rep.debugDump(),
+      fingerprint: globalThis.__rep.fingerprint(),
+      scroll: doc.scrollingElement ? [Math.round(doc.scrollingElement.scrollLeft), Math.round(doc.scrollingElement.scrollTop)] : [0, 0],
+    };
+  });
+  return { c, a };
+}

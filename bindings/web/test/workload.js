@@ -1,0 +1,166 @@
+// A seeded workload of DOM changes, run inside the customer page (evaluated as a plain script:
+// defines globalThis.cobrowseWorkload). Every kind the issue lists: text, attributes, inserts,
+// removes, moves, reorders, input values, checkboxes and selects, element and document scroll,
+// and an insert removed again in the same batch. Viewport resizes come from the driver.
+globalThis.cobrowseWorkload = (function () {
+  const VOID = new Set(['area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'source', 'track', 'wbr', 'script', 'style', 'textarea', 'title', 'template', 'select', 'option', 'iframe', 'noscript', 'svg', 'math', 'object']);
+  function mulberry32(seed) {
+    let a = seed >>> 0;
+    return () => {
+      a = (a + 0x6d2b79f5) >>> 0;
+      let t = a;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+  const KINDS = ['text', 'attr', 'removeAttr', 'insert', 'remove', 'move', 'reorder', 'input', 'checkbox', 'select', 'scrollDoc', 'scrollEl', 'insertRemove'];
+
+  function run(seed, opsPerBatch) {
+    const rng = mulberry32(seed);
+    const pick = (a) => a[Math.floor(rng() * a.length)];
+    const body = document.body ?? document.documentElement;
+    const all = () => Array.from(body.getElementsByTagName('*'));
+    const containers = () => [body, ...all().filter((e) => !VOID.has(e.localName) && e.namespaceURI === 'http://www.w3.org/1999/xhtml')];
+    const done = [];
+    for (let i = 0; i < opsPerBatch; i++) {
+      const kind = pick(KINDS);
+      done.push(kind);
+      switch (kind) {
+        case 'text': {
+          const w = document.createTreeWalker(body, NodeFilter.SHOW_TEXT);
+          const texts = [];
+          for (let n = w.nextNode(); n !== null && texts.length < 2000; n = w.nextNode()) texts.push(n);
+          if (texts.length > 0) pick(texts).data = `text ${Math.floor(rng() * 1e6)}`;
+          break;
+        }
+        case 'attr': {
+          const els = all();
+          if (els.length > 0) pick(els).setAttribute(pick(['data-w', 'title', 'class', 'aria-label']), `v${Math.floor(rng() * 1e6)}`);
+          break;
+        }
+        case 'removeAttr': {
+          const els = all().filter((e) => e.attributes.length > 0);
+          if (els.length > 0) {
+            const e = pick(els);
+            e.removeAttribute(pick(Array.from(e.attributes)).name);
+          }
+          break;
+        }
+        case 'insert': {
+          const p = pick(containers());
+          const el = document.createElement(pick(['div', 'span', 'p', 'em', 'section']));
+          el.setAttribute('class', `ins${Math.floor(rng() * 100)}`);
+          el.appendChild(document.createTextNode(`inserted ${Math.floor(rng() * 1e6)}`));
+          if (rng() < 0.3) {
+            const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+            const c = document.createElementNS('http://www.w3.org/2000/svg', 'circle');
+            c.setAttribute('r', '3');
+            c.setAttributeNS('http://www.w3.org/1999/xlink', 'xlink:href', '#x');
+            svg.appendChild(c);
+            el.appendChild(svg);
+          }
+          p.insertBefore(el, p.childNodes.length > 0 ? pick(Array.from(p.childNodes)) : null);
+          break;
+        }
+        case 'remove': {
+          const els = all();
+          if (els.length > 5) pick(els).remove();
+          break;
+        }
+        case 'move': {
+          const els = all();
+          if (els.length < 2) break;
+          const x = pick(els);
+          const targets = containers().filter((t) => !x.contains(t));
+          if (targets.length === 0) break;
+          const t = pick(targets);
+          t.insertBefore(x, t.childNodes.length > 0 ? pick(Array.from(t.childNodes)) : null);
+          break;
+        }
+        case 'reorder': {
+          const ps = containers().filter((e) => e.childNodes.length >= 2);
+          if (ps.length > 0) {
+            const p = pick(ps);
+            p.insertBefore(p.lastChild, p.firstChild);
+          }
+          break;
+        }
+        case 'input': {
+          let inputs = Array.from(document.querySelectorAll('input:not([type]),input[type=text],input[type=search],input[type=email],textarea'));
+          if (inputs.length === 0) {
+            const el = document.createElement('input');
+            body.appendChild(el);
+            inputs = [el];
+          }
+          const el = pick(inputs);
+          el.value = `typed ${Math.floor(rng() * 1e6)}`;
+          el.dispatchEvent(new Event('input', { bubbles: true }));
+          break;
+        }
+        case 'checkbox': {
+          let boxes = Array.from(document.querySelectorAll('input[type=checkbox],input[type=radio]'));
+          if (boxes.length === 0) {
+            const el = document.createElement('input');
+            el.type = 'checkbox';
+            body.appendChild(el);
+            boxes = [el];
+          }
+          const el = pick(boxes);
+          el.checked = !el.checked;
+          el.dispatchEvent(new Event('change', { bubbles: true }));
+          break;
+        }
+        case 'select': {
+          let selects = Array.from(document.querySelectorAll('select')).filter((s) => s.options.length > 0);
+          if (selects.length === 0) {
+            const s = document.createElement('select');
+            for (const v of ['a', 'b', 'c']) {
+              const o = document.createElement('option');
+              o.textContent = v;
+              s.appendChild(o);
+            }
+            body.appendChild(s);
+            selects = [s];
+          }
+          const s = pick(selects);
+          s.selectedIndex = Math.floor(rng() * s.options.length);
+          s.dispatchEvent(new Event('change', { bubbles: true }));
+          break;
+        }
+        case 'scrollDoc': {
+          const se = document.scrollingElement;
+          if (se) se.scrollTop = Math.floor(rng() * Math.max(0, se.scrollHeight - se.clientHeight));
+          break;
+        }
+        case 'scrollEl': {
+          let box = document.getElementById('cobrowse-scroll-box');
+          if (box === null) {
+            box = document.createElement('div');
+            box.id = 'cobrowse-scroll-box';
+            box.setAttribute('style', 'height:40px;overflow:auto');
+            for (let k = 0; k < 20; k++) {
+              const line = document.createElement('div');
+              line.textContent = `line ${k}`;
+              box.appendChild(line);
+            }
+            body.appendChild(box);
+          } else {
+            box.scrollTop = Math.floor(rng() * 200);
+          }
+          break;
+        }
+        case 'insertRemove': {
+          const p = pick(containers());
+          const el = document.createElement('b');
+          el.textContent = 'gone';
+          p.appendChild(el);
+          el.remove();
+          break;
+        }
+      }
+    }
+    return done;
+  }
+  return { run, KINDS };
+})();

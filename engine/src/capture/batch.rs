@@ -1,0 +1,691 @@
+//! A batch of live-DOM edits encoded by the browser, applied to the capture's live tree in one
+//! call (one crossing of the JS/WASM boundary per batch, not one per node).
+//!
+//! The browser names its nodes by *handles* (non-zero `u32`s it hands out); [`NodeHandles`]
+//! maps them to the tree's nodes. A batch is a flat `u32` op stream plus one string holding
+//! every string operand back to back: a string operand in the op stream is its length in
+//! UTF-16 code units (what JavaScript's `length` counts), or [`NULL_STR`] for "no string".
+//! Strings are consumed from the text in op order.
+//!
+//! | op | operands |
+//! |---|---|
+//! | [`OP_BIND_DOCUMENT`] | handle (the tree's root) |
+//! | [`OP_ELEMENT`] | handle, ns, local, n, n × (ns, local, value) |
+//! | [`OP_TEXT`] / [`OP_COMMENT`] | handle, data |
+//! | [`OP_DOCTYPE`] | handle, name, public id, system id |
+//! | [`OP_TEMPLATE_CONTENTS`] | template handle, handle for its contents fragment |
+//! | [`OP_SET_CHILDREN`] | parent, n, n × child (the parent's whole child list, in order) |
+//! | [`OP_SET_ATTRS`] | handle, n, n × (ns, local, value) (the whole attribute list) |
+//! | [`OP_SET_TEXT`] | handle, data |
+//! | [`OP_VALUE`] | handle, value or null |
+//! | [`OP_CHECKED`] / [`OP_SELECTED`] | handle, 0 / 1 / 2 (= not set) |
+//! | [`OP_SCROLL`] | handle, 0 (not set) or 1, x, y (as `i32` bits) |
+//! | [`OP_VIEWPORT`] | 0 (not set) or 1, width, height |
+//!
+//! Namespaces are [`WireNs`] codes. After the batch, every node the batch detached (or created)
+//! that is not attached to the document is freed together with its subtree, and its handles
+//! are reported so the browser frees its side too: memory stays bounded over a long session.
+//!
+//! Invariants: a handle maps to exactly one live node and back (debug-asserted); a batch that
+//! fails part-way leaves the tree valid (no cycle, no dangling handle) but possibly
+//! half-edited: the caller then makes a keyframe from a fresh walk of the page.
+
+use crate::diff::mutation::WireNs;
+use crate::dom::tree::{Attr, Attrs, NodeData, NodeId, Prop, Tree, same_name};
+
+/// Binds the document root.
+pub const OP_BIND_DOCUMENT: u32 = 1;
+/// Creates a detached element.
+pub const OP_ELEMENT: u32 = 2;
+/// Creates a detached text node.
+pub const OP_TEXT: u32 = 3;
+/// Creates a detached comment.
+pub const OP_COMMENT: u32 = 4;
+/// Creates a detached doctype.
+pub const OP_DOCTYPE: u32 = 5;
+/// Binds a template's contents fragment.
+pub const OP_TEMPLATE_CONTENTS: u32 = 6;
+/// Sets a node's whole child list.
+pub const OP_SET_CHILDREN: u32 = 7;
+/// Sets an element's whole attribute list.
+pub const OP_SET_ATTRS: u32 = 8;
+/// Sets a text or comment node's data.
+pub const OP_SET_TEXT: u32 = 9;
+/// Sets or clears a form control's value.
+pub const OP_VALUE: u32 = 10;
+/// Sets or clears `checked`.
+pub const OP_CHECKED: u32 = 11;
+/// Sets or clears `selected`.
+pub const OP_SELECTED: u32 = 12;
+/// Sets or clears an element's scroll offsets.
+pub const OP_SCROLL: u32 = 13;
+/// Sets or clears the document's viewport size.
+pub const OP_VIEWPORT: u32 = 14;
+/// A string operand that is absent.
+pub const NULL_STR: u32 = u32::MAX;
+
+/// Why a batch could not be applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BatchError {
+    /// The op stream ended inside an op.
+    Truncated,
+    /// An unknown op code.
+    UnknownOp(u32),
+    /// A handle that names no node (or a new node reusing a live handle, or handle 0).
+    BadHandle(u32),
+    /// A string operand runs past the string text.
+    BadString,
+    /// An edit that does not fit the node (attributes on a text node, a cycle, ...).
+    BadStructure(&'static str),
+}
+
+impl std::fmt::Display for BatchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BatchError::Truncated => write!(f, "batch ends inside an op"),
+            BatchError::UnknownOp(op) => write!(f, "unknown batch op {op}"),
+            BatchError::BadHandle(h) => write!(f, "bad node handle {h}"),
+            BatchError::BadString => write!(f, "string operand out of range"),
+            BatchError::BadStructure(m) => write!(f, "invalid edit: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for BatchError {}
+
+/// The browser's node handles and the tree nodes they name.
+#[derive(Debug, Default, Clone)]
+pub struct NodeHandles {
+    /// handle -> node index.
+    to_node: std::collections::HashMap<u32, u32>,
+    /// node index -> handle (0 = none).
+    to_handle: Vec<u32>,
+}
+
+impl NodeHandles {
+    /// The node a handle names.
+    pub fn node(&self, handle: u32) -> Option<NodeId> {
+        self.to_node.get(&handle).map(|&i| NodeId(i))
+    }
+
+    /// The handle of a node (0 = none).
+    pub fn handle(&self, node: NodeId) -> u32 {
+        self.to_handle.get(node.index()).copied().unwrap_or(0)
+    }
+
+    /// How many handles are bound.
+    pub fn len(&self) -> usize {
+        self.to_node.len()
+    }
+
+    /// Whether no handle is bound.
+    pub fn is_empty(&self) -> bool {
+        self.to_node.is_empty()
+    }
+
+    fn bind(&mut self, handle: u32, node: NodeId) -> Result<(), BatchError> {
+        if handle == 0 || self.to_node.contains_key(&handle) {
+            return Err(BatchError::BadHandle(handle));
+        }
+        let i = node.index();
+        if self.to_handle.len() <= i {
+            self.to_handle.resize(i + 1, 0);
+        }
+        debug_assert_eq!(self.to_handle[i], 0, "node already has a handle");
+        self.to_handle[i] = handle;
+        self.to_node.insert(handle, node.0);
+        Ok(())
+    }
+
+    fn unbind(&mut self, node: NodeId) -> Option<u32> {
+        let slot = self.to_handle.get_mut(node.index())?;
+        let h = std::mem::take(slot);
+        if h == 0 {
+            return None;
+        }
+        self.to_node.remove(&h);
+        Some(h)
+    }
+}
+
+/// What one batch did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct BatchStats {
+    /// Ops applied.
+    pub ops: usize,
+    /// Nodes created.
+    pub created: usize,
+    /// Nodes freed after the batch.
+    pub freed: usize,
+}
+
+/// Reads operands from a batch.
+struct Reader<'a> {
+    ops: &'a [u32],
+    at: usize,
+    text: &'a str,
+    text_at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn u32(&mut self) -> Result<u32, BatchError> {
+        let v = *self.ops.get(self.at).ok_or(BatchError::Truncated)?;
+        self.at += 1;
+        Ok(v)
+    }
+
+    fn opt_str(&mut self) -> Result<Option<&'a str>, BatchError> {
+        let units = self.u32()?;
+        if units == NULL_STR {
+            return Ok(None);
+        }
+        let rest = &self.text[self.text_at..];
+        let mut left = units as usize;
+        let mut bytes = 0;
+        let mut chars = rest.chars();
+        while left > 0 {
+            let c = chars.next().ok_or(BatchError::BadString)?;
+            let u = c.len_utf16();
+            if u > left {
+                return Err(BatchError::BadString);
+            }
+            left -= u;
+            bytes += c.len_utf8();
+        }
+        let s = &rest[..bytes];
+        self.text_at += bytes;
+        Ok(Some(s))
+    }
+
+    fn str(&mut self) -> Result<&'a str, BatchError> {
+        Ok(self.opt_str()?.unwrap_or(""))
+    }
+
+    fn name(&mut self) -> Result<markup5ever::QualName, BatchError> {
+        let ns =
+            WireNs::from_u8(u8::try_from(self.u32()?).unwrap_or(u8::MAX)).unwrap_or(WireNs::None);
+        Ok(ns.qual_name(self.str()?))
+    }
+
+    fn attrs(&mut self) -> Result<Attrs, BatchError> {
+        let n = self.u32()? as usize;
+        if n > self.ops.len() {
+            return Err(BatchError::Truncated);
+        }
+        let mut attrs = Attrs::new();
+        for _ in 0..n {
+            let name = self.name()?;
+            let value = self.str()?;
+            attrs.push(Attr {
+                name,
+                value: value.into(),
+            });
+        }
+        Ok(attrs)
+    }
+
+    fn tri(&mut self) -> Result<Option<bool>, BatchError> {
+        Ok(match self.u32()? {
+            0 => Some(false),
+            1 => Some(true),
+            _ => None,
+        })
+    }
+}
+
+/// Applies one batch to `tree`, then frees what it left detached. The handles of freed nodes
+/// are appended to `freed`.
+pub fn apply_batch(
+    tree: &mut Tree,
+    handles: &mut NodeHandles,
+    ops: &[u32],
+    text: &str,
+    freed: &mut Vec<u32>,
+) -> Result<BatchStats, BatchError> {
+    let mut stats = BatchStats::default();
+    // Nodes the batch created or detached: each is freed if it ends detached.
+    let mut loose: Vec<NodeId> = Vec::new();
+    let r = apply_ops(tree, handles, ops, text, &mut loose, &mut stats);
+    free_detached(tree, handles, &loose, freed, &mut stats);
+    r.map(|()| stats)
+}
+
+fn node(handles: &NodeHandles, tree: &Tree, h: u32) -> Result<NodeId, BatchError> {
+    let n = handles.node(h).ok_or(BatchError::BadHandle(h))?;
+    debug_assert!(n.index() < tree.capacity_index());
+    Ok(n)
+}
+
+fn apply_ops(
+    tree: &mut Tree,
+    handles: &mut NodeHandles,
+    ops: &[u32],
+    text: &str,
+    loose: &mut Vec<NodeId>,
+    stats: &mut BatchStats,
+) -> Result<(), BatchError> {
+    let mut r = Reader {
+        ops,
+        at: 0,
+        text,
+        text_at: 0,
+    };
+    let mut kids: Vec<NodeId> = Vec::new();
+    while r.at < ops.len() {
+        let op = r.u32()?;
+        stats.ops += 1;
+        match op {
+            OP_BIND_DOCUMENT => {
+                let h = r.u32()?;
+                if handles.handle(tree.root()) != 0 {
+                    return Err(BatchError::BadStructure("document bound twice"));
+                }
+                handles.bind(h, tree.root())?;
+            }
+            OP_ELEMENT | OP_TEXT | OP_COMMENT | OP_DOCTYPE => {
+                let h = r.u32()?;
+                if h == 0 || handles.node(h).is_some() {
+                    return Err(BatchError::BadHandle(h));
+                }
+                let id = match op {
+                    OP_ELEMENT => {
+                        // A template's contents fragment is bound by OP_TEMPLATE_CONTENTS
+                        // and freed with the template.
+                        let name = r.name()?;
+                        let attrs = r.attrs()?;
+                        tree.create_element(name, attrs)
+                    }
+                    OP_TEXT => tree.create(NodeData::Text(r.str()?.into())),
+                    OP_COMMENT => tree.create(NodeData::Comment(r.str()?.into())),
+                    _ => {
+                        let name = r.str()?.to_owned();
+                        let public_id = r.str()?.to_owned();
+                        let system_id = r.str()?.to_owned();
+                        tree.create(NodeData::Doctype {
+                            name,
+                            public_id,
+                            system_id,
+                        })
+                    }
+                };
+                handles.bind(h, id)?;
+                loose.push(id);
+                stats.created += 1;
+            }
+            OP_TEMPLATE_CONTENTS => {
+                let t = node(handles, tree, r.u32()?)?;
+                let h = r.u32()?;
+                let contents = tree
+                    .template_contents(t)
+                    .ok_or(BatchError::BadStructure("contents of a non-template"))?;
+                if handles.handle(contents) != 0 {
+                    return Err(BatchError::BadStructure("template contents bound twice"));
+                }
+                handles.bind(h, contents)?;
+            }
+            OP_SET_CHILDREN => {
+                let parent = node(handles, tree, r.u32()?)?;
+                let n = r.u32()? as usize;
+                if n > ops.len() {
+                    return Err(BatchError::Truncated);
+                }
+                kids.clear();
+                for _ in 0..n {
+                    kids.push(node(handles, tree, r.u32()?)?);
+                }
+                set_children(tree, parent, &kids, loose)?;
+            }
+            OP_SET_ATTRS => {
+                let el = node(handles, tree, r.u32()?)?;
+                let attrs = r.attrs()?;
+                set_attrs(tree, el, attrs)?;
+            }
+            OP_SET_TEXT => {
+                let n = node(handles, tree, r.u32()?)?;
+                let data = r.str()?;
+                if tree.data(n).character_data() != Some(data) && !tree.set_character_data(n, data)
+                {
+                    return Err(BatchError::BadStructure("text on a node without data"));
+                }
+            }
+            OP_VALUE => {
+                let el = node(handles, tree, r.u32()?)?;
+                let v = r.opt_str()?;
+                if tree.props(el).and_then(|p| p.value.as_deref()) != v {
+                    set_prop(tree, el, Prop::Value(v.map(str::to_owned)))?;
+                }
+            }
+            OP_CHECKED | OP_SELECTED => {
+                let el = node(handles, tree, r.u32()?)?;
+                let v = r.tri()?;
+                let props = tree.props(el);
+                if op == OP_CHECKED {
+                    if props.and_then(|p| p.checked) != v {
+                        set_prop(tree, el, Prop::Checked(v))?;
+                    }
+                } else if props.and_then(|p| p.selected) != v {
+                    set_prop(tree, el, Prop::Selected(v))?;
+                }
+            }
+            OP_SCROLL => {
+                let el = node(handles, tree, r.u32()?)?;
+                let v = if r.u32()? == 1 {
+                    Some((r.u32()? as i32, r.u32()? as i32))
+                } else {
+                    None
+                };
+                if tree.props(el).and_then(|p| p.scroll) != v {
+                    set_prop(tree, el, Prop::Scroll(v))?;
+                }
+            }
+            OP_VIEWPORT => {
+                let v = if r.u32()? == 1 {
+                    Some((r.u32()?, r.u32()?))
+                } else {
+                    None
+                };
+                if tree.viewport() != v {
+                    let root = tree.root();
+                    set_prop(tree, root, Prop::Viewport(v))?;
+                }
+            }
+            other => return Err(BatchError::UnknownOp(other)),
+        }
+    }
+    Ok(())
+}
+
+fn set_prop(tree: &mut Tree, id: NodeId, prop: Prop) -> Result<(), BatchError> {
+    if tree.set_prop(id, prop) {
+        Ok(())
+    } else {
+        Err(BatchError::BadStructure(
+            "property on the wrong kind of node",
+        ))
+    }
+}
+
+/// Makes `kids` the child list of `parent`, moving nodes from elsewhere as needed and
+/// detaching the children left out (they go to `loose`).
+fn set_children(
+    tree: &mut Tree,
+    parent: NodeId,
+    kids: &[NodeId],
+    loose: &mut Vec<NodeId>,
+) -> Result<(), BatchError> {
+    if matches!(
+        tree.data(parent),
+        NodeData::Text(_) | NodeData::Comment(_) | NodeData::Doctype { .. }
+    ) {
+        return Err(BatchError::BadStructure("children under a leaf"));
+    }
+    // Unchanged child lists are common (a record for a node added then removed): skip them.
+    if tree.children(parent).eq(kids.iter().copied()) {
+        return Ok(());
+    }
+    let root = tree.root();
+    let mut prev: Option<NodeId> = None;
+    for &k in kids {
+        if k == root || k == parent {
+            return Err(BatchError::BadStructure("root or parent as a child"));
+        }
+        let in_place = tree.parent(k) == Some(parent)
+            && match prev {
+                None => tree.first_child(parent) == Some(k),
+                Some(p) => tree.next_sibling(p) == Some(k),
+            };
+        if !in_place {
+            if tree.is_inclusive_ancestor(k, parent) {
+                // `parent` moved under one of its former descendants: detach it from there;
+                // its own new place comes with its new parent's child list.
+                tree.detach(parent);
+                loose.push(parent);
+            }
+            tree.insert_after(parent, prev, k);
+        }
+        prev = Some(k);
+    }
+    // Whatever follows the last kept child is no longer there.
+    let mut rest = match prev {
+        None => tree.first_child(parent),
+        Some(p) => tree.next_sibling(p),
+    };
+    while let Some(c) = rest {
+        rest = tree.next_sibling(c);
+        if matches!(tree.data(c), NodeData::Fragment) && tree.template_contents(parent) == Some(c) {
+            continue;
+        }
+        tree.detach(c);
+        loose.push(c);
+    }
+    Ok(())
+}
+
+/// Makes `attrs` the attribute list of `el`, keeping positions of attributes that stay (the
+/// DOM's order rules: a new attribute goes last).
+fn set_attrs(tree: &mut Tree, el: NodeId, attrs: Attrs) -> Result<(), BatchError> {
+    let Some(e) = tree.element(el) else {
+        return Err(BatchError::BadStructure("attributes on a non-element"));
+    };
+    let same = e.attrs.len() == attrs.len()
+        && e.attrs
+            .iter()
+            .zip(&attrs)
+            .all(|(a, b)| same_name(&a.name, &b.name) && a.value == b.value);
+    if same {
+        return Ok(());
+    }
+    let gone: Vec<_> = e
+        .attrs
+        .iter()
+        .filter(|a| !attrs.iter().any(|b| same_name(&a.name, &b.name)))
+        .map(|a| a.name.clone())
+        .collect();
+    for name in &gone {
+        tree.remove_attr(el, name);
+    }
+    for a in &attrs {
+        tree.set_attr(el, a.name.clone(), &a.value);
+    }
+    let ordered = tree.element(el).is_some_and(|e| {
+        e.attrs
+            .iter()
+            .zip(&attrs)
+            .all(|(a, b)| same_name(&a.name, &b.name))
+    });
+    if !ordered {
+        // Not reachable through DOM edits; keep the page's order anyway.
+        if let Some(e) = tree.element_mut(el) {
+            e.attrs = attrs;
+        }
+    }
+    Ok(())
+}
+
+/// Frees every node of `loose` that is not attached to the document, with its subtree,
+/// reporting the handles that named them.
+fn free_detached(
+    tree: &mut Tree,
+    handles: &mut NodeHandles,
+    loose: &[NodeId],
+    freed: &mut Vec<u32>,
+    stats: &mut BatchStats,
+) {
+    let root = tree.root();
+    for &n in loose {
+        // Freed already as part of another loose node's subtree, or reused: skip.
+        if handles.handle(n) == 0 {
+            continue;
+        }
+        let mut top = n;
+        while let Some(p) = tree.parent(top) {
+            top = p;
+        }
+        if top == root {
+            continue;
+        }
+        let subtree: Vec<NodeId> = tree.descendants(top).collect();
+        for d in subtree {
+            if let Some(h) = handles.unbind(d) {
+                freed.push(h);
+            }
+            stats.freed += 1;
+        }
+        tree.remove(top);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Builds ops and text like the browser does.
+    #[derive(Default)]
+    struct Enc {
+        ops: Vec<u32>,
+        text: String,
+    }
+    impl Enc {
+        fn s(&mut self, s: &str) -> &mut Self {
+            self.ops.push(s.encode_utf16().count() as u32);
+            self.text.push_str(s);
+            self
+        }
+        fn u(&mut self, v: u32) -> &mut Self {
+            self.ops.push(v);
+            self
+        }
+        fn el(&mut self, h: u32, name: &str, attrs: &[(&str, &str)]) -> &mut Self {
+            self.u(OP_ELEMENT).u(h).u(WireNs::Html as u32).s(name);
+            self.u(attrs.len() as u32);
+            for (n, v) in attrs {
+                self.u(0).s(n).s(v);
+            }
+            self
+        }
+        fn text(&mut self, h: u32, t: &str) -> &mut Self {
+            self.u(OP_TEXT).u(h).s(t)
+        }
+        fn kids(&mut self, p: u32, k: &[u32]) -> &mut Self {
+            self.u(OP_SET_CHILDREN).u(p).u(k.len() as u32);
+            for &c in k {
+                self.u(c);
+            }
+            self
+        }
+    }
+
+    fn dump(t: &Tree) -> String {
+        let mut out = String::new();
+        for n in t.descendants(t.root()) {
+            let mut d = 0;
+            let mut a = t.parent(n);
+            while let Some(p) = a {
+                d += 1;
+                a = t.parent(p);
+            }
+            out.push_str(&" ".repeat(d));
+            match t.data(n) {
+                NodeData::Element(e) => {
+                    out.push_str(&e.name.local);
+                    for a in &e.attrs {
+                        out.push_str(&format!(" {}={}", a.name.local, a.value));
+                    }
+                }
+                NodeData::Text(x) => out.push_str(&format!("#{x}")),
+                NodeData::Document { .. } => out.push_str("doc"),
+                _ => out.push('?'),
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    fn apply(t: &mut Tree, h: &mut NodeHandles, e: &Enc) -> Vec<u32> {
+        let mut freed = Vec::new();
+        apply_batch(t, h, &e.ops, &e.text, &mut freed).unwrap();
+        freed
+    }
+
+    #[test]
+    fn builds_moves_reorders_and_frees_what_left_the_page() {
+        let mut t = Tree::new_document();
+        let mut h = NodeHandles::default();
+        let mut e = Enc::default();
+        e.u(OP_BIND_DOCUMENT).u(1);
+        e.el(2, "html", &[])
+            .el(3, "body", &[("b", "1"), ("a", "2")]);
+        e.el(4, "p", &[])
+            .text(5, "h\u{e9}llo \u{1F600}!")
+            .el(6, "i", &[]);
+        e.kids(1, &[2]).kids(2, &[3]).kids(3, &[4, 6]).kids(4, &[5]);
+        assert!(apply(&mut t, &mut h, &e).is_empty());
+        assert_eq!(
+            dump(&t),
+            "doc\n html\n  body b=1 a=2\n   p\n    #h\u{e9}llo \u{1F600}!\n   i\n"
+        );
+
+        // Reorder, move the text into <i>, remove <p>, re-set attributes in DOM order.
+        let mut e = Enc::default();
+        e.kids(3, &[6, 4]).kids(6, &[5]).kids(4, &[]).kids(3, &[6]);
+        e.u(OP_SET_ATTRS)
+            .u(3)
+            .u(2)
+            .u(0)
+            .s("a")
+            .s("3")
+            .u(0)
+            .s("c")
+            .s("");
+        let freed = apply(&mut t, &mut h, &e);
+        assert_eq!(freed, vec![4]);
+        assert_eq!(
+            dump(&t),
+            "doc\n html\n  body a=3 c=\n   i\n    #h\u{e9}llo \u{1F600}!\n"
+        );
+        assert_eq!(h.len(), 5);
+        assert!(h.node(4).is_none());
+    }
+
+    #[test]
+    fn a_parent_moved_under_its_former_child_is_not_a_cycle() {
+        let mut t = Tree::new_document();
+        let mut h = NodeHandles::default();
+        let mut e = Enc::default();
+        e.u(OP_BIND_DOCUMENT).u(1);
+        e.el(2, "a", &[]).el(3, "b", &[]);
+        e.kids(1, &[2]).kids(2, &[3]);
+        apply(&mut t, &mut h, &e);
+        // DOM: doc > b > a
+        let mut e = Enc::default();
+        e.kids(3, &[2]).kids(1, &[3]).kids(2, &[]);
+        assert!(apply(&mut t, &mut h, &e).is_empty());
+        assert_eq!(dump(&t), "doc\n b\n  a\n");
+        t.check_invariants();
+    }
+
+    #[test]
+    fn malformed_batches_are_errors_not_panics() {
+        let mut t = Tree::new_document();
+        let mut h = NodeHandles::default();
+        let mut freed = Vec::new();
+        assert_eq!(
+            apply_batch(&mut t, &mut h, &[OP_SET_CHILDREN, 9, 0], "", &mut freed),
+            Err(BatchError::BadHandle(9))
+        );
+        assert_eq!(
+            apply_batch(&mut t, &mut h, &[OP_TEXT, 2, 5], "abc", &mut freed),
+            Err(BatchError::BadString)
+        );
+        assert_eq!(
+            apply_batch(&mut t, &mut h, &[OP_ELEMENT, 2], "", &mut freed),
+            Err(BatchError::Truncated)
+        );
+        assert_eq!(
+            apply_batch(&mut t, &mut h, &[77], "", &mut freed),
+            Err(BatchError::UnknownOp(77))
+        );
+        t.check_invariants();
+    }
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Builds the web package: the engine for wasm32 (wasm-bindgen glue, wasm-opt), bundled with
+# the TypeScript wrapper by esbuild into bindings/web/dist/:
+#   cobrowse.js (ES module; loads cobrowse_bg.wasm from beside itself), cobrowse_bg.wasm,
+#   cobrowse.d.ts.
+# Installs what is missing: the wasm32 target, wasm-bindgen-cli of the version the crate pins,
+# the npm dev dependencies (esbuild, typescript, binaryen's wasm-opt).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WASM_BINDGEN_VERSION=0.2.130
+WEB=bindings/web
+
+if ! rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$'; then
+  rustup target add wasm32-unknown-unknown
+fi
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+  # It fails with --locked (see TOOLCHAIN.md).
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+if [ ! -x "$WEB/node_modules/.bin/esbuild" ] || [ ! -x "$WEB/node_modules/.bin/wasm-opt" ]; then
+  (cd "$WEB" && npm ci --no-audit --no-fund)
+fi
+
+cargo build -p cobrowse-wasm --release --target wasm32-unknown-unknown
+rm -rf "$WEB/build/pkg" "$WEB/dist"
+mkdir -p "$WEB/build/pkg" "$WEB/dist"
+wasm-bindgen --target web --out-dir "$WEB/build/pkg" \
+  target/wasm32-unknown-unknown/release/cobrowse_wasm.wasm
+# -O3 keeps the engine fast (-Oz measured slower for a few % of size, TOOLCHAIN.md).
+"$WEB/node_modules/.bin/wasm-opt" -O3 --strip-debug --strip-producers \
+  --enable-bulk-memory --enable-reference-types --enable-nontrapping-float-to-int \
+  --enable-sign-ext --enable-mutable-globals --enable-multivalue \
+  "$WEB/build/pkg/cobrowse_wasm_bg.wasm" -o "$WEB/dist/cobrowse_bg.wasm"
+"$WEB/node_modules/.bin/esbuild" "$WEB/src/cobrowse.ts" --bundle --format=esm \
+  --target=es2022 --minify --legal-comments=none --outfile="$WEB/dist/cobrowse.js"
+(cd "$WEB" && node_modules/.bin/tsc -p tsconfig.json)
+cp "$WEB/build/types/src/cobrowse.d.ts" "$WEB/dist/cobrowse.d.ts"
+
+raw=$(wc -c < "$WEB/dist/cobrowse_bg.wasm")
+gz=$(gzip -9c "$WEB/dist/cobrowse_bg.wasm" | wc -c)
+jsraw=$(wc -c < "$WEB/dist/cobrowse.js")
+jsgz=$(gzip -9c "$WEB/dist/cobrowse.js" | wc -c)
+echo "bindings/web/dist: cobrowse_bg.wasm ${raw} B (${gz} B gzipped), cobrowse.js ${jsraw} B (${jsgz} B gzipped)"

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Browser tests: the wasm crate under wasm-bindgen-test in headless Chromium, then the web
+# package with Playwright (playwright-core driving Debian's Chromium) under node's test runner.
+# Installs Chromium and its driver (Debian packages) when missing; run scripts/build-web.sh
+# first. COBROWSE_PAGES=all runs every corpus page (the default is a seeded subset of 6;
+# COBROWSE_SEED picks it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update
+  $SUDO apt-get install -y chromium chromium-driver
+fi
+
+echo "--> wasm-bindgen-test (headless Chromium)"
+CHROMEDRIVER=/usr/bin/chromedriver \
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  cargo test -p cobrowse-wasm --target wasm32-unknown-unknown
+
+echo "--> Playwright: capture, replay, privacy, hostile pages"
+cd bindings/web
+node --test --test-concurrency=1 test/*.test.mjs

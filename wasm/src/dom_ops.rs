@@ -1,0 +1,251 @@
+//! The DOM operations an accepted frame turns into, for the agent page's iframe.
+//!
+//! Encoding: a `u32` op stream plus one string holding every string operand back to back; a
+//! string operand is its length in UTF-16 code units (JavaScript string indices), or
+//! [`NULL`] for "absent". Node ids are the frame's wire ids; 0 means "none" (no parent: a
+//! detached subtree top; no previous sibling: first child).
+//!
+//! | op | operands |
+//! |---|---|
+//! | [`RESET`] | document id, has viewport, width, height |
+//! | [`ELEMENT`] | id, parent, flags, ns, local, n, n × (ns, local, value), value, checked, selected, has scroll, x, y |
+//! | [`TEXT`] / [`COMMENT`] | id, parent, flags, data |
+//! | [`DOCTYPE`] | id, parent, name, public id, system id |
+//! | [`FRAGMENT`] | id, parent (a template's contents) |
+//! | [`PLACE`] | node, parent, previous sibling |
+//! | [`REMOVE`] | node |
+//! | [`SET_ATTR`] | node, ns, local, value |
+//! | [`REMOVE_ATTR`] | node, ns, local |
+//! | [`SET_TEXT`] | node, data |
+//! | [`VALUE`] | node, value |
+//! | [`CHECKED`] / [`SELECTED`] | node, 0 / 1 / 2 (= not set) |
+//! | [`SCROLL`] | node, has, x, y |
+//! | [`VIEWPORT`] | has, width, height |
+//! | [`FLAGS`] | node, flags |
+//!
+//! Children are always created after their parent (pre-order), so a parent id refers to a
+//! node created earlier in the same stream or already in the iframe.
+
+use cobrowse_engine::{
+    MutationRef, NameRef, PropRef, PropsRef, RecordDataRef, RecordRef, ReplayObserver,
+};
+
+/// Replace the whole document.
+pub const RESET: u32 = 1;
+/// Create an element.
+pub const ELEMENT: u32 = 2;
+/// Create a text node.
+pub const TEXT: u32 = 3;
+/// Create a comment.
+pub const COMMENT: u32 = 4;
+/// Create a doctype.
+pub const DOCTYPE: u32 = 5;
+/// Bind a template's contents.
+pub const FRAGMENT: u32 = 6;
+/// Insert or move a node.
+pub const PLACE: u32 = 7;
+/// Remove a node and its subtree.
+pub const REMOVE: u32 = 8;
+/// Set an attribute.
+pub const SET_ATTR: u32 = 9;
+/// Remove an attribute.
+pub const REMOVE_ATTR: u32 = 10;
+/// Set character data.
+pub const SET_TEXT: u32 = 11;
+/// Set or clear a value.
+pub const VALUE: u32 = 12;
+/// Set or clear `checked`.
+pub const CHECKED: u32 = 13;
+/// Set or clear `selected`.
+pub const SELECTED: u32 = 14;
+/// Set or clear scroll offsets.
+pub const SCROLL: u32 = 15;
+/// Set or clear the viewport.
+pub const VIEWPORT: u32 = 16;
+/// Set view flags.
+pub const FLAGS: u32 = 17;
+/// An absent string.
+pub const NULL: u32 = u32::MAX;
+
+/// Collects the DOM operations of one frame as the mirror applies it.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct DomOps {
+    /// The op stream.
+    pub ops: Vec<u32>,
+    /// The string operands.
+    pub text: String,
+}
+
+impl DomOps {
+    fn s(&mut self, s: &str) {
+        self.ops.push(s.encode_utf16().count() as u32);
+        self.text.push_str(s);
+    }
+
+    fn opt_s(&mut self, s: Option<&str>) {
+        match s {
+            Some(s) => self.s(s),
+            None => self.ops.push(NULL),
+        }
+    }
+
+    fn name(&mut self, n: &NameRef<'_>) {
+        self.ops.push(n.ns as u32);
+        self.s(n.local);
+    }
+
+    fn tri(&mut self, v: Option<bool>) {
+        self.ops.push(match v {
+            Some(false) => 0,
+            Some(true) => 1,
+            None => 2,
+        });
+    }
+
+    fn pair<T: Copy>(&mut self, v: Option<(T, T)>, to: impl Fn(T) -> u32) {
+        match v {
+            Some((a, b)) => self.ops.extend([1, to(a), to(b)]),
+            None => self.ops.extend([0, 0, 0]),
+        }
+    }
+
+    fn props(&mut self, p: &PropsRef<'_>) {
+        self.opt_s(p.value);
+        self.tri(p.checked);
+        self.tri(p.selected);
+        self.pair(p.scroll, |x| x as u32);
+    }
+
+    /// Creates one record's node under `parent` (0: detached).
+    fn record(&mut self, r: &RecordRef<'_>, parent: u32) {
+        let id = r.wire.0;
+        match &r.data {
+            RecordDataRef::Document { viewport } => {
+                self.ops.push(RESET);
+                self.ops.push(id);
+                self.pair(*viewport, |x| x);
+            }
+            RecordDataRef::Fragment => self.ops.extend([FRAGMENT, id, parent]),
+            RecordDataRef::Doctype {
+                name,
+                public_id,
+                system_id,
+            } => {
+                self.ops.extend([DOCTYPE, id, parent]);
+                self.s(name);
+                self.s(public_id);
+                self.s(system_id);
+            }
+            RecordDataRef::Element { name, attrs, props } => {
+                self.ops.extend([ELEMENT, id, parent, r.flags as u32]);
+                self.name(name);
+                self.ops.push(attrs.len() as u32);
+                for (n, v) in attrs {
+                    self.name(n);
+                    self.s(v);
+                }
+                self.props(props);
+            }
+            RecordDataRef::Text(t) => {
+                self.ops.extend([TEXT, id, parent, r.flags as u32]);
+                self.s(t);
+            }
+            RecordDataRef::Comment(t) => {
+                self.ops.extend([COMMENT, id, parent, r.flags as u32]);
+                self.s(t);
+            }
+        }
+    }
+
+    /// Creates pre-order records; the first one's parent is `top_parent`.
+    fn records(&mut self, records: &[RecordRef<'_>], top_parent: u32) {
+        // (node id, children left to create)
+        let mut stack: Vec<(u32, u32)> = Vec::new();
+        for r in records {
+            while stack.last().is_some_and(|t| t.1 == 0) {
+                stack.pop();
+            }
+            let parent = match stack.last_mut() {
+                Some(t) => {
+                    t.1 -= 1;
+                    t.0
+                }
+                None => top_parent,
+            };
+            self.record(r, parent);
+            stack.push((r.wire.0, r.children));
+        }
+    }
+
+    /// The operations that build a whole page from a keyframe's records.
+    pub fn keyframe_records(&mut self, records: &[RecordRef<'_>]) {
+        self.ops.clear();
+        self.text.clear();
+        self.records(records, 0);
+    }
+}
+
+impl ReplayObserver for DomOps {
+    fn keyframe(&mut self, records: &[RecordRef<'_>]) {
+        self.keyframe_records(records);
+    }
+
+    fn mutation(&mut self, m: &MutationRef<'_>) {
+        match m {
+            MutationRef::Insert {
+                parent,
+                prev,
+                nodes,
+            } => {
+                self.records(nodes, 0);
+                if let Some(top) = nodes.first() {
+                    self.ops
+                        .extend([PLACE, top.wire.0, parent.0, prev.map_or(0, |p| p.0)]);
+                }
+            }
+            MutationRef::Remove { node } => self.ops.extend([REMOVE, node.0]),
+            MutationRef::Move { node, parent, prev } => {
+                self.ops
+                    .extend([PLACE, node.0, parent.0, prev.map_or(0, |p| p.0)]);
+            }
+            MutationRef::SetAttr { node, name, value } => {
+                self.ops.extend([SET_ATTR, node.0]);
+                self.name(name);
+                self.s(value);
+            }
+            MutationRef::RemoveAttr { node, name } => {
+                self.ops.extend([REMOVE_ATTR, node.0]);
+                self.name(name);
+            }
+            MutationRef::SetText { node, text } => {
+                self.ops.extend([SET_TEXT, node.0]);
+                self.s(text);
+            }
+            MutationRef::SetProp { node, prop } => match prop {
+                PropRef::Value(v) => {
+                    self.ops.extend([VALUE, node.0]);
+                    self.opt_s(*v);
+                }
+                PropRef::Checked(v) => {
+                    self.ops.extend([CHECKED, node.0]);
+                    self.tri(*v);
+                }
+                PropRef::Selected(v) => {
+                    self.ops.extend([SELECTED, node.0]);
+                    self.tri(*v);
+                }
+                PropRef::Scroll(v) => {
+                    self.ops.extend([SCROLL, node.0]);
+                    self.pair(*v, |x| x as u32);
+                }
+                PropRef::Viewport(v) => {
+                    self.ops.push(VIEWPORT);
+                    self.pair(*v, |x| x);
+                }
+            },
+            MutationRef::SetFlags { node, flags } => {
+                self.ops.extend([FLAGS, node.0, *flags as u32]);
+            }
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! The engine in the browser (wasm-bindgen).
+//!
+//! - [`CaptureEngine`] (customer page): the browser walks the live DOM and its changes into a
+//!   batch (a `u32` op stream plus one string, see `cobrowse_engine::capture_batch`) and hands
+//!   it over in one call; the engine applies it to its live tree and returns one frame. All
+//!   masking, blocking, disabling and sanitizing happen here, before anything is encoded.
+//! - [`ReplayEngine`] (agent page): applies frames to a [`Mirror`]; once a whole frame is
+//!   accepted it hands the browser the DOM operations that bring the sandboxed iframe to the
+//!   mirror's state (see [`dom_ops`]). A refused frame yields no operations at all, so the
+//!   iframe is never half-updated.
+//!
+//! JavaScript touches the DOM; every decision is made here.
+
+pub mod dom_ops;
+pub mod dump;
+
+use cobrowse_engine::{
+    Capture, FrameKind, FrameView, Mirror, MirrorOptions, NodeHandles, ReplayError, Rules,
+    RulesConfig, Sanitize, Tree, apply_batch,
+};
+use wasm_bindgen::prelude::*;
+
+use crate::dom_ops::DomOps;
+
+/// The customer side: the live tree, the node handles the page's script uses, and the
+/// capture that turns edits into frames.
+#[wasm_bindgen]
+pub struct CaptureEngine {
+    rules: Rules,
+    capture: Option<Capture>,
+    handles: NodeHandles,
+    freed: Vec<u32>,
+    /// Batches whose delta the capture could not verify against its shadow, so it sent a
+    /// keyframe instead (always a defect in the diff; the page still mirrors correctly).
+    fallback_keyframes: u32,
+}
+
+#[wasm_bindgen]
+impl CaptureEngine {
+    /// Compiles `rules` (an object with the schema of the CLI's rules file; `undefined` or
+    /// `null` for the defaults). Sanitizing is always on.
+    #[wasm_bindgen(constructor)]
+    pub fn new(rules: JsValue) -> Result<CaptureEngine, JsError> {
+        let config: RulesConfig = if rules.is_undefined() || rules.is_null() {
+            RulesConfig::default()
+        } else {
+            check_rule_keys(&rules)?;
+            serde_wasm_bindgen::from_value(rules).map_err(|e| JsError::new(&e.to_string()))?
+        };
+        let rules =
+            Rules::compile(&config, Sanitize::On).map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(CaptureEngine {
+            rules,
+            capture: None,
+            handles: NodeHandles::default(),
+            freed: Vec::new(),
+            fallback_keyframes: 0,
+        })
+    }
+
+    /// Builds the live tree from a batch describing the whole page (handles start afresh)
+    /// and returns its keyframe.
+    pub fn keyframe(&mut self, ops: &[u32], text: &str) -> Result<Vec<u8>, JsError> {
+        let mut tree = Tree::new_document();
+        let mut handles = NodeHandles::default();
+        let mut freed = Vec::new();
+        apply_batch(&mut tree, &mut handles, ops, text, &mut freed)
+            .map_err(|e| JsError::new(&e.to_string()))?;
+        self.handles = handles;
+        self.freed.clear();
+        let mut capture = Capture::new(self.rules.clone(), tree);
+        let bytes = capture.keyframe();
+        self.capture = Some(capture);
+        Ok(bytes)
+    }
+
+    /// Applies a batch of edits and returns the delta it makes (empty when the agent's view
+    /// did not change). An error means the page must be captured again with a keyframe.
+    pub fn batch(&mut self, ops: &[u32], text: &str) -> Result<Vec<u8>, JsError> {
+        let capture = self
+            .capture
+            .as_mut()
+            .ok_or_else(|| JsError::new("no keyframe yet"))?;
+        apply_batch(
+            capture.tree_mut(),
+            &mut self.handles,
+            ops,
+            text,
+            &mut self.freed,
+        )
+        .map_err(|e| JsError::new(&e.to_string()))?;
+        let frame = capture.delta().unwrap_or_default();
+        if !frame.is_empty()
+            && FrameView::access(&frame).is_ok_and(|v| v.header().kind == FrameKind::Keyframe)
+        {
+            self.fallback_keyframes += 1;
+        }
+        Ok(frame)
+    }
+
+    /// Batches that became a keyframe instead of a delta (see the field).
+    pub fn fallback_keyframes(&self) -> u32 {
+        self.fallback_keyframes
+    }
+
+    /// Handles of the nodes freed by the batches since the last call (the page forgets them).
+    pub fn take_freed(&mut self) -> Vec<u32> {
+        std::mem::take(&mut self.freed)
+    }
+
+    /// Nodes held by the live tree and handles bound (for memory measurements).
+    pub fn live_nodes(&self) -> u32 {
+        self.capture.as_ref().map_or(0, |c| c.tree().len() as u32)
+    }
+
+    /// Bytes of WebAssembly memory in use by the module (it only grows; for measurements).
+    pub fn memory_bytes(&self) -> f64 {
+        #[cfg(target_arch = "wasm32")]
+        {
+            (core::arch::wasm32::memory_size(0) * 65536) as f64
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            0.0
+        }
+    }
+
+    /// Handles bound.
+    pub fn handle_count(&self) -> u32 {
+        self.handles.len() as u32
+    }
+
+    /// The fingerprint of what the agents hold, as 16 hex digits.
+    pub fn fingerprint(&self) -> String {
+        self.capture.as_ref().map_or_else(String::new, |c| {
+            format!("{:016x}", c.shadow().fingerprint())
+        })
+    }
+
+    /// A canonical dump of the live tree (tests compare it with the page's DOM).
+    #[wasm_bindgen(js_name = debugDumpLive)]
+    pub fn debug_dump_live(&self) -> String {
+        self.capture
+            .as_ref()
+            .map_or_else(String::new, |c| dump::dump(c.tree()))
+    }
+
+    /// A canonical dump of what the agents hold.
+    #[wasm_bindgen(js_name = debugDumpShadow)]
+    pub fn debug_dump_shadow(&self) -> String {
+        self.capture
+            .as_ref()
+            .map_or_else(String::new, |c| dump::dump(c.shadow().tree()))
+    }
+}
+
+/// The agent side: a mirror and the DOM operations of the last accepted frame.
+#[wasm_bindgen]
+pub struct ReplayEngine {
+    mirror: Mirror,
+    ops: DomOps,
+    error: String,
+}
+
+impl Default for ReplayEngine {
+    fn default() -> Self {
+        ReplayEngine::new()
+    }
+}
+
+#[wasm_bindgen]
+impl ReplayEngine {
+    /// An empty mirror that only accepts sanitized frames.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> ReplayEngine {
+        ReplayEngine {
+            mirror: Mirror::new(MirrorOptions::default()),
+            ops: DomOps::default(),
+            error: String::new(),
+        }
+    }
+
+    /// Applies one frame. `true`: accepted, its DOM operations are in `ops()`/`text()`.
+    /// `false`: refused (see `error()`); no operations; the mirror waits for a keyframe.
+    pub fn apply(&mut self, bytes: &[u8]) -> bool {
+        let mut ops = DomOps::default();
+        match self.mirror.apply_frame(bytes, &mut ops) {
+            Ok(_) => {
+                self.ops = ops;
+                self.error.clear();
+                true
+            }
+            Err(e) => {
+                self.ops = DomOps::default();
+                self.error = describe(&e);
+                false
+            }
+        }
+    }
+
+    /// DOM operations that rebuild the whole page from what the mirror holds (a fresh iframe
+    /// document); `false` when the mirror has nothing in sync to show.
+    pub fn rebuild(&mut self) -> bool {
+        let Some(bytes) = self.mirror.keyframe() else {
+            return false;
+        };
+        let mut ops = DomOps::default();
+        let Ok(view) = FrameView::access(&bytes) else {
+            return false;
+        };
+        let records: Vec<_> = view.records().collect();
+        ops.keyframe_records(&records);
+        self.ops = ops;
+        true
+    }
+
+    /// The op stream of the last accepted frame.
+    pub fn ops(&self) -> Vec<u32> {
+        self.ops.ops.clone()
+    }
+
+    /// The string operands of the last accepted frame.
+    pub fn text(&self) -> String {
+        self.ops.text.clone()
+    }
+
+    /// Why the last frame was refused.
+    pub fn error(&self) -> String {
+        self.error.clone()
+    }
+
+    /// Whether the mirror accepts deltas.
+    pub fn in_sync(&self) -> bool {
+        self.mirror.in_sync()
+    }
+
+    /// The mirror's fingerprint, as 16 hex digits.
+    pub fn fingerprint(&self) -> String {
+        format!("{:016x}", self.mirror.fingerprint())
+    }
+
+    /// Nodes the mirror holds.
+    pub fn node_count(&self) -> u32 {
+        self.mirror.tree().len() as u32
+    }
+
+    /// A canonical dump of the mirror (tests compare it with the iframe's DOM).
+    #[wasm_bindgen(js_name = debugDump)]
+    pub fn debug_dump(&self) -> String {
+        dump::dump(self.mirror.tree())
+    }
+}
+
+/// The rules file refuses unknown fields (a typo must not silently unmask anything); object
+/// deserialization from JS ignores them, so they are checked here.
+fn check_rule_keys(rules: &JsValue) -> Result<(), JsError> {
+    const SECTIONS: [(&str, &[&str]); 3] = [
+        ("mask", &["all", "selectors", "attributes"]),
+        ("block", &["selectors"]),
+        ("disable", &["selectors", "submit_buttons"]),
+    ];
+    let keys = |v: &JsValue| -> Vec<String> {
+        if !v.is_object() {
+            return Vec::new();
+        }
+        js_sys::Object::keys(v.unchecked_ref::<js_sys::Object>())
+            .iter()
+            .filter_map(|k| k.as_string())
+            .collect()
+    };
+    for key in keys(rules) {
+        let Some((_, fields)) = SECTIONS.iter().find(|(s, _)| *s == key) else {
+            return Err(JsError::new(&format!("unknown rules section `{key}`")));
+        };
+        let section = js_sys::Reflect::get(rules, &JsValue::from_str(&key)).unwrap_or_default();
+        for field in keys(&section) {
+            if !fields.contains(&field.as_str()) {
+                return Err(JsError::new(&format!("unknown field `{key}.{field}`")));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn describe(e: &ReplayError) -> String {
+    let kind = match e {
+        ReplayError::SequenceGap { .. } => "sequence-gap",
+        ReplayError::FingerprintMismatch { .. } => "fingerprint-mismatch",
+        ReplayError::Desynchronized => "desynchronized",
+        ReplayError::Unsanitized => "unsanitized",
+        ReplayError::Frame(_) => "invalid-frame",
+        _ => "invalid-structure",
+    };
+    format!("{kind}: {e}")
+}

@@ -1,0 +1,152 @@
+//! The wasm crate in a real browser (wasm-bindgen-test in headless Chromium:
+//! `CHROMEDRIVER=/usr/bin/chromedriver cargo test -p cobrowse-wasm --target wasm32-unknown-unknown`).
+//! Batches are encoded here as the web package's capture encodes them.
+#![cfg(target_arch = "wasm32")]
+
+use cobrowse_engine::capture_batch::*;
+use cobrowse_wasm::{CaptureEngine, ReplayEngine, dom_ops};
+use wasm_bindgen::JsValue;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[derive(Default)]
+struct Enc {
+    ops: Vec<u32>,
+    text: String,
+}
+
+impl Enc {
+    fn u(&mut self, v: u32) -> &mut Self {
+        self.ops.push(v);
+        self
+    }
+    fn s(&mut self, s: &str) -> &mut Self {
+        self.ops.push(s.encode_utf16().count() as u32);
+        self.text.push_str(s);
+        self
+    }
+    fn el(&mut self, h: u32, name: &str, attrs: &[(&str, &str)]) -> &mut Self {
+        self.u(OP_ELEMENT).u(h).u(1).s(name).u(attrs.len() as u32);
+        for (n, v) in attrs {
+            self.u(0).s(n).s(v);
+        }
+        self
+    }
+    fn kids(&mut self, p: u32, k: &[u32]) -> &mut Self {
+        self.u(OP_SET_CHILDREN).u(p).u(k.len() as u32);
+        for &c in k {
+            self.u(c);
+        }
+        self
+    }
+}
+
+/// doc > html > body > (input type=password, p > "hi")
+fn page() -> Enc {
+    let mut e = Enc::default();
+    e.u(OP_BIND_DOCUMENT).u(1);
+    e.el(2, "html", &[]).el(3, "body", &[]);
+    e.el(4, "input", &[("type", "password"), ("value", "hunter2")]);
+    e.el(5, "p", &[("id", "a")]).u(OP_TEXT).u(6).s("hi");
+    e.kids(1, &[2]).kids(2, &[3]).kids(3, &[4, 5]).kids(5, &[6]);
+    e.u(OP_VIEWPORT).u(1).u(800).u(600);
+    e
+}
+
+fn rules(json: &str) -> JsValue {
+    js_sys::JSON::parse(json).unwrap()
+}
+
+#[wasm_bindgen_test]
+fn keyframe_and_delta_replay_to_the_same_fingerprint_with_masking() {
+    let mut cap = CaptureEngine::new(JsValue::UNDEFINED).unwrap();
+    let p = page();
+    let kf = cap.keyframe(&p.ops, &p.text).unwrap();
+    let mut rep = ReplayEngine::new();
+    assert!(rep.apply(&kf), "{}", rep.error());
+    assert_eq!(rep.fingerprint(), cap.fingerprint());
+    assert_eq!(
+        rep.debug_dump(),
+        "#document\n  <html>\n    <body>\n      <input type=\"password\" value=\"*******\">\n      <p id=\"a\">\n        \"hi\"\n"
+    );
+    // The password's live value is masked too, keystroke by keystroke.
+    let mut e = Enc::default();
+    e.u(OP_VALUE)
+        .u(4)
+        .s("secret9")
+        .u(OP_SET_TEXT)
+        .u(6)
+        .s("hello");
+    let delta = cap.batch(&e.ops, &e.text).unwrap();
+    assert!(!delta.is_empty());
+    assert!(!delta.windows(7).any(|w| w == b"secret9"));
+    assert!(rep.apply(&delta), "{}", rep.error());
+    assert_eq!(rep.fingerprint(), cap.fingerprint());
+    assert!(
+        rep.debug_dump()
+            .contains("<input type=\"password\" value=\"*******\" :value=\"*******\">")
+    );
+    // The DOM ops of that delta: set the value, set the text.
+    let ops = rep.ops();
+    assert_eq!(ops[0], dom_ops::VALUE);
+    assert_eq!(rep.text(), "*******hello");
+}
+
+#[wasm_bindgen_test]
+fn removed_nodes_are_freed_and_reported() {
+    let mut cap = CaptureEngine::new(JsValue::NULL).unwrap();
+    let p = page();
+    cap.keyframe(&p.ops, &p.text).unwrap();
+    assert_eq!(cap.handle_count(), 6);
+    let mut e = Enc::default();
+    e.kids(3, &[4]);
+    cap.batch(&e.ops, &e.text).unwrap();
+    let mut freed = cap.take_freed();
+    freed.sort_unstable();
+    assert_eq!(freed, vec![5, 6]);
+    assert_eq!(cap.handle_count(), 4);
+}
+
+#[wasm_bindgen_test]
+fn a_gap_asks_for_a_keyframe_and_the_next_keyframe_recovers() {
+    let mut cap = CaptureEngine::new(rules(r#"{"mask":{"selectors":["p"]}}"#)).unwrap();
+    let p = page();
+    let kf = cap.keyframe(&p.ops, &p.text).unwrap();
+    let mut rep = ReplayEngine::new();
+    assert!(rep.apply(&kf));
+    assert!(rep.debug_dump().contains("\"**\""), "{}", rep.debug_dump());
+    let mut e = Enc::default();
+    e.u(OP_SET_TEXT).u(6).s("abc");
+    let _lost = cap.batch(&e.ops, &e.text).unwrap();
+    let mut e = Enc::default();
+    e.u(OP_SET_TEXT).u(6).s("abcd");
+    let next = cap.batch(&e.ops, &e.text).unwrap();
+    assert!(!rep.apply(&next));
+    assert!(rep.error().starts_with("sequence-gap"), "{}", rep.error());
+    assert!(rep.ops().is_empty(), "no DOM ops for a refused frame");
+    assert!(!rep.apply(&next), "still waiting for a keyframe");
+    let p = page();
+    let kf = cap.keyframe(&p.ops, &p.text).unwrap();
+    assert!(rep.apply(&kf), "{}", rep.error());
+    assert_eq!(rep.fingerprint(), cap.fingerprint());
+    assert_eq!(rep.ops()[0], dom_ops::RESET);
+}
+
+#[wasm_bindgen_test]
+fn bad_rules_and_bad_batches_are_errors() {
+    assert!(CaptureEngine::new(rules(r#"{"mask":{"selectors":["[[["]}}"#)).is_err());
+    assert!(CaptureEngine::new(rules(r#"{"nope":1}"#)).is_err());
+    assert!(CaptureEngine::new(rules(r#"{"mask":{"selector":[".typo"]}}"#)).is_err());
+    assert!(
+        CaptureEngine::new(rules(
+            r#"{"mask":{"selectors":[".ok"]},"disable":{"submit_buttons":false}}"#
+        ))
+        .is_ok()
+    );
+    let mut cap = CaptureEngine::new(JsValue::UNDEFINED).unwrap();
+    assert!(cap.batch(&[], "").is_err(), "no keyframe yet");
+    let p = page();
+    cap.keyframe(&p.ops, &p.text).unwrap();
+    assert!(cap.batch(&[OP_SET_TEXT, 99, 0], "").is_err());
+}
