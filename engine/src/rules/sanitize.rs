@@ -578,6 +578,13 @@ fn html_nesting_survives(tree: &Tree, id: NodeId, local: &str) -> bool {
     if local == "optgroup" && parent.is_some_and(|p| is(p, &["optgroup"])) {
         return false;
     }
+    // A `select` start tag with a `select` in scope is ignored and closes it; an `input`
+    // closes it too (the parser's customizable-select rules).
+    if matches!(local, "select" | "input")
+        && ancestors_until(tree, id, |e| is_scope_boundary(e, false)).any(|e| is(e, &["select"]))
+    {
+        return false;
+    }
     if matches!(local, "a" | "nobr" | "button") {
         // `a` is found through the list of active formatting elements, up to the last marker
         // (td, th, caption, applet, object, marquee, template); `nobr` and `button` in scope.
