@@ -136,6 +136,22 @@ fn html_pairs_from_random_bytes_round_trip() {
     }
 }
 
+/// Inputs the `html_diff_apply` fuzz target once failed on (`fuzz/regressions/`), replayed
+/// through the same entry point.
+#[test]
+fn fuzz_regressions_round_trip() {
+    let dir = cobrowse_tests::repo_root().join("fuzz/regressions/html_diff_apply");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let data = std::fs::read(e.unwrap().path()).unwrap();
+        let text = String::from_utf8_lossy(&data);
+        let (a, b) = text.split_once('\u{0}').unwrap_or((&text, ""));
+        fuzz_html_round_trip(a, b);
+        n += 1;
+    }
+    assert!(n >= 1, "no regression inputs in {}", dir.display());
+}
+
 /// A mirror holding the keyframe of `html`, and the capture that made it (its tree has the
 /// wire ids the mirror knows).
 fn mirror_with(html: &str) -> (Mirror, Capture) {

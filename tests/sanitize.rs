@@ -352,6 +352,14 @@ fn foster_parented_shapes_the_parser_would_rearrange_are_dropped() {
             "<option><table><option>x",
             "<option><table></table></option>",
         ),
+        (
+            "<select><table><select>x",
+            "<select><table></table></select>",
+        ),
+        (
+            "<select><table><input>x",
+            "<select>x<table></table></select>",
+        ),
         // Kept: the shape reads back the same.
         ("<ul><table><li>x", "<ul><li>x</li><table></table></ul>"),
         (

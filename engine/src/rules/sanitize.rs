@@ -26,7 +26,10 @@
 //! is exact. The guarantee is for trees the HTML parser made (pages, and diffs between
 //! them); a tree built through the tree-edit API keeps the security checks (namespaces,
 //! raw-text content, comments that would close early, nested forms) but can hold shapes no
-//! parser makes (a `p` inside a `p`), which a browser re-parsing the HTML would rearrange.
+//! parser makes (a `tr` directly inside a `div`), which a browser re-parsing the HTML would
+//! rearrange. Foster parenting (content moved out of a table) is how a parsed tree
+//! gets an element where its start tag would close or restart an ancestor (a `p` in a `p`, a
+//! `select` in a `select`): those elements are dropped (see `html_nesting_survives`).
 
 use markup5ever::{QualName, local_name, ns};
 
@@ -576,6 +579,13 @@ fn html_nesting_survives(tree: &Tree, id: NodeId, local: &str) -> bool {
         return false;
     }
     if local == "optgroup" && parent.is_some_and(|p| is(p, &["optgroup"])) {
+        return false;
+    }
+    // A `select` start tag with a `select` in scope is ignored and closes it; an `input`
+    // closes it too (the parser's customizable-select rules).
+    if matches!(local, "select" | "input")
+        && ancestors_until(tree, id, |e| is_scope_boundary(e, false)).any(|e| is(e, &["select"]))
+    {
         return false;
     }
     if matches!(local, "a" | "nobr" | "button") {
