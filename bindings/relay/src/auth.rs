@@ -127,6 +127,16 @@ pub fn secrets_match(a: &str, b: &str) -> bool {
     bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
+/// The machine's agent id for a token subject: the first 8 bytes of its SHA-256, so that the
+/// same vendor agent gets the same id in every session (reconnects, one session at a time)
+/// without the relay storing anything.
+pub fn agent_id_of(sub: &str) -> cobrowse_engine::session::AgentId {
+    let h = <sha2::Sha256 as sha2::Digest>::digest(sub.as_bytes());
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&h[..8]);
+    cobrowse_engine::session::AgentId(u64::from_le_bytes(b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

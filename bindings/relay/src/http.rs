@@ -121,7 +121,7 @@ pub async fn create_invite(
     else {
         return not_found();
     };
-    let agent = crate::ws::agent_id_of(&claims.sub);
+    let agent = crate::auth::agent_id_of(&claims.sub);
     let mut inner = entry.inner.lock().await;
     if inner.machine.is_ended() || inner.machine.agent(agent).is_none() {
         return not_found();

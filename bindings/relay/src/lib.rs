@@ -8,7 +8,10 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod http;
+pub mod link;
 pub mod state;
+mod token_bucket;
+pub mod wire_state;
 pub mod ws;
 
 use std::sync::Arc;
@@ -52,7 +55,7 @@ pub async fn serve(
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
             loop {
                 tick.tick().await;
-                state.sweep_timers().await;
+                ws::sweep_timers(&state).await;
             }
         })
     };

@@ -38,10 +38,10 @@ pub struct SessionInner {
     /// The customer's page as agents see it (empty until the first keyframe).
     pub mirror: Mirror,
     /// Where to send this session's messages.
-    pub links: crate::ws::Links,
+    pub links: crate::link::Links,
     /// The wire side of the session: participant ids, resume tokens, the frame rate bucket,
     /// the relay-made keyframe cache.
-    pub wire: crate::ws::WireState,
+    pub wire: crate::wire_state::WireState,
 }
 
 /// Everything the handlers share.
@@ -161,7 +161,7 @@ impl RelayState {
                 machine,
                 mirror,
                 links: Default::default(),
-                wire: crate::ws::WireState::new(&self.config.limits),
+                wire: crate::wire_state::WireState::new(&self.config.limits),
             }),
         });
         store.insert(id.value(), entry.clone());
@@ -218,26 +218,6 @@ impl RelayState {
                     ended.retain(|_, t| now.duration_since(*t) < ENDED_MEMORY);
                 }
                 ended.insert(entry.id.value(), now);
-            }
-        }
-    }
-
-    /// Fires due timers of every session (inactivity, grace periods, highlight expiry).
-    pub async fn sweep_timers(&self) {
-        let now = self.now();
-        let entries: Vec<Arc<SessionEntry>> = self
-            .sessions
-            .lock()
-            .expect("store lock")
-            .values()
-            .cloned()
-            .collect();
-        for entry in entries {
-            let mut inner = entry.inner.lock().await;
-            if inner.machine.poll_timeout().is_some_and(|t| t <= now) {
-                inner.machine.handle_timeout(now);
-                crate::ws::deliver(self, &entry, &mut inner);
-                self.after_event(&entry, &mut inner);
             }
         }
     }

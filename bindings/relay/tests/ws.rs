@@ -242,9 +242,8 @@ struct Customer {
     /// The session and the resume token of its `Joined`.
     session: SessionId,
     resume: protocol::ResumeToken,
-    live: Tree,
-    rules: Rules,
-    seq: u64,
+    /// The customer's page and the frames made of it.
+    capture: Capture,
     edits: EditGenerator,
 }
 
@@ -287,79 +286,54 @@ impl Customer {
             }
             other => panic!("customer expected Joined, got {other:?}"),
         };
-        let rules = Rules::default();
-        let mut live = parse_document_str(PAGE);
-        prepare(&mut live, &rules);
-        assign_ids(&mut live, &rules);
         Customer {
             ws,
             session,
             resume,
-            live,
-            rules,
-            seq: 0,
+            capture: Capture::new(Rules::default(), parse_document_str(PAGE)),
             edits: EditGenerator::new(seed),
         }
     }
 
     fn fingerprint(&self) -> u64 {
-        self.live.fingerprint()
+        self.capture.tree().fingerprint()
     }
 
     async fn send_keyframe(&mut self) {
-        self.seq += 1;
-        let records = snapshot(&mut self.live, &self.rules);
-        let h = FrameHeader {
-            kind: FrameKind::Keyframe,
-            seq: self.seq,
-            base_seq: self.seq,
-            fingerprint: self.live.fingerprint(),
-            sanitized: self.rules.sanitizes(),
-        };
-        let frame = encode_keyframe(&h, &records);
+        let frame = self.capture.keyframe();
         send_raw(&mut self.ws, encode_frame(&frame)).await;
     }
 
     /// A navigation: another page, captured and sent as a keyframe.
     async fn navigate(&mut self, html: &str) {
-        let mut live = parse_document_str(html);
-        prepare(&mut live, &self.rules);
-        assign_ids(&mut live, &self.rules);
-        self.live = live;
+        // The delta to the new page is not sent: a navigation reaches the agents as a keyframe.
+        let _ = self.capture.replace_document(parse_document_str(html));
         self.send_keyframe().await;
     }
 
-    /// Seeded edits on the page, sent as one delta.
+    /// Seeded edits on the page, sent as one delta (edits that change nothing visible are
+    /// followed by more until one does).
     async fn step(&mut self) {
-        let mut next = self.live.clone();
-        self.edits.edit(&mut next, 3);
-        refresh(&mut next, &self.rules);
-        let mut muts = Vec::new();
-        diff(&self.live, &mut next, &self.rules, &mut muts);
-        self.seq += 1;
-        let h = FrameHeader {
-            kind: FrameKind::Delta,
-            seq: self.seq,
-            base_seq: self.seq - 1,
-            fingerprint: next.fingerprint(),
-            sanitized: self.rules.sanitizes(),
+        let delta = loop {
+            self.edits.edit(self.capture.tree_mut(), 3);
+            if let Some(d) = self.capture.delta() {
+                break d;
+            }
         };
-        self.live = next;
-        send_raw(&mut self.ws, encode_frame(&encode_delta(&h, &muts))).await;
+        send_raw(&mut self.ws, encode_frame(&delta)).await;
     }
 
     /// The wire id of the element with this `id` attribute.
     fn wire(&self, html_id: &str) -> WireId {
-        let n = self
-            .live
-            .descendants(self.live.root())
+        let live = self.capture.tree();
+        let n = live
+            .descendants(live.root())
             .find(|&n| {
-                self.live
-                    .element(n)
+                live.element(n)
                     .is_some_and(|e| e.attr("id") == Some(html_id))
             })
             .unwrap_or_else(|| panic!("#{html_id}"));
-        self.live.wire_id(n)
+        live.wire_id(n)
     }
 
     /// The next message that is not a frame-related one.
@@ -572,64 +546,39 @@ fn relay_keyframes_round_trip_to_the_same_fingerprint() {
     }
     assert!(pages.len() > 10);
     for (i, html) in pages.iter().enumerate() {
-        let mut live = parse_document_str(html);
-        prepare(&mut live, &rules);
-        assign_ids(&mut live, &rules);
-        let h = FrameHeader {
-            kind: FrameKind::Keyframe,
-            seq: 1,
-            base_seq: 1,
-            fingerprint: live.fingerprint(),
-            sanitized: true,
-        };
+        let mut capture = Capture::new(rules.clone(), parse_document_str(html));
         let mut relay = Mirror::new(MirrorOptions::default());
-        relay
-            .apply_frame(&encode_keyframe(&h, &snapshot(&mut live, &rules)), &mut ())
-            .unwrap();
+        relay.apply_frame(&capture.keyframe(), &mut ()).unwrap();
         // Some edits, so the relay's tree has been through deltas.
-        let mut next = live.clone();
-        EditGenerator::new(i as u64).edit(&mut next, 6);
-        refresh(&mut next, &rules);
-        let mut muts = Vec::new();
-        diff(&live, &mut next, &rules, &mut muts);
-        let h2 = FrameHeader {
-            kind: FrameKind::Delta,
-            seq: 2,
-            base_seq: 1,
-            fingerprint: next.fingerprint(),
-            sanitized: true,
-        };
-        relay
-            .apply_frame(&encode_delta(&h2, &muts), &mut ())
-            .unwrap();
-        let kf = cobrowse_relay::ws::mirror_keyframe(&relay).expect("in sync");
+        EditGenerator::new(i as u64).edit(capture.tree_mut(), 6);
+        if let Some(delta) = capture.delta() {
+            relay.apply_frame(&delta, &mut ()).unwrap();
+        }
+        let kf = relay.keyframe().expect("in sync");
         let mut agent = Mirror::new(MirrorOptions::default());
         let got = agent
             .apply_frame(&kf, &mut ())
             .unwrap_or_else(|e| panic!("page {i}: {e}"));
-        assert_eq!(got.seq, 2);
-        assert_eq!(agent.fingerprint(), next.fingerprint(), "page {i}");
+        assert_eq!(got.seq, capture.seq());
+        assert_eq!(
+            agent.fingerprint(),
+            capture.tree().fingerprint(),
+            "page {i}"
+        );
         assert!(agent.tree().same_tree(relay.tree()), "page {i}");
         // And later deltas still apply on top of it (the wire ids are the same).
-        let mut third = next.clone();
-        EditGenerator::new(100 + i as u64).edit(&mut third, 4);
-        refresh(&mut third, &rules);
-        let mut muts = Vec::new();
-        diff(&next, &mut third, &rules, &mut muts);
-        let h3 = FrameHeader {
-            kind: FrameKind::Delta,
-            seq: 3,
-            base_seq: 2,
-            fingerprint: third.fingerprint(),
-            sanitized: true,
-        };
-        agent
-            .apply_frame(&encode_delta(&h3, &muts), &mut ())
-            .unwrap();
-        assert_eq!(agent.fingerprint(), third.fingerprint(), "page {i}");
+        EditGenerator::new(100 + i as u64).edit(capture.tree_mut(), 4);
+        if let Some(delta) = capture.delta() {
+            agent.apply_frame(&delta, &mut ()).unwrap();
+        }
+        assert_eq!(
+            agent.fingerprint(),
+            capture.tree().fingerprint(),
+            "page {i}"
+        );
     }
     // Not in sync: no keyframe.
-    assert!(cobrowse_relay::ws::mirror_keyframe(&Mirror::default()).is_none());
+    assert!(Mirror::default().keyframe().is_none());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1308,7 +1257,7 @@ async fn an_agent_behind_in_its_acks_gets_one_keyframe_instead_of_a_backlog() {
         Err((code, _)) => panic!("invite refused: {code:?}"),
     };
     b.sync(c.fingerprint()).await;
-    let acked = c.seq;
+    let acked = c.capture.seq();
     send(&mut a.ws, &Message::Ack { seq: acked }).await;
     let extra = 10;
     for _ in 0..(ACK_WINDOW + extra) {
