@@ -16,6 +16,8 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 pub enum Outbound {
     /// An encoded protocol message (frames are shared buffers: cloning is a refcount).
     Wire(Bytes),
+    /// A WebSocket ping (keeps a live connection answering, see `limits.idle_timeout_ms`).
+    Ping,
     /// Close the connection with this code and reason.
     Close(u16, &'static str),
 }
@@ -80,7 +82,7 @@ impl Link {
     /// and nothing more. Returns whether the message was queued.
     pub fn send(&self, out: Outbound) -> bool {
         let len = match &out {
-            Outbound::Close(..) => return self.tx.send(out).is_ok(),
+            Outbound::Close(..) | Outbound::Ping => return self.tx.send(out).is_ok(),
             Outbound::Wire(b) => b.len(),
         };
         if self.closed.load(Ordering::Acquire) {
@@ -160,6 +162,7 @@ mod tests {
             match out {
                 Outbound::Wire(_) => wires += 1,
                 Outbound::Close(code, _) => closes.push(code),
+                Outbound::Ping => {}
             }
         }
         (wires, closes)

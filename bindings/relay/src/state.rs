@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use cobrowse_engine::session::{
     AgentDirectory, AuditEvent, AuditKind, Session, SessionId, SessionPolicy, SessionState,
@@ -20,11 +20,16 @@ use tokio::sync::Mutex;
 use crate::audit::{AuditLog, Metrics, bump};
 use crate::auth;
 use crate::config::RelayConfig;
+use crate::net::AddrGroup;
+use crate::token_bucket::TokenBucket;
 
 /// One live session.
 pub struct SessionEntry {
     /// Its id.
     pub id: SessionId,
+    /// When it was created (a session whose customer never connects ends
+    /// `limits.customer_connect_secs` after this).
+    pub created: Instant,
     /// The secret that binds customer connections to it.
     pub customer_secret: String,
     /// Mutable parts, behind one lock (a session is a small actor; contention is per session).
@@ -67,7 +72,57 @@ pub struct RelayState {
     /// Recently ended session ids (so a join names them "ended" rather than "unknown"),
     /// forgotten after an hour or when the id is live again.
     pub ended: std::sync::Mutex<HashMap<u32, Instant>>,
+    /// Open connections per source address group and in all (see [`crate::net`]).
+    pub conn_counts: Arc<crate::net::ConnCounts>,
+    /// Session creations per source address group and in all.
+    pub creations: std::sync::Mutex<CreationLimiter>,
+    /// Bytes all mirrors hold (each session's share is in its wire state).
+    pub mirror_bytes: std::sync::atomic::AtomicUsize,
     started: Instant,
+}
+
+/// Session creations per source address group and in all (token buckets).
+pub struct CreationLimiter {
+    per_group: HashMap<AddrGroup, TokenBucket>,
+    global: TokenBucket,
+}
+
+impl CreationLimiter {
+    fn new(limits: &crate::config::Limits) -> CreationLimiter {
+        CreationLimiter {
+            per_group: HashMap::new(),
+            global: TokenBucket::new(
+                limits.sessions_per_second,
+                limits.sessions_per_second.saturating_mul(10),
+            ),
+        }
+    }
+
+    /// Takes one creation for `group`, or says which limit refused it.
+    fn take(
+        &mut self,
+        group: AddrGroup,
+        limits: &crate::config::Limits,
+        now: Instant,
+    ) -> Result<(), CreateError> {
+        if self.per_group.len() >= 100_000 {
+            // Buckets idle for a minute are full again: forgetting them changes nothing.
+            self.per_group
+                .retain(|_, b| now.duration_since(b.last_used()) < Duration::from_secs(60));
+        }
+        let per_minute = limits.sessions_per_ip_per_minute;
+        let bucket = self
+            .per_group
+            .entry(group)
+            .or_insert_with(|| TokenBucket::with_rate(f64::from(per_minute) / 60.0, per_minute));
+        if !bucket.take(now) {
+            return Err(CreateError::SourceLimited);
+        }
+        if !self.global.take(now) {
+            return Err(CreateError::GlobalLimited);
+        }
+        Ok(())
+    }
 }
 
 /// Why a session could not be created.
@@ -77,6 +132,10 @@ pub enum CreateError {
     Full,
     /// No free id found (practically impossible below the limit).
     NoFreeId,
+    /// `limits.sessions_per_ip_per_minute` reached for the caller's address.
+    SourceLimited,
+    /// `limits.sessions_per_second` reached.
+    GlobalLimited,
 }
 
 impl RelayState {
@@ -91,7 +150,9 @@ impl RelayState {
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         let one_per_agent = policy.one_session_per_agent;
         let audit = AuditLog::open(config.audit_log.as_deref(), config.webhook_url.is_some())?;
+        let creations = std::sync::Mutex::new(CreationLimiter::new(&config.limits));
         Ok(RelayState {
+            creations,
             config,
             policy,
             agent_secret,
@@ -102,6 +163,8 @@ impl RelayState {
             join_limiter: Default::default(),
             directory: std::sync::Mutex::new(AgentDirectory::new(one_per_agent)),
             ended: Default::default(),
+            conn_counts: Default::default(),
+            mirror_bytes: Default::default(),
             started: Instant::now(),
         })
     }
@@ -142,11 +205,20 @@ impl RelayState {
         self.sessions.lock().expect("store lock").get(&id).cloned()
     }
 
-    /// Creates a session for a customer.
-    pub fn create_session(&self) -> Result<Arc<SessionEntry>, CreateError> {
+    /// Creates a session for a customer at `source`, within the creation limits.
+    pub fn create_session(&self, source: AddrGroup) -> Result<Arc<SessionEntry>, CreateError> {
+        if let Err(e) = self.creations.lock().expect("creation limiter").take(
+            source,
+            &self.config.limits,
+            Instant::now(),
+        ) {
+            bump(&self.metrics.sessions_refused);
+            return Err(e);
+        }
         let now = self.now();
         let mut store = self.sessions.lock().expect("store lock");
         if store.len() >= self.config.limits.max_live_sessions {
+            bump(&self.metrics.sessions_refused);
             return Err(CreateError::Full);
         }
         let id = SessionId::allocate(auth::random_u64, |id| store.contains_key(&id.value()), 64)
@@ -156,6 +228,7 @@ impl RelayState {
         let mirror = Mirror::new(MirrorOptions::default());
         let entry = Arc::new(SessionEntry {
             id,
+            created: Instant::now(),
             customer_secret: auth::new_customer_secret(),
             inner: Mutex::new(SessionInner {
                 machine,
@@ -211,6 +284,10 @@ impl RelayState {
                 .expect("store lock")
                 .remove(&entry.id.value());
             if removed.is_some() {
+                let held = std::mem::take(&mut inner.wire.mirror_bytes);
+                self.mirror_bytes
+                    .fetch_sub(held, std::sync::atomic::Ordering::AcqRel);
+                inner.mirror = Mirror::new(MirrorOptions::default());
                 bump(&self.metrics.sessions_ended);
                 let mut ended = self.ended.lock().expect("ended lock");
                 let now = Instant::now();

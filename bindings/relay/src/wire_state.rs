@@ -65,6 +65,14 @@ pub struct WireState {
     pub(crate) echo: Option<Message>,
     /// Machine highlight ids -> (owner, the owner's wire id for it).
     pub(crate) highlights: HashMap<HighlightId, (ParticipantId, u32)>,
+    /// Whether a customer connection was ever bound to the session.
+    pub(crate) customer_seen: bool,
+    /// The mirror's footprint as counted against the budgets (see [`crate::ws`]).
+    pub(crate) mirror_bytes: usize,
+    /// Bytes of the frames applied since the mirror's last keyframe, the keyframe included.
+    pub(crate) frame_bytes_since_keyframe: usize,
+    /// Frame bytes per second (work per session).
+    pub(crate) byte_bucket: TokenBucket,
     /// Live invites (share links among agents) of this session.
     pub invites: Invites,
 }
@@ -86,6 +94,13 @@ impl WireState {
             echo: None,
             highlights: HashMap::new(),
             invites: Invites::default(),
+            customer_seen: false,
+            mirror_bytes: 0,
+            frame_bytes_since_keyframe: 0,
+            byte_bucket: TokenBucket::new(
+                u32::try_from(limits.frame_bytes_per_second).unwrap_or(u32::MAX),
+                u32::try_from(limits.frame_bytes_per_second.saturating_mul(2)).unwrap_or(u32::MAX),
+            ),
         }
     }
 

@@ -35,7 +35,7 @@ impl Conn {
         if over {
             bump(&self.state.metrics.join_failures);
             bump(&self.state.metrics.rate_limited);
-            tracing::warn!(ip = %self.ip, "join refused: {text}");
+            tracing::warn!(source = %self.source, "join refused: {text}");
             self.fatal(ErrorCode::RateLimited, text, CLOSE_POLICY);
         }
         over
@@ -55,19 +55,19 @@ impl Conn {
     pub(super) async fn agent_join(&mut self, session_id: SessionId, token: &str) -> Flow {
         let state = self.state.clone();
         let limits = &state.config.limits;
-        let ip_key = format!("ip:{}", self.ip);
-        if self.refuse_if_over(
-            &ip_key,
-            &limits.ip_join_limits(),
-            "too many failed joins from this address",
-        ) {
-            return Flow::Close;
-        }
+        let ip_key = format!("ip:{}", self.source);
         let claims = match auth::verify_agent_token(&state.agent_secret, token, state.unix_secs()) {
             Ok(c) => c,
             Err(e) => {
+                if self.refuse_if_over(
+                    &ip_key,
+                    &limits.ip_join_limits(),
+                    "too many failed joins from this address",
+                ) {
+                    return Flow::Close;
+                }
                 self.count_failure(&[&ip_key]);
-                tracing::info!(ip = %self.ip, "join refused: {e}");
+                tracing::info!(source = %self.source, "join refused: {e}");
                 self.fatal(ErrorCode::Unauthorized, &e.to_string(), CLOSE_POLICY);
                 return Flow::Close;
             }
@@ -80,10 +80,27 @@ impl Conn {
         ) {
             return Flow::Close;
         }
+        // A valid token whose identity has failed nothing is not refused for its address: a
+        // guesser behind the same NAT or proxy cannot lock honest agents out.
+        let identity_clean = !self
+            .state
+            .join_limiter
+            .lock()
+            .expect("limiter lock")
+            .has_failures(&agent_key, Instant::now());
+        if !identity_clean
+            && self.refuse_if_over(
+                &ip_key,
+                &limits.ip_join_limits(),
+                "too many failed joins from this address",
+            )
+        {
+            return Flow::Close;
+        }
         let keys = [ip_key.as_str(), agent_key.as_str()];
         let Some(entry) = state.session(session_id.value()) else {
             self.count_failure(&keys);
-            tracing::info!(ip = %self.ip, "join refused: no live session with that id");
+            tracing::info!(source = %self.source, "join refused: no live session with that id");
             self.refuse_missing(session_id.value());
             return Flow::Close;
         };
@@ -100,7 +117,7 @@ impl Conn {
             drop(guard);
             self.count_failure(&keys);
             tracing::info!(
-                ip = %self.ip,
+                source = %self.source,
                 "join refused: the session is past its first join and no invite was shown"
             );
             self.fatal(ErrorCode::SessionNotFound, NO_SESSION, CLOSE_POLICY);
@@ -124,7 +141,7 @@ impl Conn {
     /// connection stays open for a `Join`.
     pub(super) async fn agent_resume(&mut self, r: Reconnect) -> Flow {
         let state = self.state.clone();
-        let ip_key = format!("ip:{}", self.ip);
+        let ip_key = format!("ip:{}", self.source);
         if self.refuse_if_over(
             &ip_key,
             &state.config.limits.ip_join_limits(),
@@ -134,7 +151,7 @@ impl Conn {
         }
         let Some(entry) = state.session(r.session_id.value()) else {
             self.count_failure(&[&ip_key]);
-            tracing::info!(ip = %self.ip, "resume refused: no live session with that id");
+            tracing::info!(source = %self.source, "resume refused: no live session with that id");
             self.refuse_missing(r.session_id.value());
             return Flow::Close;
         };
@@ -151,7 +168,7 @@ impl Conn {
         let Some(agent) = agent else {
             drop(guard);
             self.count_failure(&[&ip_key]);
-            tracing::info!(ip = %self.ip, "resume refused: the token does not fit");
+            tracing::info!(source = %self.source, "resume refused: the token does not fit");
             self.error(
                 ErrorCode::Unauthorized,
                 "resume token not valid for this session: join with a token",

@@ -2,7 +2,6 @@
 //! to (nothing yet, a customer, an agent). The customer and agent halves of the actor are in
 //! [`super::customer`] and [`super::agent`].
 
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,25 +14,30 @@ use cobrowse_engine::session::AgentId;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::codes::{CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TOO_BIG, HANDSHAKE_TIMEOUT};
+use super::codes::{CLOSE_IDLE, CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TOO_BIG};
 use super::deliver::deliver;
 use super::refusals::error_msg;
 use crate::link::READ_BUFFER_BYTES;
 use crate::link::{Backlog, Link, Outbound};
+use crate::net::{AddrGroup, Peer, client_group};
 use crate::state::{RelayState, SessionEntry};
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, Query, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use std::collections::HashMap;
-use std::net::SocketAddr;
 
 /// `GET /ws`: upgrades to a WebSocket (see the module docs).
 pub async fn upgrade(
     State(state): State<Arc<RelayState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
     Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
+    let source = client_group(peer.addr.ip(), &headers, &state.config.trusted_proxies);
+    // From here the WebSocket's own deadlines apply, not the request-header one.
+    peer.guard.upgraded();
     let max = state.config.limits.max_message_bytes;
     let proofs = Proofs {
         session: query.get("session").cloned(),
@@ -43,7 +47,7 @@ pub async fn upgrade(
     ws.max_message_size(max)
         .max_frame_size(max)
         .read_buffer_size(READ_BUFFER_BYTES)
-        .on_upgrade(move |socket| run(state, socket, peer.ip(), proofs))
+        .on_upgrade(move |socket| run(state, socket, source, proofs))
 }
 
 /// What the connection's query string carries (never logged).
@@ -67,7 +71,7 @@ pub(super) enum Bound {
 pub(super) struct Conn {
     pub(super) state: Arc<RelayState>,
     pub(super) tx: Link,
-    pub(super) ip: IpAddr,
+    pub(super) source: AddrGroup,
     pub(super) proofs: Proofs,
     pub(super) bound: Bound,
 }
@@ -77,7 +81,12 @@ pub(super) enum Flow {
     Close,
 }
 
-pub(super) async fn run(state: Arc<RelayState>, socket: WebSocket, ip: IpAddr, proofs: Proofs) {
+pub(super) async fn run(
+    state: Arc<RelayState>,
+    socket: WebSocket,
+    source: AddrGroup,
+    proofs: Proofs,
+) {
     let (sink, mut stream) = socket.split();
     let (tx, rx, backlog) = Link::new();
     let mut writer = tokio::spawn(write_loop(sink, rx, backlog));
@@ -88,12 +97,20 @@ pub(super) async fn run(state: Arc<RelayState>, socket: WebSocket, ip: IpAddr, p
     let mut conn = Conn {
         state: state.clone(),
         tx,
-        ip,
+        source,
         proofs,
         bound: Bound::None,
     };
-    tracing::debug!(ip = %ip, "connection opened");
-    let handshake_deadline = tokio::time::Instant::now() + HANDSHAKE_TIMEOUT;
+    tracing::debug!(source = %source, "connection opened");
+    let limits = &state.config.limits;
+    let handshake_deadline = tokio::time::Instant::now() + limits.handshake_timeout();
+    // Silence is measured from the last message of any kind (pongs included); the relay
+    // pings every third of the idle timeout so that a live client always has something to
+    // answer.
+    let idle = limits.idle_timeout();
+    let mut last_heard = tokio::time::Instant::now();
+    let mut pings = tokio::time::interval_at(last_heard + idle / 3, idle / 3);
+    pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut writer_done = false;
     loop {
         let handshaking = matches!(conn.bound, Bound::None | Bound::AgentHello);
@@ -108,12 +125,23 @@ pub(super) async fn run(state: Arc<RelayState>, socket: WebSocket, ip: IpAddr, p
         };
         let item = tokio::select! {
             item = next => item,
+            _ = pings.tick() => {
+                if last_heard.elapsed() >= idle {
+                    tracing::debug!(source = %source, "connection closed: idle");
+                    conn.tx.send(Outbound::Close(CLOSE_IDLE, "idle"));
+                    break;
+                }
+                conn.tx.send(Outbound::Ping);
+                continue;
+            }
             _ = &mut writer => { writer_done = true; break; }
         };
         let Some(item) = item else {
+            tracing::info!(source = %source, "connection closed: no Hello in time");
             conn.fatal(ErrorCode::BadMessage, "no Hello in time", CLOSE_POLICY);
             break;
         };
+        last_heard = tokio::time::Instant::now();
         let flow = match item {
             None => break,
             Some(Ok(WsMessage::Binary(b))) => conn.on_binary(b).await,
@@ -162,7 +190,7 @@ pub(super) async fn run(state: Arc<RelayState>, socket: WebSocket, ip: IpAddr, p
         .metrics
         .connections
         .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-    tracing::debug!(ip = %ip, "connection closed");
+    tracing::debug!(source = %source, "connection closed");
 }
 
 pub(super) async fn write_loop(
@@ -175,6 +203,11 @@ pub(super) async fn write_loop(
             Outbound::Wire(b) => {
                 backlog.written(b.len());
                 if sink.send(WsMessage::Binary(b)).await.is_err() {
+                    return;
+                }
+            }
+            Outbound::Ping => {
+                if sink.send(WsMessage::Ping(Bytes::new())).await.is_err() {
                     return;
                 }
             }

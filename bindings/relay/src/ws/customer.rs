@@ -4,19 +4,20 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
-use cobrowse_engine::FrameKind;
 use cobrowse_engine::protocol::{
     self, ErrorCode, Message, Mode, ParticipantId, Reconnect, ResumeToken, Role,
 };
 use cobrowse_engine::session::{Participant, Recipient, SessionError, SessionId, SessionState};
+use cobrowse_engine::{FrameKind, FrameMeta, FrameView, Mirror, MirrorOptions};
 
-use super::codes::{CLOSE_NORMAL, CLOSE_POLICY, CLOSE_REPLACED, CUSTOMER, NO_SESSION};
+use super::codes::{CLOSE_POLICY, CLOSE_REPLACED, CUSTOMER, CUSTOMER_REFUSED, NO_SESSION};
 use super::conn::{Bound, Conn, Flow};
 use super::deliver::{current_mode, deliver, participants, to_point};
 use super::keyframes::{forward_delta, request_customer_keyframe, send_keyframe_bytes};
 use super::refusals::session_error;
 use crate::audit::bump;
 use crate::auth;
+use crate::budget::{Budget, OverBudget};
 use crate::link::Outbound;
 use crate::state::{SessionEntry, SessionInner};
 
@@ -36,7 +37,7 @@ impl Conn {
             (Some(id), Some(secret), _) => match SessionId::parse(id) {
                 Ok(id) => (id, Some(secret.to_owned()), None),
                 Err(_) => {
-                    self.fatal(ErrorCode::SessionNotFound, NO_SESSION, CLOSE_POLICY);
+                    self.refuse_customer();
                     return Flow::Close;
                 }
             },
@@ -51,8 +52,16 @@ impl Conn {
                 return Flow::Close;
             }
         };
+        let ip_key = format!("ip:{}", self.source);
+        if self.refuse_if_over(
+            &ip_key,
+            &self.state.config.limits.ip_join_limits(),
+            "too many failed connections from this address",
+        ) {
+            return Flow::Close;
+        }
         let Some(entry) = self.state.session(id.value()) else {
-            self.refuse_missing(id.value());
+            self.refuse_customer();
             return Flow::Close;
         };
         let state = self.state.clone();
@@ -64,24 +73,12 @@ impl Conn {
             }
             (None, None) => false,
         };
-        if !proven {
+        if !proven || inner.machine.is_ended() {
             drop(inner);
-            self.fatal(
-                ErrorCode::Unauthorized,
-                "wrong customer secret or resume token",
-                CLOSE_POLICY,
-            );
+            self.refuse_customer();
             return Flow::Close;
         }
-        if inner.machine.is_ended() {
-            drop(inner);
-            self.fatal(
-                ErrorCode::SessionEnded,
-                "the session has ended",
-                CLOSE_NORMAL,
-            );
-            return Flow::Close;
-        }
+        inner.wire.customer_seen = true;
         if let Some(old) = inner.links.customer.replace(self.tx.clone()) {
             let _ = old.send(Outbound::Close(
                 CLOSE_REPLACED,
@@ -111,6 +108,16 @@ impl Conn {
         drop(inner);
         self.bound = Bound::Customer(entry);
         Flow::Continue
+    }
+
+    /// The one answer to every failed customer connection (unknown id, wrong secret or resume
+    /// token, ended session): the same code and text, so that probing cannot tell a live id
+    /// from none. Counted against the address's failure limits and logged.
+    pub(super) fn refuse_customer(&self) {
+        self.count_failure(&[&format!("ip:{}", self.source)]);
+        bump(&self.state.metrics.customer_failures);
+        tracing::info!(source = %self.source, "customer connection refused");
+        self.fatal(ErrorCode::SessionNotFound, CUSTOMER_REFUSED, CLOSE_POLICY);
     }
 
     pub(super) fn refuse_missing(&self, id: u32) {
@@ -143,8 +150,73 @@ impl Conn {
             self.error(ErrorCode::RateLimited, "too many frames; frame dropped");
             return;
         }
-        match inner.mirror.apply_frame(frame, &mut ()) {
+        if !inner
+            .wire
+            .byte_bucket
+            .take_n(frame.len() as f64, Instant::now())
+        {
+            bump(&state.metrics.rate_limited);
+            self.error(
+                ErrorCode::RateLimited,
+                "too many frame bytes; frame dropped",
+            );
+            return;
+        }
+        let limits = &state.config.limits;
+        let budget = Budget {
+            session: limits.max_mirror_bytes,
+            total: limits.max_total_mirror_bytes,
+        };
+        // The frame is validated once; a keyframe is checked against the budgets before it
+        // replaces the page (see [`crate::budget`]).
+        let view = match FrameView::access(frame) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::debug!(session = entry.id.value(), "frame rejected: {e}");
+                request_customer_keyframe(inner);
+                return;
+            }
+        };
+        let header = view.header();
+        let meta = FrameMeta {
+            seq: header.seq,
+            base_seq: header.base_seq,
+            fingerprint: header.fingerprint,
+            sanitized: header.sanitized,
+        };
+        let applied = match header.kind {
+            FrameKind::Keyframe => {
+                let next = Budget::footprint(view.record_count(), frame.len());
+                if let Err(over) = budget.check(inner.wire.mirror_bytes, next, &state.mirror_bytes)
+                {
+                    self.refuse_over_budget(entry, over);
+                    return;
+                }
+                let records: Vec<_> = view.records().collect();
+                inner.mirror.apply_keyframe(&meta, &records, &mut ())
+            }
+            FrameKind::Delta => inner.mirror.apply_delta(&meta, view.mutations(), &mut ()),
+        };
+        match applied.map(|()| header) {
             Ok(header) => {
+                let (next, frames) = Budget::after(
+                    &inner.mirror,
+                    header.kind == FrameKind::Keyframe,
+                    inner.wire.frame_bytes_since_keyframe,
+                    frame.len(),
+                );
+                if let Err(over) = budget.check(inner.wire.mirror_bytes, next, &state.mirror_bytes)
+                {
+                    // Over budget after a delta: nothing of it is held.
+                    inner.mirror = Mirror::new(MirrorOptions::default());
+                    inner.wire.frame_bytes_since_keyframe = 0;
+                    Budget::commit(&mut inner.wire.mirror_bytes, 0, &state.mirror_bytes);
+                    self.refuse_over_budget(entry, over);
+                    request_customer_keyframe(inner);
+                    return;
+                }
+                inner.wire.frame_bytes_since_keyframe = frames;
+                Budget::commit(&mut inner.wire.mirror_bytes, next, &state.mirror_bytes);
                 inner.wire.keyframe_requested = false;
                 let now = state.now();
                 if inner.machine.handle_customer_frame(now).is_ok() {
@@ -176,6 +248,14 @@ impl Conn {
                 request_customer_keyframe(inner);
             }
         }
+    }
+
+    /// A frame over a memory budget: a clear error to the customer and a metric; the frame is
+    /// neither held nor forwarded.
+    fn refuse_over_budget(&self, entry: &SessionEntry, over: OverBudget) {
+        bump(&self.state.metrics.frames_over_budget);
+        tracing::warn!(session = entry.id.value(), "frame refused: {}", over.text());
+        self.error(ErrorCode::TooLarge, over.text());
     }
 
     pub(super) async fn customer_message(

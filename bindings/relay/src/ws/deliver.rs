@@ -2,6 +2,7 @@
 //! connections in the protocol's words, and the timer sweep that makes the machine speak.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use cobrowse_engine::protocol::{
     self, ErrorCode, HighlightScope, Message, Mode, ResumeToken, Role,
@@ -14,6 +15,7 @@ use cobrowse_engine::session::{
 use super::codes::{CLOSE_NORMAL, CUSTOMER};
 use super::keyframes::{request_customer_keyframe, send_keyframe};
 use super::refusals::{error_msg, session_error};
+use crate::audit::bump;
 use crate::link::Outbound;
 use crate::state::{RelayState, SessionEntry, SessionInner};
 pub(super) fn to_f32(p: Point) -> (f32, f32) {
@@ -329,8 +331,22 @@ pub async fn sweep_timers(state: &RelayState) {
         .values()
         .cloned()
         .collect();
+    let connect_deadline = Duration::from_secs(state.config.limits.customer_connect_secs);
     for entry in entries {
         let mut inner = entry.inner.lock().await;
+        if !inner.wire.customer_seen
+            && !inner.machine.is_ended()
+            && entry.created.elapsed() >= connect_deadline
+        {
+            // Nobody is waiting for a page that never came: end it (agents who joined by the
+            // id get `End`), so that unused creations cannot fill the store.
+            bump(&state.metrics.sessions_unconnected);
+            tracing::info!("session ended: its customer never connected");
+            let _ = inner.machine.handle_backend_end(now);
+            deliver(state, &entry, &mut inner);
+            state.after_event(&entry, &mut inner);
+            continue;
+        }
         if inner.machine.poll_timeout().is_some_and(|t| t <= now) {
             inner.machine.handle_timeout(now);
             deliver(state, &entry, &mut inner);

@@ -30,7 +30,10 @@
 //!   its participant id and gets `Joined` and a fresh relay-made keyframe. A second live
 //!   connection of the same agent replaces the first.
 //!
-//! The first message must arrive within [`HANDSHAKE_TIMEOUT`].
+//! The first message must arrive within `limits.handshake_timeout_ms`; a WebSocket silent for
+//! `limits.idle_timeout_ms` is closed (1001), and the relay pings every third of that so that
+//! a live client always answers. The request-header deadline and the connection caps are
+//! [`crate::net`]'s.
 //!
 //! # Frames
 //!
@@ -104,6 +107,6 @@ pub use crate::link::{
     Backlog, CLOSE_TOO_SLOW, Link, Links, MAX_QUEUED, MAX_QUEUED_BYTES, Outbound, READ_BUFFER_BYTES,
 };
 pub use crate::wire_state::{ACK_WINDOW, WireState};
-pub use codes::{CUSTOMER, HANDSHAKE_TIMEOUT};
+pub use codes::CUSTOMER;
 pub use conn::upgrade;
 pub use deliver::{deliver, sweep_timers};
