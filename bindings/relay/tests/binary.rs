@@ -119,7 +119,8 @@ async fn a_trace_level_log_holds_no_payload_token_or_page_text() {
         .env("COBROWSE_AGENT_SECRET", AGENT_SECRET)
         .env("COBROWSE_BACKEND_SECRET", "trace-test-backend-secret-0123")
         .env_remove("COBROWSE_DEV")
-        .stdout(Stdio::null())
+        // The log goes to stdout (tracing's default); stderr too, to be sure.
+        .stdout(log.try_clone().unwrap())
         .stderr(log)
         .spawn()
         .unwrap();
@@ -184,12 +185,24 @@ async fn a_trace_level_log_holds_no_payload_token_or_page_text() {
         .unwrap();
     let join = Message::Join {
         session_id: cobrowse_engine::session::SessionId::parse(&id).unwrap(),
-        token: token.clone().into(),
+        token: cobrowse_engine::protocol::AuthToken::new(token.clone()),
     };
     agent
         .send(WsMsg::Binary(join.encode().into()))
         .await
         .unwrap();
+    // The agent gets the page, then the customer's chat: payloads went through the relay.
+    let mut next_message = async || loop {
+        let m = tokio::time::timeout(t, agent.next())
+            .await
+            .expect("the agent got the page and the chat")
+            .unwrap()
+            .unwrap();
+        if let WsMsg::Binary(b) = m {
+            return Message::decode(&b).unwrap();
+        }
+    };
+    while !matches!(next_message().await, Message::Frame { .. }) {}
     let chat = Message::Chat {
         from: cobrowse_engine::protocol::ParticipantId(1),
         text: CHAT_TEXT.into(),
@@ -198,20 +211,10 @@ async fn a_trace_level_log_holds_no_payload_token_or_page_text() {
         .send(WsMsg::Binary(chat.encode().into()))
         .await
         .unwrap();
-    // The agent gets the page and the chat: the payloads went through the relay.
-    let (mut saw_frame, mut saw_chat) = (false, false);
-    while !(saw_frame && saw_chat) {
-        let m = tokio::time::timeout(t, agent.next())
-            .await
-            .expect("the agent got the page and the chat")
-            .unwrap()
-            .unwrap();
-        if let WsMsg::Binary(b) = m {
-            match Message::decode(&b).unwrap() {
-                Message::Frame { .. } => saw_frame = true,
-                Message::Chat { text, .. } => saw_chat |= text.as_str() == CHAT_TEXT,
-                _ => {}
-            }
+    loop {
+        if let Message::Chat { text, .. } = next_message().await {
+            assert_eq!(text.as_str(), CHAT_TEXT);
+            break;
         }
     }
     drop((customer, agent));
