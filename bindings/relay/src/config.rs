@@ -7,6 +7,8 @@
 //! audit_log = "/var/log/cobrowse/audit.jsonl"   # COBROWSE_AUDIT_LOG
 //! webhook_url = "https://vendor.example/cobrowse/events"   # COBROWSE_WEBHOOK_URL
 //! webhook_secret = "…"               # COBROWSE_WEBHOOK_SECRET: HMAC key for X-Cobrowse-Signature
+//! agent_token_algorithm = "HS256"   # HS256 (agent_secret) | RS256 | ES256 (agent_token_public_key)
+//! agent_token_public_key = "/etc/cobrowse/vendor.pem"   # PEM public key for RS256/ES256
 //! trusted_proxies = ["10.0.0.5"]     # reverse proxies whose X-Forwarded-For names the client
 //! dev = false                        # COBROWSE_DEV=1: print a development agent token and the backend token
 //!
@@ -66,6 +68,11 @@ pub struct RelayConfig {
     pub webhook_url: Option<String>,
     /// Sign webhook bodies with HMAC-SHA256 under this key (`X-Cobrowse-Signature: sha256=…`).
     pub webhook_secret: Option<String>,
+    /// The agent-token algorithm: `HS256` (with `agent_secret`), `RS256` or `ES256` (with
+    /// `agent_token_public_key`). Pinned: tokens of any other algorithm are refused.
+    pub agent_token_algorithm: String,
+    /// PEM public key of the vendor's signing key, for `RS256` / `ES256`.
+    pub agent_token_public_key: Option<PathBuf>,
     /// Reverse proxies whose `X-Forwarded-For` names the client: for a connection from one of
     /// these, the per-address limits apply to the right-most address in that header that is
     /// not itself a trusted proxy. Empty: the TCP peer is the client.
@@ -90,6 +97,8 @@ impl Default for RelayConfig {
             webhook_secret: None,
             dev: false,
             trusted_proxies: Vec::new(),
+            agent_token_algorithm: "HS256".into(),
+            agent_token_public_key: None,
             limits: Limits::default(),
             policy: PolicyConfig::default(),
         }

@@ -22,7 +22,7 @@ use cobrowse_engine::session::SessionId;
 use serde_json::json;
 
 use crate::admission::INVITE_LIFETIME;
-use crate::auth::{secrets_match, verify_agent_token};
+use crate::auth::secrets_match;
 use crate::net::{Peer, client_group};
 use crate::state::{CreateError, RelayState};
 
@@ -120,8 +120,8 @@ pub async fn create_invite(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let Some(claims) = bearer(&headers)
-        .and_then(|t| verify_agent_token(&state.agent_secret, t, state.unix_secs()).ok())
+    let Some(claims) =
+        bearer(&headers).and_then(|t| state.tokens.verify(t, state.unix_secs()).ok())
     else {
         return (
             StatusCode::UNAUTHORIZED,

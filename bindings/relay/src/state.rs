@@ -57,6 +57,8 @@ pub struct RelayState {
     pub policy: SessionPolicy,
     /// The agent-token key.
     pub agent_secret: Vec<u8>,
+    /// Verifies agent tokens (the configured algorithm and key).
+    pub tokens: auth::TokenVerifier,
     /// The backend bearer token.
     pub backend_secret: String,
     /// Live sessions.
@@ -151,8 +153,19 @@ impl RelayState {
         let one_per_agent = policy.one_session_per_agent;
         let audit = AuditLog::open(config.audit_log.as_deref(), config.webhook_url.is_some())?;
         let creations = std::sync::Mutex::new(CreationLimiter::new(&config.limits));
+        let public_key = match &config.agent_token_public_key {
+            Some(path) => Some(std::fs::read(path)?),
+            None => None,
+        };
+        let tokens = auth::TokenVerifier::from_config(
+            &config.agent_token_algorithm,
+            &agent_secret,
+            public_key.as_deref(),
+        )
+        .map_err(std::io::Error::other)?;
         Ok(RelayState {
             creations,
+            tokens,
             config,
             policy,
             agent_secret,

@@ -46,7 +46,7 @@ fn the_binary_listens_on_cobrowse_listen_serves_the_api_and_stops_on_sigterm() {
             .next()
             .expect("the relay exited before listening")
             .unwrap();
-        saw_token |= line.starts_with("development agent token (12 h): v1.");
+        saw_token |= line.starts_with("development agent token (12 h): eyJ");
         if line.contains(&format!("listening on http://{addr}")) {
             break;
         }

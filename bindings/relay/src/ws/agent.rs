@@ -56,7 +56,7 @@ impl Conn {
         let state = self.state.clone();
         let limits = &state.config.limits;
         let ip_key = format!("ip:{}", self.source);
-        let claims = match auth::verify_agent_token(&state.agent_secret, token, state.unix_secs()) {
+        let claims = match state.tokens.verify(token, state.unix_secs()) {
             Ok(c) => c,
             Err(e) => {
                 if self.refuse_if_over(
