@@ -18,7 +18,6 @@ use super::keyframes::{agent_ack, send_keyframe};
 use super::refusals::{error_msg, session_refusal};
 use crate::admission::{self, Limit};
 use crate::audit::bump;
-use crate::auth;
 use crate::auth::agent_id_of;
 use crate::link::Outbound;
 use crate::state::{SessionEntry, SessionInner};
