@@ -23,7 +23,8 @@ use serde_json::json;
 
 use crate::admission::INVITE_LIFETIME;
 use crate::auth::secrets_match;
-use crate::net::{Peer, client_group};
+use crate::net::Peer;
+use crate::source::client_group;
 use crate::state::{CreateError, RelayState};
 
 /// `POST /api/sessions`: limited per source address (`limits.sessions_per_ip_per_minute`) and

@@ -11,6 +11,7 @@ pub mod config;
 pub mod http;
 pub mod link;
 pub mod net;
+pub mod source;
 pub mod state;
 mod token_bucket;
 pub mod wire_state;

@@ -20,7 +20,7 @@ use tokio::sync::Mutex;
 use crate::audit::{AuditLog, Metrics, bump};
 use crate::auth;
 use crate::config::RelayConfig;
-use crate::net::AddrGroup;
+use crate::source::AddrGroup;
 use crate::token_bucket::TokenBucket;
 
 /// One live session.
@@ -74,8 +74,8 @@ pub struct RelayState {
     /// Recently ended session ids (so a join names them "ended" rather than "unknown"),
     /// forgotten after an hour or when the id is live again.
     pub ended: std::sync::Mutex<HashMap<u32, Instant>>,
-    /// Open connections per source address group and in all (see [`crate::net`]).
-    pub conn_counts: Arc<crate::net::ConnCounts>,
+    /// Open connections per source address group and in all (see [`crate::source`]).
+    pub conn_counts: Arc<crate::source::ConnCounts>,
     /// Session creations per source address group and in all.
     pub creations: std::sync::Mutex<CreationLimiter>,
     /// Bytes all mirrors hold (each session's share is in its wire state).
