@@ -85,6 +85,9 @@ impl std::fmt::Display for KeyError {
 
 impl std::error::Error for KeyError {}
 
+/// Reads a PEM public key for one algorithm family.
+type PemKey = fn(&[u8]) -> jsonwebtoken::errors::Result<DecodingKey>;
+
 /// Verifies agent tokens with one pinned algorithm and key.
 pub struct TokenVerifier {
     key: DecodingKey,
@@ -115,10 +118,7 @@ impl TokenVerifier {
         secret: &[u8],
         public_key_pem: Option<&[u8]>,
     ) -> Result<TokenVerifier, KeyError> {
-        let (alg, pem_key): (
-            Algorithm,
-            fn(&[u8]) -> jsonwebtoken::errors::Result<DecodingKey>,
-        ) = match algorithm {
+        let (alg, pem_key): (Algorithm, PemKey) = match algorithm {
             "HS256" => return Ok(TokenVerifier::hs256(secret)),
             "RS256" => (Algorithm::RS256, DecodingKey::from_rsa_pem),
             "ES256" => (Algorithm::ES256, DecodingKey::from_ec_pem),
