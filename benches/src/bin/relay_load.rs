@@ -817,6 +817,18 @@ impl Relay {
     }
 }
 
+/// The relay's configuration under load: every session and connection comes from 127.0.0.1,
+/// so the per-address limits (session creations per minute, connections per address) and the
+/// global creation rate are lifted; every other limit keeps its default.
+const LOAD_CONFIG: &str = "[limits]\nsessions_per_ip_per_minute = 100000000\nsessions_per_second = 100000000\nmax_connections_per_ip = 100000000\n";
+
+/// [`LOAD_CONFIG`] for the in-process relay.
+fn lift_per_address_limits(limits: &mut cobrowse_relay::config::Limits) {
+    limits.sessions_per_ip_per_minute = 100_000_000;
+    limits.sessions_per_second = 100_000_000;
+    limits.max_connections_per_ip = 100_000_000;
+}
+
 /// Starts the relay, or with `bare` the baseline forwarder `bare_relay` (always a separate
 /// process).
 fn start_relay(o: &Opts, bare: bool) -> (Relay, SocketAddr, String) {
@@ -831,7 +843,8 @@ fn start_relay(o: &Opts, bare: bool) -> (Relay, SocketAddr, String) {
                 .build()
                 .unwrap();
             rt.block_on(async move {
-                let config = cobrowse_relay::RelayConfig::default();
+                let mut config = cobrowse_relay::RelayConfig::default();
+                lift_per_address_limits(&mut config.limits);
                 let state = Arc::new(
                     cobrowse_relay::RelayState::new(
                         config,
@@ -853,7 +866,7 @@ fn start_relay(o: &Opts, bare: bool) -> (Relay, SocketAddr, String) {
         return (
             Relay::InProcess(h, stop_tx),
             addr,
-            "in process (`cobrowse_relay::serve`, own runtime, default limits)".into(),
+            "in process (`cobrowse_relay::serve`, own runtime, default limits but the per-address ones)".into(),
         );
     }
     let (given, name, flag, build) = if bare {
@@ -881,7 +894,15 @@ fn start_relay(o: &Opts, bare: bool) -> (Relay, SocketAddr, String) {
         "{} not found: run `cargo build --release {build}` (or pass {flag} PATH)",
         bin.display()
     );
-    let mut child = Command::new(&bin)
+    let mut command = Command::new(&bin);
+    if !bare {
+        // All the load comes from one address: the per-address limits are lifted (see
+        // `lift_per_address_limits`), the rest stay at their defaults.
+        let path = std::env::temp_dir().join(format!("relay_load-{}.toml", std::process::id()));
+        std::fs::write(&path, LOAD_CONFIG).expect("write the relay's config");
+        command.arg("--config").arg(&path);
+    }
+    let mut child = command
         .env("COBROWSE_LISTEN", "127.0.0.1:0")
         .env("COBROWSE_AGENT_SECRET", AGENT_SECRET)
         .env("COBROWSE_BACKEND_SECRET", BACKEND_SECRET)
@@ -925,7 +946,7 @@ fn start_relay(o: &Opts, bare: bool) -> (Relay, SocketAddr, String) {
         if bare {
             "bare forwarder"
         } else {
-            "default limits"
+            "default limits but the per-address ones"
         }
     );
     (Relay::Process(child), addr, what)

@@ -183,6 +183,14 @@ impl JoinLimiter {
         })
     }
 
+    /// Whether `key` failed at all within the last day.
+    pub fn has_failures(&self, key: &str, now: Instant) -> bool {
+        self.failures
+            .get(key)
+            .and_then(|q| q.back())
+            .is_some_and(|t| now.duration_since(*t) < DAY)
+    }
+
     /// Counts one failure of `key`.
     pub fn record(&mut self, key: &str, now: Instant) {
         if self.failures.len() > SWEEP_AT {

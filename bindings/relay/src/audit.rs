@@ -188,6 +188,16 @@ pub struct Metrics {
     /// Deltas not sent to an agent too far behind in its acknowledgements (it gets one
     /// keyframe when it catches up instead).
     pub deltas_withheld: AtomicU64,
+    /// Connections closed at accept (per-address or global connection cap).
+    pub connections_refused: AtomicU64,
+    /// Session creations refused (per-address or global creation rate, or full).
+    pub sessions_refused: AtomicU64,
+    /// Sessions ended because their customer never connected.
+    pub sessions_unconnected: AtomicU64,
+    /// Failed customer connections (unknown id, wrong secret, ended session).
+    pub customer_failures: AtomicU64,
+    /// Frames refused because the mirror would exceed its session's or the relay's budget.
+    pub frames_over_budget: AtomicU64,
 }
 
 impl Metrics {
@@ -260,6 +270,35 @@ impl Metrics {
             "Deltas withheld from agents too far behind in their acknowledgements.",
             g(&self.deltas_withheld),
         );
+        for (name, help, v) in [
+            (
+                "cobrowse_connections_refused_total",
+                "Connections closed at accept by the connection caps.",
+                &self.connections_refused,
+            ),
+            (
+                "cobrowse_sessions_refused_total",
+                "Session creations refused by the creation limits.",
+                &self.sessions_refused,
+            ),
+            (
+                "cobrowse_sessions_unconnected_total",
+                "Sessions ended because their customer never connected.",
+                &self.sessions_unconnected,
+            ),
+            (
+                "cobrowse_customer_failures_total",
+                "Failed customer connections.",
+                &self.customer_failures,
+            ),
+            (
+                "cobrowse_frames_over_budget_total",
+                "Frames refused by the mirror memory budgets.",
+                &self.frames_over_budget,
+            ),
+        ] {
+            line(name, "counter", help, g(v));
+        }
         out
     }
 }

@@ -7,6 +7,9 @@
 //! audit_log = "/var/log/cobrowse/audit.jsonl"   # COBROWSE_AUDIT_LOG
 //! webhook_url = "https://vendor.example/cobrowse/events"   # COBROWSE_WEBHOOK_URL
 //! webhook_secret = "…"               # COBROWSE_WEBHOOK_SECRET: HMAC key for X-Cobrowse-Signature
+//! agent_token_algorithm = "HS256"   # HS256 (agent_secret) | RS256 | ES256 (agent_token_public_key)
+//! agent_token_public_key = "/etc/cobrowse/vendor.pem"   # PEM public key for RS256/ES256
+//! trusted_proxies = ["10.0.0.5"]     # reverse proxies whose X-Forwarded-For names the client
 //! dev = false                        # COBROWSE_DEV=1: print a development agent token and the backend token
 //!
 //! [limits]
@@ -18,6 +21,17 @@
 //! join_failures_per_ip_per_hour = 30
 //! join_failures_per_ip_per_day = 100
 //! max_live_sessions = 100000
+//! header_timeout_ms = 10000          # a request header complete within this (also keep-alive idle)
+//! handshake_timeout_ms = 10000       # a WebSocket's first message within this
+//! idle_timeout_ms = 60000            # a silent WebSocket is closed (pinged every third of it)
+//! max_connections_per_ip = 256       # per IPv4 address or IPv6 /64
+//! max_connections = 0                # 0 = open-file limit minus 256
+//! sessions_per_ip_per_minute = 30
+//! sessions_per_second = 200
+//! customer_connect_secs = 60         # a session whose customer never connects ends after this
+//! max_mirror_bytes = 67108864        # one session's mirror
+//! max_total_mirror_bytes = 4294967296  # all mirrors
+//! frame_bytes_per_second = 8388608   # frame bytes per session per second (burst 2 s)
 //!
 //! [policy]
 //! control_ceiling = "full"           # full | partial | none
@@ -54,6 +68,15 @@ pub struct RelayConfig {
     pub webhook_url: Option<String>,
     /// Sign webhook bodies with HMAC-SHA256 under this key (`X-Cobrowse-Signature: sha256=…`).
     pub webhook_secret: Option<String>,
+    /// The agent-token algorithm: `HS256` (with `agent_secret`), `RS256` or `ES256` (with
+    /// `agent_token_public_key`). Pinned: tokens of any other algorithm are refused.
+    pub agent_token_algorithm: String,
+    /// PEM public key of the vendor's signing key, for `RS256` / `ES256`.
+    pub agent_token_public_key: Option<PathBuf>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client: for a connection from one of
+    /// these, the per-address limits apply to the right-most address in that header that is
+    /// not itself a trusted proxy. Empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Development mode: a development agent token and the backend token are printed at start
     /// (missing secrets are generated for the run in any mode, with a warning).
     pub dev: bool,
@@ -73,6 +96,9 @@ impl Default for RelayConfig {
             webhook_url: None,
             webhook_secret: None,
             dev: false,
+            trusted_proxies: Vec::new(),
+            agent_token_algorithm: "HS256".into(),
+            agent_token_public_key: None,
             limits: Limits::default(),
             policy: PolicyConfig::default(),
         }
@@ -100,6 +126,49 @@ pub struct Limits {
     pub join_failures_per_ip_per_day: u32,
     /// Live sessions at most.
     pub max_live_sessions: usize,
+    /// Milliseconds a connection has to send a complete request header, from accept and again
+    /// after each response (this also bounds idle keep-alive connections).
+    pub header_timeout_ms: u64,
+    /// Milliseconds an upgraded WebSocket has for its first message (`Hello`, and an agent's
+    /// `Join`).
+    pub handshake_timeout_ms: u64,
+    /// Milliseconds a WebSocket may stay silent (pings from the relay every third of it keep
+    /// a live client answering) before it is closed.
+    pub idle_timeout_ms: u64,
+    /// Open connections per source address (an IPv4 address or an IPv6 /64).
+    pub max_connections_per_ip: usize,
+    /// Open connections in all (0 = the open-file limit minus 256).
+    pub max_connections: usize,
+    /// Sessions one source address may create per minute (a token bucket; burst the same).
+    pub sessions_per_ip_per_minute: u32,
+    /// Sessions all sources together may create per second (a token bucket; burst 10x).
+    pub sessions_per_second: u32,
+    /// Seconds a created session waits for its customer's first connection before it ends.
+    pub customer_connect_secs: u64,
+    /// Bytes one session's mirror may hold (its tree's footprint), frames included.
+    pub max_mirror_bytes: usize,
+    /// Bytes all mirrors together may hold.
+    pub max_total_mirror_bytes: usize,
+    /// Frame bytes one session may send per second (burst: two seconds' worth; a single
+    /// frame larger than that goes through a full bucket and leaves a debt).
+    pub frame_bytes_per_second: usize,
+}
+
+impl Limits {
+    /// The request-header deadline.
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_millis(self.header_timeout_ms)
+    }
+
+    /// The first-message deadline of a WebSocket.
+    pub fn handshake_timeout(&self) -> Duration {
+        Duration::from_millis(self.handshake_timeout_ms)
+    }
+
+    /// The silence a WebSocket may keep.
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_millis(self.idle_timeout_ms)
+    }
 }
 
 impl Limits {
@@ -133,6 +202,17 @@ impl Default for Limits {
             join_failures_per_ip_per_hour: 30,
             join_failures_per_ip_per_day: 100,
             max_live_sessions: 100_000,
+            header_timeout_ms: 10_000,
+            handshake_timeout_ms: 10_000,
+            idle_timeout_ms: 60_000,
+            max_connections_per_ip: 256,
+            max_connections: 0,
+            sessions_per_ip_per_minute: 30,
+            sessions_per_second: 200,
+            customer_connect_secs: 60,
+            max_mirror_bytes: 64 << 20,
+            max_total_mirror_bytes: 4 << 30,
+            frame_bytes_per_second: 8 << 20,
         }
     }
 }

@@ -15,19 +15,28 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use cobrowse_engine::session::SessionId;
 use serde_json::json;
 
 use crate::admission::INVITE_LIFETIME;
-use crate::auth::{secrets_match, verify_agent_token};
+use crate::auth::secrets_match;
+use crate::net::Peer;
+use crate::source::client_group;
 use crate::state::{CreateError, RelayState};
 
-/// `POST /api/sessions`
-pub async fn create_session(State(state): State<Arc<RelayState>>) -> Response {
-    match state.create_session() {
+/// `POST /api/sessions`: limited per source address (`limits.sessions_per_ip_per_minute`) and
+/// in all (`limits.sessions_per_second`, `limits.max_live_sessions`); refusals are 429 (a
+/// rate) or 503 (full), with `Retry-After`.
+pub async fn create_session(
+    State(state): State<Arc<RelayState>>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    headers: HeaderMap,
+) -> Response {
+    let source = client_group(peer.addr.ip(), &headers, &state.config.trusted_proxies);
+    match state.create_session(source) {
         Ok(entry) => (
             StatusCode::CREATED,
             Json(json!({
@@ -37,11 +46,24 @@ pub async fn create_session(State(state): State<Arc<RelayState>>) -> Response {
             })),
         )
             .into_response(),
-        Err(CreateError::Full | CreateError::NoFreeId) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"error": "too many live sessions"})),
-        )
-            .into_response(),
+        Err(CreateError::Full | CreateError::NoFreeId) => {
+            tracing::warn!(source = %source, "session refused: the relay is full");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "60")],
+                Json(json!({"error": "too many live sessions"})),
+            )
+                .into_response()
+        }
+        Err(e @ (CreateError::SourceLimited | CreateError::GlobalLimited)) => {
+            tracing::info!(source = %source, "session refused: {e:?}");
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, "10")],
+                Json(json!({"error": "too many sessions created; try again later"})),
+            )
+                .into_response()
+        }
     }
 }
 
@@ -99,8 +121,8 @@ pub async fn create_invite(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let Some(claims) = bearer(&headers)
-        .and_then(|t| verify_agent_token(&state.agent_secret, t, state.unix_secs()).ok())
+    let Some(claims) =
+        bearer(&headers).and_then(|t| state.tokens.verify(t, state.unix_secs()).ok())
     else {
         return (
             StatusCode::UNAUTHORIZED,
@@ -121,7 +143,7 @@ pub async fn create_invite(
     else {
         return not_found();
     };
-    let agent = crate::ws::agent_id_of(&claims.sub);
+    let agent = crate::auth::agent_id_of(&claims.sub);
     let mut inner = entry.inner.lock().await;
     if inner.machine.is_ended() || inner.machine.agent(agent).is_none() {
         return not_found();

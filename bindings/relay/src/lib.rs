@@ -6,9 +6,15 @@
 pub mod admission;
 pub mod audit;
 pub mod auth;
+pub mod budget;
 pub mod config;
 pub mod http;
+pub mod link;
+pub mod net;
+pub mod source;
 pub mod state;
+mod token_bucket;
+pub mod wire_state;
 pub mod ws;
 
 use std::sync::Arc;
@@ -20,6 +26,38 @@ use axum::routing::{delete, get, post};
 pub use config::RelayConfig;
 pub use state::RelayState;
 
+/// Libraries whose own logging can carry payloads, headers or URLs (a WebSocket message, a
+/// `?secret=` query): held at `warn` whatever `COBROWSE_LOG` says.
+pub const QUIET_LIBRARIES: &[&str] = &[
+    "tungstenite",
+    "tokio_tungstenite",
+    "axum",
+    "hyper",
+    "hyper_util",
+    "h2",
+    "tower",
+    "tower_http",
+    "reqwest",
+    "rustls",
+    "mio",
+    "tokio",
+];
+
+/// The log filter for `spec` (the `COBROWSE_LOG` value, `info` when unset or invalid): the
+/// relay's own events at the level asked for, the [`QUIET_LIBRARIES`] at `warn` at most. The
+/// relay itself never logs message contents, tokens or secrets at any level.
+pub fn log_filter(spec: Option<&str>) -> tracing_subscriber::EnvFilter {
+    let mut filter = spec
+        .and_then(|s| tracing_subscriber::EnvFilter::try_new(s).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info"));
+    for lib in QUIET_LIBRARIES {
+        if let Ok(d) = format!("{lib}=warn").parse() {
+            filter = filter.add_directive(d);
+        }
+    }
+    filter
+}
+
 /// The router with every endpoint.
 pub fn router(state: Arc<RelayState>) -> Router {
     Router::new()
@@ -29,10 +67,26 @@ pub fn router(state: Arc<RelayState>) -> Router {
         .route("/healthz", get(http::healthz))
         .route("/metrics", get(http::metrics))
         .route("/ws", get(ws::upgrade))
+        .layer(axum::middleware::from_fn(track_request))
         .with_state(state)
 }
 
+/// Tells the connection's guard when a request is being handled (no header deadline) and
+/// when its response went out (the next header is due), see [`net`].
+async fn track_request(
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<net::Peer>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    peer.guard.request_started();
+    let response = next.run(request).await;
+    peer.guard.response_sent();
+    response
+}
+
 /// Serves on `listener` until `shutdown` resolves, sweeping session timers in the background.
+/// Raises the process's open-file limit first (see [`net::raise_open_file_limit`]) and
+/// derives the global connection cap from it unless `limits.max_connections` is set.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<RelayState>,
@@ -52,13 +106,21 @@ pub async fn serve(
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
             loop {
                 tick.tick().await;
-                state.sweep_timers().await;
+                ws::sweep_timers(&state).await;
             }
         })
     };
+    let open_files = net::raise_open_file_limit();
+    let global = net::global_cap(state.config.limits.max_connections, open_files);
+    tracing::info!(
+        open_files = open_files.unwrap_or(0),
+        max_connections = global,
+        "connection limits"
+    );
+    let listener = net::GuardedListener::new(listener, state.clone(), global);
     let result = axum::serve(
         listener,
-        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        router(state).into_make_service_with_connect_info::<net::Peer>(),
     )
     .with_graceful_shutdown(shutdown)
     .await;

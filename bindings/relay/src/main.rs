@@ -26,10 +26,9 @@ struct Args {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("COBROWSE_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(cobrowse_relay::log_filter(
+            std::env::var("COBROWSE_LOG").ok().as_deref(),
+        ))
         .init();
     let args = Args::parse();
     let mut config = match RelayConfig::load(args.config.as_deref(), |k| std::env::var(k).ok()) {

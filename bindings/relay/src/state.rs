@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use cobrowse_engine::session::{
     AgentDirectory, AuditEvent, AuditKind, Session, SessionId, SessionPolicy, SessionState,
@@ -20,11 +20,16 @@ use tokio::sync::Mutex;
 use crate::audit::{AuditLog, Metrics, bump};
 use crate::auth;
 use crate::config::RelayConfig;
+use crate::source::AddrGroup;
+use crate::token_bucket::TokenBucket;
 
 /// One live session.
 pub struct SessionEntry {
     /// Its id.
     pub id: SessionId,
+    /// When it was created (a session whose customer never connects ends
+    /// `limits.customer_connect_secs` after this).
+    pub created: Instant,
     /// The secret that binds customer connections to it.
     pub customer_secret: String,
     /// Mutable parts, behind one lock (a session is a small actor; contention is per session).
@@ -38,10 +43,10 @@ pub struct SessionInner {
     /// The customer's page as agents see it (empty until the first keyframe).
     pub mirror: Mirror,
     /// Where to send this session's messages.
-    pub links: crate::ws::Links,
+    pub links: crate::link::Links,
     /// The wire side of the session: participant ids, resume tokens, the frame rate bucket,
     /// the relay-made keyframe cache.
-    pub wire: crate::ws::WireState,
+    pub wire: crate::wire_state::WireState,
 }
 
 /// Everything the handlers share.
@@ -52,6 +57,8 @@ pub struct RelayState {
     pub policy: SessionPolicy,
     /// The agent-token key.
     pub agent_secret: Vec<u8>,
+    /// Verifies agent tokens (the configured algorithm and key).
+    pub tokens: auth::TokenVerifier,
     /// The backend bearer token.
     pub backend_secret: String,
     /// Live sessions.
@@ -67,7 +74,57 @@ pub struct RelayState {
     /// Recently ended session ids (so a join names them "ended" rather than "unknown"),
     /// forgotten after an hour or when the id is live again.
     pub ended: std::sync::Mutex<HashMap<u32, Instant>>,
+    /// Open connections per source address group and in all (see [`crate::source`]).
+    pub conn_counts: Arc<crate::source::ConnCounts>,
+    /// Session creations per source address group and in all.
+    pub creations: std::sync::Mutex<CreationLimiter>,
+    /// Bytes all mirrors hold (each session's share is in its wire state).
+    pub mirror_bytes: std::sync::atomic::AtomicUsize,
     started: Instant,
+}
+
+/// Session creations per source address group and in all (token buckets).
+pub struct CreationLimiter {
+    per_group: HashMap<AddrGroup, TokenBucket>,
+    global: TokenBucket,
+}
+
+impl CreationLimiter {
+    fn new(limits: &crate::config::Limits) -> CreationLimiter {
+        CreationLimiter {
+            per_group: HashMap::new(),
+            global: TokenBucket::new(
+                limits.sessions_per_second,
+                limits.sessions_per_second.saturating_mul(10),
+            ),
+        }
+    }
+
+    /// Takes one creation for `group`, or says which limit refused it.
+    fn take(
+        &mut self,
+        group: AddrGroup,
+        limits: &crate::config::Limits,
+        now: Instant,
+    ) -> Result<(), CreateError> {
+        if self.per_group.len() >= 100_000 {
+            // Buckets idle for a minute are full again: forgetting them changes nothing.
+            self.per_group
+                .retain(|_, b| now.duration_since(b.last_used()) < Duration::from_secs(60));
+        }
+        let per_minute = limits.sessions_per_ip_per_minute;
+        let bucket = self
+            .per_group
+            .entry(group)
+            .or_insert_with(|| TokenBucket::with_rate(f64::from(per_minute) / 60.0, per_minute));
+        if !bucket.take(now) {
+            return Err(CreateError::SourceLimited);
+        }
+        if !self.global.take(now) {
+            return Err(CreateError::GlobalLimited);
+        }
+        Ok(())
+    }
 }
 
 /// Why a session could not be created.
@@ -77,6 +134,10 @@ pub enum CreateError {
     Full,
     /// No free id found (practically impossible below the limit).
     NoFreeId,
+    /// `limits.sessions_per_ip_per_minute` reached for the caller's address.
+    SourceLimited,
+    /// `limits.sessions_per_second` reached.
+    GlobalLimited,
 }
 
 impl RelayState {
@@ -91,7 +152,20 @@ impl RelayState {
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         let one_per_agent = policy.one_session_per_agent;
         let audit = AuditLog::open(config.audit_log.as_deref(), config.webhook_url.is_some())?;
+        let creations = std::sync::Mutex::new(CreationLimiter::new(&config.limits));
+        let public_key = match &config.agent_token_public_key {
+            Some(path) => Some(std::fs::read(path)?),
+            None => None,
+        };
+        let tokens = auth::TokenVerifier::from_config(
+            &config.agent_token_algorithm,
+            &agent_secret,
+            public_key.as_deref(),
+        )
+        .map_err(std::io::Error::other)?;
         Ok(RelayState {
+            creations,
+            tokens,
             config,
             policy,
             agent_secret,
@@ -102,6 +176,8 @@ impl RelayState {
             join_limiter: Default::default(),
             directory: std::sync::Mutex::new(AgentDirectory::new(one_per_agent)),
             ended: Default::default(),
+            conn_counts: Default::default(),
+            mirror_bytes: Default::default(),
             started: Instant::now(),
         })
     }
@@ -142,11 +218,20 @@ impl RelayState {
         self.sessions.lock().expect("store lock").get(&id).cloned()
     }
 
-    /// Creates a session for a customer.
-    pub fn create_session(&self) -> Result<Arc<SessionEntry>, CreateError> {
+    /// Creates a session for a customer at `source`, within the creation limits.
+    pub fn create_session(&self, source: AddrGroup) -> Result<Arc<SessionEntry>, CreateError> {
+        if let Err(e) = self.creations.lock().expect("creation limiter").take(
+            source,
+            &self.config.limits,
+            Instant::now(),
+        ) {
+            bump(&self.metrics.sessions_refused);
+            return Err(e);
+        }
         let now = self.now();
         let mut store = self.sessions.lock().expect("store lock");
         if store.len() >= self.config.limits.max_live_sessions {
+            bump(&self.metrics.sessions_refused);
             return Err(CreateError::Full);
         }
         let id = SessionId::allocate(auth::random_u64, |id| store.contains_key(&id.value()), 64)
@@ -156,12 +241,13 @@ impl RelayState {
         let mirror = Mirror::new(MirrorOptions::default());
         let entry = Arc::new(SessionEntry {
             id,
+            created: Instant::now(),
             customer_secret: auth::new_customer_secret(),
             inner: Mutex::new(SessionInner {
                 machine,
                 mirror,
                 links: Default::default(),
-                wire: crate::ws::WireState::new(&self.config.limits),
+                wire: crate::wire_state::WireState::new(&self.config.limits),
             }),
         });
         store.insert(id.value(), entry.clone());
@@ -211,6 +297,10 @@ impl RelayState {
                 .expect("store lock")
                 .remove(&entry.id.value());
             if removed.is_some() {
+                let held = std::mem::take(&mut inner.wire.mirror_bytes);
+                self.mirror_bytes
+                    .fetch_sub(held, std::sync::atomic::Ordering::AcqRel);
+                inner.mirror = Mirror::new(MirrorOptions::default());
                 bump(&self.metrics.sessions_ended);
                 let mut ended = self.ended.lock().expect("ended lock");
                 let now = Instant::now();
@@ -218,26 +308,6 @@ impl RelayState {
                     ended.retain(|_, t| now.duration_since(*t) < ENDED_MEMORY);
                 }
                 ended.insert(entry.id.value(), now);
-            }
-        }
-    }
-
-    /// Fires due timers of every session (inactivity, grace periods, highlight expiry).
-    pub async fn sweep_timers(&self) {
-        let now = self.now();
-        let entries: Vec<Arc<SessionEntry>> = self
-            .sessions
-            .lock()
-            .expect("store lock")
-            .values()
-            .cloned()
-            .collect();
-        for entry in entries {
-            let mut inner = entry.inner.lock().await;
-            if inner.machine.poll_timeout().is_some_and(|t| t <= now) {
-                inner.machine.handle_timeout(now);
-                crate::ws::deliver(self, &entry, &mut inner);
-                self.after_event(&entry, &mut inner);
             }
         }
     }

@@ -75,7 +75,9 @@ async fn health_and_metrics_answer() {
 
 #[tokio::test]
 async fn creating_a_session_gives_nine_digits_and_a_secret() {
-    let (addr, state, stop) = start(RelayConfig::default()).await;
+    let mut config = RelayConfig::default();
+    config.limits.sessions_per_ip_per_minute = 100;
+    let (addr, state, stop) = start(config).await;
     let mut ids = std::collections::HashSet::new();
     for _ in 0..50 {
         let (status, body) = http(addr, "POST", "/api/sessions", &[]).await;

@@ -191,10 +191,14 @@ async fn recv(ws: &mut Ws) -> In {
 
 /// Nothing (but pings) arrives for a little while.
 async fn quiet(ws: &mut Ws) -> Option<Message> {
-    match tokio::time::timeout(QUIET, ws.next()).await {
-        Err(_) => None,
-        Ok(Some(Ok(WsMsg::Binary(b)))) => Some(Message::decode(&b).unwrap()),
-        Ok(other) => panic!("expected silence, got {other:?}"),
+    let until = tokio::time::Instant::now() + QUIET;
+    loop {
+        match tokio::time::timeout_at(until, ws.next()).await {
+            Err(_) => return None,
+            Ok(Some(Ok(WsMsg::Binary(b)))) => return Some(Message::decode(&b).unwrap()),
+            Ok(Some(Ok(WsMsg::Ping(_) | WsMsg::Pong(_)))) => continue,
+            Ok(other) => panic!("expected silence, got {other:?}"),
+        }
     }
 }
 
@@ -242,9 +246,8 @@ struct Customer {
     /// The session and the resume token of its `Joined`.
     session: SessionId,
     resume: protocol::ResumeToken,
-    live: Tree,
-    rules: Rules,
-    seq: u64,
+    /// The customer's page and the frames made of it.
+    capture: Capture,
     edits: EditGenerator,
 }
 
@@ -287,79 +290,54 @@ impl Customer {
             }
             other => panic!("customer expected Joined, got {other:?}"),
         };
-        let rules = Rules::default();
-        let mut live = parse_document_str(PAGE);
-        prepare(&mut live, &rules);
-        assign_ids(&mut live, &rules);
         Customer {
             ws,
             session,
             resume,
-            live,
-            rules,
-            seq: 0,
+            capture: Capture::new(Rules::default(), parse_document_str(PAGE)),
             edits: EditGenerator::new(seed),
         }
     }
 
     fn fingerprint(&self) -> u64 {
-        self.live.fingerprint()
+        self.capture.tree().fingerprint()
     }
 
     async fn send_keyframe(&mut self) {
-        self.seq += 1;
-        let records = snapshot(&mut self.live, &self.rules);
-        let h = FrameHeader {
-            kind: FrameKind::Keyframe,
-            seq: self.seq,
-            base_seq: self.seq,
-            fingerprint: self.live.fingerprint(),
-            sanitized: self.rules.sanitizes(),
-        };
-        let frame = encode_keyframe(&h, &records);
+        let frame = self.capture.keyframe();
         send_raw(&mut self.ws, encode_frame(&frame)).await;
     }
 
     /// A navigation: another page, captured and sent as a keyframe.
     async fn navigate(&mut self, html: &str) {
-        let mut live = parse_document_str(html);
-        prepare(&mut live, &self.rules);
-        assign_ids(&mut live, &self.rules);
-        self.live = live;
+        // The delta to the new page is not sent: a navigation reaches the agents as a keyframe.
+        let _ = self.capture.replace_document(parse_document_str(html));
         self.send_keyframe().await;
     }
 
-    /// Seeded edits on the page, sent as one delta.
+    /// Seeded edits on the page, sent as one delta (edits that change nothing visible are
+    /// followed by more until one does).
     async fn step(&mut self) {
-        let mut next = self.live.clone();
-        self.edits.edit(&mut next, 3);
-        refresh(&mut next, &self.rules);
-        let mut muts = Vec::new();
-        diff(&self.live, &mut next, &self.rules, &mut muts);
-        self.seq += 1;
-        let h = FrameHeader {
-            kind: FrameKind::Delta,
-            seq: self.seq,
-            base_seq: self.seq - 1,
-            fingerprint: next.fingerprint(),
-            sanitized: self.rules.sanitizes(),
+        let delta = loop {
+            self.edits.edit(self.capture.tree_mut(), 3);
+            if let Some(d) = self.capture.delta() {
+                break d;
+            }
         };
-        self.live = next;
-        send_raw(&mut self.ws, encode_frame(&encode_delta(&h, &muts))).await;
+        send_raw(&mut self.ws, encode_frame(&delta)).await;
     }
 
     /// The wire id of the element with this `id` attribute.
     fn wire(&self, html_id: &str) -> WireId {
-        let n = self
-            .live
-            .descendants(self.live.root())
+        let live = self.capture.tree();
+        let n = live
+            .descendants(live.root())
             .find(|&n| {
-                self.live
-                    .element(n)
+                live.element(n)
                     .is_some_and(|e| e.attr("id") == Some(html_id))
             })
             .unwrap_or_else(|| panic!("#{html_id}"));
-        self.live.wire_id(n)
+        live.wire_id(n)
     }
 
     /// The next message that is not a frame-related one.
@@ -572,64 +550,39 @@ fn relay_keyframes_round_trip_to_the_same_fingerprint() {
     }
     assert!(pages.len() > 10);
     for (i, html) in pages.iter().enumerate() {
-        let mut live = parse_document_str(html);
-        prepare(&mut live, &rules);
-        assign_ids(&mut live, &rules);
-        let h = FrameHeader {
-            kind: FrameKind::Keyframe,
-            seq: 1,
-            base_seq: 1,
-            fingerprint: live.fingerprint(),
-            sanitized: true,
-        };
+        let mut capture = Capture::new(rules.clone(), parse_document_str(html));
         let mut relay = Mirror::new(MirrorOptions::default());
-        relay
-            .apply_frame(&encode_keyframe(&h, &snapshot(&mut live, &rules)), &mut ())
-            .unwrap();
+        relay.apply_frame(&capture.keyframe(), &mut ()).unwrap();
         // Some edits, so the relay's tree has been through deltas.
-        let mut next = live.clone();
-        EditGenerator::new(i as u64).edit(&mut next, 6);
-        refresh(&mut next, &rules);
-        let mut muts = Vec::new();
-        diff(&live, &mut next, &rules, &mut muts);
-        let h2 = FrameHeader {
-            kind: FrameKind::Delta,
-            seq: 2,
-            base_seq: 1,
-            fingerprint: next.fingerprint(),
-            sanitized: true,
-        };
-        relay
-            .apply_frame(&encode_delta(&h2, &muts), &mut ())
-            .unwrap();
-        let kf = cobrowse_relay::ws::mirror_keyframe(&relay).expect("in sync");
+        EditGenerator::new(i as u64).edit(capture.tree_mut(), 6);
+        if let Some(delta) = capture.delta() {
+            relay.apply_frame(&delta, &mut ()).unwrap();
+        }
+        let kf = relay.keyframe().expect("in sync");
         let mut agent = Mirror::new(MirrorOptions::default());
         let got = agent
             .apply_frame(&kf, &mut ())
             .unwrap_or_else(|e| panic!("page {i}: {e}"));
-        assert_eq!(got.seq, 2);
-        assert_eq!(agent.fingerprint(), next.fingerprint(), "page {i}");
+        assert_eq!(got.seq, capture.seq());
+        assert_eq!(
+            agent.fingerprint(),
+            capture.tree().fingerprint(),
+            "page {i}"
+        );
         assert!(agent.tree().same_tree(relay.tree()), "page {i}");
         // And later deltas still apply on top of it (the wire ids are the same).
-        let mut third = next.clone();
-        EditGenerator::new(100 + i as u64).edit(&mut third, 4);
-        refresh(&mut third, &rules);
-        let mut muts = Vec::new();
-        diff(&next, &mut third, &rules, &mut muts);
-        let h3 = FrameHeader {
-            kind: FrameKind::Delta,
-            seq: 3,
-            base_seq: 2,
-            fingerprint: third.fingerprint(),
-            sanitized: true,
-        };
-        agent
-            .apply_frame(&encode_delta(&h3, &muts), &mut ())
-            .unwrap();
-        assert_eq!(agent.fingerprint(), third.fingerprint(), "page {i}");
+        EditGenerator::new(100 + i as u64).edit(capture.tree_mut(), 4);
+        if let Some(delta) = capture.delta() {
+            agent.apply_frame(&delta, &mut ()).unwrap();
+        }
+        assert_eq!(
+            agent.fingerprint(),
+            capture.tree().fingerprint(),
+            "page {i}"
+        );
     }
     // Not in sync: no keyframe.
-    assert!(cobrowse_relay::ws::mirror_keyframe(&Mirror::default()).is_none());
+    assert!(Mirror::default().keyframe().is_none());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -769,7 +722,7 @@ async fn lifecycle_join_gets_a_relay_keyframe_deltas_flow_pause_resume_and_custo
     expect_closed(&mut ws).await;
     let mut ws = connect(s.addr, &format!("?session={id}&secret={secret}")).await;
     send(&mut ws, &hello(Role::Customer)).await;
-    assert_eq!(expect_error(&mut ws).await, ErrorCode::SessionEnded);
+    assert_eq!(expect_error(&mut ws).await, ErrorCode::SessionNotFound);
     expect_closed(&mut ws).await;
 }
 
@@ -1308,7 +1261,7 @@ async fn an_agent_behind_in_its_acks_gets_one_keyframe_instead_of_a_backlog() {
         Err((code, _)) => panic!("invite refused: {code:?}"),
     };
     b.sync(c.fingerprint()).await;
-    let acked = c.seq;
+    let acked = c.capture.seq();
     send(&mut a.ws, &Message::Ack { seq: acked }).await;
     let extra = 10;
     for _ in 0..(ACK_WINDOW + extra) {
@@ -1499,7 +1452,8 @@ async fn a_customer_resumes_with_its_resume_token() {
         last_seq: None,
     };
     send(&mut ws, &hello_resuming(Role::Customer, Some(wrong))).await;
-    assert_eq!(expect_error(&mut ws).await, ErrorCode::Unauthorized);
+    // Every failed customer connection gets the one answer (see the customer path's docs).
+    assert_eq!(expect_error(&mut ws).await, ErrorCode::SessionNotFound);
     expect_closed(&mut ws).await;
     // The right one: the page comes back and the agent follows.
     let mut c = Customer::resume(s.addr, session, resume, 430).await;
@@ -1735,7 +1689,7 @@ async fn bad_joins_are_refused_with_typed_errors_and_counted() {
     // A customer with a wrong secret.
     let mut ws = connect(s.addr, &format!("?session={id}&secret=wrong")).await;
     send(&mut ws, &hello(Role::Customer)).await;
-    assert_eq!(expect_error(&mut ws).await, ErrorCode::Unauthorized);
+    assert_eq!(expect_error(&mut ws).await, ErrorCode::SessionNotFound);
     expect_closed(&mut ws).await;
     // The session is undisturbed.
     c.step().await;
@@ -1867,4 +1821,389 @@ async fn a_page_outside_the_allowed_domains_pauses_until_the_customer_returns() 
     )
     .await;
     a.until("Resume", |m| matches!(m, Message::Resume)).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Under attack (issue 8): deadlines, connection caps, creation limits, memory budgets, one
+// answer for failed customers, join limits that spare honest agents. Other source addresses
+// are other loopback addresses (127.0.0.2, ...): every connection still goes to 127.0.0.1.
+
+/// A TCP connection to `addr` from the loopback address `from`.
+async fn tcp_from(from: [u8; 4], addr: SocketAddr) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket
+        .bind(SocketAddr::from((from, 0)))
+        .expect("bind a loopback source address");
+    tokio::time::timeout(T, socket.connect(addr))
+        .await
+        .expect("connect timed out")
+        .expect("connect")
+}
+
+/// `POST /api/sessions` from the loopback address `from`: the status.
+async fn create_from(from: [u8; 4], addr: SocketAddr) -> u16 {
+    let mut s = tcp_from(from, addr).await;
+    let req = format!(
+        "POST /api/sessions HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    tokio::time::timeout(T, s.read_to_end(&mut buf))
+        .await
+        .expect("answer timed out")
+        .unwrap();
+    cobrowse_tests::http_status_and_body(&String::from_utf8_lossy(&buf)).0
+}
+
+/// How long until the relay closes `s` (reading and discarding whatever arrives); panics
+/// after [`T`].
+async fn closed_after(s: &mut tokio::net::TcpStream) -> Duration {
+    let t0 = std::time::Instant::now();
+    let mut buf = [0u8; 512];
+    loop {
+        match tokio::time::timeout(T, s.read(&mut buf))
+            .await
+            .expect("the relay kept the connection open")
+        {
+            Ok(0) | Err(_) => return t0.elapsed(),
+            Ok(_) => continue,
+        }
+    }
+}
+
+#[tokio::test]
+async fn silent_and_dripping_sockets_are_closed_at_the_header_deadline() {
+    let mut config = RelayConfig::default();
+    config.limits.header_timeout_ms = 400;
+    let s = start(config).await;
+    // Silent.
+    let mut silent = tcp_from([127, 0, 0, 1], s.addr).await;
+    let waited = closed_after(&mut silent).await;
+    assert!(waited >= Duration::from_millis(350), "{waited:?}");
+    // Dripping a header one byte every 50 ms: bytes keep coming, the deadline holds.
+    let mut drip = tcp_from([127, 0, 0, 1], s.addr).await;
+    let t0 = std::time::Instant::now();
+    let header = b"GET /healthz HTTP/1.1\r\nHost: relay\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    let mut closed = false;
+    for b in header {
+        if drip.write_all(&[*b]).await.is_err() {
+            closed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if t0.elapsed() > Duration::from_secs(3) {
+            break;
+        }
+    }
+    if !closed {
+        closed_after(&mut drip).await;
+    }
+    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+    // A keep-alive connection that goes quiet after a response is closed too.
+    let mut keep = tcp_from([127, 0, 0, 1], s.addr).await;
+    keep.write_all(b"GET /healthz HTTP/1.1\r\nHost: relay\r\n\r\n")
+        .await
+        .unwrap();
+    let waited = closed_after(&mut keep).await;
+    assert!(waited >= Duration::from_millis(350), "{waited:?}");
+}
+
+#[tokio::test]
+async fn a_silent_websocket_is_closed_and_a_live_one_kept_by_pings() {
+    let mut config = RelayConfig::default();
+    config.limits.idle_timeout_ms = 600;
+    let s = start(config).await;
+    let (id, secret) = create(s.addr).await;
+    let mut c = Customer::connect(s.addr, &id, &secret, 71).await;
+    c.send_keyframe().await;
+    // The customer keeps reading (tungstenite answers pings): open well past the timeout.
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < Duration::from_millis(1500) {
+        assert!(quiet(&mut c.ws).await.is_none());
+    }
+    // An agent that says nothing and never reads (so never answers a ping) is closed.
+    let mut ws = connect(s.addr, "").await;
+    send(&mut ws, &hello(Role::Agent)).await;
+    let mut hello_only = connect(s.addr, "").await;
+    send(&mut hello_only, &hello(Role::Agent)).await;
+    // (the customer keeps reading meanwhile)
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < Duration::from_millis(1200) {
+        assert!(quiet(&mut c.ws).await.is_none());
+    }
+    expect_closed(&mut hello_only).await;
+    let _ = ws;
+    // The customer is still there.
+    c.step().await;
+    assert!(quiet(&mut c.ws).await.is_none());
+}
+
+#[tokio::test]
+async fn healthz_answers_with_the_per_address_cap_reached() {
+    let mut config = RelayConfig::default();
+    config.limits.max_connections_per_ip = 4;
+    let s = start(config).await;
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(tcp_from([127, 0, 0, 2], s.addr).await);
+    }
+    // Let the relay accept them all.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(s.state.conn_counts.total(), 4);
+    // One more from the same address is closed at once.
+    let mut over = tcp_from([127, 0, 0, 2], s.addr).await;
+    let waited = closed_after(&mut over).await;
+    assert!(waited < Duration::from_secs(2), "{waited:?}");
+    assert_eq!(metric(&s.state, "cobrowse_connections_refused_total"), 1);
+    // Everyone else is served.
+    let (status, body) = http(s.addr, "GET", "/healthz", &[]).await;
+    assert_eq!((status, body.trim()), (200, "ok"));
+    let (status, _) = http(s.addr, "GET", "/metrics", &[]).await;
+    assert_eq!(status, 200);
+    drop(held);
+}
+
+#[tokio::test]
+async fn a_creation_flood_is_refused_past_its_limit_while_another_address_creates() {
+    let mut config = RelayConfig::default();
+    config.limits.sessions_per_ip_per_minute = 5;
+    let s = start(config).await;
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        statuses.push(create_from([127, 0, 0, 3], s.addr).await);
+    }
+    assert_eq!(statuses, [201, 201, 201, 201, 201, 429, 429, 429]);
+    assert_eq!(create_from([127, 0, 0, 1], s.addr).await, 201);
+    assert_eq!(s.state.live_sessions(), 6);
+    assert_eq!(metric(&s.state, "cobrowse_sessions_refused_total"), 3);
+}
+
+#[tokio::test]
+async fn a_session_whose_customer_never_connects_ends_at_the_connect_deadline() {
+    let mut config = RelayConfig::default();
+    config.limits.customer_connect_secs = 1;
+    let s = start(config).await;
+    let (unused, _) = create(s.addr).await;
+    let (used, secret) = create(s.addr).await;
+    let mut c = Customer::connect(s.addr, &used, &secret, 72).await;
+    c.send_keyframe().await;
+    let t0 = std::time::Instant::now();
+    while s.state.live_sessions() > 1 {
+        assert!(t0.elapsed() < Duration::from_secs(5), "never expired");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let live = SessionId::parse(&used).unwrap().value();
+    assert!(s.state.session(live).is_some(), "the used session lives on");
+    assert!(
+        s.state
+            .session(SessionId::parse(&unused).unwrap().value())
+            .is_none()
+    );
+    assert_eq!(metric(&s.state, "cobrowse_sessions_unconnected_total"), 1);
+}
+
+/// A page of `n` nested inline elements (the issue's memory amplification).
+fn nested_page(n: usize) -> String {
+    format!(
+        "<!DOCTYPE html><html><body>{}x{}</body></html>",
+        "<span>".repeat(n),
+        "</span>".repeat(n)
+    )
+}
+
+#[tokio::test]
+async fn an_oversized_mirror_is_refused_and_the_sessions_other_frames_are_unharmed() {
+    let mut config = RelayConfig::default();
+    // Room for the shop page (a few dozen nodes), not for 20,000 nested elements.
+    config.limits.max_mirror_bytes = 400 * cobrowse_relay::budget::NODE_BYTES + (64 << 10);
+    let s = start(config).await;
+    let (id, mut c, mut a) = session_with_agent(s.addr, 73, "budget").await;
+    let _ = id;
+    c.step().await;
+    a.sync(c.fingerprint()).await;
+    let before = a.mirror.fingerprint();
+    // The customer sends a keyframe of a huge page (made apart from its own capture, so that
+    // its next delta follows the page the relay still holds).
+    let huge = Capture::new(Rules::default(), parse_document_str(&nested_page(20_000))).keyframe();
+    send_raw(&mut c.ws, encode_frame(&huge)).await;
+    match c
+        .until("Error", |m| matches!(m, Message::Error { .. }))
+        .await
+    {
+        Message::Error { code, message } => {
+            assert_eq!(code, ErrorCode::TooLarge);
+            assert_eq!(
+                message,
+                "the page is larger than the relay's budget for one session"
+            );
+        }
+        _ => unreachable!(),
+    }
+    assert_eq!(metric(&s.state, "cobrowse_frames_over_budget_total"), 1);
+    // Nothing of it reached the agent; the relay holds what it held before.
+    assert!(quiet(&mut a.ws).await.is_none());
+    assert_eq!(a.mirror.fingerprint(), before);
+    let held = s
+        .state
+        .mirror_bytes
+        .load(std::sync::atomic::Ordering::Acquire);
+    assert!(
+        held < 400 * cobrowse_relay::budget::NODE_BYTES + (64 << 10),
+        "{held}"
+    );
+    // The session goes on: the next delta applies on what the relay held and reaches the agent.
+    c.step().await;
+    a.sync(c.fingerprint()).await;
+}
+
+/// Connects as a customer with `query` and returns the refusal it gets (code, text).
+async fn customer_refusal(addr: SocketAddr, query: &str) -> (ErrorCode, String) {
+    let mut ws = connect(addr, query).await;
+    send(&mut ws, &hello(Role::Customer)).await;
+    loop {
+        match recv(&mut ws).await {
+            In::Msg(Message::Error { code, message }) => {
+                expect_closed(&mut ws).await;
+                return (code, message);
+            }
+            In::Msg(_) => continue,
+            In::Closed => panic!("closed without a typed error"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn unknown_id_wrong_secret_and_ended_session_get_the_same_answer() {
+    let s = start(RelayConfig::default()).await;
+    let (live, secret) = create(s.addr).await;
+    let (ended, ended_secret) = create(s.addr).await;
+    let (status, _) = http(
+        s.addr,
+        "DELETE",
+        &format!("/api/sessions/{ended}"),
+        &[("Authorization", &format!("Bearer {BACKEND}"))],
+    )
+    .await;
+    assert_eq!(status, 204);
+    let unknown = if live == "123456789" {
+        "987654321"
+    } else {
+        "123456789"
+    };
+    let answers = [
+        customer_refusal(s.addr, &format!("?session={unknown}&secret={secret}")).await,
+        customer_refusal(s.addr, &format!("?session={live}&secret=wrong-secret")).await,
+        customer_refusal(s.addr, &format!("?session={ended}&secret={ended_secret}")).await,
+    ];
+    assert_eq!(
+        answers[0],
+        (
+            ErrorCode::SessionNotFound,
+            "no live session with this id and secret".to_owned()
+        )
+    );
+    assert_eq!(answers[1], answers[0]);
+    assert_eq!(answers[2], answers[0]);
+    assert_eq!(metric(&s.state, "cobrowse_customer_failures_total"), 3);
+}
+
+#[tokio::test]
+async fn customer_failures_count_in_the_per_address_limit() {
+    let mut config = RelayConfig::default();
+    config.limits.join_failures_per_ip_per_hour = 3;
+    let s = start(config).await;
+    let (live, secret) = create(s.addr).await;
+    for _ in 0..3 {
+        let (code, _) = customer_refusal(s.addr, &format!("?session={live}&secret=guess")).await;
+        assert_eq!(code, ErrorCode::SessionNotFound);
+    }
+    // Past the limit, even the right secret is refused from this address.
+    let (code, _) = customer_refusal(s.addr, &format!("?session={live}&secret={secret}")).await;
+    assert_eq!(code, ErrorCode::RateLimited);
+}
+
+#[tokio::test]
+async fn an_honest_agent_is_admitted_from_an_address_a_guesser_exhausted() {
+    let mut config = RelayConfig::default();
+    config.limits.join_failures_per_ip_per_hour = 3;
+    config.limits.join_failures_per_agent_per_hour = 100;
+    let s = start(config).await;
+    let (id, secret) = create(s.addr).await;
+    let mut c = Customer::connect(s.addr, &id, &secret, 74).await;
+    c.send_keyframe().await;
+    // A guesser behind the same address: forged tokens, then guessed ids with its own.
+    for _ in 0..2 {
+        let Err((code, _)) = Agent::try_join(s.addr, &id, "not-a-token").await else {
+            panic!("joined with a forged token")
+        };
+        assert_eq!(code, ErrorCode::Unauthorized);
+    }
+    let Err((code, _)) = Agent::try_join(s.addr, "123456780", &token("guesser", 3600)).await else {
+        panic!("joined an unknown id")
+    };
+    assert_ne!(code, ErrorCode::RateLimited);
+    // The address is exhausted for the guesser and for forged tokens...
+    let Err((code, _)) = Agent::try_join(s.addr, "123456781", &token("guesser", 3600)).await else {
+        panic!("joined an unknown id")
+    };
+    assert_eq!(code, ErrorCode::RateLimited);
+    let Err((code, _)) = Agent::try_join(s.addr, &id, "not-a-token").await else {
+        panic!("joined with a forged token")
+    };
+    assert_eq!(code, ErrorCode::RateLimited);
+    // ... not for an honest agent with a valid token and no failures of its own.
+    let mut honest = Agent::join(s.addr, &id, &token("honest", 3600)).await;
+    honest.sync(c.fingerprint()).await;
+}
+
+/// What a mirror costs against the budgets, for the hand-written pages and (when present) the
+/// real pages of the corpus cache: the counted footprint over the keyframe's bytes. Printed
+/// for `BENCHMARKS.md`; asserted to stay a small multiple.
+#[test]
+fn a_mirror_costs_a_small_multiple_of_its_keyframe_bytes() {
+    let mut pages: Vec<(String, String)> = Vec::new();
+    let root = cobrowse_tests::repo_root();
+    for dir in ["corpus/cases", "corpus/cache/htmlparser-benchmark"] {
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+            continue;
+        };
+        for e in entries {
+            let p = e.unwrap().path();
+            let files = if p.is_dir() {
+                vec![p.join("from.html")]
+            } else {
+                vec![p.clone()]
+            };
+            for f in files {
+                if let Ok(s) = std::fs::read_to_string(&f) {
+                    pages.push((f.display().to_string(), s));
+                }
+            }
+        }
+    }
+    assert!(pages.len() > 10);
+    let mut factors = Vec::new();
+    let (mut all_frames, mut all_counted) = (0usize, 0usize);
+    for (name, html) in &pages {
+        let kf = Capture::new(Rules::default(), parse_document_str(html)).keyframe();
+        let mut m = Mirror::new(MirrorOptions::default());
+        m.apply_frame(&kf, &mut ()).unwrap();
+        let counted =
+            cobrowse_relay::budget::Budget::footprint(m.tree().capacity_index(), kf.len());
+        let f = counted as f64 / kf.len() as f64;
+        assert!(f < 40.0, "{name}: {f:.1}x");
+        factors.push(f);
+        all_frames += kf.len();
+        all_counted += counted;
+    }
+    factors.sort_by(f64::total_cmp);
+    println!(
+        "{} pages, node {} B: counted footprint / keyframe bytes: median {:.1}x, max {:.1}x, all pages {:.1}x ({} KiB of keyframes)",
+        factors.len(),
+        cobrowse_relay::budget::NODE_BYTES,
+        factors[factors.len() / 2],
+        factors[factors.len() - 1],
+        all_counted as f64 / all_frames as f64,
+        all_frames / 1024
+    );
 }

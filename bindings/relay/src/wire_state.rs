@@ -1,0 +1,140 @@
+//! The per-session wire state: participant ids and resume tokens, the acknowledgement window
+//! of each agent, the frame rate bucket and the relay-made keyframe cache.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use cobrowse_engine::protocol::{self, Message, ParticipantId};
+use cobrowse_engine::session::{AgentId, HighlightId};
+
+use crate::admission::Invites;
+use crate::auth;
+use crate::config::Limits;
+use crate::token_bucket::TokenBucket;
+
+/// One agent as the wire knows it.
+pub(crate) struct AgentSlot {
+    pub(crate) pid: ParticipantId,
+    pub(crate) resume: [u8; 16],
+    /// The last frame the agent acknowledged, once it acknowledges at all.
+    pub(crate) acked: Option<u64>,
+    /// The last frame sent to it.
+    pub(crate) sent: Option<u64>,
+    /// Whether deltas are withheld until it acknowledges `sent`.
+    pub(crate) withheld: bool,
+}
+
+impl AgentSlot {
+    /// Whether the frame `seq` must be withheld from this agent (see the module docs).
+    pub(crate) fn withholds(&mut self, seq: u64) -> bool {
+        if !self.withheld
+            && let Some(acked) = self.acked
+        {
+            self.withheld = seq.saturating_sub(acked) > ACK_WINDOW;
+        }
+        self.withheld
+    }
+
+    /// The agent was sent a keyframe of frame `seq`: it is up to date, and held to the window
+    /// again from its next `Ack`.
+    pub(crate) fn caught_up(&mut self, seq: Option<u64>) {
+        self.sent = seq;
+        self.acked = None;
+        self.withheld = false;
+    }
+}
+
+/// How many frames an acknowledging agent may be behind before deltas are withheld from it.
+pub const ACK_WINDOW: u64 = 120;
+
+/// The per-session wire state: participant numbering, resume tokens, the frame rate bucket,
+/// the relay-made keyframe cache and highlight ids.
+pub struct WireState {
+    pub(crate) agents: HashMap<AgentId, AgentSlot>,
+    pub(crate) by_pid: HashMap<u32, AgentId>,
+    pub(crate) next_pid: u32,
+    pub(crate) customer_client: Option<protocol::ClientInfo>,
+    pub(crate) customer_resume: [u8; 16],
+    pub(crate) bucket: TokenBucket,
+    pub(crate) keyframe_requested: bool,
+    /// (seq, fingerprint, encoded Frame message) of the last relay-made keyframe.
+    pub(crate) keyframe_cache: Option<(u64, u64, Bytes)>,
+    /// The wire message an agent or customer sent, with its sender rewritten, used by
+    /// [`deliver`] in place of the machine's lossy form (fractional coordinates, a target
+    /// element, highlight colours, link titles).
+    pub(crate) echo: Option<Message>,
+    /// Machine highlight ids -> (owner, the owner's wire id for it).
+    pub(crate) highlights: HashMap<HighlightId, (ParticipantId, u32)>,
+    /// Whether a customer connection was ever bound to the session.
+    pub(crate) customer_seen: bool,
+    /// The mirror's footprint as counted against the budgets (see [`crate::ws`]).
+    pub(crate) mirror_bytes: usize,
+    /// Bytes of the frames applied since the mirror's last keyframe, the keyframe included.
+    pub(crate) frame_bytes_since_keyframe: usize,
+    /// Frame bytes per second (work per session).
+    pub(crate) byte_bucket: TokenBucket,
+    /// Live invites (share links among agents) of this session.
+    pub invites: Invites,
+}
+
+impl WireState {
+    /// A fresh session's wire state.
+    pub fn new(limits: &Limits) -> WireState {
+        let mut customer_resume = [0u8; 16];
+        auth::random_bytes(&mut customer_resume);
+        WireState {
+            agents: HashMap::new(),
+            by_pid: HashMap::new(),
+            next_pid: 2,
+            customer_client: None,
+            customer_resume,
+            bucket: TokenBucket::new(limits.frames_per_second, limits.frame_burst),
+            keyframe_requested: false,
+            keyframe_cache: None,
+            echo: None,
+            highlights: HashMap::new(),
+            invites: Invites::default(),
+            customer_seen: false,
+            mirror_bytes: 0,
+            frame_bytes_since_keyframe: 0,
+            byte_bucket: TokenBucket::new(
+                u32::try_from(limits.frame_bytes_per_second).unwrap_or(u32::MAX),
+                u32::try_from(limits.frame_bytes_per_second.saturating_mul(2)).unwrap_or(u32::MAX),
+            ),
+        }
+    }
+
+    /// The participant id of an agent, assigned on first use.
+    pub(crate) fn slot(&mut self, agent: AgentId) -> &AgentSlot {
+        let next = &mut self.next_pid;
+        let by_pid = &mut self.by_pid;
+        self.agents.entry(agent).or_insert_with(|| {
+            let pid = ParticipantId(*next);
+            *next += 1;
+            by_pid.insert(pid.0, agent);
+            let mut resume = [0u8; 16];
+            auth::random_bytes(&mut resume);
+            AgentSlot {
+                pid,
+                resume,
+                acked: None,
+                sent: None,
+                withheld: false,
+            }
+        })
+    }
+
+    pub(crate) fn pid(&self, agent: AgentId) -> Option<ParticipantId> {
+        self.agents.get(&agent).map(|s| s.pid)
+    }
+
+    pub(crate) fn agent(&self, pid: ParticipantId) -> Option<AgentId> {
+        self.by_pid.get(&pid.0).copied()
+    }
+
+    pub(crate) fn forget(&mut self, agent: AgentId) {
+        if let Some(s) = self.agents.remove(&agent) {
+            self.by_pid.remove(&s.pid.0);
+        }
+    }
+}

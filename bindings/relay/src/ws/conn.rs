@@ -1,0 +1,383 @@
+//! One WebSocket connection: its reader (this actor), its writer task, and what it is bound
+//! to (nothing yet, a customer, an agent). The customer and agent halves of the actor are in
+//! [`super::customer`] and [`super::agent`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
+use cobrowse_engine::protocol::{
+    self, ErrorCode, Message, MessageKind, MessageView, ParticipantId, Party, Role,
+};
+use cobrowse_engine::session::AgentId;
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use super::codes::{CLOSE_IDLE, CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TOO_BIG};
+use super::deliver::deliver;
+use super::refusals::error_msg;
+use crate::link::READ_BUFFER_BYTES;
+use crate::link::{Backlog, Link, Outbound};
+use crate::net::Peer;
+use crate::source::{AddrGroup, client_group};
+use crate::state::{RelayState, SessionEntry};
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use std::collections::HashMap;
+
+/// `GET /ws`: upgrades to a WebSocket (see the module docs).
+pub async fn upgrade(
+    State(state): State<Arc<RelayState>>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let source = client_group(peer.addr.ip(), &headers, &state.config.trusted_proxies);
+    // From here the WebSocket's own deadlines apply, not the request-header one.
+    peer.guard.upgraded();
+    let max = state.config.limits.max_message_bytes;
+    let proofs = Proofs {
+        session: query.get("session").cloned(),
+        secret: query.get("secret").cloned(),
+        invite: query.get("invite").cloned(),
+    };
+    ws.max_message_size(max)
+        .max_frame_size(max)
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .on_upgrade(move |socket| run(state, socket, source, proofs))
+}
+
+/// What the connection's query string carries (never logged).
+pub(super) struct Proofs {
+    /// A customer's session id (`?session=`).
+    pub(super) session: Option<String>,
+    /// A customer's secret (`?secret=`).
+    pub(super) secret: Option<String>,
+    /// An agent's invite (`?invite=`), see [`crate::admission`].
+    pub(super) invite: Option<String>,
+}
+
+pub(super) enum Bound {
+    None,
+    /// An agent said `Hello` and has not joined yet.
+    AgentHello,
+    Customer(Arc<SessionEntry>),
+    Agent(Arc<SessionEntry>, AgentId, ParticipantId),
+}
+
+pub(super) struct Conn {
+    pub(super) state: Arc<RelayState>,
+    pub(super) tx: Link,
+    pub(super) source: AddrGroup,
+    pub(super) proofs: Proofs,
+    pub(super) bound: Bound,
+}
+
+pub(super) enum Flow {
+    Continue,
+    Close,
+}
+
+pub(super) async fn run(
+    state: Arc<RelayState>,
+    socket: WebSocket,
+    source: AddrGroup,
+    proofs: Proofs,
+) {
+    let (sink, mut stream) = socket.split();
+    let (tx, rx, backlog) = Link::new();
+    let mut writer = tokio::spawn(write_loop(sink, rx, backlog));
+    state
+        .metrics
+        .connections
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut conn = Conn {
+        state: state.clone(),
+        tx,
+        source,
+        proofs,
+        bound: Bound::None,
+    };
+    tracing::debug!(source = %source, "connection opened");
+    let limits = &state.config.limits;
+    let handshake_deadline = tokio::time::Instant::now() + limits.handshake_timeout();
+    // Silence is measured from the last message of any kind (pongs included); the relay
+    // pings every third of the idle timeout so that a live client always has something to
+    // answer.
+    let idle = limits.idle_timeout();
+    let mut last_heard = tokio::time::Instant::now();
+    let mut pings = tokio::time::interval_at(last_heard + idle / 3, idle / 3);
+    pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut writer_done = false;
+    loop {
+        let handshaking = matches!(conn.bound, Bound::None | Bound::AgentHello);
+        let next = async {
+            if handshaking {
+                tokio::time::timeout_at(handshake_deadline, stream.next())
+                    .await
+                    .ok()
+            } else {
+                Some(stream.next().await)
+            }
+        };
+        let item = tokio::select! {
+            item = next => item,
+            _ = pings.tick() => {
+                if last_heard.elapsed() >= idle {
+                    tracing::debug!(source = %source, "connection closed: idle");
+                    conn.tx.send(Outbound::Close(CLOSE_IDLE, "idle"));
+                    break;
+                }
+                conn.tx.send(Outbound::Ping);
+                continue;
+            }
+            _ = &mut writer => { writer_done = true; break; }
+        };
+        let Some(item) = item else {
+            tracing::info!(source = %source, "connection closed: no Hello in time");
+            conn.fatal(ErrorCode::BadMessage, "no Hello in time", CLOSE_POLICY);
+            break;
+        };
+        last_heard = tokio::time::Instant::now();
+        let flow = match item {
+            None => break,
+            Some(Ok(WsMessage::Binary(b))) => conn.on_binary(b).await,
+            Some(Ok(WsMessage::Text(_))) => {
+                conn.fatal(
+                    ErrorCode::BadMessage,
+                    "text messages are not part of the protocol",
+                    CLOSE_POLICY,
+                );
+                Flow::Close
+            }
+            Some(Ok(WsMessage::Close(_))) => break,
+            Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => Flow::Continue,
+            Some(Err(e)) => {
+                // tungstenite reports an over-size message as a capacity error.
+                let text = e.to_string().to_ascii_lowercase();
+                if text.contains("too long") || text.contains("capacity") || text.contains("size") {
+                    conn.fatal(
+                        ErrorCode::TooLarge,
+                        "message over the size limit",
+                        CLOSE_TOO_BIG,
+                    );
+                } else {
+                    conn.fatal(
+                        ErrorCode::BadMessage,
+                        "WebSocket protocol error",
+                        CLOSE_POLICY,
+                    );
+                }
+                break;
+            }
+        };
+        if let Flow::Close = flow {
+            break;
+        }
+    }
+    conn.cleanup().await;
+    let Conn { tx, .. } = conn;
+    drop(tx);
+    if !writer_done {
+        // Let the writer flush what was queued (an error, a close) before the socket goes.
+        let _ = tokio::time::timeout(Duration::from_secs(2), &mut writer).await;
+        writer.abort();
+    }
+    state
+        .metrics
+        .connections
+        .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    tracing::debug!(source = %source, "connection closed");
+}
+
+pub(super) async fn write_loop(
+    mut sink: futures_util::stream::SplitSink<WebSocket, WsMessage>,
+    mut rx: UnboundedReceiver<Outbound>,
+    backlog: Arc<Backlog>,
+) {
+    while let Some(out) = rx.recv().await {
+        match out {
+            Outbound::Wire(b) => {
+                backlog.written(b.len());
+                if sink.send(WsMessage::Binary(b)).await.is_err() {
+                    return;
+                }
+            }
+            Outbound::Ping => {
+                if sink.send(WsMessage::Ping(Bytes::new())).await.is_err() {
+                    return;
+                }
+            }
+            Outbound::Close(code, reason) => {
+                let _ = sink
+                    .send(WsMessage::Close(Some(CloseFrame {
+                        code,
+                        reason: reason.into(),
+                    })))
+                    .await;
+                let _ = sink.flush().await;
+                return;
+            }
+        }
+    }
+    let _ = sink.close().await;
+}
+
+impl Conn {
+    pub(super) fn send(&self, msg: &Message) {
+        self.tx.send(Outbound::Wire(Bytes::from(msg.encode())));
+    }
+
+    pub(super) fn error(&self, code: ErrorCode, text: &str) {
+        self.send(&error_msg(code, text));
+    }
+
+    /// A typed error, then the close.
+    pub(super) fn fatal(&self, code: ErrorCode, text: &str, close: u16) {
+        self.error(code, text);
+        let reason = match close {
+            CLOSE_TOO_BIG => "message too large",
+            CLOSE_NORMAL => "session ended",
+            _ => "refused",
+        };
+        self.tx.send(Outbound::Close(close, reason));
+    }
+
+    pub(super) fn party(&self) -> Option<Party> {
+        match self.bound {
+            Bound::None => None,
+            Bound::AgentHello | Bound::Agent(..) => Some(Party::Agent),
+            Bound::Customer(_) => Some(Party::Customer),
+        }
+    }
+
+    pub(super) async fn on_binary(&mut self, bytes: Bytes) -> Flow {
+        let view = match MessageView::access(&bytes) {
+            Ok(v) => v,
+            Err(e) => {
+                let close = if e.error_code() == ErrorCode::TooLarge {
+                    CLOSE_TOO_BIG
+                } else {
+                    CLOSE_POLICY
+                };
+                self.fatal(e.error_code(), &e.to_string(), close);
+                return Flow::Close;
+            }
+        };
+        let kind = view.kind();
+        let Some(party) = self.party() else {
+            // The first message must be Hello.
+            if kind != MessageKind::Hello {
+                self.fatal(
+                    ErrorCode::BadMessage,
+                    "the first message must be Hello",
+                    CLOSE_POLICY,
+                );
+                return Flow::Close;
+            }
+            let Message::Hello {
+                role,
+                client,
+                resume,
+            } = view.to_message()
+            else {
+                return Flow::Close;
+            };
+            return match (role, resume) {
+                (Role::Customer, resume) => self.customer_hello(client, resume).await,
+                (Role::Agent, Some(resume)) => self.agent_resume(resume).await,
+                (Role::Agent, None) => {
+                    self.bound = Bound::AgentHello;
+                    Flow::Continue
+                }
+            };
+        };
+        if !kind.may_come_from(party) {
+            self.error(
+                ErrorCode::PermissionDenied(protocol::DenyReason::WrongRole),
+                "this role may not send this message",
+            );
+            return Flow::Continue;
+        }
+        match &self.bound {
+            Bound::AgentHello => match view.to_message() {
+                Message::Join { session_id, token } => {
+                    self.agent_join(session_id, token.as_str()).await
+                }
+                Message::Ping { nonce, sent_at_ms } => {
+                    self.send(&Message::Pong { nonce, sent_at_ms });
+                    Flow::Continue
+                }
+                _ => {
+                    self.fatal(
+                        ErrorCode::BadMessage,
+                        "an agent sends Join after Hello",
+                        CLOSE_POLICY,
+                    );
+                    Flow::Close
+                }
+            },
+            Bound::Customer(entry) => {
+                let entry = entry.clone();
+                if kind == MessageKind::Frame {
+                    let frame = view.frame().unwrap_or_default();
+                    self.customer_frame(&entry, frame, bytes.clone()).await;
+                    return Flow::Continue;
+                }
+                let msg = view.to_message();
+                self.customer_message(&entry, msg).await
+            }
+            Bound::Agent(entry, agent, pid) => {
+                let (entry, agent, pid) = (entry.clone(), *agent, *pid);
+                let msg = view.to_message();
+                self.agent_message(&entry, agent, pid, msg).await
+            }
+            Bound::None => Flow::Close,
+        }
+    }
+
+    // --- Customer.
+
+    /// The connection is gone: the machine hears of a disconnect (if this connection was
+    /// still the participant's current one).
+    pub(super) async fn cleanup(&mut self) {
+        let state = self.state.clone();
+        match std::mem::replace(&mut self.bound, Bound::None) {
+            Bound::Customer(entry) => {
+                let mut guard = entry.inner.lock().await;
+                let inner = &mut *guard;
+                if inner
+                    .links
+                    .customer
+                    .as_ref()
+                    .is_some_and(|t| t.same_channel(&self.tx))
+                {
+                    inner.links.customer = None;
+                    let _ = inner.machine.handle_customer_disconnect(state.now());
+                    deliver(&state, &entry, inner);
+                    state.after_event(&entry, inner);
+                }
+            }
+            Bound::Agent(entry, agent, _) => {
+                let mut guard = entry.inner.lock().await;
+                let inner = &mut *guard;
+                if inner
+                    .links
+                    .agents
+                    .get(&agent)
+                    .is_some_and(|t| t.same_channel(&self.tx))
+                {
+                    inner.links.agents.remove(&agent);
+                    let _ = inner.machine.handle_agent_disconnect(agent, state.now());
+                    deliver(&state, &entry, inner);
+                    state.after_event(&entry, inner);
+                }
+            }
+            Bound::None | Bound::AgentHello => {}
+        }
+    }
+}
