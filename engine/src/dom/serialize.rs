@@ -13,9 +13,9 @@
 
 use std::io::{self, Write};
 
-use markup5ever::{QualName, ns};
+use markup5ever::ns;
 
-use crate::dom::tree::{NodeData, NodeId, Tree};
+use crate::dom::tree::{NodeData, NodeId, Tree, is_void_element};
 
 /// Serializes the whole tree.
 pub fn to_html(tree: &Tree) -> String {
@@ -40,32 +40,6 @@ fn write_children(tree: &Tree, parent: NodeId, out: &mut Vec<u8>) -> io::Result<
         write_subtree(tree, c, out)?;
     }
     Ok(())
-}
-
-/// HTML elements without end tag or content.
-fn is_void(name: &QualName) -> bool {
-    name.ns == ns!(html)
-        && matches!(
-            &*name.local,
-            "area"
-                | "base"
-                | "basefont"
-                | "bgsound"
-                | "br"
-                | "col"
-                | "embed"
-                | "frame"
-                | "hr"
-                | "img"
-                | "input"
-                | "keygen"
-                | "link"
-                | "meta"
-                | "param"
-                | "source"
-                | "track"
-                | "wbr"
-        )
 }
 
 /// HTML elements whose text children are written without escaping.
@@ -182,7 +156,7 @@ fn write_subtree(tree: &Tree, top: NodeId, out: &mut Vec<u8>) -> io::Result<()> 
             Step::Open(id) => match tree.data(id) {
                 NodeData::Element(e) => {
                     write_start_tag(out, tree, id)?;
-                    if is_void(&e.name) {
+                    if e.name.ns == ns!(html) && is_void_element(&e.name.local) {
                         continue;
                     }
                     stack.push(Step::Close(id));

@@ -259,6 +259,32 @@ impl std::hash::Hasher for U32Hasher {
 }
 pub(crate) type WireMap = HashMap<u32, u32, BuildHasherDefault<U32Hasher>>;
 
+/// HTML void elements: no end tag, no content (what the serializer writes without an end tag
+/// and what the sanitizer knows can hold no children after a re-parse).
+pub(crate) fn is_void_element(local: &str) -> bool {
+    matches!(
+        local,
+        "area"
+            | "base"
+            | "basefont"
+            | "bgsound"
+            | "br"
+            | "col"
+            | "embed"
+            | "frame"
+            | "hr"
+            | "img"
+            | "input"
+            | "keygen"
+            | "link"
+            | "meta"
+            | "param"
+            | "source"
+            | "track"
+            | "wbr"
+    )
+}
+
 /// Why a node's fingerprints are stale.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Dirty {

@@ -33,7 +33,7 @@
 
 use markup5ever::{QualName, local_name, ns};
 
-use crate::dom::tree::{ElementData, NodeData, NodeId, Tree};
+use crate::dom::tree::{ElementData, NodeData, NodeId, Tree, is_void_element};
 use crate::rules::url::{UrlUse, is_dangerous_url, srcset_is_dangerous, url_use};
 
 /// The most element ancestors a node may have. Blink's and WebKit's HTML parsers stop
@@ -207,7 +207,10 @@ fn parent_kind(
     };
     let local: &str = &e.name.local;
     if e.name.ns == ns!(html) {
-        if RAW_TEXT.contains(&local) || ESCAPABLE_RAW_TEXT.contains(&local) || is_void(local) {
+        if RAW_TEXT.contains(&local)
+            || ESCAPABLE_RAW_TEXT.contains(&local)
+            || is_void_element(local)
+        {
             return ParentKind::HtmlWithoutElements;
         }
         return ParentKind::Html;
@@ -233,30 +236,6 @@ fn parent_kind(
 /// Whether an `annotation-xml` element's encoding makes it an HTML integration point.
 pub(crate) fn is_html_encoding(value: &str) -> bool {
     value.eq_ignore_ascii_case("text/html") || value.eq_ignore_ascii_case("application/xhtml+xml")
-}
-
-fn is_void(local: &str) -> bool {
-    matches!(
-        local,
-        "area"
-            | "base"
-            | "basefont"
-            | "bgsound"
-            | "br"
-            | "col"
-            | "embed"
-            | "frame"
-            | "hr"
-            | "img"
-            | "input"
-            | "keygen"
-            | "link"
-            | "meta"
-            | "param"
-            | "source"
-            | "track"
-            | "wbr"
-    )
 }
 
 /// Whether a foreign element of this name and attributes would break out of foreign content.
@@ -504,7 +483,7 @@ fn is_special(e: &ElementData) -> bool {
         return true;
     }
     e.name.ns == ns!(html)
-        && (is_void(&e.name.local)
+        && (is_void_element(&e.name.local)
             || RAW_TEXT.contains(&&*e.name.local)
             || ESCAPABLE_RAW_TEXT.contains(&&*e.name.local)
             || CLOSES_P.contains(&&*e.name.local)
