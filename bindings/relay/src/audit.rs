@@ -1,5 +1,6 @@
-//! The audit log: session events as JSON lines, appended to a file, and counters for the
-//! `/metrics` endpoint.
+//! The audit log: session events as JSON lines, appended to a file, a bounded in-memory
+//! tail, and an optional webhook queue (events it could not take are counted in
+//! [`crate::metrics::Metrics::webhook_dropped`]).
 //!
 //! Events carry ids, kinds, reasons and counts only: never page content, typed input, chat
 //! text or URLs, so nothing masked can reach a log.
@@ -7,9 +8,11 @@
 use std::io::Write;
 use std::path::Path;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Value, json};
+
+// The metrics lived here before `crate::metrics`; the old paths still resolve.
+pub use crate::metrics::{Metrics, bump};
 
 /// Where audit events go.
 pub struct AuditLog {
@@ -17,15 +20,20 @@ pub struct AuditLog {
     webhook: Option<tokio::sync::mpsc::Sender<Value>>,
     webhook_rx: Mutex<Option<tokio::sync::mpsc::Receiver<Value>>>,
     /// Events dropped because the webhook queue was full.
-    pub webhook_dropped: AtomicU64,
+    webhook_dropped: metrics::Counter,
     /// The last events, for tests and the health of the log (bounded).
     recent: Mutex<std::collections::VecDeque<Value>>,
 }
 
 impl AuditLog {
     /// Opens (appending) the log file, if one is configured; with `webhook`, events are also
-    /// queued (at most [`WEBHOOK_QUEUE`]) for [`run_webhook`].
-    pub fn open(path: Option<&Path>, webhook: bool) -> std::io::Result<AuditLog> {
+    /// queued (at most [`WEBHOOK_QUEUE`]) for [`run_webhook`]; events the queue cannot take
+    /// are counted in `webhook_dropped`.
+    pub fn open(
+        path: Option<&Path>,
+        webhook: bool,
+        webhook_dropped: metrics::Counter,
+    ) -> std::io::Result<AuditLog> {
         let file = match path {
             Some(p) => {
                 if let Some(dir) = p.parent() {
@@ -49,7 +57,7 @@ impl AuditLog {
             file,
             webhook,
             webhook_rx: Mutex::new(webhook_rx),
-            webhook_dropped: AtomicU64::new(0),
+            webhook_dropped,
             recent: Mutex::new(Default::default()),
         })
     }
@@ -164,146 +172,4 @@ pub async fn run_webhook(
             delay *= 2;
         }
     }
-}
-
-/// Counters exported at `/metrics`.
-#[derive(Default)]
-pub struct Metrics {
-    /// Sessions created since start.
-    pub sessions_created: AtomicU64,
-    /// Sessions ended since start.
-    pub sessions_ended: AtomicU64,
-    /// Open WebSocket connections.
-    pub connections: AtomicU64,
-    /// Frames received from customers and relayed.
-    pub frames_relayed: AtomicU64,
-    /// Bytes of those frames.
-    pub frame_bytes: AtomicU64,
-    /// Keyframes the relay made from its mirrors.
-    pub relay_keyframes: AtomicU64,
-    /// Refused joins (unknown/ended session, bad token, limits).
-    pub join_failures: AtomicU64,
-    /// Messages refused by rate limits.
-    pub rate_limited: AtomicU64,
-    /// Deltas not sent to an agent too far behind in its acknowledgements (it gets one
-    /// keyframe when it catches up instead).
-    pub deltas_withheld: AtomicU64,
-    /// Connections closed at accept (per-address or global connection cap).
-    pub connections_refused: AtomicU64,
-    /// Session creations refused (per-address or global creation rate, or full).
-    pub sessions_refused: AtomicU64,
-    /// Sessions ended because their customer never connected.
-    pub sessions_unconnected: AtomicU64,
-    /// Failed customer connections (unknown id, wrong secret, ended session).
-    pub customer_failures: AtomicU64,
-    /// Frames refused because the mirror would exceed its session's or the relay's budget.
-    pub frames_over_budget: AtomicU64,
-}
-
-impl Metrics {
-    /// Prometheus text exposition.
-    pub fn render(&self, live_sessions: usize) -> String {
-        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        let mut out = String::new();
-        let mut line = |name: &str, kind: &str, help: &str, v: u64| {
-            out.push_str(&format!(
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
-            ));
-        };
-        line(
-            "cobrowse_live_sessions",
-            "gauge",
-            "Sessions that have not ended.",
-            live_sessions as u64,
-        );
-        line(
-            "cobrowse_sessions_created_total",
-            "counter",
-            "Sessions created.",
-            g(&self.sessions_created),
-        );
-        line(
-            "cobrowse_sessions_ended_total",
-            "counter",
-            "Sessions ended.",
-            g(&self.sessions_ended),
-        );
-        line(
-            "cobrowse_connections",
-            "gauge",
-            "Open WebSocket connections.",
-            g(&self.connections),
-        );
-        line(
-            "cobrowse_frames_relayed_total",
-            "counter",
-            "Frames relayed from customers.",
-            g(&self.frames_relayed),
-        );
-        line(
-            "cobrowse_frame_bytes_total",
-            "counter",
-            "Bytes of relayed frames.",
-            g(&self.frame_bytes),
-        );
-        line(
-            "cobrowse_relay_keyframes_total",
-            "counter",
-            "Keyframes made by the relay.",
-            g(&self.relay_keyframes),
-        );
-        line(
-            "cobrowse_join_failures_total",
-            "counter",
-            "Refused join attempts.",
-            g(&self.join_failures),
-        );
-        line(
-            "cobrowse_rate_limited_total",
-            "counter",
-            "Messages refused by rate limits.",
-            g(&self.rate_limited),
-        );
-        line(
-            "cobrowse_deltas_withheld_total",
-            "counter",
-            "Deltas withheld from agents too far behind in their acknowledgements.",
-            g(&self.deltas_withheld),
-        );
-        for (name, help, v) in [
-            (
-                "cobrowse_connections_refused_total",
-                "Connections closed at accept by the connection caps.",
-                &self.connections_refused,
-            ),
-            (
-                "cobrowse_sessions_refused_total",
-                "Session creations refused by the creation limits.",
-                &self.sessions_refused,
-            ),
-            (
-                "cobrowse_sessions_unconnected_total",
-                "Sessions ended because their customer never connected.",
-                &self.sessions_unconnected,
-            ),
-            (
-                "cobrowse_customer_failures_total",
-                "Failed customer connections.",
-                &self.customer_failures,
-            ),
-            (
-                "cobrowse_frames_over_budget_total",
-                "Frames refused by the mirror memory budgets.",
-                &self.frames_over_budget,
-            ),
-        ] {
-            line(name, "counter", help, g(v));
-        }
-        out
-    }
-}
-
-/// Adds one to a counter.
-pub fn bump(c: &AtomicU64) {
-    c.fetch_add(1, Ordering::Relaxed);
 }

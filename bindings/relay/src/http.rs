@@ -175,14 +175,6 @@ pub async fn healthz() -> &'static str {
 
 /// `GET /metrics`
 pub async fn metrics(State(state): State<Arc<RelayState>>) -> Response {
-    let mut body = state.metrics.render(state.live_sessions());
-    let dropped = state
-        .audit
-        .webhook_dropped
-        .load(std::sync::atomic::Ordering::Relaxed);
-    body.push_str(&format!(
-        "# HELP cobrowse_webhook_dropped_total Session events the webhook queue could not take.\n\
-         # TYPE cobrowse_webhook_dropped_total counter\ncobrowse_webhook_dropped_total {dropped}\n"
-    ));
+    let body = state.metrics.render(state.live_sessions());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

@@ -10,6 +10,7 @@ pub mod budget;
 pub mod config;
 pub mod http;
 pub mod link;
+pub mod metrics;
 pub mod net;
 pub mod source;
 pub mod state;
@@ -104,9 +105,13 @@ pub async fn serve(
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(250));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-            loop {
+            for n in 0u64.. {
                 tick.tick().await;
                 ws::sweep_timers(&state).await;
+                // Histogram samples folded into buckets every 5 s between scrapes.
+                if n % 20 == 19 {
+                    state.metrics.run_upkeep();
+                }
             }
         })
     };

@@ -17,9 +17,10 @@ use cobrowse_engine::{Mirror, MirrorOptions};
 use serde_json::json;
 use tokio::sync::Mutex;
 
-use crate::audit::{AuditLog, Metrics, bump};
+use crate::audit::AuditLog;
 use crate::auth;
 use crate::config::RelayConfig;
+use crate::metrics::{Metrics, bump};
 use crate::source::AddrGroup;
 use crate::token_bucket::TokenBucket;
 
@@ -63,7 +64,7 @@ pub struct RelayState {
     pub backend_secret: String,
     /// Live sessions.
     pub sessions: std::sync::Mutex<HashMap<u32, Arc<SessionEntry>>>,
-    /// Counters.
+    /// Counters, gauges and latency histograms (see [`crate::metrics`]).
     pub metrics: Metrics,
     /// Audit events.
     pub audit: AuditLog,
@@ -151,7 +152,12 @@ impl RelayState {
             .session_policy()
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         let one_per_agent = policy.one_session_per_agent;
-        let audit = AuditLog::open(config.audit_log.as_deref(), config.webhook_url.is_some())?;
+        let metrics = Metrics::new();
+        let audit = AuditLog::open(
+            config.audit_log.as_deref(),
+            config.webhook_url.is_some(),
+            metrics.webhook_dropped.clone(),
+        )?;
         let creations = std::sync::Mutex::new(CreationLimiter::new(&config.limits));
         let public_key = match &config.agent_token_public_key {
             Some(path) => Some(std::fs::read(path)?),
@@ -171,7 +177,7 @@ impl RelayState {
             agent_secret,
             backend_secret,
             sessions: Default::default(),
-            metrics: Metrics::default(),
+            metrics,
             audit,
             join_limiter: Default::default(),
             directory: std::sync::Mutex::new(AgentDirectory::new(one_per_agent)),

@@ -316,8 +316,8 @@ impl Customer {
     }
 
     /// Seeded edits on the page, sent as one delta (edits that change nothing visible are
-    /// followed by more until one does).
-    async fn step(&mut self) {
+    /// followed by more until one does); returns the delta frame's length in bytes.
+    async fn step(&mut self) -> usize {
         let delta = loop {
             self.edits.edit(self.capture.tree_mut(), 3);
             if let Some(d) = self.capture.delta() {
@@ -325,6 +325,7 @@ impl Customer {
             }
         };
         send_raw(&mut self.ws, encode_frame(&delta)).await;
+        delta.len()
     }
 
     /// The wire id of the element with this `id` attribute.
@@ -2212,4 +2213,99 @@ fn a_mirror_costs_a_small_multiple_of_its_keyframe_bytes() {
         all_counted as f64 / all_frames as f64,
         all_frames / 1024
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Metrics, scraped from `GET /metrics` (the Prometheus exporter's text).
+
+/// The value of the sample line `sample value` (a name with its labels) in a scrape.
+fn sample(scrape: &str, sample: &str) -> f64 {
+    scrape
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{sample} ")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no sample {sample} in\n{scrape}"))
+}
+
+/// The cumulative counts of a histogram's buckets, in the order of the scrape.
+fn buckets(scrape: &str, name: &str) -> Vec<(String, f64)> {
+    let prefix = format!("{name}_bucket{{le=\"");
+    scrape
+        .lines()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .map(|rest| {
+            let (le, v) = rest.split_once("\"} ").expect("a bucket line");
+            (le.to_owned(), v.parse().expect("a count"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn metrics_scraped_after_a_session_count_its_frames_and_time_its_join_and_relays() {
+    let s = start(RelayConfig::default()).await;
+    let (_, before) = http(s.addr, "GET", "/metrics", &[]).await;
+    for name in [
+        "cobrowse_frames_relayed_total",
+        "cobrowse_frame_bytes_total",
+        "cobrowse_frame_relay_seconds_count",
+        "cobrowse_join_seconds_count",
+        "cobrowse_live_sessions",
+    ] {
+        assert_eq!(sample(&before, name), 0.0, "{name}");
+    }
+    // The first keyframe reaches nobody (no agent yet): not relayed. The agent's join gets a
+    // relay-made keyframe; three deltas then reach it.
+    let (_, mut c, mut a) = session_with_agent(s.addr, 75, "metrics").await;
+    let mut bytes = 0;
+    for _ in 0..3 {
+        bytes += c.step().await;
+        a.sync(c.fingerprint()).await;
+    }
+    // A refused join (a forged token) is counted and not timed.
+    let (id, _) = create(s.addr).await;
+    let Err((code, _)) = Agent::try_join(s.addr, &id, "not-a-token").await else {
+        panic!("joined with a forged token")
+    };
+    assert_eq!(code, ErrorCode::Unauthorized);
+    let (status, scrape) = http(s.addr, "GET", "/metrics", &[]).await;
+    assert_eq!(status, 200);
+    assert!(
+        scrape.contains("# TYPE cobrowse_frame_relay_seconds histogram"),
+        "{scrape}"
+    );
+    assert!(scrape.contains("# TYPE cobrowse_join_seconds histogram"));
+    assert!(scrape.contains("# TYPE cobrowse_frames_relayed_total counter"));
+    assert_eq!(sample(&scrape, "cobrowse_live_sessions"), 2.0);
+    assert_eq!(sample(&scrape, "cobrowse_sessions_created_total"), 2.0);
+    assert_eq!(sample(&scrape, "cobrowse_frames_relayed_total"), 3.0);
+    assert_eq!(sample(&scrape, "cobrowse_frame_bytes_total"), bytes as f64);
+    assert_eq!(sample(&scrape, "cobrowse_relay_keyframes_total"), 1.0);
+    assert_eq!(sample(&scrape, "cobrowse_join_failures_total"), 1.0);
+    assert_eq!(sample(&scrape, "cobrowse_rate_limited_total"), 0.0);
+    assert_eq!(sample(&scrape, "cobrowse_frames_over_budget_total"), 0.0);
+    // The customer and the agent (the refused agent's connection may still be closing).
+    assert!(sample(&scrape, "cobrowse_connections") >= 2.0);
+    // Frame relay time: one sample per relayed frame, in the buckets and the sum.
+    assert_eq!(sample(&scrape, "cobrowse_frame_relay_seconds_count"), 3.0);
+    assert!(sample(&scrape, "cobrowse_frame_relay_seconds_sum") > 0.0);
+    let relay = buckets(&scrape, "cobrowse_frame_relay_seconds");
+    assert_eq!(
+        relay.len(),
+        cobrowse_relay::metrics::FRAME_RELAY_BUCKETS.len() + 1
+    );
+    assert_eq!(relay.last().unwrap(), &("+Inf".to_owned(), 3.0));
+    assert!(relay.windows(2).all(|w| w[0].1 <= w[1].1), "{relay:?}");
+    // Join time: one successful join.
+    assert_eq!(sample(&scrape, "cobrowse_join_seconds_count"), 1.0);
+    assert!(sample(&scrape, "cobrowse_join_seconds_sum") > 0.0);
+    let join = buckets(&scrape, "cobrowse_join_seconds");
+    assert_eq!(join.len(), cobrowse_relay::metrics::JOIN_BUCKETS.len() + 1);
+    assert_eq!(join.last().unwrap(), &("+Inf".to_owned(), 1.0));
+    // Frames after the scrape land in the next one.
+    bytes += c.step().await;
+    a.sync(c.fingerprint()).await;
+    let (_, scrape) = http(s.addr, "GET", "/metrics", &[]).await;
+    assert_eq!(sample(&scrape, "cobrowse_frames_relayed_total"), 4.0);
+    assert_eq!(sample(&scrape, "cobrowse_frame_bytes_total"), bytes as f64);
+    assert_eq!(sample(&scrape, "cobrowse_frame_relay_seconds_count"), 4.0);
 }

@@ -52,6 +52,7 @@ impl Conn {
 
     /// `Join` after `Hello`: the vendor token, then [`admission::admit`].
     pub(super) async fn agent_join(&mut self, session_id: SessionId, token: &str) -> Flow {
+        let received = Instant::now();
         let state = self.state.clone();
         let limits = &state.config.limits;
         let ip_key = format!("ip:{}", self.source);
@@ -123,7 +124,10 @@ impl Conn {
             return Flow::Close;
         };
         match self.enter(&entry, inner, agent, admission.as_str()) {
-            Ok(()) => Flow::Continue,
+            Ok(()) => {
+                state.metrics.join_seconds.record(received.elapsed());
+                Flow::Continue
+            }
             Err((code, message)) => {
                 drop(guard);
                 self.count_failure(&keys);

@@ -91,10 +91,7 @@ pub(super) async fn run(
     let (sink, mut stream) = socket.split();
     let (tx, rx, backlog) = Link::new();
     let mut writer = tokio::spawn(write_loop(sink, rx, backlog));
-    state
-        .metrics
-        .connections
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    state.metrics.connections.increment(1.0);
     let mut conn = Conn {
         state: state.clone(),
         tx,
@@ -187,10 +184,7 @@ pub(super) async fn run(
         let _ = tokio::time::timeout(Duration::from_secs(2), &mut writer).await;
         writer.abort();
     }
-    state
-        .metrics
-        .connections
-        .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    state.metrics.connections.decrement(1.0);
     tracing::debug!(source = %source, "connection closed");
 }
 

@@ -139,6 +139,7 @@ impl Conn {
         message: Bytes,
     ) {
         let state = &self.state;
+        let received = Instant::now();
         let mut inner = entry.inner.lock().await;
         let inner = &mut *inner;
         // Nothing leaves a paused page: dropped unread (agents get a keyframe on resume).
@@ -233,10 +234,8 @@ impl Conn {
                     };
                     if n > 0 {
                         bump(&state.metrics.frames_relayed);
-                        state
-                            .metrics
-                            .frame_bytes
-                            .fetch_add(frame.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                        state.metrics.frame_bytes.increment(frame.len() as u64);
+                        state.metrics.frame_relay_seconds.record(received.elapsed());
                     }
                 }
                 deliver(state, entry, inner);
