@@ -1984,7 +1984,7 @@ async fn a_session_whose_customer_never_connects_ends_at_the_connect_deadline() 
     let mut config = RelayConfig::default();
     config.limits.customer_connect_secs = 1;
     let s = start(config).await;
-    let (unused, _) = create(s.addr).await;
+    let (unused, unused_secret) = create(s.addr).await;
     let (used, secret) = create(s.addr).await;
     let mut c = Customer::connect(s.addr, &used, &secret, 72).await;
     c.send_keyframe().await;
@@ -2001,6 +2001,21 @@ async fn a_session_whose_customer_never_connects_ends_at_the_connect_deadline() 
             .is_none()
     );
     assert_eq!(metric(&s.state, "cobrowse_sessions_unconnected_total"), 1);
+    assert!(
+        t0.elapsed() >= Duration::from_millis(500),
+        "{:?}",
+        t0.elapsed()
+    );
+    // Its customer, coming late with the right secret, gets the answer every failed customer
+    // connection gets.
+    assert_eq!(
+        customer_refusal(s.addr, &format!("?session={unused}&secret={unused_secret}")).await,
+        (
+            ErrorCode::SessionNotFound,
+            "no live session with this id and secret".to_owned()
+        )
+    );
+    assert_eq!(metric(&s.state, "cobrowse_customer_failures_total"), 1);
 }
 
 /// A page of `n` inline elements, the memory amplification: nested 500 deep per
@@ -2308,4 +2323,234 @@ async fn metrics_scraped_after_a_session_count_its_frames_and_time_its_join_and_
     assert_eq!(sample(&scrape, "cobrowse_frames_relayed_total"), 4.0);
     assert_eq!(sample(&scrape, "cobrowse_frame_bytes_total"), bytes as f64);
     assert_eq!(sample(&scrape, "cobrowse_frame_relay_seconds_count"), 4.0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Agent tokens signed with the vendor's own key (RS256, ES256): the relay holds the public key
+// and the configured algorithm; tokens of another algorithm are refused. The keys are test
+// keys committed under `tests/keys/` (see its README).
+
+/// A test key file's contents.
+fn test_key(file: &str) -> Vec<u8> {
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/keys")
+            .join(file),
+    )
+    .unwrap_or_else(|e| panic!("tests/keys/{file}: {e}"))
+}
+
+/// An agent token for `sub`, valid for an hour, signed with `alg`: HS256 with the relay's
+/// shared secret, RS256 and ES256 with the test private keys.
+fn token_signed(alg: jsonwebtoken::Algorithm, sub: &str) -> String {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    let key = match alg {
+        Algorithm::HS256 => EncodingKey::from_secret(AGENT_SECRET).unwrap(),
+        Algorithm::RS256 => EncodingKey::from_rsa_pem(&test_key("rs256-private.pem")).unwrap(),
+        Algorithm::ES256 => EncodingKey::from_ec_pem(&test_key("es256-private.pem")).unwrap(),
+        other => panic!("no test key for {other:?}"),
+    };
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600;
+    let claims = AgentClaims {
+        sub: sub.into(),
+        name: format!("Agent {sub}"),
+        cobrowse: true,
+        exp,
+    };
+    jsonwebtoken::encode(&Header::new(alg), &claims, &key).unwrap()
+}
+
+/// A relay pinned to `alg` with the test public key: a token signed with that algorithm and
+/// key joins and follows the page; tokens of the other algorithms are refused `Unauthorized`.
+async fn only_the_configured_algorithm_joins(alg: jsonwebtoken::Algorithm, public_key: &str) {
+    use jsonwebtoken::Algorithm;
+    let mut config = RelayConfig::default();
+    config.agent_token_algorithm = format!("{alg:?}");
+    config.agent_token_public_key = Some(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/keys")
+            .join(public_key),
+    );
+    let s = start(config).await;
+    let (id, secret) = create(s.addr).await;
+    let mut c = Customer::connect(s.addr, &id, &secret, 76).await;
+    c.send_keyframe().await;
+    for other in [Algorithm::HS256, Algorithm::RS256, Algorithm::ES256] {
+        if other == alg {
+            continue;
+        }
+        let Err((code, _)) = Agent::try_join(s.addr, &id, &token_signed(other, "mallory")).await
+        else {
+            panic!("a {alg:?} relay admitted a {other:?} token")
+        };
+        assert_eq!(
+            code,
+            ErrorCode::Unauthorized,
+            "{other:?} to a {alg:?} relay"
+        );
+    }
+    let mut a = Agent::join(s.addr, &id, &token_signed(alg, "vendor-signed")).await;
+    a.sync(c.fingerprint()).await;
+    c.step().await;
+    a.sync(c.fingerprint()).await;
+    assert_eq!(metric(&s.state, "cobrowse_join_failures_total"), 2);
+}
+
+#[tokio::test]
+async fn an_rs256_relay_admits_rs256_tokens_of_the_vendors_key_and_refuses_hs256_and_es256() {
+    only_the_configured_algorithm_joins(jsonwebtoken::Algorithm::RS256, "rs256-public.pem").await;
+}
+
+#[tokio::test]
+async fn an_es256_relay_admits_es256_tokens_of_the_vendors_key_and_refuses_hs256_and_rs256() {
+    only_the_configured_algorithm_joins(jsonwebtoken::Algorithm::ES256, "es256-public.pem").await;
+}
+
+#[tokio::test]
+async fn an_hs256_relay_refuses_rs256_and_es256_tokens() {
+    let s = start(RelayConfig::default()).await;
+    let (id, secret) = create(s.addr).await;
+    let mut c = Customer::connect(s.addr, &id, &secret, 77).await;
+    c.send_keyframe().await;
+    for alg in [
+        jsonwebtoken::Algorithm::RS256,
+        jsonwebtoken::Algorithm::ES256,
+    ] {
+        let Err((code, _)) = Agent::try_join(s.addr, &id, &token_signed(alg, "mallory")).await
+        else {
+            panic!("an HS256 relay admitted a {alg:?} token")
+        };
+        assert_eq!(code, ErrorCode::Unauthorized, "{alg:?}");
+    }
+    let mut a = Agent::join(
+        s.addr,
+        &id,
+        &token_signed(jsonwebtoken::Algorithm::HS256, "shared-secret"),
+    )
+    .await;
+    a.sync(c.fingerprint()).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Behind a trusted reverse proxy: the per-address limits apply to the client that
+// `X-Forwarded-For` names, and only when the TCP peer is a configured proxy.
+
+/// `POST /api/sessions` from the loopback address `from`, with `X-Forwarded-For: forwarded`
+/// when given: the status.
+async fn create_forwarded(from: [u8; 4], addr: SocketAddr, forwarded: Option<&str>) -> u16 {
+    let mut s = tcp_from(from, addr).await;
+    let header = forwarded.map_or(String::new(), |f| format!("X-Forwarded-For: {f}\r\n"));
+    let req = format!(
+        "POST /api/sessions HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{header}Content-Length: 0\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    tokio::time::timeout(T, s.read_to_end(&mut buf))
+        .await
+        .expect("answer timed out")
+        .unwrap();
+    cobrowse_tests::http_status_and_body(&String::from_utf8_lossy(&buf)).0
+}
+
+/// An agent's join with `token` over a WebSocket opened from 127.0.0.1 with
+/// `X-Forwarded-For: forwarded`: the error code it is refused with.
+async fn join_refusal_forwarded(
+    addr: SocketAddr,
+    forwarded: &str,
+    id: &str,
+    token: &str,
+) -> ErrorCode {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://{addr}/ws").into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("x-forwarded-for", forwarded.parse().unwrap());
+    let (mut ws, _) = tokio::time::timeout(T, tokio_tungstenite::connect_async(request))
+        .await
+        .expect("connect timed out")
+        .expect("connect");
+    send(&mut ws, &hello(Role::Agent)).await;
+    send(
+        &mut ws,
+        &Message::Join {
+            session_id: SessionId::parse(id).unwrap(),
+            token: protocol::AuthToken::new(token),
+        },
+    )
+    .await;
+    expect_error(&mut ws).await
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_is_limited_on_its_own() {
+    let mut config = RelayConfig::default();
+    config.trusted_proxies = vec![std::net::IpAddr::from([127, 0, 0, 1])];
+    config.limits.sessions_per_ip_per_minute = 2;
+    config.limits.join_failures_per_ip_per_hour = 2;
+    let s = start(config).await;
+    let proxy = [127, 0, 0, 1];
+    // Creation: two clients behind the proxy, each with its own allowance.
+    let mut statuses = Vec::new();
+    for client in [
+        "203.0.113.7",
+        "203.0.113.7",
+        "203.0.113.7",
+        "203.0.113.8",
+        "203.0.113.8",
+    ] {
+        statuses.push(create_forwarded(proxy, s.addr, Some(client)).await);
+    }
+    assert_eq!(statuses, [201, 201, 429, 201, 201]);
+    // The right-most address that is not a proxy is the client (what the proxy appended).
+    assert_eq!(
+        create_forwarded(proxy, s.addr, Some("203.0.113.8, 127.0.0.1")).await,
+        429
+    );
+    assert_eq!(
+        create_forwarded(proxy, s.addr, Some("203.0.113.8, 203.0.113.9")).await,
+        201
+    );
+    // The proxy's own requests (no header) are the proxy's.
+    assert_eq!(create_forwarded(proxy, s.addr, None).await, 201);
+    // Join failures: one forwarded client exhausts its allowance, the other keeps its own.
+    // (a session made by the proxy itself, its second)
+    let (id, _) = create(s.addr).await;
+    for _ in 0..2 {
+        assert_eq!(
+            join_refusal_forwarded(s.addr, "198.51.100.1", &id, "forged").await,
+            ErrorCode::Unauthorized
+        );
+    }
+    assert_eq!(
+        join_refusal_forwarded(s.addr, "198.51.100.1", &id, "forged").await,
+        ErrorCode::RateLimited
+    );
+    assert_eq!(
+        join_refusal_forwarded(s.addr, "198.51.100.2", &id, "forged").await,
+        ErrorCode::Unauthorized
+    );
+    assert_eq!(metric(&s.state, "cobrowse_sessions_refused_total"), 2);
+}
+
+#[tokio::test]
+async fn x_forwarded_for_from_a_peer_that_is_not_a_trusted_proxy_is_ignored() {
+    let mut config = RelayConfig::default();
+    config.trusted_proxies = vec![std::net::IpAddr::from([127, 0, 0, 1])];
+    config.limits.sessions_per_ip_per_minute = 2;
+    let s = start(config).await;
+    // 127.0.0.2 is not a proxy: whatever it says, its requests are its own.
+    let mut statuses = Vec::new();
+    for client in ["203.0.113.7", "203.0.113.8", "203.0.113.9"] {
+        statuses.push(create_forwarded([127, 0, 0, 2], s.addr, Some(client)).await);
+    }
+    assert_eq!(statuses, [201, 201, 429]);
+    // The proxy's clients are not touched by it.
+    assert_eq!(
+        create_forwarded([127, 0, 0, 1], s.addr, Some("203.0.113.9")).await,
+        201
+    );
 }
