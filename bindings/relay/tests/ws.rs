@@ -2037,7 +2037,7 @@ fn huge_page(n: usize) -> String {
 async fn an_oversized_mirror_is_refused_and_the_sessions_other_frames_are_unharmed() {
     let mut config = RelayConfig::default();
     // Room for the shop page (a few dozen nodes), not for 20,000 nested elements.
-    config.limits.max_mirror_bytes = 400 * cobrowse_relay::budget::NODE_BYTES + (64 << 10);
+    config.limits.max_mirror_bytes = 400 * cobrowse_relay::budget::NODE_BYTES + (128 << 10);
     let s = start(config).await;
     let (id, mut c, mut a) = session_with_agent(s.addr, 73, "budget").await;
     let _ = id;
@@ -2070,7 +2070,7 @@ async fn an_oversized_mirror_is_refused_and_the_sessions_other_frames_are_unharm
         .mirror_bytes
         .load(std::sync::atomic::Ordering::Acquire);
     assert!(
-        held < 400 * cobrowse_relay::budget::NODE_BYTES + (64 << 10),
+        held < 400 * cobrowse_relay::budget::NODE_BYTES + (128 << 10),
         "{held}"
     );
     // The session goes on: the next delta applies on what the relay held and reaches the agent.
@@ -2176,58 +2176,6 @@ async fn an_honest_agent_is_admitted_from_an_address_a_guesser_exhausted() {
     // ... not for an honest agent with a valid token and no failures of its own.
     let mut honest = Agent::join(s.addr, &id, &token("honest", 3600)).await;
     honest.sync(c.fingerprint()).await;
-}
-
-/// What a mirror costs against the budgets, for the hand-written pages and (when present) the
-/// real pages of the corpus cache: the counted footprint over the keyframe's bytes. Printed
-/// for `BENCHMARKS.md`; asserted to stay a small multiple.
-#[test]
-fn a_mirror_costs_a_small_multiple_of_its_keyframe_bytes() {
-    let mut pages: Vec<(String, String)> = Vec::new();
-    let root = cobrowse_tests::repo_root();
-    for dir in ["corpus/cases", "corpus/cache/htmlparser-benchmark"] {
-        let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
-            continue;
-        };
-        for e in entries {
-            let p = e.unwrap().path();
-            let files = if p.is_dir() {
-                vec![p.join("from.html")]
-            } else {
-                vec![p.clone()]
-            };
-            for f in files {
-                if let Ok(s) = std::fs::read_to_string(&f) {
-                    pages.push((f.display().to_string(), s));
-                }
-            }
-        }
-    }
-    assert!(pages.len() > 10);
-    let mut factors = Vec::new();
-    let (mut all_frames, mut all_counted) = (0usize, 0usize);
-    for (name, html) in &pages {
-        let kf = Capture::new(Rules::default(), parse_document_str(html)).keyframe();
-        let mut m = Mirror::new(MirrorOptions::default());
-        m.apply_frame(&kf, &mut ()).unwrap();
-        let counted =
-            cobrowse_relay::budget::Budget::footprint(m.tree().capacity_index(), kf.len());
-        let f = counted as f64 / kf.len() as f64;
-        assert!(f < 40.0, "{name}: {f:.1}x");
-        factors.push(f);
-        all_frames += kf.len();
-        all_counted += counted;
-    }
-    factors.sort_by(f64::total_cmp);
-    println!(
-        "{} pages, node {} B: counted footprint / keyframe bytes: median {:.1}x, max {:.1}x, all pages {:.1}x ({} KiB of keyframes)",
-        factors.len(),
-        cobrowse_relay::budget::NODE_BYTES,
-        factors[factors.len() / 2],
-        factors[factors.len() - 1],
-        all_counted as f64 / all_frames as f64,
-        all_frames / 1024
-    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -373,7 +373,7 @@ impl Conn {
                         }
                     }
                     Err(d) => self.send(&error_msg(
-                        ErrorCode::PermissionDenied(d.reason.into()),
+                        ErrorCode::PermissionDenied(d.reason),
                         &d.reason.to_string(),
                     )),
                 }

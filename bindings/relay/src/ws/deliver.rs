@@ -179,7 +179,7 @@ pub fn deliver(state: &RelayState, _entry: &SessionEntry, inner: &mut SessionInn
                 }
                 SessionMessage::Refused(e) => Some(session_error(&e, inner.machine.state())),
                 SessionMessage::Denied(d) => Some(error_msg(
-                    ErrorCode::PermissionDenied(d.reason.into()),
+                    ErrorCode::PermissionDenied(d.reason),
                     &d.reason.to_string(),
                 )),
                 SessionMessage::AgentPointer { agent, at } => match inner.wire.echo.take() {
