@@ -2316,13 +2316,15 @@ fn token_signed(alg: jsonwebtoken::Algorithm, sub: &str) -> String {
 /// key joins and follows the page; tokens of the other algorithms are refused `Unauthorized`.
 async fn only_the_configured_algorithm_joins(alg: jsonwebtoken::Algorithm, public_key: &str) {
     use jsonwebtoken::Algorithm;
-    let mut config = RelayConfig::default();
-    config.agent_token_algorithm = format!("{alg:?}");
-    config.agent_token_public_key = Some(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/keys")
-            .join(public_key),
-    );
+    let config = RelayConfig {
+        agent_token_algorithm: format!("{alg:?}"),
+        agent_token_public_key: Some(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/keys")
+                .join(public_key),
+        ),
+        ..Default::default()
+    };
     let s = start(config).await;
     let (id, secret) = create(s.addr).await;
     let mut c = Customer::connect(s.addr, &id, &secret, 76).await;
@@ -2435,8 +2437,10 @@ async fn join_refusal_forwarded(
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_each_forwarded_client_is_limited_on_its_own() {
-    let mut config = RelayConfig::default();
-    config.trusted_proxies = vec![std::net::IpAddr::from([127, 0, 0, 1])];
+    let mut config = RelayConfig {
+        trusted_proxies: vec![std::net::IpAddr::from([127, 0, 0, 1])],
+        ..Default::default()
+    };
     config.limits.sessions_per_ip_per_minute = 2;
     config.limits.join_failures_per_ip_per_hour = 2;
     let s = start(config).await;
@@ -2486,8 +2490,10 @@ async fn behind_a_trusted_proxy_each_forwarded_client_is_limited_on_its_own() {
 
 #[tokio::test]
 async fn x_forwarded_for_from_a_peer_that_is_not_a_trusted_proxy_is_ignored() {
-    let mut config = RelayConfig::default();
-    config.trusted_proxies = vec![std::net::IpAddr::from([127, 0, 0, 1])];
+    let mut config = RelayConfig {
+        trusted_proxies: vec![std::net::IpAddr::from([127, 0, 0, 1])],
+        ..Default::default()
+    };
     config.limits.sessions_per_ip_per_minute = 2;
     let s = start(config).await;
     // 127.0.0.2 is not a proxy: whatever it says, its requests are its own.
