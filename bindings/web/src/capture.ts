@@ -65,6 +65,7 @@ export class CaptureImpl implements Capture {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private stopped = false;
   private frames = 0;
+  private refused = 0;
   private readonly observer: MutationObserver;
   private readonly inputs = document.getElementsByTagName('input');
   private readonly textareas = document.getElementsByTagName('textarea');
@@ -196,7 +197,9 @@ export class CaptureImpl implements Capture {
     try {
       bytes = this.engine.batch(ops, text);
     } catch {
-      // The engine refused the batch (never expected): capture the page afresh.
+      // The engine refused the batch (never expected: a defect in the batch encoding or
+      // decoding, counted in `stats().refusedBatches`): capture the page afresh.
+      this.refused++;
       this.keyframe();
       return;
     }
@@ -219,8 +222,9 @@ export class CaptureImpl implements Capture {
     this.engine.free();
   }
 
-  stats(): { engineNodes: number; engineHandles: number; pageHandles: number; frames: number; wasmMemoryBytes: number; fallbackKeyframes: number } {
+  stats(): { engineNodes: number; engineHandles: number; pageHandles: number; frames: number; wasmMemoryBytes: number; fallbackKeyframes: number; refusedBatches: number } {
     return {
+      refusedBatches: this.refused,
       fallbackKeyframes: this.engine.fallback_keyframes(),
       wasmMemoryBytes: this.engine.memory_bytes(),
       engineNodes: this.engine.live_nodes(),

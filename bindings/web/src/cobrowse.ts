@@ -43,6 +43,8 @@ export interface Capture {
     wasmMemoryBytes: number;
     /** Batches sent as a keyframe because the delta failed the engine's own check (a diff defect). */
     fallbackKeyframes: number;
+    /** Batches the engine refused (a batch encoding defect), each answered by a keyframe. */
+    refusedBatches: number;
   };
   /** Test hooks: canonical dumps of the engine's live tree and of what the agents hold. */
   debugDumpLive(): string;

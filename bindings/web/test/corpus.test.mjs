@@ -84,6 +84,7 @@ for (const name of wanted) {
       // keyframe (correct, but large); that is an engine diff defect to fix there.
       const stats = await customer.evaluate(() => globalThis.__cap.stats());
       t.diagnostic(`frames ${stats.frames}, fallback keyframes ${stats.fallbackKeyframes}`);
+      assert.equal(stats.refusedBatches, 0, 'the engine refused a batch the page encoded');
       const vp = customer.viewportSize();
       const iframeSize = await agent.evaluate(() => {
         const f = document.getElementById('mirror');
