@@ -3,10 +3,19 @@
 // Nodes are named by handles: `ids` (page side, weak) and `nodes` (handle -> node) hold each
 // node the engine knows; when the engine frees a node (it left the page) it reports the
 // handle and both maps forget it, so memory stays bounded on both sides of the boundary.
+//
+// What the engine is told is the page as the agent needs it (see `kidsOf`, urls.ts and
+// sheets.ts): URLs resolved against the document's base URL; a <style> whose sheet was
+// edited through the CSSOM has one (detached, capture-owned) text node holding its effective
+// rules instead of its DOM text; a readable same-origin stylesheet link is a capture-owned
+// `<style data-cobrowse-href>` with its rules; adopted sheets are a capture-owned
+// `<style data-cobrowse-adopted>`, the last child of <html>.
 
 import type { CaptureEngine } from '../build/pkg/cobrowse_wasm.js';
 import type { Capture, CaptureOptions } from './cobrowse.js';
 import { OpWriter, nsCode } from './encode.js';
+import { absoluteCss, capturedAttr, isStyleText } from './urls.js';
+import { ADOPTED_ATTR, LINK_ATTR, adoptedText, isModified, readableLink, sheetText, watchSheets } from './sheets.js';
 
 // Batch ops (engine/src/capture/batch.rs).
 const OP_BIND_DOCUMENT = 1;
@@ -71,6 +80,18 @@ export class CaptureImpl implements Capture {
   private readonly textareas = document.getElementsByTagName('textarea');
   private readonly options = document.getElementsByTagName('option');
   private readonly maxDelay: number;
+  /** Capture-owned text nodes holding the effective rules of CSSOM-edited <style> sheets. */
+  private sheetTexts = new WeakMap<Element, Text>();
+  /** Capture-owned <style> elements standing in for same-origin stylesheet links. */
+  private linkStyles = new WeakMap<Element, HTMLStyleElement>();
+  /** The capture-owned element holding the adopted sheets' rules (one per capture). */
+  private adopted: HTMLStyleElement | null = null;
+  private adoptedSent: string | null = null;
+  /** Sheets edited through the CSSOM since the last batch. */
+  private dirtySheets = new Set<CSSStyleSheet>();
+  /** Nodes whose child list must be re-sent (a stylesheet link loaded, a style re-parsed). */
+  private relist = new Set<Node>();
+  private readonly unwatchSheets: () => void;
   private readonly onEvent = (e: Event): void => {
     if (e.type === 'scroll') {
       const t = e.target;
@@ -81,6 +102,11 @@ export class CaptureImpl implements Capture {
       }
     } else if (e.type === 'resize') {
       this.resized = true;
+    } else if (e.type === 'load' || e.type === 'error') {
+      // A stylesheet link loaded (its rules may travel now) or failed.
+      const t = e.target;
+      if (t instanceof HTMLLinkElement && t.parentNode !== null) this.relist.add(t.parentNode);
+      else return;
     }
     this.schedule();
   };
@@ -94,6 +120,10 @@ export class CaptureImpl implements Capture {
       for (const r of records) this.pending.push(r);
       this.schedule();
     });
+    this.unwatchSheets = watchSheets((sheet) => {
+      this.dirtySheets.add(sheet);
+      this.schedule();
+    });
     this.keyframe();
     this.observer.observe(document, {
       childList: true,
@@ -101,7 +131,7 @@ export class CaptureImpl implements Capture {
       characterData: true,
       subtree: true,
     });
-    for (const t of ['input', 'change', 'scroll']) document.addEventListener(t, this.onEvent, true);
+    for (const t of EVENTS) document.addEventListener(t, this.onEvent, true);
     window.addEventListener('resize', this.onEvent);
   }
 
@@ -114,6 +144,12 @@ export class CaptureImpl implements Capture {
     this.scrolled.clear();
     this.resized = false;
     this.stateSent = new WeakMap();
+    this.dirtySheets.clear();
+    this.relist.clear();
+    this.sheetTexts = new WeakMap();
+    this.linkStyles = new WeakMap();
+    this.adopted = null;
+    this.adoptedSent = null;
     const w = new OpWriter();
     const kids: number[] = [];
     w.u(OP_BIND_DOCUMENT);
@@ -159,8 +195,13 @@ export class CaptureImpl implements Capture {
         attrTargets.add(r.target as Element);
       } else {
         textTargets.add(r.target as CharacterData);
+        // Editing a style's text re-parses its sheet (CSSOM edits are gone).
+        if (isStyleText(r.target)) childTargets.add(r.target.parentNode!);
       }
     }
+    for (const n of this.relist) childTargets.add(n);
+    this.relist.clear();
+    this.sheetsChanged(childTargets);
     for (const t of childTargets) {
       if (this.ids.has(t) && !fresh.has(t)) this.writeChildren(w, kids, t, fresh);
     }
@@ -175,9 +216,10 @@ export class CaptureImpl implements Capture {
       if (id !== undefined && !fresh.has(t)) {
         w.u(OP_SET_TEXT);
         w.u(id);
-        w.s(t.data);
+        w.s(textOf(t));
       }
     }
+    this.syncSheetTexts(w, fresh);
     this.pollForms(w);
     for (const el of this.scrolled) {
       const id = this.ids.get(el);
@@ -217,7 +259,8 @@ export class CaptureImpl implements Capture {
     this.stopped = true;
     this.cancelSchedule();
     this.observer.disconnect();
-    for (const t of ['input', 'change', 'scroll']) document.removeEventListener(t, this.onEvent, true);
+    for (const t of EVENTS) document.removeEventListener(t, this.onEvent, true);
+    this.unwatchSheets();
     window.removeEventListener('resize', this.onEvent);
     this.engine.free();
   }
@@ -275,7 +318,7 @@ export class CaptureImpl implements Capture {
   /** Writes `parent`'s child list (creating the nodes the engine does not know). */
   private writeChildren(w: OpWriter, kids: number[], parent: Node, fresh: Set<Node> | null): void {
     const list: number[] = [];
-    for (let c = parent.firstChild; c !== null; c = c.nextSibling) {
+    for (const c of this.kidsOf(parent)) {
       const id = this.ids.get(c);
       list.push(id ?? this.writeNew(w, kids, c, fresh));
     }
@@ -296,9 +339,10 @@ export class CaptureImpl implements Capture {
         parents.push(n.content);
       }
       for (const p of parents) {
-        if (p.firstChild === null) continue;
+        const children = this.kidsOf(p);
+        if (children.length === 0) continue;
         const list: number[] = [];
-        for (let c: ChildNode | null = p.firstChild; c !== null; c = c.nextSibling) {
+        for (const c of children) {
           const known = this.ids.get(c);
           if (known !== undefined) {
             // Moved here while its new ancestor was out of the page.
@@ -332,7 +376,7 @@ export class CaptureImpl implements Capture {
       case Node.CDATA_SECTION_NODE:
         w.u(OP_TEXT);
         w.u(id);
-        w.s((n as CharacterData).data);
+        w.s(textOf(n as CharacterData));
         break;
       case Node.COMMENT_NODE:
       case Node.PROCESSING_INSTRUCTION_NODE:
@@ -366,12 +410,13 @@ export class CaptureImpl implements Capture {
       w.s(el.localName);
     }
     const attrs = el.attributes;
+    const base = document.baseURI;
     w.u(attrs.length);
     for (let i = 0; i < attrs.length; i++) {
       const a = attrs[i]!;
       w.u(nsCode(a.namespaceURI));
       w.s(a.localName);
-      w.s(a.value);
+      w.s(capturedAttr(a, base));
     }
   }
 
@@ -407,6 +452,124 @@ export class CaptureImpl implements Capture {
     }
   }
 
+  /**
+   * The children of `parent` as the engine sees them (see the module comment): capture-owned
+   * nodes stand in for CSSOM-edited style text, readable stylesheet links and adopted sheets.
+   */
+  kidsOf(parent: Node): Node[] {
+    const out: Node[] = [];
+    if (parent.nodeType === Node.ELEMENT_NODE) {
+      const el = parent as Element;
+      if (el.localName === 'style' && el.namespaceURI === HTML_NS) {
+        const sheet = (el as HTMLStyleElement).sheet;
+        if (sheet !== null && isModified(sheet)) {
+          let t = this.sheetTexts.get(el);
+          if (t === undefined) {
+            t = document.createTextNode('');
+            this.sheetTexts.set(el, t);
+          }
+          // A text the engine knows is brought up to date by syncSheetTexts (with an op).
+          if (!this.ids.has(t)) t.data = absoluteCss(sheetText(sheet) ?? '', document.baseURI);
+          out.push(t);
+          return out;
+        }
+      }
+    }
+    for (let c = parent.firstChild; c !== null; c = c.nextSibling) {
+      out.push(c.nodeType === Node.ELEMENT_NODE && readableLink(c as Element) ? this.linkStyle(c as HTMLLinkElement) : c);
+    }
+    if (parent === document.documentElement) {
+      const text = adoptedText(document);
+      this.adoptedSent = text;
+      if (text !== null) {
+        if (this.adopted === null) {
+          this.adopted = document.createElement('style');
+          this.adopted.setAttribute(ADOPTED_ATTR, '');
+          this.adopted.appendChild(document.createTextNode(''));
+        }
+        const t = this.adopted.firstChild as Text;
+        if (!this.ids.has(t)) t.data = absoluteCss(text, document.baseURI);
+        out.push(this.adopted);
+      }
+    }
+    return out;
+  }
+
+  /** The capture-owned <style> standing in for a readable stylesheet link (rules up to date). */
+  private linkStyle(link: HTMLLinkElement): HTMLStyleElement {
+    let s = this.linkStyles.get(link);
+    if (s === undefined) {
+      s = document.createElement('style');
+      s.appendChild(document.createTextNode(''));
+      this.linkStyles.set(link, s);
+    }
+    if (s.getAttribute(LINK_ATTR) !== link.href) s.setAttribute(LINK_ATTR, link.href);
+    if (link.media !== '') s.setAttribute('media', link.media);
+    else s.removeAttribute('media');
+    // URLs in a linked sheet resolve against the sheet's own URL.
+    const t = s.firstChild as Text;
+    if (!this.ids.has(t)) t.data = absoluteCss(sheetText(link.sheet!) ?? '', link.href);
+    return s;
+  }
+
+  /** Turns the sheets edited since the last batch into child lists to re-send. */
+  private sheetsChanged(childTargets: Set<Node>): void {
+    for (const sheet of this.dirtySheets) {
+      const owner = sheet.ownerNode;
+      if (owner instanceof HTMLStyleElement && this.ids.has(owner) && !this.bound(this.sheetTexts.get(owner))) {
+        // First CSSOM edit of this sheet: the style's children become the capture-owned rules text.
+        childTargets.add(owner);
+      } else if (owner instanceof HTMLLinkElement && owner.parentNode !== null && !this.bound(this.linkStyles.get(owner))) {
+        childTargets.add(owner.parentNode);
+      }
+    }
+    this.dirtySheets.clear();
+    const root = document.documentElement;
+    if (root !== null && this.ids.has(root) && (adoptedText(document) === null) !== (this.adoptedSent === null)) {
+      childTargets.add(root);
+    }
+  }
+
+  private bound(n: Node | undefined): boolean {
+    return n !== undefined && this.ids.has(n);
+  }
+
+  /** Re-sends the rules text of capture-owned style nodes that changed (CSSOM edits). */
+  private syncSheetTexts(w: OpWriter, fresh: Set<Node>): void {
+    const send = (t: Text | null | undefined, data: string): void => {
+      if (t === null || t === undefined || fresh.has(t) || t.data === data) return;
+      const id = this.ids.get(t);
+      t.data = data;
+      if (id === undefined) return;
+      w.u(OP_SET_TEXT);
+      w.u(id);
+      w.s(data);
+    };
+    const base = document.baseURI;
+    for (const el of document.getElementsByTagName('style')) {
+      const t = this.sheetTexts.get(el);
+      const sheet = (el as HTMLStyleElement).sheet;
+      if (t !== undefined && sheet !== null && isModified(sheet)) send(t, absoluteCss(sheetText(sheet) ?? '', base));
+    }
+    for (const link of document.getElementsByTagName('link')) {
+      const s = this.linkStyles.get(link);
+      if (s !== undefined && readableLink(link)) send(s.firstChild as Text, absoluteCss(sheetText(link.sheet!) ?? '', link.href));
+    }
+    if (this.adopted !== null) {
+      const text = adoptedText(document);
+      if (text !== null) send(this.adopted.firstChild as Text, absoluteCss(text, base));
+    }
+  }
+
+  /** Test hook: the page as the engine is told it (children, attribute values, text). */
+  debugPageView(): { children(n: Node): Node[]; attr(a: Attr): string; text(n: CharacterData): string } {
+    return {
+      children: (n) => this.kidsOf(n),
+      attr: (a) => capturedAttr(a, document.baseURI),
+      text: (n) => textOf(n),
+    };
+  }
+
   /** Re-sends a known node's attributes, data and children (deep). */
   private resync(w: OpWriter, kids: number[], root: Node, fresh: Set<Node> | null): void {
     const stack: Node[] = [root];
@@ -418,16 +581,24 @@ export class CaptureImpl implements Capture {
       else if (n instanceof CharacterData) {
         w.u(OP_SET_TEXT);
         w.u(id);
-        w.s(n.data);
+        w.s(textOf(n));
       }
       if (n.firstChild !== null || n instanceof Element) {
         const before = new Set<Node>();
-        for (let c = n.firstChild; c !== null; c = c.nextSibling) if (this.ids.has(c)) before.add(c);
+        for (const c of this.kidsOf(n)) if (this.ids.has(c)) before.add(c);
         this.writeChildren(w, kids, n, fresh);
         for (const c of before) stack.push(c);
       }
     }
   }
+}
+
+const HTML_NS = 'http://www.w3.org/1999/xhtml';
+const EVENTS = ['input', 'change', 'scroll', 'load', 'error'];
+
+/** Character data as the engine is told it (CSS in style elements with URLs resolved). */
+function textOf(n: CharacterData): string {
+  return isStyleText(n) ? absoluteCss(n.data, document.baseURI) : n.data;
 }
 
 function writeScroll(w: OpWriter, id: number, el: Element, clearIfZero: boolean): void {

@@ -50,6 +50,8 @@ export interface Capture {
   debugDumpLive(): string;
   debugDumpShadow(): string;
   fingerprint(): string;
+  /** Test hook: the page as the capture tells the engine (URLs absolute, CSSOM rules as style text). */
+  debugPageView(): { children(n: Node): Node[]; attr(a: Attr): string; text(n: CharacterData): string };
 }
 
 export interface ReplayerOptions {

@@ -187,7 +187,7 @@ export function firstDiff(a, b) {
 /** Everything the checks compare after a batch. */
 export async function snapshotState(customer, agent) {
   const c = await customer.evaluate(() => ({
-    dom: globalThis.domDump(document, false),
+    dom: globalThis.domDump(document, false, globalThis.__cap.debugPageView()),
     live: globalThis.__cap.debugDumpLive(),
     shadow: globalThis.__cap.debugDumpShadow(),
     fingerprint: globalThis.__cap.fingerprint(),
