@@ -461,8 +461,8 @@ export class CaptureImpl implements Capture {
     if (parent.nodeType === Node.ELEMENT_NODE) {
       const el = parent as Element;
       if (el.localName === 'style' && el.namespaceURI === HTML_NS) {
-        const sheet = (el as HTMLStyleElement).sheet;
-        if (sheet !== null && isModified(sheet)) {
+        const sheet = overriddenSheet(el as HTMLStyleElement);
+        if (sheet !== null) {
           let t = this.sheetTexts.get(el);
           if (t === undefined) {
             t = document.createTextNode('');
@@ -548,8 +548,8 @@ export class CaptureImpl implements Capture {
     const base = document.baseURI;
     for (const el of document.getElementsByTagName('style')) {
       const t = this.sheetTexts.get(el);
-      const sheet = (el as HTMLStyleElement).sheet;
-      if (t !== undefined && sheet !== null && isModified(sheet)) send(t, absoluteCss(sheetText(sheet) ?? '', base));
+      const sheet = overriddenSheet(el as HTMLStyleElement);
+      if (t !== undefined && sheet !== null) send(t, absoluteCss(sheetText(sheet) ?? '', base));
     }
     for (const link of document.getElementsByTagName('link')) {
       const s = this.linkStyles.get(link);
@@ -594,6 +594,19 @@ export class CaptureImpl implements Capture {
 }
 
 const HTML_NS = 'http://www.w3.org/1999/xhtml';
+// Legacy script-in-CSS (IE expression(), behaviors, XBL) that browsers today ignore and the
+// engine's sanitizer refuses: a sheet whose text holds it travels as its parsed rules instead.
+const LEGACY_CSS = /expression\s*\(|behaviou?r\s*:|-moz-binding/i;
+
+/**
+ * The sheet of a <style> whose rules travel instead of its text (edited through the CSSOM,
+ * or text holding legacy script-in-CSS), or null when its DOM text travels.
+ */
+function overriddenSheet(el: HTMLStyleElement): CSSStyleSheet | null {
+  const sheet = el.sheet;
+  if (sheet === null) return null;
+  return isModified(sheet) || LEGACY_CSS.test(el.textContent ?? '') ? sheet : null;
+}
 const EVENTS = ['input', 'change', 'scroll', 'load', 'error'];
 
 /** Character data as the engine is told it (CSS in style elements with URLs resolved). */
