@@ -92,6 +92,9 @@ export class CaptureImpl implements Capture {
   /** Nodes whose child list must be re-sent (a stylesheet link loaded, a style re-parsed). */
   private relist = new Set<Node>();
   private readonly unwatchSheets: () => void;
+  private readonly unhookShadows: () => void;
+  /** Capture-owned `<template shadowrootmode=open data-cobrowse-shadow>` per open shadow host. */
+  private shadowTemplates = new WeakMap<Element, HTMLTemplateElement>();
   private readonly onEvent = (e: Event): void => {
     if (e.type === 'scroll') {
       const t = e.target;
@@ -125,11 +128,10 @@ export class CaptureImpl implements Capture {
       this.schedule();
     });
     this.keyframe();
-    this.observer.observe(document, {
-      childList: true,
-      attributes: true,
-      characterData: true,
-      subtree: true,
+    this.observer.observe(document, OBSERVE);
+    this.unhookShadows = hookAttachShadow((host) => {
+      if (host.parentNode !== null) this.relist.add(host);
+      this.schedule();
     });
     for (const t of EVENTS) document.addEventListener(t, this.onEvent, true);
     window.addEventListener('resize', this.onEvent);
@@ -261,6 +263,7 @@ export class CaptureImpl implements Capture {
     this.observer.disconnect();
     for (const t of EVENTS) document.removeEventListener(t, this.onEvent, true);
     this.unwatchSheets();
+    this.unhookShadows();
     window.removeEventListener('resize', this.onEvent);
     this.engine.free();
   }
@@ -333,10 +336,12 @@ export class CaptureImpl implements Capture {
       const n = stack.pop()!;
       const parents: Node[] = [n];
       if (n instanceof HTMLTemplateElement) {
+        const contents = this.contentsOf(n);
         w.u(OP_TEMPLATE_CONTENTS);
         w.u(this.ids.get(n)!);
-        w.u(this.bind(n.content));
-        parents.push(n.content);
+        w.u(this.bind(contents));
+        parents.push(contents);
+        if (contents instanceof ShadowRoot) this.observer.observe(contents, OBSERVE);
       }
       for (const p of parents) {
         const children = this.kidsOf(p);
@@ -475,6 +480,19 @@ export class CaptureImpl implements Capture {
         }
       }
     }
+    if (parent.nodeType === Node.ELEMENT_NODE && (parent as Element).shadowRoot !== null) {
+      // An open shadow root: a capture-owned declarative-shadow template, first child of its host.
+      const host = parent as Element;
+      let t = this.shadowTemplates.get(host);
+      if (t === undefined) {
+        t = document.createElement('template');
+        t.setAttribute('shadowrootmode', 'open');
+        t.setAttribute(SHADOW_ATTR, '');
+        this.shadowTemplates.set(host, t);
+        SHADOW_HOSTS.set(t, host);
+      }
+      out.push(t);
+    }
     for (let c = parent.firstChild; c !== null; c = c.nextSibling) {
       out.push(c.nodeType === Node.ELEMENT_NODE && readableLink(c as Element) ? this.linkStyle(c as HTMLLinkElement) : c);
     }
@@ -493,6 +511,11 @@ export class CaptureImpl implements Capture {
       }
     }
     return out;
+  }
+
+  /** A template's contents as the engine sees them: a capture-owned shadow template's are the shadow root. */
+  contentsOf(t: HTMLTemplateElement): DocumentFragment {
+    return SHADOW_HOSTS.get(t)?.shadowRoot ?? t.content;
   }
 
   /** The capture-owned <style> standing in for a readable stylesheet link (rules up to date). */
@@ -562,9 +585,10 @@ export class CaptureImpl implements Capture {
   }
 
   /** Test hook: the page as the engine is told it (children, attribute values, text). */
-  debugPageView(): { children(n: Node): Node[]; attr(a: Attr): string; text(n: CharacterData): string } {
+  debugPageView(): { children(n: Node): Node[]; contents(t: HTMLTemplateElement): Node; attr(a: Attr): string; text(n: CharacterData): string } {
     return {
       children: (n) => this.kidsOf(n),
+      contents: (t) => this.contentsOf(t),
       attr: (a) => capturedAttr(a, document.baseURI),
       text: (n) => textOf(n),
     };
@@ -594,6 +618,28 @@ export class CaptureImpl implements Capture {
 }
 
 const HTML_NS = 'http://www.w3.org/1999/xhtml';
+const OBSERVE: MutationObserverInit = { childList: true, attributes: true, characterData: true, subtree: true };
+/** Marks the capture-owned template standing for an open shadow root (the replayer attaches one). */
+export const SHADOW_ATTR = 'data-cobrowse-shadow';
+/** Capture-owned shadow templates and their hosts. */
+const SHADOW_HOSTS = new WeakMap<HTMLTemplateElement, Element>();
+
+/** Calls `onAttach(host)` after every open `attachShadow` until the returned function is called. */
+function hookAttachShadow(onAttach: (host: Element) => void): () => void {
+  const proto = Element.prototype;
+  const desc = Object.getOwnPropertyDescriptor(proto, 'attachShadow');
+  const orig = desc?.value;
+  if (typeof orig !== 'function') return () => {};
+  Object.defineProperty(proto, 'attachShadow', {
+    ...desc,
+    value: function (this: Element, init: ShadowRootInit) {
+      const root = orig.call(this, init);
+      if (init?.mode === 'open') onAttach(this);
+      return root;
+    },
+  });
+  return () => Object.defineProperty(proto, 'attachShadow', desc!);
+}
 // Legacy script-in-CSS (IE expression(), behaviors, XBL) that browsers today ignore and the
 // engine's sanitizer refuses: a sheet whose text holds it travels as its parsed rules instead.
 const LEGACY_CSS = /expression\s*\(|behaviou?r\s*:|-moz-binding/i;

@@ -51,7 +51,7 @@ export interface Capture {
   debugDumpShadow(): string;
   fingerprint(): string;
   /** Test hook: the page as the capture tells the engine (URLs absolute, CSSOM rules as style text). */
-  debugPageView(): { children(n: Node): Node[]; attr(a: Attr): string; text(n: CharacterData): string };
+  debugPageView(): { children(n: Node): Node[]; contents(t: HTMLTemplateElement): Node; attr(a: Attr): string; text(n: CharacterData): string };
 }
 
 export interface ReplayerOptions {

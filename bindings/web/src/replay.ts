@@ -221,7 +221,8 @@ export class ReplayerImpl implements Replayer {
           const parent = u();
           const t = node(parent);
           if (t !== undefined && isHtml(t, 'template')) {
-            const c = (t as HTMLTemplateElement).content;
+            // A shadow template's contents are its host's shadow root (once it has a host).
+            const c = shadowRootFor(t as HTMLTemplateElement) ?? (t as HTMLTemplateElement).content;
             this.ids.set(c, id);
             this.nodes.set(id, c);
           }
@@ -234,6 +235,7 @@ export class ReplayerImpl implements Replayer {
           if (n === undefined || p === undefined) break;
           const ref = prevId === 0 ? p.firstChild : (node(prevId)?.nextSibling ?? null);
           if (ref !== n) p.insertBefore(n, ref);
+          if (isElement(n) && isShadowTemplate(n)) this.adoptShadow(n as HTMLTemplateElement);
           break;
         }
         case REMOVE: {
@@ -313,6 +315,20 @@ export class ReplayerImpl implements Replayer {
     }
   }
 
+  /**
+   * A shadow template placed under its host (it was created detached, its contents in the
+   * template): its contents move into the host's shadow root, which takes the contents' id.
+   */
+  private adoptShadow(t: HTMLTemplateElement): void {
+    const root = shadowRootFor(t);
+    const id = this.ids.get(t.content);
+    if (root === null || id === undefined) return;
+    while (t.content.firstChild !== null) root.appendChild(t.content.firstChild);
+    this.ids.delete(t.content);
+    this.ids.set(root, id);
+    this.nodes.set(id, root);
+  }
+
   /** Forgets the ids of a removed subtree. */
   private forget(root: Node): void {
     const stack: Node[] = [root];
@@ -325,7 +341,30 @@ export class ReplayerImpl implements Replayer {
       }
       for (let c = n.firstChild; c !== null; c = c.nextSibling) stack.push(c);
       if (isHtml(n, 'template')) stack.push((n as HTMLTemplateElement).content);
+      if (isElement(n) && n.shadowRoot !== null) stack.push(n.shadowRoot);
     }
+  }
+}
+
+/** Marks the capture's stand-in for an open shadow root (capture.ts SHADOW_ATTR). */
+const SHADOW_ATTR = 'data-cobrowse-shadow';
+
+function isShadowTemplate(el: Element): boolean {
+  return isHtml(el, 'template') && el.hasAttribute(SHADOW_ATTR);
+}
+
+/** The shadow root a shadow template stands for: its host's (attached on first use), or null. */
+function shadowRootFor(t: HTMLTemplateElement): ShadowRoot | null {
+  if (!isShadowTemplate(t)) return null;
+  const host = t.parentNode;
+  if (host === null || host.nodeType !== 1) return null;
+  const el = host as Element;
+  if (el.shadowRoot !== null) return el.shadowRoot;
+  try {
+    return el.attachShadow({ mode: 'open' });
+  } catch {
+    // Not a valid shadow host here: the contents stay in the template (not shown).
+    return null;
   }
 }
 

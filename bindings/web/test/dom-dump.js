@@ -66,7 +66,11 @@ globalThis.domDump = function domDump(root, skipFlagAttrs, view) {
           line += ` :selected=${n.selected}`;
         }
         line += '>';
-        if (isHtml(n, 'template')) kids = [n.content];
+        if (isHtml(n, 'template')) {
+          // The capture's (and the replayer's) stand-in for an open shadow root: its host's.
+          const host = n.hasAttribute('data-cobrowse-shadow') ? n.parentNode : null;
+          kids = [view ? view.contents(n) : (host?.shadowRoot ?? n.content)];
+        }
         break;
       }
       default:
