@@ -203,6 +203,7 @@ export class CaptureImpl implements Capture {
     }
     for (const n of this.relist) childTargets.add(n);
     this.relist.clear();
+    const changedSheets = new Set(this.dirtySheets);
     this.sheetsChanged(childTargets);
     for (const t of childTargets) {
       if (this.ids.has(t) && !fresh.has(t)) this.writeChildren(w, kids, t, fresh);
@@ -221,7 +222,7 @@ export class CaptureImpl implements Capture {
         w.s(textOf(t));
       }
     }
-    this.syncSheetTexts(w, fresh);
+    this.syncSheetTexts(w, fresh, changedSheets, childTargets);
     this.pollForms(w);
     for (const el of this.scrolled) {
       const id = this.ids.get(el);
@@ -558,7 +559,7 @@ export class CaptureImpl implements Capture {
   }
 
   /** Re-sends the rules text of capture-owned style nodes that changed (CSSOM edits). */
-  private syncSheetTexts(w: OpWriter, fresh: Set<Node>): void {
+  private syncSheetTexts(w: OpWriter, fresh: Set<Node>, changed: Set<CSSStyleSheet>, relisted: Set<Node>): void {
     const send = (t: Text | null | undefined, data: string): void => {
       if (t === null || t === undefined || fresh.has(t) || t.data === data) return;
       const id = this.ids.get(t);
@@ -569,14 +570,20 @@ export class CaptureImpl implements Capture {
       w.s(data);
     };
     const base = document.baseURI;
+    // Only sheets edited since the last batch, and styles or links whose element or parent
+    // changed (a re-parse, a reload), are serialized again.
     for (const el of document.getElementsByTagName('style')) {
       const t = this.sheetTexts.get(el);
+      if (!this.bound(t)) continue;
       const sheet = overriddenSheet(el as HTMLStyleElement);
-      if (t !== undefined && sheet !== null) send(t, absoluteCss(sheetText(sheet) ?? '', base));
+      if (sheet !== null && (changed.has(sheet) || relisted.has(el))) send(t, absoluteCss(sheetText(sheet) ?? '', base));
     }
     for (const link of document.getElementsByTagName('link')) {
       const s = this.linkStyles.get(link);
-      if (s !== undefined && readableLink(link)) send(s.firstChild as Text, absoluteCss(sheetText(link.sheet!) ?? '', link.href));
+      if (!this.bound(s) || !readableLink(link)) continue;
+      if (changed.has(link.sheet!) || (link.parentNode !== null && relisted.has(link.parentNode))) {
+        send(s!.firstChild as Text, absoluteCss(sheetText(link.sheet!) ?? '', link.href));
+      }
     }
     if (this.adopted !== null) {
       const text = adoptedText(document);
