@@ -15,7 +15,7 @@ import type { CaptureEngine } from '../build/pkg/cobrowse_wasm.js';
 import type { Capture, CaptureOptions } from './cobrowse.js';
 import { OpWriter, nsCode } from './encode.js';
 import { absoluteCss, capturedAttr, isStyleText } from './urls.js';
-import { ADOPTED_ATTR, LINK_ATTR, adoptedText, isModified, readableLink, sheetText, watchSheets } from './sheets.js';
+import { ADOPTED_ATTR, LINK_ATTR, isModified, readableLink, rulesOf, sheetText, watchSheets } from './sheets.js';
 
 // Batch ops (engine/src/capture/batch.rs).
 const OP_BIND_DOCUMENT = 1;
@@ -81,12 +81,14 @@ export class CaptureImpl implements Capture {
   private readonly options = document.getElementsByTagName('option');
   private readonly maxDelay: number;
   /** Capture-owned text nodes holding the effective rules of CSSOM-edited <style> sheets. */
-  private sheetTexts = new WeakMap<Element, Text>();
+  /** One capture-owned text node per top-level rule of a sheet whose rules travel (so a CSSOM
+   * edit costs one inserted, removed or changed text node, not the whole sheet). */
+  private ruleTexts = new WeakMap<CSSRule, Text>();
   /** Capture-owned <style> elements standing in for same-origin stylesheet links. */
   private linkStyles = new WeakMap<Element, HTMLStyleElement>();
   /** The capture-owned element holding the adopted sheets' rules (one per capture). */
   private adopted: HTMLStyleElement | null = null;
-  private adoptedSent: string | null = null;
+  private adoptedSent = false;
   /** Sheets edited through the CSSOM since the last batch. */
   private dirtySheets = new Set<CSSStyleSheet>();
   /** Nodes whose child list must be re-sent (a stylesheet link loaded, a style re-parsed). */
@@ -148,10 +150,10 @@ export class CaptureImpl implements Capture {
     this.stateSent = new WeakMap();
     this.dirtySheets.clear();
     this.relist.clear();
-    this.sheetTexts = new WeakMap();
+    this.ruleTexts = new WeakMap();
     this.linkStyles = new WeakMap();
     this.adopted = null;
-    this.adoptedSent = null;
+    this.adoptedSent = false;
     const w = new OpWriter();
     const kids: number[] = [];
     w.u(OP_BIND_DOCUMENT);
@@ -468,18 +470,9 @@ export class CaptureImpl implements Capture {
       const el = parent as Element;
       if (el.localName === 'style' && el.namespaceURI === HTML_NS) {
         const sheet = overriddenSheet(el as HTMLStyleElement);
-        if (sheet !== null) {
-          let t = this.sheetTexts.get(el);
-          if (t === undefined) {
-            t = document.createTextNode('');
-            this.sheetTexts.set(el, t);
-          }
-          // A text the engine knows is brought up to date by syncSheetTexts (with an op).
-          if (!this.ids.has(t)) t.data = absoluteCss(sheetText(sheet) ?? '', document.baseURI);
-          out.push(t);
-          return out;
-        }
+        if (sheet !== null) return this.ruleNodes(rulesOf(sheet));
       }
+      if (el === this.adopted) return this.ruleNodes(adoptedRules());
     }
     if (parent.nodeType === Node.ELEMENT_NODE && (parent as Element).shadowRoot !== null) {
       // An open shadow root: a capture-owned declarative-shadow template, first child of its host.
@@ -498,20 +491,31 @@ export class CaptureImpl implements Capture {
       out.push(c.nodeType === Node.ELEMENT_NODE && readableLink(c as Element) ? this.linkStyle(c as HTMLLinkElement) : c);
     }
     if (parent === document.documentElement) {
-      const text = adoptedText(document);
-      this.adoptedSent = text;
-      if (text !== null) {
+      this.adoptedSent = document.adoptedStyleSheets.length > 0;
+      if (this.adoptedSent) {
         if (this.adopted === null) {
           this.adopted = document.createElement('style');
           this.adopted.setAttribute(ADOPTED_ATTR, '');
-          this.adopted.appendChild(document.createTextNode(''));
         }
-        const t = this.adopted.firstChild as Text;
-        if (!this.ids.has(t)) t.data = absoluteCss(text, document.baseURI);
         out.push(this.adopted);
       }
     }
     return out;
+  }
+
+  /** The capture-owned text nodes of `rules` (a text the engine knows is brought up to date
+   * by syncSheetTexts, with an op). */
+  private ruleNodes(rules: CSSRule[]): Text[] {
+    const base = document.baseURI;
+    return rules.map((r) => {
+      let t = this.ruleTexts.get(r);
+      if (t === undefined) {
+        t = document.createTextNode('');
+        this.ruleTexts.set(r, t);
+      }
+      if (!this.ids.has(t)) t.data = ruleCss(r, base);
+      return t;
+    });
   }
 
   /** A template's contents as the engine sees them: a capture-owned shadow template's are the shadow root. */
@@ -538,20 +542,25 @@ export class CaptureImpl implements Capture {
 
   /** Turns the sheets edited since the last batch into child lists to re-send. */
   private sheetsChanged(childTargets: Set<Node>): void {
+    const adopted = new Set(document.adoptedStyleSheets);
     for (const sheet of this.dirtySheets) {
       const owner = sheet.ownerNode;
-      if (owner instanceof HTMLStyleElement && this.ids.has(owner) && !this.bound(this.sheetTexts.get(owner))) {
-        // First CSSOM edit of this sheet: the style's children become the capture-owned rules text.
+      if (owner instanceof HTMLStyleElement && this.ids.has(owner)) {
+        // The style's children are its rules' texts: rules inserted or deleted.
         childTargets.add(owner);
+      } else if (adopted.has(sheet) && this.bound(this.adopted ?? undefined)) {
+        childTargets.add(this.adopted!);
       } else if (owner instanceof HTMLLinkElement && owner.parentNode !== null && !this.bound(this.linkStyles.get(owner))) {
         childTargets.add(owner.parentNode);
       }
     }
     this.dirtySheets.clear();
     const root = document.documentElement;
-    if (root !== null && this.ids.has(root) && (adoptedText(document) === null) !== (this.adoptedSent === null)) {
+    if (root !== null && this.ids.has(root) && (document.adoptedStyleSheets.length > 0) !== this.adoptedSent) {
       childTargets.add(root);
     }
+    // The adopted list itself changed (assigned): its rules are re-listed.
+    if (this.adopted !== null && this.bound(this.adopted)) childTargets.add(this.adopted);
   }
 
   private bound(n: Node | undefined): boolean {
@@ -572,11 +581,15 @@ export class CaptureImpl implements Capture {
     const base = document.baseURI;
     // Only sheets edited since the last batch, and styles or links whose element or parent
     // changed (a re-parse, a reload), are serialized again.
+    const rules = (list: CSSRule[]): void => {
+      for (const r of list) {
+        const t = this.ruleTexts.get(r);
+        if (this.bound(t)) send(t, ruleCss(r, base));
+      }
+    };
     for (const el of document.getElementsByTagName('style')) {
-      const t = this.sheetTexts.get(el);
-      if (!this.bound(t)) continue;
       const sheet = overriddenSheet(el as HTMLStyleElement);
-      if (sheet !== null && (changed.has(sheet) || relisted.has(el))) send(t, absoluteCss(sheetText(sheet) ?? '', base));
+      if (sheet !== null && this.ids.has(el) && (changed.has(sheet) || relisted.has(el))) rules(rulesOf(sheet));
     }
     for (const link of document.getElementsByTagName('link')) {
       const s = this.linkStyles.get(link);
@@ -585,10 +598,7 @@ export class CaptureImpl implements Capture {
         send(s!.firstChild as Text, absoluteCss(sheetText(link.sheet!) ?? '', link.href));
       }
     }
-    if (this.adopted !== null) {
-      const text = adoptedText(document);
-      if (text !== null) send(this.adopted.firstChild as Text, absoluteCss(text, base));
-    }
+    if (this.bound(this.adopted ?? undefined) && document.adoptedStyleSheets.some((sh) => changed.has(sh))) rules(adoptedRules());
   }
 
   /** Test hook: the page as the engine is told it (children, attribute values, text). */
@@ -661,6 +671,16 @@ function overriddenSheet(el: HTMLStyleElement): CSSStyleSheet | null {
   return isModified(sheet) || LEGACY_CSS.test(el.textContent ?? '') ? sheet : null;
 }
 const EVENTS = ['input', 'change', 'scroll', 'load', 'error'];
+
+/** One rule's text as it travels (URLs resolved; a newline keeps rules apart in the style). */
+function ruleCss(r: CSSRule, base: string): string {
+  return absoluteCss(r.cssText, base) + '\n';
+}
+
+/** The top-level rules of the document's adopted sheets, in order. */
+function adoptedRules(): CSSRule[] {
+  return document.adoptedStyleSheets.flatMap((s) => rulesOf(s));
+}
 
 /** Character data as the engine is told it (CSS in style elements with URLs resolved). */
 function textOf(n: CharacterData): string {

@@ -1,7 +1,7 @@
 // CSSOM as the agent needs it. Rules added or removed through the CSSOM (insertRule,
 // deleteRule, replace, replaceSync: what CSS-in-JS libraries do) never show in the DOM, so the
 // capture hooks those methods and sends such a sheet's effective rules as the text of its
-// <style> element; constructed sheets adopted by the document travel as one extra
+// <style> element, one text node per top-level rule (an edit costs one node); constructed sheets adopted by the document travel as one extra
 // `<style data-cobrowse-adopted>` element, the last child of <html> (adopted sheets cascade
 // after every sheet of the document, and so does that element); a same-origin
 // <link rel=stylesheet> travels as a `<style data-cobrowse-href>` holding its rules, so the
@@ -105,11 +105,13 @@ export function sheetText(sheet: CSSStyleSheet): string | null {
   return out.join('\n');
 }
 
-/** The adopted sheets' rules as one text, or null when the document adopts none. */
-export function adoptedText(doc: Document): string | null {
-  const list = doc.adoptedStyleSheets;
-  if (list === undefined || list.length === 0) return null;
-  return list.map((s) => sheetText(s) ?? '').join('\n');
+/** The top-level rules of `sheet` ([] when they cannot be read: cross-origin). */
+export function rulesOf(sheet: CSSStyleSheet): CSSRule[] {
+  try {
+    return Array.from(sheet.cssRules);
+  } catch {
+    return [];
+  }
 }
 
 /** Whether `el` is a same-origin stylesheet link whose rules can be read now. */

@@ -165,3 +165,33 @@ test('CSSOM edits, adopted sheets and same-origin link rules are in the mirror a
     await s.close();
   }
 });
+
+test('a CSSOM edit of a large sheet costs about one rule on the wire, not the sheet', async () => {
+  const s = await session(`${server.base}/t/cssom.html`);
+  try {
+    await s.customer.evaluate(() => {
+      const st = document.createElement('style');
+      st.id = 'big';
+      st.textContent = Array.from({ length: 300 }, (_, i) => `.rule${i} { margin-left: ${i}px; color: rgb(${i % 256}, 0, 0) }`).join('\n');
+      document.head.appendChild(st);
+      st.sheet.insertRule('.first-edit { top: 1px }');
+    });
+    assert.ok((await applyFrames(s.agent, await takeFrames(s.customer))).every((r) => r.ok));
+    for (const [what, fn] of [
+      ['insertRule', () => document.getElementById('big').sheet.insertRule('.second-edit { left: 2px }', 150)],
+      ['deleteRule', () => document.getElementById('big').sheet.deleteRule(10)],
+    ]) {
+      const text = await s.customer.evaluate(`(${fn.toString()})(), document.getElementById('big').sheet.cssRules[150].cssText`);
+      const frames = await takeFrames(s.customer);
+      assert.equal(frames.length, 1, what);
+      const bytes = Buffer.from(frames[0], 'base64').length;
+      assert.ok(bytes <= 64 + 8 * text.length, `${what}: ${bytes} B for one rule of ${text.length} characters`);
+      assert.ok((await applyFrames(s.agent, frames)).every((r) => r.ok), what);
+      check(await snapshotState(s.customer, s.agent), what);
+      const r = await rules(s);
+      assert.deepEqual(r.a, r.c, `${what}: mirror rules`);
+    }
+  } finally {
+    await s.close();
+  }
+});
