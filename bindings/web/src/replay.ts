@@ -140,9 +140,38 @@ export class ReplayerImpl implements Replayer {
     const str = (): string => s() ?? '';
     const node = (id: number): Node | undefined => this.nodes.get(id);
     const late: Pending[] = [];
+    // A style element re-parses its whole sheet on every change of its children (a rule per
+    // text node: thousands of changes in one frame). Its children are edited as a list here
+    // and put back once, at the end of the frame.
+    const styleKids = new Map<Element, Node[]>();
+    const inStyle = new Map<Node, Element>();
+    const touch = (st: Element): Node[] => {
+      let list = styleKids.get(st);
+      if (list === undefined) {
+        list = Array.from(st.childNodes);
+        st.replaceChildren();
+        for (const c of list) inStyle.set(c, st);
+        styleKids.set(st, list);
+      }
+      return list;
+    };
+    const unlist = (n: Node): void => {
+      const st = inStyle.get(n);
+      if (st === undefined) return;
+      const list = styleKids.get(st)!;
+      list.splice(list.indexOf(n), 1);
+      inStyle.delete(n);
+    };
     const attach = (n: Node, parent: number): void => {
       this.nodes.set(u32(this.ids, n, 0), n);
-      if (parent !== 0) node(parent)?.appendChild(n);
+      if (parent === 0) return;
+      const p = node(parent);
+      if (p !== undefined && isHtml(p, 'style')) {
+        touch(p as Element).push(n);
+        inStyle.set(n, p as Element);
+      } else {
+        p?.appendChild(n);
+      }
     };
     while (at < ops.length) {
       const op = u();
@@ -233,6 +262,16 @@ export class ReplayerImpl implements Replayer {
           const p = node(u());
           const prevId = u();
           if (n === undefined || p === undefined) break;
+          if (isHtml(p, 'style')) {
+            const list = touch(p as Element);
+            unlist(n);
+            n.parentNode?.removeChild(n);
+            const prev = prevId === 0 ? undefined : node(prevId);
+            list.splice(prev === undefined ? 0 : list.indexOf(prev) + 1, 0, n);
+            inStyle.set(n, p as Element);
+            break;
+          }
+          unlist(n);
           const ref = prevId === 0 ? p.firstChild : (node(prevId)?.nextSibling ?? null);
           if (ref !== n) p.insertBefore(n, ref);
           if (isElement(n) && isShadowTemplate(n)) this.adoptShadow(n as HTMLTemplateElement);
@@ -241,7 +280,19 @@ export class ReplayerImpl implements Replayer {
         case REMOVE: {
           const n = node(u());
           if (n === undefined) break;
+          const sp = n.parentNode;
+          if (sp !== null && isHtml(sp, 'style')) touch(sp as Element);
+          unlist(n);
           n.parentNode?.removeChild(n);
+          // Styles edited in this frame inside the removed subtree get their children back
+          // first, so that their ids are forgotten too.
+          for (const [st, list] of styleKids) {
+            if (n.contains(st)) {
+              st.replaceChildren(...list);
+              for (const c of list) inStyle.delete(c);
+              styleKids.delete(st);
+            }
+          }
           this.forget(n);
           break;
         }
@@ -263,6 +314,8 @@ export class ReplayerImpl implements Replayer {
         case SET_TEXT: {
           const n = node(u());
           const data = str();
+          const sp = n?.parentNode;
+          if (sp && isHtml(sp, 'style')) touch(sp as Element);
           if (n !== undefined && (n.nodeType === 3 || n.nodeType === 8)) (n as CharacterData).data = data;
           break;
         }
@@ -305,6 +358,7 @@ export class ReplayerImpl implements Replayer {
       }
     }
     // Live state after the tree is in place (selecting an option, scrolling need it there).
+    for (const [st, list] of styleKids) st.replaceChildren(...list);
     for (const p of late) applyLate(p);
   }
 
