@@ -9,7 +9,10 @@
 // edited through the CSSOM has one (detached, capture-owned) text node holding its effective
 // rules instead of its DOM text; a readable same-origin stylesheet link is a capture-owned
 // `<style data-cobrowse-href>` with its rules; adopted sheets are a capture-owned
-// `<style data-cobrowse-adopted>`, the last child of <html>.
+// `<style data-cobrowse-adopted>`, the last child of <html>; an open shadow root is a
+// capture-owned `<template shadowrootmode="open" data-cobrowse-shadow>`, the first child of its
+// host, whose contents are the shadow root (observed like the document; the replayer attaches
+// a real shadow root). Closed shadow roots and iframes' documents are not captured.
 
 import type { CaptureEngine } from '../build/pkg/cobrowse_wasm.js';
 import type { Capture, CaptureOptions } from './cobrowse.js';
