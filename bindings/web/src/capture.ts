@@ -3,10 +3,22 @@
 // Nodes are named by handles: `ids` (page side, weak) and `nodes` (handle -> node) hold each
 // node the engine knows; when the engine frees a node (it left the page) it reports the
 // handle and both maps forget it, so memory stays bounded on both sides of the boundary.
+//
+// What the engine is told is the page as the agent needs it (see `kidsOf`, urls.ts and
+// sheets.ts): URLs resolved against the document's base URL; a <style> whose sheet was
+// edited through the CSSOM has one (detached, capture-owned) text node holding its effective
+// rules instead of its DOM text; a readable same-origin stylesheet link is a capture-owned
+// `<style data-cobrowse-href>` with its rules; adopted sheets are a capture-owned
+// `<style data-cobrowse-adopted>`, the last child of <html>; an open shadow root is a
+// capture-owned `<template shadowrootmode="open" data-cobrowse-shadow>`, the first child of its
+// host, whose contents are the shadow root (observed like the document; the replayer attaches
+// a real shadow root). Closed shadow roots and iframes' documents are not captured.
 
 import type { CaptureEngine } from '../build/pkg/cobrowse_wasm.js';
 import type { Capture, CaptureOptions } from './cobrowse.js';
 import { OpWriter, nsCode } from './encode.js';
+import { absoluteCss, capturedAttr, isStyleText } from './urls.js';
+import { ADOPTED_ATTR, LINK_ATTR, isModified, readableLink, rulesOf, sheetText, watchSheets } from './sheets.js';
 
 // Batch ops (engine/src/capture/batch.rs).
 const OP_BIND_DOCUMENT = 1;
@@ -65,11 +77,29 @@ export class CaptureImpl implements Capture {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private stopped = false;
   private frames = 0;
+  private refused = 0;
   private readonly observer: MutationObserver;
   private readonly inputs = document.getElementsByTagName('input');
   private readonly textareas = document.getElementsByTagName('textarea');
   private readonly options = document.getElementsByTagName('option');
   private readonly maxDelay: number;
+  /** Capture-owned text nodes holding the effective rules of CSSOM-edited <style> sheets. */
+  /** One capture-owned text node per top-level rule of a sheet whose rules travel (so a CSSOM
+   * edit costs one inserted, removed or changed text node, not the whole sheet). */
+  private ruleTexts = new WeakMap<CSSRule, Text>();
+  /** Capture-owned <style> elements standing in for same-origin stylesheet links. */
+  private linkStyles = new WeakMap<Element, HTMLStyleElement>();
+  /** The capture-owned element holding the adopted sheets' rules (one per capture). */
+  private adopted: HTMLStyleElement | null = null;
+  private adoptedSent = false;
+  /** Sheets edited through the CSSOM since the last batch. */
+  private dirtySheets = new Set<CSSStyleSheet>();
+  /** Nodes whose child list must be re-sent (a stylesheet link loaded, a style re-parsed). */
+  private relist = new Set<Node>();
+  private readonly unwatchSheets: () => void;
+  private readonly unhookShadows: () => void;
+  /** Capture-owned `<template shadowrootmode=open data-cobrowse-shadow>` per open shadow host. */
+  private shadowTemplates = new WeakMap<Element, HTMLTemplateElement>();
   private readonly onEvent = (e: Event): void => {
     if (e.type === 'scroll') {
       const t = e.target;
@@ -80,6 +110,11 @@ export class CaptureImpl implements Capture {
       }
     } else if (e.type === 'resize') {
       this.resized = true;
+    } else if (e.type === 'load' || e.type === 'error') {
+      // A stylesheet link loaded (its rules may travel now) or failed.
+      const t = e.target;
+      if (t instanceof HTMLLinkElement && t.parentNode !== null) this.relist.add(t.parentNode);
+      else return;
     }
     this.schedule();
   };
@@ -93,14 +128,17 @@ export class CaptureImpl implements Capture {
       for (const r of records) this.pending.push(r);
       this.schedule();
     });
-    this.keyframe();
-    this.observer.observe(document, {
-      childList: true,
-      attributes: true,
-      characterData: true,
-      subtree: true,
+    this.unwatchSheets = watchSheets((sheet) => {
+      this.dirtySheets.add(sheet);
+      this.schedule();
     });
-    for (const t of ['input', 'change', 'scroll']) document.addEventListener(t, this.onEvent, true);
+    this.keyframe();
+    this.observer.observe(document, OBSERVE);
+    this.unhookShadows = hookAttachShadow((host) => {
+      if (host.parentNode !== null) this.relist.add(host);
+      this.schedule();
+    });
+    for (const t of EVENTS) document.addEventListener(t, this.onEvent, true);
     window.addEventListener('resize', this.onEvent);
   }
 
@@ -113,6 +151,12 @@ export class CaptureImpl implements Capture {
     this.scrolled.clear();
     this.resized = false;
     this.stateSent = new WeakMap();
+    this.dirtySheets.clear();
+    this.relist.clear();
+    this.ruleTexts = new WeakMap();
+    this.linkStyles = new WeakMap();
+    this.adopted = null;
+    this.adoptedSent = false;
     const w = new OpWriter();
     const kids: number[] = [];
     w.u(OP_BIND_DOCUMENT);
@@ -158,8 +202,14 @@ export class CaptureImpl implements Capture {
         attrTargets.add(r.target as Element);
       } else {
         textTargets.add(r.target as CharacterData);
+        // Editing a style's text re-parses its sheet (CSSOM edits are gone).
+        if (isStyleText(r.target)) childTargets.add(r.target.parentNode!);
       }
     }
+    for (const n of this.relist) childTargets.add(n);
+    this.relist.clear();
+    const changedSheets = new Set(this.dirtySheets);
+    this.sheetsChanged(childTargets);
     for (const t of childTargets) {
       if (this.ids.has(t) && !fresh.has(t)) this.writeChildren(w, kids, t, fresh);
     }
@@ -174,9 +224,10 @@ export class CaptureImpl implements Capture {
       if (id !== undefined && !fresh.has(t)) {
         w.u(OP_SET_TEXT);
         w.u(id);
-        w.s(t.data);
+        w.s(textOf(t));
       }
     }
+    this.syncSheetTexts(w, fresh, changedSheets, childTargets);
     this.pollForms(w);
     for (const el of this.scrolled) {
       const id = this.ids.get(el);
@@ -196,7 +247,9 @@ export class CaptureImpl implements Capture {
     try {
       bytes = this.engine.batch(ops, text);
     } catch {
-      // The engine refused the batch (never expected): capture the page afresh.
+      // The engine refused the batch (never expected: a defect in the batch encoding or
+      // decoding, counted in `stats().refusedBatches`): capture the page afresh.
+      this.refused++;
       this.keyframe();
       return;
     }
@@ -214,13 +267,16 @@ export class CaptureImpl implements Capture {
     this.stopped = true;
     this.cancelSchedule();
     this.observer.disconnect();
-    for (const t of ['input', 'change', 'scroll']) document.removeEventListener(t, this.onEvent, true);
+    for (const t of EVENTS) document.removeEventListener(t, this.onEvent, true);
+    this.unwatchSheets();
+    this.unhookShadows();
     window.removeEventListener('resize', this.onEvent);
     this.engine.free();
   }
 
-  stats(): { engineNodes: number; engineHandles: number; pageHandles: number; frames: number; wasmMemoryBytes: number; fallbackKeyframes: number } {
+  stats(): { engineNodes: number; engineHandles: number; pageHandles: number; frames: number; wasmMemoryBytes: number; fallbackKeyframes: number; refusedBatches: number } {
     return {
+      refusedBatches: this.refused,
       fallbackKeyframes: this.engine.fallback_keyframes(),
       wasmMemoryBytes: this.engine.memory_bytes(),
       engineNodes: this.engine.live_nodes(),
@@ -271,7 +327,7 @@ export class CaptureImpl implements Capture {
   /** Writes `parent`'s child list (creating the nodes the engine does not know). */
   private writeChildren(w: OpWriter, kids: number[], parent: Node, fresh: Set<Node> | null): void {
     const list: number[] = [];
-    for (let c = parent.firstChild; c !== null; c = c.nextSibling) {
+    for (const c of this.kidsOf(parent)) {
       const id = this.ids.get(c);
       list.push(id ?? this.writeNew(w, kids, c, fresh));
     }
@@ -286,15 +342,18 @@ export class CaptureImpl implements Capture {
       const n = stack.pop()!;
       const parents: Node[] = [n];
       if (n instanceof HTMLTemplateElement) {
+        const contents = this.contentsOf(n);
         w.u(OP_TEMPLATE_CONTENTS);
         w.u(this.ids.get(n)!);
-        w.u(this.bind(n.content));
-        parents.push(n.content);
+        w.u(this.bind(contents));
+        parents.push(contents);
+        if (contents instanceof ShadowRoot) this.observer.observe(contents, OBSERVE);
       }
       for (const p of parents) {
-        if (p.firstChild === null) continue;
+        const children = this.kidsOf(p);
+        if (children.length === 0) continue;
         const list: number[] = [];
-        for (let c: ChildNode | null = p.firstChild; c !== null; c = c.nextSibling) {
+        for (const c of children) {
           const known = this.ids.get(c);
           if (known !== undefined) {
             // Moved here while its new ancestor was out of the page.
@@ -328,7 +387,7 @@ export class CaptureImpl implements Capture {
       case Node.CDATA_SECTION_NODE:
         w.u(OP_TEXT);
         w.u(id);
-        w.s((n as CharacterData).data);
+        w.s(textOf(n as CharacterData));
         break;
       case Node.COMMENT_NODE:
       case Node.PROCESSING_INSTRUCTION_NODE:
@@ -362,12 +421,13 @@ export class CaptureImpl implements Capture {
       w.s(el.localName);
     }
     const attrs = el.attributes;
+    const base = document.baseURI;
     w.u(attrs.length);
     for (let i = 0; i < attrs.length; i++) {
       const a = attrs[i]!;
       w.u(nsCode(a.namespaceURI));
       w.s(a.localName);
-      w.s(a.value);
+      w.s(capturedAttr(a, base));
     }
   }
 
@@ -403,6 +463,157 @@ export class CaptureImpl implements Capture {
     }
   }
 
+  /**
+   * The children of `parent` as the engine sees them (see the module comment): capture-owned
+   * nodes stand in for CSSOM-edited style text, readable stylesheet links and adopted sheets.
+   */
+  kidsOf(parent: Node): Node[] {
+    const out: Node[] = [];
+    if (parent.nodeType === Node.ELEMENT_NODE) {
+      const el = parent as Element;
+      if (el.localName === 'style' && el.namespaceURI === HTML_NS) {
+        const sheet = overriddenSheet(el as HTMLStyleElement);
+        if (sheet !== null) return this.ruleNodes(rulesOf(sheet));
+      }
+      if (el === this.adopted) return this.ruleNodes(adoptedRules());
+    }
+    if (parent.nodeType === Node.ELEMENT_NODE && (parent as Element).shadowRoot !== null) {
+      // An open shadow root: a capture-owned declarative-shadow template, first child of its host.
+      const host = parent as Element;
+      let t = this.shadowTemplates.get(host);
+      if (t === undefined) {
+        t = document.createElement('template');
+        t.setAttribute('shadowrootmode', 'open');
+        t.setAttribute(SHADOW_ATTR, '');
+        this.shadowTemplates.set(host, t);
+        SHADOW_HOSTS.set(t, host);
+      }
+      out.push(t);
+    }
+    for (let c = parent.firstChild; c !== null; c = c.nextSibling) {
+      out.push(c.nodeType === Node.ELEMENT_NODE && readableLink(c as Element) ? this.linkStyle(c as HTMLLinkElement) : c);
+    }
+    if (parent === document.documentElement) {
+      this.adoptedSent = document.adoptedStyleSheets.length > 0;
+      if (this.adoptedSent) {
+        if (this.adopted === null) {
+          this.adopted = document.createElement('style');
+          this.adopted.setAttribute(ADOPTED_ATTR, '');
+        }
+        out.push(this.adopted);
+      }
+    }
+    return out;
+  }
+
+  /** The capture-owned text nodes of `rules` (a text the engine knows is brought up to date
+   * by syncSheetTexts, with an op). */
+  private ruleNodes(rules: CSSRule[]): Text[] {
+    const base = document.baseURI;
+    return rules.map((r) => {
+      let t = this.ruleTexts.get(r);
+      if (t === undefined) {
+        t = document.createTextNode('');
+        this.ruleTexts.set(r, t);
+      }
+      if (!this.ids.has(t)) t.data = ruleCss(r, base);
+      return t;
+    });
+  }
+
+  /** A template's contents as the engine sees them: a capture-owned shadow template's are the shadow root. */
+  contentsOf(t: HTMLTemplateElement): DocumentFragment {
+    return SHADOW_HOSTS.get(t)?.shadowRoot ?? t.content;
+  }
+
+  /** The capture-owned <style> standing in for a readable stylesheet link (rules up to date). */
+  private linkStyle(link: HTMLLinkElement): HTMLStyleElement {
+    let s = this.linkStyles.get(link);
+    if (s === undefined) {
+      s = document.createElement('style');
+      s.appendChild(document.createTextNode(''));
+      this.linkStyles.set(link, s);
+    }
+    if (s.getAttribute(LINK_ATTR) !== link.href) s.setAttribute(LINK_ATTR, link.href);
+    if (link.media !== '') s.setAttribute('media', link.media);
+    else s.removeAttribute('media');
+    // URLs in a linked sheet resolve against the sheet's own URL.
+    const t = s.firstChild as Text;
+    if (!this.ids.has(t)) t.data = absoluteCss(sheetText(link.sheet!) ?? '', link.href);
+    return s;
+  }
+
+  /** Turns the sheets edited since the last batch into child lists to re-send. */
+  private sheetsChanged(childTargets: Set<Node>): void {
+    const adopted = new Set(document.adoptedStyleSheets);
+    for (const sheet of this.dirtySheets) {
+      const owner = sheet.ownerNode;
+      if (owner instanceof HTMLStyleElement && this.ids.has(owner)) {
+        // The style's children are its rules' texts: rules inserted or deleted.
+        childTargets.add(owner);
+      } else if (adopted.has(sheet) && this.bound(this.adopted ?? undefined)) {
+        childTargets.add(this.adopted!);
+      } else if (owner instanceof HTMLLinkElement && owner.parentNode !== null && !this.bound(this.linkStyles.get(owner))) {
+        childTargets.add(owner.parentNode);
+      }
+    }
+    this.dirtySheets.clear();
+    const root = document.documentElement;
+    if (root !== null && this.ids.has(root) && (document.adoptedStyleSheets.length > 0) !== this.adoptedSent) {
+      childTargets.add(root);
+    }
+    // The adopted list itself changed (assigned): its rules are re-listed.
+    if (this.adopted !== null && this.bound(this.adopted)) childTargets.add(this.adopted);
+  }
+
+  private bound(n: Node | undefined): boolean {
+    return n !== undefined && this.ids.has(n);
+  }
+
+  /** Re-sends the rules text of capture-owned style nodes that changed (CSSOM edits). */
+  private syncSheetTexts(w: OpWriter, fresh: Set<Node>, changed: Set<CSSStyleSheet>, relisted: Set<Node>): void {
+    const send = (t: Text | null | undefined, data: string): void => {
+      if (t === null || t === undefined || fresh.has(t) || t.data === data) return;
+      const id = this.ids.get(t);
+      t.data = data;
+      if (id === undefined) return;
+      w.u(OP_SET_TEXT);
+      w.u(id);
+      w.s(data);
+    };
+    const base = document.baseURI;
+    // Only sheets edited since the last batch, and styles or links whose element or parent
+    // changed (a re-parse, a reload), are serialized again.
+    const rules = (list: CSSRule[]): void => {
+      for (const r of list) {
+        const t = this.ruleTexts.get(r);
+        if (this.bound(t)) send(t, ruleCss(r, base));
+      }
+    };
+    for (const el of document.getElementsByTagName('style')) {
+      const sheet = overriddenSheet(el as HTMLStyleElement);
+      if (sheet !== null && this.ids.has(el) && (changed.has(sheet) || relisted.has(el))) rules(rulesOf(sheet));
+    }
+    for (const link of document.getElementsByTagName('link')) {
+      const s = this.linkStyles.get(link);
+      if (!this.bound(s) || !readableLink(link)) continue;
+      if (changed.has(link.sheet!) || (link.parentNode !== null && relisted.has(link.parentNode))) {
+        send(s!.firstChild as Text, absoluteCss(sheetText(link.sheet!) ?? '', link.href));
+      }
+    }
+    if (this.bound(this.adopted ?? undefined) && document.adoptedStyleSheets.some((sh) => changed.has(sh))) rules(adoptedRules());
+  }
+
+  /** Test hook: the page as the engine is told it (children, attribute values, text). */
+  debugPageView(): { children(n: Node): Node[]; contents(t: HTMLTemplateElement): Node; attr(a: Attr): string; text(n: CharacterData): string } {
+    return {
+      children: (n) => this.kidsOf(n),
+      contents: (t) => this.contentsOf(t),
+      attr: (a) => capturedAttr(a, document.baseURI),
+      text: (n) => textOf(n),
+    };
+  }
+
   /** Re-sends a known node's attributes, data and children (deep). */
   private resync(w: OpWriter, kids: number[], root: Node, fresh: Set<Node> | null): void {
     const stack: Node[] = [root];
@@ -414,16 +625,69 @@ export class CaptureImpl implements Capture {
       else if (n instanceof CharacterData) {
         w.u(OP_SET_TEXT);
         w.u(id);
-        w.s(n.data);
+        w.s(textOf(n));
       }
       if (n.firstChild !== null || n instanceof Element) {
         const before = new Set<Node>();
-        for (let c = n.firstChild; c !== null; c = c.nextSibling) if (this.ids.has(c)) before.add(c);
+        for (const c of this.kidsOf(n)) if (this.ids.has(c)) before.add(c);
         this.writeChildren(w, kids, n, fresh);
         for (const c of before) stack.push(c);
       }
     }
   }
+}
+
+const HTML_NS = 'http://www.w3.org/1999/xhtml';
+const OBSERVE: MutationObserverInit = { childList: true, attributes: true, characterData: true, subtree: true };
+/** Marks the capture-owned template standing for an open shadow root (the replayer attaches one). */
+export const SHADOW_ATTR = 'data-cobrowse-shadow';
+/** Capture-owned shadow templates and their hosts. */
+const SHADOW_HOSTS = new WeakMap<HTMLTemplateElement, Element>();
+
+/** Calls `onAttach(host)` after every open `attachShadow` until the returned function is called. */
+function hookAttachShadow(onAttach: (host: Element) => void): () => void {
+  const proto = Element.prototype;
+  const desc = Object.getOwnPropertyDescriptor(proto, 'attachShadow');
+  const orig = desc?.value;
+  if (typeof orig !== 'function') return () => {};
+  Object.defineProperty(proto, 'attachShadow', {
+    ...desc,
+    value: function (this: Element, init: ShadowRootInit) {
+      const root = orig.call(this, init);
+      if (init?.mode === 'open') onAttach(this);
+      return root;
+    },
+  });
+  return () => Object.defineProperty(proto, 'attachShadow', desc!);
+}
+// Legacy script-in-CSS (IE expression(), behaviors, XBL) that browsers today ignore and the
+// engine's sanitizer refuses: a sheet whose text holds it travels as its parsed rules instead.
+const LEGACY_CSS = /expression\s*\(|behaviou?r\s*:|-moz-binding/i;
+
+/**
+ * The sheet of a <style> whose rules travel instead of its text (edited through the CSSOM,
+ * or text holding legacy script-in-CSS), or null when its DOM text travels.
+ */
+function overriddenSheet(el: HTMLStyleElement): CSSStyleSheet | null {
+  const sheet = el.sheet;
+  if (sheet === null) return null;
+  return isModified(sheet) || LEGACY_CSS.test(el.textContent ?? '') ? sheet : null;
+}
+const EVENTS = ['input', 'change', 'scroll', 'load', 'error'];
+
+/** One rule's text as it travels (URLs resolved; a newline keeps rules apart in the style). */
+function ruleCss(r: CSSRule, base: string): string {
+  return absoluteCss(r.cssText, base) + '\n';
+}
+
+/** The top-level rules of the document's adopted sheets, in order. */
+function adoptedRules(): CSSRule[] {
+  return document.adoptedStyleSheets.flatMap((s) => rulesOf(s));
+}
+
+/** Character data as the engine is told it (CSS in style elements with URLs resolved). */
+function textOf(n: CharacterData): string {
+  return isStyleText(n) ? absoluteCss(n.data, document.baseURI) : n.data;
 }
 
 function writeScroll(w: OpWriter, id: number, el: Element, clearIfZero: boolean): void {

@@ -43,11 +43,15 @@ export interface Capture {
     wasmMemoryBytes: number;
     /** Batches sent as a keyframe because the delta failed the engine's own check (a diff defect). */
     fallbackKeyframes: number;
+    /** Batches the engine refused (a batch encoding defect), each answered by a keyframe. */
+    refusedBatches: number;
   };
   /** Test hooks: canonical dumps of the engine's live tree and of what the agents hold. */
   debugDumpLive(): string;
   debugDumpShadow(): string;
   fingerprint(): string;
+  /** Test hook: the page as the capture tells the engine (URLs absolute, CSSOM rules as style text). */
+  debugPageView(): { children(n: Node): Node[]; contents(t: HTMLTemplateElement): Node; attr(a: Attr): string; text(n: CharacterData): string };
 }
 
 export interface ReplayerOptions {

@@ -140,9 +140,38 @@ export class ReplayerImpl implements Replayer {
     const str = (): string => s() ?? '';
     const node = (id: number): Node | undefined => this.nodes.get(id);
     const late: Pending[] = [];
+    // A style element re-parses its whole sheet on every change of its children (a rule per
+    // text node: thousands of changes in one frame). Its children are edited as a list here
+    // and put back once, at the end of the frame.
+    const styleKids = new Map<Element, Node[]>();
+    const inStyle = new Map<Node, Element>();
+    const touch = (st: Element): Node[] => {
+      let list = styleKids.get(st);
+      if (list === undefined) {
+        list = Array.from(st.childNodes);
+        st.replaceChildren();
+        for (const c of list) inStyle.set(c, st);
+        styleKids.set(st, list);
+      }
+      return list;
+    };
+    const unlist = (n: Node): void => {
+      const st = inStyle.get(n);
+      if (st === undefined) return;
+      const list = styleKids.get(st)!;
+      list.splice(list.indexOf(n), 1);
+      inStyle.delete(n);
+    };
     const attach = (n: Node, parent: number): void => {
       this.nodes.set(u32(this.ids, n, 0), n);
-      if (parent !== 0) node(parent)?.appendChild(n);
+      if (parent === 0) return;
+      const p = node(parent);
+      if (p !== undefined && isHtml(p, 'style')) {
+        touch(p as Element).push(n);
+        inStyle.set(n, p as Element);
+      } else {
+        p?.appendChild(n);
+      }
     };
     while (at < ops.length) {
       const op = u();
@@ -221,7 +250,8 @@ export class ReplayerImpl implements Replayer {
           const parent = u();
           const t = node(parent);
           if (t !== undefined && isHtml(t, 'template')) {
-            const c = (t as HTMLTemplateElement).content;
+            // A shadow template's contents are its host's shadow root (once it has a host).
+            const c = shadowRootFor(t as HTMLTemplateElement) ?? (t as HTMLTemplateElement).content;
             this.ids.set(c, id);
             this.nodes.set(id, c);
           }
@@ -232,14 +262,37 @@ export class ReplayerImpl implements Replayer {
           const p = node(u());
           const prevId = u();
           if (n === undefined || p === undefined) break;
+          if (isHtml(p, 'style')) {
+            const list = touch(p as Element);
+            unlist(n);
+            n.parentNode?.removeChild(n);
+            const prev = prevId === 0 ? undefined : node(prevId);
+            list.splice(prev === undefined ? 0 : list.indexOf(prev) + 1, 0, n);
+            inStyle.set(n, p as Element);
+            break;
+          }
+          unlist(n);
           const ref = prevId === 0 ? p.firstChild : (node(prevId)?.nextSibling ?? null);
           if (ref !== n) p.insertBefore(n, ref);
+          if (isElement(n) && isShadowTemplate(n)) this.adoptShadow(n as HTMLTemplateElement);
           break;
         }
         case REMOVE: {
           const n = node(u());
           if (n === undefined) break;
+          const sp = n.parentNode;
+          if (sp !== null && isHtml(sp, 'style')) touch(sp as Element);
+          unlist(n);
           n.parentNode?.removeChild(n);
+          // Styles edited in this frame inside the removed subtree get their children back
+          // first, so that their ids are forgotten too.
+          for (const [st, list] of styleKids) {
+            if (n.contains(st)) {
+              st.replaceChildren(...list);
+              for (const c of list) inStyle.delete(c);
+              styleKids.delete(st);
+            }
+          }
           this.forget(n);
           break;
         }
@@ -261,6 +314,8 @@ export class ReplayerImpl implements Replayer {
         case SET_TEXT: {
           const n = node(u());
           const data = str();
+          const sp = n?.parentNode;
+          if (sp && isHtml(sp, 'style')) touch(sp as Element);
           if (n !== undefined && (n.nodeType === 3 || n.nodeType === 8)) (n as CharacterData).data = data;
           break;
         }
@@ -303,6 +358,7 @@ export class ReplayerImpl implements Replayer {
       }
     }
     // Live state after the tree is in place (selecting an option, scrolling need it there).
+    for (const [st, list] of styleKids) st.replaceChildren(...list);
     for (const p of late) applyLate(p);
   }
 
@@ -311,6 +367,20 @@ export class ReplayerImpl implements Replayer {
       this.iframe.style.width = `${w}px`;
       this.iframe.style.height = `${h}px`;
     }
+  }
+
+  /**
+   * A shadow template placed under its host (it was created detached, its contents in the
+   * template): its contents move into the host's shadow root, which takes the contents' id.
+   */
+  private adoptShadow(t: HTMLTemplateElement): void {
+    const root = shadowRootFor(t);
+    const id = this.ids.get(t.content);
+    if (root === null || id === undefined) return;
+    while (t.content.firstChild !== null) root.appendChild(t.content.firstChild);
+    this.ids.delete(t.content);
+    this.ids.set(root, id);
+    this.nodes.set(id, root);
   }
 
   /** Forgets the ids of a removed subtree. */
@@ -325,7 +395,30 @@ export class ReplayerImpl implements Replayer {
       }
       for (let c = n.firstChild; c !== null; c = c.nextSibling) stack.push(c);
       if (isHtml(n, 'template')) stack.push((n as HTMLTemplateElement).content);
+      if (isElement(n) && n.shadowRoot !== null) stack.push(n.shadowRoot);
     }
+  }
+}
+
+/** Marks the capture's stand-in for an open shadow root (capture.ts SHADOW_ATTR). */
+const SHADOW_ATTR = 'data-cobrowse-shadow';
+
+function isShadowTemplate(el: Element): boolean {
+  return isHtml(el, 'template') && el.hasAttribute(SHADOW_ATTR);
+}
+
+/** The shadow root a shadow template stands for: its host's (attached on first use), or null. */
+function shadowRootFor(t: HTMLTemplateElement): ShadowRoot | null {
+  if (!isShadowTemplate(t)) return null;
+  const host = t.parentNode;
+  if (host === null || host.nodeType !== 1) return null;
+  const el = host as Element;
+  if (el.shadowRoot !== null) return el.shadowRoot;
+  try {
+    return el.attachShadow({ mode: 'open' });
+  } catch {
+    // Not a valid shadow host here: the contents stay in the template (not shown).
+    return null;
   }
 }
 

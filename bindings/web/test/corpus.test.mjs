@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startServer, launch, localContext, corpusPages, seededSample, loadHelpers, startCapture,
-  takeFrames, startReplayer, applyFrames, snapshotState, firstDiff,
+  takeFrames, startReplayer, applyFrames, snapshotState, firstDiff, sheetRulesInPage,
 } from './harness.mjs';
 
 const SEED = Number(process.env.COBROWSE_SEED ?? 1);
@@ -79,11 +79,26 @@ for (const name of wanted) {
         if (kinds.includes('scrollDoc')) {
           assert.deepEqual(state.a.scroll, state.c.scroll, `batch ${b}: document scroll`);
         }
+        if (kinds.includes('scrollEl')) {
+          const box = () => {
+            const d = document.getElementById('mirror')?.contentDocument ?? document;
+            const el = d.getElementById('cobrowse-scroll-box');
+            return el === null ? null : [el.scrollLeft, el.scrollTop];
+          };
+          assert.deepEqual(await agent.evaluate(box), await customer.evaluate(box), `batch ${b}: element scroll`);
+        }
+        if (kinds.some((k) => k.startsWith('css') || k === 'adopt')) {
+          const fn = sheetRulesInPage.toString();
+          const c = await customer.evaluate((fn) => new Function(`return (${fn})`)()(document, false), fn);
+          const a = await agent.evaluate((fn) => new Function(`return (${fn})`)()(document.getElementById('mirror').contentDocument, true), fn);
+          assert.deepEqual(a, c, `batch ${b} (${kinds}): the mirror's stylesheet rules`);
+        }
       }
       // Reported, not asserted: a batch the engine's diff could not verify goes out as a
       // keyframe (correct, but large); that is an engine diff defect to fix there.
       const stats = await customer.evaluate(() => globalThis.__cap.stats());
       t.diagnostic(`frames ${stats.frames}, fallback keyframes ${stats.fallbackKeyframes}`);
+      assert.equal(stats.refusedBatches, 0, 'the engine refused a batch the page encoded');
       const vp = customer.viewportSize();
       const iframeSize = await agent.evaluate(() => {
         const f = document.getElementById('mirror');

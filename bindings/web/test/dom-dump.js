@@ -1,7 +1,9 @@
 // A canonical dump of a live DOM, in exactly the format of wasm/src/dump.rs, so tests can
 // compare a page (or the agent's iframe) with the engine's trees. Evaluated in the page as a
-// plain script: defines globalThis.domDump(root, skipFlagAttrs).
-globalThis.domDump = function domDump(root, skipFlagAttrs) {
+// plain script: defines globalThis.domDump(root, skipFlagAttrs, view). `view` (optional, the
+// capture's `debugPageView()`) gives children, attribute values and text as the capture tells
+// the engine (URLs resolved, CSSOM rules as style text, capture-owned style elements).
+globalThis.domDump = function domDump(root, skipFlagAttrs, view) {
   const XHTML = 'http://www.w3.org/1999/xhtml';
   const elPrefix = {
     [XHTML]: '',
@@ -14,6 +16,8 @@ globalThis.domDump = function domDump(root, skipFlagAttrs) {
     'http://www.w3.org/2000/xmlns/': 'xmlns:',
   };
   const esc = (s) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+  // The replayer's view-flag attributes (replay.ts FLAG_ATTRS); never part of the page.
+  const FLAG_ATTRS = new Set(['data-cobrowse-blocked', 'data-cobrowse-masked', 'data-cobrowse-disabled']);
   const isHtml = (el, name) => el.localName === name && el.namespaceURI === XHTML;
   const lines = [];
   const stack = [[root, 0]];
@@ -21,7 +25,8 @@ globalThis.domDump = function domDump(root, skipFlagAttrs) {
     const [n, depth] = stack.pop();
     let line = '  '.repeat(depth);
     let kids = [];
-    for (let c = n.firstChild; c !== null; c = c.nextSibling) kids.push(c);
+    if (view) kids = view.children(n);
+    else for (let c = n.firstChild; c !== null; c = c.nextSibling) kids.push(c);
     switch (n.nodeType) {
       case 9:
         line += '#document';
@@ -34,7 +39,7 @@ globalThis.domDump = function domDump(root, skipFlagAttrs) {
         break;
       case 3:
       case 4:
-        line += `"${esc(n.data)}"`;
+        line += `"${esc(view ? view.text(n) : n.data)}"`;
         break;
       case 8:
       case 7:
@@ -44,10 +49,10 @@ globalThis.domDump = function domDump(root, skipFlagAttrs) {
         const p = elPrefix[n.namespaceURI] ?? 'none:';
         line += `<${p}${n.localName}`;
         for (const a of n.attributes) {
-          if (skipFlagAttrs && a.name.startsWith('data-cobrowse-')) continue;
+          if (skipFlagAttrs && FLAG_ATTRS.has(a.name)) continue;
           let ap = attrPrefix[a.namespaceURI] ?? '';
           if (a.namespaceURI === 'http://www.w3.org/2000/xmlns/' && a.localName === 'xmlns') ap = '';
-          line += ` ${ap}${a.localName}="${esc(a.value)}"`;
+          line += ` ${ap}${a.localName}="${esc(view ? view.attr(a) : a.value)}"`;
         }
         if (isHtml(n, 'input') && n.type !== 'file') {
           if (n.type === 'checkbox' || n.type === 'radio') {
@@ -61,7 +66,11 @@ globalThis.domDump = function domDump(root, skipFlagAttrs) {
           line += ` :selected=${n.selected}`;
         }
         line += '>';
-        if (isHtml(n, 'template')) kids = [n.content];
+        if (isHtml(n, 'template')) {
+          // The capture's (and the replayer's) stand-in for an open shadow root: its host's.
+          const host = n.hasAttribute('data-cobrowse-shadow') ? n.parentNode : null;
+          kids = [view ? view.contents(n) : (host?.shadowRoot ?? n.content)];
+        }
         break;
       }
       default:

@@ -39,6 +39,7 @@ export async function startServer(pages = {}) {
       let csp = null;
       if (url.pathname in pages) {
         body = pages[url.pathname];
+        if (url.pathname.endsWith('.css')) type = 'text/css; charset=utf-8';
       } else if (url.pathname === '/agent.html') {
         body = AGENT_PAGE;
       } else if (url.pathname.startsWith('/dist/')) {
@@ -187,7 +188,7 @@ export function firstDiff(a, b) {
 /** Everything the checks compare after a batch. */
 export async function snapshotState(customer, agent) {
   const c = await customer.evaluate(() => ({
-    dom: globalThis.domDump(document, false),
+    dom: globalThis.domDump(document, false, globalThis.__cap.debugPageView()),
     live: globalThis.__cap.debugDumpLive(),
     shadow: globalThis.__cap.debugDumpShadow(),
     fingerprint: globalThis.__cap.fingerprint(),
@@ -203,4 +204,29 @@ export async function snapshotState(customer, agent) {
     };
   });
   return { c, a };
+}
+
+/** The CSS rules of every readable stylesheet of `doc` in cascade order (document sheets, then
+ * adopted ones), one string per sheet; `skipAdopted` leaves out the document's adopted sheets
+ * (the replayer's own). Evaluated in a page. */
+export function sheetRulesInPage(doc, skipAdopted) {
+  // Serialized rules write every URL as url("..."): resolve relative ones against the sheet.
+  const abs = (t, base) => t.replace(/url\("([^"]*)"\)/g, (m, u) => (u === '' || u.startsWith('#') || /^[a-z][a-z0-9+.-]*:/i.test(u) ? m : `url("${new URL(u, base).href}")`));
+  const text = (s) => {
+    try {
+      return Array.from(s.cssRules, (r) => abs(r.cssText, s.href ?? doc.baseURI)).join('\n');
+    } catch {
+      return null;
+    }
+  };
+  const out = [];
+  for (const s of doc.styleSheets) {
+    const t = text(s);
+    if (t !== null) out.push(t);
+  }
+  if (!skipAdopted) {
+    const adopted = doc.adoptedStyleSheets.map(text);
+    if (adopted.length > 0) out.push(adopted.join('\n'));
+  }
+  return out;
 }

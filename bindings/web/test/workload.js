@@ -1,7 +1,8 @@
 // A seeded workload of DOM changes, run inside the customer page (evaluated as a plain script:
 // defines globalThis.cobrowseWorkload). Every kind the issue lists: text, attributes, inserts,
 // removes, moves, reorders, input values, checkboxes and selects, element and document scroll,
-// and an insert removed again in the same batch. Viewport resizes come from the driver.
+// an insert removed again in the same batch, CSSOM insertRule/deleteRule on <style> sheets,
+// adopted constructed sheets and open shadow-root content. Viewport resizes come from the driver.
 globalThis.cobrowseWorkload = (function () {
   const VOID = new Set(['area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'source', 'track', 'wbr', 'script', 'style', 'textarea', 'title', 'template', 'select', 'option', 'iframe', 'noscript', 'svg', 'math', 'object']);
   function mulberry32(seed) {
@@ -14,7 +15,7 @@ globalThis.cobrowseWorkload = (function () {
       return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
     };
   }
-  const KINDS = ['text', 'attr', 'removeAttr', 'insert', 'remove', 'move', 'reorder', 'input', 'checkbox', 'select', 'scrollDoc', 'scrollEl', 'insertRemove'];
+  const KINDS = ['text', 'attr', 'removeAttr', 'insert', 'remove', 'move', 'reorder', 'input', 'checkbox', 'select', 'scrollDoc', 'scrollEl', 'insertRemove', 'cssInsert', 'cssDelete', 'adopt', 'shadow'];
 
   function run(seed, opsPerBatch) {
     const rng = mulberry32(seed);
@@ -147,6 +148,53 @@ globalThis.cobrowseWorkload = (function () {
             body.appendChild(box);
           } else {
             box.scrollTop = Math.floor(rng() * 200);
+          }
+          break;
+        }
+        case 'cssInsert': {
+          let styles = Array.from(document.querySelectorAll('style')).filter((st) => st.sheet !== null);
+          if (styles.length === 0) {
+            const st = document.createElement('style');
+            document.head?.appendChild(st) ?? body.appendChild(st);
+            styles = [st];
+          }
+          const sheet = pick(styles).sheet;
+          const n = Math.floor(rng() * 1e6);
+          sheet.insertRule(`.ins${n % 100} { outline-offset: ${n % 7}px }`, Math.floor(rng() * (sheet.cssRules.length + 1)));
+          break;
+        }
+        case 'cssDelete': {
+          const sheets = Array.from(document.querySelectorAll('style')).map((st) => st.sheet).filter((sh) => sh !== null && sh.cssRules.length > 0);
+          if (sheets.length > 0) {
+            const sheet = pick(sheets);
+            sheet.deleteRule(Math.floor(rng() * sheet.cssRules.length));
+          }
+          break;
+        }
+        case 'adopt': {
+          const sheet = new CSSStyleSheet();
+          sheet.replaceSync(`.adopted${Math.floor(rng() * 100)} { text-indent: ${Math.floor(rng() * 9)}px }`);
+          const list = document.adoptedStyleSheets;
+          document.adoptedStyleSheets = list.length >= 3 ? [sheet] : [...list, sheet];
+          break;
+        }
+        case 'shadow': {
+          const host = document.getElementById('cobrowse-shadow-host');
+          if (host === null) {
+            const h = document.createElement('div');
+            h.id = 'cobrowse-shadow-host';
+            h.attachShadow({ mode: 'open' }).innerHTML = '<style>p { margin: 0 }</style><p>shadow</p><slot></slot>';
+            h.textContent = 'light';
+            pick(containers()).appendChild(h);
+          } else if (host.shadowRoot !== null) {
+            const r = host.shadowRoot;
+            if (rng() < 0.5) {
+              const p = document.createElement('p');
+              p.textContent = `shadow ${Math.floor(rng() * 1e6)}`;
+              r.insertBefore(p, r.childNodes.length > 0 ? pick(Array.from(r.childNodes)) : null);
+            } else if (r.lastElementChild !== null) {
+              r.lastElementChild.setAttribute('title', `s${Math.floor(rng() * 1e6)}`);
+            }
           }
           break;
         }

@@ -19,8 +19,8 @@
 //! | [`OP_SET_TEXT`] | handle, data |
 //! | [`OP_VALUE`] | handle, value or null |
 //! | [`OP_CHECKED`] / [`OP_SELECTED`] | handle, 0 / 1 / 2 (= not set) |
-//! | [`OP_SCROLL`] | handle, 0 (not set) or 1, x, y (as `i32` bits) |
-//! | [`OP_VIEWPORT`] | 0 (not set) or 1, width, height |
+//! | [`OP_SCROLL`] | handle, has (0 = not set, 1 = set), x, y (as `i32` bits; always present) |
+//! | [`OP_VIEWPORT`] | has (0 = not set, 1 = set), width, height (always present) |
 //!
 //! Namespaces are [`WireNs`] codes. After the batch, every node the batch detached (or created)
 //! that is not attached to the document is freed together with its subtree, and its handles
@@ -370,21 +370,16 @@ fn apply_ops(
             }
             OP_SCROLL => {
                 let el = node(handles, tree, r.u32()?)?;
-                let v = if r.u32()? == 1 {
-                    Some((r.u32()? as i32, r.u32()? as i32))
-                } else {
-                    None
-                };
+                // Fixed width: the offsets are present (and ignored) when the flag is 0.
+                let (has, x, y) = (r.u32()?, r.u32()?, r.u32()?);
+                let v = (has == 1).then_some((x as i32, y as i32));
                 if tree.props(el).and_then(|p| p.scroll) != v {
                     set_prop(tree, el, Prop::Scroll(v))?;
                 }
             }
             OP_VIEWPORT => {
-                let v = if r.u32()? == 1 {
-                    Some((r.u32()?, r.u32()?))
-                } else {
-                    None
-                };
+                let (has, w, h) = (r.u32()?, r.u32()?, r.u32()?);
+                let v = (has == 1).then_some((w, h));
                 if tree.viewport() != v {
                     let root = tree.root();
                     set_prop(tree, root, Prop::Viewport(v))?;
@@ -663,6 +658,33 @@ mod tests {
         assert!(apply(&mut t, &mut h, &e).is_empty());
         assert_eq!(dump(&t), "doc\n b\n  a\n");
         t.check_invariants();
+    }
+
+    /// Scroll and viewport ops are fixed width: a cleared scroll (flag 0, offsets 0, 0) is
+    /// followed by the next op, not read as one.
+    #[test]
+    fn scroll_and_viewport_ops_are_fixed_width_when_cleared() {
+        let mut t = Tree::new_document();
+        let mut h = NodeHandles::default();
+        let mut e = Enc::default();
+        e.u(OP_BIND_DOCUMENT).u(1);
+        e.el(2, "div", &[]);
+        e.kids(1, &[2]);
+        e.u(OP_SCROLL).u(2).u(1).u(5).u(-7i32 as u32);
+        e.u(OP_VIEWPORT).u(1).u(800).u(600);
+        apply(&mut t, &mut h, &e);
+        let div = h.node(2).unwrap();
+        assert_eq!(t.props(div).and_then(|p| p.scroll), Some((5, -7)));
+        assert_eq!(t.viewport(), Some((800, 600)));
+
+        let mut e = Enc::default();
+        e.u(OP_SCROLL).u(2).u(0).u(0).u(0);
+        e.u(OP_VIEWPORT).u(0).u(0).u(0);
+        e.u(OP_SET_ATTRS).u(2).u(1).u(0).s("id").s("x");
+        apply(&mut t, &mut h, &e);
+        assert_eq!(t.props(div).and_then(|p| p.scroll), None);
+        assert_eq!(t.viewport(), None);
+        assert_eq!(dump(&t), "doc\n div id=x\n");
     }
 
     #[test]

@@ -375,9 +375,22 @@ fn is_active_content(e: &ElementData) -> bool {
 
 /// Whether a text or comment node reads back as itself: a comment may not close early (see
 /// [`comment_survives`]) nor sit in a raw-text or escapable raw-text element (where `<!--`
-/// is text), and text in a raw-text element may not hold that element's end tag. Decided on
+/// is text), text in a raw-text element may not hold that element's end tag, and a style
+/// sheet's text may not hold script URLs ([`css_is_dangerous`]). Decided on
 /// the node itself, so that an edit of the text re-decides it.
 pub(crate) fn character_data_survives(tree: &Tree, id: NodeId) -> bool {
+    // Style sheet text (HTML or SVG `style`) is CSS: script URLs in it do not survive.
+    if let NodeData::Text(t) = tree.data(id)
+        && tree
+            .parent(id)
+            .and_then(|p| tree.element(p))
+            .is_some_and(|e| {
+                &*e.name.local == "style" && (e.name.ns == ns!(html) || e.name.ns == ns!(svg))
+            })
+        && css_is_dangerous(t)
+    {
+        return false;
+    }
     let parent = tree
         .parent(id)
         .and_then(|p| tree.element(p))
@@ -720,6 +733,21 @@ pub(crate) fn attribute_is_unsafe(e: &ElementData, name: &QualName, value: &str)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "html")]
+    #[test]
+    fn style_sheet_text_with_script_urls_does_not_survive() {
+        let t = crate::dom::parse::parse_document_str(
+            "<style>a{background:url(javascript:alert(1))}</style><style>b{color:red}</style>\
+             <svg><style>c{background:url(JAVA\\53 CRIPT:x)}</style></svg><p>url(javascript:x)</p>",
+        );
+        let survives: Vec<bool> = t
+            .descendants(t.root())
+            .filter(|&n| matches!(t.data(n), NodeData::Text(_)))
+            .map(|n| character_data_survives(&t, n))
+            .collect();
+        assert_eq!(survives, vec![false, true, false, true]);
+    }
 
     #[test]
     fn inline_css_with_script_urls_is_dangerous_however_escaped() {

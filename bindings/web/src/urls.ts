@@ -1,0 +1,99 @@
+// URLs as the agent needs them: relative references in attributes and CSS resolved against
+// the customer document's base URL (by the browser's own URL parser), so images, fonts and
+// styles load in the mirror, whose own base is about:srcdoc.
+//
+// Only relative references change: a value with a scheme (http:, data:, javascript:, ...),
+// an empty value and a fragment-only reference (`#id`: SVG `use`, `url(#gradient)`, in-page
+// links, which must keep pointing into the mirror) are left exactly as they are, so what the
+// engine's sanitizer judges is never made more permissive by the rewrite.
+
+const SCHEME = /^[a-zA-Z][a-zA-Z0-9+.-]*:/;
+// What the URL parser strips: leading/trailing C0 controls and spaces; tab and newlines anywhere.
+const EDGES = /^[\u0000-\u0020]+|[\u0000-\u0020]+$/g;
+const TAB_NL = /[\t\n\r]/g;
+
+/** `value` resolved against `base` when it is a relative reference; otherwise `value`. */
+export function absoluteUrl(value: string, base: string): string {
+  const t = value.replace(EDGES, '');
+  if (t === '' || t.startsWith('#') || SCHEME.test(t.replace(TAB_NL, ''))) return value;
+  try {
+    return new URL(t, base).href;
+  } catch {
+    return value;
+  }
+}
+
+/** A `srcset` with each candidate's URL resolved (descriptors kept). */
+export function absoluteSrcset(value: string, base: string): string {
+  const out: string[] = [];
+  let i = 0;
+  const n = value.length;
+  while (i < n) {
+    while (i < n && (value[i] === ',' || /\s/.test(value[i]!))) i++;
+    if (i >= n) break;
+    let j = i;
+    while (j < n && !/\s/.test(value[j]!)) j++;
+    let url = value.slice(i, j);
+    let descriptors = '';
+    if (url.endsWith(',')) {
+      url = url.replace(/,+$/, '');
+    } else {
+      // Descriptors run to the next comma outside parentheses.
+      let k = j;
+      let depth = 0;
+      while (k < n && !(value[k] === ',' && depth === 0)) {
+        if (value[k] === '(') depth++;
+        else if (value[k] === ')') depth = Math.max(0, depth - 1);
+        k++;
+      }
+      descriptors = value.slice(j, k).trim();
+      j = k;
+    }
+    out.push(descriptors === '' ? absoluteUrl(url, base) : `${absoluteUrl(url, base)} ${descriptors}`);
+    i = j;
+  }
+  const joined = out.join(', ');
+  return joined === value ? value : joined;
+}
+
+// url(...) unquoted, "double" or 'single' quoted (no escapes: those are left alone), and
+// @import "..." strings.
+const CSS_URL = /url\(\s*(?:"([^"\\\n]*)"|'([^'\\\n]*)'|([^)'"\s\\]*))\s*\)/gi;
+const CSS_IMPORT = /@import\s+(["'])([^"'\\\n]*)\1/gi;
+
+/** CSS text with the URLs of `url(...)` and `@import "..."` resolved. */
+export function absoluteCss(css: string, base: string): string {
+  if (!css.includes('url(') && !css.includes('URL(') && !css.includes('@import')) return css;
+  return css
+    .replace(CSS_URL, (m, dq: string | undefined, sq: string | undefined, bare: string | undefined) => {
+      const v = dq ?? sq ?? bare ?? '';
+      const abs = absoluteUrl(v, base);
+      return abs === v ? m : `url("${abs.replace(/"/g, '%22')}")`;
+    })
+    .replace(CSS_IMPORT, (m, q: string, v: string) => {
+      const abs = absoluteUrl(v, base);
+      return abs === v ? m : `@import ${q}${abs.split(q).join(encodeURIComponent(q))}${q}`;
+    });
+}
+
+const URL_ATTRS = new Set(['src', 'href', 'action', 'formaction', 'poster', 'background', 'data']);
+const XLINK = 'http://www.w3.org/1999/xlink';
+
+/** An attribute's value as the agent gets it (URLs absolute). */
+export function capturedAttr(a: Attr, base: string): string {
+  const v = a.value;
+  if (a.namespaceURI === null) {
+    const name = a.localName;
+    if (URL_ATTRS.has(name)) return absoluteUrl(v, base);
+    if (name === 'srcset' || name === 'imagesrcset') return absoluteSrcset(v, base);
+    if (name === 'style') return absoluteCss(v, base);
+    return v;
+  }
+  return a.namespaceURI === XLINK && a.localName === 'href' ? absoluteUrl(v, base) : v;
+}
+
+/** Whether `n` is the text of a style element (its data is CSS). */
+export function isStyleText(n: Node): boolean {
+  const p = n.parentNode;
+  return p !== null && p.nodeType === 1 && (p as Element).localName === 'style';
+}

@@ -1,0 +1,108 @@
+// Batches in the browser: an explicit flush turns pending changes into one delta whose size
+// is proportionate to what changed (not a keyframe, not a re-send of the page), and the
+// engine never refuses the page's own batch encoding.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import {
+  CORPUS, startServer, launch, localContext, loadHelpers, startCapture, takeFrames,
+  startReplayer, applyFrames, snapshotState, firstDiff,
+} from './harness.mjs';
+
+const PAGE = '<!DOCTYPE html><html><head><title>t</title></head><body><p id="a">one</p><ul><li>x</li><li>y</li></ul></body></html>';
+// The page issue 9 named: appending 10 divs to its body made ~87 KB deltas.
+const NAMED = 'a14c7ccf3ab81a919783275d9813aca084e1eeb8d9f73c3cb61f7e32956f5a69.html';
+
+let server;
+let browser;
+before(async () => {
+  server = await startServer({ '/t/simple.html': PAGE });
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** Fixed cost of a delta (header, counts) plus a generous per-character cost of its content. */
+const bound = (html) => 64 + 8 * html.length;
+
+function check({ c, a }, where) {
+  assert.equal(firstDiff(c.dom, c.live), null, `${where}: engine live tree differs from the page DOM`);
+  assert.equal(a.fingerprint, c.fingerprint, `${where}: fingerprints`);
+  assert.equal(firstDiff(a.engine, c.shadow), null, `${where}: agent mirror differs from the capture's shadow`);
+  assert.equal(firstDiff(a.dom, a.engine), null, `${where}: iframe DOM differs from the agent's mirror`);
+}
+
+async function session(url) {
+  const cctx = await localContext(browser);
+  const actx = await localContext(browser);
+  const customer = await cctx.newPage();
+  const agent = await actx.newPage();
+  await customer.goto(url, { waitUntil: 'load' });
+  await agent.goto(`${server.base}/agent.html`, { waitUntil: 'load' });
+  await loadHelpers(customer, server.base);
+  await loadHelpers(agent, server.base);
+  await startReplayer(agent);
+  await startCapture(customer);
+  const kf = await takeFrames(customer, false);
+  assert.deepEqual(await applyFrames(agent, kf), [{ ok: true }]);
+  return { customer, agent, close: async () => { await cctx.close(); await actx.close(); } };
+}
+
+const size = (b64) => Buffer.from(b64, 'base64').length;
+
+test('appending one small element makes one small delta; a flush with nothing pending makes none', async () => {
+  const s = await session(`${server.base}/t/simple.html`);
+  try {
+    // Nothing changed: no frame (the document's scroll offsets are re-read and unchanged).
+    assert.deepEqual(await takeFrames(s.customer), []);
+    const html = await s.customer.evaluate(() => {
+      const i = document.createElement('i');
+      i.textContent = 'x';
+      document.body.appendChild(i);
+      return i.outerHTML;
+    });
+    const frames = await takeFrames(s.customer);
+    assert.equal(frames.length, 1);
+    assert.ok(size(frames[0]) <= bound(html), `delta of ${size(frames[0])} B for ${html} (bound ${bound(html)})`);
+    assert.deepEqual(await applyFrames(s.agent, frames), [{ ok: true }]);
+    check(await snapshotState(s.customer, s.agent), 'after the append');
+    const stats = await s.customer.evaluate(() => globalThis.__cap.stats());
+    assert.equal(stats.refusedBatches, 0);
+    assert.equal(stats.fallbackKeyframes, 0);
+  } finally {
+    await s.close();
+  }
+});
+
+test('10 divs appended to a corpus page body, then replaced, make deltas proportionate to them', { skip: !existsSync(path.join(CORPUS, NAMED)) && 'corpus not fetched' }, async () => {
+  const s = await session(`${server.base}/corpus/${NAMED}`);
+  try {
+    for (let batch = 0; batch < 3; batch++) {
+      const html = await s.customer.evaluate((batch) => {
+        for (const el of globalThis.__added ?? []) el.remove();
+        globalThis.__added = [];
+        let all = '';
+        for (let k = 0; k < 10; k++) {
+          const d = document.createElement('div');
+          d.textContent = `batch ${batch} node ${k}`;
+          document.body.appendChild(d);
+          globalThis.__added.push(d);
+          all += d.outerHTML;
+        }
+        return all;
+      }, batch);
+      const frames = await takeFrames(s.customer);
+      assert.equal(frames.length, 1, `batch ${batch}`);
+      assert.ok(size(frames[0]) <= bound(html), `batch ${batch}: delta of ${size(frames[0])} B (bound ${bound(html)})`);
+      assert.deepEqual(await applyFrames(s.agent, frames), [{ ok: true }]);
+      check(await snapshotState(s.customer, s.agent), `batch ${batch}`);
+    }
+    const stats = await s.customer.evaluate(() => globalThis.__cap.stats());
+    assert.equal(stats.refusedBatches, 0);
+  } finally {
+    await s.close();
+  }
+});

@@ -1,0 +1,197 @@
+// URLs and stylesheets as the agent needs them: relative URLs reach the mirror absolute
+// (against the customer's base URL), and rules the page adds through the CSSOM (insertRule,
+// deleteRule, replaceSync, adopted constructed sheets) and the rules of same-origin
+// stylesheet links are in the mirror's stylesheets, after every batch.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startServer, launch, localContext, loadHelpers, startCapture, takeFrames, startReplayer,
+  applyFrames, snapshotState, firstDiff, sheetRulesInPage,
+} from './harness.mjs';
+
+const URL_PAGE = `<!DOCTYPE html><html><head><title>urls</title><base href="/assets/v2/">
+<style id="css">.a { background: url(img/bg.png) } .b { background-image: url("/abs/x.png") } @font-face { font-family: f; src: url('fonts/f.woff2') }</style>
+</head><body>
+<img id="img" src="pic.png" srcset="pic-1x.png 1x, ../pic-2x.png 2x">
+<a id="a" href="page?q=1#top">link</a><a id="frag" href="#top">frag</a>
+<video id="v" poster="poster.jpg"></video><form id="f" action="submit"></form>
+<table id="t" background="tbg.gif"><tr><td>x</td></tr></table>
+<div id="st" style="background: url(s.png)">styled</div>
+<svg><use id="use" href="#icon"></use></svg>
+<img id="abs" src="https://cdn.example/keep.png"><img id="data" src="data:image/gif;base64,R0lGOD">
+</body></html>`;
+
+const CSS_PAGE = `<!DOCTYPE html><html><head><title>cssom</title>
+<link rel="stylesheet" href="/t/site.css">
+<style id="s1">.one { color: red }</style>
+<style id="empty"></style>
+</head><body><p class="one">one</p><p class="two">two</p></body></html>`;
+const SITE_CSS = '.site { color: blue }\n.logo { background: url(logo.png) }\n';
+
+let server;
+let browser;
+before(async () => {
+  server = await startServer({ '/assets/v2/urls.html': URL_PAGE, '/t/cssom.html': CSS_PAGE, '/t/site.css': SITE_CSS });
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function session(url) {
+  const cctx = await localContext(browser);
+  const actx = await localContext(browser);
+  const customer = await cctx.newPage();
+  const agent = await actx.newPage();
+  await customer.goto(url, { waitUntil: 'load' });
+  await agent.goto(`${server.base}/agent.html`, { waitUntil: 'load' });
+  await loadHelpers(customer, server.base);
+  await loadHelpers(agent, server.base);
+  await startReplayer(agent);
+  await startCapture(customer);
+  assert.deepEqual(await applyFrames(agent, await takeFrames(customer, false)), [{ ok: true }]);
+  return { customer, agent, close: async () => { await cctx.close(); await actx.close(); } };
+}
+
+function check({ c, a }, where) {
+  assert.equal(firstDiff(c.dom, c.live), null, `${where}: engine live tree differs from the page as captured`);
+  assert.equal(a.fingerprint, c.fingerprint, `${where}: fingerprints`);
+  assert.equal(firstDiff(a.engine, c.shadow), null, `${where}: agent mirror differs from the capture's shadow`);
+  assert.equal(firstDiff(a.dom, a.engine), null, `${where}: iframe DOM differs from the agent's mirror`);
+}
+
+const mirrorAttrs = (agent, ids) =>
+  agent.evaluate((ids) => {
+    const d = document.getElementById('mirror').contentDocument;
+    return Object.fromEntries(ids.map(([id, attr]) => [`${id}.${attr}`, d.getElementById(id)?.getAttribute(attr) ?? null]));
+  }, ids);
+
+test('relative URLs reach the mirror absolute, against the base URL', async () => {
+  const s = await session(`${server.base}/assets/v2/urls.html`);
+  const B = `${server.base}/assets/v2/`;
+  try {
+    check(await snapshotState(s.customer, s.agent), 'keyframe');
+    const got = await mirrorAttrs(s.agent, [
+      ['img', 'src'], ['img', 'srcset'], ['a', 'href'], ['frag', 'href'], ['v', 'poster'], ['f', 'action'],
+      ['t', 'background'], ['st', 'style'], ['use', 'href'], ['abs', 'src'], ['data', 'src'],
+    ]);
+    assert.deepEqual(got, {
+      'img.src': `${B}pic.png`,
+      'img.srcset': `${B}pic-1x.png 1x, ${server.base}/assets/pic-2x.png 2x`,
+      'a.href': `${B}page?q=1#top`,
+      'frag.href': '#top',
+      'v.poster': `${B}poster.jpg`,
+      'f.action': `${B}submit`,
+      't.background': `${B}tbg.gif`,
+      'st.style': `background: url("${B}s.png")`,
+      'use.href': '#icon',
+      'abs.src': 'https://cdn.example/keep.png',
+      'data.src': 'data:image/gif;base64,R0lGOD',
+    });
+    const css = await s.agent.evaluate(() => document.getElementById('mirror').contentDocument.getElementById('css').textContent);
+    assert.equal(css, `.a { background: url("${B}img/bg.png") } .b { background-image: url("${server.base}/abs/x.png") } @font-face { font-family: f; src: url("${B}fonts/f.woff2") }`);
+    // Later edits too, through the delta path.
+    await s.customer.evaluate(() => {
+      document.getElementById('img').setAttribute('src', 'later.png');
+      document.getElementById('css').textContent = '.c { background: url(c.png) }';
+    });
+    assert.ok((await applyFrames(s.agent, await takeFrames(s.customer))).every((r) => r.ok));
+    check(await snapshotState(s.customer, s.agent), 'after edits');
+    assert.deepEqual(await mirrorAttrs(s.agent, [['img', 'src'], ['css', 'id']]), { 'img.src': `${B}later.png`, 'css.id': 'css' });
+    const css2 = await s.agent.evaluate(() => document.getElementById('mirror').contentDocument.getElementById('css').textContent);
+    assert.equal(css2, `.c { background: url("${B}c.png") }`);
+  } finally {
+    await s.close();
+  }
+});
+
+/** The customer's rules (URLs as the capture resolves them) and the mirror's, per sheet. */
+async function rules(s) {
+  const c = await s.customer.evaluate((fn) => {
+    const f = new Function(`return (${fn})`)();
+    return f(document, false);
+  }, sheetRulesInPage.toString());
+  const a = await s.agent.evaluate((fn) => {
+    const f = new Function(`return (${fn})`)();
+    return f(document.getElementById('mirror').contentDocument, true);
+  }, sheetRulesInPage.toString());
+  return { c, a };
+}
+
+test('CSSOM edits, adopted sheets and same-origin link rules are in the mirror after every batch', async () => {
+  const s = await session(`${server.base}/t/cssom.html`);
+  try {
+    const steps = [
+      ['insertRule into a <style>', () => document.getElementById('s1').sheet.insertRule('.two { color: green }', 1)],
+      ['insertRule into an empty <style> (CSS-in-JS)', () => {
+        const sh = document.getElementById('empty').sheet;
+        sh.insertRule('.x1 { margin: 1px }', 0);
+        sh.insertRule('@media (min-width: 10px) { .x2 { padding: 2px } }', 1);
+      }],
+      ['insertRule into a nested @media', () => document.getElementById('empty').sheet.cssRules[1].insertRule('.x3 { top: 3px }', 0)],
+      ['deleteRule', () => document.getElementById('s1').sheet.deleteRule(0)],
+      ['adopt a constructed sheet', () => {
+        const c = new CSSStyleSheet();
+        c.replaceSync('.adopted { border: 1px solid red }');
+        document.adoptedStyleSheets = [c];
+        globalThis.__constructed = c;
+      }],
+      ['replaceSync an adopted sheet', () => globalThis.__constructed.replaceSync('.adopted { border: 2px dashed blue } .more { z-index: 2 }')],
+      ['insertRule into an adopted sheet', () => globalThis.__constructed.insertRule('.late { left: 1px }')],
+      ['style text replaced (the CSSOM edits are gone)', () => { document.getElementById('s1').textContent = '.fresh { color: teal }'; }],
+      ['CSSOM edit of the re-parsed sheet', () => document.getElementById('s1').sheet.insertRule('.again { color: navy }')],
+      ['same-origin link sheet edited', () => document.querySelector('link').sheet.insertRule('.linked { color: olive }')],
+      ['adopted list emptied', () => { document.adoptedStyleSheets = []; }],
+    ];
+    let r = await rules(s);
+    assert.deepEqual(r.a, r.c, 'keyframe: the mirror has the customer\'s rules');
+    assert.ok(r.a.some((t) => t.includes('.site { color: blue; }')), 'same-origin link rules travel as text');
+    assert.ok(r.a.some((t) => t.includes(`url("${server.base}/t/logo.png")`)), "a linked sheet's URLs resolve against the sheet");
+    for (const [what, fn] of steps) {
+      await s.customer.evaluate(`(${fn.toString()})()`);
+      const frames = await takeFrames(s.customer);
+      assert.ok((await applyFrames(s.agent, frames)).every((x) => x.ok), what);
+      check(await snapshotState(s.customer, s.agent), what);
+      r = await rules(s);
+      assert.deepEqual(r.a, r.c, `${what}: mirror rules`);
+    }
+    const computed = await s.agent.evaluate(() => getComputedStyle(document.getElementById('mirror').contentDocument.querySelector('.two')).color);
+    const customerComputed = await s.customer.evaluate(() => getComputedStyle(document.querySelector('.two')).color);
+    assert.equal(computed, customerComputed);
+    const stats = await s.customer.evaluate(() => globalThis.__cap.stats());
+    assert.equal(stats.refusedBatches, 0);
+  } finally {
+    await s.close();
+  }
+});
+
+test('a CSSOM edit of a large sheet costs about one rule on the wire, not the sheet', async () => {
+  const s = await session(`${server.base}/t/cssom.html`);
+  try {
+    await s.customer.evaluate(() => {
+      const st = document.createElement('style');
+      st.id = 'big';
+      st.textContent = Array.from({ length: 300 }, (_, i) => `.rule${i} { margin-left: ${i}px; color: rgb(${i % 256}, 0, 0) }`).join('\n');
+      document.head.appendChild(st);
+      st.sheet.insertRule('.first-edit { top: 1px }');
+    });
+    assert.ok((await applyFrames(s.agent, await takeFrames(s.customer))).every((r) => r.ok));
+    for (const [what, fn] of [
+      ['insertRule', () => document.getElementById('big').sheet.insertRule('.second-edit { left: 2px }', 150)],
+      ['deleteRule', () => document.getElementById('big').sheet.deleteRule(10)],
+    ]) {
+      const text = await s.customer.evaluate(`(${fn.toString()})(), document.getElementById('big').sheet.cssRules[150].cssText`);
+      const frames = await takeFrames(s.customer);
+      assert.equal(frames.length, 1, what);
+      const bytes = Buffer.from(frames[0], 'base64').length;
+      assert.ok(bytes <= 64 + 8 * text.length, `${what}: ${bytes} B for one rule of ${text.length} characters`);
+      assert.ok((await applyFrames(s.agent, frames)).every((r) => r.ok), what);
+      check(await snapshotState(s.customer, s.agent), what);
+      const r = await rules(s);
+      assert.deepEqual(r.a, r.c, `${what}: mirror rules`);
+    }
+  } finally {
+    await s.close();
+  }
+});
