@@ -34,8 +34,20 @@ wasm-bindgen --target web --out-dir "$WEB/build/pkg" \
   "$WEB/build/pkg/cobrowse_wasm_bg.wasm" -o "$WEB/dist/cobrowse_bg.wasm"
 "$WEB/node_modules/.bin/esbuild" "$WEB/src/cobrowse.ts" --bundle --format=esm \
   --target=es2022 --minify --legal-comments=none --outfile="$WEB/dist/cobrowse.js"
+# The customer widget and the agent console: one script each, loading the same wasm from beside
+# themselves.
+for entry in widget console; do
+  "$WEB/node_modules/.bin/esbuild" "$WEB/src/$entry.ts" --bundle --format=esm \
+    --target=es2022 --minify --legal-comments=none --outfile="$WEB/dist/cobrowse-$entry.js"
+done
 (cd "$WEB" && node_modules/.bin/tsc -p tsconfig.json)
 cp "$WEB/build/types/src/cobrowse.d.ts" "$WEB/dist/cobrowse.d.ts"
+for entry in widget console; do
+  mkdir -p "$WEB/dist/$entry"
+  cp "$WEB/build/types/src/$entry.d.ts" "$WEB/dist/cobrowse-$entry.d.ts"
+  cp "$WEB/build/types/src/$entry"/*.d.ts "$WEB/dist/$entry/"
+done
+mkdir -p "$WEB/dist/session" && cp "$WEB/build/types/src/session"/*.d.ts "$WEB/dist/session/"
 
 raw=$(wc -c < "$WEB/dist/cobrowse_bg.wasm")
 gz=$(gzip -9c "$WEB/dist/cobrowse_bg.wasm" | wc -c)
