@@ -180,18 +180,17 @@ class ConsoleImpl implements AgentConsole {
     add(tools, 'button', 'agent-invite', 'Invite a colleague').addEventListener('click', () => void this.invite());
     add(tools, 'button', 'agent-end', 'End session', 'danger').addEventListener('click', () => this.end());
     const nav = add(root, 'form', 'agent-nav', '', 'bar') as HTMLFormElement;
-    add(nav, 'button', 'agent-back', '←').addEventListener('click', (e) => {
-      e.preventDefault();
-      this.navigate('Back');
-    });
-    add(nav, 'button', 'agent-forward', '→').addEventListener('click', (e) => {
-      e.preventDefault();
-      this.navigate('Forward');
-    });
-    add(nav, 'button', 'agent-reload', '⟳').addEventListener('click', (e) => {
-      e.preventDefault();
-      this.navigate('Reload');
-    });
+    // type=button: Enter in the URL bar must not "click" the first button of the form.
+    for (const [id, text, to] of [
+      ['agent-back', '←', 'Back'],
+      ['agent-forward', '→', 'Forward'],
+      ['agent-reload', '⟳', 'Reload'],
+    ] as const) {
+      const b = add(nav, 'button', id, text);
+      b.type = 'button';
+      b.title = to;
+      b.addEventListener('click', () => this.navigate(to));
+    }
     const url = add(nav, 'input', 'agent-url', '', 'url');
     url.spellcheck = false;
     nav.addEventListener('submit', (e) => {
