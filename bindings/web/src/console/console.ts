@@ -106,6 +106,7 @@ class ConsoleImpl implements AgentConsole {
   private pingTimer: ReturnType<typeof setInterval> | undefined;
   private editor: HTMLInputElement | null = null;
   private tokenCache: string | null = null;
+  private highlightClears: Array<() => void> = [];
 
   constructor(private readonly opts: ConsoleOptions) {
     this.relay = relayBase(opts.relay);
@@ -170,9 +171,10 @@ class ConsoleImpl implements AgentConsole {
       this.highlighter = !this.highlighter;
       this.render();
     });
-    add(tools, 'button', 'agent-clear-highlights', 'Clear highlights').addEventListener('click', () =>
-      this.send({ kind: 'HighlightClear', from: this.participantId, which: 'All' }),
-    );
+    add(tools, 'button', 'agent-clear-highlights', 'Clear highlights').addEventListener('click', () => {
+      this.send({ kind: 'HighlightClear', from: this.participantId, which: 'All' });
+      this.clearMarks();
+    });
     add(tools, 'button', 'agent-zoom-out', '−').addEventListener('click', () => this.zoom(this.zoomLevel / 1.25));
     add(tools, 'span', 'agent-zoom', '', 'muted');
     add(tools, 'button', 'agent-zoom-in', '+').addEventListener('click', () => this.zoom(this.zoomLevel * 1.25));
@@ -491,6 +493,8 @@ class ConsoleImpl implements AgentConsole {
         this.finish(endText(m.reason));
         break;
       case 'PageChanged':
+        // The customer left the page: its highlights are gone on both sides.
+        if (this.url !== '' && this.url !== String(m.url)) this.clearMarks();
         this.url = String(m.url);
         this.render();
         break;
@@ -759,35 +763,37 @@ class ConsoleImpl implements AgentConsole {
     ed.focus();
   }
 
-  /** The agent's own view of a highlight: a box in the console over the mirror element. */
+  /** The agent's own view of a highlight: a box over the mirror element, found again by its
+   *  wire id on every tick (a keyframe rebuilds the mirror's nodes), until cleared. */
   private markMirror(el: Element): void {
-    const r = el.getBoundingClientRect();
+    const id = this.replayer === null ? 0 : mirrorId(this.replayer, el);
     const box = mk('div', 'hl');
     box.setAttribute('data-testid', 'agent-highlight-box');
-    const place = () => {
-      const q = el.getBoundingClientRect();
+    this.ui['agent-stage']!.appendChild(box);
+    const place = (): boolean => {
+      const n = this.replayer === null || id === 0 ? el : mirrorNode(this.replayer, id);
+      if (!(n instanceof Element) || !n.isConnected) return false;
+      const q = n.getBoundingClientRect();
       box.style.left = `${q.left * this.zoomLevel - 3}px`;
       box.style.top = `${q.top * this.zoomLevel - 3}px`;
       box.style.width = `${q.width * this.zoomLevel + 6}px`;
       box.style.height = `${q.height * this.zoomLevel + 6}px`;
+      return true;
     };
-    void r;
     place();
-    this.ui['agent-stage']!.appendChild(box);
+    const clear = () => {
+      box.remove();
+      clearInterval(timer);
+    };
     const timer = setInterval(() => {
-      if (!el.isConnected) {
-        box.remove();
-        clearInterval(timer);
-      } else place();
+      if (!place() && this.state !== 'active') clear();
     }, 200);
-    this.ui['agent-clear-highlights']!.addEventListener(
-      'click',
-      () => {
-        box.remove();
-        clearInterval(timer);
-      },
-      { once: true },
-    );
+    this.highlightClears.push(clear);
+  }
+
+  /** Removes the agent's own highlight boxes (cleared, or the customer left the page). */
+  private clearMarks(): void {
+    for (const c of this.highlightClears.splice(0)) c();
   }
 
   private wheel(e: WheelEvent): void {

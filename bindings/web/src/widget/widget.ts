@@ -393,6 +393,8 @@ class WidgetImpl implements Widget {
         break;
       case 'PeerJoined':
       case 'Left':
+        // A joining agent's URL bar learns the page from the next PageChanged.
+        if (m.kind === 'PeerJoined' && this.capture !== null) this.send({ kind: 'PageChanged', url: location.href });
         this.participants = Number(m.participants);
         if (m.kind === 'Left') this.overlay.removePointer(Number(m.participant_id));
         this.recompute();

@@ -27,6 +27,9 @@ test('an agent joins by id: the customer is told, the agent sees the page and li
   await withPair(t, relay, async (p) => {
     await joined(p);
     assert.match(await w(p.customer, 'cobrowse-participants').textContent(), /2 in this session/);
+    await agentEval(p.agent, (base) => document.querySelector('[data-testid=agent-url]').value === `${base}/demo/`, relay.base);
+    assert.match(await w(p.agent, 'agent-customer').textContent(), /Customer: Chrome [\d.]+, Linux/);
+    assert.match(await w(p.agent, 'agent-participants').textContent(), /2 participants/);
     await p.customer.fill('#phone', '555 0100');
     await agentEval(p.agent, () => document.querySelector('[data-testid=agent-mirror]').contentDocument.querySelector('#phone')?.value === '555 0100');
     await p.customer.evaluate(() => {
@@ -114,6 +117,7 @@ test('a highlight shows on both sides and clears when the customer leaves the pa
     await p.customer.waitForURL(/income\.html/);
     await waitText(p.customer, 'cobrowse-state', /active/);
     assert.equal(await w(p.customer, 'cobrowse-highlight').count(), 0);
+    await agentEval(p.agent, () => document.querySelectorAll('[data-testid=agent-highlight-box]').length === 0);
   });
 });
 
