@@ -103,6 +103,7 @@ pub use messages::{
 pub use permissions::{
     ActionContext, ActionKind, AgentAction, AllowedAction, Denied, DenyReason,
     FORMS_NOT_EDITABLE_MESSAGE, Navigation, TargetFacts, TypedText, check_action,
+    is_form_control_element,
 };
 pub use policy::{ControlCeiling, DomainPattern, PolicyError, SessionPolicy};
 pub use state::{AgentConnection, AgentInfo, AgentJoin, Session};
