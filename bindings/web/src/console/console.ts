@@ -45,6 +45,8 @@ export interface ConsoleOptions {
   invite?: { session: string; invite: string };
   /** The sessionStorage key of the resume token (default "cobrowse.agent"). */
   storageKey?: string;
+  /** The vendor page with the widget, for invitation links (`…#cobrowse-invite=ID:SECRET`). */
+  customerSite?: string;
 }
 
 export interface AgentConsole {
@@ -59,6 +61,9 @@ export interface AgentConsole {
   end(): void;
   /** Creates an invite link for a colleague; resolves to the console URL that joins with it. */
   invite(): Promise<string>;
+  /** Starts a session by inviting a customer (when the policy allows it); resolves to the
+   *  link (or `ID:SECRET` code) the vendor's chat hands the customer. */
+  inviteCustomer(): Promise<string>;
   zoom(factor: number | 'fit'): void;
   readonly sessionId: string | null;
   readonly participantId: number;
@@ -107,6 +112,7 @@ class ConsoleImpl implements AgentConsole {
   private editor: HTMLInputElement | null = null;
   private tokenCache: string | null = null;
   private highlightClears: Array<() => void> = [];
+  private invitationLink: ((link: string) => void) | null = null;
 
   constructor(private readonly opts: ConsoleOptions) {
     this.relay = relayBase(opts.relay);
@@ -180,6 +186,7 @@ class ConsoleImpl implements AgentConsole {
     add(tools, 'button', 'agent-zoom-in', '+').addEventListener('click', () => this.zoom(this.zoomLevel * 1.25));
     add(tools, 'button', 'agent-zoom-fit', 'Fit').addEventListener('click', () => this.zoom('fit'));
     add(tools, 'button', 'agent-invite', 'Invite a colleague').addEventListener('click', () => void this.invite());
+    add(tools, 'button', 'agent-invite-customer', 'Invite the customer').addEventListener('click', () => void this.inviteCustomer());
     add(tools, 'button', 'agent-end', 'End session', 'danger').addEventListener('click', () => this.end());
     const nav = add(root, 'form', 'agent-nav', '', 'bar') as HTMLFormElement;
     // type=button: Enter in the URL bar must not "click" the first button of the form.
@@ -288,6 +295,7 @@ class ConsoleImpl implements AgentConsole {
     if (document.activeElement !== url) url.value = this.url;
     this.ui['agent-zoom']!.textContent = `${Math.round(this.zoomLevel * 100)} %${this.autoFit ? ' (fit)' : ''}`;
     this.ui['agent-join-form']!.hidden = live;
+    this.ui['agent-invite-customer']!.hidden = live;
     (this.ui['agent-end'] as HTMLButtonElement).disabled = !live;
     (this.ui['agent-invite'] as HTMLButtonElement).disabled = !live;
     const partial = this.ceiling === 'partial' && inControl;
@@ -360,7 +368,13 @@ class ConsoleImpl implements AgentConsole {
     throw new Error('cobrowse: no agent token (options.token)');
   }
 
-  private connect(id: string, invite: string | null, stored: Stored | null): void {
+  async inviteCustomer(): Promise<string> {
+    const link = new Promise<string>((resolve) => (this.invitationLink = resolve));
+    this.connect('', null, null, true);
+    return link;
+  }
+
+  private connect(id: string, invite: string | null, stored: Stored | null, inviting = false): void {
     this.sessionId = id;
     this.ended = false;
     this.state = 'connecting';
@@ -377,7 +391,8 @@ class ConsoleImpl implements AgentConsole {
       this.sendOn(ws, { kind: 'Hello', role: 'Agent', client: clientInfo(), resume });
       if (resume === null) {
         try {
-          this.sendOn(ws, { kind: 'Join', session_id: Number(id), token: await this.token() });
+          const token = await this.token();
+          this.sendOn(ws, inviting ? { kind: 'Invite', token } : { kind: 'Join', session_id: Number(id), token });
         } catch (e) {
           this.notice(String((e as Error).message));
           ws.close();
@@ -427,7 +442,7 @@ class ConsoleImpl implements AgentConsole {
         const c = m.customer as { browser: string; browser_version: string; os: string } | null;
         if (c !== null && c !== undefined) this.customerInfo = `${c.browser} ${c.browser_version}, ${c.os}`.trim();
         this.save({ relay: this.relay, id: Number(m.session_id), pid: this.participantId, token: toBase64(m.resume_token as Uint8Array) });
-        this.state = m.paused ? 'paused' : 'active';
+        this.state = m.paused ? 'paused' : Number(m.participants) < 2 ? 'waiting' : 'active';
         void this.mirror();
         clearInterval(this.pingTimer);
         const ping = () => this.sendOn(ws, { kind: 'Ping', nonce: Math.floor(Math.random() * 1e9), sent_at_ms: Date.now() });
@@ -444,9 +459,23 @@ class ConsoleImpl implements AgentConsole {
         this.fit();
         break;
       }
+      case 'InviteCreated': {
+        const id = String(m.session_id).padStart(9, '0');
+        const code = `${id}:${String(m.customer_secret)}`;
+        const link = this.opts.customerSite === undefined ? code : `${this.opts.customerSite}#cobrowse-invite=${code}`;
+        const box = this.ui['agent-invite-link']!;
+        box.textContent = `Send the customer: ${link}`;
+        box.setAttribute('data-href', link);
+        this.state = 'waiting';
+        this.render();
+        this.invitationLink?.(link);
+        this.invitationLink = null;
+        break;
+      }
       case 'PeerJoined':
       case 'Left':
         this.participants = Number(m.participants);
+        if (m.kind === 'PeerJoined' && this.state === 'waiting') this.state = 'active';
         this.render();
         break;
       case 'Connection':

@@ -119,6 +119,8 @@ class WidgetImpl implements Widget {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private pingTimer: ReturnType<typeof setInterval> | undefined;
   private pending: { agent: number } | null = null;
+  /** Connected by an agent's invitation and not accepted yet: nothing is captured. */
+  private awaitingAcceptance = false;
   private lastPointer = 0;
   private readonly onMove = (e: MouseEvent): void => this.customerPointer(e);
   private readonly onLeave = (e: MouseEvent): void => this.leavingLink(e);
@@ -138,7 +140,11 @@ class WidgetImpl implements Widget {
     document.body.appendChild(this.host);
     this.outside = !hostAllowed(location.hostname, this.domains);
     const stored = this.load();
-    if (stored !== null && stored.relay === this.relay) {
+    const invite = /[#&]cobrowse-invite=(\d{9}):([A-Za-z0-9_-]+)/.exec(location.hash);
+    if (invite !== null) {
+      history.replaceState(null, '', location.pathname + location.search);
+      this.openInvitation(invite[1]!, invite[2]!);
+    } else if (stored !== null && stored.relay === this.relay) {
       this.sessionId = String(stored.id).padStart(9, '0');
       this.pid = stored.pid;
       this.stopped = stored.stopped;
@@ -323,6 +329,8 @@ class WidgetImpl implements Widget {
 
   openInvitation(sessionId: string, secret: string): void {
     this.sessionId = sessionId;
+    this.awaitingAcceptance = true;
+    this.ended = false;
     this.setState('connecting');
     this.connect({ session: sessionId, secret }, null);
   }
@@ -389,6 +397,7 @@ class WidgetImpl implements Widget {
       }
       case 'Invitation':
         this.pending = null;
+        this.awaitingAcceptance = true;
         this.setState('invited');
         break;
       case 'PeerJoined':
@@ -468,7 +477,10 @@ class WidgetImpl implements Widget {
     this.pingTimer = setInterval(() => this.send({ kind: 'Ping', nonce: Date.now(), sent_at_ms: Date.now() }), 15_000);
     document.addEventListener('mousemove', this.onMove, { passive: true });
     document.addEventListener('click', this.onLeave, true);
-    if (this.state === 'invited') return;
+    if (this.awaitingAcceptance) {
+      this.setState('invited');
+      return;
+    }
     if (this.outside) {
       if (!relayPaused) this.send({ kind: 'Pause', reason: 'OutsideAllowedDomains' });
       this.paused = true;
@@ -570,11 +582,12 @@ class WidgetImpl implements Widget {
 
   private answerInvitation(yes: boolean): void {
     this.send({ kind: yes ? 'InviteAccept' : 'InviteDecline' });
+    this.awaitingAcceptance = false;
     if (!yes) {
       this.finish('you declined the invitation');
       return;
     }
-    this.state = 'waiting';
+    this.participants = Math.max(this.participants, 2);
     this.afterJoin(false);
   }
 

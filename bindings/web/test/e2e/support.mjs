@@ -36,6 +36,8 @@ export async function startRelay(policy = {}) {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Never outlive the test process (a timed-out test does not reach its `finally`).
+  process.on('exit', () => child.kill('SIGTERM'));
   let log = '';
   child.stdout.on('data', (d) => (log += d));
   child.stderr.on('data', (d) => (log += d));
