@@ -140,10 +140,9 @@ class WidgetImpl implements Widget {
     document.body.appendChild(this.host);
     this.outside = !hostAllowed(location.hostname, this.domains);
     const stored = this.load();
-    const invite = /[#&]cobrowse-invite=(\d{9}):([A-Za-z0-9_-]+)/.exec(location.hash);
-    if (invite !== null) {
-      history.replaceState(null, '', location.pathname + location.search);
-      this.openInvitation(invite[1]!, invite[2]!);
+    window.addEventListener('hashchange', () => this.openFromHash());
+    if (this.openFromHash()) {
+      // an agent's invitation link
     } else if (stored !== null && stored.relay === this.relay) {
       this.sessionId = String(stored.id).padStart(9, '0');
       this.pid = stored.pid;
@@ -151,6 +150,15 @@ class WidgetImpl implements Widget {
       this.connect(null, stored);
     }
     this.render();
+  }
+
+  /** Opens an invitation link (`#cobrowse-invite=ID:SECRET`, the secret kept out of history). */
+  private openFromHash(): boolean {
+    const invite = /[#&]cobrowse-invite=(\d{9}):([A-Za-z0-9_-]+)/.exec(location.hash);
+    if (invite === null || (this.state !== 'idle' && this.state !== 'ended')) return false;
+    history.replaceState(null, '', location.pathname + location.search);
+    this.openInvitation(invite[1]!, invite[2]!);
+    return true;
   }
 
   // --- UI.

@@ -71,6 +71,10 @@ test('masked fields show as asterisks to the agent and their values never leave 
       const needle = Buffer.from(v);
       assert.equal(p.sent.some((f) => f.includes(needle)), false, `a frame holds ${v}`);
     }
+    // Unmasked typing does travel as text (so the search above can find a leak).
+    await p.customer.fill('#phone', '555 0123');
+    await agentEval(p.agent, () => document.querySelector('[data-testid=agent-mirror]').contentDocument.querySelector('#phone')?.value === '555 0123');
+    assert.equal(p.sent.some((f) => f.includes(Buffer.from('555 0123'))), true);
     const hidden = await w(p.customer, 'cobrowse-hidden-list').textContent();
     assert.match(hidden, /Social security number \(masked\)/);
     assert.match(hidden, /Online banking password \(masked\)/);
@@ -349,10 +353,8 @@ test('every denial reaches the agent with its reason', async (t) => {
   });
 });
 
-// The customer side sends `ActionDenied`; the relay must forward it to the agent (and audit it).
-// Until the relay handles that message (the wire work of issue 10 on the relay side), the agent
-// is not told: the action is still not replayed, which this test checks first.
-test('an action the relay lets through but the customer side refuses is not replayed and the agent is told', { todo: process.env.COBROWSE_RELAY_FORWARDS_DENIALS === '1' ? false : 'the relay does not forward ActionDenied yet' }, async (t) => {
+// The customer side sends `ActionDenied`; the relay audits it and forwards it to the agent.
+test('an action the relay lets through but the customer side refuses is not replayed and the agent is told', async (t) => {
   await withPair(t, relay, async (p) => {
     await joined(p);
     await takeControl(p);
@@ -408,9 +410,7 @@ test('no control: view only, the agent still points and highlights', async (t) =
   }
 });
 
-// Agent invitations need the relay to start a session from `Invite` (the wire work of issue 10
-// on the relay side); until it does, this test is marked todo.
-test('an agent invites the customer: nothing is shared before "Share my browser window"', { timeout: 60_000, todo: process.env.COBROWSE_RELAY_INVITES === '1' ? false : 'the relay does not start sessions from Invite yet' }, async (t) => {
+test('an agent invites the customer: nothing is shared before "Share my browser window"', { timeout: 60_000 }, async (t) => {
   const inviting = await startRelay({ agent_invites: true });
   try {
     await withPair(t, inviting, async (p) => {
@@ -426,6 +426,8 @@ test('an agent invites the customer: nothing is shared before "Share my browser 
       await waitText(p.customer, 'cobrowse-state', /active/);
       await waitText(p.agent, 'agent-state', /active/);
       await mirrorHas(p.agent, '#full-name', 15_000);
+      // The needle is visible on the wire once sharing starts (so its absence above means something).
+      assert.equal(p.sent.slice(before).some((f) => f.includes(Buffer.from('Full name'))), true);
     });
   } finally {
     inviting.stop();
