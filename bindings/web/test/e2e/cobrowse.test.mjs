@@ -433,3 +433,32 @@ test('an agent invites the customer: nothing is shared before "Share my browser 
     inviting.stop();
   }
 });
+
+test('a customer whose connection drops reconnects with its resume token and sharing goes on', async (t) => {
+  await withPair(t, relay, async (p) => {
+    await joined(p);
+    // The widget's own socket, closed as a network drop would (not an end).
+    await p.customer.evaluate(() => window.cobrowse.ws.close(4999, 'test drop'));
+    await waitText(p.customer, 'cobrowse-state', /connecting|active/);
+    await waitText(p.customer, 'cobrowse-state', /active/, 15_000);
+    await p.customer.fill('#phone', 'after the drop');
+    await agentEval(p.agent, () => document.querySelector('[data-testid=agent-mirror]').contentDocument.querySelector('#phone')?.value === 'after the drop', undefined, 15_000);
+    assert.match(await w(p.agent, 'agent-state').textContent(), /active/);
+  });
+});
+
+test('a customer who declines an invitation ends the session for the agent too', { timeout: 60_000 }, async (t) => {
+  const inviting = await startRelay({ agent_invites: true });
+  try {
+    await withPair(t, inviting, async (p) => {
+      const link = await p.agent.evaluate(() => window.cobrowseConsole.inviteCustomer());
+      await p.customer.goto(link);
+      await waitText(p.customer, 'cobrowse-state', /invited/);
+      await w(p.customer, 'cobrowse-decline-invite').click();
+      await waitText(p.customer, 'cobrowse-state', /ended/);
+      await waitText(p.agent, 'agent-state', /ended/);
+    });
+  } finally {
+    inviting.stop();
+  }
+});
