@@ -462,3 +462,22 @@ test('a customer who declines an invitation ends the session for the agent too',
     inviting.stop();
   }
 });
+
+test('highlights fade after their lifetime and the agent can clear them', async (t) => {
+  await withPair(t, relay, async (p) => {
+    await joined(p);
+    // The demo's lifetime is the relay default (3 minutes); this test shortens the widget's.
+    await p.customer.evaluate(() => (window.cobrowse.overlay.highlightLifetimeMs = 1000));
+    await w(p.agent, 'agent-highlight').click();
+    const r = await mirror(p.agent).locator('#phone').boundingBox();
+    await p.agent.mouse.click(r.x + 5, r.y + 5);
+    await w(p.customer, 'cobrowse-highlight').waitFor({ timeout: 10_000 });
+    await w(p.customer, 'cobrowse-highlight').waitFor({ state: 'detached', timeout: 10_000 });
+    await p.customer.evaluate(() => (window.cobrowse.overlay.highlightLifetimeMs = 180_000));
+    await p.agent.mouse.click(r.x + 5, r.y + 5);
+    await w(p.customer, 'cobrowse-highlight').waitFor({ timeout: 10_000 });
+    await w(p.agent, 'agent-clear-highlights').click();
+    await w(p.customer, 'cobrowse-highlight').waitFor({ state: 'detached', timeout: 10_000 });
+    assert.equal(await w(p.agent, 'agent-highlight-box').count(), 0);
+  });
+});
