@@ -2,7 +2,7 @@
 # Builds the web package: the engine for wasm32 (wasm-bindgen glue, wasm-opt), bundled with
 # the TypeScript wrapper by esbuild into bindings/web/dist/:
 #   cobrowse.js (ES module; loads cobrowse_bg.wasm from beside itself), cobrowse_bg.wasm,
-#   cobrowse.d.ts.
+#   cobrowse.d.ts and messages.d.ts (the protocol's message types).
 # Installs what is missing: the wasm32 target, wasm-bindgen-cli of the version the crate pins,
 # the npm dev dependencies (esbuild, typescript, binaryen's wasm-opt).
 set -euo pipefail
@@ -36,6 +36,8 @@ wasm-bindgen --target web --out-dir "$WEB/build/pkg" \
   --target=es2022 --minify --legal-comments=none --outfile="$WEB/dist/cobrowse.js"
 (cd "$WEB" && node_modules/.bin/tsc -p tsconfig.json)
 cp "$WEB/build/types/src/cobrowse.d.ts" "$WEB/dist/cobrowse.d.ts"
+# The message types cobrowse.d.ts re-exports (src/messages.ts).
+cp "$WEB/build/types/src/messages.d.ts" "$WEB/dist/messages.d.ts"
 
 raw=$(wc -c < "$WEB/dist/cobrowse_bg.wasm")
 gz=$(gzip -9c "$WEB/dist/cobrowse_bg.wasm" | wc -c)
