@@ -6,45 +6,28 @@
 // snake_case fields as in engine/src/wire/protocol/messages.rs, unit enum variants as their
 // names ("Customer", "Full"), data variants as one-key objects ({ Control: 2 }).
 
-import * as wasm from '../../build/pkg/cobrowse_wasm.js';
+import { decodeMessage, denialMessage, encodeMessage, type DenyReason, type Message } from '../cobrowse.js';
 
-/** A protocol message in the engine's object form. */
+/** A protocol message in the engine's object form (loosely typed for the UI code). */
 export type Msg = { kind: string; [field: string]: unknown };
-
-type Codec = {
-  encodeMessage(msg: object): Uint8Array<ArrayBuffer>;
-  decodeMessage(bytes: Uint8Array): Msg;
-  denialMessage?(reason: unknown): string;
-};
-
-const codec = wasm as unknown as Partial<Codec>;
 
 /** Encodes a message (throws when the engine refuses it). */
 export function encode(msg: Msg): Uint8Array<ArrayBuffer> {
-  if (typeof codec.encodeMessage !== 'function') {
-    throw new Error('cobrowse: this build of the engine has no encodeMessage');
-  }
-  return codec.encodeMessage(msg);
+  return encodeMessage(msg as unknown as Message) as Uint8Array<ArrayBuffer>;
 }
 
 /** Decodes and validates a message (throws on anything invalid). */
 export function decode(bytes: Uint8Array): Msg {
-  if (typeof codec.decodeMessage !== 'function') {
-    throw new Error('cobrowse: this build of the engine has no decodeMessage');
-  }
-  return codec.decodeMessage(bytes);
+  return decodeMessage(bytes) as unknown as Msg;
 }
 
 /** The text for a refusal reason ("Forms cannot be edited on the agent side"). */
 export function denialText(reason: unknown): string {
-  if (typeof codec.denialMessage === 'function') {
-    try {
-      return codec.denialMessage(reason);
-    } catch {
-      // fall through to the reason's name
-    }
+  try {
+    return denialMessage(reason as DenyReason);
+  } catch {
+    return typeof reason === 'string' ? reason : JSON.stringify(reason);
   }
-  return typeof reason === 'string' ? reason : JSON.stringify(reason);
 }
 
 /** "123456789" -> "123 456 789". */
