@@ -2,7 +2,7 @@
 # Builds the web package: the engine for wasm32 (wasm-bindgen glue, wasm-opt), bundled with
 # the TypeScript wrapper by esbuild into bindings/web/dist/:
 #   cobrowse.js (ES module; loads cobrowse_bg.wasm from beside itself), cobrowse_bg.wasm,
-#   cobrowse.d.ts.
+#   cobrowse.d.ts and messages.d.ts (the protocol's message types).
 # Installs what is missing: the wasm32 target, wasm-bindgen-cli of the version the crate pins,
 # the npm dev dependencies (esbuild, typescript, binaryen's wasm-opt).
 set -euo pipefail
@@ -34,8 +34,23 @@ wasm-bindgen --target web --out-dir "$WEB/build/pkg" \
   "$WEB/build/pkg/cobrowse_wasm_bg.wasm" -o "$WEB/dist/cobrowse_bg.wasm"
 "$WEB/node_modules/.bin/esbuild" "$WEB/src/cobrowse.ts" --bundle --format=esm \
   --target=es2022 --minify --legal-comments=none --outfile="$WEB/dist/cobrowse.js"
+# The customer widget and the agent console: one script each, loading the same wasm from beside
+# themselves.
+for entry in widget console; do
+  "$WEB/node_modules/.bin/esbuild" "$WEB/src/$entry.ts" --bundle --format=esm \
+    --target=es2022 --minify --legal-comments=none --outfile="$WEB/dist/cobrowse-$entry.js"
+done
 (cd "$WEB" && node_modules/.bin/tsc -p tsconfig.json)
 cp "$WEB/build/types/src/cobrowse.d.ts" "$WEB/dist/cobrowse.d.ts"
+# The message types cobrowse.d.ts re-exports (src/messages.ts).
+cp "$WEB/build/types/src/messages.d.ts" "$WEB/dist/messages.d.ts"
+# The widget's and the console's types (they import cobrowse.d.ts and session/).
+for entry in widget console; do
+  mkdir -p "$WEB/dist/$entry"
+  cp "$WEB/build/types/src/$entry.d.ts" "$WEB/dist/cobrowse-$entry.d.ts"
+  cp "$WEB/build/types/src/$entry"/*.d.ts "$WEB/dist/$entry/"
+done
+mkdir -p "$WEB/dist/session" && cp "$WEB/build/types/src/session"/*.d.ts "$WEB/dist/session/"
 
 raw=$(wc -c < "$WEB/dist/cobrowse_bg.wasm")
 gz=$(gzip -9c "$WEB/dist/cobrowse_bg.wasm" | wc -c)

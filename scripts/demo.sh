@@ -1,42 +1,37 @@
 #!/usr/bin/env bash
-# The main job until the browser demo lands: the `cobrowse` CLI on real pages, then the relay.
-# Snapshots a corpus page, diffs two versions of a page, replays the delta, and shows what a
-# masked page looks like to an agent; then starts the relay on 127.0.0.1:8080 (or
-# COBROWSE_LISTEN) in development mode, which prints a development agent token, and serves
-# until Ctrl-C. DEMO_NO_RELAY=1 stops after the CLI part.
+# The demo: co-browse a bank's loan application in two browser windows.
+# Builds what it needs (the relay, the web package with the widget and the console), then
+# starts the relay on 127.0.0.1:8080 (COBROWSE_LISTEN to change) in development mode with the
+# in-memory store. The relay itself serves:
+#   http://127.0.0.1:8080/demo/    the bank's site with the customer widget (Co-browse button)
+#   http://127.0.0.1:8080/agent/   the agent console (signed in with the development token)
+#   http://127.0.0.1:8080/dist/    the web package
+# Ctrl-C stops it. DEMO_NO_SERVE=1 builds and exits.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash corpus/fetch.sh
-cargo build --release -q -p cobrowse-cli
-cb=target/release/cobrowse
-out=$(mktemp -d)
-page=$(ls -S corpus/cache/htmlparser-benchmark/*.html | sed -n 1p)
+export CARGO_INCREMENTAL=0
 
-echo "== keyframe of the largest corpus page ($(basename "$page"))"
-$cb snapshot "$page" --frame-out "$out/page.kf"
+web_stale() {
+  [ ! -f bindings/web/dist/cobrowse-widget.js ] && return 0
+  [ -n "$(find bindings/web/src wasm/src engine/src -newer bindings/web/dist/cobrowse-widget.js -type f | head -1)" ]
+}
+if web_stale; then
+  echo "== building the web package (wasm engine, widget, console)"
+  bash scripts/build-web.sh
+fi
+echo "== building the relay"
+cargo build -q -p cobrowse-relay
+[ "${DEMO_NO_SERVE:-}" = 1 ] && exit 0
 
-echo
-echo "== a real page edited: diff, delta frame, replay (JSON)"
-# Make an edited copy: a changed title, a removed paragraph-ish line, an added banner.
-sed -e 's#<title>#<title>[edited] #I' -e 's#<body\([^>]*\)>#<body\1><div class="banner">Agent joined</div>#I' "$page" > "$out/edited.html"
-$cb diff "$page" "$out/edited.html" --json --frame-out "$out/delta.cbf" --apply-out "$out/replayed.html"
-$cb inspect "$out/delta.cbf" | sed -n 1,12p
-
-echo
-echo "== privacy: a bank login page under corpus/cases/privacy/rules.json"
-$cb diff corpus/cases/privacy/login.html corpus/cases/privacy/login-edited.html \
-  --rules corpus/cases/privacy/rules.json --apply-out "$out/agent-view.html" --frame-out "$out/login.cbf"
-echo "What the agent's mirror holds for the secret fields:"
-grep -E 'password|ssn|card|secret|private-panel|iframe' "$out/agent-view.html" | sed 's/^/  /'
-echo
-echo "Files are in $out"
-
-[ "${DEMO_NO_RELAY:-}" = 1 ] && exit 0
-cargo build --release -q -p cobrowse-relay
 listen=${COBROWSE_LISTEN:-127.0.0.1:8080}
+web=$PWD/bindings/web
 echo
-echo "== the relay on http://$listen (Ctrl-C to stop)"
-echo "A customer session:  curl -s -X POST http://$listen/api/sessions"
-echo "Health and metrics:  curl -s http://$listen/healthz; curl -s http://$listen/metrics"
-echo "Agents join over ws://$listen/ws with the development token printed below."
-exec target/release/cobrowse-relay --dev --listen "$listen"
+echo "  customer (the bank's site):  http://$listen/demo/"
+echo "  agent console:               http://$listen/agent/"
+echo
+echo "Open the customer URL in one window, click Co-browse, and type the session ID into the"
+echo "console in another window (or open http://$listen/agent/?session=<the nine digits>)."
+echo "Ctrl-C to stop."
+echo
+COBROWSE_STATIC_MOUNTS="/demo/=$web/demo/site,/agent/=$web/demo/agent,/dist/=$web/dist" \
+  exec target/debug/cobrowse-relay --dev --listen "$listen"

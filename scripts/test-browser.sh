@@ -20,5 +20,12 @@ CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   cargo test -p cobrowse-wasm --target wasm32-unknown-unknown
 
 echo "--> Playwright: capture, replay, privacy, hostile pages"
+(cd bindings/web && node --test --test-concurrency=1 test/*.test.mjs)
+
+# The product end to end: the demo site's widget and the agent console against the real relay
+# (its debug binary, started by the tests on a free 127.0.0.1 port). A failing test leaves
+# screenshots of both sides in bindings/web/test-artifacts/.
+echo "--> Playwright: widget and console against the relay (bindings/web/test/e2e)"
+CARGO_INCREMENTAL=0 cargo build -q -p cobrowse-relay
 cd bindings/web
-node --test --test-concurrency=1 test/*.test.mjs
+node --test --test-concurrency=1 test/e2e/*.test.mjs

@@ -13,6 +13,8 @@
 
 pub mod dom_ops;
 pub mod dump;
+mod permission;
+pub mod protocol;
 
 use cobrowse_engine::{
     Capture, FrameKind, FrameView, Mirror, MirrorOptions, NodeHandles, ReplayError, Rules,

@@ -11,6 +11,10 @@
 //! agent_token_public_key = "/etc/cobrowse/vendor.pem"   # PEM public key for RS256/ES256
 //! trusted_proxies = ["10.0.0.5"]     # reverse proxies whose X-Forwarded-For names the client
 //! dev = false                        # COBROWSE_DEV=1: print a development agent token and the backend token
+//! allowed_origins = ["https://www.bank.example"]   # COBROWSE_ALLOWED_ORIGINS (comma-separated): CORS + WebSocket Origin
+//!
+//! [static_mounts]                    # COBROWSE_STATIC_MOUNTS="/demo/=dir,/agent/=dir": files served as they are
+//! "/demo/" = "bindings/web/demo/site"
 //!
 //! [limits]
 //! max_message_bytes = 4194304
@@ -80,6 +84,14 @@ pub struct RelayConfig {
     /// Development mode: a development agent token and the backend token are printed at start
     /// (missing secrets are generated for the run in any mode, with a warning).
     pub dev: bool,
+    /// Web origins (`scheme://host[:port]`, or `"*"` for any) whose pages may call the HTTP API
+    /// (CORS) and open WebSockets (the `Origin` check of [`crate::origins`]). The relay's own
+    /// origin (the request's `Host`) is always allowed, so pages it serves itself work
+    /// with the empty default.
+    pub allowed_origins: Vec<String>,
+    /// Directories served as static files under URL prefixes (`"/demo/"` -> a directory),
+    /// see [`crate::static_files`]. Empty by default: the relay then serves no files.
+    pub static_mounts: std::collections::BTreeMap<String, PathBuf>,
     /// Abuse limits.
     pub limits: Limits,
     /// Session policy (the administrator's settings).
@@ -99,6 +111,8 @@ impl Default for RelayConfig {
             trusted_proxies: Vec::new(),
             agent_token_algorithm: "HS256".into(),
             agent_token_public_key: None,
+            allowed_origins: Vec::new(),
+            static_mounts: std::collections::BTreeMap::new(),
             limits: Limits::default(),
             policy: PolicyConfig::default(),
         }
@@ -317,6 +331,26 @@ impl RelayConfig {
         if let Some(v) = env("COBROWSE_WEBHOOK_SECRET") {
             config.webhook_secret = Some(v);
         }
+        if let Some(v) = env("COBROWSE_ALLOWED_ORIGINS") {
+            config.allowed_origins = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
+        if let Some(v) = env("COBROWSE_STATIC_MOUNTS") {
+            for pair in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                let Some((prefix, dir)) = pair.split_once('=') else {
+                    return Err(ConfigError::Invalid(format!(
+                        "COBROWSE_STATIC_MOUNTS `{pair}` is not PREFIX=DIR"
+                    )));
+                };
+                config
+                    .static_mounts
+                    .insert(prefix.trim().to_owned(), PathBuf::from(dir.trim()));
+            }
+        }
         if let Some(v) = env("COBROWSE_DEV") {
             config.dev = matches!(v.as_str(), "1" | "true" | "yes");
         }
@@ -343,6 +377,12 @@ impl RelayConfig {
             return Err(ConfigError::Invalid(
                 "webhook_url must be an http:// or https:// URL".into(),
             ));
+        }
+        for origin in &self.allowed_origins {
+            crate::origins::check_origin_setting(origin).map_err(ConfigError::Invalid)?;
+        }
+        for prefix in self.static_mounts.keys() {
+            crate::static_files::check_prefix(prefix).map_err(ConfigError::Invalid)?;
         }
         if self.limits.max_message_bytes < 1024 {
             return Err(ConfigError::Invalid(

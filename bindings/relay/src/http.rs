@@ -9,6 +9,10 @@
 //!   the share link among agents (see [`crate::admission`]); a colleague joins with
 //!   `GET /ws?invite=…`. 401 without a valid agent token; 404 when the session is not live or
 //!   the agent is not in it (one answer for both).
+//! - `GET /api/dev/agent-token?sub=…&name=…` -> 200 `{"token": "…", "sub": "…"}`, only in
+//!   development mode (`dev = true`, HS256) and only to a loopback client (404 otherwise): an
+//!   agent token signed with the relay's own secret, so that the demo's console signs itself
+//!   in. `sub` defaults to `dev-agent` (at most 64 characters of `[A-Za-z0-9_.-]`).
 //! - `GET /healthz` -> 200 `ok`.
 //! - `GET /metrics` -> Prometheus text, including `cobrowse_live_sessions`.
 
@@ -164,6 +168,53 @@ pub async fn create_invite(
             "invite": invite,
             "expires_in_secs": INVITE_LIFETIME.as_secs(),
         })),
+    )
+        .into_response()
+}
+
+/// `GET /api/dev/agent-token` (development mode, loopback clients only).
+pub async fn dev_agent_token(
+    State(state): State<Arc<RelayState>>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let hs256 = state
+        .config
+        .agent_token_algorithm
+        .eq_ignore_ascii_case("HS256");
+    if !state.config.dev || !hs256 || !peer.addr.ip().is_loopback() {
+        return (StatusCode::NOT_FOUND, "not found\n").into_response();
+    }
+    let sub = query.get("sub").map_or("dev-agent", String::as_str);
+    let valid = !sub.is_empty()
+        && sub.len() <= 64
+        && sub
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if !valid {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "sub: 1 to 64 of A-Z a-z 0-9 _ . -"})),
+        )
+            .into_response();
+    }
+    let name: String = query
+        .get("name")
+        .map_or("Development Agent", String::as_str)
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(64)
+        .collect();
+    let claims = crate::auth::AgentClaims {
+        sub: sub.to_owned(),
+        name,
+        cobrowse: true,
+        exp: state.unix_secs() + 12 * 3600,
+    };
+    let token = crate::auth::issue_agent_token(&state.agent_secret, &claims);
+    (
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(json!({ "token": token, "sub": sub })),
     )
         .into_response()
 }

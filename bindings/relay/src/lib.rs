@@ -12,8 +12,10 @@ pub mod http;
 pub mod link;
 pub mod metrics;
 pub mod net;
+pub mod origins;
 pub mod source;
 pub mod state;
+pub mod static_files;
 mod token_bucket;
 pub mod wire_state;
 pub mod ws;
@@ -59,15 +61,27 @@ pub fn log_filter(spec: Option<&str>) -> tracing_subscriber::EnvFilter {
     filter
 }
 
-/// The router with every endpoint.
+/// The router with every endpoint: the HTTP API (with CORS, [`origins`]), the WebSocket
+/// (with its `Origin` check), and the static mounts ([`static_files`]) as the fallback.
 pub fn router(state: Arc<RelayState>) -> Router {
-    Router::new()
+    let api = Router::new()
         .route("/api/sessions", post(http::create_session))
         .route("/api/sessions/{id}", delete(http::end_session))
         .route("/api/sessions/{id}/invites", post(http::create_invite))
+        .route("/api/dev/agent-token", get(http::dev_agent_token))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            origins::cors,
+        ));
+    let socket = Router::new().route("/ws", get(ws::upgrade)).route_layer(
+        axum::middleware::from_fn_with_state(state.clone(), origins::websocket_origin),
+    );
+    Router::new()
+        .merge(api)
+        .merge(socket)
         .route("/healthz", get(http::healthz))
         .route("/metrics", get(http::metrics))
-        .route("/ws", get(ws::upgrade))
+        .fallback(static_files::serve)
         .layer(axum::middleware::from_fn(track_request))
         .with_state(state)
 }

@@ -226,6 +226,20 @@ impl RelayState {
 
     /// Creates a session for a customer at `source`, within the creation limits.
     pub fn create_session(&self, source: AddrGroup) -> Result<Arc<SessionEntry>, CreateError> {
+        let made = self.create_session_with(source, |id, policy, now| {
+            Ok::<_, std::convert::Infallible>(Session::new(id, policy, now))
+        })?;
+        Ok(made.unwrap_or_else(|never| match never {}))
+    }
+
+    /// Creates a session whose machine `make` builds (a customer's, or an agent's invitation),
+    /// within the creation limits. The outer error is the limits'; the inner one `make`'s
+    /// refusal, in which case nothing was stored.
+    pub fn create_session_with<E>(
+        &self,
+        source: AddrGroup,
+        make: impl FnOnce(SessionId, SessionPolicy, Timestamp) -> Result<Session, E>,
+    ) -> Result<Result<Arc<SessionEntry>, E>, CreateError> {
         if let Err(e) = self.creations.lock().expect("creation limiter").take(
             source,
             &self.config.limits,
@@ -242,7 +256,10 @@ impl RelayState {
         }
         let id = SessionId::allocate(auth::random_u64, |id| store.contains_key(&id.value()), 64)
             .ok_or(CreateError::NoFreeId)?;
-        let mut machine = Session::new(id, self.policy.clone(), now);
+        let mut machine = match make(id, self.policy.clone(), now) {
+            Ok(m) => m,
+            Err(e) => return Ok(Err(e)),
+        };
         let events: Vec<AuditEvent> = std::iter::from_fn(|| machine.poll_event()).collect();
         let mirror = Mirror::new(MirrorOptions::default());
         let entry = Arc::new(SessionEntry {
@@ -260,7 +277,7 @@ impl RelayState {
         drop(store);
         bump(&self.metrics.sessions_created);
         self.record_events(events);
-        Ok(entry)
+        Ok(Ok(entry))
     }
 
     /// Writes machine audit events to the log.

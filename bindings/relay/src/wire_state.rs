@@ -75,6 +75,14 @@ pub struct WireState {
     pub(crate) byte_bucket: TokenBucket,
     /// Live invites (share links among agents) of this session.
     pub invites: Invites,
+    /// The customer's last document `Scroll` (cleared when its page changes) and `Viewport`,
+    /// sent after every relay-made keyframe so that an agent sees the page where the
+    /// customer does.
+    pub(crate) page_scroll: Option<Message>,
+    pub(crate) viewport: Option<Message>,
+    /// Since when sharing resumed without a keyframe from the customer: deltas are not
+    /// forwarded until one arrives, and the relay asks for it (see [`crate::ws`]).
+    pub(crate) resumed_without_keyframe: Option<std::time::Instant>,
 }
 
 impl WireState {
@@ -95,6 +103,9 @@ impl WireState {
             highlights: HashMap::new(),
             invites: Invites::default(),
             customer_seen: false,
+            page_scroll: None,
+            viewport: None,
+            resumed_without_keyframe: None,
             mirror_bytes: 0,
             frame_bytes_since_keyframe: 0,
             byte_bucket: TokenBucket::new(

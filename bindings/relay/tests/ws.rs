@@ -645,8 +645,8 @@ async fn lifecycle_join_gets_a_relay_keyframe_deltas_flow_pause_resume_and_custo
     assert!(quiet(&mut a.ws).await.is_none(), "nothing while paused");
     assert_eq!(a.mirror.fingerprint(), before);
 
-    // Resume: the agent gets the relay's page at once; the customer's next delta does not
-    // apply on the relay (the paused frame was dropped), so the relay asks for a keyframe.
+    // Resume: agents wait for the customer's keyframe; a delta coming first is not forwarded
+    // and the relay asks for the keyframe.
     send(&mut c.ws, &Message::Resume).await;
     a.until("Resume", |m| matches!(m, Message::Resume)).await;
     c.until("Resume", |m| matches!(m, Message::Resume)).await;
@@ -2507,4 +2507,431 @@ async fn x_forwarded_for_from_a_peer_that_is_not_a_trusted_proxy_is_ignored() {
         create_forwarded([127, 0, 0, 1], s.addr, Some("203.0.113.9")).await,
         201
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The browser's wires: customer-side denials, agent invitations, the customer's view for a
+// joining agent, the keyframe on resume.
+
+/// The agent asks for control and the customer approves.
+async fn take_control(c: &mut Customer, a: &mut Agent) {
+    send(&mut a.ws, &Message::ControlRequest { agent: a.pid }).await;
+    c.until("ControlRequest", |m| {
+        matches!(m, Message::ControlRequest { .. })
+    })
+    .await;
+    send(&mut c.ws, &Message::ControlApprove { agent: a.pid }).await;
+    a.until("ControlApprove", |m| {
+        matches!(m, Message::ControlApprove { .. })
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_customer_side_denial_reaches_the_agent_as_sent_and_is_audited() {
+    let s = start(RelayConfig::default()).await;
+    let (_id, mut c, mut a) = session_with_agent(s.addr, 21, "dora").await;
+    take_control(&mut c, &mut a).await;
+    let help = c.wire("help");
+    // The relay's mirror lets the click through; the customer's live page refuses it.
+    send(
+        &mut a.ws,
+        &Message::AgentClick {
+            target: help,
+            x: 1.0,
+            y: 2.0,
+        },
+    )
+    .await;
+    c.until("AgentClick", |m| matches!(m, Message::AgentClick { .. }))
+        .await;
+    let denial = Message::ActionDenied {
+        agent: a.pid,
+        action: protocol::ActionKind::Click,
+        target: Some(help),
+        reason: DenyReason::TargetMissing,
+    };
+    send(&mut c.ws, &denial).await;
+    let got = a
+        .until("ActionDenied", |m| {
+            matches!(m, Message::ActionDenied { .. })
+        })
+        .await;
+    assert_eq!(got, denial);
+    let audit = serde_json::to_string(&s.state.audit.recent()).unwrap();
+    assert!(
+        audit.contains("action_denied") && audit.contains("TargetMissing"),
+        "{audit}"
+    );
+    // A denial naming nobody in the session is refused; an agent may not send one.
+    send(
+        &mut c.ws,
+        &Message::ActionDenied {
+            agent: ParticipantId(77),
+            action: protocol::ActionKind::Click,
+            target: None,
+            reason: DenyReason::ElementDisabled,
+        },
+    )
+    .await;
+    assert_eq!(expect_error(&mut c.ws).await, ErrorCode::BadMessage);
+    send(&mut a.ws, &denial).await;
+    assert_eq!(
+        a.error().await,
+        ErrorCode::PermissionDenied(DenyReason::WrongRole)
+    );
+    assert!(quiet(&mut a.ws).await.is_none());
+}
+
+/// An agent's connection that sent `Hello` and `Invite`: returns it with what it got before
+/// `InviteCreated` (its `Joined` first), the session and the customer's secret.
+async fn invite_customer(addr: SocketAddr, sub: &str) -> (Ws, ParticipantId, SessionId, String) {
+    let mut ws = connect(addr, "").await;
+    send(&mut ws, &hello(Role::Agent)).await;
+    send(
+        &mut ws,
+        &Message::Invite {
+            token: protocol::AuthToken::new(token(sub, 3600)),
+        },
+    )
+    .await;
+    let pid = match recv(&mut ws).await {
+        In::Msg(Message::Joined {
+            participant_id,
+            role,
+            participants,
+            paused,
+            customer,
+            ..
+        }) => {
+            // The customer counts as a participant from the start.
+            assert_eq!((role, participants, paused), (Role::Agent, 2, false));
+            assert_eq!(customer, None, "no customer yet");
+            participant_id
+        }
+        other => panic!("expected Joined, got {other:?}"),
+    };
+    match recv(&mut ws).await {
+        In::Msg(Message::InviteCreated {
+            session_id,
+            customer_secret,
+        }) => (ws, pid, session_id, customer_secret.as_str().to_owned()),
+        other => panic!("expected InviteCreated, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_invitation_shares_nothing_until_the_customer_accepts() {
+    let mut config = RelayConfig::default();
+    config.policy.agent_invites = true;
+    let s = start(config).await;
+    let (mut aws, apid, session, secret) = invite_customer(s.addr, "ivy").await;
+    let id = format!("{:09}", session.value());
+
+    // Another agent cannot get in by the id while the invitation is open.
+    let Err((code, _)) = Agent::try_join(s.addr, &id, &token("mallory", 3600)).await else {
+        panic!("joined an invited session by its id");
+    };
+    assert_eq!(code, ErrorCode::SessionNotFound);
+
+    // The customer's widget connects with the secret the chat carried and is asked.
+    let mut c = Customer::connect(s.addr, &id, &secret, 22).await;
+    match c.next().await {
+        In::Msg(Message::Invitation { agent }) => assert_eq!(agent, apid),
+        other => panic!("expected Invitation, got {other:?}"),
+    }
+    // Before the answer nothing of the page goes anywhere, even from a misbehaving client.
+    c.send_keyframe().await;
+    send(
+        &mut c.ws,
+        &Message::Scroll {
+            target: None,
+            x: 0.0,
+            y: 300.0,
+        },
+    )
+    .await;
+    send(
+        &mut c.ws,
+        &Message::PageChanged {
+            url: "https://example.com/account".into(),
+        },
+    )
+    .await;
+    loop {
+        match quiet(&mut aws).await {
+            None => break,
+            // The customer's connection is news; its page is not.
+            Some(Message::Connection { .. }) => {}
+            Some(other) => panic!("the agent got {other:?} before the customer accepted"),
+        }
+    }
+
+    // "Share my browser window": the agent is told, the customer asked for its page.
+    send(&mut c.ws, &Message::InviteAccept).await;
+    let (mut told, mut asked) = (false, false);
+    while !(told && asked) {
+        match c.next().await {
+            In::Msg(Message::PeerJoined { participant_id, .. }) => {
+                told = true;
+                assert_eq!(participant_id, apid);
+            }
+            In::Msg(Message::KeyframeRequest { have_seq }) => {
+                asked = true;
+                assert_eq!(have_seq, None, "the relay holds no page of it");
+            }
+            In::Msg(_) => {}
+            In::Closed => panic!("customer closed"),
+        }
+    }
+    let mut a = match Agent::joined(aws).await {
+        Ok(a) => a,
+        Err((code, _)) => panic!("{code:?}"),
+    };
+    assert_eq!(a.pid, apid);
+    c.send_keyframe().await;
+    a.sync(c.fingerprint()).await;
+    assert_eq!(a.keyframes, 1);
+    assert_eq!(
+        metric(&s.state, "cobrowse_relay_keyframes_total"),
+        0,
+        "the relay held no page to make a keyframe of before the customer accepted"
+    );
+    c.step().await;
+    a.sync(c.fingerprint()).await;
+}
+
+#[tokio::test]
+async fn a_declined_invitation_ends_the_session_for_both() {
+    let mut config = RelayConfig::default();
+    config.policy.agent_invites = true;
+    let s = start(config).await;
+    let (mut aws, _, session, secret) = invite_customer(s.addr, "ivy").await;
+    let id = format!("{:09}", session.value());
+    let mut c = Customer::connect(s.addr, &id, &secret, 23).await;
+    c.until("Invitation", |m| matches!(m, Message::Invitation { .. }))
+        .await;
+    send(&mut c.ws, &Message::InviteDecline).await;
+    match c.until("End", |m| matches!(m, Message::End { .. })).await {
+        Message::End { reason } => assert_eq!(reason, EndReason::InviteDeclined),
+        _ => unreachable!(),
+    }
+    expect_closed(&mut c.ws).await;
+    loop {
+        match recv(&mut aws).await {
+            In::Msg(Message::End { reason }) => {
+                assert_eq!(reason, EndReason::InviteDeclined);
+                break;
+            }
+            In::Msg(_) => continue,
+            In::Closed => panic!("closed without End"),
+        }
+    }
+    expect_closed(&mut aws).await;
+    assert_eq!(s.state.live_sessions(), 0);
+}
+
+#[tokio::test]
+async fn invitations_are_refused_unless_the_policy_allows_them() {
+    let s = start(RelayConfig::default()).await;
+    let mut ws = connect(s.addr, "").await;
+    send(&mut ws, &hello(Role::Agent)).await;
+    send(
+        &mut ws,
+        &Message::Invite {
+            token: protocol::AuthToken::new(token("ivy", 3600)),
+        },
+    )
+    .await;
+    assert_eq!(
+        expect_error(&mut ws).await,
+        ErrorCode::PermissionDenied(DenyReason::NotStarted)
+    );
+    assert_eq!(s.state.live_sessions(), 0);
+    // The connection stays open for a `Join`.
+    let (id, secret) = create(s.addr).await;
+    let mut c = Customer::connect(s.addr, &id, &secret, 24).await;
+    c.send_keyframe().await;
+    send(
+        &mut ws,
+        &Message::Join {
+            session_id: SessionId::parse(&id).unwrap(),
+            token: protocol::AuthToken::new(token("ivy", 3600)),
+        },
+    )
+    .await;
+    let mut a = match Agent::joined(ws).await {
+        Ok(a) => a,
+        Err((code, _)) => panic!("{code:?}"),
+    };
+    a.sync(c.fingerprint()).await;
+}
+
+/// The frames (as `Frame { bytes: [0] }`), `Viewport`s and `Scroll`s an agent gets until it
+/// hears nothing for a while, in order (frames are applied to its mirror).
+async fn after_keyframe(a: &mut Agent) -> Vec<Message> {
+    let mut got = Vec::new();
+    while let Some(m) = quiet(&mut a.ws).await {
+        a.on(&m);
+        match m {
+            Message::Frame { .. } => got.push(Message::Frame { bytes: vec![0] }),
+            m @ (Message::Viewport { .. } | Message::Scroll { .. }) => got.push(m),
+            _ => {}
+        }
+    }
+    got
+}
+
+/// Waits until the relay has handled everything sent on `ws` so far (a ping is answered in
+/// order).
+async fn handled(ws: &mut Ws) {
+    send(
+        ws,
+        &Message::Ping {
+            nonce: 7,
+            sent_at_ms: 0,
+        },
+    )
+    .await;
+    loop {
+        match recv(ws).await {
+            In::Msg(Message::Pong { nonce: 7, .. }) => return,
+            In::Msg(_) => continue,
+            In::Closed => panic!("closed while waiting for Pong"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_joining_agent_gets_the_customers_viewport_and_document_scroll_after_its_keyframe() {
+    let s = start(RelayConfig::default()).await;
+    let (id, secret) = create(s.addr).await;
+    let mut c = Customer::connect(s.addr, &id, &secret, 25).await;
+    c.send_keyframe().await;
+    let viewport = Message::Viewport {
+        width: 1280,
+        height: 720,
+    };
+    let scroll = Message::Scroll {
+        target: None,
+        x: 0.0,
+        y: 900.5,
+    };
+    send(&mut c.ws, &viewport).await;
+    send(&mut c.ws, &scroll).await;
+    // An element's scroll is the frames' business (it travels in them), not remembered here.
+    let items = c.wire("items");
+    send(
+        &mut c.ws,
+        &Message::Scroll {
+            target: Some(items),
+            x: 0.0,
+            y: 5.0,
+        },
+    )
+    .await;
+    handled(&mut c.ws).await;
+    let mut a = Agent::join(s.addr, &id, &token("sam", 3600)).await;
+    let keyframe = Message::Frame { bytes: vec![0] };
+    assert_eq!(
+        after_keyframe(&mut a).await,
+        vec![keyframe.clone(), viewport.clone(), scroll.clone()]
+    );
+    assert_eq!(a.mirror.fingerprint(), c.fingerprint());
+
+    // The agent's own keyframe request gets the same, with the newest scroll.
+    let lower = Message::Scroll {
+        target: None,
+        x: 0.0,
+        y: 1500.0,
+    };
+    send(&mut c.ws, &lower).await;
+    a.until("Scroll", |m| matches!(m, Message::Scroll { .. }))
+        .await;
+    send(&mut a.ws, &Message::KeyframeRequest { have_seq: None }).await;
+    assert_eq!(
+        after_keyframe(&mut a).await,
+        vec![keyframe.clone(), viewport.clone(), lower]
+    );
+
+    // A new page starts at its own scroll: a later agent gets only the viewport.
+    send(
+        &mut c.ws,
+        &Message::PageChanged {
+            url: "https://example.com/next".into(),
+        },
+    )
+    .await;
+    a.until("PageChanged", |m| matches!(m, Message::PageChanged { .. }))
+        .await;
+    let link = a.invite(s.addr, &token("sam", 3600)).await;
+    let mut b = match Agent::try_join_with(s.addr, &link, &id, &token("tim", 3600)).await {
+        Ok(b) => b,
+        Err((code, _)) => panic!("{code:?}"),
+    };
+    assert_eq!(after_keyframe(&mut b).await, vec![keyframe, viewport]);
+}
+
+#[tokio::test]
+async fn after_a_resume_agents_get_the_customers_keyframe_and_the_relay_asks_for_it() {
+    let s = start(RelayConfig::default()).await;
+    let (_id, mut c, mut a) = session_with_agent(s.addr, 26, "rex").await;
+    let pause = Message::Pause {
+        reason: session::PauseReason::CustomerStoppedSharing,
+    };
+
+    // The page changes while paused (nothing is sent); on resume the customer sends its
+    // keyframe, and that is what the agent gets: no stale page made by the relay first.
+    send(&mut c.ws, &pause).await;
+    a.until("Pause", |m| matches!(m, Message::Pause { .. }))
+        .await;
+    c.edits.edit(c.capture.tree_mut(), 5);
+    let _ = c.capture.delta();
+    send(&mut c.ws, &Message::Resume).await;
+    a.until("Resume", |m| matches!(m, Message::Resume)).await;
+    let relay_keyframes = metric(&s.state, "cobrowse_relay_keyframes_total");
+    assert!(quiet(&mut a.ws).await.is_none(), "no relay-made keyframe");
+    c.send_keyframe().await;
+    let before = a.keyframes;
+    a.sync(c.fingerprint()).await;
+    assert_eq!(a.keyframes, before + 1);
+    assert_eq!(
+        metric(&s.state, "cobrowse_relay_keyframes_total"),
+        relay_keyframes
+    );
+    c.step().await;
+    a.sync(c.fingerprint()).await;
+
+    // A customer that sends nothing after resuming is asked for its keyframe.
+    send(&mut c.ws, &pause).await;
+    a.until("Pause", |m| matches!(m, Message::Pause { .. }))
+        .await;
+    send(&mut c.ws, &Message::Resume).await;
+    c.until("KeyframeRequest", |m| {
+        matches!(m, Message::KeyframeRequest { .. })
+    })
+    .await;
+    c.send_keyframe().await;
+    a.sync(c.fingerprint()).await;
+
+    // A delta before the keyframe is not forwarded: the relay asks for the keyframe at once.
+    send(&mut c.ws, &pause).await;
+    a.until("Pause", |m| matches!(m, Message::Pause { .. }))
+        .await;
+    send(&mut c.ws, &Message::Resume).await;
+    a.until("Resume", |m| matches!(m, Message::Resume)).await;
+    c.until("Resume", |m| matches!(m, Message::Resume)).await;
+    let seen = a.mirror.fingerprint();
+    c.step().await;
+    match c.next().await {
+        In::Msg(Message::KeyframeRequest { .. }) => {}
+        other => panic!("expected KeyframeRequest at once, got {other:?}"),
+    }
+    assert!(
+        quiet(&mut a.ws).await.is_none(),
+        "the delta was not forwarded"
+    );
+    assert_eq!(a.mirror.fingerprint(), seen);
+    c.send_keyframe().await;
+    a.sync(c.fingerprint()).await;
 }

@@ -16,6 +16,7 @@
 
 import type { CaptureEngine } from '../build/pkg/cobrowse_wasm.js';
 import type { Capture, CaptureOptions } from './cobrowse.js';
+import type { ActionCheck, ActionCheckContext, AgentActionMessage } from './messages.js';
 import { OpWriter, nsCode } from './encode.js';
 import { absoluteCss, capturedAttr, isStyleText } from './urls.js';
 import { ADOPTED_ATTR, LINK_ATTR, isModified, readableLink, rulesOf, sheetText, watchSheets } from './sheets.js';
@@ -296,6 +297,24 @@ export class CaptureImpl implements Capture {
 
   fingerprint(): string {
     return this.engine.fingerprint();
+  }
+
+  nodeById(id: number): Node | null {
+    const h = this.engine.handleOfWireId(id);
+    return h === 0 ? null : (this.nodes.get(h) ?? null);
+  }
+
+  idOfNode(node: Node): number | null {
+    const h = this.ids.get(node);
+    if (h === undefined) return null;
+    const id = this.engine.wireIdOfHandle(h);
+    return id === 0 ? null : id;
+  }
+
+  checkAgentAction(msg: AgentActionMessage, ctx: ActionCheckContext): ActionCheck {
+    // The engine checks against its live tree: bring it up to the page first.
+    this.flush();
+    return this.engine.checkAgentAction(msg, ctx) as ActionCheck;
   }
 
   private emit(bytes: Uint8Array): void {

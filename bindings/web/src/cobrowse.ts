@@ -3,9 +3,18 @@
 // JavaScript here only reads and writes the DOM; every decision (what the agent may see, what
 // changed, whether a frame applies) is made by the engine.
 
-import wasmInit, { CaptureEngine, ReplayEngine } from '../build/pkg/cobrowse_wasm.js';
+import wasmInit, {
+  CaptureEngine,
+  ReplayEngine,
+  decodeMessage as wasmDecodeMessage,
+  denialMessage as wasmDenialMessage,
+  encodeMessage as wasmEncodeMessage,
+} from '../build/pkg/cobrowse_wasm.js';
 import { CaptureImpl } from './capture.js';
+import type { ActionCheck, ActionCheckContext, AgentActionMessage, DenyReason, Message } from './messages.js';
 import { ReplayerImpl } from './replay.js';
+
+export type * from './messages.js';
 
 /** The rules file's schema (see the CLI's rules file): masking, blocking, disabling. */
 export interface Rules {
@@ -52,6 +61,16 @@ export interface Capture {
   fingerprint(): string;
   /** Test hook: the page as the capture tells the engine (URLs absolute, CSSOM rules as style text). */
   debugPageView(): { children(n: Node): Node[]; contents(t: HTMLTemplateElement): Node; attr(a: Attr): string; text(n: CharacterData): string };
+  /** The live node an element's wire id (as messages name it) stands for, or null. */
+  nodeById(id: number): Node | null;
+  /** The wire id of a page node, or null when the agents do not have it (yet: call `flush()`
+   *  first for a node added a moment ago). */
+  idOfNode(node: Node): number | null;
+  /** The engine's permission check of an agent action against the live page (flushes
+   *  pending changes first). Replay the action only when `allowed` and `action` is
+   *  "Replay"; send a refusal back as `{ kind: "ActionDenied", agent, action: kind, target,
+   *  reason }`. */
+  checkAgentAction(msg: AgentActionMessage, ctx: ActionCheckContext): ActionCheck;
 }
 
 export interface ReplayerOptions {
@@ -70,6 +89,10 @@ export interface Replayer {
   readonly ready: Promise<void>;
   /** Test hook: a canonical dump of the engine's mirror. */
   debugDump(): string;
+  /** The mirror's node of an element's wire id, or null. */
+  nodeById(id: number): Node | null;
+  /** The wire id of a mirror node (what agent actions name their target by), or null. */
+  idOfNode(node: Node): number | null;
 }
 
 let loading: Promise<void> | undefined;
@@ -98,4 +121,23 @@ export function startCapture(options: CaptureOptions): Capture {
 export function createReplayer(iframe: HTMLIFrameElement, options: ReplayerOptions = {}): Replayer {
   ensureLoaded();
   return new ReplayerImpl(new ReplayEngine(), iframe, options);
+}
+
+/** Encodes a protocol message object to the bytes a WebSocket sends; throws (an Error naming
+ *  the field, never its contents) when it is not a valid message. */
+export function encodeMessage(msg: Message): Uint8Array {
+  ensureLoaded();
+  return wasmEncodeMessage(msg);
+}
+
+/** Decodes and validates a message received from the relay; throws on invalid bytes. */
+export function decodeMessage(bytes: Uint8Array): Message {
+  ensureLoaded();
+  return wasmDecodeMessage(bytes) as Message;
+}
+
+/** The text to show for a refusal reason ("Forms cannot be edited on the agent side"). */
+export function denialMessage(reason: DenyReason): string {
+  ensureLoaded();
+  return wasmDenialMessage(reason);
 }

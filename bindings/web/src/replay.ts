@@ -124,6 +124,14 @@ export class ReplayerImpl implements Replayer {
     return this.engine.debugDump();
   }
 
+  nodeById(id: number): Node | null {
+    return this.nodes.get(id) ?? null;
+  }
+
+  idOfNode(node: Node): number | null {
+    return this.ids.get(node) ?? null;
+  }
+
   /** Runs one accepted frame's DOM operations. */
   private run(ops: Uint32Array, text: string): void {
     const doc = this.doc!;

@@ -32,6 +32,7 @@ pub enum SessionState {
 
 /// Why a session pauses.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum PauseReason {
     /// The customer clicked *Stop sharing*.
     CustomerStoppedSharing,

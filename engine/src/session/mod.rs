@@ -42,7 +42,7 @@
 //! | only authenticated, co-browse-enabled agents join | relay: signed tokens (`auth`); machine: [`AgentJoin`] verification |
 //! | `{start:123456789}` in the vendor's chat joins automatically | browser (agent console parses it and sends `Join`) |
 //! | joining makes the session active; the customer is told; the agent sees the page at once | machine: `handle_agent_join`; relay: `PeerJoined` and a relay-made keyframe |
-//! | agent invites only under a policy flag, and nothing shared before "Share my browser window" | machine: [`Session::invite`], `handle_customer_accept_invite`; the wire message and the customer's prompt: browser |
+//! | agent invites only under a policy flag, and nothing shared before "Share my browser window" | machine: [`Session::invite`], `handle_customer_accept_invite`; protocol `Invite`, `InviteCreated`, `Invitation`, `InviteAccept`/`InviteDecline`; relay: drops frames while invited; the customer's prompt: browser |
 //! | more agents by a share link; everyone sees the count; one agent in control | relay: invites (`admission`); machine: participants, [`Session::controller`] |
 //! | one session at a time per agent | machine: [`AgentDirectory`] (policy); relay: one directory for all sessions |
 //! | pause: nothing leaves the page; resume with the same id | machine: `handle_customer_stop_sharing`; relay: drops frames while paused; the capture stops in the browser |
@@ -55,7 +55,7 @@
 //! | back, forward, reload, URL bar in control | machine: [`Navigation`] actions; the controls: browser |
 //! | highlights always; fade, cleared by the agent or on customer navigation | machine: highlight timers and clears |
 //! | submit buttons (and chosen elements) disabled for agents; clicks on them do nothing; the customer can always submit | rules: `disable`; machine: [`DenyReason::ElementDisabled`]; the customer is never checked |
-//! | every agent action checked by the customer side before replay | machine: [`Session::check_agent_action`], run again in the customer's browser (WASM) before replay: browser |
+//! | every agent action checked by the customer side before replay | machine: [`check_action`] with [`TargetFacts::in_tree`] of the live page, in the customer's browser (WASM `checkAgentAction`) before replay; a refusal goes back as protocol `ActionDenied` (relay: `handle_customer_side_denial`, audited, forwarded to the agent) |
 //! | masking before serialization; passwords always; asterisks; the customer sees which fields are hidden | rules: projection in `prepare`; the list shown to the customer: browser |
 //! | blocking with a same-size placeholder | rules: `block` |
 //! | masked values never in a frame, a log, the relay's memory or an error | rules (masked before any frame); relay logs ids and kinds only; tests `privacy.rs` |
@@ -103,6 +103,7 @@ pub use messages::{
 pub use permissions::{
     ActionContext, ActionKind, AgentAction, AllowedAction, Denied, DenyReason,
     FORMS_NOT_EDITABLE_MESSAGE, Navigation, TargetFacts, TypedText, check_action,
+    is_form_control_element,
 };
 pub use policy::{ControlCeiling, DomainPattern, PolicyError, SessionPolicy};
 pub use state::{AgentConnection, AgentInfo, AgentJoin, Session};

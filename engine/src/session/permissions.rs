@@ -24,7 +24,7 @@
 use std::fmt;
 
 use crate::View;
-use crate::dom::tree::WireId;
+use crate::dom::tree::{Tree, WireId};
 
 use super::policy::{ControlCeiling, SessionPolicy};
 use super::url::{UrlError, web_url_host};
@@ -35,6 +35,7 @@ pub const FORMS_NOT_EDITABLE_MESSAGE: &str = "Forms cannot be edited on the agen
 
 /// The kinds of agent action the rules distinguish.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum ActionKind {
     /// Moving the pointer (shown on the customer's page).
     Pointer,
@@ -125,6 +126,7 @@ impl fmt::Debug for TypedText {
 /// Where an agent in control navigates (the session rules' action, and the protocol's
 /// [`Message::Navigate`](crate::protocol::Message::Navigate)).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Navigation {
     /// An absolute `http:`/`https:` URL from the agent's URL bar, of printable ASCII (what
     /// `URL.href` gives), at most [`MAX_URL_BYTES`](super::MAX_URL_BYTES). The customer side
@@ -255,6 +257,44 @@ impl TargetFacts {
             masked: view.is_masked(),
         }
     }
+
+    /// The facts about the element `target` names in `tree`: a capture's live tree (views
+    /// computed by the rules) or a mirror (views as frames carried them). Missing when no node
+    /// has that wire id or the agent does not see it. An action lands on its target's
+    /// ancestors too (a click on a `<span>` inside a submit button submits), so the target is
+    /// disabled when it or an ancestor is disabled for agents or blocked, and a form control
+    /// when it or an ancestor is one ([`is_form_control_element`]). Masked as its own view
+    /// says (masking is inherited by the rules already).
+    pub fn in_tree(tree: &Tree, target: WireId) -> TargetFacts {
+        let Some(id) = tree.node_by_wire(target) else {
+            return TargetFacts::MISSING;
+        };
+        let mut facts = TargetFacts::from_view(tree.node(id).view, false);
+        if !facts.exists {
+            return TargetFacts::MISSING;
+        }
+        let mut at = Some(id);
+        while let Some(n) = at {
+            let view = tree.node(n).view;
+            facts.disabled_for_agent |= view.is_disabled() || view.is_blocked();
+            facts.is_form_control |= tree
+                .element(n)
+                .is_some_and(|e| is_form_control_element(&e.name.local, n == id));
+            at = tree.parent(n);
+        }
+        facts
+    }
+}
+
+/// Whether an element of this local name is what [`ControlCeiling::Partial`] keeps agents away
+/// from, as the target (`own`) or an ancestor of it: form fields, buttons, options and labels
+/// (clicking a label toggles its control); a `<form>` only as the target itself (a link inside
+/// a form is still a link).
+pub fn is_form_control_element(local: &str, own: bool) -> bool {
+    matches!(
+        local,
+        "input" | "textarea" | "select" | "button" | "option" | "optgroup" | "label"
+    ) || (own && local == "form")
 }
 
 /// What an allowed action does on the customer's page.
@@ -276,6 +316,7 @@ pub enum AllowedAction {
 /// [`super::Session`]), or by a relay ([`DenyReason::WrongRole`]). The protocol carries it in
 /// [`ErrorCode::PermissionDenied`](crate::protocol::ErrorCode::PermissionDenied).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum DenyReason {
     /// The session ended.
@@ -670,6 +711,61 @@ mod tests {
         assert!(flagged.disabled_for_agent && flagged.masked && flagged.exists);
         let blocked = TargetFacts::from_view(View::from_wire(View::BLOCKED), false);
         assert!(blocked.disabled_for_agent);
+    }
+
+    /// The wire id of the element with `id=name` in a capture's live tree.
+    #[cfg(feature = "html")]
+    fn wire_of(tree: &Tree, name: &str) -> WireId {
+        let node = tree
+            .descendants(tree.root())
+            .find(|&n| tree.element(n).and_then(|e| e.attr("id")) == Some(name))
+            .unwrap_or_else(|| panic!("no #{name}"));
+        tree.wire_id(node)
+    }
+
+    #[cfg(feature = "html")]
+    #[test]
+    fn facts_in_a_live_tree_follow_the_rules_and_the_targets_ancestors() {
+        let page = crate::parse_document_str(
+            "<form id=f><input id=name><input id=pw type=password>\
+             <button id=go type=submit><span id=inner>Go</span></button>\
+             <label id=l>Tick</label><a id=link href=/x><b id=bold>x</b></a></form>\
+             <p id=p>text</p><script id=s>1</script>",
+        );
+        let capture = crate::Capture::new(crate::Rules::default(), page);
+        let tree = capture.tree();
+        let facts = |name| TargetFacts::in_tree(tree, wire_of(tree, name));
+        let field = TargetFacts {
+            is_form_control: true,
+            ..TargetFacts::PLAIN
+        };
+        assert_eq!(facts("name"), field);
+        assert_eq!(
+            facts("pw"),
+            TargetFacts {
+                masked: true,
+                ..field
+            }
+        );
+        let disabled_button = TargetFacts {
+            disabled_for_agent: true,
+            ..field
+        };
+        assert_eq!(facts("go"), disabled_button);
+        // A click inside the submit button is a click on it.
+        assert_eq!(facts("inner"), disabled_button);
+        assert_eq!(facts("l"), field);
+        assert_eq!(facts("f"), field);
+        // Inside a form, a link is not a form control.
+        assert_eq!(facts("link"), TargetFacts::PLAIN);
+        assert_eq!(facts("bold"), TargetFacts::PLAIN);
+        assert_eq!(facts("p"), TargetFacts::PLAIN);
+        // Sanitized away: the agent never saw it.
+        assert_eq!(facts("s"), TargetFacts::MISSING);
+        assert_eq!(
+            TargetFacts::in_tree(tree, WireId(999_999)),
+            TargetFacts::MISSING
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ use super::url::{is_host_name, web_url_host};
 
 /// The most an agent may do (the administrator's control mode).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum ControlCeiling {
     /// With the customer's approval the agent navigates, clicks, scrolls and co-fills forms.
     #[default]

@@ -13,6 +13,7 @@ pub const MAX_URL_BYTES: usize = 8 * 1024;
 
 /// Why a text is not an `http(s)` URL with a usable host.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum UrlError {
     /// Nothing but whitespace.

@@ -4,12 +4,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use cobrowse_engine::protocol::{
-    ErrorCode, HighlightScope, Message, ParticipantId, Reconnect, ResumeToken,
+    self, CustomerSecret, ErrorCode, HighlightScope, Message, ParticipantId, Reconnect, ResumeToken,
 };
 use cobrowse_engine::session::{
-    AgentAction, AgentId, AgentJoin, Participant, Recipient, SessionId, TargetFacts, TypedText,
+    AgentAction, AgentId, AgentJoin, Participant, Recipient, Session, SessionId, SessionState,
+    TargetFacts, TypedText,
 };
-use cobrowse_engine::{Mirror, Projection, View, WireId};
+use cobrowse_engine::{Mirror, WireId};
 
 use super::codes::{CLOSE_POLICY, CLOSE_REPLACED, NO_SESSION};
 use super::conn::{Bound, Conn, Flow};
@@ -20,6 +21,7 @@ use crate::admission::{self, Limit};
 use crate::audit::bump;
 use crate::auth::agent_id_of;
 use crate::link::Outbound;
+use crate::state::CreateError;
 use crate::state::{SessionEntry, SessionInner};
 
 impl Conn {
@@ -50,10 +52,11 @@ impl Conn {
         }
     }
 
-    /// `Join` after `Hello`: the vendor token, then [`admission::admit`].
-    pub(super) async fn agent_join(&mut self, session_id: SessionId, token: &str) -> Flow {
-        let received = Instant::now();
-        let state = self.state.clone();
+    /// Verifies an agent's vendor token within the join-failure limits. Returns the agent and
+    /// the limiter keys of this attempt (address, identity), or `None` when the connection
+    /// was refused (an error and the close are queued).
+    fn authenticate(&self, token: &str) -> Option<(AgentId, [String; 2])> {
+        let state = &self.state;
         let limits = &state.config.limits;
         let ip_key = format!("ip:{}", self.source);
         let claims = match state.tokens.verify(token, state.unix_secs()) {
@@ -64,12 +67,12 @@ impl Conn {
                     &limits.ip_join_limits(),
                     "too many failed joins from this address",
                 ) {
-                    return Flow::Close;
+                    return None;
                 }
                 self.count_failure(&[&ip_key]);
                 tracing::info!(source = %self.source, "join refused: {e}");
                 self.fatal(ErrorCode::Unauthorized, &e.to_string(), CLOSE_POLICY);
-                return Flow::Close;
+                return None;
             }
         };
         let agent_key = format!("agent:{}", claims.sub);
@@ -78,7 +81,7 @@ impl Conn {
             &limits.agent_join_limits(),
             "too many failed joins by this agent",
         ) {
-            return Flow::Close;
+            return None;
         }
         // A valid token whose identity has failed nothing is not refused for its address: a
         // guesser behind the same NAT or proxy cannot lock honest agents out.
@@ -95,8 +98,18 @@ impl Conn {
                 "too many failed joins from this address",
             )
         {
-            return Flow::Close;
+            return None;
         }
+        Some((agent_id_of(&claims.sub), [ip_key, agent_key]))
+    }
+
+    /// `Join` after `Hello`: the vendor token, then [`admission::admit`].
+    pub(super) async fn agent_join(&mut self, session_id: SessionId, token: &str) -> Flow {
+        let received = Instant::now();
+        let state = self.state.clone();
+        let Some((agent, [ip_key, agent_key])) = self.authenticate(token) else {
+            return Flow::Close;
+        };
         let keys = [ip_key.as_str(), agent_key.as_str()];
         let Some(entry) = state.session(session_id.value()) else {
             self.count_failure(&keys);
@@ -104,7 +117,6 @@ impl Conn {
             self.refuse_missing(session_id.value());
             return Flow::Close;
         };
-        let agent = agent_id_of(&claims.sub);
         let mut guard = entry.inner.lock().await;
         let inner = &mut *guard;
         let present = inner.machine.agent(agent).is_some();
@@ -136,6 +148,89 @@ impl Conn {
                 Flow::Close
             }
         }
+    }
+
+    /// `Invite` after `Hello`: an agent starts a session by inviting a customer, when the
+    /// policy allows agent invitations (refused with `PermissionDenied(NotStarted)` otherwise,
+    /// connection kept for a `Join`). The relay creates the session (within the creation
+    /// limits of the agent's address), the agent gets `Joined` and `InviteCreated` with the
+    /// customer's secret, and nothing is shared until the customer accepts.
+    pub(super) async fn agent_invite(&mut self, token: &str) -> Flow {
+        let state = self.state.clone();
+        if !state.policy.agent_invites_allowed {
+            self.error(
+                ErrorCode::PermissionDenied(protocol::DenyReason::NotStarted),
+                "agent invitations are not allowed by the policy",
+            );
+            return Flow::Continue;
+        }
+        let Some((agent, _keys)) = self.authenticate(token) else {
+            return Flow::Close;
+        };
+        if state.policy.one_session_per_agent
+            && state
+                .directory
+                .lock()
+                .expect("directory lock")
+                .is_busy(agent)
+        {
+            self.fatal(
+                ErrorCode::AgentBusy,
+                "agent is already in another session",
+                CLOSE_POLICY,
+            );
+            return Flow::Close;
+        }
+        let group = self.source;
+        let entry = match state.create_session_with(group, |id, policy, now| {
+            Session::invite(id, policy, AgentJoin::verified(agent), now)
+        }) {
+            Ok(Ok(entry)) => entry,
+            Ok(Err(e)) => {
+                let (code, text) = session_refusal(&e, SessionState::Ended);
+                self.fatal(code, text, CLOSE_POLICY);
+                return Flow::Close;
+            }
+            Err(CreateError::SourceLimited | CreateError::GlobalLimited) => {
+                self.fatal(
+                    ErrorCode::RateLimited,
+                    "too many sessions created",
+                    CLOSE_POLICY,
+                );
+                return Flow::Close;
+            }
+            Err(_) => {
+                self.fatal(
+                    ErrorCode::Internal,
+                    "no room for another session",
+                    CLOSE_POLICY,
+                );
+                return Flow::Close;
+            }
+        };
+        let mut guard = entry.inner.lock().await;
+        let inner = &mut *guard;
+        let _ = state
+            .directory
+            .lock()
+            .expect("directory lock")
+            .assign(agent, entry.id);
+        let pid = inner.wire.slot(agent).pid;
+        inner.links.agents.insert(agent, self.tx.clone());
+        deliver(&state, &entry, inner);
+        self.send(&Message::InviteCreated {
+            session_id: entry.id,
+            customer_secret: CustomerSecret::new(entry.customer_secret.clone()),
+        });
+        state.after_event(&entry, inner);
+        tracing::info!(
+            session = entry.id.value(),
+            participant = pid.0,
+            "session created by an agent's invitation"
+        );
+        drop(guard);
+        self.bound = Bound::Agent(entry, agent, pid);
+        Flow::Continue
     }
 
     /// `Hello { resume }` from an agent: back into its session with the resume token of its
@@ -433,19 +528,7 @@ impl Conn {
 
 /// What the relay's mirror knows about an action's target.
 fn target_facts(mirror: &Mirror, target: Option<WireId>) -> TargetFacts {
-    let Some(w) = target else {
-        return TargetFacts::MISSING;
-    };
-    let tree = mirror.tree();
-    let Some(id) = tree.node_by_wire(w) else {
-        return TargetFacts::MISSING;
-    };
-    let view = View::from_wire(Projection::identity().wire_flags(tree, id));
-    let form = tree.element(id).is_some_and(|e| {
-        matches!(
-            &*e.name.local,
-            "input" | "textarea" | "select" | "button" | "option" | "optgroup" | "form"
-        )
-    });
-    TargetFacts::from_view(view, form)
+    target.map_or(TargetFacts::MISSING, |w| {
+        TargetFacts::in_tree(mirror.tree(), w)
+    })
 }

@@ -302,6 +302,7 @@ impl Conn {
                 Message::Join { session_id, token } => {
                     self.agent_join(session_id, token.as_str()).await
                 }
+                Message::Invite { token } => self.agent_invite(token.as_str()).await,
                 Message::Ping { nonce, sent_at_ms } => {
                     self.send(&Message::Pong { nonce, sent_at_ms });
                     Flow::Continue
@@ -309,7 +310,7 @@ impl Conn {
                 _ => {
                     self.fatal(
                         ErrorCode::BadMessage,
-                        "an agent sends Join after Hello",
+                        "an agent sends Join (or Invite) after Hello",
                         CLOSE_POLICY,
                     );
                     Flow::Close

@@ -7,7 +7,9 @@ use axum::body::Bytes;
 use cobrowse_engine::protocol::{
     self, ErrorCode, Message, Mode, ParticipantId, Reconnect, ResumeToken, Role,
 };
-use cobrowse_engine::session::{Participant, Recipient, SessionError, SessionId, SessionState};
+use cobrowse_engine::session::{
+    Denied, Participant, Recipient, SessionError, SessionId, SessionState,
+};
 use cobrowse_engine::{FrameKind, FrameMeta, FrameView, Mirror, MirrorOptions};
 
 use super::codes::{CLOSE_POLICY, CLOSE_REPLACED, CUSTOMER, CUSTOMER_REFUSED, NO_SESSION};
@@ -100,6 +102,16 @@ impl Conn {
             customer: None,
         };
         self.send(&joined);
+        // An agent's invitation waits for the customer's answer ("Share my browser window").
+        if inner.machine.state() == SessionState::Invited
+            && let Some(agent) = inner
+                .machine
+                .agents()
+                .next()
+                .and_then(|a| inner.wire.pid(a.id))
+        {
+            self.send(&Message::Invitation { agent });
+        }
         // A (re)connected customer starts its frames with a keyframe anyway; forget any
         // earlier request so a later failure asks again.
         inner.wire.keyframe_requested = false;
@@ -142,8 +154,12 @@ impl Conn {
         let received = Instant::now();
         let mut inner = entry.inner.lock().await;
         let inner = &mut *inner;
-        // Nothing leaves a paused page: dropped unread (agents get a keyframe on resume).
-        if inner.machine.state() == SessionState::Paused || inner.machine.is_ended() {
+        // Nothing leaves a paused page, nor one whose customer has not accepted an invitation:
+        // dropped unread (agents get the customer's keyframe on resume or acceptance).
+        if matches!(
+            inner.machine.state(),
+            SessionState::Paused | SessionState::Invited | SessionState::Ended
+        ) {
             return;
         }
         if !inner.wire.bucket.take(Instant::now()) {
@@ -179,6 +195,15 @@ impl Conn {
             }
         };
         let header = view.header();
+        // After a resume the page may have changed in ways no delta describes: agents get the
+        // customer's next keyframe, and a delta before it is refused with a request for one.
+        if inner.wire.resumed_without_keyframe.is_some() {
+            if header.kind == FrameKind::Delta {
+                request_customer_keyframe(inner);
+                return;
+            }
+            inner.wire.resumed_without_keyframe = None;
+        }
         let meta = FrameMeta {
             seq: header.seq,
             base_seq: header.base_seq,
@@ -269,6 +294,38 @@ impl Conn {
         let agent_of = |inner: &SessionInner, p: ParticipantId| inner.wire.agent(p);
         let result: Result<(), SessionError> = match msg {
             Message::Pause { .. } => inner.machine.handle_customer_stop_sharing(now),
+            Message::InviteAccept => inner.machine.handle_customer_accept_invite(now),
+            Message::InviteDecline => inner.machine.handle_customer_decline_invite(now),
+            // The customer side's own check refused an action the relay let through: the
+            // agent is told (this message, forwarded) and the denial audited.
+            Message::ActionDenied {
+                agent,
+                action,
+                target,
+                reason,
+            } => match agent_of(inner, agent) {
+                Some(a) => {
+                    inner.wire.echo = Some(Message::ActionDenied {
+                        agent,
+                        action,
+                        target,
+                        reason,
+                    });
+                    inner.machine.handle_customer_side_denial(
+                        Denied {
+                            agent: a,
+                            kind: action,
+                            target,
+                            reason,
+                        },
+                        now,
+                    )
+                }
+                None => {
+                    self.error(ErrorCode::BadMessage, "no such agent in this session");
+                    Ok(())
+                }
+            },
             Message::Resume => inner.machine.handle_customer_start_sharing(now),
             Message::End { .. } => inner.machine.handle_customer_end(now),
             Message::ControlApprove { agent } => match agent_of(inner, agent) {
@@ -305,13 +362,31 @@ impl Conn {
             // The customer's scrolling and window size are followed by the agents (the machine
             // has no rule about them beyond activity and forwarding).
             m @ (Message::Scroll { .. } | Message::Viewport { .. }) => {
+                // The document's scroll and the viewport are remembered for agents who join
+                // later (sent after their keyframe); not while nothing may leave the page.
+                if matches!(
+                    inner.machine.state(),
+                    SessionState::Waiting | SessionState::Active
+                ) {
+                    match &m {
+                        Message::Scroll { target: None, .. } => {
+                            inner.wire.page_scroll = Some(m.clone());
+                        }
+                        Message::Viewport { .. } => inner.wire.viewport = Some(m.clone()),
+                        _ => {}
+                    }
+                }
                 if inner.machine.forwards_frames() {
                     let _ = inner.machine.handle_customer_activity(now);
                     inner.links.send_msg(&Recipient::AllAgents, &m);
                 }
                 Ok(())
             }
-            Message::PageChanged { url } => inner.machine.handle_customer_navigate(&url, now),
+            Message::PageChanged { url } => {
+                // A new page starts at its own scroll position.
+                inner.wire.page_scroll = None;
+                inner.machine.handle_customer_navigate(&url, now)
+            }
             Message::Chat { text, .. } => {
                 inner.machine.handle_chat(Participant::Customer, &text, now)
             }

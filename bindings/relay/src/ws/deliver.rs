@@ -68,9 +68,11 @@ pub fn deliver(state: &RelayState, _entry: &SessionEntry, inner: &mut SessionInn
                 // The customer learns its session from `Joined` on connecting: `Created` (emitted
                 // before any connection exists) has no wire form.
                 SessionMessage::Created { .. } => None,
-                // Agent invitations are off by default and not wired yet (no protocol message
-                // carries an invitation to the customer); see the report in the README.
-                SessionMessage::Invitation { .. } => None,
+                // Emitted when an agent creates the session, before any customer connection:
+                // the customer is shown the invitation when it connects (`customer_hello`).
+                SessionMessage::Invitation { from, .. } => {
+                    pid(inner, from).map(|agent| Message::Invitation { agent })
+                }
                 SessionMessage::Welcome(w) => {
                     let Recipient::Agent(agent) = to else {
                         continue;
@@ -159,11 +161,15 @@ pub fn deliver(state: &RelayState, _entry: &SessionEntry, inner: &mut SessionInn
                     Some(Message::ModeChanged { mode, ceiling })
                 }
                 SessionMessage::Paused { reason } => Some(Message::Pause { reason }),
+                // "Sharing resumed (a keyframe follows)": the customer's, not the mirror's (the
+                // page changed while nothing left it). Deltas wait for it; the relay asks for
+                // it when a delta comes first or none came within `RESUME_KEYFRAME_WAIT`.
                 SessionMessage::Resumed => {
-                    inner.links.send_msg(&to, &Message::Resume);
-                    // "Sharing resumed (a keyframe follows)": the mirror's page, to every agent.
-                    send_keyframe(state, inner, Recipient::AllAgents);
-                    None
+                    inner
+                        .wire
+                        .resumed_without_keyframe
+                        .get_or_insert_with(std::time::Instant::now);
+                    Some(Message::Resume)
                 }
                 SessionMessage::Ended { reason } => {
                     inner.links.send_msg(
@@ -178,10 +184,14 @@ pub fn deliver(state: &RelayState, _entry: &SessionEntry, inner: &mut SessionInn
                     None
                 }
                 SessionMessage::Refused(e) => Some(session_error(&e, inner.machine.state())),
-                SessionMessage::Denied(d) => Some(error_msg(
-                    ErrorCode::PermissionDenied(d.reason),
-                    &d.reason.to_string(),
-                )),
+                SessionMessage::Denied(d) => match inner.wire.echo.take() {
+                    // A customer-side denial goes to the agent as the customer sent it.
+                    Some(m @ Message::ActionDenied { .. }) => Some(m),
+                    _ => Some(error_msg(
+                        ErrorCode::PermissionDenied(d.reason),
+                        &d.reason.to_string(),
+                    )),
+                },
                 SessionMessage::AgentPointer { agent, at } => match inner.wire.echo.take() {
                     Some(m @ (Message::Pointer { .. } | Message::ClickRipple { .. })) => Some(m),
                     _ => pid(inner, agent).map(|p| {
@@ -321,6 +331,10 @@ pub fn deliver(state: &RelayState, _entry: &SessionEntry, inner: &mut SessionInn
     inner.wire.echo = None;
 }
 
+/// How long after sharing resumed the relay waits for the customer's keyframe before asking
+/// for one (a customer client sends it at once; an idle page would otherwise stay stale).
+pub const RESUME_KEYFRAME_WAIT: Duration = Duration::from_millis(1000);
+
 /// Fires due timers of every session (inactivity, grace periods, highlight expiry).
 pub async fn sweep_timers(state: &RelayState) {
     let now = state.now();
@@ -346,6 +360,14 @@ pub async fn sweep_timers(state: &RelayState) {
             deliver(state, &entry, &mut inner);
             state.after_event(&entry, &mut inner);
             continue;
+        }
+        if inner
+            .wire
+            .resumed_without_keyframe
+            .is_some_and(|since| since.elapsed() >= RESUME_KEYFRAME_WAIT)
+            && inner.machine.forwards_frames()
+        {
+            request_customer_keyframe(&mut inner);
         }
         if inner.machine.poll_timeout().is_some_and(|t| t <= now) {
             inner.machine.handle_timeout(now);

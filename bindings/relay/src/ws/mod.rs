@@ -29,6 +29,18 @@
 //!   `Error { Unauthorized }` and the connection stays open for a `Join`). Either way it keeps
 //!   its participant id and gets `Joined` and a fresh relay-made keyframe. A second live
 //!   connection of the same agent replaces the first.
+//! - **Agent invitation** (only when the policy's `agent_invites` is on): `GET /ws`,
+//!   `Hello { role: Agent }`, then `Invite { token }` instead of `Join`. The relay creates a
+//!   session in the invited state (within the creation limits of the agent's address) and
+//!   answers `Joined` and `InviteCreated { session_id, customer_secret }`; the vendor's chat
+//!   carries these to the customer, whose widget connects like any customer
+//!   (`?session=&secret=`) and gets `Joined` then `Invitation { agent }`. Nothing is shared
+//!   until it answers: frames are dropped unread (the mirror stays empty), the scroll and
+//!   page address are neither kept nor forwarded, and nobody else joins by the id.
+//!   `InviteAccept` starts the session (the agent gets `Joined` again, everyone `PeerJoined`,
+//!   the customer `KeyframeRequest`); `InviteDecline` ends it (`End { InviteDeclined }`).
+//!   With the policy off, `Invite` gets `Error { PermissionDenied(NotStarted) }` and the
+//!   connection stays open for a `Join`.
 //!
 //! The first message must arrive within `limits.handshake_timeout_ms`; a WebSocket silent for
 //! `limits.idle_timeout_ms` is closed (1001), and the relay pings every third of that so that
@@ -44,11 +56,32 @@
 //! are forwarded to every connected agent: one refcounted buffer, no copy, no re-encoding.
 //! While the session waits for its first agent, frames still update the mirror (so the first
 //! agent gets a keyframe at once). While it is paused, frames are dropped unread (nothing
-//! leaves the page; on resume every agent gets a relay-made keyframe). A frame the mirror
+//! leaves the page). **On resume** agents get the customer's next keyframe, not the mirror's
+//! (the page changed while nothing left it): deltas are not forwarded until it arrives, and
+//! the relay asks for it (`KeyframeRequest`) when a delta comes first or none came within
+//! [`RESUME_KEYFRAME_WAIT`]. A frame the mirror
 //! rejects (a sequence gap, a fingerprint mismatch, bad frame bytes) is not forwarded and the
 //! customer is sent `KeyframeRequest { have_seq }` (once until a frame applies again).
 //! An agent's `KeyframeRequest` (a gap or mismatch on its side) is answered with a relay-made
 //! keyframe.
+//!
+//! # The customer's view
+//!
+//! The customer's document `Scroll` (no target) and `Viewport` are forwarded to agents while
+//! the session is active, and remembered while it waits or is active (not while paused or
+//! invited; the scroll is forgotten when the customer's page changes). Every relay-made
+//! keyframe an agent gets (join, reconnect, its `KeyframeRequest`, catching up) is followed by
+//! the remembered `Viewport` and `Scroll`, so a joining agent sees the page where the customer
+//! does. (Frames carry element scroll offsets and the viewport too; these messages are what a
+//! client that follows `Scroll`/`Viewport` live needs.)
+//!
+//! # Customer-side denials
+//!
+//! The customer side checks every agent action again against its live page before replaying
+//! it. A refusal there comes back as `ActionDenied { agent, action, target, reason }`: the
+//! relay checks that `agent` is in the session (`Error { BadMessage }` otherwise), audits it
+//! (`action_denied`) and forwards the message, as the customer sent it, to that agent. The
+//! relay's own refusals reach the agent as `Error { PermissionDenied(reason) }`.
 //!
 //! # Acknowledgements and slow agents
 //!
@@ -109,4 +142,4 @@ pub use crate::link::{
 pub use crate::wire_state::{ACK_WINDOW, WireState};
 pub use codes::CUSTOMER;
 pub use conn::upgrade;
-pub use deliver::{deliver, sweep_timers};
+pub use deliver::{RESUME_KEYFRAME_WAIT, deliver, sweep_timers};

@@ -15,12 +15,12 @@ use crate::wire::frame::MAX_FRAME_BYTES;
 
 use super::error::ProtocolError;
 use super::fields::{
-    AuthToken, ClientInfo, Color, DenyReason, EndReason, ErrorCode, HighlightScope, Mode,
-    Navigation, ParticipantId, Reconnect, Rect, ResumeToken, Role,
+    ActionKind, AuthToken, ClientInfo, Color, CustomerSecret, DenyReason, EndReason, ErrorCode,
+    HighlightScope, Mode, Navigation, ParticipantId, Reconnect, Rect, ResumeToken, Role,
 };
 use super::limits::{
     MAX_CHAT_BYTES, MAX_CLIENT_FIELD_BYTES, MAX_COORD, MAX_ERROR_MESSAGE_BYTES, MAX_INPUT_BYTES,
-    MAX_TITLE_BYTES, MAX_TOKEN_BYTES, MAX_URL_BYTES, MAX_VIEWPORT_PX,
+    MAX_SECRET_BYTES, MAX_TITLE_BYTES, MAX_TOKEN_BYTES, MAX_URL_BYTES, MAX_VIEWPORT_PX,
 };
 
 /// How one field travels. See the module docs for the invariants.
@@ -391,6 +391,20 @@ impl Codec for AuthToken {
     }
 }
 
+impl Codec for CustomerSecret {
+    type Value = CustomerSecret;
+    type Wire = String;
+    fn to_wire(v: &CustomerSecret) -> String {
+        v.0.clone()
+    }
+    fn from_wire(w: &Archived<String>) -> CustomerSecret {
+        CustomerSecret(w.as_str().to_owned())
+    }
+    fn check(field: &'static str, w: &Archived<String>) -> Result<(), ProtocolError> {
+        text(field, w.as_str(), MAX_SECRET_BYTES, Chars::Token)
+    }
+}
+
 /// An engine frame, opaque here: non-empty, at most [`MAX_FRAME_BYTES`].
 pub(super) struct FrameBytes;
 
@@ -482,6 +496,16 @@ code_codec!(EndReason {
     NoAgentJoined = 11,
 });
 
+code_codec!(ActionKind {
+    Pointer = 1,
+    Highlight = 2,
+    Scroll = 3,
+    Click = 4,
+    Input = 5,
+    Navigate = 6,
+    Submit = 7,
+});
+
 /// The [`UrlError`]s in wire order: [`DenyReason::UnsafeUrl`] is 32 + the index.
 pub(super) const URL_ERRORS: [UrlError; 6] = [
     UrlError::Empty,
@@ -531,6 +555,24 @@ pub(super) fn deny_from_code(code: u8) -> Option<DenyReason> {
         32.. => DenyReason::UnsafeUrl(*URL_ERRORS.get(usize::from(code - 32))?),
         _ => return None,
     })
+}
+
+/// A [`DenyReason`] as a field of its own ([`deny_code`]).
+impl Codec for DenyReason {
+    type Value = DenyReason;
+    type Wire = u8;
+    fn to_wire(v: &DenyReason) -> u8 {
+        deny_code(*v)
+    }
+    fn from_wire(w: &u8) -> DenyReason {
+        deny_from_code(*w).unwrap_or(DenyReason::NotInControl)
+    }
+    fn check(field: &'static str, w: &u8) -> Result<(), ProtocolError> {
+        match deny_from_code(*w) {
+            Some(_) => Ok(()),
+            None => Err(ProtocolError::UnknownCode { field, code: *w }),
+        }
+    }
 }
 
 /// An [`ErrorCode`] on the wire: the code, and a detail that only

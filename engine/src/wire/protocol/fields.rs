@@ -10,10 +10,15 @@ use std::fmt;
 
 use crate::session;
 
-pub use crate::session::{DenyReason, Navigation};
+pub use crate::session::{ActionKind, DenyReason, Navigation};
 
 /// A participant of a session (the customer or an agent), assigned by the relay.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(transparent)
+)]
 pub struct ParticipantId(pub u32);
 
 /// An agent's credential, issued by the vendor backend. `Debug` shows only its length.
@@ -35,6 +40,30 @@ impl AuthToken {
 impl fmt::Debug for AuthToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "AuthToken(<{} bytes>)", self.0.len())
+    }
+}
+
+/// The secret that binds a customer's connections to its session (the `secret` of
+/// `POST /api/sessions`, or of [`Message::InviteCreated`](super::Message::InviteCreated) for a
+/// session an agent started by invitation). `Debug` shows only its length.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CustomerSecret(pub(super) String);
+
+impl CustomerSecret {
+    /// Wraps a secret (validated on decode: 1..=[`MAX_SECRET_BYTES`](super::MAX_SECRET_BYTES)
+    /// bytes of printable ASCII without spaces).
+    pub fn new(secret: impl Into<String>) -> CustomerSecret {
+        CustomerSecret(secret.into())
+    }
+    /// The secret.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for CustomerSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CustomerSecret(<{} bytes>)", self.0.len())
     }
 }
 
@@ -62,6 +91,7 @@ impl fmt::Debug for ResumeToken {
 
 /// Which side of a session a participant is on.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Role {
     /// The visitor whose page is shared.
     Customer,
@@ -72,6 +102,7 @@ pub enum Role {
 /// Why a session ended.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum EndReason {
     /// The customer ended it.
     CustomerEnded,
@@ -118,6 +149,7 @@ impl From<session::EndReason> for EndReason {
 /// A typed error code ([`Message::Error`](super::Message::Error)).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum ErrorCode {
     /// The message was not valid.
     BadMessage,
@@ -147,6 +179,7 @@ pub enum ErrorCode {
 
 /// Who drives the customer's page.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Mode {
     /// Everyone points; only the customer acts.
     Pointer,
@@ -158,6 +191,11 @@ pub enum Mode {
 /// [`MAX_CLIENT_FIELD_BYTES`](super::MAX_CLIENT_FIELD_BYTES) without control characters;
 /// empty means unknown.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
 pub struct ClientInfo {
     /// The browser's name (`Firefox`).
     pub browser: String,
@@ -171,6 +209,11 @@ pub struct ClientInfo {
 
 /// What a reconnecting participant presents in [`Message::Hello`](super::Message::Hello).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(deny_unknown_fields)
+)]
 pub struct Reconnect {
     /// The session it was in.
     pub session_id: session::SessionId,
@@ -184,6 +227,11 @@ pub struct Reconnect {
 
 /// A rectangle in CSS pixels (relative to a highlight's target element).
 #[derive(Copy, Clone, Debug, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(deny_unknown_fields)
+)]
 pub struct Rect {
     /// Left edge.
     pub x: f32,
@@ -197,6 +245,11 @@ pub struct Rect {
 
 /// An sRGB colour with alpha.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(deny_unknown_fields)
+)]
 pub struct Color {
     /// Red.
     pub r: u8,
@@ -210,6 +263,7 @@ pub struct Color {
 
 /// Which highlights [`Message::HighlightClear`](super::Message::HighlightClear) removes.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum HighlightScope {
     /// The sender's highlight with this id.
     One(u32),

@@ -27,6 +27,8 @@ pub const MAX_URL_BYTES: usize = session::MAX_URL_BYTES;
 pub const MAX_CLIENT_FIELD_BYTES: usize = 128;
 /// An agent's [`AuthToken`](super::AuthToken).
 pub const MAX_TOKEN_BYTES: usize = 4 << 10;
+/// A customer secret ([`CustomerSecret`](super::CustomerSecret)).
+pub const MAX_SECRET_BYTES: usize = 128;
 /// A shared link's title.
 pub const MAX_TITLE_BYTES: usize = 512;
 /// A value typed by an agent ([`Message::AgentInput`](super::Message::AgentInput)).

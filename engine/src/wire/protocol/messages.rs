@@ -21,8 +21,8 @@ use super::codec::{
 };
 use super::error::ProtocolError;
 use super::fields::{
-    AuthToken, ClientInfo, Color, EndReason, ErrorCode, HighlightScope, Mode, Navigation,
-    ParticipantId, Party, Reconnect, Rect, ResumeToken, Role,
+    ActionKind, AuthToken, ClientInfo, Color, CustomerSecret, DenyReason, EndReason, ErrorCode,
+    HighlightScope, Mode, Navigation, ParticipantId, Party, Reconnect, Rect, ResumeToken, Role,
 };
 use super::layout::{access_archive, archive};
 
@@ -113,6 +113,34 @@ define_messages! {
         /// Whether it is connected now.
         connected: bool,
     };
+
+    /// An agent starts a session by inviting a customer (after [`Message::Hello`], instead of
+    /// [`Message::Join`]); refused unless the administrator's policy allows agent
+    /// invitations. The relay answers [`Message::Joined`] and [`Message::InviteCreated`];
+    /// nothing is shared until the customer accepts ([`Message::InviteAccept`]).
+    Invite = 11, from Agent => WInvite {
+        /// The agent's credential.
+        token: AuthToken,
+    };
+    /// The relay tells the inviting agent how the customer reaches the invitation: the
+    /// customer's widget connects with this session and secret (the vendor's chat carries
+    /// them) and is shown [`Message::Invitation`].
+    InviteCreated = 12, from Relay => WInviteCreated {
+        /// The session.
+        session_id: SessionId,
+        /// The secret the customer connects with (never logged).
+        customer_secret: CustomerSecret,
+    };
+    /// The relay tells the customer that an agent invites it to share its page ("Share my
+    /// browser window"): nothing leaves the page until [`Message::InviteAccept`].
+    Invitation = 13, from Relay => WInvitation {
+        /// The inviting agent.
+        agent: ParticipantId,
+    };
+    /// The customer accepts the invitation: sharing starts (a keyframe follows).
+    InviteAccept = 14, from Customer => WInviteAccept;
+    /// The customer declines the invitation: the session ends.
+    InviteDecline = 15, from Customer => WInviteDecline;
 
     // --- Control.
 
@@ -243,6 +271,20 @@ define_messages! {
         target: WireId,
     };
 
+    /// The customer side refused an agent action that the relay had let through (its check
+    /// against the live page is the one that counts): the relay audits it and forwards it to
+    /// `agent`. Carries no typed text.
+    ActionDenied = 52, from Customer => WActionDenied {
+        /// The agent whose action was refused.
+        agent: ParticipantId,
+        /// What kind of action.
+        action: ActionKind,
+        /// Its target element, if it had one.
+        target: Option<WireId>,
+        /// Why.
+        reason: DenyReason,
+    };
+
     // --- Side channel.
 
     /// A chat message (at most [`MAX_CHAT_BYTES`](super::MAX_CHAT_BYTES); tabs and line
@@ -289,6 +331,7 @@ define_messages! {
     /// [`MAX_FRAME_BYTES`](crate::MAX_FRAME_BYTES).
     Frame = 96, from Customer => WFrame {
         /// The frame.
+        #[cfg_attr(feature = "serde", serde(with = "super::object_form::bytes"))]
         bytes: Vec<u8> as FrameBytes,
     };
     /// An agent applied the frame `seq`.

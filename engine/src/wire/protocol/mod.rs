@@ -119,6 +119,7 @@
 //! | `layout` | the prefix and the rkyv archive of a body |
 //! | `encode` | [`Message::encode`], [`Message::decode`], [`encode_frame`] |
 //! | `view` | [`MessageView`], the validated in-place reader |
+//! | `object_form` | (feature `serde`) every message as a plain object, for JavaScript |
 //! | `error` | [`ProtocolError`] |
 
 #[macro_use]
@@ -133,6 +134,8 @@ mod fuzz;
 mod layout;
 mod limits;
 mod messages;
+#[cfg(feature = "serde")]
+mod object_form;
 mod view;
 
 #[cfg(test)]
@@ -143,15 +146,15 @@ mod tests;
 pub use encode::encode_frame;
 pub use error::ProtocolError;
 pub use fields::{
-    AuthToken, ClientInfo, Color, DenyReason, EndReason, ErrorCode, HighlightScope, Mode,
-    Navigation, ParticipantId, Party, Reconnect, Rect, ResumeToken, Role,
+    ActionKind, AuthToken, ClientInfo, Color, CustomerSecret, DenyReason, EndReason, ErrorCode,
+    HighlightScope, Mode, Navigation, ParticipantId, Party, Reconnect, Rect, ResumeToken, Role,
 };
 #[cfg(any(test, feature = "fuzzing"))]
 pub use fuzz::fuzz_decode;
 pub use limits::{
     MAX_CHAT_BYTES, MAX_CLIENT_FIELD_BYTES, MAX_CONTROL_MESSAGE_BYTES, MAX_COORD,
-    MAX_ERROR_MESSAGE_BYTES, MAX_INPUT_BYTES, MAX_MESSAGE_BYTES, MAX_TITLE_BYTES, MAX_TOKEN_BYTES,
-    MAX_URL_BYTES, MAX_VIEWPORT_PX, PROTOCOL_VERSION,
+    MAX_ERROR_MESSAGE_BYTES, MAX_INPUT_BYTES, MAX_MESSAGE_BYTES, MAX_SECRET_BYTES, MAX_TITLE_BYTES,
+    MAX_TOKEN_BYTES, MAX_URL_BYTES, MAX_VIEWPORT_PX, PROTOCOL_VERSION,
 };
 pub use messages::{Message, MessageKind};
 pub use view::MessageView;

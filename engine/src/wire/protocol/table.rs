@@ -42,6 +42,11 @@ macro_rules! define_messages {
         /// Coordinates are CSS pixels: relative to the target element's border box when a
         /// target wire id is given, to the document otherwise.
         #[derive(Clone, Debug, PartialEq)]
+        #[cfg_attr(
+            feature = "serde",
+            derive(serde::Serialize, serde::Deserialize),
+            serde(tag = "kind", deny_unknown_fields)
+        )]
         #[non_exhaustive]
         pub enum Message {
             $(

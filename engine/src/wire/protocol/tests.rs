@@ -118,6 +118,28 @@ fn samples() -> Vec<Message> {
         Message::ControlRequest { agent: p(2) },
         Message::ControlApprove { agent: p(2) },
         Message::ControlDecline { agent: p(2) },
+        Message::Invite {
+            token: AuthToken::new("eyJhbGciOiJIUzI1NiJ9.e30.abc"),
+        },
+        Message::InviteCreated {
+            session_id: sid(),
+            customer_secret: CustomerSecret::new("c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3I"),
+        },
+        Message::Invitation { agent: p(2) },
+        Message::InviteAccept,
+        Message::InviteDecline,
+        Message::ActionDenied {
+            agent: p(2),
+            action: ActionKind::Submit,
+            target: Some(WireId(14)),
+            reason: DenyReason::ElementDisabled,
+        },
+        Message::ActionDenied {
+            agent: p(3),
+            action: ActionKind::Navigate,
+            target: None,
+            reason: DenyReason::UnsafeUrl(UrlError::NotWeb),
+        },
         Message::ModeChanged {
             mode: Mode::Control(p(2)),
             ceiling: ControlCeiling::Full,
@@ -1267,6 +1289,84 @@ fn secrets_are_redacted_in_debug() {
     .encode();
     let view = MessageView::access(&bytes).unwrap();
     assert!(!format!("{view:?}").contains("CANARY"));
+    let invite = Message::InviteCreated {
+        session_id: sid(),
+        customer_secret: CustomerSecret::new(CANARY),
+    };
+    let shown = format!("{invite:?}");
+    assert!(!shown.contains("CANARY"), "{shown}");
+    assert!(shown.contains("CustomerSecret(<18 bytes>)"), "{shown}");
+}
+
+#[test]
+fn action_denials_and_invitations_refuse_unknown_codes_and_bad_secrets() {
+    use super::messages::{WActionDenied, WInviteCreated};
+    let denied = |action: u8, reason: u8| {
+        raw(
+            MessageKind::ActionDenied,
+            &WActionDenied {
+                agent: 2,
+                action,
+                target: Some(5),
+                reason,
+            },
+        )
+    };
+    assert!(Message::decode(&denied(7, 10)).is_ok());
+    for (action, reason, field, code) in [
+        (0, 10, "ActionDenied.action", 0),
+        (8, 10, "ActionDenied.action", 8),
+        (4, 0, "ActionDenied.reason", 0),
+        (4, 14, "ActionDenied.reason", 14),
+        (4, 38, "ActionDenied.reason", 38),
+    ] {
+        assert_eq!(
+            assert_rejected(&denied(action, reason)),
+            ProtocolError::UnknownCode { field, code }
+        );
+    }
+    let unassigned = raw(
+        MessageKind::ActionDenied,
+        &WActionDenied {
+            agent: 2,
+            action: 4,
+            target: Some(0),
+            reason: 10,
+        },
+    );
+    assert_eq!(
+        assert_rejected(&unassigned),
+        ProtocolError::UnassignedWireId {
+            field: "ActionDenied.target"
+        }
+    );
+    let created = |secret: &str| {
+        raw(
+            MessageKind::InviteCreated,
+            &WInviteCreated {
+                session_id: sid().value(),
+                customer_secret: secret.to_owned(),
+            },
+        )
+    };
+    assert!(Message::decode(&created("abc-DEF_123")).is_ok());
+    let field = "InviteCreated.customer_secret";
+    assert_eq!(
+        assert_rejected(&created("")),
+        ProtocolError::Empty { field }
+    );
+    assert_eq!(
+        assert_rejected(&created("a b")),
+        ProtocolError::BadCharacter { field }
+    );
+    assert_eq!(
+        assert_rejected(&created(&"x".repeat(MAX_SECRET_BYTES + 1))),
+        ProtocolError::TooLong {
+            field,
+            len: MAX_SECRET_BYTES + 1,
+            max: MAX_SECRET_BYTES
+        }
+    );
 }
 
 #[test]

@@ -1,0 +1,221 @@
+//! The customer side's permission check of an agent action, against the live page:
+//! `CaptureEngine.checkAgentAction(msg, ctx)`.
+//!
+//! The relay checks every agent action against its mirror before forwarding it, but its
+//! mirror can be a frame behind the page; the spec wants the customer side to check again
+//! right before replaying. This is that check: the session rules' [`check_action`] with the
+//! facts about the target taken from the capture's live tree ([`TargetFacts::in_tree`]: does
+//! the element exist for the agent, is it or an ancestor disabled for agents or blocked, is it
+//! a form control, is it masked), under the context the customer side knows (the ceiling of
+//! `Joined`/`ModeChanged`, whether the acting agent holds control, the allowed domains).
+//!
+//! The live tree is the engine's view of the page as of the last batch: flush the capture
+//! before checking, so that an element added or changed a moment ago is known.
+//!
+//! Nothing of the action's contents (typed text, URLs) appears in a result or an error.
+
+use cobrowse_engine::WireId;
+use cobrowse_engine::protocol::{HighlightScope, Message};
+use cobrowse_engine::session::{
+    ActionContext, ActionKind, AgentAction, AllowedAction, ControlCeiling, DenyReason, Point,
+    SessionPolicy, TargetFacts, TypedText, check_action,
+};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+
+use crate::CaptureEngine;
+use crate::protocol::{message_from_js, to_js};
+
+/// The `ctx` argument.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct CheckContext {
+    /// `"full"`, `"partial"` or `"none"` (any case: `Joined.ceiling`'s `"Full"` is accepted).
+    ceiling: String,
+    /// Whether the acting agent holds control.
+    in_control: bool,
+    /// Allowed domain patterns (`"example.com"`, `"*.example.com"`); none or empty: any.
+    #[serde(default)]
+    allowed_domains: Option<Vec<String>>,
+}
+
+/// `{ allowed: true, action, kind }`.
+#[derive(Serialize)]
+struct Allowed {
+    allowed: bool,
+    /// What to do: `"ShowPointer"`, `"ShowRipple"`, `"Highlight"`, `"ClearHighlights"` or
+    /// `"Replay"` (replay the action on the page).
+    action: &'static str,
+    /// The action's kind (`"Click"`, ...).
+    kind: ActionKind,
+}
+
+/// `{ allowed: false, reason, message, kind, target }`: what an `ActionDenied` needs.
+#[derive(Serialize)]
+struct Refused {
+    allowed: bool,
+    /// The reason's object form (`"ElementDisabled"`).
+    reason: DenyReason,
+    /// Its text for people ("This element is disabled for agents").
+    message: String,
+    /// The action's kind.
+    kind: ActionKind,
+    /// Its target, or `null`.
+    target: Option<WireId>,
+}
+
+fn point(x: f32, y: f32) -> Point {
+    // The protocol bounds coordinates to +-2^24, well inside i32.
+    Point::new(x.round() as i32, y.round() as i32)
+}
+
+/// The session rules' action of an agent message; `None` for messages that are no action.
+/// `ripple` is set for a `ClickRipple` (presence, checked like a pointer, shown as a ripple).
+fn agent_action(msg: Message) -> Option<(AgentAction, bool)> {
+    Some(match msg {
+        Message::Pointer { x, y, .. } => (AgentAction::Pointer { at: point(x, y) }, false),
+        Message::ClickRipple { x, y, .. } => (AgentAction::Pointer { at: point(x, y) }, true),
+        Message::Highlight { target, .. } => (AgentAction::Highlight { target }, false),
+        Message::HighlightClear {
+            which: HighlightScope::All | HighlightScope::One(_),
+            ..
+        } => (AgentAction::ClearHighlights, false),
+        Message::Scroll { target, x, y } => (
+            AgentAction::Scroll {
+                target,
+                to: point(x, y),
+            },
+            false,
+        ),
+        Message::AgentClick { target, x, y } => (
+            AgentAction::Click {
+                target,
+                at: point(x, y),
+            },
+            false,
+        ),
+        Message::AgentInput { target, value } => (
+            AgentAction::Input {
+                target,
+                text: TypedText::new(value),
+            },
+            false,
+        ),
+        Message::AgentSubmit { target } => (AgentAction::Submit { target }, false),
+        Message::Navigate { to } => (AgentAction::Navigate(to), false),
+        _ => return None,
+    })
+}
+
+fn ceiling(text: &str) -> Result<ControlCeiling, JsError> {
+    match text.to_ascii_lowercase().as_str() {
+        "full" => Ok(ControlCeiling::Full),
+        "partial" => Ok(ControlCeiling::Partial),
+        "none" => Ok(ControlCeiling::None),
+        _ => Err(JsError::new(
+            "cobrowse: ctx.ceiling is \"full\", \"partial\" or \"none\"",
+        )),
+    }
+}
+
+fn allowed_name(a: AllowedAction) -> &'static str {
+    match a {
+        AllowedAction::ShowPointer => "ShowPointer",
+        AllowedAction::ShowRipple => "ShowRipple",
+        AllowedAction::Highlight => "Highlight",
+        AllowedAction::ClearHighlights => "ClearHighlights",
+        AllowedAction::Replay(_) => "Replay",
+    }
+}
+
+#[wasm_bindgen]
+impl CaptureEngine {
+    /// Checks an agent action message (`AgentClick`, `AgentInput`, `AgentSubmit`, `Navigate`,
+    /// `Scroll`; also `Pointer`, `ClickRipple`, `Highlight`, `HighlightClear`) against the live
+    /// page under `ctx` (`{ ceiling: "full" | "partial" | "none", inControl: boolean,
+    /// allowedDomains?: string[] }`). Returns `{ allowed: true, action, kind }` or
+    /// `{ allowed: false, reason, message, kind, target }` (see the module docs). Throws when
+    /// `msg` is not a valid agent action message or `ctx` is malformed.
+    #[wasm_bindgen(js_name = checkAgentAction)]
+    pub fn check_agent_action(&self, msg: JsValue, ctx: JsValue) -> Result<JsValue, JsError> {
+        let (msg, _) = message_from_js(msg)?;
+        let kind = msg.kind();
+        let (action, ripple) = agent_action(msg).ok_or_else(|| {
+            JsError::new(&format!(
+                "cobrowse: a {} message is not an agent action",
+                kind.name()
+            ))
+        })?;
+        // Object deserialization from JS reads only the declared fields: a misspelt one
+        // (`incontrol`) must not silently default, so the keys are checked here.
+        if ctx.is_object() {
+            for key in js_sys::Object::keys(ctx.unchecked_ref::<js_sys::Object>()).iter() {
+                let key = key.as_string().unwrap_or_default();
+                if !["ceiling", "inControl", "allowedDomains"].contains(&key.as_str()) {
+                    return Err(JsError::new(&format!(
+                        "cobrowse: unknown check context field `{key}`"
+                    )));
+                }
+            }
+        }
+        let ctx: CheckContext = serde_wasm_bindgen::from_value(ctx)
+            .map_err(|e| JsError::new(&format!("cobrowse: bad check context: {e}")))?;
+        let mut policy = SessionPolicy {
+            control_ceiling: ceiling(&ctx.ceiling)?,
+            ..SessionPolicy::default()
+        };
+        if let Some(domains) = ctx.allowed_domains {
+            policy = policy
+                .with_allowed_domains(domains)
+                .map_err(|e| JsError::new(&format!("cobrowse: allowedDomains: {e}")))?;
+        }
+        let facts = match (action.target(), &self.capture) {
+            (Some(target), Some(capture)) => TargetFacts::in_tree(capture.tree(), target),
+            _ => TargetFacts::MISSING,
+        };
+        let context = ActionContext {
+            policy: &policy,
+            in_control: ctx.in_control,
+        };
+        match check_action(&context, &action, &facts) {
+            Ok(allowed) => to_js(&Allowed {
+                allowed: true,
+                action: if ripple {
+                    "ShowRipple"
+                } else {
+                    allowed_name(allowed)
+                },
+                kind: action.kind(),
+            }),
+            Err(reason) => to_js(&Refused {
+                allowed: false,
+                reason,
+                message: reason.to_string(),
+                kind: action.kind(),
+                target: action.target(),
+            }),
+        }
+    }
+
+    /// The wire id (what messages name elements by) of the node bound to `handle`; 0 when the
+    /// node has none (not sent to agents yet, or not visible to them). Flush the capture first
+    /// for a node added a moment ago.
+    #[wasm_bindgen(js_name = wireIdOfHandle)]
+    pub fn wire_id_of_handle(&self, handle: u32) -> u32 {
+        // Handles of freed nodes are unbound (`take_freed`), so a bound handle names a node
+        // of the live tree.
+        match (&self.capture, self.handles.node(handle)) {
+            (Some(capture), Some(node)) => capture.tree().wire_id(node).0,
+            _ => 0,
+        }
+    }
+
+    /// The handle of the live node with wire id `id`; 0 when there is none.
+    #[wasm_bindgen(js_name = handleOfWireId)]
+    pub fn handle_of_wire_id(&self, id: u32) -> u32 {
+        self.capture
+            .as_ref()
+            .and_then(|c| c.tree().node_by_wire(WireId(id)))
+            .map_or(0, |node| self.handles.handle(node))
+    }
+}
