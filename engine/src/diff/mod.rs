@@ -20,6 +20,7 @@
 //! Invariants (debug-asserted): every visible node of `new` has a wire id afterwards; a
 //! matched node gets its old node's id; an inserted node gets an id unknown to `old`.
 
+pub(crate) mod align;
 pub(crate) mod fingerprint;
 pub(crate) mod mutation;
 
@@ -184,6 +185,9 @@ const NONE: u32 = 0;
 const CLEAN: u8 = 1;
 const PLACED: u8 = 2;
 const WINDOW: usize = 16;
+/// Largest segment (unmatched old times unmatched new children) aligned in order; larger ones
+/// go to the cursor heuristic, so a segment costs at most 64 times its length.
+const ALIGN_CELLS: usize = 64 * 64;
 /// Free old positions with one fingerprint (ascending) and their "next free slot" forest.
 type FreeSlots = (SmallVec<[usize; 2]>, SmallVec<[u32; 2]>);
 /// How many candidates a common leaf looks at in the global phase.
@@ -472,6 +476,8 @@ impl<'a> Differ<'a> {
         }
         let pos_of: std::collections::HashMap<u32, usize> =
             oc.iter().enumerate().map(|(j, o)| (o.0, j)).collect();
+        // 3. order-preserving alignment between the children that stay in place.
+        let aligned = self.align_segments(&oc, &nc, &pos_of, work);
         // Free old positions by fingerprint, ascending, each list with a "next free slot"
         // forest (path-halving) so that taking the first free one at or after the cursor is
         // amortized O(α) even for thousands of equal siblings.
@@ -484,8 +490,9 @@ impl<'a> Differ<'a> {
                 e.0.push(j);
             }
         }
-        // 3. in order: equal fingerprint near the cursor, equal fingerprint anywhere in this
-        //    list, same `id` attribute, then same kind and name near the cursor.
+        // 4. in order: equal fingerprint near the cursor, equal fingerprint anywhere in this
+        //    list, same `id` attribute, then (unless the alignment already weighed its
+        //    segment) same kind and name near the cursor.
         let mut cursor = 0usize;
         let mut by_key: Option<std::collections::HashMap<&str, SmallVec<[usize; 1]>>> = None;
         for (i, &c) in nc.iter().enumerate() {
@@ -498,7 +505,6 @@ impl<'a> Differ<'a> {
             if self.new.wire_id(c).is_assigned() {
                 continue;
             }
-            let _ = i;
             let h = self.new.node(c).tree_hash;
             let window = cursor..oc.len().min(cursor + WINDOW);
             // Equal fingerprint: the first free one at or after the cursor (keeps duplicates
@@ -540,7 +546,12 @@ impl<'a> Differ<'a> {
                         .find(|&j| !self.old_is_matched(oc[j]) && self.compatible(oc[j], c))
                 });
             }
-            if found.is_none() {
+            if found.is_none() && aligned.binary_search(&i).is_ok() {
+                // Its segment was aligned already: nothing similar is left in it.
+                if !self.fuzzy {
+                    self.deferred = true;
+                }
+            } else if found.is_none() {
                 // Same kind and name near the cursor. Before the last phase only a similar
                 // node qualifies (equal attributes, or at least half its children's
                 // fingerprints shared): a wrapper is not the node it wraps.
@@ -582,6 +593,161 @@ impl<'a> Differ<'a> {
                 work.push((oc[j], c));
                 cursor = j + 1;
             }
+        }
+    }
+
+    /// Step 3 of [`Differ::match_children`]: the matched children whose old positions form a
+    /// longest increasing subsequence stay in place; between two consecutive ones (a
+    /// segment), the unmatched old and new children are aligned in order, first by equal
+    /// fingerprint, then, in the gaps left, by similarity ([`Differ::pair_weight`]). Segments
+    /// larger than [`ALIGN_CELLS`] are left to the cursor heuristic. Returns the new child
+    /// positions whose segment was aligned (sorted).
+    fn align_segments(
+        &mut self,
+        oc: &[NodeId],
+        nc: &[NodeId],
+        pos_of: &std::collections::HashMap<u32, usize>,
+        work: &mut Vec<(NodeId, NodeId)>,
+    ) -> Vec<usize> {
+        let seq: Vec<Option<usize>> = nc
+            .iter()
+            .map(|&c| self.matched_old(c).and_then(|o| pos_of.get(&o.0).copied()))
+            .collect();
+        let stay = lis(&seq);
+        let mut aligned = Vec::new();
+        let (mut o_start, mut n_start) = (0usize, 0usize);
+        for i in 0..=nc.len() {
+            if i < nc.len() && !stay[i] {
+                continue;
+            }
+            let o_end = if i == nc.len() {
+                oc.len()
+            } else {
+                seq[i].expect("a child in place has an old position")
+            };
+            debug_assert!(o_end >= o_start, "segments out of order");
+            let olds: SmallVec<[usize; 16]> = (o_start..o_end)
+                .filter(|&j| !self.old_is_matched(oc[j]))
+                .collect();
+            let news: SmallVec<[usize; 16]> = (n_start..i)
+                .filter(|&k| {
+                    self.n2o[nc[k].index()] == NONE && !self.new.wire_id(nc[k]).is_assigned()
+                })
+                .collect();
+            // Equal fingerprints at both ends of the segment pair off in order first (the
+            // common prefix and suffix of a diff), so a long run of equal siblings with one
+            // change leaves a small middle.
+            let same = |d: &Self, j: usize, k: usize| {
+                d.old.node(oc[j]).tree_hash == d.new.node(nc[k]).tree_hash
+                    && d.compatible(oc[j], nc[k])
+            };
+            let mut prefix = 0;
+            while prefix < olds.len().min(news.len()) && same(self, olds[prefix], news[prefix]) {
+                prefix += 1;
+            }
+            let mut suffix = 0;
+            while suffix < (olds.len() - prefix).min(news.len() - prefix)
+                && same(
+                    self,
+                    olds[olds.len() - 1 - suffix],
+                    news[news.len() - 1 - suffix],
+                )
+            {
+                suffix += 1;
+            }
+            self.stats.compared += prefix + suffix;
+            for (&j, &k) in olds[..prefix].iter().zip(&news[..prefix]).chain(
+                olds[olds.len() - suffix..]
+                    .iter()
+                    .zip(&news[news.len() - suffix..]),
+            ) {
+                self.pair(oc[j], nc[k]);
+                work.push((oc[j], nc[k]));
+            }
+            let (olds, news) = (
+                &olds[prefix..olds.len() - suffix],
+                &news[prefix..news.len() - suffix],
+            );
+            if !olds.is_empty() && !news.is_empty() && olds.len() * news.len() <= ALIGN_CELLS {
+                self.align_segment(oc, nc, olds, news, work);
+                aligned.extend_from_slice(news);
+            }
+            if i < nc.len() {
+                o_start = o_end + 1;
+                n_start = i + 1;
+            }
+        }
+        aligned
+    }
+
+    /// Aligns one segment: equal fingerprints in order, then similar nodes in the gaps.
+    fn align_segment(
+        &mut self,
+        oc: &[NodeId],
+        nc: &[NodeId],
+        olds: &[usize],
+        news: &[usize],
+        work: &mut Vec<(NodeId, NodeId)>,
+    ) {
+        self.stats.compared += olds.len() * news.len();
+        let exact = {
+            let (old, new) = (self.old, &*self.new);
+            align::align(olds.len(), news.len(), |a, b| {
+                let (o, n) = (oc[olds[a]], nc[news[b]]);
+                u32::from(old.node(o).tree_hash == new.node(n).tree_hash && self.compatible(o, n))
+            })
+        };
+        for &(a, b) in &exact {
+            self.pair(oc[olds[a]], nc[news[b]]);
+            work.push((oc[olds[a]], nc[news[b]]));
+        }
+        // The gaps between exact pairs (and before the first, after the last).
+        let mut bounds: SmallVec<[(usize, usize); 16]> = SmallVec::new();
+        bounds.push((0, 0));
+        for &(a, b) in &exact {
+            bounds.push((a, b));
+            bounds.push((a + 1, b + 1));
+        }
+        bounds.push((olds.len(), news.len()));
+        for gap in bounds.chunks(2) {
+            let ((a0, b0), (a1, b1)) = (gap[0], gap[1]);
+            if a1 <= a0 || b1 <= b0 {
+                continue;
+            }
+            let (go, gn) = (&olds[a0..a1], &news[b0..b1]);
+            let pairs = align::align(go.len(), gn.len(), |a, b| {
+                self.pair_weight(oc[go[a]], nc[gn[b]])
+            });
+            for (a, b) in pairs {
+                self.pair(oc[go[a]], nc[gn[b]]);
+                work.push((oc[go[a]], nc[gn[b]]));
+            }
+        }
+    }
+
+    /// How good a pair of unmatched siblings of different content is, 0 when they may not be
+    /// paired: same kind and name, no conflicting `id`, and before the last phase similar
+    /// ([`Differ::similar`]). Any allowed pair weighs 4 (more pairs win), plus 2 for equal
+    /// own data or 1 for an equal `class`.
+    fn pair_weight(&self, o: NodeId, n: NodeId) -> u32 {
+        if !self.compatible(o, n) {
+            return 0;
+        }
+        let old_key = self.old.element(o).and_then(|e| e.attr("id"));
+        let new_key = self.new.element(n).and_then(|e| e.attr("id"));
+        if old_key.is_some() && new_key.is_some() && old_key != new_key {
+            return 0;
+        }
+        if !self.fuzzy && !self.similar(o, n) {
+            return 0;
+        }
+        if self.old.node(o).self_hash == self.new.node(n).self_hash {
+            6
+        } else if class_of(self.old, o).is_some() && class_of(self.old, o) == class_of(self.new, n)
+        {
+            5
+        } else {
+            4
         }
     }
 
@@ -636,6 +802,7 @@ impl<'a> Differ<'a> {
             stack.extend(self.np.children(self.new, n));
         }
         let mut child_counts: std::collections::HashMap<u32, u32> = Default::default();
+        let mut free_child_hashes: std::collections::HashMap<u32, Vec<u64>> = Default::default();
         for &n in order.iter().rev() {
             if self.n2o[n.index()] != NONE || self.new.element(n).is_none() {
                 continue;
@@ -669,7 +836,41 @@ impl<'a> Differ<'a> {
                 let old_children = *child_counts
                     .entry(o.0)
                     .or_insert_with(|| op.children(old, o).count() as u32);
-                if 4 * v >= children + old_children {
+                // Children not matched yet (whitespace, `<br>`: leaves too common to be taken
+                // from elsewhere) count when their fingerprint is among the candidate's
+                // unmatched children; its list is sorted once per candidate.
+                let shared = if 4 * v >= children + old_children {
+                    v
+                } else {
+                    let free = free_child_hashes.entry(o.0).or_insert_with(|| {
+                        let mut h: Vec<u64> = op
+                            .children(old, o)
+                            .filter(|&c| self.o2n[c.index()] == NONE)
+                            .map(|c| old.node(c).tree_hash)
+                            .collect();
+                        h.sort_unstable();
+                        h
+                    });
+                    let mut used: SmallVec<[usize; 16]> = SmallVec::new();
+                    let mut extra = 0u32;
+                    for c in self.np.children(self.new, n) {
+                        if self.n2o[c.index()] != NONE {
+                            continue;
+                        }
+                        let h = self.new.node(c).tree_hash;
+                        let mut k = free.partition_point(|&x| x < h);
+                        while k < free.len() && free[k] == h && used.contains(&k) {
+                            k += 1;
+                        }
+                        if k < free.len() && free[k] == h {
+                            used.push(k);
+                            extra += 1;
+                        }
+                    }
+                    self.stats.compared += children as usize;
+                    v + extra
+                };
+                if 4 * shared >= children + old_children {
                     self.pair(o, n);
                     work.push((o, n));
                     self.match_phase(work);
