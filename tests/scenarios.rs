@@ -367,7 +367,9 @@ fn anonymous_edits_are_within_budget_strict() {
 }
 
 /// Debugging aid: `SCENARIO_DEBUG=page-file-name:seed:count cargo test --test scenarios
-/// debug_one -- --ignored --nocapture` prints one anonymous scenario's mutations.
+/// debug_one -- --ignored --nocapture` prints, for one anonymous scenario, the mutations that
+/// the anonymous diff and the identity diff of the same edits (the script the edits made) do
+/// not share, by kind and node.
 #[test]
 #[ignore]
 fn debug_one() {
@@ -380,65 +382,58 @@ fn debug_one() {
         .join("corpus/cache/htmlparser-benchmark")
         .join(name);
     let html = std::fs::read_to_string(page).unwrap();
-    let old = parse_fixed_point(&html);
-    let (new, log) =
-        EditGenerator::new(seed.parse().unwrap()).edit_anonymous(&old, count.parse().unwrap());
-    eprintln!("edits {:?}", log.edits);
-    let rt = roundtrip(old.clone(), new, &Rules::transparent()).unwrap();
-    let mirror_old = Capture::new(Rules::transparent(), old);
-    for m in &rt.mutations {
-        let show = |w: &WireId| {
-            mirror_old
-                .tree()
-                .node_by_wire(*w)
-                .map(|n| {
-                    let h = subtree_to_html(mirror_old.tree(), n);
-                    h.chars().take(120).collect::<String>()
-                })
-                .unwrap_or_else(|| "(new)".into())
-        };
-        match m {
-            Mutation::Move { node, parent, prev } => {
-                eprintln!(
-                    "MOVE {} -> under {} after {:?}",
-                    show(node),
-                    show(parent),
-                    prev.map(|p| show(&p))
-                );
-                let (ot, nt) = (mirror_old.tree(), &rt.new);
-                let seq = |t: &Tree, w: WireId| {
-                    t.node_by_wire(w)
-                        .or_else(|| t.descendants(t.root()).find(|&n| t.wire_id(n) == w))
-                        .map(|p| {
-                            t.children(p)
-                                .map(|c| {
-                                    format!(
-                                        "{}:{:x}",
-                                        t.wire_id(c).0,
-                                        t.subtree_fingerprint(c) & 0xfff
-                                    )
-                                })
-                                .collect::<Vec<_>>()
-                                .join(" ")
-                        })
-                };
-                eprintln!(
-                    "   old parent of node: {:?}",
-                    ot.node_by_wire(*node)
-                        .and_then(|n| ot.parent(n))
-                        .map(|p| ot.wire_id(p).0)
-                );
-                eprintln!(
-                    "   old kids {:?}\n   new kids {:?}",
-                    seq(ot, *parent),
-                    seq(nt, *parent)
-                );
-            }
-            Mutation::Remove { node } => eprintln!("REMOVE {}", show(node)),
-            Mutation::Insert { parent, nodes, .. } => {
-                eprintln!("INSERT {} nodes under {}", nodes.len(), show(parent))
-            }
-            m => eprintln!("{m:?}"),
+    let rules = Rules::transparent();
+    let mut old = parse_fixed_point(&html);
+    prepare(&mut old, &rules);
+    assign_ids(&mut old, &rules);
+    let (anon, tracked, log) = EditGenerator::new(seed.parse().unwrap())
+        .edit_anonymous_traced(&old, count.parse().unwrap());
+    eprintln!("budget {} edits {:?}", log.primitive_edits, log.edits);
+    let got = roundtrip(old.clone(), anon, &rules).unwrap();
+    let ideal = roundtrip(old.clone(), tracked, &rules).unwrap();
+    eprintln!(
+        "anonymous {} mutations, identity {}",
+        got.mutations.len(),
+        ideal.mutations.len()
+    );
+    let show = |w: WireId| {
+        old.node_by_wire(w)
+            .map(|n| {
+                subtree_to_html(&old, n)
+                    .chars()
+                    .take(90)
+                    .collect::<String>()
+                    .replace('\n', " ")
+            })
+            .unwrap_or_else(|| format!("(new {})", w.0))
+    };
+    let key = |m: &Mutation| match m {
+        Mutation::Move { node, parent, .. } => {
+            format!("move {} -> under {}", show(*node), show(*parent))
         }
+        Mutation::Insert { parent, nodes, .. } => {
+            format!("insert {} nodes under {}", nodes.len(), show(*parent))
+        }
+        Mutation::Remove { node } => format!("remove {}", show(*node)),
+        Mutation::SetText { node, .. } => format!("text {}", show(*node)),
+        Mutation::SetAttr { node, name, .. } => format!("set {} on {}", name.local, show(*node)),
+        Mutation::RemoveAttr { node, name } => {
+            format!("remove attr {} on {}", name.local, show(*node))
+        }
+        m => format!("{m:?}"),
+    };
+    let mut a: Vec<String> = got.mutations.iter().map(key).collect();
+    let mut b: Vec<String> = ideal.mutations.iter().map(key).collect();
+    a.sort();
+    b.sort();
+    for x in &a {
+        if let Ok(i) = b.binary_search(x) {
+            b.remove(i);
+        } else {
+            eprintln!("ANON ONLY  {x}");
+        }
+    }
+    for x in &b {
+        eprintln!("IDENT ONLY {x}");
     }
 }

@@ -188,6 +188,8 @@ const WINDOW: usize = 16;
 /// Largest segment (unmatched old times unmatched new children) aligned in order; larger ones
 /// go to the cursor heuristic, so a segment costs at most 64 times its length.
 const ALIGN_CELLS: usize = 64 * 64;
+/// Unmatched children per side beyond which a by-name pair is not estimated (not worth it).
+const PAIR_CHILDREN: usize = 32;
 /// Free old positions with one fingerprint (ascending) and their "next free slot" forest.
 type FreeSlots = (SmallVec<[usize; 2]>, SmallVec<[u32; 2]>);
 /// How many candidates a common leaf looks at in the global phase.
@@ -565,6 +567,9 @@ impl<'a> Differ<'a> {
                     if !self.fuzzy && !self.similar(cand, c) {
                         continue;
                     }
+                    if self.fuzzy && !self.worth_pairing(cand, c) {
+                        continue;
+                    }
                     let old_key = self.old.element(cand).and_then(|e| e.attr("id"));
                     if old_key.is_some() && new_key.is_some() && old_key != new_key {
                         continue;
@@ -741,6 +746,9 @@ impl<'a> Differ<'a> {
         if !self.fuzzy && !self.similar(o, n) {
             return 0;
         }
+        if self.fuzzy && !self.worth_pairing(o, n) {
+            return 0;
+        }
         if self.old.node(o).self_hash == self.new.node(n).self_hash {
             6
         } else if class_of(self.old, o).is_some() && class_of(self.old, o) == class_of(self.new, n)
@@ -749,6 +757,62 @@ impl<'a> Differ<'a> {
         } else {
             4
         }
+    }
+
+    /// The last phase pairs by kind and name alone; a pair is only worth it when updating the
+    /// old node into the new one is estimated to cost at most one mutation (leaving them
+    /// unpaired costs two: an insert and a removal). The estimate: the attribute mutations
+    /// ([`emit_attrs`]) plus, among the children still unmatched, the larger side after
+    /// equal fingerprints pair off (each left at least an update, insert or removal).
+    /// Children matched elsewhere move either way and do not count. Texts and comments always
+    /// qualify (one `SetText`). Cost: the two child lists, at most [`PAIR_CHILDREN`] each.
+    fn worth_pairing(&self, o: NodeId, n: NodeId) -> bool {
+        if self.old.element(o).is_none() {
+            return true;
+        }
+        let mut count = mutation::CountingSink::default();
+        if self.old.node(o).self_hash != self.new.node(n).self_hash {
+            let (a, b) = (self.op.attrs(self.old, o), self.np.attrs(self.new, n));
+            emit_attrs(WireId::default(), &a, &b, &mut count);
+        }
+        if count.count > 1 {
+            return false;
+        }
+        let mut old_free: SmallVec<[u64; 16]> = SmallVec::new();
+        for c in self.op.children(self.old, o) {
+            if self.o2n[c.index()] == NONE {
+                if old_free.len() == PAIR_CHILDREN {
+                    return false;
+                }
+                old_free.push(self.old.node(c).tree_hash);
+            }
+        }
+        let mut new_free: SmallVec<[u64; 16]> = SmallVec::new();
+        for c in self.np.children(self.new, n) {
+            if self.n2o[c.index()] == NONE {
+                if new_free.len() == PAIR_CHILDREN {
+                    return false;
+                }
+                new_free.push(self.new.node(c).tree_hash);
+            }
+        }
+        self.similar_work
+            .set(self.similar_work.get() + old_free.len() + new_free.len());
+        old_free.sort_unstable();
+        new_free.sort_unstable();
+        let (mut i, mut j, mut shared) = (0, 0, 0);
+        while i < old_free.len() && j < new_free.len() {
+            match old_free[i].cmp(&new_free[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    shared += 1;
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        count.count + (old_free.len() - shared).max(new_free.len() - shared) <= 1
     }
 
     /// Whether two same-name nodes are alike enough to pair before anything else is known:
