@@ -760,8 +760,8 @@ impl<'a> Differ<'a> {
     }
 
     /// The last phase pairs by kind and name alone; a pair is only worth it when updating the
-    /// old node into the new one is estimated to cost at most one mutation (leaving them
-    /// unpaired costs two: an insert and a removal). The estimate: the attribute mutations
+    /// old node into the new one is estimated to cost at most two mutations, what leaving
+    /// them unpaired costs (an insert and a removal; a tie pairs, keeping the old ids). The estimate: the attribute mutations
     /// ([`emit_attrs`]) plus, among the children still unmatched, the larger side after
     /// equal fingerprints pair off (each left at least an update, insert or removal).
     /// Children matched elsewhere move either way and do not count. Texts and comments always
@@ -775,7 +775,7 @@ impl<'a> Differ<'a> {
             let (a, b) = (self.op.attrs(self.old, o), self.np.attrs(self.new, n));
             emit_attrs(WireId::default(), &a, &b, &mut count);
         }
-        if count.count > 1 {
+        if count.count > 2 {
             return false;
         }
         let mut old_free: SmallVec<[u64; 16]> = SmallVec::new();
@@ -812,7 +812,7 @@ impl<'a> Differ<'a> {
                 }
             }
         }
-        count.count + (old_free.len() - shared).max(new_free.len() - shared) <= 1
+        count.count + (old_free.len() - shared).max(new_free.len() - shared) <= 2
     }
 
     /// Whether two same-name nodes are alike enough to pair before anything else is known:
