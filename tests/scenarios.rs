@@ -409,7 +409,16 @@ fn debug_one() {
     };
     let key = |m: &Mutation| match m {
         Mutation::Move { node, parent, .. } => {
-            format!("move {} -> under {}", show(*node), show(*parent))
+            let from = old
+                .node_by_wire(*node)
+                .and_then(|n| old.parent(n))
+                .map_or(0, |p| old.wire_id(p).0);
+            format!(
+                "move {} (from {from}) -> under {} ({})",
+                show(*node),
+                show(*parent),
+                parent.0
+            )
         }
         Mutation::Insert { parent, nodes, .. } => {
             format!("insert {} nodes under {}", nodes.len(), show(*parent))

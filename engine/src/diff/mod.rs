@@ -1075,15 +1075,38 @@ impl<'a> Differ<'a> {
                         self.stats.compared += scanned;
                     }
                 } else if let Some(list) = by_hash.get_mut(&h) {
-                    while let Some(&o) = list.last() {
+                    // Several equal subtrees: prefer one whose old parent is this node's new
+                    // parent (no move), then one whose old parent is unmatched (it may still
+                    // be matched here later), over one whose parent stays elsewhere (a move
+                    // for sure). A few candidates are looked at, from the end.
+                    while list.last().is_some_and(|&o| self.old_is_matched(o)) {
+                        list.pop();
+                    }
+                    let new_parent = self.new.parent(n);
+                    let mut best: Option<(usize, u8)> = None;
+                    let mut k = list.len();
+                    let mut scanned = 0;
+                    while k > 0 && scanned < LEAF_SCAN {
+                        k -= 1;
+                        let o = list[k];
+                        scanned += 1;
                         if self.old_is_matched(o) || !self.compatible(o, n) {
-                            list.pop();
                             continue;
                         }
-                        list.pop();
-                        hit = Some(o);
-                        break;
+                        let score = match self.old.parent(o).map(|p| self.o2n[p.index()]) {
+                            Some(v) if v != NONE && new_parent.is_some_and(|np| np.0 + 1 == v) => 2,
+                            Some(NONE) => 1,
+                            _ => 0,
+                        };
+                        if best.is_none_or(|(_, b)| score > b) {
+                            best = Some((k, score));
+                            if score == 2 {
+                                break;
+                            }
+                        }
                     }
+                    self.stats.compared += scanned;
+                    hit = best.map(|(k, _)| list.swap_remove(k));
                 }
                 if hit.is_none()
                     && let Some(k) = self.new.element(n).and_then(|e| e.attr("id"))
