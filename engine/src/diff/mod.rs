@@ -7,8 +7,13 @@
 //! 1. **Match** new nodes to old ones, top-down. A new node that carries a wire id known to the
 //!    old tree is the same node (identity, any parent). Equal subtree fingerprints with
 //!    agreeing ids are matched pairwise in one lockstep walk and never looked at again. Other
-//!    children are matched by equal fingerprint, then by `id` attribute, then by kind and name
-//!    in document order within a small window.
+//!    children: fingerprints unique on both sides pair first; between the children that then
+//!    stay in place (a longest increasing subsequence), the unmatched ones are aligned in
+//!    order ([`align`]: common prefix and suffix, then equal fingerprints, then similar
+//!    nodes), so equal siblings are not paired crosswise; what is left is matched by equal
+//!    fingerprint anywhere in the list, by `id` attribute, then by kind and name near a
+//!    cursor. Later phases (global moves, bottom-up containers by shared children, recovery
+//!    by name where the update is estimated cheaper than insert + remove) fill the gaps.
 //! 2. **Global moves**: an unmatched new node whose subtree fingerprint (or `id` attribute and
 //!    name) equals an unmatched old node anywhere is that node, moved.
 //! 3. **Emit**, in pre-order of the new tree: for each child list, the children whose old
