@@ -1711,6 +1711,26 @@ mod anonymous_tests {
         );
     }
 
+    /// Equal siblings in a row, one of them emptied: the alignment keeps them in order (the
+    /// emptied `<p>` equals the later empty one, which a match by fingerprint anywhere
+    /// would pair crosswise, costing moves the edit never made).
+    #[test]
+    fn equal_siblings_are_paired_in_order_not_crosswise() {
+        let (m, _) = anon(
+            "<div id=r> <p>a</p> <p>a</p><p></p><b>x</b></div>",
+            "<div id=r> <p></p> <p>a</p><p></p><b>x</b></div>",
+        );
+        assert_eq!(m, ["remove a"]);
+        // The same inside changed neighbours (no common prefix or suffix to trim): the
+        // weighted alignment pairs them in order.
+        let (mut m, _) = anon(
+            "<div id=r><p>c</p> <p>a</p> <p>a</p><p></p><p>d</p></div>",
+            "<div id=r><p>C</p> <p></p> <p>a</p><p></p><p>D</p></div>",
+        );
+        m.sort();
+        assert_eq!(m, ["remove a", "text c = C", "text d = D"]);
+    }
+
     #[test]
     fn a_text_change_among_similar_siblings_is_one_set_text() {
         let (m, _) = anon(
