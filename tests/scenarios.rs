@@ -271,6 +271,8 @@ fn summarize(label: &str, ratios: &mut [f64]) -> String {
 /// What the anonymous scenarios gave: ratios of mutations to budget, the scenarios over
 /// budget (with their edit logs), edits rejected as not re-parse safe.
 struct AnonymousRun {
+    /// Every `step`-th corpus page was run (1: all).
+    step: usize,
     ratios: Vec<f64>,
     over_budget: Vec<String>,
     worst: f64,
@@ -284,16 +286,17 @@ struct AnonymousRun {
 fn run_anonymous_scenarios() -> AnonymousRun {
     let pages = corpus_pages_required();
     let rules = Rules::transparent();
+    let step = std::env::var("SCENARIO_PAGE_STEP")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
     let mut run = AnonymousRun {
+        step,
         ratios: Vec::new(),
         over_budget: Vec::new(),
         worst: 0.0,
         rejected: 0,
     };
-    let step = std::env::var("SCENARIO_PAGE_STEP")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1);
     for (i, p) in pages.iter().enumerate().step_by(step) {
         let html = std::fs::read_to_string(p).unwrap();
         let old = parse_fixed_point(&html);
@@ -335,26 +338,38 @@ fn run_anonymous_scenarios() -> AnonymousRun {
     run
 }
 
-/// Anonymous mode (see [`run_anonymous_scenarios`]): every replay is exact, and no scenario
-/// spends more than four times its budget (the worst measured is 3.86; before the phased
-/// matcher an outside check found 15.8).
-/// The strict per-scenario bound is [`anonymous_edits_are_within_budget_strict`].
+/// Anonymous mode (see [`run_anonymous_scenarios`]): every replay is exact, no scenario spends
+/// more than 2.5 times its budget (the worst measured is 2.06; 3.86 before the in-order
+/// sibling alignment, 15.8 before the phased matcher), and on the full corpus at most 80 of
+/// the 1,028 scenarios are over budget (73 measured; 188 before the alignment). A ratchet, not
+/// the goal: the goal is [`anonymous_edits_are_within_budget_strict`].
 #[test]
 fn anonymous_edits_on_every_corpus_page_round_trip_exactly() {
     let run = run_anonymous_scenarios();
     assert!(
-        run.worst <= 4.0,
+        run.worst <= 2.5,
         "a scenario spent {:.2} times its budget:\n{}",
         run.worst,
         run.over_budget.join("\n")
     );
+    if run.step == 1 && !run.ratios.is_empty() {
+        assert!(
+            run.over_budget.len() <= 80,
+            "{} scenarios over budget (at most 80 expected):\n{}",
+            run.over_budget.len(),
+            run.over_budget.join("\n")
+        );
+    }
 }
 
-/// The bound, per scenario: mutations <= the primitive budget. Not met yet on 188 of
-/// 1,028 scenarios (mostly 25 and 100 edits: runs of moves where several reorders, wraps and
-/// unwraps meet in one child list); run with `--ignored` to list them.
+/// The bound, per scenario: mutations <= the primitive budget. Not met yet on 73 of
+/// 1,028 scenarios (5 with 5 edits, 26 with 25, 42 with 100; worst 2.06x): mostly runs of
+/// equal siblings (whitespace, empty cells, duplicated blocks) that several edits touched in
+/// one child list. Full run, listing them: `cargo test -p cobrowse-tests --test scenarios
+/// anonymous_edits_are_within_budget_strict -- --ignored --nocapture` (about 6 minutes here;
+/// `SCENARIO_PAGE_STEP=16` for every 16th page).
 #[test]
-#[ignore = "not met yet: 188 of 1,028 anonymous scenarios are over budget"]
+#[ignore = "not met yet: 73 of 1,028 anonymous scenarios are over budget"]
 fn anonymous_edits_are_within_budget_strict() {
     let run = run_anonymous_scenarios();
     assert!(
@@ -367,7 +382,9 @@ fn anonymous_edits_are_within_budget_strict() {
 }
 
 /// Debugging aid: `SCENARIO_DEBUG=page-file-name:seed:count cargo test --test scenarios
-/// debug_one -- --ignored --nocapture` prints one anonymous scenario's mutations.
+/// debug_one -- --ignored --nocapture` prints, for one anonymous scenario, the mutations that
+/// the anonymous diff and the identity diff of the same edits (the script the edits made) do
+/// not share, by kind and node.
 #[test]
 #[ignore]
 fn debug_one() {
@@ -380,65 +397,67 @@ fn debug_one() {
         .join("corpus/cache/htmlparser-benchmark")
         .join(name);
     let html = std::fs::read_to_string(page).unwrap();
-    let old = parse_fixed_point(&html);
-    let (new, log) =
-        EditGenerator::new(seed.parse().unwrap()).edit_anonymous(&old, count.parse().unwrap());
-    eprintln!("edits {:?}", log.edits);
-    let rt = roundtrip(old.clone(), new, &Rules::transparent()).unwrap();
-    let mirror_old = Capture::new(Rules::transparent(), old);
-    for m in &rt.mutations {
-        let show = |w: &WireId| {
-            mirror_old
-                .tree()
-                .node_by_wire(*w)
-                .map(|n| {
-                    let h = subtree_to_html(mirror_old.tree(), n);
-                    h.chars().take(120).collect::<String>()
-                })
-                .unwrap_or_else(|| "(new)".into())
-        };
-        match m {
-            Mutation::Move { node, parent, prev } => {
-                eprintln!(
-                    "MOVE {} -> under {} after {:?}",
-                    show(node),
-                    show(parent),
-                    prev.map(|p| show(&p))
-                );
-                let (ot, nt) = (mirror_old.tree(), &rt.new);
-                let seq = |t: &Tree, w: WireId| {
-                    t.node_by_wire(w)
-                        .or_else(|| t.descendants(t.root()).find(|&n| t.wire_id(n) == w))
-                        .map(|p| {
-                            t.children(p)
-                                .map(|c| {
-                                    format!(
-                                        "{}:{:x}",
-                                        t.wire_id(c).0,
-                                        t.subtree_fingerprint(c) & 0xfff
-                                    )
-                                })
-                                .collect::<Vec<_>>()
-                                .join(" ")
-                        })
-                };
-                eprintln!(
-                    "   old parent of node: {:?}",
-                    ot.node_by_wire(*node)
-                        .and_then(|n| ot.parent(n))
-                        .map(|p| ot.wire_id(p).0)
-                );
-                eprintln!(
-                    "   old kids {:?}\n   new kids {:?}",
-                    seq(ot, *parent),
-                    seq(nt, *parent)
-                );
-            }
-            Mutation::Remove { node } => eprintln!("REMOVE {}", show(node)),
-            Mutation::Insert { parent, nodes, .. } => {
-                eprintln!("INSERT {} nodes under {}", nodes.len(), show(parent))
-            }
-            m => eprintln!("{m:?}"),
+    let rules = Rules::transparent();
+    let mut old = parse_fixed_point(&html);
+    prepare(&mut old, &rules);
+    assign_ids(&mut old, &rules);
+    let (anon, tracked, log) = EditGenerator::new(seed.parse().unwrap())
+        .edit_anonymous_traced(&old, count.parse().unwrap());
+    eprintln!("budget {} edits {:?}", log.primitive_edits, log.edits);
+    let got = roundtrip(old.clone(), anon, &rules).unwrap();
+    let ideal = roundtrip(old.clone(), tracked, &rules).unwrap();
+    eprintln!(
+        "anonymous {} mutations, identity {}",
+        got.mutations.len(),
+        ideal.mutations.len()
+    );
+    let show = |w: WireId| {
+        old.node_by_wire(w)
+            .map(|n| {
+                subtree_to_html(&old, n)
+                    .chars()
+                    .take(90)
+                    .collect::<String>()
+                    .replace('\n', " ")
+            })
+            .unwrap_or_else(|| format!("(new {})", w.0))
+    };
+    let key = |m: &Mutation| match m {
+        Mutation::Move { node, parent, .. } => {
+            let from = old
+                .node_by_wire(*node)
+                .and_then(|n| old.parent(n))
+                .map_or(0, |p| old.wire_id(p).0);
+            format!(
+                "move {} (from {from}) -> under {} ({})",
+                show(*node),
+                show(*parent),
+                parent.0
+            )
         }
+        Mutation::Insert { parent, nodes, .. } => {
+            format!("insert {} nodes under {}", nodes.len(), show(*parent))
+        }
+        Mutation::Remove { node } => format!("remove {}", show(*node)),
+        Mutation::SetText { node, .. } => format!("text {}", show(*node)),
+        Mutation::SetAttr { node, name, .. } => format!("set {} on {}", name.local, show(*node)),
+        Mutation::RemoveAttr { node, name } => {
+            format!("remove attr {} on {}", name.local, show(*node))
+        }
+        m => format!("{m:?}"),
+    };
+    let mut a: Vec<String> = got.mutations.iter().map(key).collect();
+    let mut b: Vec<String> = ideal.mutations.iter().map(key).collect();
+    a.sort();
+    b.sort();
+    for x in &a {
+        if let Ok(i) = b.binary_search(x) {
+            b.remove(i);
+        } else {
+            eprintln!("ANON ONLY  {x}");
+        }
+    }
+    for x in &b {
+        eprintln!("IDENT ONLY {x}");
     }
 }

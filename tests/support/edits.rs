@@ -147,6 +147,15 @@ impl EditGenerator {
     /// (no wire ids carried over) with the log of the kept edits. `old` should be a parse
     /// fixed point (`parse(to_html(parse(page)))`).
     pub fn edit_anonymous(&mut self, old: &Tree, count: usize) -> (Tree, EditLog) {
+        let (new, _, log) = self.edit_anonymous_traced(old, count);
+        (new, log)
+    }
+
+    /// [`EditGenerator::edit_anonymous`], also returning the edited copy before the trip
+    /// through HTML: it keeps `old`'s wire ids (new nodes have fresh ones), so diffing `old`
+    /// against it by identity gives the script the edits made, to compare with the anonymous
+    /// diff's.
+    pub fn edit_anonymous_traced(&mut self, old: &Tree, count: usize) -> (Tree, Tree, EditLog) {
         let mut work = old.clone();
         let mut log = EditLog::default();
         let mut attempts = 0;
@@ -172,7 +181,7 @@ impl EditGenerator {
             }
         }
         let new = parse_document_str(&to_html(&work));
-        (new, log)
+        (new, work, log)
     }
 
     fn pick(&mut self, v: &[NodeId]) -> Option<NodeId> {

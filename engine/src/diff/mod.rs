@@ -7,8 +7,13 @@
 //! 1. **Match** new nodes to old ones, top-down. A new node that carries a wire id known to the
 //!    old tree is the same node (identity, any parent). Equal subtree fingerprints with
 //!    agreeing ids are matched pairwise in one lockstep walk and never looked at again. Other
-//!    children are matched by equal fingerprint, then by `id` attribute, then by kind and name
-//!    in document order within a small window.
+//!    children: fingerprints unique on both sides pair first; between the children that then
+//!    stay in place (a longest increasing subsequence), the unmatched ones are aligned in
+//!    order ([`align`]: common prefix and suffix, then equal fingerprints, then similar
+//!    nodes), so equal siblings are not paired crosswise; what is left is matched by equal
+//!    fingerprint anywhere in the list, by `id` attribute, then by kind and name near a
+//!    cursor. Later phases (global moves, bottom-up containers by shared children, recovery
+//!    by name where the update is estimated cheaper than insert + remove) fill the gaps.
 //! 2. **Global moves**: an unmatched new node whose subtree fingerprint (or `id` attribute and
 //!    name) equals an unmatched old node anywhere is that node, moved.
 //! 3. **Emit**, in pre-order of the new tree: for each child list, the children whose old
@@ -20,6 +25,7 @@
 //! Invariants (debug-asserted): every visible node of `new` has a wire id afterwards; a
 //! matched node gets its old node's id; an inserted node gets an id unknown to `old`.
 
+pub(crate) mod align;
 pub(crate) mod fingerprint;
 pub(crate) mod mutation;
 
@@ -184,6 +190,11 @@ const NONE: u32 = 0;
 const CLEAN: u8 = 1;
 const PLACED: u8 = 2;
 const WINDOW: usize = 16;
+/// Largest segment (unmatched old times unmatched new children) aligned in order; larger ones
+/// go to the cursor heuristic, so a segment costs at most 64 times its length.
+const ALIGN_CELLS: usize = 64 * 64;
+/// Unmatched children per side beyond which a by-name pair is not estimated (not worth it).
+const PAIR_CHILDREN: usize = 32;
 /// Free old positions with one fingerprint (ascending) and their "next free slot" forest.
 type FreeSlots = (SmallVec<[usize; 2]>, SmallVec<[u32; 2]>);
 /// How many candidates a common leaf looks at in the global phase.
@@ -472,6 +483,8 @@ impl<'a> Differ<'a> {
         }
         let pos_of: std::collections::HashMap<u32, usize> =
             oc.iter().enumerate().map(|(j, o)| (o.0, j)).collect();
+        // 3. order-preserving alignment between the children that stay in place.
+        let aligned = self.align_segments(&oc, &nc, &pos_of, work);
         // Free old positions by fingerprint, ascending, each list with a "next free slot"
         // forest (path-halving) so that taking the first free one at or after the cursor is
         // amortized O(α) even for thousands of equal siblings.
@@ -484,8 +497,9 @@ impl<'a> Differ<'a> {
                 e.0.push(j);
             }
         }
-        // 3. in order: equal fingerprint near the cursor, equal fingerprint anywhere in this
-        //    list, same `id` attribute, then same kind and name near the cursor.
+        // 4. in order: equal fingerprint near the cursor, equal fingerprint anywhere in this
+        //    list, same `id` attribute, then (unless the alignment already weighed its
+        //    segment) same kind and name near the cursor.
         let mut cursor = 0usize;
         let mut by_key: Option<std::collections::HashMap<&str, SmallVec<[usize; 1]>>> = None;
         for (i, &c) in nc.iter().enumerate() {
@@ -498,7 +512,6 @@ impl<'a> Differ<'a> {
             if self.new.wire_id(c).is_assigned() {
                 continue;
             }
-            let _ = i;
             let h = self.new.node(c).tree_hash;
             let window = cursor..oc.len().min(cursor + WINDOW);
             // Equal fingerprint: the first free one at or after the cursor (keeps duplicates
@@ -540,7 +553,12 @@ impl<'a> Differ<'a> {
                         .find(|&j| !self.old_is_matched(oc[j]) && self.compatible(oc[j], c))
                 });
             }
-            if found.is_none() {
+            if found.is_none() && aligned.binary_search(&i).is_ok() {
+                // Its segment was aligned already: nothing similar is left in it.
+                if !self.fuzzy {
+                    self.deferred = true;
+                }
+            } else if found.is_none() {
                 // Same kind and name near the cursor. Before the last phase only a similar
                 // node qualifies (equal attributes, or at least half its children's
                 // fingerprints shared): a wrapper is not the node it wraps.
@@ -552,6 +570,9 @@ impl<'a> Differ<'a> {
                         continue;
                     }
                     if !self.fuzzy && !self.similar(cand, c) {
+                        continue;
+                    }
+                    if self.fuzzy && !self.worth_pairing(cand, c) {
                         continue;
                     }
                     let old_key = self.old.element(cand).and_then(|e| e.attr("id"));
@@ -583,6 +604,220 @@ impl<'a> Differ<'a> {
                 cursor = j + 1;
             }
         }
+    }
+
+    /// Step 3 of [`Differ::match_children`]: the matched children whose old positions form a
+    /// longest increasing subsequence stay in place; between two consecutive ones (a
+    /// segment), the unmatched old and new children are aligned in order, first by equal
+    /// fingerprint, then, in the gaps left, by similarity ([`Differ::pair_weight`]). Segments
+    /// larger than [`ALIGN_CELLS`] are left to the cursor heuristic. Returns the new child
+    /// positions whose segment was aligned (sorted).
+    fn align_segments(
+        &mut self,
+        oc: &[NodeId],
+        nc: &[NodeId],
+        pos_of: &std::collections::HashMap<u32, usize>,
+        work: &mut Vec<(NodeId, NodeId)>,
+    ) -> Vec<usize> {
+        let seq: Vec<Option<usize>> = nc
+            .iter()
+            .map(|&c| self.matched_old(c).and_then(|o| pos_of.get(&o.0).copied()))
+            .collect();
+        let stay = lis(&seq);
+        let mut aligned = Vec::new();
+        let (mut o_start, mut n_start) = (0usize, 0usize);
+        for i in 0..=nc.len() {
+            if i < nc.len() && !stay[i] {
+                continue;
+            }
+            let o_end = if i == nc.len() {
+                oc.len()
+            } else {
+                seq[i].expect("a child in place has an old position")
+            };
+            debug_assert!(o_end >= o_start, "segments out of order");
+            let olds: SmallVec<[usize; 16]> = (o_start..o_end)
+                .filter(|&j| !self.old_is_matched(oc[j]))
+                .collect();
+            let news: SmallVec<[usize; 16]> = (n_start..i)
+                .filter(|&k| {
+                    self.n2o[nc[k].index()] == NONE && !self.new.wire_id(nc[k]).is_assigned()
+                })
+                .collect();
+            // Equal fingerprints at both ends of the segment pair off in order first (the
+            // common prefix and suffix of a diff), so a long run of equal siblings with one
+            // change leaves a small middle.
+            let same = |d: &Self, j: usize, k: usize| {
+                d.old.node(oc[j]).tree_hash == d.new.node(nc[k]).tree_hash
+                    && d.compatible(oc[j], nc[k])
+            };
+            let mut prefix = 0;
+            while prefix < olds.len().min(news.len()) && same(self, olds[prefix], news[prefix]) {
+                prefix += 1;
+            }
+            let mut suffix = 0;
+            while suffix < (olds.len() - prefix).min(news.len() - prefix)
+                && same(
+                    self,
+                    olds[olds.len() - 1 - suffix],
+                    news[news.len() - 1 - suffix],
+                )
+            {
+                suffix += 1;
+            }
+            self.stats.compared += prefix + suffix;
+            for (&j, &k) in olds[..prefix].iter().zip(&news[..prefix]).chain(
+                olds[olds.len() - suffix..]
+                    .iter()
+                    .zip(&news[news.len() - suffix..]),
+            ) {
+                self.pair(oc[j], nc[k]);
+                work.push((oc[j], nc[k]));
+            }
+            let (olds, news) = (
+                &olds[prefix..olds.len() - suffix],
+                &news[prefix..news.len() - suffix],
+            );
+            if !olds.is_empty() && !news.is_empty() && olds.len() * news.len() <= ALIGN_CELLS {
+                self.align_segment(oc, nc, olds, news, work);
+                aligned.extend_from_slice(news);
+            }
+            if i < nc.len() {
+                o_start = o_end + 1;
+                n_start = i + 1;
+            }
+        }
+        aligned
+    }
+
+    /// Aligns one segment: equal fingerprints in order, then similar nodes in the gaps.
+    fn align_segment(
+        &mut self,
+        oc: &[NodeId],
+        nc: &[NodeId],
+        olds: &[usize],
+        news: &[usize],
+        work: &mut Vec<(NodeId, NodeId)>,
+    ) {
+        self.stats.compared += olds.len() * news.len();
+        let exact = {
+            let (old, new) = (self.old, &*self.new);
+            align::align(olds.len(), news.len(), |a, b| {
+                let (o, n) = (oc[olds[a]], nc[news[b]]);
+                u32::from(old.node(o).tree_hash == new.node(n).tree_hash && self.compatible(o, n))
+            })
+        };
+        for &(a, b) in &exact {
+            self.pair(oc[olds[a]], nc[news[b]]);
+            work.push((oc[olds[a]], nc[news[b]]));
+        }
+        // The gaps between exact pairs (and before the first, after the last).
+        let mut bounds: SmallVec<[(usize, usize); 16]> = SmallVec::new();
+        bounds.push((0, 0));
+        for &(a, b) in &exact {
+            bounds.push((a, b));
+            bounds.push((a + 1, b + 1));
+        }
+        bounds.push((olds.len(), news.len()));
+        for gap in bounds.chunks(2) {
+            let ((a0, b0), (a1, b1)) = (gap[0], gap[1]);
+            if a1 <= a0 || b1 <= b0 {
+                continue;
+            }
+            let (go, gn) = (&olds[a0..a1], &news[b0..b1]);
+            let pairs = align::align(go.len(), gn.len(), |a, b| {
+                self.pair_weight(oc[go[a]], nc[gn[b]])
+            });
+            for (a, b) in pairs {
+                self.pair(oc[go[a]], nc[gn[b]]);
+                work.push((oc[go[a]], nc[gn[b]]));
+            }
+        }
+    }
+
+    /// How good a pair of unmatched siblings of different content is, 0 when they may not be
+    /// paired: same kind and name, no conflicting `id`, and before the last phase similar
+    /// ([`Differ::similar`]). Any allowed pair weighs 4 (more pairs win), plus 2 for equal
+    /// own data or 1 for an equal `class`.
+    fn pair_weight(&self, o: NodeId, n: NodeId) -> u32 {
+        if !self.compatible(o, n) {
+            return 0;
+        }
+        let old_key = self.old.element(o).and_then(|e| e.attr("id"));
+        let new_key = self.new.element(n).and_then(|e| e.attr("id"));
+        if old_key.is_some() && new_key.is_some() && old_key != new_key {
+            return 0;
+        }
+        if !self.fuzzy && !self.similar(o, n) {
+            return 0;
+        }
+        if self.fuzzy && !self.worth_pairing(o, n) {
+            return 0;
+        }
+        if self.old.node(o).self_hash == self.new.node(n).self_hash {
+            6
+        } else if class_of(self.old, o).is_some() && class_of(self.old, o) == class_of(self.new, n)
+        {
+            5
+        } else {
+            4
+        }
+    }
+
+    /// The last phase pairs by kind and name alone; a pair is only worth it when updating the
+    /// old node into the new one is estimated to cost at most two mutations, what leaving
+    /// them unpaired costs (an insert and a removal; a tie pairs, keeping the old ids). The estimate: the attribute mutations
+    /// ([`emit_attrs`]) plus, among the children still unmatched, the larger side after
+    /// equal fingerprints pair off (each left at least an update, insert or removal).
+    /// Children matched elsewhere move either way and do not count. Texts and comments always
+    /// qualify (one `SetText`). Cost: the two child lists, at most [`PAIR_CHILDREN`] each.
+    fn worth_pairing(&self, o: NodeId, n: NodeId) -> bool {
+        if self.old.element(o).is_none() {
+            return true;
+        }
+        let mut count = mutation::CountingSink::default();
+        if self.old.node(o).self_hash != self.new.node(n).self_hash {
+            let (a, b) = (self.op.attrs(self.old, o), self.np.attrs(self.new, n));
+            emit_attrs(WireId::default(), &a, &b, &mut count);
+        }
+        if count.count > 2 {
+            return false;
+        }
+        let mut old_free: SmallVec<[u64; 16]> = SmallVec::new();
+        for c in self.op.children(self.old, o) {
+            if self.o2n[c.index()] == NONE {
+                if old_free.len() == PAIR_CHILDREN {
+                    return false;
+                }
+                old_free.push(self.old.node(c).tree_hash);
+            }
+        }
+        let mut new_free: SmallVec<[u64; 16]> = SmallVec::new();
+        for c in self.np.children(self.new, n) {
+            if self.n2o[c.index()] == NONE {
+                if new_free.len() == PAIR_CHILDREN {
+                    return false;
+                }
+                new_free.push(self.new.node(c).tree_hash);
+            }
+        }
+        self.similar_work
+            .set(self.similar_work.get() + old_free.len() + new_free.len());
+        old_free.sort_unstable();
+        new_free.sort_unstable();
+        let (mut i, mut j, mut shared) = (0, 0, 0);
+        while i < old_free.len() && j < new_free.len() {
+            match old_free[i].cmp(&new_free[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    shared += 1;
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        count.count + (old_free.len() - shared).max(new_free.len() - shared) <= 2
     }
 
     /// Whether two same-name nodes are alike enough to pair before anything else is known:
@@ -636,6 +871,7 @@ impl<'a> Differ<'a> {
             stack.extend(self.np.children(self.new, n));
         }
         let mut child_counts: std::collections::HashMap<u32, u32> = Default::default();
+        let mut free_child_hashes: std::collections::HashMap<u32, Vec<u64>> = Default::default();
         for &n in order.iter().rev() {
             if self.n2o[n.index()] != NONE || self.new.element(n).is_none() {
                 continue;
@@ -669,7 +905,41 @@ impl<'a> Differ<'a> {
                 let old_children = *child_counts
                     .entry(o.0)
                     .or_insert_with(|| op.children(old, o).count() as u32);
-                if 4 * v >= children + old_children {
+                // Children not matched yet (whitespace, `<br>`: leaves too common to be taken
+                // from elsewhere) count when their fingerprint is among the candidate's
+                // unmatched children; its list is sorted once per candidate.
+                let shared = if 4 * v >= children + old_children {
+                    v
+                } else {
+                    let free = free_child_hashes.entry(o.0).or_insert_with(|| {
+                        let mut h: Vec<u64> = op
+                            .children(old, o)
+                            .filter(|&c| self.o2n[c.index()] == NONE)
+                            .map(|c| old.node(c).tree_hash)
+                            .collect();
+                        h.sort_unstable();
+                        h
+                    });
+                    let mut used: SmallVec<[usize; 16]> = SmallVec::new();
+                    let mut extra = 0u32;
+                    for c in self.np.children(self.new, n) {
+                        if self.n2o[c.index()] != NONE {
+                            continue;
+                        }
+                        let h = self.new.node(c).tree_hash;
+                        let mut k = free.partition_point(|&x| x < h);
+                        while k < free.len() && free[k] == h && used.contains(&k) {
+                            k += 1;
+                        }
+                        if k < free.len() && free[k] == h {
+                            used.push(k);
+                            extra += 1;
+                        }
+                    }
+                    self.stats.compared += children as usize;
+                    v + extra
+                };
+                if 4 * shared >= children + old_children {
                     self.pair(o, n);
                     work.push((o, n));
                     self.match_phase(work);
@@ -810,15 +1080,38 @@ impl<'a> Differ<'a> {
                         self.stats.compared += scanned;
                     }
                 } else if let Some(list) = by_hash.get_mut(&h) {
-                    while let Some(&o) = list.last() {
+                    // Several equal subtrees: prefer one whose old parent is this node's new
+                    // parent (no move), then one whose old parent is unmatched (it may still
+                    // be matched here later), over one whose parent stays elsewhere (a move
+                    // for sure). A few candidates are looked at, from the end.
+                    while list.last().is_some_and(|&o| self.old_is_matched(o)) {
+                        list.pop();
+                    }
+                    let new_parent = self.new.parent(n);
+                    let mut best: Option<(usize, u8)> = None;
+                    let mut k = list.len();
+                    let mut scanned = 0;
+                    while k > 0 && scanned < LEAF_SCAN {
+                        k -= 1;
+                        let o = list[k];
+                        scanned += 1;
                         if self.old_is_matched(o) || !self.compatible(o, n) {
-                            list.pop();
                             continue;
                         }
-                        list.pop();
-                        hit = Some(o);
-                        break;
+                        let score = match self.old.parent(o).map(|p| self.o2n[p.index()]) {
+                            Some(v) if v != NONE && new_parent.is_some_and(|np| np.0 + 1 == v) => 2,
+                            Some(NONE) => 1,
+                            _ => 0,
+                        };
+                        if best.is_none_or(|(_, b)| score > b) {
+                            best = Some((k, score));
+                            if score == 2 {
+                                break;
+                            }
+                        }
                     }
+                    self.stats.compared += scanned;
+                    hit = best.map(|(k, _)| list.swap_remove(k));
                 }
                 if hit.is_none()
                     && let Some(k) = self.new.element(n).and_then(|e| e.attr("id"))
@@ -1416,6 +1709,26 @@ mod anonymous_tests {
                 "text x = x!",
             ]
         );
+    }
+
+    /// Equal siblings in a row, one of them emptied: the alignment keeps them in order (the
+    /// emptied `<p>` equals the later empty one, which a match by fingerprint anywhere
+    /// would pair crosswise, costing moves the edit never made).
+    #[test]
+    fn equal_siblings_are_paired_in_order_not_crosswise() {
+        let (m, _) = anon(
+            "<div id=r> <p>a</p> <p>a</p><p></p><b>x</b></div>",
+            "<div id=r> <p></p> <p>a</p><p></p><b>x</b></div>",
+        );
+        assert_eq!(m, ["remove a"]);
+        // The same inside changed neighbours (no common prefix or suffix to trim): the
+        // weighted alignment pairs them in order.
+        let (mut m, _) = anon(
+            "<div id=r><p>c</p> <p>a</p> <p>a</p><p></p><p>d</p></div>",
+            "<div id=r><p>C</p> <p></p> <p>a</p><p></p><p>D</p></div>",
+        );
+        m.sort();
+        assert_eq!(m, ["remove a", "text c = C", "text d = D"]);
     }
 
     #[test]

@@ -205,7 +205,7 @@ impl NodeData {
 
 /// One arena slot.
 #[derive(Clone, Debug)]
-pub struct Node {
+pub(crate) struct Node {
     pub(crate) parent: u32,
     pub(crate) first_child: u32,
     pub(crate) last_child: u32,

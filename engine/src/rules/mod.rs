@@ -494,7 +494,7 @@ pub struct Projection<'r> {
 }
 
 /// Flags of a node's view that travel on the wire (blocked, masked, disabled).
-pub const WIRE_FLAGS: u8 = View::BLOCKED | View::MASKED | View::DISABLED;
+pub(crate) const WIRE_FLAGS: u8 = View::BLOCKED | View::MASKED | View::DISABLED;
 
 impl<'r> Projection<'r> {
     /// The capture side: project through these rules.

@@ -57,7 +57,7 @@ use crate::dom::tree::{ElementData, NodeData, NodeId, Tree};
 ///
 /// Cheap to clone (the compiled list is reference-counted) and shareable across threads.
 #[derive(Clone)]
-pub struct CompiledSelector {
+pub(crate) struct CompiledSelector {
     list: SelectorList<Impl>,
     source: String,
     /// Whether matching keys cache entries by the address of a nested selector list (`:has()`,
@@ -98,7 +98,7 @@ impl fmt::Debug for CompiledSelector {
 
 impl CompiledSelector {
     /// Parses a selector list, as `querySelectorAll` accepts it.
-    pub fn parse(source: &str) -> Result<CompiledSelector, SelectorError> {
+    pub(crate) fn parse(source: &str) -> Result<CompiledSelector, SelectorError> {
         let error = |message: String| SelectorError {
             selector: source.to_owned(),
             message,
@@ -131,7 +131,7 @@ impl CompiledSelector {
     }
 
     /// The selector text this was compiled from.
-    pub fn source(&self) -> &str {
+    pub(crate) fn source(&self) -> &str {
         &self.source
     }
 
@@ -139,7 +139,7 @@ impl CompiledSelector {
     ///
     /// `caches` may be reused across calls and selectors for the same tree while the tree is
     /// not edited; see [`MatchCaches`].
-    pub fn matches(&self, tree: &Tree, id: NodeId, caches: &mut MatchCaches) -> bool {
+    pub(crate) fn matches(&self, tree: &Tree, id: NodeId, caches: &mut MatchCaches) -> bool {
         if tree.element(id).is_none() {
             return false;
         }
@@ -188,7 +188,7 @@ impl CompiledSelector {
 /// [`clear`](MatchCaches::clear) it, or make a new one, after editing the tree. Switching to a
 /// different tree, or to one whose arena grew or moved, clears it automatically.
 #[derive(Default)]
-pub struct MatchCaches {
+pub(crate) struct MatchCaches {
     inner: SelectorCaches,
     /// (arena address, arena length) of the tree the entries describe.
     tree_key: Option<(usize, usize)>,
@@ -201,7 +201,7 @@ pub struct MatchCaches {
 
 impl MatchCaches {
     /// Forgets every cached result (call after editing the tree).
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.inner = SelectorCaches::default();
         self.tree_key = None;
         self.pinned.clear();
@@ -274,7 +274,7 @@ const HAS_STACK_PER_LEVEL: usize = 1024;
 
 /// The [`selectors::SelectorImpl`] for the arena tree.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Impl;
+pub(crate) struct Impl;
 
 impl selectors::SelectorImpl for Impl {
     type ExtraMatchingData<'a> = ();
@@ -291,7 +291,7 @@ impl selectors::SelectorImpl for Impl {
 
 /// An attribute value in a selector (serialized as a CSS string).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct CssString(pub String);
+pub(crate) struct CssString(pub String);
 
 impl From<&str> for CssString {
     fn from(s: &str) -> Self {
@@ -313,7 +313,7 @@ impl ToCss for CssString {
 
 /// An id, class name or namespace prefix in a selector.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
-pub struct CssIdent(pub String);
+pub(crate) struct CssIdent(pub String);
 
 impl From<&str> for CssIdent {
     fn from(s: &str) -> Self {
@@ -336,7 +336,7 @@ impl PrecomputedHash for CssIdent {
 /// A local name (of an element or attribute) in a selector: the same atom the tree stores, so
 /// matching compares atoms.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct CssLocalName(pub LocalName);
+pub(crate) struct CssLocalName(pub LocalName);
 
 impl From<&str> for CssLocalName {
     fn from(s: &str) -> Self {
@@ -358,7 +358,7 @@ impl PrecomputedHash for CssLocalName {
 
 /// A namespace URL in a selector (empty for "no namespace").
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct CssNamespace(pub Namespace);
+pub(crate) struct CssNamespace(pub Namespace);
 
 impl Default for CssNamespace {
     fn default() -> Self {
@@ -385,7 +385,7 @@ fn str_hash(s: &str) -> u32 {
 
 /// The non-tree-structural pseudo-classes this module understands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum PseudoClass {
+pub(crate) enum PseudoClass {
     /// `:link`: an HTML `<a>` or `<area>` with `href`, or an SVG `<a>` with `href` or
     /// `xlink:href` (every link counts as unvisited).
     Link,
@@ -437,7 +437,7 @@ impl selectors::parser::NonTSPseudoClass for PseudoClass {
 
 /// No pseudo-element is supported (they do not select nodes of the tree).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PseudoElement {}
+pub(crate) enum PseudoElement {}
 
 impl ToCss for PseudoElement {
     fn to_css<W: fmt::Write>(&self, _dest: &mut W) -> fmt::Result {

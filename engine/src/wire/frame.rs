@@ -1360,6 +1360,8 @@ fn mutation_to_owned(m: &MutationRef<'_>) -> Mutation {
 /// Fuzzing entry point: accesses `bytes` and, if it is a valid frame, walks every record and
 /// mutation, then checks that re-encoding what was read gives a frame that reads back the
 /// same. Panics only on a bug (an invalid frame must simply be rejected).
+// Re-exported with the `fuzzing` feature; a test build without it only calls it here.
+#[allow(unreachable_pub)]
 pub fn fuzz_access(bytes: &[u8]) {
     let Ok(view) = FrameView::access(bytes) else {
         return;
