@@ -201,6 +201,10 @@ fn every_kind() -> Vec<Message> {
             nonce: 9_007_199_254_740_991,
             sent_at_ms: 0,
         },
+        Message::Latency {
+            participant_id: ParticipantId(1),
+            rtt_ms: 37,
+        },
         Message::Frame {
             bytes: b"CBF1 opaque here".to_vec(),
         },

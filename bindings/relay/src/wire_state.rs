@@ -80,6 +80,9 @@ pub struct WireState {
     /// customer does.
     pub(crate) page_scroll: Option<Message>,
     pub(crate) viewport: Option<Message>,
+    /// The customer's last measured round trip ([`Message::Latency`]), sent after every
+    /// relay-made keyframe too.
+    pub(crate) customer_latency: Option<Message>,
     /// Since when sharing resumed without a keyframe from the customer: deltas are not
     /// forwarded until one arrives, and the relay asks for it (see [`crate::ws`]).
     pub(crate) resumed_without_keyframe: Option<std::time::Instant>,
@@ -105,6 +108,7 @@ impl WireState {
             customer_seen: false,
             page_scroll: None,
             viewport: None,
+            customer_latency: None,
             resumed_without_keyframe: None,
             mirror_bytes: 0,
             frame_bytes_since_keyframe: 0,

@@ -182,20 +182,28 @@ async fn recv(ws: &mut Ws) -> In {
         {
             None | Some(Err(_)) | Some(Ok(WsMsg::Close(_))) => return In::Closed,
             Some(Ok(WsMsg::Binary(b))) => {
-                return In::Msg(Message::decode(&b).expect("the relay sends valid messages"));
+                let m = Message::decode(&b).expect("the relay sends valid messages");
+                // The customer's measured round trip comes whenever a ping is answered: noise
+                // here, like the pings themselves (`the_agents_see_the_customers_round_trip`).
+                if !matches!(m, Message::Latency { .. }) {
+                    return In::Msg(m);
+                }
             }
             Some(Ok(_)) => continue,
         }
     }
 }
 
-/// Nothing (but pings) arrives for a little while.
+/// Nothing (but pings and the customer's measured round trip) arrives for a little while.
 async fn quiet(ws: &mut Ws) -> Option<Message> {
     let until = tokio::time::Instant::now() + QUIET;
     loop {
         match tokio::time::timeout_at(until, ws.next()).await {
             Err(_) => return None,
-            Ok(Some(Ok(WsMsg::Binary(b)))) => return Some(Message::decode(&b).unwrap()),
+            Ok(Some(Ok(WsMsg::Binary(b)))) => match Message::decode(&b).unwrap() {
+                Message::Latency { .. } => continue,
+                m => return Some(m),
+            },
             Ok(Some(Ok(WsMsg::Ping(_) | WsMsg::Pong(_)))) => continue,
             Ok(other) => panic!("expected silence, got {other:?}"),
         }
@@ -531,6 +539,66 @@ async fn session_with_agent(addr: SocketAddr, seed: u64, sub: &str) -> (String, 
     let mut a = Agent::join(addr, &id, &token(sub, 3600)).await;
     a.sync(c.fingerprint()).await;
     (id, c, a)
+}
+
+/// The next `Latency` message on `ws` (the other helpers skip them), within `T`.
+async fn next_latency(ws: &mut Ws) -> Message {
+    loop {
+        match tokio::time::timeout(T, ws.next())
+            .await
+            .expect("no Latency in time")
+        {
+            Some(Ok(WsMsg::Binary(b))) => {
+                let m = Message::decode(&b).unwrap();
+                if matches!(m, Message::Latency { .. }) {
+                    return m;
+                }
+            }
+            Some(Ok(_)) => continue,
+            other => panic!("closed while waiting for Latency: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_agents_see_the_customers_round_trip() {
+    let s = start(RelayConfig::default()).await;
+    let (id, mut c, mut a) = session_with_agent(s.addr, 81, "latency-1").await;
+    // The relay pings the customer's socket within 2 s of its connection; tungstenite answers
+    // while the customer reads, and the round trip reaches the agent.
+    let reader = tokio::spawn(async move {
+        let _ = quiet(&mut c.ws).await;
+        let t0 = std::time::Instant::now();
+        while t0.elapsed() < Duration::from_secs(3) {
+            let _ = quiet(&mut c.ws).await;
+        }
+        c
+    });
+    let Message::Latency {
+        participant_id,
+        rtt_ms,
+    } = next_latency(&mut a.ws).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(participant_id, protocol::ParticipantId(1), "the customer's");
+    assert!(rtt_ms < 5_000, "a loopback round trip: {rtt_ms} ms");
+    let c = reader.await.unwrap();
+    // An agent joining later gets the last measurement after its keyframe.
+    let invite = a.invite(s.addr, &token("latency-1", 3600)).await;
+    let mut late = match Agent::try_join_with(s.addr, &invite, &id, &token("latency-2", 3600)).await
+    {
+        Ok(b) => b,
+        Err((code, _)) => panic!("invite refused: {code:?}"),
+    };
+    late.sync(c.fingerprint()).await;
+    assert!(matches!(
+        next_latency(&mut late.ws).await,
+        Message::Latency {
+            participant_id: protocol::ParticipantId(1),
+            ..
+        }
+    ));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -161,6 +161,7 @@ export type Message =
   // Liveness.
   | { kind: 'Ping'; nonce: number; sent_at_ms: number }
   | { kind: 'Pong'; nonce: number; sent_at_ms: number }
+  | { kind: 'Latency'; participant_id: ParticipantId; rtt_ms: number }
   // Frames.
   | { kind: 'Frame'; bytes: Uint8Array }
   | { kind: 'Ack'; seq: number }

@@ -10,11 +10,11 @@ use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
 use cobrowse_engine::protocol::{
     self, ErrorCode, Message, MessageKind, MessageView, ParticipantId, Party, Role,
 };
-use cobrowse_engine::session::AgentId;
+use cobrowse_engine::session::{AgentId, Recipient};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::codes::{CLOSE_IDLE, CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TOO_BIG};
+use super::codes::{CLOSE_IDLE, CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TOO_BIG, CUSTOMER};
 use super::deliver::deliver;
 use super::refusals::error_msg;
 use crate::link::READ_BUFFER_BYTES;
@@ -104,10 +104,13 @@ pub(super) async fn run(
     let handshake_deadline = tokio::time::Instant::now() + limits.handshake_timeout();
     // Silence is measured from the last message of any kind (pongs included); the relay
     // pings every third of the idle timeout so that a live client always has something to
-    // answer.
+    // answer. The first ping comes sooner (at most 2 s after the connection opens): its pong
+    // gives the agents the customer's round trip at once ([`Conn::on_pong`]).
     let idle = limits.idle_timeout();
     let mut last_heard = tokio::time::Instant::now();
-    let mut pings = tokio::time::interval_at(last_heard + idle / 3, idle / 3);
+    let first_ping = (idle / 3).min(Duration::from_secs(2));
+    let mut pings = tokio::time::interval_at(last_heard + first_ping, idle / 3);
+    let mut ping_sent: Option<tokio::time::Instant> = None;
     pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut writer_done = false;
     loop {
@@ -130,6 +133,7 @@ pub(super) async fn run(
                     break;
                 }
                 conn.tx.send(Outbound::Ping);
+                ping_sent = Some(tokio::time::Instant::now());
                 continue;
             }
             _ = &mut writer => { writer_done = true; break; }
@@ -152,7 +156,13 @@ pub(super) async fn run(
                 Flow::Close
             }
             Some(Ok(WsMessage::Close(_))) => break,
-            Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => Flow::Continue,
+            Some(Ok(WsMessage::Pong(_))) => {
+                if let Some(sent) = ping_sent.take() {
+                    conn.on_pong(sent.elapsed()).await;
+                }
+                Flow::Continue
+            }
+            Some(Ok(WsMessage::Ping(_))) => Flow::Continue,
             Some(Err(e)) => {
                 // tungstenite reports an over-size message as a capacity error.
                 let text = e.to_string().to_ascii_lowercase();
@@ -222,6 +232,23 @@ pub(super) async fn write_loop(
 }
 
 impl Conn {
+    /// The round trip of the relay's last WebSocket ping. A customer's goes to the agents as
+    /// [`Message::Latency`] (their "connection status") and is kept for agents who join later
+    /// (sent after their keyframe, [`super::keyframes::send_keyframe`]).
+    async fn on_pong(&mut self, rtt: Duration) {
+        let Bound::Customer(entry) = &self.bound else {
+            return;
+        };
+        let entry = entry.clone();
+        let mut inner = entry.inner.lock().await;
+        let latency = Message::Latency {
+            participant_id: CUSTOMER,
+            rtt_ms: u32::try_from(rtt.as_millis()).unwrap_or(u32::MAX),
+        };
+        inner.links.send_msg(&Recipient::AllAgents, &latency);
+        inner.wire.customer_latency = Some(latency);
+    }
+
     pub(super) fn send(&self, msg: &Message) {
         self.tx.send(Outbound::Wire(Bytes::from(msg.encode())));
     }

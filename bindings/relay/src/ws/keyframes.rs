@@ -34,10 +34,15 @@ pub(super) fn send_keyframe(state: &RelayState, inner: &mut SessionInner, to: Re
         Some(b) => {
             let seq = inner.mirror.seq();
             send_keyframe_bytes(inner, &to, b, seq);
-            // Then where the customer looks at it: its window size and document scroll.
-            for m in [inner.wire.viewport.clone(), inner.wire.page_scroll.clone()]
-                .into_iter()
-                .flatten()
+            // Then where the customer looks at it (its window size and document scroll) and
+            // how well it is connected.
+            for m in [
+                inner.wire.viewport.clone(),
+                inner.wire.page_scroll.clone(),
+                inner.wire.customer_latency.clone(),
+            ]
+            .into_iter()
+            .flatten()
             {
                 inner.links.send_msg(&to, &m);
             }

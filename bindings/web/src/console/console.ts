@@ -99,7 +99,10 @@ class ConsoleImpl implements AgentConsole {
   private requested = false;
   private customerConnected = true;
   private customerInfo = '';
+  /** Round trip of this console's own connection to the relay (its pings), in ms. */
   private latency: number | null = null;
+  /** The customer's round trip to the relay as the relay measured it (`Latency`), in ms. */
+  private customerLatency: number | null = null;
   private zoomLevel = 1;
   private autoFit = true;
   private highlighter = false;
@@ -278,7 +281,11 @@ class ConsoleImpl implements AgentConsole {
     mode.setAttribute('data-mode', inControl ? 'control' : 'pointer');
     this.ui['agent-customer']!.textContent =
       this.customerInfo === '' ? '' : `Customer: ${this.customerInfo}${this.customerConnected ? '' : ' (disconnected)'}`;
-    this.ui['agent-latency']!.textContent = this.latency === null ? '' : `latency ${this.latency} ms`;
+    const latencies = [
+      this.customerLatency === null || !this.customerConnected ? null : `customer latency ${this.customerLatency} ms`,
+      this.latency === null ? null : `yours ${this.latency} ms`,
+    ].filter((x) => x !== null);
+    this.ui['agent-latency']!.textContent = latencies.join(' · ');
     this.ui['agent-participants']!.textContent = live ? `${this.participants} participants` : '';
     (this.ui['agent-request-control'] as HTMLButtonElement).disabled =
       !live || inControl || this.requested || this.ceiling === 'none';
@@ -548,6 +555,12 @@ class ConsoleImpl implements AgentConsole {
         }
         break;
       }
+      case 'Latency':
+        if (Number(m.participant_id) === 1) {
+          this.customerLatency = Number(m.rtt_ms);
+          this.render();
+        }
+        break;
       case 'Pong':
         this.latency = Math.max(0, Date.now() - Number(m.sent_at_ms));
         this.render();

@@ -29,6 +29,9 @@ test('an agent joins by id: the customer is told, the agent sees the page and li
     assert.match(await w(p.customer, 'cobrowse-participants').textContent(), /2 in this session/);
     await agentEval(p.agent, (base) => document.querySelector('[data-testid=agent-url]').value === `${base}/demo/`, relay.base);
     assert.match(await w(p.agent, 'agent-customer').textContent(), /Customer: Chrome [\d.]+, Linux/);
+    // The customer's connection status: its round trip as the relay measures it (its first
+    // ping comes within 2 s of the customer's connection).
+    await agentEval(p.agent, () => /customer latency \d+ ms/.test(document.querySelector('[data-testid=agent-latency]').textContent));
     assert.match(await w(p.agent, 'agent-participants').textContent(), /2 participants/);
     await p.customer.fill('#phone', '555 0100');
     await agentEval(p.agent, () => document.querySelector('[data-testid=agent-mirror]').contentDocument.querySelector('#phone')?.value === '555 0100');

@@ -231,6 +231,10 @@ fn golden_messages() -> Vec<Message> {
             nonce: u64::MAX,
             sent_at_ms: 0,
         },
+        Message::Latency {
+            participant_id: p(1),
+            rtt_ms: 37,
+        },
         Message::Frame {
             bytes: b"CBF1 not really a frame".to_vec(),
         },
@@ -304,6 +308,7 @@ const GOLDEN: &[&str] = &[
     "43424d3101004168747470733a2f2f6578616d706c652e636f6d2f6d616e75616c2e706466546865206d616e75616c020000009e000000d4ffffff8a000000eaffffff",
     "43424d3101005001000000000000000068e5cf8b010000",
     "43424d31010051ffffffffffffffff0000000000000000",
+    "43424d310100520100000025000000",
     "43424d3101006043424631206e6f74207265616c6c792061206672616d65e9ffffff17000000",
     "43424d310100612a00000000000000",
     "43424d31010062000000000000000000",

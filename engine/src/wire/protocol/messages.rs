@@ -323,6 +323,15 @@ define_messages! {
         /// The ping's `sent_at_ms`.
         sent_at_ms: u64,
     };
+    /// The relay's measured round trip to a participant (the WebSocket pings it sends to keep
+    /// connections alive): how the agents see the customer's connection quality. Sent to the
+    /// agents when a measurement comes in and after every relay-made keyframe.
+    Latency = 82, from Relay => WLatency {
+        /// Whose connection.
+        participant_id: ParticipantId,
+        /// The last round trip, in milliseconds.
+        rtt_ms: u32,
+    };
 
     // --- Frames.
 

@@ -276,6 +276,10 @@ fn samples() -> Vec<Message> {
             nonce: u64::MAX,
             sent_at_ms: 0,
         },
+        Message::Latency {
+            participant_id: ParticipantId(1),
+            rtt_ms: u32::MAX,
+        },
         Message::Frame {
             bytes: b"CBF1 not really a frame".to_vec(),
         },
