@@ -169,6 +169,28 @@ test('return to pointer from the customer side and from the agent side', async (
   });
 });
 
+test('scrolling follows both ways: the customer scrolls the mirror, the agent in control scrolls the page', async (t) => {
+  await withPair(t, relay, async (p) => {
+    await joined(p);
+    // The customer scrolls: the mirror follows.
+    await p.customer.evaluate(() => window.scrollTo(0, 250));
+    await agentEval(p.agent, () => Math.abs(document.querySelector('[data-testid=agent-mirror]').contentWindow.scrollY - 250) <= 1);
+    // In pointer mode the agent's wheel does not move the customer's page.
+    const r = await w(p.agent, 'agent-mirror').boundingBox();
+    await p.agent.mouse.move(r.x + r.width / 2, r.y + r.height / 2);
+    await p.agent.mouse.wheel(0, 120);
+    await p.agent.waitForTimeout(500);
+    assert.equal(await p.customer.evaluate(() => window.scrollY), 250);
+    // In control it does, and the mirror follows the page.
+    await takeControl(p);
+    await p.agent.mouse.move(r.x + r.width / 2, r.y + r.height / 2);
+    await p.agent.mouse.wheel(0, 150);
+    await p.customer.waitForFunction(() => window.scrollY >= 390, null, { timeout: 10_000 });
+    const y = await p.customer.evaluate(() => window.scrollY);
+    await agentEval(p.agent, (want) => Math.abs(document.querySelector('[data-testid=agent-mirror]').contentWindow.scrollY - want) <= 1, y);
+  });
+});
+
 test('submit is disabled for the agent but not for the customer', async (t) => {
   await withPair(t, relay, async (p) => {
     await joined(p);
