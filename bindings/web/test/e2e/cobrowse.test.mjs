@@ -335,6 +335,21 @@ test('zoom in, zoom out and auto-fit scale the mirror', async (t) => {
   });
 });
 
+test("the customer's window resizes are followed: the mirror takes the new viewport size", async (t) => {
+  await withPair(t, relay, async (p) => {
+    await joined(p);
+    await agentEval(p.agent, () => {
+      const f = document.querySelector('[data-testid=agent-mirror]');
+      return f.offsetWidth === 1000 && f.offsetHeight === 700;
+    });
+    await p.customer.setViewportSize({ width: 820, height: 560 });
+    await agentEval(p.agent, () => {
+      const f = document.querySelector('[data-testid=agent-mirror]');
+      return f.offsetWidth === 820 && f.offsetHeight === 560;
+    });
+  });
+});
+
 test('chat both ways and a link the agent shares', async (t) => {
   await withPair(t, relay, async (p) => {
     await joined(p);
