@@ -13,6 +13,9 @@ use cobrowse_wasm::protocol::{decode_message, denial_message, encode_message};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
+mod support;
+use support::Enc;
+
 wasm_bindgen_test_configure!(run_in_browser);
 
 fn p(n: u32) -> ParticipantId {
@@ -420,38 +423,6 @@ fn denial_messages_are_the_rules_texts() {
 }
 
 // --- The permission check against a live page.
-
-#[derive(Default)]
-struct Enc {
-    ops: Vec<u32>,
-    text: String,
-}
-
-impl Enc {
-    fn u(&mut self, v: u32) -> &mut Self {
-        self.ops.push(v);
-        self
-    }
-    fn s(&mut self, s: &str) -> &mut Self {
-        self.ops.push(s.encode_utf16().count() as u32);
-        self.text.push_str(s);
-        self
-    }
-    fn el(&mut self, h: u32, name: &str, attrs: &[(&str, &str)]) -> &mut Self {
-        self.u(OP_ELEMENT).u(h).u(1).s(name).u(attrs.len() as u32);
-        for (n, v) in attrs {
-            self.u(0).s(n).s(v);
-        }
-        self
-    }
-    fn kids(&mut self, p: u32, k: &[u32]) -> &mut Self {
-        self.u(OP_SET_CHILDREN).u(p).u(k.len() as u32);
-        for &c in k {
-            self.u(c);
-        }
-        self
-    }
-}
 
 /// Handles of the page below.
 const NAME: u32 = 5;

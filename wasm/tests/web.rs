@@ -8,39 +8,10 @@ use cobrowse_wasm::{CaptureEngine, ReplayEngine, dom_ops};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
+mod support;
+use support::Enc;
+
 wasm_bindgen_test_configure!(run_in_browser);
-
-#[derive(Default)]
-struct Enc {
-    ops: Vec<u32>,
-    text: String,
-}
-
-impl Enc {
-    fn u(&mut self, v: u32) -> &mut Self {
-        self.ops.push(v);
-        self
-    }
-    fn s(&mut self, s: &str) -> &mut Self {
-        self.ops.push(s.encode_utf16().count() as u32);
-        self.text.push_str(s);
-        self
-    }
-    fn el(&mut self, h: u32, name: &str, attrs: &[(&str, &str)]) -> &mut Self {
-        self.u(OP_ELEMENT).u(h).u(1).s(name).u(attrs.len() as u32);
-        for (n, v) in attrs {
-            self.u(0).s(n).s(v);
-        }
-        self
-    }
-    fn kids(&mut self, p: u32, k: &[u32]) -> &mut Self {
-        self.u(OP_SET_CHILDREN).u(p).u(k.len() as u32);
-        for &c in k {
-            self.u(c);
-        }
-        self
-    }
-}
 
 /// doc > html > body > (input type=password, p > "hi")
 fn page() -> Enc {
