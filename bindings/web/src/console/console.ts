@@ -13,6 +13,7 @@
 
 import { createReplayer, init, type Replayer } from '../cobrowse.js';
 import { mirrorId, mirrorNode } from '../session/access.js';
+import { loadStored, saveStored } from '../session/storage.js';
 import {
   ceilingName,
   clientInfo,
@@ -869,16 +870,11 @@ class ConsoleImpl implements AgentConsole {
   // --- Storage.
 
   private load(): Stored | null {
-    try {
-      const v = sessionStorage.getItem(this.key);
-      return v === null ? null : (JSON.parse(v) as Stored);
-    } catch {
-      return null;
-    }
+    return loadStored<Stored>(this.key);
   }
 
   private save(s: Stored): void {
-    sessionStorage.setItem(this.key, JSON.stringify(s));
+    saveStored(this.key, s);
   }
 }
 

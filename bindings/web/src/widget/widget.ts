@@ -14,6 +14,7 @@
 
 import { init, startCapture, type Capture, type Rules } from '../cobrowse.js';
 import { checkAction, captureId, captureNode } from '../session/access.js';
+import { loadStored, saveStored } from '../session/storage.js';
 import {
   ceilingName,
   clientInfo,
@@ -732,16 +733,11 @@ class WidgetImpl implements Widget {
   }
 
   private load(): Stored | null {
-    try {
-      const v = sessionStorage.getItem(this.key);
-      return v === null ? null : (JSON.parse(v) as Stored);
-    } catch {
-      return null;
-    }
+    return loadStored<Stored>(this.key);
   }
 
   private save(s: Stored): void {
-    sessionStorage.setItem(this.key, JSON.stringify(s));
+    saveStored(this.key, s);
   }
 
   private persistStopped(): void {
