@@ -18,7 +18,7 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
   # It fails with --locked (see TOOLCHAIN.md).
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
-if [ ! -x "$WEB/node_modules/.bin/esbuild" ] || [ ! -x "$WEB/node_modules/.bin/wasm-opt" ]; then
+if [ ! -x "$WEB/node_modules/.bin/esbuild" ] || [ ! -x "$WEB/node_modules/.bin/wasm-opt" ] || [ ! -d "$WEB/node_modules/pngjs" ]; then
   (cd "$WEB" && npm ci --no-audit --no-fund)
 fi
 
