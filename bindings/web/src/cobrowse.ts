@@ -85,7 +85,11 @@ export interface Replayer {
   apply(bytes: Uint8Array): ApplyResult;
   /** The engine fingerprint of the mirrored page (16 hex digits). */
   fingerprint(): string;
-  /** Resolves when the sandboxed iframe document is ready (frames applied before are shown then). */
+  /**
+   * Resolves when the sandboxed iframe document is ready (frames applied before are shown then);
+   * after a keyframe of a page in another document mode (quirks), a new promise that resolves
+   * once the mirror shows in a document of that mode.
+   */
   readonly ready: Promise<void>;
   /** Test hook: a canonical dump of the engine's mirror. */
   debugDump(): string;

@@ -38,7 +38,56 @@ export const FLAG_ATTRS: readonly [number, string][] = [
 ];
 
 const CSP = "default-src * data: blob: 'unsafe-inline'; script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'";
-const SHELL = `<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" content="${CSP}"></head><body></body></html>`;
+
+/**
+ * The document's mode, which the HTML parser sets from the doctype once and for all: it changes
+ * layout (quirks, and the line-height quirk of limited-quirks) and how the mirror's CSS text is
+ * read (quirks accepts hashless colours and unitless lengths). A doctype node inserted later does
+ * not change it, and an `srcdoc` document is always no-quirks, so the mirror takes the page's
+ * mode by loading a shell of that mode (see `ReplayerImpl.matchMode`).
+ */
+type DocumentMode = 'no-quirks' | 'limited-quirks' | 'quirks';
+
+/** A doctype per mode (no doctype: quirks): what the shell is parsed with. */
+const MODE_DOCTYPE: Record<DocumentMode, string> = {
+  'no-quirks': '<!DOCTYPE html>',
+  'limited-quirks': '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">',
+  quirks: '',
+};
+
+function shell(mode: DocumentMode): string {
+  return `${MODE_DOCTYPE[mode]}<html><head><meta http-equiv="Content-Security-Policy" content="${CSP}"></head><body></body></html>`;
+}
+
+/**
+ * The mode the HTML parser gives a document that starts with `doctype` (null: none before the
+ * root element). Quirks is the browser's own verdict (a parse of the doctype alone, inert);
+ * limited-quirks is the parser's short list of public identifiers.
+ */
+function documentMode(doctype: DocumentType | null): DocumentMode {
+  if (doctype === null) return 'quirks';
+  const q = (v: string): string => (v.includes('"') ? `'${v}'` : `"${v}"`);
+  let text = `<!DOCTYPE ${doctype.name}`;
+  if (doctype.publicId !== '') text += ` PUBLIC ${q(doctype.publicId)}${doctype.systemId !== '' ? ` ${q(doctype.systemId)}` : ''}`;
+  else if (doctype.systemId !== '') text += ` SYSTEM ${q(doctype.systemId)}`;
+  const probe = new DOMParser().parseFromString(`${text}><html></html>`, 'text/html');
+  if (probe.compatMode === 'BackCompat') return 'quirks';
+  const pub = doctype.publicId.toLowerCase();
+  const limited =
+    pub.startsWith('-//w3c//dtd xhtml 1.0 frameset//') ||
+    pub.startsWith('-//w3c//dtd xhtml 1.0 transitional//') ||
+    (doctype.systemId !== '' && (pub.startsWith('-//w3c//dtd html 4.01 frameset//') || pub.startsWith('-//w3c//dtd html 4.01 transitional//')));
+  return limited ? 'limited-quirks' : 'no-quirks';
+}
+
+/** The doctype that decides a document's mode: one before its root element, or null. */
+function modeDoctype(doc: Document): DocumentType | null {
+  for (let c = doc.firstChild; c !== null; c = c.nextSibling) {
+    if (c.nodeType === 10) return c as DocumentType;
+    if (c.nodeType === 1) return null;
+  }
+  return null;
+}
 
 function agentCss(showDisabled: boolean): string {
   let css =
@@ -70,10 +119,15 @@ interface Pending {
 }
 
 export class ReplayerImpl implements Replayer {
-  readonly ready: Promise<void>;
   private doc: Document | null = null;
   private nodes = new Map<number, Node>();
   private ids = new WeakMap<Node, number>();
+  /** The mode of the document in the iframe (the first shell is an srcdoc: no-quirks). */
+  private mode: DocumentMode = 'no-quirks';
+  /** While a shell of another mode loads: its blob URL and mode (frames still go to `doc`). */
+  private loadingShell: { url: string; mode: DocumentMode } | null = null;
+  private loading: Promise<void>;
+  private loaded: () => void = () => {};
 
   constructor(
     private readonly engine: ReplayEngine,
@@ -82,30 +136,60 @@ export class ReplayerImpl implements Replayer {
   ) {
     iframe.setAttribute('sandbox', 'allow-same-origin');
     iframe.setAttribute('referrerpolicy', 'no-referrer');
-    this.ready = new Promise((resolve) => {
-      iframe.addEventListener(
-        'load',
-        () => {
-          const doc = iframe.contentDocument;
-          if (doc === null) return;
-          this.doc = doc;
-          try {
-            const win = iframe.contentWindow as (Window & typeof globalThis) | null;
-            if (win !== null) {
-              const sheet = new win.CSSStyleSheet();
-              sheet.replaceSync(agentCss(this.options.showDisabled ?? true));
-              doc.adoptedStyleSheets = [sheet];
-            }
-          } catch {
-            // Without the agent stylesheet flags are still attributes; nothing else depends on it.
-          }
-          if (this.engine.rebuild()) this.run(this.engine.ops(), this.engine.text());
-          resolve();
-        },
-        { once: true },
-      );
-    });
-    iframe.srcdoc = SHELL;
+    this.loading = new Promise((resolve) => (this.loaded = resolve));
+    iframe.addEventListener('load', () => this.shellLoaded());
+    iframe.srcdoc = shell('no-quirks');
+  }
+
+  /** Resolves when the iframe's document is ready: at first, and again after a keyframe that
+   * changed the document's mode, once the shell of the new mode shows the mirror. */
+  get ready(): Promise<void> {
+    return this.loading;
+  }
+
+  /** A shell document loaded: the mirror is rebuilt in it from the engine. */
+  private shellLoaded(): void {
+    const doc = this.iframe.contentDocument;
+    if (doc === null) return;
+    if (this.loadingShell !== null) {
+      // An earlier navigation's load (the srcdoc, or a shell replaced by a newer one).
+      if (doc.URL !== this.loadingShell.url) return;
+      URL.revokeObjectURL(this.loadingShell.url);
+      this.mode = this.loadingShell.mode;
+      this.loadingShell = null;
+    } else if (this.doc !== null) {
+      return;
+    }
+    this.doc = doc;
+    try {
+      const win = this.iframe.contentWindow as (Window & typeof globalThis) | null;
+      if (win !== null) {
+        const sheet = new win.CSSStyleSheet();
+        sheet.replaceSync(agentCss(this.options.showDisabled ?? true));
+        doc.adoptedStyleSheets = [sheet];
+      }
+    } catch {
+      // Without the agent stylesheet flags are still attributes; nothing else depends on it.
+    }
+    if (this.engine.rebuild()) this.run(this.engine.ops(), this.engine.text());
+    this.loaded();
+  }
+
+  /**
+   * After a keyframe: when the page's mode differs from the iframe document's, loads a shell of
+   * that mode (a blob URL of this origin; the sandbox and the CSP hold there too) and rebuilds
+   * the mirror in it when it has loaded. Until then frames keep updating the current document.
+   */
+  private matchMode(doc: Document): void {
+    const want = documentMode(modeDoctype(doc));
+    if (want === (this.loadingShell?.mode ?? this.mode)) return;
+    if (this.loadingShell !== null) URL.revokeObjectURL(this.loadingShell.url);
+    else this.loading = new Promise((resolve) => (this.loaded = resolve));
+    const url = URL.createObjectURL(new Blob([shell(want)], { type: 'text/html' }));
+    this.loadingShell = { url, mode: want };
+    // srcdoc wins over src: it goes first.
+    this.iframe.removeAttribute('srcdoc');
+    this.iframe.src = url;
   }
 
   apply(bytes: Uint8Array): ApplyResult {
@@ -148,6 +232,7 @@ export class ReplayerImpl implements Replayer {
     const str = (): string => s() ?? '';
     const node = (id: number): Node | undefined => this.nodes.get(id);
     const late: Pending[] = [];
+    let reset = false;
     // A style element re-parses its whole sheet on every change of its children (a rule per
     // text node: thousands of changes in one frame). Its children are edited as a list here
     // and put back once, at the end of the frame.
@@ -189,6 +274,7 @@ export class ReplayerImpl implements Replayer {
           const has = u();
           const w = u();
           const h = u();
+          reset = true;
           while (doc.firstChild !== null) doc.removeChild(doc.firstChild);
           this.nodes.clear();
           this.ids = new WeakMap();
@@ -368,6 +454,7 @@ export class ReplayerImpl implements Replayer {
     // Live state after the tree is in place (selecting an option, scrolling need it there).
     for (const [st, list] of styleKids) st.replaceChildren(...list);
     for (const p of late) applyLate(p);
+    if (reset) this.matchMode(doc);
   }
 
   private viewport(has: number, w: number, h: number): void {

@@ -9,7 +9,8 @@
 //   node test/fidelity-run.mjs --pages 20 --seed 3  # a seeded subset
 //   node test/fidelity-run.mjs --only 0a1b,77f0     # pages whose names start so
 // Options: --batches N (workload batches, default 12), --ops N (operations per batch, 6),
-// --keep all (keep the images of every page not 100% identical).
+// --keep all (keep the images of every page not 100% identical), --shapes all (the workload's
+// every placement, also those the sanitizer withholds from agents; default: parser shapes).
 import { writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { startServer, launch, corpusPages, seededSample } from './harness.mjs';
@@ -20,6 +21,8 @@ for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replac
 const seed = Number(args.get('seed') ?? 1);
 const batches = Number(args.get('batches') ?? 12);
 const ops = Number(args.get('ops') ?? 6);
+// --shapes all: the workload's every shape, also those the sanitizer withholds (fidelity.mjs).
+const parserShapes = args.get('shapes') !== 'all';
 
 const all = await corpusPages();
 if (all.length === 0) {
@@ -39,7 +42,7 @@ try {
   for (const name of pages) {
     let row;
     try {
-      const m = await measurePage(browser, server, name, { seed, batches, ops });
+      const m = await measurePage(browser, server, name, { seed, batches, ops, parserShapes });
       row = { page: name, keyframe: m.keyframe.identical, workload: m.workload?.identical ?? null, withheld: [m.keyframe.withheld, m.workload?.withheld ?? null] };
       const stages = [['keyframe', m.keyframe], ['workload', m.workload]];
       for (const [stage, s] of stages) {
@@ -64,8 +67,8 @@ const passed = rows.filter(passes).length;
 const share = passed / rows.length;
 const below = rows.filter((r) => !passes(r));
 const seconds = Math.round((Date.now() - started) / 1000);
-console.log(`\n${passed} of ${rows.length} pages (${pct(share)}) have >= ${pct(PAGE_BAR)} identical pixels after the keyframe and after ${batches} workload batches (seed ${seed}); bar ${pct(CORPUS_BAR)} of pages; ${seconds} s`);
+console.log(`\n${passed} of ${rows.length} pages (${pct(share)}) have >= ${pct(PAGE_BAR)} identical pixels after the keyframe and after ${batches} workload batches (seed ${seed}, ${parserShapes ? 'parser shapes' : 'every shape'}); bar ${pct(CORPUS_BAR)} of pages; ${seconds} s`);
 for (const r of below) console.log(`  below: ${r.page.slice(0, 16)} keyframe ${r.keyframe === null ? '-' : pct(r.keyframe)} workload ${r.workload === null ? '-' : pct(r.workload)}${r.error ? ` ${r.error}` : ''}`);
 await mkdir(ARTIFACTS, { recursive: true });
-await writeFile(path.join(ARTIFACTS, 'summary.json'), JSON.stringify({ seed, batches, ops, passed, pages: rows.length, seconds, rows }, null, 1));
+await writeFile(path.join(ARTIFACTS, 'summary.json'), JSON.stringify({ seed, batches, ops, parserShapes, passed, pages: rows.length, seconds, rows }, null, 1));
 process.exit(share >= CORPUS_BAR ? 0 : 1);

@@ -113,10 +113,13 @@ async function withheldElements(customer) {
 
 /**
  * Measures one corpus page: after the keyframe and, when `batches` > 0, after that many
- * batches of the seeded workload (`seed`). Returns `{ keyframe, workload }`, each
+ * batches of the seeded workload (`seed`). With `parserShapes` (the default) the workload
+ * keeps to placements the HTML parser could make: the engine's sanitizer withholds the others
+ * from agents by design (re-parse safety), which no rendering can make up for; `false` runs
+ * every shape (the DOM-equality test's workload) and shows what that withholding costs. Returns `{ keyframe, workload }`, each
  * `{ identical, differing, total, withheld, shots, diff }` (PNG bytes), `workload` null without batches.
  */
-export async function measurePage(browser, server, name, { seed = 1, batches = 0, ops = 6, settleMs = 3000 } = {}) {
+export async function measurePage(browser, server, name, { seed = 1, batches = 0, ops = 6, parserShapes = true, settleMs = 3000 } = {}) {
   const cctx = await localContext(browser, VIEWPORT);
   const actx = await localContext(browser, { width: VIEWPORT.width + 200, height: VIEWPORT.height + 200 });
   try {
@@ -139,7 +142,7 @@ export async function measurePage(browser, server, name, { seed = 1, batches = 0
     let workload = null;
     if (batches > 0) {
       for (let b = 0; b < batches; b++) {
-        await customer.evaluate(([s, n]) => globalThis.cobrowseWorkload.run(s, n), [seed * 100003 + b, ops]);
+        await customer.evaluate(([s, n, parserShapes]) => globalThis.cobrowseWorkload.run(s, n, { parserShapes }), [seed * 100003 + b, ops, parserShapes]);
         await customer.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
         const results = await applyFrames(agent, await takeFrames(customer));
         if (!results.every((r) => r.ok)) throw new Error(`batch ${b} refused: ${JSON.stringify(results)}`);

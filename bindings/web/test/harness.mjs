@@ -163,15 +163,18 @@ export async function startReplayer(agent) {
   });
 }
 
-/** Applies base64 frames in the agent page; returns each result. */
+/** Applies base64 frames in the agent page; returns each result once the mirror is ready (a
+ * keyframe in another document mode loads a new shell). */
 export async function applyFrames(agent, frames) {
-  return agent.evaluate((frames) => {
-    return frames.map((b64) => {
+  return agent.evaluate(async (frames) => {
+    const results = frames.map((b64) => {
       const s = atob(b64);
       const bytes = new Uint8Array(s.length);
       for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
       return globalThis.__rep.apply(bytes);
     });
+    await globalThis.__rep.ready;
+    return results;
   }, frames);
 }
 

@@ -17,7 +17,38 @@ globalThis.cobrowseWorkload = (function () {
   }
   const KINDS = ['text', 'attr', 'removeAttr', 'insert', 'remove', 'move', 'reorder', 'input', 'checkbox', 'select', 'scrollDoc', 'scrollEl', 'insertRemove', 'cssInsert', 'cssDelete', 'adopt', 'shadow'];
 
-  function run(seed, opsPerBatch) {
+  /**
+   * Whether the HTML parser, reading the page's markup, could have put `el` where it is: its
+   * ancestors' start tags (with the page's doctype, so in the page's mode) followed by its
+   * markup parse back to the same path and the same markup. Moves into a `p`, an `a` in an `a`,
+   * a `div` in a `table` fail (the parser closes or fosters them; the engine's sanitizer
+   * withholds such shapes from agents, see engine/src/rules/sanitize.rs).
+   */
+  function parserCouldPlace(el) {
+    const chain = [];
+    for (let a = el.parentElement; a !== null && a !== document.documentElement; a = a.parentElement) chain.unshift(a.localName);
+    const dt = document.doctype;
+    const ids = dt === null ? '' : dt.publicId ? ` PUBLIC "${dt.publicId}"${dt.systemId ? ` "${dt.systemId}"` : ''}` : dt.systemId ? ` SYSTEM "${dt.systemId}"` : '';
+    const doctype = dt === null ? '' : `<!DOCTYPE ${dt.name}${ids}>`;
+    const html = `${doctype}<html>${chain.map((n) => `<${n}>`).join('')}${el.outerHTML}`;
+    const parsed = new DOMParser().parseFromString(html, 'text/html');
+    let n = parsed.documentElement;
+    for (const name of chain) {
+      n = n.lastElementChild;
+      if (n === null || n.localName !== name) return false;
+    }
+    const last = n.lastElementChild;
+    return last !== null && last.namespaceURI === el.namespaceURI && last.outerHTML === el.outerHTML;
+  }
+
+  /**
+   * Runs `opsPerBatch` seeded operations. With `parserShapes`, a move or insert that leaves an
+   * element where the HTML parser could not have put it is undone (in the same batch, so the
+   * page's net change is none): pages as a parser and scripts keeping to the content model make
+   * them (the visual fidelity check runs this; the DOM-equality check runs every shape).
+   */
+  function run(seed, opsPerBatch, { parserShapes = false } = {}) {
+    const keep = (el) => !parserShapes || parserCouldPlace(el);
     const rng = mulberry32(seed);
     const pick = (a) => a[Math.floor(rng() * a.length)];
     const body = document.body ?? document.documentElement;
@@ -62,6 +93,7 @@ globalThis.cobrowseWorkload = (function () {
             el.appendChild(svg);
           }
           p.insertBefore(el, p.childNodes.length > 0 ? pick(Array.from(p.childNodes)) : null);
+          if (!keep(el)) el.remove();
           break;
         }
         case 'remove': {
@@ -76,7 +108,9 @@ globalThis.cobrowseWorkload = (function () {
           const targets = containers().filter((t) => !x.contains(t));
           if (targets.length === 0) break;
           const t = pick(targets);
+          const [from, next] = [x.parentNode, x.nextSibling];
           t.insertBefore(x, t.childNodes.length > 0 ? pick(Array.from(t.childNodes)) : null);
+          if (!keep(x)) from.insertBefore(x, next);
           break;
         }
         case 'reorder': {
@@ -160,7 +194,12 @@ globalThis.cobrowseWorkload = (function () {
           }
           const sheet = pick(styles).sheet;
           const n = Math.floor(rng() * 1e6);
-          sheet.insertRule(`.ins${n % 100} { outline-offset: ${n % 7}px }`, Math.floor(rng() * (sheet.cssRules.length + 1)));
+          // A style rule cannot go before @import, @namespace (or @charset) rules.
+          let first = 0;
+          Array.from(sheet.cssRules).forEach((r, i) => {
+            if (/^@(import|namespace|charset)\b/i.test(r.cssText)) first = i + 1;
+          });
+          sheet.insertRule(`.ins${n % 100} { outline-offset: ${n % 7}px }`, first + Math.floor(rng() * (sheet.cssRules.length - first + 1)));
           break;
         }
         case 'cssDelete': {
@@ -186,6 +225,7 @@ globalThis.cobrowseWorkload = (function () {
             h.attachShadow({ mode: 'open' }).innerHTML = '<style>p { margin: 0 }</style><p>shadow</p><slot></slot>';
             h.textContent = 'light';
             pick(containers()).appendChild(h);
+            if (!keep(h)) h.remove();
           } else if (host.shadowRoot !== null) {
             const r = host.shadowRoot;
             if (rng() < 0.5) {

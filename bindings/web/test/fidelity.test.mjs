@@ -1,0 +1,96 @@
+// Visual fidelity in Chromium (fidelity.mjs): the customer's viewport and the agent's mirror
+// iframe at the same size, compared pixel by pixel.
+//
+// - The document mode: a page without a doctype (quirks), with a transitional doctype
+//   (limited-quirks) and with `<!DOCTYPE html>` lay out and read CSS differently; the mirror
+//   takes each page's mode, also when one replayer goes from one mode to another.
+// - A seeded subset of corpus pages (COBROWSE_FIDELITY_PAGES, default 6; COBROWSE_SEED picks
+//   them, default 1): at least 99.5% identical pixels after the keyframe and after the seeded
+//   workload, on each page. The screenshots and the diff image of a page below that stay in
+//   bindings/web/test-artifacts/fidelity/. Every corpus page: `node test/fidelity-run.mjs`.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launch, localContext, corpusPages, seededSample, loadHelpers, startCapture, takeFrames, startReplayer, applyFrames } from './harness.mjs';
+import { measurePage, keepArtifacts, pct, PAGE_BAR, VIEWPORT } from './fidelity.mjs';
+
+const SEED = Number(process.env.COBROWSE_SEED ?? 1);
+const PAGES = Number(process.env.COBROWSE_FIDELITY_PAGES ?? 6);
+const BATCHES = Number(process.env.COBROWSE_BATCHES ?? 12);
+
+// A line box holding only an image is as tall as the image in quirks and limited-quirks modes
+// (the line-height quirk) and as tall as the line in no-quirks mode; quirks mode alone reads a
+// hashless colour.
+const BODY = '<style>#hashless { color: ff0000 }</style><div id="probe"><img style="width:16px;height:16px;display:inline-block"></div><p id="hashless">text</p>';
+const MODES = {
+  quirks: { doctype: '', compat: 'BackCompat', probe: 16 },
+  'limited-quirks': { doctype: '<!DOCTYPE html PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN" "http://www.w3.org/TR/html4/loose.dtd">', compat: 'CSS1Compat', probe: 16 },
+  'no-quirks': { doctype: '<!DOCTYPE html>', compat: 'CSS1Compat', probe: 20 },
+};
+const pages = Object.fromEntries(Object.entries(MODES).map(([m, { doctype }]) => [`/mode-${m}.html`, `${doctype}<html><head><title>${m}</title></head><body>${BODY}</body></html>`]));
+
+let server;
+let browser;
+before(async () => {
+  server = await startServer(pages);
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** The document mode's marks in a document: compatMode, the probe's height, the colour. */
+function marksInPage(mirror) {
+  const doc = mirror ? document.getElementById('mirror').contentDocument : document;
+  const view = doc.defaultView;
+  return {
+    compat: doc.compatMode,
+    probe: doc.getElementById('probe').getBoundingClientRect().height,
+    color: view.getComputedStyle(doc.getElementById('hashless')).color,
+  };
+}
+
+test('the mirror takes the page\'s document mode (quirks, limited-quirks, no-quirks), also from one mode to another', async () => {
+  const actx = await localContext(browser, { width: VIEWPORT.width + 200, height: VIEWPORT.height + 200 });
+  const cctx = await localContext(browser, VIEWPORT);
+  try {
+    const agent = await actx.newPage();
+    await agent.goto(`${server.base}/agent.html`);
+    await loadHelpers(agent, server.base);
+    await startReplayer(agent);
+    // One replayer, one customer tab navigating through the three pages (a new capture each).
+    const customer = await cctx.newPage();
+    for (const mode of ['quirks', 'no-quirks', 'limited-quirks', 'quirks']) {
+      await customer.goto(`${server.base}/mode-${mode}.html`);
+      await loadHelpers(customer, server.base);
+      await startCapture(customer);
+      const results = await applyFrames(agent, await takeFrames(customer, false));
+      assert.deepEqual(results, [{ ok: true }], `${mode}: keyframe`);
+      const page = await customer.evaluate(marksInPage, false);
+      const want = MODES[mode];
+      assert.deepEqual([page.compat, page.probe], [want.compat, want.probe], `${mode}: the page itself`);
+      assert.equal(page.color === 'rgb(255, 0, 0)', mode === 'quirks', `${mode}: the page reads a hashless colour only in quirks mode`);
+      assert.deepEqual(await agent.evaluate(marksInPage, true), page, `${mode}: the mirror's mode`);
+      await customer.evaluate(() => globalThis.__cap.stop());
+    }
+  } finally {
+    await cctx.close();
+    await actx.close();
+  }
+});
+
+const all = await corpusPages();
+const wanted = seededSample(all, PAGES, SEED);
+
+for (const name of wanted) {
+  test(`fidelity >= ${pct(PAGE_BAR)} identical pixels after the keyframe and after ${BATCHES} workload batches: ${name.slice(0, 16)}`, async (t) => {
+    const m = await measurePage(browser, server, name, { seed: SEED, batches: BATCHES });
+    t.diagnostic(`keyframe ${pct(m.keyframe.identical)}, workload ${pct(m.workload.identical)}`);
+    for (const [stage, s] of [['keyframe', m.keyframe], ['workload', m.workload]]) {
+      if (s.identical < PAGE_BAR) {
+        const stem = await keepArtifacts(name, stage, s);
+        assert.fail(`${stage}: ${pct(s.identical)} identical pixels (${s.differing} differ; ${s.withheld} elements withheld from agents); images: ${stem}-{customer,agent,diff}.png`);
+      }
+    }
+  });
+}
