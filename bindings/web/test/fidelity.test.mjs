@@ -71,6 +71,17 @@ test('the mirror takes the page\'s document mode (quirks, limited-quirks, no-qui
       assert.deepEqual([page.compat, page.probe], [want.compat, want.probe], `${mode}: the page itself`);
       assert.equal(page.color === 'rgb(255, 0, 0)', mode === 'quirks', `${mode}: the page reads a hashless colour only in quirks mode`);
       assert.deepEqual(await agent.evaluate(marksInPage, true), page, `${mode}: the mirror's mode`);
+      // The document of another mode is sandboxed too: a script put into it does not run.
+      const ran = await agent.evaluate(async () => {
+        const doc = document.getElementById('mirror').contentDocument;
+        const script = doc.createElement('script');
+        script.textContent = 'parent.__ranInMirror = true';
+        doc.body.appendChild(script);
+        await new Promise((r) => setTimeout(r, 50));
+        script.remove();
+        return globalThis.__ranInMirror === true;
+      });
+      assert.equal(ran, false, `${mode}: a script ran in the mirror`);
       await customer.evaluate(() => globalThis.__cap.stop());
     }
   } finally {
