@@ -126,6 +126,8 @@ export class ReplayerImpl implements Replayer {
   private mode: DocumentMode = 'no-quirks';
   /** While a shell of another mode loads: its blob URL and mode (frames still go to `doc`). */
   private loadingShell: { url: string; mode: DocumentMode } | null = null;
+  /** Set when a shell of another mode could not load: the mode stays no-quirks. */
+  private modeFixed = false;
   private loading: Promise<void>;
   private loaded: () => void = () => {};
 
@@ -150,7 +152,19 @@ export class ReplayerImpl implements Replayer {
   /** A shell document loaded: the mirror is rebuilt in it from the engine. */
   private shellLoaded(): void {
     const doc = this.iframe.contentDocument;
-    if (doc === null) return;
+    if (doc === null) {
+      if (this.loadingShell !== null) {
+        // The shell was refused (the agent page's CSP has no blob: in frame-src): the mirror
+        // goes back to an srcdoc shell, in no-quirks mode, and stays there.
+        URL.revokeObjectURL(this.loadingShell.url);
+        this.loadingShell = null;
+        this.modeFixed = true;
+        this.doc = null;
+        this.iframe.removeAttribute('src');
+        this.iframe.srcdoc = shell('no-quirks');
+      }
+      return;
+    }
     if (this.loadingShell !== null) {
       // An earlier navigation's load (the srcdoc, or a shell replaced by a newer one).
       if (doc.URL !== this.loadingShell.url) return;
@@ -181,6 +195,7 @@ export class ReplayerImpl implements Replayer {
    * the mirror in it when it has loaded. Until then frames keep updating the current document.
    */
   private matchMode(doc: Document): void {
+    if (this.modeFixed) return;
     const want = documentMode(modeDoctype(doc));
     if (want === (this.loadingShell?.mode ?? this.mode)) return;
     if (this.loadingShell !== null) URL.revokeObjectURL(this.loadingShell.url);

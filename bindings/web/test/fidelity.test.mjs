@@ -10,7 +10,7 @@
 //   bindings/web/test-artifacts/fidelity/. Every corpus page: `node test/fidelity-run.mjs`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, localContext, corpusPages, seededSample, loadHelpers, startCapture, takeFrames, startReplayer, applyFrames } from './harness.mjs';
+import { AGENT_PAGE, startServer, launch, localContext, corpusPages, seededSample, loadHelpers, startCapture, takeFrames, startReplayer, applyFrames } from './harness.mjs';
 import { measurePage, keepArtifacts, pct, PAGE_BAR, VIEWPORT } from './fidelity.mjs';
 
 const SEED = Number(process.env.COBROWSE_SEED ?? 1);
@@ -27,6 +27,8 @@ const MODES = {
   'no-quirks': { doctype: '<!DOCTYPE html>', compat: 'CSS1Compat', probe: 20 },
 };
 const pages = Object.fromEntries(Object.entries(MODES).map(([m, { doctype }]) => [`/mode-${m}.html`, `${doctype}<html><head><title>${m}</title></head><body>${BODY}</body></html>`]));
+// An agent page whose CSP allows no blob: frames: the mirror of a quirks page stays no-quirks.
+pages['/agent-strict.html'] = AGENT_PAGE.replace('<head>', `<head><meta http-equiv="Content-Security-Policy" content="frame-src 'self'">`);
 
 let server;
 let browser;
@@ -84,6 +86,33 @@ test('the mirror takes the page\'s document mode (quirks, limited-quirks, no-qui
       assert.equal(ran, false, `${mode}: a script ran in the mirror`);
       await customer.evaluate(() => globalThis.__cap.stop());
     }
+  } finally {
+    await cctx.close();
+    await actx.close();
+  }
+});
+
+test('an agent page that allows no blob: frames still shows the mirror (in no-quirks mode)', async () => {
+  const actx = await localContext(browser, { width: VIEWPORT.width + 200, height: VIEWPORT.height + 200 });
+  const cctx = await localContext(browser, VIEWPORT);
+  try {
+    const agent = await actx.newPage();
+    await agent.goto(`${server.base}/agent-strict.html`);
+    await loadHelpers(agent, server.base);
+    await startReplayer(agent);
+    const customer = await cctx.newPage();
+    await customer.goto(`${server.base}/mode-quirks.html`);
+    await loadHelpers(customer, server.base);
+    await startCapture(customer);
+    assert.deepEqual(await applyFrames(agent, await takeFrames(customer, false)), [{ ok: true }]);
+    const page = await customer.evaluate(marksInPage, false);
+    const mirror = await agent.evaluate(marksInPage, true);
+    assert.equal(page.compat, 'BackCompat');
+    assert.equal(mirror.compat, 'CSS1Compat');
+    const fp = await agent.evaluate(() => globalThis.__rep.fingerprint());
+    assert.equal(fp, await customer.evaluate(() => globalThis.__cap.fingerprint()));
+    const text = await agent.evaluate(() => document.getElementById('mirror').contentDocument.getElementById('hashless')?.textContent);
+    assert.equal(text, 'text');
   } finally {
     await cctx.close();
     await actx.close();
