@@ -89,8 +89,19 @@ function modeDoctype(doc: Document): DocumentType | null {
   return null;
 }
 
+/**
+ * Without scripts (the sandbox) a canvas shows its fallback content instead of its bitmap, as an
+ * inline box sized by that content: this gives it back the size and the blank bitmap it has on
+ * the customer's side (the width/height attributes, 300x150 by default, and their aspect ratio
+ * when CSS sets the width). In a cascade layer, so that every rule of the page still wins.
+ */
+const CANVAS_CSS =
+  '@layer cobrowse-canvas{canvas{display:inline-block;overflow:hidden;color:transparent;width:attr(width px,300px);' +
+  'aspect-ratio:attr(width type(<number>),300)/attr(height type(<number>),150)}canvas>*{display:none!important}}';
+
 function agentCss(showDisabled: boolean): string {
-  let css =
+  let css = CANVAS_CSS;
+  css +=
     '[data-cobrowse-blocked]{background:repeating-linear-gradient(45deg,#ccc 0 6px,#eee 6px 12px)!important;color:transparent!important}';
   if (showDisabled) css += '[data-cobrowse-disabled]{outline:2px dashed rgba(200,0,0,.7)!important;cursor:not-allowed!important}';
   return css + '[data-cobrowse-disabled] *{pointer-events:none!important}[data-cobrowse-disabled]{pointer-events:none!important}';

@@ -11,7 +11,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { AGENT_PAGE, startServer, launch, localContext, corpusPages, seededSample, loadHelpers, startCapture, takeFrames, startReplayer, applyFrames } from './harness.mjs';
-import { measurePage, keepArtifacts, pct, PAGE_BAR, VIEWPORT } from './fidelity.mjs';
+import { measurePage, keepArtifacts, comparePngs, pct, PAGE_BAR, VIEWPORT } from './fidelity.mjs';
 
 const SEED = Number(process.env.COBROWSE_SEED ?? 1);
 const PAGES = Number(process.env.COBROWSE_FIDELITY_PAGES ?? 6);
@@ -27,6 +27,8 @@ const MODES = {
   'no-quirks': { doctype: '<!DOCTYPE html>', compat: 'CSS1Compat', probe: 20 },
 };
 const pages = Object.fromEntries(Object.entries(MODES).map(([m, { doctype }]) => [`/mode-${m}.html`, `${doctype}<html><head><title>${m}</title></head><body>${BODY}</body></html>`]));
+// Canvases: without scripts (the mirror's sandbox) a canvas shows its fallback content.
+pages['/canvas.html'] = '<!DOCTYPE html><html><head><title>canvas</title><style>.wide { width: 100px }</style></head><body><p>a<canvas id="c1"></canvas>b<canvas id="c2" width="40" height="10">fallback <b>text</b></canvas><canvas id="c3" class="wide"></canvas><span id="after">after</span></p></body></html>';
 // An agent page whose CSP allows no blob: frames: the mirror of a quirks page stays no-quirks.
 pages['/agent-strict.html'] = AGENT_PAGE.replace('<head>', `<head><meta http-equiv="Content-Security-Policy" content="frame-src 'self'">`);
 
@@ -86,6 +88,37 @@ test('the mirror takes the page\'s document mode (quirks, limited-quirks, no-qui
       assert.equal(ran, false, `${mode}: a script ran in the mirror`);
       await customer.evaluate(() => globalThis.__cap.stop());
     }
+  } finally {
+    await cctx.close();
+    await actx.close();
+  }
+});
+
+test('a canvas keeps its size and shows no fallback content in the mirror', async () => {
+  const actx = await localContext(browser, { width: VIEWPORT.width + 200, height: VIEWPORT.height + 200 });
+  const cctx = await localContext(browser, VIEWPORT);
+  try {
+    const agent = await actx.newPage();
+    await agent.goto(`${server.base}/agent.html`);
+    await loadHelpers(agent, server.base);
+    await startReplayer(agent);
+    const customer = await cctx.newPage();
+    await customer.goto(`${server.base}/canvas.html`);
+    await loadHelpers(customer, server.base);
+    await startCapture(customer);
+    assert.deepEqual(await applyFrames(agent, await takeFrames(customer, false)), [{ ok: true }]);
+    const boxes = (mirror) => {
+      const doc = mirror ? document.getElementById('mirror').contentDocument : document;
+      return ['c1', 'c2', 'c3', 'after'].map((id) => {
+        const r = doc.getElementById(id).getBoundingClientRect();
+        return [id, r.x, r.y, r.width, r.height];
+      });
+    };
+    const page = await customer.evaluate(boxes, false);
+    assert.deepEqual(page.map((b) => b.slice(3)), [[300, 150], [40, 10], [100, 50], page[3].slice(3)]);
+    assert.deepEqual(await agent.evaluate(boxes, true), page);
+    const shots = await Promise.all([customer.screenshot(), agent.screenshot({ clip: { x: 0, y: 0, ...VIEWPORT } })]);
+    assert.equal(comparePngs(shots[0], shots[1]).differing, 0, 'the canvas page looks the same in the mirror');
   } finally {
     await cctx.close();
     await actx.close();
