@@ -79,11 +79,22 @@ export function absoluteCss(css: string, base: string): string {
 const URL_ATTRS = new Set(['src', 'href', 'action', 'formaction', 'poster', 'background', 'data']);
 const XLINK = 'http://www.w3.org/1999/xlink';
 
-/** An attribute's value as the agent gets it (URLs absolute). */
+const XHTML = 'http://www.w3.org/1999/xhtml';
+const SCRIPT_URL = /^javascript:/i;
+
+/**
+ * An attribute's value as the agent gets it (URLs absolute). A `javascript:` link (`href` of
+ * an HTML `a` or `area`) goes as `#`: the sanitizer would drop the attribute and the mirror
+ * would show plain text where the customer sees a link; `#` keeps it a link that runs nothing.
+ */
 export function capturedAttr(a: Attr, base: string): string {
   const v = a.value;
   if (a.namespaceURI === null) {
     const name = a.localName;
+    if (name === 'href' && SCRIPT_URL.test(v.replace(EDGES, '').replace(TAB_NL, ''))) {
+      const el = a.ownerElement;
+      if (el !== null && el.namespaceURI === XHTML && (el.localName === 'a' || el.localName === 'area')) return '#';
+    }
     if (URL_ATTRS.has(name)) return absoluteUrl(v, base);
     if (name === 'srcset' || name === 'imagesrcset') return absoluteSrcset(v, base);
     if (name === 'style') return absoluteCss(v, base);

@@ -29,6 +29,8 @@ const MODES = {
 const pages = Object.fromEntries(Object.entries(MODES).map(([m, { doctype }]) => [`/mode-${m}.html`, `${doctype}<html><head><title>${m}</title></head><body>${BODY}</body></html>`]));
 // Canvases: without scripts (the mirror's sandbox) a canvas shows its fallback content.
 pages['/canvas.html'] = '<!DOCTYPE html><html><head><title>canvas</title><style>.wide { width: 100px }</style></head><body><p>a<canvas id="c1"></canvas>b<canvas id="c2" width="40" height="10">fallback <b>text</b></canvas><canvas id="c3" class="wide"></canvas><span id="after">after</span></p></body></html>';
+// A javascript: link: the customer sees a link (colour, underline).
+pages['/jslink.html'] = '<!DOCTYPE html><html><head><title>js link</title></head><body><p><a id="js" href="javascript:void(0)">a javascript: link</a> and <a id="plain" href="/x">a plain one</a></p></body></html>';
 // An agent page whose CSP allows no blob: frames: the mirror of a quirks page stays no-quirks.
 pages['/agent-strict.html'] = AGENT_PAGE.replace('<head>', `<head><meta http-equiv="Content-Security-Policy" content="frame-src 'self'">`);
 
@@ -119,6 +121,29 @@ test('a canvas keeps its size and shows no fallback content in the mirror', asyn
     assert.deepEqual(await agent.evaluate(boxes, true), page);
     const shots = await Promise.all([customer.screenshot(), agent.screenshot({ clip: { x: 0, y: 0, ...VIEWPORT } })]);
     assert.equal(comparePngs(shots[0], shots[1]).differing, 0, 'the canvas page looks the same in the mirror');
+  } finally {
+    await cctx.close();
+    await actx.close();
+  }
+});
+
+test('a javascript: link stays a link in the mirror, pointing nowhere', async () => {
+  const actx = await localContext(browser, { width: VIEWPORT.width + 200, height: VIEWPORT.height + 200 });
+  const cctx = await localContext(browser, VIEWPORT);
+  try {
+    const agent = await actx.newPage();
+    await agent.goto(`${server.base}/agent.html`);
+    await loadHelpers(agent, server.base);
+    await startReplayer(agent);
+    const customer = await cctx.newPage();
+    await customer.goto(`${server.base}/jslink.html`);
+    await loadHelpers(customer, server.base);
+    await startCapture(customer);
+    assert.deepEqual(await applyFrames(agent, await takeFrames(customer, false)), [{ ok: true }]);
+    const href = await agent.evaluate(() => document.getElementById('mirror').contentDocument.getElementById('js').getAttribute('href'));
+    assert.equal(href, '#');
+    const shots = await Promise.all([customer.screenshot(), agent.screenshot({ clip: { x: 0, y: 0, ...VIEWPORT } })]);
+    assert.equal(comparePngs(shots[0], shots[1]).differing, 0, 'the link looks the same in the mirror');
   } finally {
     await cctx.close();
     await actx.close();
