@@ -14,7 +14,7 @@
 import { writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { startServer, launch, corpusPages, seededSample } from './harness.mjs';
-import { measurePage, keepArtifacts, pct, PAGE_BAR, CORPUS_BAR, ARTIFACTS } from './fidelity.mjs';
+import { measurePage, keepArtifacts, pct, PAGE_BAR, CORPUS_BAR, ARTIFACTS, FIDELITY_ARGS } from './fidelity.mjs';
 
 const args = new Map();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
@@ -35,7 +35,7 @@ const pages = only.length > 0
   : args.has('pages') ? seededSample(all, Number(args.get('pages')), seed) : all;
 
 const server = await startServer();
-let browser = await launch();
+let browser = await launch(FIDELITY_ARGS);
 const rows = [];
 const started = Date.now();
 try {
@@ -51,7 +51,7 @@ try {
     } catch (e) {
       row = { page: name, keyframe: null, workload: null, error: String(e?.message ?? e).split('\n')[0] };
       // A crashed browser takes every later page with it: start a new one.
-      if (!browser.isConnected()) browser = await launch();
+      if (!browser.isConnected()) browser = await launch(FIDELITY_ARGS);
     }
     rows.push(row);
     const fmt = (x) => (x === null ? '   -   ' : pct(x).padStart(7));

@@ -14,6 +14,14 @@ import path from 'node:path';
 import { PNG } from 'pngjs';
 import { localContext, loadHelpers, startCapture, takeFrames, startReplayer, applyFrames, WEB } from './harness.mjs';
 
+/**
+ * Chromium flags for the comparison. Composited scrolling for every scroller, which Chromium
+ * turns on by itself on high-density screens: without it the customer's root scroller is
+ * composited and the mirror iframe's is not, and Skia's ordered dither of CSS gradients lands
+ * with another phase whenever the scroll offset is not a multiple of 8 (one colour level off
+ * on every gradient pixel; measured, see BENCHMARKS.md).
+ */
+export const FIDELITY_ARGS = ['--enable-prefer-compositing-to-lcd-text'];
 /** The customer's viewport in every comparison (the corpus test's default). */
 export const VIEWPORT = { width: 1024, height: 768 };
 /** The per-page bar: the share of identical pixels a page must reach. */

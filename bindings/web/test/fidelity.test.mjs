@@ -11,7 +11,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { AGENT_PAGE, startServer, launch, localContext, corpusPages, seededSample, loadHelpers, startCapture, takeFrames, startReplayer, applyFrames } from './harness.mjs';
-import { measurePage, keepArtifacts, comparePngs, pct, PAGE_BAR, VIEWPORT } from './fidelity.mjs';
+import { measurePage, keepArtifacts, comparePngs, pct, PAGE_BAR, VIEWPORT, FIDELITY_ARGS } from './fidelity.mjs';
 
 const SEED = Number(process.env.COBROWSE_SEED ?? 1);
 const PAGES = Number(process.env.COBROWSE_FIDELITY_PAGES ?? 6);
@@ -38,7 +38,7 @@ let server;
 let browser;
 before(async () => {
   server = await startServer(pages);
-  browser = await launch();
+  browser = await launch(FIDELITY_ARGS);
 });
 after(async () => {
   await browser?.close();
