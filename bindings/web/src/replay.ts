@@ -169,6 +169,7 @@ export class ReplayerImpl implements Replayer {
         // goes back to an srcdoc shell, in no-quirks mode, and stays there.
         URL.revokeObjectURL(this.loadingShell.url);
         this.loadingShell = null;
+        this.mode = 'no-quirks';
         this.modeFixed = true;
         this.doc = null;
         this.iframe.removeAttribute('src');
