@@ -18,8 +18,8 @@ import { localContext, loadHelpers, startCapture, takeFrames, startReplayer, app
  * Chromium flags for the comparison. Composited scrolling for every scroller, which Chromium
  * turns on by itself on high-density screens: without it the customer's root scroller is
  * composited and the mirror iframe's is not, and Skia's ordered dither of CSS gradients lands
- * with another phase whenever the scroll offset is not a multiple of 8 (one colour level off
- * on every gradient pixel; measured, see BENCHMARKS.md).
+ * with another phase once the page is scrolled (one colour level off on gradient pixels;
+ * measured, see BENCHMARKS.md).
  */
 export const FIDELITY_ARGS = ['--enable-prefer-compositing-to-lcd-text'];
 /** The customer's viewport in every comparison (the corpus test's default). */
