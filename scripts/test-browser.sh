@@ -3,7 +3,9 @@
 # package with Playwright (playwright-core driving Debian's Chromium) under node's test runner.
 # Installs Chromium and its driver (Debian packages) when missing; run scripts/build-web.sh
 # first. COBROWSE_PAGES=all runs every corpus page (the default is a seeded subset of 6;
-# COBROWSE_SEED picks it).
+# COBROWSE_SEED picks it). test/fidelity.test.mjs compares screenshots of the customer page and
+# the mirror on a seeded subset (COBROWSE_FIDELITY_PAGES, default 6); every corpus page:
+# `node test/fidelity-run.mjs` in bindings/web (README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
