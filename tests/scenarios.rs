@@ -284,12 +284,41 @@ struct AnonymousRun {
 /// documents (no identity at all, what `cobrowse diff FROM TO` and a reload see). Asserts that
 /// the mirror ends equal to the re-parsed target, attribute order included, on every one.
 fn run_anonymous_scenarios() -> AnonymousRun {
-    let pages = corpus_pages_required();
-    let rules = Rules::transparent();
     let step = std::env::var("SCENARIO_PAGE_STEP")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1);
+    run_anonymous(
+        &corpus_pages_required(),
+        step,
+        0xa000,
+        "anonymous scenarios",
+    )
+}
+
+/// Both pages of every hand-written case (`corpus/cases`), in anonymous mode as
+/// [`run_anonymous_scenarios`] (176 scenarios).
+fn run_anonymous_hand_written() -> AnonymousRun {
+    let dir = repo_root().join("corpus/cases");
+    let mut pages: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("from.html").exists())
+        .flat_map(|p| [p.join("from.html"), p.join("to.html")])
+        .collect();
+    pages.sort();
+    assert!(pages.len() >= 40, "hand-written cases missing");
+    run_anonymous(&pages, 1, 0xc000, "anonymous hand-written scenarios")
+}
+
+/// Every `step`-th of `pages`, 1, 5, 25 and 100 edits, seeds from `seed_base`.
+fn run_anonymous(
+    pages: &[std::path::PathBuf],
+    step: usize,
+    seed_base: u64,
+    what: &str,
+) -> AnonymousRun {
+    let rules = Rules::transparent();
     let mut run = AnonymousRun {
         step,
         ratios: Vec::new(),
@@ -306,7 +335,7 @@ fn run_anonymous_scenarios() -> AnonymousRun {
             p.display()
         );
         for count in [1usize, 5, 25, 100] {
-            let seed = 0xa000 + ((i as u64) << 8 | count as u64);
+            let seed = seed_base + ((i as u64) << 8 | count as u64);
             let (new, log) = EditGenerator::new(seed).edit_anonymous(&old, count);
             run.rejected += log.rejected;
             let label = format!("{} seed {seed} ({count} edits)", p.display());
@@ -331,7 +360,7 @@ fn run_anonymous_scenarios() -> AnonymousRun {
     }
     eprintln!(
         "{}; {} over budget; {} edits rejected (not re-parse safe)",
-        summarize("anonymous scenarios", &mut run.ratios),
+        summarize(what, &mut run.ratios),
         run.over_budget.len(),
         run.rejected
     );
@@ -341,8 +370,9 @@ fn run_anonymous_scenarios() -> AnonymousRun {
 /// Anonymous mode (see [`run_anonymous_scenarios`]): every replay is exact, no scenario spends
 /// more than 2.5 times its budget (the worst measured is 2.06; 3.86 before the in-order
 /// sibling alignment, 15.8 before the phased matcher), and on the full corpus at most 80 of
-/// the 1,028 scenarios are over budget (73 measured; 188 before the alignment). A ratchet, not
-/// the goal: the goal is [`anonymous_edits_are_within_budget_strict`].
+/// the 1,028 scenarios are over budget (77 measured with reorders counted as window minus
+/// LIS; 188 before the alignment, with the looser count). A ratchet, not the goal: the goal
+/// is [`anonymous_edits_are_within_budget_strict`].
 #[test]
 fn anonymous_edits_on_every_corpus_page_round_trip_exactly() {
     let run = run_anonymous_scenarios();
@@ -362,21 +392,38 @@ fn anonymous_edits_on_every_corpus_page_round_trip_exactly() {
     }
 }
 
-/// The bound, per scenario: mutations <= the primitive budget. Not met yet on 73 of
-/// 1,028 scenarios (5 with 5 edits, 26 with 25, 42 with 100; worst 2.06x): mostly runs of
-/// equal siblings (whitespace, empty cells, duplicated blocks) that several edits touched in
-/// one child list. Full run, listing them: `cargo test -p cobrowse-tests --test scenarios
-/// anonymous_edits_are_within_budget_strict -- --ignored --nocapture` (about 6 minutes here;
-/// `SCENARIO_PAGE_STEP=16` for every 16th page).
+/// The bound, per scenario: mutations <= the primitive budget, on the corpus and on
+/// the hand-written cases. Not met yet on 77 of 1,028 corpus scenarios (3 with 5 edits, 27
+/// with 25, 47 with 100; worst 2.06x) and 3 of 176 hand-written ones: runs of equal siblings
+/// (whitespace, duplicated blocks) paired across parents, similar containers paired
+/// crosswise, moved subtrees edited inside (see BENCHMARKS.md, "Anonymous diff"). Full run,
+/// listing them: `cargo test -p cobrowse-tests --test scenarios
+/// anonymous_edits_are_within_budget_strict -- --ignored --nocapture` (about 6 minutes here
+/// on an idle machine; `SCENARIO_PAGE_STEP=16` for every 16th page).
 #[test]
-#[ignore = "not met yet: 73 of 1,028 anonymous scenarios are over budget"]
+#[ignore = "not met yet: 77 of 1,028 corpus and 3 of 176 hand-written anonymous scenarios are over budget"]
 fn anonymous_edits_are_within_budget_strict() {
+    let mut over = run_anonymous_hand_written().over_budget;
     let run = run_anonymous_scenarios();
+    over.extend(run.over_budget);
     assert!(
-        run.over_budget.is_empty(),
-        "{} of {} scenarios over budget:\n{}",
+        over.is_empty(),
+        "{} scenarios over budget:\n{}",
+        over.len(),
+        over.join("\n")
+    );
+}
+
+/// Anonymous mode on the hand-written cases ([`run_anonymous_hand_written`]): every replay is
+/// exact; a ratchet on the budget as for the corpus (3 of 176 over, worst 1.25x measured).
+#[test]
+fn anonymous_edits_on_hand_written_cases_round_trip_exactly() {
+    let run = run_anonymous_hand_written();
+    assert!(
+        run.worst <= 1.5 && run.over_budget.len() <= 3,
+        "{} scenarios over budget, worst {:.2}x:\n{}",
         run.over_budget.len(),
-        run.ratios.len(),
+        run.worst,
         run.over_budget.join("\n")
     );
 }
@@ -393,9 +440,14 @@ fn debug_one() {
     let (Some(name), Some(seed), Some(count)) = (it.next(), it.next(), it.next()) else {
         return;
     };
-    let page = repo_root()
-        .join("corpus/cache/htmlparser-benchmark")
-        .join(name);
+    // A corpus page's file name, or a path from the repository's top (`corpus/cases/…`).
+    let page = if name.contains('/') {
+        repo_root().join(name)
+    } else {
+        repo_root()
+            .join("corpus/cache/htmlparser-benchmark")
+            .join(name)
+    };
     let html = std::fs::read_to_string(page).unwrap();
     let rules = Rules::transparent();
     let mut old = parse_fixed_point(&html);

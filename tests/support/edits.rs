@@ -6,8 +6,9 @@
 //! - attribute: `setAttribute` / `removeAttribute` (1);
 //! - insert: `insertBefore(newSubtree)` (1, the subtree is built detached);
 //! - remove: `removeChild` (1);
-//! - move: `insertBefore(existing)` elsewhere (1);
-//! - reorder: a run of up to 6 siblings permuted, one `insertBefore` per node it moves;
+//! - move: `insertBefore(existing)` elsewhere (1; 0 when it lands where it already was);
+//! - reorder: a run of up to 6 siblings permuted, the fewest `insertBefore` calls that do it
+//!   (the run's length minus its longest increasing subsequence);
 //! - wrap: insert a new element and move a node into it (2);
 //! - unwrap: move each child out before the wrapper, then remove it (children + 1);
 //! - prop: `input.value = …`, `checked`, `selected`, `scrollTop`, a window resize (1).
@@ -292,8 +293,10 @@ impl EditGenerator {
                         .checked_sub(1)
                         .map(|i| kids[i])
                 };
+                // Put back where it already is: no DOM call needed, none counted.
+                let in_place = tree.parent(n) == Some(parent) && tree.prev_sibling(n) == prev;
                 tree.insert_after(parent, prev, n);
-                Some(1)
+                Some(usize::from(!in_place))
             }
             EditKind::Reorder => {
                 let parents: Vec<NodeId> = containers
@@ -311,9 +314,11 @@ impl EditGenerator {
                     let j = self.rng.random_range(0..=i);
                     target.swap(i, j);
                 }
-                // Apply with the fewest moves a script would make: place each node of the
+                // The fewest `insertBefore` calls that make the permutation: every node
+                // outside a longest run of nodes already in order moves once (window minus
+                // its longest increasing subsequence). Applied by placing each node of the
                 // target order after its predecessor unless it is already there.
-                let mut moves = 0;
+                let moves = target.len() - longest_increasing_run(&run, &target);
                 let mut prev = if start == 0 {
                     None
                 } else {
@@ -323,7 +328,6 @@ impl EditGenerator {
                     let cur_prev = tree.prev_sibling(n);
                     if cur_prev != prev {
                         tree.insert_after(p, prev, n);
-                        moves += 1;
                     }
                     prev = Some(n);
                 }
@@ -414,6 +418,28 @@ impl EditGenerator {
         }
         el
     }
+}
+
+/// The length of a longest subsequence of `target` whose nodes keep their order in `run` (a
+/// longest increasing subsequence of their old positions; quadratic, runs are at most 6).
+fn longest_increasing_run(run: &[NodeId], target: &[NodeId]) -> usize {
+    let pos: Vec<usize> = target
+        .iter()
+        .map(|n| {
+            run.iter()
+                .position(|r| r == n)
+                .expect("a permutation of the run")
+        })
+        .collect();
+    let mut best = vec![1usize; pos.len()];
+    for i in 0..pos.len() {
+        for j in 0..i {
+            if pos[j] < pos[i] {
+                best[i] = best[i].max(best[j] + 1);
+            }
+        }
+    }
+    best.into_iter().max().unwrap_or(0)
 }
 
 /// The `<body>` element, if any.

@@ -222,6 +222,12 @@ struct Differ<'a> {
     /// Whether an anonymous new child was left unmatched beside free old children while
     /// `fuzzy` was off (so the later phases have work).
     deferred: bool,
+    /// How many elements of the old and of the new tree use each `id` value (by hash), built
+    /// on first use ([`Differ::keys_conflict`]).
+    id_counts: std::cell::OnceCell<(
+        std::collections::HashMap<u64, u32>,
+        std::collections::HashMap<u64, u32>,
+    )>,
 }
 
 impl<'a> Differ<'a> {
@@ -249,6 +255,7 @@ impl<'a> Differ<'a> {
             fuzzy: false,
             similar_work: Default::default(),
             deferred: false,
+            id_counts: Default::default(),
         }
     }
 
@@ -575,8 +582,7 @@ impl<'a> Differ<'a> {
                     if self.fuzzy && !self.worth_pairing(cand, c) {
                         continue;
                     }
-                    let old_key = self.old.element(cand).and_then(|e| e.attr("id"));
-                    if old_key.is_some() && new_key.is_some() && old_key != new_key {
+                    if self.keys_conflict(cand, c) {
                         continue;
                     }
                     // Attribute similarity among same-name siblings: equal attributes first,
@@ -743,9 +749,7 @@ impl<'a> Differ<'a> {
         if !self.compatible(o, n) {
             return 0;
         }
-        let old_key = self.old.element(o).and_then(|e| e.attr("id"));
-        let new_key = self.new.element(n).and_then(|e| e.attr("id"));
-        if old_key.is_some() && new_key.is_some() && old_key != new_key {
+        if self.keys_conflict(o, n) {
             return 0;
         }
         if !self.fuzzy && !self.similar(o, n) {
@@ -762,6 +766,39 @@ impl<'a> Differ<'a> {
         } else {
             4
         }
+    }
+
+    /// Whether two elements carry different `id`s that tell them apart: the other tree uses
+    /// one of the two ids at least as often as its own tree does (so every element keyed so
+    /// can stay keyed, and this pair is not a rename). An id that lost uses was renamed, or
+    /// belongs to a node that went: pairing costs at most a `SetAttr`, where an insert and a
+    /// removal cost two. Pages do repeat ids, hence counts rather than sets. The counts of
+    /// both trees are built on the first call (linear in the trees, anonymous diffs only).
+    fn keys_conflict(&self, o: NodeId, n: NodeId) -> bool {
+        let old_key = self.old.element(o).and_then(|e| e.attr("id"));
+        let new_key = self.new.element(n).and_then(|e| e.attr("id"));
+        let (Some(a), Some(b)) = (old_key, new_key) else {
+            return false;
+        };
+        if a == b {
+            return false;
+        }
+        let (old_ids, new_ids) = self.id_counts.get_or_init(|| {
+            let ids = |t: &Tree| {
+                let mut m: std::collections::HashMap<u64, u32> = Default::default();
+                for x in t.descendants(t.root()) {
+                    if let Some(k) = t.element(x).and_then(|e| e.attr("id")) {
+                        *m.entry(key_hash(k)).or_default() += 1;
+                    }
+                }
+                m
+            };
+            (ids(self.old), ids(self.new))
+        });
+        let uses = |m: &std::collections::HashMap<u64, u32>, k: &str| {
+            m.get(&key_hash(k)).copied().unwrap_or(0)
+        };
+        uses(new_ids, a) >= uses(old_ids, a) || uses(old_ids, b) >= uses(new_ids, b)
     }
 
     /// The last phase pairs by kind and name alone; a pair is only worth it when updating the
@@ -1417,6 +1454,12 @@ impl<S: MutationSink> MutationSink for Counting<'_, S> {
     }
 }
 
+/// A hash of an `id` value for [`Differ::keys_conflict`]'s counts (a collision only keeps two
+/// elements apart, never pairs them).
+fn key_hash(k: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(k.as_bytes())
+}
+
 fn class_of(t: &Tree, x: NodeId) -> Option<&str> {
     t.element(x).and_then(|e| e.attr("class"))
 }
@@ -1729,6 +1772,42 @@ mod anonymous_tests {
         );
         m.sort();
         assert_eq!(m, ["remove a", "text c = C", "text d = D"]);
+    }
+
+    /// A changed `id` (the old one used nowhere in the new page, the new one nowhere in the
+    /// old) is an attribute update of the same element, not an insert and a removal; an `id`
+    /// that the other page still uses keeps two elements apart.
+    #[test]
+    fn a_renamed_id_is_one_set_attr() {
+        let (m, _) = anon(
+            "<div id=r><p>a</p> <span id=m0></span> <span id=m1></span> <p>b</p></div>",
+            "<div id=r><p>a</p> <span id=v1></span> <span id=m1></span> <p>b</p></div>",
+        );
+        assert_eq!(m, [r#"set <span id="m0"></span> id=v1"#]);
+        // A page that repeats an id and renames one of its uses.
+        let (m, _) = anon(
+            "<div id=r><p>a</p> <span id=m0></span> <p>b</p> <span id=m0></span></div>",
+            "<div id=r><p>a</p> <span id=m0></span> <p>b</p> <span id=v1></span></div>",
+        );
+        assert_eq!(m, [r#"set <span id="m0"></span> id=v1"#]);
+        let (m, _) = anon(
+            "<div id=r><p>a</p><span id=m0></span><p>b</p></div><i id=v1></i>",
+            "<div id=r><p>a</p><span id=v1></span><p>b</p></div><i id=m0></i>",
+        );
+        // Swapped between two elements: each id is still in use on the other side.
+        let (r, i) = (
+            r#"<div id="r"><p>a</p><span id="m0"></span><p>b</p></div>"#,
+            r#"<i id="v1"></i>"#,
+        );
+        assert_eq!(
+            m,
+            [
+                format!("insert 1 node(s) under <body>{r}{i}</body> after {r}"),
+                format!("insert 1 node(s) under {r} after <p>a</p>"),
+                format!("remove {i}"),
+                r#"remove <span id="m0"></span>"#.to_string(),
+            ]
+        );
     }
 
     #[test]
