@@ -19,7 +19,7 @@ use wasm_bindgen::prelude::*;
 /// A JavaScript value as the engine's object model (objects in, through
 /// [`FromObject`]: serde's derived deserializer of a `kind`-tagged enum cost a
 /// quarter of the module; see `cobrowse_engine::protocol`'s `object_form` module).
-struct JsObjectValue(JsValue);
+pub(crate) struct JsObjectValue(pub(crate) JsValue);
 
 impl ObjectValue for JsObjectValue {
     fn get(&self, key: &str) -> Option<Self> {
