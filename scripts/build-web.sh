@@ -22,11 +22,12 @@ if [ ! -x "$WEB/node_modules/.bin/esbuild" ] || [ ! -x "$WEB/node_modules/.bin/w
   (cd "$WEB" && npm ci --no-audit --no-fund)
 fi
 
-cargo build -p cobrowse-wasm --release --target wasm32-unknown-unknown
+# The wasm-release profile (Cargo.toml): fat LTO, one codegen unit (smaller module).
+cargo build -p cobrowse-wasm --profile wasm-release --target wasm32-unknown-unknown
 rm -rf "$WEB/build/pkg" "$WEB/dist"
 mkdir -p "$WEB/build/pkg" "$WEB/dist"
 wasm-bindgen --target web --out-dir "$WEB/build/pkg" \
-  target/wasm32-unknown-unknown/release/cobrowse_wasm.wasm
+  target/wasm32-unknown-unknown/wasm-release/cobrowse_wasm.wasm
 # -O3 keeps the engine fast (-Oz measured slower for a few % of size, TOOLCHAIN.md).
 "$WEB/node_modules/.bin/wasm-opt" -O3 --strip-debug --strip-producers \
   --enable-bulk-memory --enable-reference-types --enable-nontrapping-float-to-int \
@@ -52,8 +53,9 @@ for entry in widget console; do
 done
 mkdir -p "$WEB/dist/session" && cp "$WEB/build/types/src/session"/*.d.ts "$WEB/dist/session/"
 
-raw=$(wc -c < "$WEB/dist/cobrowse_bg.wasm")
-gz=$(gzip -9c "$WEB/dist/cobrowse_bg.wasm" | wc -c)
-jsraw=$(wc -c < "$WEB/dist/cobrowse.js")
-jsgz=$(gzip -9c "$WEB/dist/cobrowse.js" | wc -c)
-echo "bindings/web/dist: cobrowse_bg.wasm ${raw} B (${gz} B gzipped), cobrowse.js ${jsraw} B (${jsgz} B gzipped)"
+# Sizes of every artifact (gzip -9), and the customer's side: the widget's script and the wasm
+# it loads (BENCHMARKS.md, bundle size).
+size() { echo "$(wc -c < "$1") B ($(gzip -9c "$1" | wc -c) B gzipped)"; }
+echo "bindings/web/dist: cobrowse_bg.wasm $(size "$WEB/dist/cobrowse_bg.wasm"), cobrowse.js $(size "$WEB/dist/cobrowse.js"), cobrowse-widget.js $(size "$WEB/dist/cobrowse-widget.js"), cobrowse-console.js $(size "$WEB/dist/cobrowse-console.js")"
+gz() { gzip -9c "$1" | wc -c; }
+echo "customer side (cobrowse-widget.js + cobrowse_bg.wasm): $(( $(gz "$WEB/dist/cobrowse-widget.js") + $(gz "$WEB/dist/cobrowse_bg.wasm") )) B gzipped; agent side (cobrowse-console.js + cobrowse_bg.wasm): $(( $(gz "$WEB/dist/cobrowse-console.js") + $(gz "$WEB/dist/cobrowse_bg.wasm") )) B gzipped"

@@ -15,10 +15,11 @@ pub mod dom_ops;
 pub mod dump;
 mod permission;
 pub mod protocol;
+mod rules;
 
 use cobrowse_engine::{
     Capture, FrameKind, FrameView, Mirror, MirrorOptions, NodeHandles, ReplayError, Rules,
-    RulesConfig, Sanitize, Tree, apply_batch,
+    Sanitize, Tree, apply_batch,
 };
 use wasm_bindgen::prelude::*;
 
@@ -43,12 +44,7 @@ impl CaptureEngine {
     /// `null` for the defaults). Sanitizing is always on.
     #[wasm_bindgen(constructor)]
     pub fn new(rules: JsValue) -> Result<CaptureEngine, JsError> {
-        let config: RulesConfig = if rules.is_undefined() || rules.is_null() {
-            RulesConfig::default()
-        } else {
-            check_rule_keys(&rules)?;
-            serde_wasm_bindgen::from_value(rules).map_err(|e| JsError::new(&e.to_string()))?
-        };
+        let config = rules::rules_from_js(rules)?;
         let rules =
             Rules::compile(&config, Sanitize::On).map_err(|e| JsError::new(&e.to_string()))?;
         Ok(CaptureEngine {
@@ -251,37 +247,6 @@ impl ReplayEngine {
     pub fn debug_dump(&self) -> String {
         dump::dump(self.mirror.tree())
     }
-}
-
-/// The rules file refuses unknown fields (a typo must not silently unmask anything); object
-/// deserialization from JS ignores them, so they are checked here.
-fn check_rule_keys(rules: &JsValue) -> Result<(), JsError> {
-    const SECTIONS: [(&str, &[&str]); 3] = [
-        ("mask", &["all", "selectors", "attributes"]),
-        ("block", &["selectors"]),
-        ("disable", &["selectors", "submit_buttons"]),
-    ];
-    let keys = |v: &JsValue| -> Vec<String> {
-        if !v.is_object() {
-            return Vec::new();
-        }
-        js_sys::Object::keys(v.unchecked_ref::<js_sys::Object>())
-            .iter()
-            .filter_map(|k| k.as_string())
-            .collect()
-    };
-    for key in keys(rules) {
-        let Some((_, fields)) = SECTIONS.iter().find(|(s, _)| *s == key) else {
-            return Err(JsError::new(&format!("unknown rules section `{key}`")));
-        };
-        let section = js_sys::Reflect::get(rules, &JsValue::from_str(&key)).unwrap_or_default();
-        for field in keys(&section) {
-            if !fields.contains(&field.as_str()) {
-                return Err(JsError::new(&format!("unknown field `{key}.{field}`")));
-            }
-        }
-    }
-    Ok(())
 }
 
 fn describe(e: &ReplayError) -> String {

@@ -11,9 +11,73 @@
 //! `nonce`, `sent_at_ms`, `last_seq`, `have_seq`) are numbers too, so they must stay at or below
 //! `Number.MAX_SAFE_INTEGER` (decoding a larger one throws).
 
-use cobrowse_engine::protocol::{DenyReason, Message};
+use cobrowse_engine::protocol::{DenyReason, FromObject, Message, ObjectValue};
 use serde::Serialize;
+use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
+
+/// A JavaScript value as the engine's object model (objects in, through
+/// [`FromObject`]: serde's derived deserializer of a `kind`-tagged enum cost a
+/// quarter of the module; see `cobrowse_engine::protocol`'s `object_form` module).
+pub(crate) struct JsObjectValue(pub(crate) JsValue);
+
+impl ObjectValue for JsObjectValue {
+    fn get(&self, key: &str) -> Option<Self> {
+        if !is_plain_object(&self.0) {
+            return None;
+        }
+        let v = js_sys::Reflect::get(&self.0, &JsValue::from_str(key)).ok()?;
+        (!v.is_undefined()).then_some(JsObjectValue(v))
+    }
+
+    fn keys(&self) -> Option<Vec<String>> {
+        if !is_plain_object(&self.0) {
+            return None;
+        }
+        let keys = js_sys::Object::keys(self.0.unchecked_ref::<js_sys::Object>());
+        Some(keys.iter().filter_map(|k| k.as_string()).collect())
+    }
+
+    fn is_null(&self) -> bool {
+        self.0.is_null()
+    }
+
+    fn as_number(&self) -> Option<f64> {
+        self.0.as_f64()
+    }
+
+    fn as_string(&self) -> Option<String> {
+        self.0.as_string()
+    }
+
+    fn as_bool(&self) -> Option<bool> {
+        self.0.as_bool()
+    }
+
+    fn as_bytes(&self) -> Option<Vec<u8>> {
+        if let Some(a) = self.0.dyn_ref::<js_sys::Uint8Array>() {
+            return Some(a.to_vec());
+        }
+        let array = self.0.dyn_ref::<js_sys::Array>()?;
+        array
+            .iter()
+            .map(|b| match b.as_f64() {
+                Some(n) if n.fract() == 0.0 && (0.0..=255.0).contains(&n) => Some(n as u8),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// An object that is not an array, a byte array or a function (`null` is not an object).
+fn is_plain_object(v: &JsValue) -> bool {
+    v.is_object() && !js_sys::Array::is_array(v) && !v.is_instance_of::<js_sys::Uint8Array>()
+}
+
+/// Reads a `T` from its object form.
+fn from_js<T: FromObject>(v: JsValue) -> Result<T, cobrowse_engine::protocol::ObjectFormError> {
+    T::from_object(&JsObjectValue(v))
+}
 
 /// The serializer of every object handed to JavaScript: `Option::None` is `null` (not
 /// `undefined`), byte fields are `Uint8Array`s, structs are plain objects.
@@ -25,8 +89,8 @@ pub(crate) fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsError> {
 
 /// The message of a plain object, validated as the receiver would (see the module docs).
 pub(crate) fn message_from_js(msg: JsValue) -> Result<(Message, Vec<u8>), JsError> {
-    let message: Message = serde_wasm_bindgen::from_value(msg)
-        .map_err(|e| JsError::new(&format!("cobrowse: not a message: {e}")))?;
+    let message: Message =
+        from_js(msg).map_err(|e| JsError::new(&format!("cobrowse: not a message: {e}")))?;
     let bytes = message
         .try_encode()
         .map_err(|e| JsError::new(&format!("cobrowse: invalid message: {e}")))?;
@@ -54,7 +118,7 @@ pub fn decode_message(bytes: &[u8]) -> Result<JsValue, JsError> {
 /// for `"FormsNotEditable"`).
 #[wasm_bindgen(js_name = denialMessage)]
 pub fn denial_message(reason: JsValue) -> Result<String, JsError> {
-    let reason: DenyReason = serde_wasm_bindgen::from_value(reason)
+    let reason: DenyReason = from_js(reason)
         .map_err(|e| JsError::new(&format!("cobrowse: not a refusal reason: {e}")))?;
     Ok(reason.to_string())
 }

@@ -5,7 +5,7 @@
 
 use cobrowse_engine::capture_batch::*;
 use cobrowse_wasm::{CaptureEngine, ReplayEngine, dom_ops};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
 mod support;
@@ -120,4 +120,84 @@ fn bad_rules_and_bad_batches_are_errors() {
     let p = page();
     cap.keyframe(&p.ops, &p.text).unwrap();
     assert!(cap.batch(&[OP_SET_TEXT, 99, 0], "").is_err());
+}
+
+/// The error text of a refused rules object.
+fn rules_error(json: &str) -> String {
+    match CaptureEngine::new(rules(json)) {
+        Ok(_) => panic!("accepted: {json}"),
+        Err(e) => JsValue::from(e)
+            .dyn_into::<js_sys::Error>()
+            .map(|e| String::from(e.message()))
+            .unwrap_or_default(),
+    }
+}
+
+#[wasm_bindgen_test]
+fn every_field_of_the_rules_object_is_read_and_a_wrong_one_is_named() {
+    // Attribute masks of both shapes, `null` fields left at their defaults.
+    let mut cap = CaptureEngine::new(rules(
+        r#"{"mask":{"all":false,"selectors":null,"attributes":["id",{"selector":"input","attributes":["type"]}]},
+            "block":{"selectors":[]},"disable":{"selectors":["p"],"submit_buttons":true}}"#,
+    ))
+    .unwrap();
+    let p = page();
+    let kf = cap.keyframe(&p.ops, &p.text).unwrap();
+    let mut rep = ReplayEngine::new();
+    assert!(rep.apply(&kf), "{}", rep.error());
+    assert_eq!(
+        rep.debug_dump(),
+        "#document\n  <html>\n    <body>\n      <input type=\"********\" value=\"*******\">\n      <p id=\"*\">\n        \"hi\"\n"
+    );
+    let mut cap = CaptureEngine::new(rules(
+        r#"{"mask":{"all":true},"block":{"selectors":["input"]}}"#,
+    ))
+    .unwrap();
+    let kf = cap.keyframe(&p.ops, &p.text).unwrap();
+    let mut rep = ReplayEngine::new();
+    assert!(rep.apply(&kf), "{}", rep.error());
+    // All text masked, the blocked input without its attributes.
+    assert_eq!(
+        rep.debug_dump(),
+        "#document\n  <html>\n    <body>\n      <input>\n      <p id=\"a\">\n        \"**\"\n"
+    );
+    for (json, error) in [
+        (r#"{"nope":1}"#, "unknown rules section `nope`"),
+        (
+            r#"{"mask":{"selector":[".typo"]}}"#,
+            "unknown field `mask.selector`",
+        ),
+        (r#"{"block":{"all":true}}"#, "unknown field `block.all`"),
+        (
+            r#"{"disable":{"submit":false}}"#,
+            "unknown field `disable.submit`",
+        ),
+        (
+            r#"{"mask":{"all":"yes"}}"#,
+            "rules: `mask.all` must be a boolean",
+        ),
+        (
+            r#"{"mask":{"selectors":"p"}}"#,
+            "rules: `mask.selectors` must be an array of strings",
+        ),
+        (
+            r#"{"block":{"selectors":[1]}}"#,
+            "rules: `block.selectors` must be an array of strings",
+        ),
+        (r#"{"mask":[]}"#, "rules: `mask` must be an object"),
+        (
+            r#"{"mask":{"attributes":[{"selector":"p","attributes":["a"],"x":1}]}}"#,
+            "unknown field `mask.attributes[].x`",
+        ),
+        (
+            r#"{"mask":{"attributes":[{"attributes":["a"]}]}}"#,
+            "rules: `mask.attributes[].selector` must be a string",
+        ),
+        (
+            r#"{"mask":{"attributes":[3]}}"#,
+            "rules: `mask.attributes` must be an object",
+        ),
+    ] {
+        assert_eq!(rules_error(json), error, "{json}");
+    }
 }

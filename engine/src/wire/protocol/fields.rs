@@ -191,11 +191,7 @@ pub enum Mode {
 /// [`MAX_CLIENT_FIELD_BYTES`](super::MAX_CLIENT_FIELD_BYTES) without control characters;
 /// empty means unknown.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize, serde::Deserialize),
-    serde(default, deny_unknown_fields)
-)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ClientInfo {
     /// The browser's name (`Firefox`).
     pub browser: String,
@@ -209,11 +205,7 @@ pub struct ClientInfo {
 
 /// What a reconnecting participant presents in [`Message::Hello`](super::Message::Hello).
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize, serde::Deserialize),
-    serde(deny_unknown_fields)
-)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Reconnect {
     /// The session it was in.
     pub session_id: session::SessionId,
@@ -227,11 +219,7 @@ pub struct Reconnect {
 
 /// A rectangle in CSS pixels (relative to a highlight's target element).
 #[derive(Copy, Clone, Debug, PartialEq)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize, serde::Deserialize),
-    serde(deny_unknown_fields)
-)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Rect {
     /// Left edge.
     pub x: f32,
@@ -245,11 +233,7 @@ pub struct Rect {
 
 /// An sRGB colour with alpha.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize, serde::Deserialize),
-    serde(deny_unknown_fields)
-)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Color {
     /// Red.
     pub r: u8,

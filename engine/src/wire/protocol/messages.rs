@@ -340,7 +340,7 @@ define_messages! {
     /// [`MAX_FRAME_BYTES`](crate::MAX_FRAME_BYTES).
     Frame = 96, from Customer => WFrame {
         /// The frame.
-        #[cfg_attr(feature = "serde", serde(with = "super::object_form::bytes"))]
+        #[cfg_attr(feature = "serde", serde(serialize_with = "super::object_form::bytes"))]
         bytes: Vec<u8> as FrameBytes,
     };
     /// An agent applied the frame `seq`.

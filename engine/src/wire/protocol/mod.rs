@@ -157,4 +157,6 @@ pub use limits::{
     MAX_TOKEN_BYTES, MAX_URL_BYTES, MAX_VIEWPORT_PX, PROTOCOL_VERSION,
 };
 pub use messages::{Message, MessageKind};
+#[cfg(feature = "serde")]
+pub use object_form::{FromObject, ObjectFormError, ObjectValue};
 pub use view::MessageView;

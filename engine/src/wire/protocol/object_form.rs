@@ -16,19 +16,254 @@
 //!   (`Uint8Array` in JavaScript; an array of numbers is accepted too).
 //! - Tokens and secrets are strings.
 //!
+//! Two directions, two mechanisms:
+//! - To objects: serde's `Serialize` (derived; `Message` is tagged with `kind`). Serializing is
+//!   cheap code.
+//! - From objects: [`FromObject`] (`Message::from_object`), generated from the
+//!   message table, over any [`ObjectValue`] (a JavaScript value in the browser build, a JSON
+//!   value in tests). It reads each field by its key, so nothing is buffered: serde's derived
+//!   `Deserialize` of a `kind`-tagged enum buffers every field of every message into its
+//!   generic content tree first, and in the browser build that was a quarter of the whole
+//!   WebAssembly module. Unit enum names still come from serde's derive (one list of names),
+//!   read from a string.
+//!
 //! The object form is only a shape: what it holds is validated by the binary encoding
 //! ([`Message::try_encode`](super::Message::try_encode)), so a caller converts from objects and
-//! then encodes with validation, never the other way round.
+//! then encodes with validation, never the other way round. An [`ObjectFormError`] names the
+//! field and what was expected, never the value.
 
 use std::fmt;
 
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::de::IntoDeserializer;
+use serde::de::value::StrDeserializer;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::dom::tree::WireId;
-use crate::session::SessionId;
+use crate::session::{ActionKind, ControlCeiling, PauseReason, SessionId, UrlError};
 
-use super::fields::{AuthToken, CustomerSecret, ResumeToken};
+use super::fields::{
+    AuthToken, ClientInfo, Color, CustomerSecret, DenyReason, EndReason, ErrorCode, HighlightScope,
+    Mode, Navigation, ParticipantId, Reconnect, Rect, ResumeToken, Role,
+};
+
+/// Why an object is not a message (or not the value a field needs). Names fields, never
+/// their values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ObjectFormError {
+    /// Not an object, or its `kind` is not a message kind's name.
+    UnknownKind,
+    /// A field the message needs is missing.
+    Missing {
+        /// The field (`"Chat.text"`).
+        field: String,
+    },
+    /// A field the message does not have.
+    Unknown {
+        /// The field (`"Chat.tx"`).
+        field: String,
+    },
+    /// A field's value is of the wrong type or out of range.
+    Invalid {
+        /// The field (`"Hello.resume.session_id"`; empty for a value read on its own).
+        field: String,
+        /// What it must be (`"a nine-digit session id"`).
+        expected: &'static str,
+    },
+}
+
+impl ObjectFormError {
+    fn invalid(expected: &'static str) -> ObjectFormError {
+        ObjectFormError::Invalid {
+            field: String::new(),
+            expected,
+        }
+    }
+
+    /// The error as seen from the object holding the field: `path` is prefixed.
+    #[cold]
+    fn within(mut self, path: &str) -> ObjectFormError {
+        if path.is_empty() {
+            return self;
+        }
+        let (ObjectFormError::Missing { field }
+        | ObjectFormError::Unknown { field }
+        | ObjectFormError::Invalid { field, .. }) = &mut self
+        else {
+            return self;
+        };
+        *field = if field.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{path}.{field}")
+        };
+        self
+    }
+}
+
+impl fmt::Display for ObjectFormError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ObjectFormError::UnknownKind => {
+                f.write_str("not an object whose `kind` names a message")
+            }
+            ObjectFormError::Missing { field } => write!(f, "missing field `{field}`"),
+            ObjectFormError::Unknown { field } => write!(f, "unknown field `{field}`"),
+            ObjectFormError::Invalid { field, expected } if field.is_empty() => {
+                write!(f, "expected {expected}")
+            }
+            ObjectFormError::Invalid { field, expected } => {
+                write!(f, "`{field}` must be {expected}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ObjectFormError {}
+
+/// A value of a plain object model, as [`FromObject`] reads it: a JavaScript value in the
+/// browser build, a JSON value in tests.
+pub trait ObjectValue: Sized {
+    /// The value of `key` when this is an object that has it; `None` when it is missing
+    /// (or JavaScript's `undefined`).
+    fn get(&self, key: &str) -> Option<Self>;
+    /// The object's own keys; `None` when this is not an object (arrays and `null` are not).
+    fn keys(&self) -> Option<Vec<String>>;
+    /// Whether this is `null`.
+    fn is_null(&self) -> bool;
+    /// The number this is.
+    fn as_number(&self) -> Option<f64>;
+    /// The string this is.
+    fn as_string(&self) -> Option<String>;
+    /// The boolean this is.
+    fn as_bool(&self) -> Option<bool>;
+    /// The bytes this is: a byte array (`Uint8Array`) or an array of integers in `0..=255`.
+    fn as_bytes(&self) -> Option<Vec<u8>>;
+}
+
+/// A type read from its object form.
+pub trait FromObject: Sized {
+    /// Reads the value.
+    fn from_object<V: ObjectValue>(v: &V) -> Result<Self, ObjectFormError>;
+
+    /// The value of a field that is missing: an error, except for the types that have one.
+    fn absent() -> Option<Self> {
+        None
+    }
+}
+
+/// Reads field `key` of `object`; `path` names it in errors (`"Chat.text"`).
+pub(super) fn field<T: FromObject, V: ObjectValue>(
+    object: &V,
+    path: &str,
+    key: &str,
+) -> Result<T, ObjectFormError> {
+    match object.get(key) {
+        Some(v) => T::from_object(&v).map_err(|e| e.within(path)),
+        None => T::absent().ok_or_else(|| ObjectFormError::Missing {
+            field: path.to_owned(),
+        }),
+    }
+}
+
+/// Refuses any key of `object` not in `allowed`; `path` is the object's (`"Chat"`).
+pub(super) fn only_keys<V: ObjectValue>(
+    object: &V,
+    path: &str,
+    allowed: &[&str],
+) -> Result<(), ObjectFormError> {
+    let keys = object
+        .keys()
+        .ok_or_else(|| ObjectFormError::invalid("an object").within(path))?;
+    match keys.iter().find(|k| !allowed.contains(&k.as_str())) {
+        Some(k) => Err(ObjectFormError::Unknown { field: k.clone() }.within(path)),
+        None => Ok(()),
+    }
+}
+
+/// An integer in `0..=max` (JavaScript numbers are doubles: `max` is at most 2^53 − 1).
+fn integer<V: ObjectValue>(
+    v: &V,
+    max: f64,
+    expected: &'static str,
+) -> Result<f64, ObjectFormError> {
+    match v.as_number() {
+        Some(n) if n.fract() == 0.0 && (0.0..=max).contains(&n) => Ok(n),
+        _ => Err(ObjectFormError::invalid(expected)),
+    }
+}
+
+macro_rules! from_integer {
+    ($($T:ty: $max:expr, $expected:literal;)*) => {$(
+        impl FromObject for $T {
+            fn from_object<V: ObjectValue>(v: &V) -> Result<$T, ObjectFormError> {
+                integer(v, $max, $expected).map(|n| n as $T)
+            }
+        }
+    )*};
+}
+
+from_integer! {
+    u8: 255.0, "an integer in 0..=255";
+    u16: 65_535.0, "an integer in 0..=65535";
+    u32: 4_294_967_295.0, "an integer in 0..=4294967295";
+    u64: 9_007_199_254_740_991.0, "an integer in 0..=Number.MAX_SAFE_INTEGER";
+}
+
+impl FromObject for f32 {
+    fn from_object<V: ObjectValue>(v: &V) -> Result<f32, ObjectFormError> {
+        v.as_number()
+            .map(|n| n as f32)
+            .ok_or_else(|| ObjectFormError::invalid("a number"))
+    }
+}
+
+impl FromObject for bool {
+    fn from_object<V: ObjectValue>(v: &V) -> Result<bool, ObjectFormError> {
+        v.as_bool()
+            .ok_or_else(|| ObjectFormError::invalid("a boolean"))
+    }
+}
+
+impl FromObject for String {
+    fn from_object<V: ObjectValue>(v: &V) -> Result<String, ObjectFormError> {
+        v.as_string()
+            .ok_or_else(|| ObjectFormError::invalid("a string"))
+    }
+}
+
+impl FromObject for Vec<u8> {
+    fn from_object<V: ObjectValue>(v: &V) -> Result<Vec<u8>, ObjectFormError> {
+        v.as_bytes()
+            .ok_or_else(|| ObjectFormError::invalid("bytes (a Uint8Array)"))
+    }
+}
+
+impl<T: FromObject> FromObject for Option<T> {
+    fn from_object<V: ObjectValue>(v: &V) -> Result<Option<T>, ObjectFormError> {
+        if v.is_null() {
+            Ok(None)
+        } else {
+            T::from_object(v).map(Some)
+        }
+    }
+
+    fn absent() -> Option<Option<T>> {
+        Some(None)
+    }
+}
+
+impl FromObject for ParticipantId {
+    fn from_object<V: ObjectValue>(v: &V) -> Result<ParticipantId, ObjectFormError> {
+        u32::from_object(v).map(ParticipantId)
+    }
+}
+
+impl FromObject for WireId {
+    fn from_object<V: ObjectValue>(v: &V) -> Result<WireId, ObjectFormError> {
+        u32::from_object(v).map(WireId)
+    }
+}
 
 impl Serialize for SessionId {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -36,10 +271,11 @@ impl Serialize for SessionId {
     }
 }
 
-impl<'de> Deserialize<'de> for SessionId {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<SessionId, D::Error> {
-        let v = u32::deserialize(d)?;
-        SessionId::new(v).ok_or_else(|| de::Error::custom("a session id has nine digits"))
+impl FromObject for SessionId {
+    fn from_object<V: ObjectValue>(v: &V) -> Result<SessionId, ObjectFormError> {
+        let expected = "a nine-digit session id";
+        let n = integer(v, f64::from(u32::MAX), expected)?;
+        SessionId::new(n as u32).ok_or_else(|| ObjectFormError::invalid(expected))
     }
 }
 
@@ -49,21 +285,15 @@ impl Serialize for WireId {
     }
 }
 
-impl<'de> Deserialize<'de> for WireId {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<WireId, D::Error> {
-        u32::deserialize(d).map(WireId)
-    }
-}
-
 impl Serialize for AuthToken {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.0)
     }
 }
 
-impl<'de> Deserialize<'de> for AuthToken {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<AuthToken, D::Error> {
-        String::deserialize(d).map(AuthToken)
+impl FromObject for AuthToken {
+    fn from_object<V: ObjectValue>(v: &V) -> Result<AuthToken, ObjectFormError> {
+        String::from_object(v).map(AuthToken)
     }
 }
 
@@ -73,9 +303,9 @@ impl Serialize for CustomerSecret {
     }
 }
 
-impl<'de> Deserialize<'de> for CustomerSecret {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<CustomerSecret, D::Error> {
-        String::deserialize(d).map(CustomerSecret)
+impl FromObject for CustomerSecret {
+    fn from_object<V: ObjectValue>(v: &V) -> Result<CustomerSecret, ObjectFormError> {
+        String::from_object(v).map(CustomerSecret)
     }
 }
 
@@ -85,55 +315,129 @@ impl Serialize for ResumeToken {
     }
 }
 
-impl<'de> Deserialize<'de> for ResumeToken {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ResumeToken, D::Error> {
-        let v = d.deserialize_bytes(BytesVisitor)?;
-        let token: [u8; 16] = v
+impl FromObject for ResumeToken {
+    fn from_object<V: ObjectValue>(v: &V) -> Result<ResumeToken, ObjectFormError> {
+        let bytes = Vec::<u8>::from_object(v)?;
+        let token: [u8; 16] = bytes
             .try_into()
-            .map_err(|_| de::Error::custom("a resume token is 16 bytes"))?;
+            .map_err(|_| ObjectFormError::invalid("16 bytes (a resume token)"))?;
         Ok(ResumeToken(token))
     }
 }
 
-/// `#[serde(with = "bytes")]`: a `Vec<u8>` as a byte string.
-pub(super) mod bytes {
-    use serde::{Deserializer, Serializer};
+/// `#[serde(serialize_with = "bytes")]`: a `Vec<u8>` as a byte string.
+pub(super) fn bytes<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_bytes(v)
+}
 
-    pub(in super::super) fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(v)
-    }
+/// A unit variant from its name, through the enum's derived `Deserialize`.
+fn unit_variant<'de, T: Deserialize<'de>>(
+    name: &'de str,
+    expected: &'static str,
+) -> Result<T, ObjectFormError> {
+    let d: StrDeserializer<'de, serde::de::value::Error> = name.into_deserializer();
+    T::deserialize(d).map_err(|_| ObjectFormError::invalid(expected))
+}
 
-    pub(in super::super) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Vec<u8>, D::Error> {
-        d.deserialize_bytes(super::BytesVisitor)
+/// Unit-only enums: their variant's name.
+macro_rules! from_name {
+    ($($T:ty: $expected:literal;)*) => {$(
+        impl FromObject for $T {
+            fn from_object<V: ObjectValue>(v: &V) -> Result<$T, ObjectFormError> {
+                let name = String::from_object(v).map_err(|_| ObjectFormError::invalid($expected))?;
+                unit_variant(&name, $expected)
+            }
+        }
+    )*};
+}
+
+from_name! {
+    Role: "a role (\"Customer\", \"Agent\")";
+    EndReason: "an end reason";
+    ActionKind: "an action kind (\"Click\", ...)";
+    ControlCeiling: "a ceiling (\"Full\", \"Partial\", \"None\")";
+    PauseReason: "a pause reason";
+    UrlError: "a URL error (\"NotWeb\", ...)";
+}
+
+/// Enums with one data variant: a unit variant's name, or `{ <data variant>: value }`.
+macro_rules! from_name_or_one_key {
+    ($($T:ty: $expected:literal, $Data:ident($Inner:ty);)*) => {$(
+        impl FromObject for $T {
+            fn from_object<V: ObjectValue>(v: &V) -> Result<$T, ObjectFormError> {
+                if let Some(name) = v.as_string() {
+                    return unit_variant(&name, $expected);
+                }
+                only_keys(v, "", &[stringify!($Data)])
+                    .map_err(|_| ObjectFormError::invalid($expected))?;
+                field::<$Inner, V>(v, stringify!($Data), stringify!($Data))
+                    .map(<$T>::$Data)
+            }
+        }
+    )*};
+}
+
+from_name_or_one_key! {
+    Mode: "a mode (\"Pointer\" or { Control: id })", Control(ParticipantId);
+    Navigation: "a navigation ({ Url: \"https://…\" }, \"Back\", ...)", Url(String);
+    HighlightScope: "a highlight scope ({ One: id } or \"All\")", One(u32);
+    ErrorCode: "an error code (\"BadMessage\", { PermissionDenied: reason }, ...)", PermissionDenied(DenyReason);
+    DenyReason: "a refusal reason (\"ElementDisabled\", { UnsafeUrl: error }, ...)", UnsafeUrl(UrlError);
+}
+
+impl FromObject for ClientInfo {
+    fn from_object<V: ObjectValue>(v: &V) -> Result<ClientInfo, ObjectFormError> {
+        const KEYS: [&str; 4] = ["browser", "browser_version", "os", "client_version"];
+        only_keys(v, "", &KEYS)?;
+        let text = |key: &str| -> Result<String, ObjectFormError> {
+            Ok(field::<Option<String>, V>(v, key, key)?.unwrap_or_default())
+        };
+        Ok(ClientInfo {
+            browser: text(KEYS[0])?,
+            browser_version: text(KEYS[1])?,
+            os: text(KEYS[2])?,
+            client_version: text(KEYS[3])?,
+        })
     }
 }
 
-/// Bytes from a byte string or a sequence of numbers.
-struct BytesVisitor;
-
-impl<'de> Visitor<'de> for BytesVisitor {
-    type Value = Vec<u8>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("bytes (a Uint8Array)")
+impl FromObject for Reconnect {
+    fn from_object<V: ObjectValue>(v: &V) -> Result<Reconnect, ObjectFormError> {
+        only_keys(
+            v,
+            "",
+            &["session_id", "participant_id", "token", "last_seq"],
+        )?;
+        Ok(Reconnect {
+            session_id: field(v, "session_id", "session_id")?,
+            participant_id: field(v, "participant_id", "participant_id")?,
+            token: field(v, "token", "token")?,
+            last_seq: field(v, "last_seq", "last_seq")?,
+        })
     }
+}
 
-    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
-        Ok(v.to_vec())
+impl FromObject for Rect {
+    fn from_object<V: ObjectValue>(v: &V) -> Result<Rect, ObjectFormError> {
+        only_keys(v, "", &["x", "y", "width", "height"])?;
+        Ok(Rect {
+            x: field(v, "x", "x")?,
+            y: field(v, "y", "y")?,
+            width: field(v, "width", "width")?,
+            height: field(v, "height", "height")?,
+        })
     }
+}
 
-    fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
-        Ok(v)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 16));
-        while let Some(b) = seq.next_element::<u8>()? {
-            out.push(b);
-        }
-        Ok(out)
+impl FromObject for Color {
+    fn from_object<V: ObjectValue>(v: &V) -> Result<Color, ObjectFormError> {
+        only_keys(v, "", &["r", "g", "b", "a"])?;
+        Ok(Color {
+            r: field(v, "r", "r")?,
+            g: field(v, "g", "g")?,
+            b: field(v, "b", "b")?,
+            a: field(v, "a", "a")?,
+        })
     }
 }
 
@@ -143,11 +447,44 @@ mod tests {
     //! the wasm crate's tests).
 
     use super::super::*;
+    use super::FromObject;
     use crate::dom::tree::WireId;
     use crate::session::{ControlCeiling, SessionId};
 
     fn json(m: &Message) -> String {
         serde_json::to_string(m).unwrap()
+    }
+
+    /// JSON values as the object model (the browser build's is JavaScript values).
+    impl super::ObjectValue for serde_json::Value {
+        fn get(&self, key: &str) -> Option<Self> {
+            self.as_object()?.get(key).cloned()
+        }
+        fn keys(&self) -> Option<Vec<String>> {
+            Some(self.as_object()?.keys().cloned().collect())
+        }
+        fn is_null(&self) -> bool {
+            self.is_null()
+        }
+        fn as_number(&self) -> Option<f64> {
+            self.as_f64()
+        }
+        fn as_string(&self) -> Option<String> {
+            self.as_str().map(str::to_owned)
+        }
+        fn as_bool(&self) -> Option<bool> {
+            self.as_bool()
+        }
+        fn as_bytes(&self) -> Option<Vec<u8>> {
+            self.as_array()?
+                .iter()
+                .map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()))
+                .collect()
+        }
+    }
+
+    fn from_json(text: &str) -> Result<Message, super::ObjectFormError> {
+        Message::from_object(&serde_json::from_str::<serde_json::Value>(text).unwrap())
     }
 
     #[test]
@@ -193,7 +530,7 @@ mod tests {
 
     #[test]
     fn objects_decode_with_options_left_out_and_refuse_what_is_not_a_message() {
-        let m: Message = serde_json::from_str(r#"{"kind":"Pointer","from":1,"x":1.5,"y":2}"#)
+        let m = from_json(r#"{"kind":"Pointer","from":1,"x":1.5,"y":2}"#)
             .expect("pointer without target");
         assert_eq!(
             m,
@@ -204,9 +541,7 @@ mod tests {
                 target: None
             }
         );
-        let join: Message =
-            serde_json::from_str(r#"{"kind":"Join","session_id":123456789,"token":"t.o.k"}"#)
-                .unwrap();
+        let join = from_json(r#"{"kind":"Join","session_id":123456789,"token":"t.o.k"}"#).unwrap();
         assert_eq!(
             join,
             Message::Join {
@@ -214,15 +549,127 @@ mod tests {
                 token: AuthToken::new("t.o.k")
             }
         );
-        for bad in [
-            r#"{"kind":"Nope"}"#,
-            r#"{"kind":"Chat","from":1}"#,
-            r#"{"kind":"Chat","from":1,"text":"a","extra":1}"#,
-            r#"{"kind":"Join","session_id":12345,"token":"t"}"#,
-            r#"{"kind":"Ack","seq":-1}"#,
-            r#"{"from":1,"text":"a"}"#,
+        for (bad, error) in [
+            (
+                r#"{"kind":"Nope"}"#,
+                "not an object whose `kind` names a message",
+            ),
+            (r#"{"kind":"Chat","from":1}"#, "missing field `Chat.text`"),
+            (
+                r#"{"kind":"Chat","from":1,"text":"a","extra":1}"#,
+                "unknown field `Chat.extra`",
+            ),
+            (
+                r#"{"kind":"Join","session_id":12345,"token":"t"}"#,
+                "`Join.session_id` must be a nine-digit session id",
+            ),
+            (
+                r#"{"kind":"Ack","seq":-1}"#,
+                "`Ack.seq` must be an integer in 0..=Number.MAX_SAFE_INTEGER",
+            ),
+            (
+                r#"{"kind":"Ack","seq":1.5}"#,
+                "`Ack.seq` must be an integer in 0..=Number.MAX_SAFE_INTEGER",
+            ),
+            (
+                r#"{"from":1,"text":"a"}"#,
+                "not an object whose `kind` names a message",
+            ),
+            (r#"[1]"#, "not an object whose `kind` names a message"),
+            (r#"{"kind":"Resume","x":null}"#, "unknown field `Resume.x`"),
+            (
+                r#"{"kind":"ModeChanged","mode":{"Control":3,"x":1},"ceiling":"Full"}"#,
+                "`ModeChanged.mode` must be a mode (\"Pointer\" or { Control: id })",
+            ),
+            (
+                r#"{"kind":"ModeChanged","mode":"Control","ceiling":"Full"}"#,
+                "`ModeChanged.mode` must be a mode (\"Pointer\" or { Control: id })",
+            ),
+            (
+                r#"{"kind":"ModeChanged","mode":{"Control":"x"},"ceiling":"Full"}"#,
+                "`ModeChanged.mode.Control` must be an integer in 0..=4294967295",
+            ),
+            (
+                r#"{"kind":"Error","code":{"PermissionDenied":{"UnsafeUrl":"Nope"}},"message":"x"}"#,
+                "`Error.code.PermissionDenied.UnsafeUrl` must be a URL error (\"NotWeb\", ...)",
+            ),
+            (
+                r#"{"kind":"Hello","role":"Agent","client":{},"resume":{"session_id":123456789,"participant_id":2,"token":[1,2],"last_seq":null}}"#,
+                "`Hello.resume.token` must be 16 bytes (a resume token)",
+            ),
+            (
+                r#"{"kind":"Hello","role":"Agent","client":{"browser":"x","osx":""}}"#,
+                "unknown field `Hello.client.osx`",
+            ),
         ] {
-            assert!(serde_json::from_str::<Message>(bad).is_err(), "{bad}");
+            assert_eq!(from_json(bad).unwrap_err().to_string(), error, "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_shape_of_the_object_form_reads_back_what_serialize_wrote() {
+        use crate::session::{ActionKind, PauseReason, UrlError};
+        let token = ResumeToken(*b"0123456789abcdef");
+        let client = ClientInfo {
+            browser: "Firefox".into(),
+            browser_version: "128.0".into(),
+            os: "Linux".into(),
+            client_version: "0.1.0".into(),
+        };
+        for m in [
+            Message::Hello {
+                role: Role::Agent,
+                client: client.clone(),
+                resume: Some(Reconnect {
+                    session_id: SessionId::new(123_456_789).unwrap(),
+                    participant_id: ParticipantId(2),
+                    token,
+                    last_seq: Some(41),
+                }),
+            },
+            Message::Joined {
+                session_id: SessionId::new(123_456_789).unwrap(),
+                participant_id: ParticipantId(2),
+                participants: 2,
+                role: Role::Agent,
+                mode: Mode::Control(ParticipantId(2)),
+                ceiling: ControlCeiling::Full,
+                paused: true,
+                resume_token: token,
+                customer: Some(client),
+            },
+            Message::Pause {
+                reason: PauseReason::CustomerStoppedSharing,
+            },
+            Message::Navigate {
+                to: Navigation::Url("https://example.com/".into()),
+            },
+            Message::Navigate {
+                to: Navigation::Back,
+            },
+            Message::HighlightClear {
+                from: ParticipantId(2),
+                which: HighlightScope::One(4),
+            },
+            Message::Error {
+                code: ErrorCode::PermissionDenied(DenyReason::UnsafeUrl(UrlError::NotWeb)),
+                message: "m".into(),
+            },
+            Message::ActionDenied {
+                agent: ParticipantId(2),
+                action: ActionKind::Click,
+                target: None,
+                reason: DenyReason::MaskedField,
+            },
+            Message::Frame {
+                bytes: vec![0, 255],
+            },
+            Message::KeyframeRequest { have_seq: None },
+            Message::End {
+                reason: EndReason::NoAgentJoined,
+            },
+        ] {
+            assert_eq!(from_json(&json(&m)).as_ref(), Ok(&m), "{}", json(&m));
         }
     }
 }

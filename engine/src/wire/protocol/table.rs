@@ -44,8 +44,8 @@ macro_rules! define_messages {
         #[derive(Clone, Debug, PartialEq)]
         #[cfg_attr(
             feature = "serde",
-            derive(serde::Serialize, serde::Deserialize),
-            serde(tag = "kind", deny_unknown_fields)
+            derive(serde::Serialize),
+            serde(tag = "kind")
         )]
         #[non_exhaustive]
         pub enum Message {
@@ -154,6 +154,38 @@ macro_rules! define_messages {
                         Body::$Kind(w) => Some(ParticipantId::from_wire(&w.$sender)),
                     )?)*
                     _ => None,
+                }
+            }
+        }
+
+        /// The message of its object form (`{ kind: "Chat", from: 2, text: "hi" }`, see the
+        /// `object_form` module): the shape only; [`Message::try_encode`] validates what it
+        /// holds. Unknown fields are refused, `Option` fields may be left out.
+        #[cfg(feature = "serde")]
+        impl super::object_form::FromObject for Message {
+            fn from_object<V: super::object_form::ObjectValue>(
+                v: &V,
+            ) -> Result<Message, super::object_form::ObjectFormError> {
+                #[allow(unused_imports)]
+                use super::object_form::{field, only_keys};
+                let kind = v
+                    .get("kind")
+                    .and_then(|k| k.as_string())
+                    .ok_or(super::object_form::ObjectFormError::UnknownKind)?;
+                match kind.as_str() {
+                    $(
+                        stringify!($Kind) => {
+                            only_keys(v, stringify!($Kind), &["kind" $($(, stringify!($field))*)?])?;
+                            Ok(Message::$Kind $({ $(
+                                $field: field(
+                                    v,
+                                    concat!(stringify!($Kind), ".", stringify!($field)),
+                                    stringify!($field),
+                                )?,
+                            )* })?)
+                        }
+                    )*
+                    _ => Err(super::object_form::ObjectFormError::UnknownKind),
                 }
             }
         }
