@@ -395,7 +395,8 @@ export class CaptureImpl implements Capture {
         w.u(this.ids.get(n)!);
         w.u(this.bind(contents));
         parents.push(contents);
-        if (contents instanceof ShadowRoot) this.observer.observe(contents, OBSERVE);
+        // A shadow root (of this window or an iframe's): observed like the document.
+        if (contents.nodeType === 11 && (contents as ShadowRoot).host !== undefined) this.observer.observe(contents, OBSERVE);
       }
       for (const p of parents) {
         const children = this.kidsOf(p);
