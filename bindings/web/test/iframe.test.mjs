@@ -39,6 +39,7 @@ before(async () => {
     '/t/other.html': OTHER,
     '/t/hostile-top.html': TOP.replace('/t/inner.html', '/t/hostile.html'),
     '/t/hostile.html': HOSTILE,
+    '/t/widget.html': `<!DOCTYPE html><html><head></head><body><div data-cobrowse-widget=""><iframe id="w" src="/t/deep.html"></iframe></div><iframe id="f" src="/t/deep.html"></iframe></body></html>`,
   });
   browser = await launch();
 });
@@ -180,6 +181,23 @@ test('hostile content inside an iframe runs nothing in the mirror and the mirror
       return [f.getAttribute('src'), f.hasAttribute('data-cobrowse-src'), f[Symbol.for('cobrowse.frameDocument')].URL];
     });
     assert.deepEqual(srcs, [null, true, 'about:blank']);
+  } finally {
+    await close();
+  }
+});
+
+test("an iframe inside the widget is never captured; a page's own one is", async () => {
+  const { customer, agent, close } = await open('/t/widget.html');
+  try {
+    const frames = await takeFrames(customer, false);
+    assert.ok((await applyFrames(agent, frames)).every((r) => r.ok));
+    const state = await snapshotState(customer, agent);
+    check(state, 'keyframe');
+    const docs = await customer.evaluate(() => globalThis.__cap.frameWatch.documents().map((d) => d === document.getElementById('f').contentDocument));
+    assert.deepEqual(docs, [true], "only the page's own iframe document is watched");
+    const own = /<iframe id="f"[^\n]*\n\s*#document/.test(state.c.dom);
+    const widget = /<iframe id="w"[^\n]*\n\s*#document/.test(state.c.dom);
+    assert.deepEqual([own, widget], [true, false]);
   } finally {
     await close();
   }
