@@ -7,11 +7,13 @@
 //! `normalize()` leaves it: adjacent text nodes as one, empty ones absent. A parser can never
 //! give back two adjacent texts (a dropped `<script>` between two texts leaves two). Live
 //! props (an input's current value) are not HTML and are not compared, nor is the document's
-//! viewport.
+//! viewport. A same-origin iframe's content document has no markup in its iframe (see
+//! `dom::serialize`): each document of the tree is serialized and re-parsed on its own, and
+//! the iframe holding it is compared as empty.
 
 use crate::capture::Capture;
 use crate::dom::parse::parse_document_str;
-use crate::dom::serialize::to_html;
+use crate::dom::serialize::{subtree_to_html, to_html};
 use crate::dom::tree::{NodeData, NodeId, Tree};
 use crate::replay::{Mirror, MirrorOptions};
 use crate::rules::Rules;
@@ -58,7 +60,20 @@ pub fn fuzz_html_round_trip(a: &str, b: &str) {
 pub fn reparse_difference(tree: &Tree) -> Option<String> {
     let html = to_html(tree);
     let again = parse_document_str(&html);
-    normalized_difference(tree, &again)
+    if let Some(d) = normalized_difference(tree, &again) {
+        return Some(d);
+    }
+    // Each content document on its own.
+    for doc in tree.descendants(tree.root()).skip(1) {
+        if tree.is_document(doc) {
+            let html = subtree_to_html(tree, doc);
+            let again = parse_document_str(&html);
+            if let Some(d) = difference_from(tree, doc, &again, again.root()) {
+                return Some(format!("content document: {d}"));
+            }
+        }
+    }
+    None
 }
 
 /// One child as `normalize()` leaves it: a node, or a run of adjacent text (never empty).
@@ -72,6 +87,8 @@ fn normalized_children(tree: &Tree, id: NodeId) -> Vec<Child> {
     for c in tree.children(id) {
         match tree.data(c) {
             NodeData::Text(t) if t.is_empty() => {}
+            // A content document: not in its iframe's markup (compared on its own).
+            NodeData::Document { .. } => {}
             NodeData::Text(t) => match out.last_mut() {
                 Some(Child::Text(run)) => run.push_str(t),
                 _ => out.push(Child::Text(t.to_string())),
@@ -85,7 +102,12 @@ fn normalized_children(tree: &Tree, id: NodeId) -> Vec<Child> {
 /// The first difference between `a` and `b` in pre-order, text compared modulo `normalize()`,
 /// attributes compared in order, props and the document's viewport ignored.
 pub fn normalized_difference(a: &Tree, b: &Tree) -> Option<String> {
-    let mut stack = vec![(a.root(), b.root(), String::from("/"))];
+    difference_from(a, a.root(), b, b.root())
+}
+
+/// [`normalized_difference`] of the subtrees at `ra` and `rb`.
+fn difference_from(a: &Tree, ra: NodeId, b: &Tree, rb: NodeId) -> Option<String> {
+    let mut stack = vec![(ra, rb, String::from("/"))];
     while let Some((x, y, path)) = stack.pop() {
         if let Some(d) = data_difference(a.data(x), b.data(y)) {
             return Some(format!("{path}: {d}"));

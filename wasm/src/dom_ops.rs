@@ -22,6 +22,11 @@
 //! | [`SCROLL`] | node, has, x, y |
 //! | [`VIEWPORT`] | has, width, height |
 //! | [`FLAGS`] | node, flags |
+//! | [`DOCUMENT`] | id, parent (a same-origin iframe's content document) |
+//!
+//! An [`ELEMENT`]'s flags carry [`HOLDS_DOCUMENT`] on an iframe whose content document follows
+//! (its first child record): the replayer then keeps its `src`/`srcdoc` from loading and fills
+//! the iframe's about:blank document itself.
 //!
 //! Children are always created after their parent (pre-order), so a parent id refers to a
 //! node created earlier in the same stream or already in the iframe.
@@ -64,6 +69,11 @@ pub const SCROLL: u32 = 15;
 pub const VIEWPORT: u32 = 16;
 /// Set view flags.
 pub const FLAGS: u32 = 17;
+/// Create a content document (an iframe's).
+pub const DOCUMENT: u32 = 18;
+/// Element flag (beside the view flags, which fit a byte): an iframe whose content document
+/// follows in the frame.
+pub const HOLDS_DOCUMENT: u32 = 0x100;
 /// An absent string.
 pub const NULL: u32 = u32::MAX;
 
@@ -116,10 +126,13 @@ impl DomOps {
         self.pair(p.scroll, |x| x as u32);
     }
 
-    /// Creates one record's node under `parent` (0: detached).
-    fn record(&mut self, r: &RecordRef<'_>, parent: u32) {
+    /// Creates one record's node under `parent` (0: detached). `root`: the keyframe's root
+    /// (any other document is a content document); `holds_document`: an iframe whose content
+    /// document is the next record.
+    fn record(&mut self, r: &RecordRef<'_>, parent: u32, root: bool, holds_document: bool) {
         let id = r.wire.0;
         match &r.data {
+            RecordDataRef::Document { .. } if !root => self.ops.extend([DOCUMENT, id, parent]),
             RecordDataRef::Document { viewport } => {
                 self.ops.push(RESET);
                 self.ops.push(id);
@@ -137,7 +150,9 @@ impl DomOps {
                 self.s(system_id);
             }
             RecordDataRef::Element { name, attrs, props } => {
-                self.ops.extend([ELEMENT, id, parent, r.flags as u32]);
+                let holds = if holds_document { HOLDS_DOCUMENT } else { 0 };
+                self.ops
+                    .extend([ELEMENT, id, parent, r.flags as u32 | holds]);
                 self.name(name);
                 self.ops.push(attrs.len() as u32);
                 for (n, v) in attrs {
@@ -157,11 +172,12 @@ impl DomOps {
         }
     }
 
-    /// Creates pre-order records; the first one's parent is `top_parent`.
-    fn records(&mut self, records: &[RecordRef<'_>], top_parent: u32) {
+    /// Creates pre-order records; the first one's parent is `top_parent`; a first document
+    /// record is the page's root when `keyframe`.
+    fn records(&mut self, records: &[RecordRef<'_>], top_parent: u32, keyframe: bool) {
         // (node id, children left to create)
         let mut stack: Vec<(u32, u32)> = Vec::new();
-        for r in records {
+        for (i, r) in records.iter().enumerate() {
             while stack.last().is_some_and(|t| t.1 == 0) {
                 stack.pop();
             }
@@ -172,7 +188,13 @@ impl DomOps {
                 }
                 None => top_parent,
             };
-            self.record(r, parent);
+            let holds_document = matches!(&r.data, RecordDataRef::Element { name, .. }
+                    if name.ns == cobrowse_engine::WireNs::Html && name.local == "iframe")
+                && r.children > 0
+                && records
+                    .get(i + 1)
+                    .is_some_and(|c| matches!(c.data, RecordDataRef::Document { .. }));
+            self.record(r, parent, keyframe && i == 0, holds_document);
             stack.push((r.wire.0, r.children));
         }
     }
@@ -181,7 +203,7 @@ impl DomOps {
     pub fn keyframe_records(&mut self, records: &[RecordRef<'_>]) {
         self.ops.clear();
         self.text.clear();
-        self.records(records, 0);
+        self.records(records, 0, true);
     }
 }
 
@@ -197,7 +219,7 @@ impl ReplayObserver for DomOps {
                 prev,
                 nodes,
             } => {
-                self.records(nodes, 0);
+                self.records(nodes, 0, false);
                 if let Some(top) = nodes.first() {
                     self.ops
                         .extend([PLACE, top.wire.0, parent.0, prev.map_or(0, |p| p.0)]);
@@ -247,5 +269,65 @@ impl ReplayObserver for DomOps {
                 self.ops.extend([FLAGS, node.0, *flags as u32]);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cobrowse_engine::{NameRef, PropsRef, WireId, WireNs};
+
+    fn rec(wire: u32, children: u32, data: RecordDataRef<'static>) -> RecordRef<'static> {
+        RecordRef {
+            wire: WireId(wire),
+            children,
+            flags: 0,
+            data,
+        }
+    }
+
+    fn el(local: &'static str) -> RecordDataRef<'static> {
+        RecordDataRef::Element {
+            name: NameRef {
+                ns: WireNs::Html,
+                local,
+            },
+            attrs: Vec::new(),
+            props: PropsRef::default(),
+        }
+    }
+
+    /// A content document is a DOCUMENT op under its iframe (only the keyframe's root resets
+    /// the page), and its iframe is flagged as holding it.
+    #[test]
+    fn content_documents_become_document_ops_under_flagged_iframes() {
+        let records = [
+            rec(1, 1, RecordDataRef::Document { viewport: None }),
+            rec(2, 1, el("iframe")),
+            rec(3, 1, RecordDataRef::Document { viewport: None }),
+            rec(4, 0, el("html")),
+            rec(5, 0, el("iframe")),
+        ];
+        let mut ops = DomOps::default();
+        ops.keyframe_records(&records[..4]);
+        let element = |id, parent, flags, len| {
+            vec![ELEMENT, id, parent, flags, 1, len, 0, NULL, 2, 2, 0, 0, 0]
+        };
+        let mut want = vec![RESET, 1, 0, 0, 0];
+        want.extend(element(2, 1, HOLDS_DOCUMENT, 6));
+        want.extend([DOCUMENT, 3, 2]);
+        want.extend(element(4, 3, 0, 4));
+        assert_eq!(ops.ops, want);
+        assert_eq!(ops.text, "iframehtml");
+
+        // An iframe without a content document is not flagged.
+        let mut ops = DomOps::default();
+        ops.keyframe_records(&[
+            rec(1, 1, RecordDataRef::Document { viewport: None }),
+            records[4].clone(),
+        ]);
+        let mut want = vec![RESET, 1, 0, 0, 0];
+        want.extend(element(5, 1, 0, 6));
+        assert_eq!(ops.ops, want);
     }
 }

@@ -12,13 +12,15 @@
 // `<style data-cobrowse-adopted>`, the last child of <html>; an open shadow root is a
 // capture-owned `<template shadowrootmode="open" data-cobrowse-shadow>`, the first child of its
 // host, whose contents are the shadow root (observed like the document; the replayer attaches
-// a real shadow root). Closed shadow roots and iframes' documents are not captured.
+// a real shadow root); a same-origin iframe's document is the iframe's only child (frames.ts).
+// Closed shadow roots and cross-origin iframes' documents are not captured.
 
 import type { CaptureEngine } from '../build/pkg/cobrowse_wasm.js';
 import type { Capture, CaptureOptions } from './cobrowse.js';
 import type { ActionCheck, ActionCheckContext, AgentActionMessage } from './messages.js';
 import { OpWriter, nsCode } from './encode.js';
 import { absoluteCss, capturedAttr, isStyleText } from './urls.js';
+import { FrameWatch, capturedDocumentOf, isHtmlElement } from './frames.js';
 import { ADOPTED_ATTR, LINK_ATTR, isModified, readableLink, rulesOf, sheetText, watchSheets } from './sheets.js';
 
 // Batch ops (engine/src/capture/batch.rs).
@@ -36,21 +38,26 @@ const OP_CHECKED = 11;
 const OP_SELECTED = 12;
 const OP_SCROLL = 13;
 const OP_VIEWPORT = 14;
+const OP_DOCUMENT = 15;
 
 /** The form state the engine keeps for an element, as the page's DOM has it now. */
 export function formState(el: Element): { value?: string | null; checked?: boolean | null; selected?: boolean | null } | null {
-  if (el instanceof HTMLInputElement) {
-    if (el.type === 'checkbox' || el.type === 'radio') {
-      return { checked: el.checked !== el.defaultChecked ? el.checked : null };
+  // Checked by name, not `instanceof`: an iframe's elements come from another window.
+  if (isHtmlElement(el, 'input')) {
+    const input = el as HTMLInputElement;
+    if (input.type === 'checkbox' || input.type === 'radio') {
+      return { checked: input.checked !== input.defaultChecked ? input.checked : null };
     }
-    if (el.type === 'file') return null;
-    return { value: el.value !== el.defaultValue ? el.value : null };
+    if (input.type === 'file') return null;
+    return { value: input.value !== input.defaultValue ? input.value : null };
   }
-  if (el instanceof HTMLTextAreaElement) {
-    return { value: el.value !== el.defaultValue ? el.value : null };
+  if (isHtmlElement(el, 'textarea')) {
+    const t = el as HTMLTextAreaElement;
+    return { value: t.value !== t.defaultValue ? t.value : null };
   }
-  if (el instanceof HTMLOptionElement) {
-    return { selected: el.selected !== el.defaultSelected ? el.selected : null };
+  if (isHtmlElement(el, 'option')) {
+    const o = el as HTMLOptionElement;
+    return { selected: o.selected !== o.defaultSelected ? o.selected : null };
   }
   return null;
 }
@@ -101,10 +108,13 @@ export class CaptureImpl implements Capture {
   private readonly unhookShadows: () => void;
   /** Capture-owned `<template shadowrootmode=open data-cobrowse-shadow>` per open shadow host. */
   private shadowTemplates = new WeakMap<Element, HTMLTemplateElement>();
+  /** The captured same-origin iframes' documents and their watches (frames.ts). */
+  private readonly frameWatch: FrameWatch;
   private readonly onEvent = (e: Event): void => {
     if (e.type === 'scroll') {
       const t = e.target;
-      const el = t instanceof Document ? t.scrollingElement : t instanceof Element ? t : null;
+      const tn = t as Node | null;
+      const el = tn?.nodeType === 9 ? (tn as Document).scrollingElement : tn?.nodeType === 1 ? (tn as Element) : null;
       if (el) {
         this.scrolled.add(el);
         this.scrollers.add(el);
@@ -114,7 +124,9 @@ export class CaptureImpl implements Capture {
     } else if (e.type === 'load' || e.type === 'error') {
       // A stylesheet link loaded (its rules may travel now) or failed.
       const t = e.target;
-      if (t instanceof HTMLLinkElement && t.parentNode !== null) this.relist.add(t.parentNode);
+      if (isHtmlElement(t, 'link') && t.parentNode !== null) this.relist.add(t.parentNode);
+      // An iframe (re)loaded: its document is a new one.
+      else if (isHtmlElement(t, 'iframe') && this.ids.has(t)) this.relist.add(t);
       else return;
     }
     this.schedule();
@@ -133,6 +145,17 @@ export class CaptureImpl implements Capture {
       this.dirtySheets.add(sheet);
       this.schedule();
     });
+    this.frameWatch = new FrameWatch(
+      (records) => {
+        for (const r of records) this.pending.push(r);
+        this.schedule();
+      },
+      this.onEvent,
+      (sheet) => {
+        this.dirtySheets.add(sheet);
+        this.schedule();
+      },
+    );
     this.keyframe();
     this.observer.observe(document, OBSERVE);
     this.unhookShadows = hookAttachShadow((host) => {
@@ -158,6 +181,7 @@ export class CaptureImpl implements Capture {
     this.linkStyles = new WeakMap();
     this.adopted = null;
     this.adoptedSent = false;
+    this.frameWatch.releaseAll();
     const w = new OpWriter();
     const kids: number[] = [];
     w.u(OP_BIND_DOCUMENT);
@@ -173,8 +197,10 @@ export class CaptureImpl implements Capture {
 
   flush(): void {
     if (this.stopped) return;
-    const se = document.scrollingElement;
-    if (se !== null) this.scrollers.add(se);
+    for (const d of [document, ...this.frameWatch.documents()]) {
+      const se = d.scrollingElement;
+      if (se !== null) this.scrollers.add(se);
+    }
     for (const el of this.scrollers) {
       if (el.isConnected) this.scrolled.add(el);
       else this.scrollers.delete(el);
@@ -186,6 +212,7 @@ export class CaptureImpl implements Capture {
     if (this.stopped) return;
     this.cancelSchedule();
     for (const r of this.observer.takeRecords()) this.pending.push(r);
+    for (const r of this.frameWatch.takeRecords()) this.pending.push(r);
     const records = this.pending;
     this.pending = [];
     const w = new OpWriter();
@@ -259,6 +286,7 @@ export class CaptureImpl implements Capture {
       if (n !== undefined) {
         this.nodes.delete(h);
         this.ids.delete(n);
+        if (n.nodeType === 9) this.frameWatch.release(n as Document);
       }
     }
     if (bytes.length > 0) this.emit(bytes);
@@ -271,6 +299,7 @@ export class CaptureImpl implements Capture {
     for (const t of EVENTS) document.removeEventListener(t, this.onEvent, true);
     this.unwatchSheets();
     this.unhookShadows();
+    this.frameWatch.releaseAll();
     window.removeEventListener('resize', this.onEvent);
     this.engine.free();
   }
@@ -360,13 +389,14 @@ export class CaptureImpl implements Capture {
     while (stack.length > 0) {
       const n = stack.pop()!;
       const parents: Node[] = [n];
-      if (n instanceof HTMLTemplateElement) {
-        const contents = this.contentsOf(n);
+      if (isHtmlElement(n, 'template')) {
+        const contents = this.contentsOf(n as HTMLTemplateElement);
         w.u(OP_TEMPLATE_CONTENTS);
         w.u(this.ids.get(n)!);
         w.u(this.bind(contents));
         parents.push(contents);
-        if (contents instanceof ShadowRoot) this.observer.observe(contents, OBSERVE);
+        // A shadow root (of this window or an iframe's): observed like the document.
+        if (contents.nodeType === 11 && (contents as ShadowRoot).host !== undefined) this.observer.observe(contents, OBSERVE);
       }
       for (const p of parents) {
         const children = this.kidsOf(p);
@@ -414,6 +444,12 @@ export class CaptureImpl implements Capture {
         w.u(id);
         w.s((n as CharacterData).data);
         break;
+      case Node.DOCUMENT_NODE:
+        // A same-origin iframe's document (kidsOf): watched from now on.
+        w.u(OP_DOCUMENT);
+        w.u(id);
+        this.frameWatch.watch(n as Document);
+        break;
       case Node.DOCUMENT_TYPE_NODE: {
         const d = n as DocumentType;
         w.u(OP_DOCTYPE);
@@ -440,7 +476,7 @@ export class CaptureImpl implements Capture {
       w.s(el.localName);
     }
     const attrs = el.attributes;
-    const base = document.baseURI;
+    const base = el.ownerDocument.baseURI;
     w.u(attrs.length);
     for (let i = 0; i < attrs.length; i++) {
       const a = attrs[i]!;
@@ -473,7 +509,11 @@ export class CaptureImpl implements Capture {
 
   /** Form state is read, not observed (typing, checking and selecting make no mutation). */
   private pollForms(w: OpWriter): void {
-    for (const list of [this.inputs, this.textareas, this.options]) {
+    const lists: HTMLCollectionOf<Element>[] = [this.inputs, this.textareas, this.options];
+    for (const d of this.frameWatch.documents()) {
+      for (const t of ['input', 'textarea', 'option']) lists.push(d.getElementsByTagName(t));
+    }
+    for (const list of lists) {
       for (let i = 0; i < list.length; i++) {
         const el = list[i]!;
         const id = this.ids.get(el);
@@ -490,6 +530,8 @@ export class CaptureImpl implements Capture {
     const out: Node[] = [];
     if (parent.nodeType === Node.ELEMENT_NODE) {
       const el = parent as Element;
+      const doc = capturedDocumentOf(el);
+      if (doc !== null) return [doc];
       if (el.localName === 'style' && el.namespaceURI === HTML_NS) {
         const sheet = overriddenSheet(el as HTMLStyleElement);
         if (sheet !== null) return this.ruleNodes(rulesOf(sheet));
@@ -567,12 +609,12 @@ export class CaptureImpl implements Capture {
     const adopted = new Set(document.adoptedStyleSheets);
     for (const sheet of this.dirtySheets) {
       const owner = sheet.ownerNode;
-      if (owner instanceof HTMLStyleElement && this.ids.has(owner)) {
+      if (isHtmlElement(owner, 'style') && this.ids.has(owner)) {
         // The style's children are its rules' texts: rules inserted or deleted.
         childTargets.add(owner);
       } else if (adopted.has(sheet) && this.bound(this.adopted ?? undefined)) {
         childTargets.add(this.adopted!);
-      } else if (owner instanceof HTMLLinkElement && owner.parentNode !== null && !this.bound(this.linkStyles.get(owner))) {
+      } else if (isHtmlElement(owner, 'link') && owner.parentNode !== null && !this.bound(this.linkStyles.get(owner))) {
         childTargets.add(owner.parentNode);
       }
     }
@@ -609,9 +651,11 @@ export class CaptureImpl implements Capture {
         if (this.bound(t)) send(t, ruleCss(r, base));
       }
     };
-    for (const el of document.getElementsByTagName('style')) {
-      const sheet = overriddenSheet(el as HTMLStyleElement);
-      if (sheet !== null && this.ids.has(el) && (changed.has(sheet) || relisted.has(el))) rules(rulesOf(sheet));
+    for (const d of [document, ...this.frameWatch.documents()]) {
+      for (const el of d.getElementsByTagName('style')) {
+        const sheet = overriddenSheet(el as HTMLStyleElement);
+        if (sheet !== null && this.ids.has(el) && (changed.has(sheet) || relisted.has(el))) rules(rulesOf(sheet));
+      }
     }
     for (const link of document.getElementsByTagName('link')) {
       const s = this.linkStyles.get(link);
@@ -628,7 +672,7 @@ export class CaptureImpl implements Capture {
     return {
       children: (n) => this.kidsOf(n),
       contents: (t) => this.contentsOf(t),
-      attr: (a) => capturedAttr(a, document.baseURI),
+      attr: (a) => capturedAttr(a, a.ownerDocument.baseURI),
       text: (n) => textOf(n),
     };
   }
@@ -640,13 +684,13 @@ export class CaptureImpl implements Capture {
       const n = stack.pop()!;
       const id = this.ids.get(n);
       if (id === undefined || fresh?.has(n)) continue;
-      if (n instanceof Element) this.writeAttrs(w, OP_SET_ATTRS, id, n);
-      else if (n instanceof CharacterData) {
+      if (n.nodeType === 1) this.writeAttrs(w, OP_SET_ATTRS, id, n as Element);
+      else if (n.nodeType === 3 || n.nodeType === 4 || n.nodeType === 8 || n.nodeType === 7) {
         w.u(OP_SET_TEXT);
         w.u(id);
-        w.s(textOf(n));
+        w.s(textOf(n as CharacterData));
       }
-      if (n.firstChild !== null || n instanceof Element) {
+      if (n.firstChild !== null || n.nodeType === 1 || n.nodeType === 9) {
         const before = new Set<Node>();
         for (const c of this.kidsOf(n)) if (this.ids.has(c)) before.add(c);
         this.writeChildren(w, kids, n, fresh);
@@ -706,7 +750,7 @@ function adoptedRules(): CSSRule[] {
 
 /** Character data as the engine is told it (CSS in style elements with URLs resolved). */
 function textOf(n: CharacterData): string {
-  return isStyleText(n) ? absoluteCss(n.data, document.baseURI) : n.data;
+  return isStyleText(n) ? absoluteCss(n.data, n.ownerDocument.baseURI) : n.data;
 }
 
 function writeScroll(w: OpWriter, id: number, el: Element, clearIfZero: boolean): void {

@@ -1,6 +1,13 @@
 // Agent side: a sandboxed iframe (no scripts: `sandbox` without `allow-scripts`, and a CSP
 // that forbids them) built and updated only by DOM calls, from the operations the engine
 // hands out once it has accepted a whole frame. Never from serialized HTML.
+//
+// A same-origin iframe's content document (the engine's document child of an iframe) is built
+// in a detached holder document, then moved into the mirror iframe's own about:blank document
+// once that iframe is in the page (and again whenever the browser gives the iframe a new one:
+// moving an iframe discards its document). That iframe never loads the customer's URL: its
+// `src` and `srcdoc` are kept as `data-cobrowse-src` / `data-cobrowse-srcdoc`; the sandbox and
+// the CSP of the mirror apply inside (an about:blank document inherits both).
 
 import type { ReplayEngine } from '../build/pkg/cobrowse_wasm.js';
 import type { ApplyResult, Replayer, ReplayerOptions } from './cobrowse.js';
@@ -24,6 +31,11 @@ const SELECTED = 14;
 const SCROLL = 15;
 const VIEWPORT = 16;
 const FLAGS = 17;
+const DOCUMENT = 18;
+/** ELEMENT flag: an iframe whose content document follows (wasm/src/dom_ops.rs). */
+const HOLDS_DOCUMENT = 0x100;
+/** Property of a mirror iframe pointing at the content document it shows (for test dumps). */
+export const FRAME_DOCUMENT = Symbol.for('cobrowse.frameDocument');
 
 // View flags (engine View).
 const BLOCKED = 2;
@@ -141,6 +153,10 @@ export class ReplayerImpl implements Replayer {
   private modeFixed = false;
   private loading: Promise<void>;
   private loaded: () => void = () => {};
+  /** Mirror iframes showing a content document, and that document's id. */
+  private frameDocs = new Map<Element, number>();
+  /** Mirror iframes whose `src`/`srcdoc` must not load (they show a content document). */
+  private frameHosts = new WeakSet<Element>();
 
   constructor(
     private readonly engine: ReplayEngine,
@@ -307,6 +323,7 @@ export class ReplayerImpl implements Replayer {
           this.ids = new WeakMap();
           this.nodes.set(id, doc);
           this.ids.set(doc, id);
+          this.frameDocs.clear();
           this.viewport(has, w, h);
           break;
         }
@@ -318,13 +335,14 @@ export class ReplayerImpl implements Replayer {
           const local = str();
           const el = createElement(doc, ns, local);
           this.ids.set(el, id);
+          if ((flags & HOLDS_DOCUMENT) !== 0 && isHtml(el, 'iframe')) this.frameHosts.add(el);
           const n = u();
           for (let i = 0; i < n; i++) {
             const ans = u();
             const an = str();
-            setAttr(el, ans, an, str());
+            this.setAttr(el, ans, an, str());
           }
-          setFlags(el, flags);
+          setFlags(el, flags & 0xff);
           const value = s();
           const checked = u();
           const selected = u();
@@ -378,11 +396,28 @@ export class ReplayerImpl implements Replayer {
           }
           break;
         }
+        case DOCUMENT: {
+          const id = u();
+          const parent = u();
+          // A holder until the iframe is in the page (see `showFrames`).
+          const holder = doc.implementation.createHTMLDocument('');
+          holder.replaceChildren();
+          this.ids.set(holder, id);
+          this.nodes.set(id, holder);
+          const p = node(parent);
+          if (isElement(p)) this.hostFrame(p, id);
+          break;
+        }
         case PLACE: {
           const n = node(u());
           const p = node(u());
           const prevId = u();
           if (n === undefined || p === undefined) break;
+          if (n.nodeType === 9) {
+            // A content document placed under its iframe (never inserted as a DOM child).
+            if (isElement(p)) this.hostFrame(p, this.ids.get(n)!);
+            break;
+          }
           if (isHtml(p, 'style')) {
             const list = touch(p as Element);
             unlist(n);
@@ -393,6 +428,11 @@ export class ReplayerImpl implements Replayer {
             break;
           }
           unlist(n);
+          if (p.nodeType === 9 && (n.nodeType === 1 || n.nodeType === 10)) {
+            // A document holds one root element and one doctype: a replaced one (a content
+            // document's new page, removed later in the frame) leaves first.
+            for (const c of Array.from(p.childNodes)) if (c !== n && c.nodeType === n.nodeType) p.removeChild(c);
+          }
           const ref = prevId === 0 ? p.firstChild : (node(prevId)?.nextSibling ?? null);
           if (ref !== n) p.insertBefore(n, ref);
           if (isElement(n) && isShadowTemplate(n)) this.adoptShadow(n as HTMLTemplateElement);
@@ -401,6 +441,14 @@ export class ReplayerImpl implements Replayer {
         case REMOVE: {
           const n = node(u());
           if (n === undefined) break;
+          if (n.nodeType === 9) {
+            // A content document left its iframe (navigation or removal): the iframe is empty.
+            const id = this.ids.get(n);
+            for (const [f, d] of this.frameDocs) if (d === id) this.unhostFrame(f);
+            this.forget(n);
+            (n as Document).replaceChildren();
+            break;
+          }
           const sp = n.parentNode;
           if (sp !== null && isHtml(sp, 'style')) touch(sp as Element);
           unlist(n);
@@ -422,14 +470,14 @@ export class ReplayerImpl implements Replayer {
           const ns = u();
           const local = str();
           const value = str();
-          if (isElement(el)) setAttr(el, ns, local, value);
+          if (isElement(el)) this.setAttr(el, ns, local, value);
           break;
         }
         case REMOVE_ATTR: {
           const el = node(u());
           const ns = u();
           const local = str();
-          if (isElement(el)) el.removeAttributeNS(NS_URI[ns] ?? null, local);
+          if (isElement(el)) el.removeAttributeNS(NS_URI[ns] ?? null, this.attrName(el, ns, local));
           break;
         }
         case SET_TEXT: {
@@ -471,7 +519,7 @@ export class ReplayerImpl implements Replayer {
         case FLAGS: {
           const el = node(u());
           const flags = u();
-          if (isElement(el)) setFlags(el, flags);
+          if (isElement(el)) setFlags(el, flags & 0xff);
           break;
         }
         default:
@@ -480,8 +528,91 @@ export class ReplayerImpl implements Replayer {
     }
     // Live state after the tree is in place (selecting an option, scrolling need it there).
     for (const [st, list] of styleKids) st.replaceChildren(...list);
+    this.showFrames();
     for (const p of late) applyLate(p);
     if (reset) this.matchMode(doc);
+  }
+
+  /** The name an attribute is set under: a content document's iframe never loads a URL. */
+  private attrName(el: Element, ns: number, local: string): string {
+    return ns === 0 && (local === 'src' || local === 'srcdoc') && this.frameHosts.has(el) ? `data-cobrowse-${local}` : local;
+  }
+
+  private setAttr(el: Element, ns: number, local: string, value: string): void {
+    setAttr(el, ns, this.attrName(el, ns, local), value);
+  }
+
+  /** `iframe` shows the content document `id` (its URL attributes stop loading first). */
+  private hostFrame(iframe: Element, id: number): void {
+    if (!isHtml(iframe, 'iframe')) return;
+    if (!this.frameHosts.has(iframe)) {
+      this.frameHosts.add(iframe);
+      for (const name of ['src', 'srcdoc']) {
+        const v = iframe.getAttribute(name);
+        if (v === null) continue;
+        iframe.removeAttribute(name);
+        iframe.setAttribute(`data-cobrowse-${name}`, v);
+      }
+    }
+    this.frameDocs.set(iframe, id);
+  }
+
+  private unhostFrame(iframe: Element): void {
+    this.frameDocs.delete(iframe);
+    delete (iframe as unknown as Record<symbol, unknown>)[FRAME_DOCUMENT];
+  }
+
+  /**
+   * Moves each content document into its iframe's own document when the iframe is in the page
+   * and the browser gave it a document other than the one holding the content (a holder, or
+   * the document of before a move).
+   */
+  private showFrames(): void {
+    // An iframe inside a content document is in the page once that document is shown: repeat
+    // until nothing moves.
+    let moved = true;
+    while (moved) {
+      moved = false;
+      for (const [iframe, id] of this.frameDocs) moved = this.showFrame(iframe, id) || moved;
+    }
+  }
+
+  /** Shows content document `id` in `iframe` if it can and must; true when it moved it. */
+  private showFrame(iframe: Element, id: number): boolean {
+    {
+      const held = this.nodes.get(id);
+      if (held === undefined || !iframe.isConnected) return false;
+      let shown: Document | null = null;
+      try {
+        shown = (iframe as HTMLIFrameElement).contentDocument;
+      } catch {
+        shown = null;
+      }
+      if (shown === null) return false;
+      (iframe as unknown as Record<symbol, unknown>)[FRAME_DOCUMENT] = shown;
+      if (shown === held) return false;
+      // Emptied first: a document refuses a doctype while it has a root element.
+      shown.replaceChildren();
+      for (const c of Array.from(held.childNodes)) shown.appendChild(c);
+      this.ids.delete(held);
+      this.ids.set(shown, id);
+      this.nodes.set(id, shown);
+      this.addAgentSheet(shown);
+      return true;
+    }
+  }
+
+  /** The agent stylesheet (view flags) in a document of the mirror. */
+  private addAgentSheet(doc: Document): void {
+    try {
+      const win = doc.defaultView as (Window & typeof globalThis) | null;
+      if (win === null) return;
+      const sheet = new win.CSSStyleSheet();
+      sheet.replaceSync(agentCss(this.options.showDisabled ?? true));
+      doc.adoptedStyleSheets = [sheet];
+    } catch {
+      // Without it flags are still attributes.
+    }
   }
 
   private viewport(has: number, w: number, h: number): void {
@@ -516,6 +647,12 @@ export class ReplayerImpl implements Replayer {
         this.ids.delete(n);
       }
       for (let c = n.firstChild; c !== null; c = c.nextSibling) stack.push(c);
+      const frameDoc = isElement(n) ? this.frameDocs.get(n) : undefined;
+      if (frameDoc !== undefined) {
+        const d = this.nodes.get(frameDoc);
+        this.unhostFrame(n as Element);
+        if (d !== undefined) stack.push(d);
+      }
       if (isHtml(n, 'template')) stack.push((n as HTMLTemplateElement).content);
       if (isElement(n) && n.shadowRoot !== null) stack.push(n.shadowRoot);
     }

@@ -21,11 +21,6 @@ const listeners = new Set<Listener>();
 const modified = new WeakSet<CSSStyleSheet>();
 let restore: (() => void) | null = null;
 
-function notify(sheet: CSSStyleSheet | null | undefined): void {
-  if (!sheet) return;
-  modified.add(sheet);
-  for (const l of listeners) l(sheet);
-}
 
 /** Calls `listener` after every CSSOM edit of any sheet until the returned function is called. */
 export function watchSheets(listener: Listener): () => void {
@@ -45,7 +40,21 @@ export function isModified(sheet: CSSStyleSheet): boolean {
   return modified.has(sheet);
 }
 
-function hook(): () => void {
+/**
+ * Calls `listener` after every CSSOM edit of a sheet in another (same-origin) window, such as
+ * an iframe's, until the returned function is called (that window's prototypes are hooked).
+ */
+export function watchSheetsIn(win: Window & typeof globalThis, listener: Listener): () => void {
+  const local = new Set<Listener>([listener]);
+  return hook(win, local);
+}
+
+function hook(win: Window & typeof globalThis = window, to: Set<Listener> = listeners): () => void {
+  const notify = (sheet: CSSStyleSheet | null | undefined): void => {
+    if (!sheet) return;
+    modified.add(sheet);
+    for (const l of to) l(sheet);
+  };
   const undo: (() => void)[] = [];
   const wrap = <T extends object>(proto: T, name: string, sheetOf: (self: any) => CSSStyleSheet | null | undefined): void => {
     const desc = Object.getOwnPropertyDescriptor(proto, name);
@@ -53,7 +62,7 @@ function hook(): () => void {
     if (typeof orig !== 'function') return;
     const wrapped = function (this: any, ...args: unknown[]): unknown {
       const r = orig.apply(this, args);
-      if (r instanceof Promise) {
+      if (r instanceof win.Promise || r instanceof Promise) {
         return r.then((v) => {
           notify(sheetOf(this));
           return v;
@@ -65,24 +74,24 @@ function hook(): () => void {
     Object.defineProperty(proto, name, { ...desc, value: wrapped });
     undo.push(() => Object.defineProperty(proto, name, desc!));
   };
-  const sp = CSSStyleSheet.prototype;
+  const sp = win.CSSStyleSheet.prototype;
   for (const m of ['insertRule', 'deleteRule', 'addRule', 'removeRule', 'replace', 'replaceSync']) wrap(sp, m, (s) => s);
-  if (typeof CSSGroupingRule !== 'undefined') {
-    for (const m of ['insertRule', 'deleteRule']) wrap(CSSGroupingRule.prototype, m, (r) => r.parentStyleSheet);
+  if (typeof win.CSSGroupingRule !== 'undefined') {
+    for (const m of ['insertRule', 'deleteRule']) wrap(win.CSSGroupingRule.prototype, m, (r) => r.parentStyleSheet);
   }
   // Assigning document.adoptedStyleSheets.
-  const ad = Object.getOwnPropertyDescriptor(Document.prototype, 'adoptedStyleSheets');
+  const ad = Object.getOwnPropertyDescriptor(win.Document.prototype, 'adoptedStyleSheets');
   if (ad?.set !== undefined && ad.get !== undefined) {
     const set = ad.set;
-    Object.defineProperty(Document.prototype, 'adoptedStyleSheets', {
+    Object.defineProperty(win.Document.prototype, 'adoptedStyleSheets', {
       ...ad,
       set(this: Document, v: CSSStyleSheet[]) {
         set.call(this, v);
-        for (const l of listeners) for (const s of v) l(s);
-        if (v.length === 0) for (const l of listeners) l(EMPTY);
+        for (const l of to) for (const s of v) l(s);
+        if (v.length === 0) for (const l of to) l(EMPTY);
       },
     });
-    undo.push(() => Object.defineProperty(Document.prototype, 'adoptedStyleSheets', ad));
+    undo.push(() => Object.defineProperty(win.Document.prototype, 'adoptedStyleSheets', ad));
   }
   return () => {
     for (const u of undo.reverse()) u();

@@ -48,12 +48,20 @@ globalThis.domDump = function domDump(root, skipFlagAttrs, view) {
       case 1: {
         const p = elPrefix[n.namespaceURI] ?? 'none:';
         line += `<${p}${n.localName}`;
+        // The replayer's iframes showing a content document keep their URLs from loading
+        // under these names (replay.ts); the page had them as `src` / `srcdoc`.
+        const frameDoc = skipFlagAttrs && isHtml(n, 'iframe') ? n[Symbol.for('cobrowse.frameDocument')] : undefined;
         for (const a of n.attributes) {
           if (skipFlagAttrs && FLAG_ATTRS.has(a.name)) continue;
           let ap = attrPrefix[a.namespaceURI] ?? '';
           if (a.namespaceURI === 'http://www.w3.org/2000/xmlns/' && a.localName === 'xmlns') ap = '';
-          line += ` ${ap}${a.localName}="${esc(view ? view.attr(a) : a.value)}"`;
+          let local = a.localName;
+          if (isHtml(n, 'iframe') && skipFlagAttrs && (local === 'data-cobrowse-src' || local === 'data-cobrowse-srcdoc')) local = local.slice(14);
+          line += ` ${ap}${local}="${esc(view ? view.attr(a) : a.value)}"`;
         }
+        // A same-origin iframe's document: the capture's view has it as the iframe's child; in
+        // the mirror it is the document the replayer filled.
+        if (frameDoc) kids = [frameDoc];
         if (isHtml(n, 'input') && n.type !== 'file') {
           if (n.type === 'checkbox' || n.type === 'radio') {
             if (n.checked !== n.defaultChecked) line += ` :checked=${n.checked}`;

@@ -2,7 +2,9 @@
 // defines globalThis.cobrowseWorkload). Every kind the issue lists: text, attributes, inserts,
 // removes, moves, reorders, input values, checkboxes and selects, element and document scroll,
 // an insert removed again in the same batch, CSSOM insertRule/deleteRule on <style> sheets,
-// adopted constructed sheets and open shadow-root content. Viewport resizes come from the driver.
+// adopted constructed sheets, open shadow-root content and same-origin iframe content (the
+// page's first readable iframe, or one the workload adds: text inserts, attributes, input
+// values, CSSOM rules and removes inside its document). Viewport resizes come from the driver.
 globalThis.cobrowseWorkload = (function () {
   const VOID = new Set(['area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'source', 'track', 'wbr', 'script', 'style', 'textarea', 'title', 'template', 'select', 'option', 'iframe', 'noscript', 'svg', 'math', 'object']);
   function mulberry32(seed) {
@@ -15,7 +17,7 @@ globalThis.cobrowseWorkload = (function () {
       return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
     };
   }
-  const KINDS = ['text', 'attr', 'removeAttr', 'insert', 'remove', 'move', 'reorder', 'input', 'checkbox', 'select', 'scrollDoc', 'scrollEl', 'insertRemove', 'cssInsert', 'cssDelete', 'adopt', 'shadow'];
+  const KINDS = ['text', 'attr', 'removeAttr', 'insert', 'remove', 'move', 'reorder', 'input', 'checkbox', 'select', 'scrollDoc', 'scrollEl', 'insertRemove', 'cssInsert', 'cssDelete', 'adopt', 'shadow', 'frame'];
 
   /**
    * Whether the HTML parser, reading the page's markup, could have put `el` where it is: its
@@ -235,6 +237,56 @@ globalThis.cobrowseWorkload = (function () {
             } else if (r.lastElementChild !== null) {
               r.lastElementChild.setAttribute('title', `s${Math.floor(rng() * 1e6)}`);
             }
+          }
+          break;
+        }
+        case 'frame': {
+          let doc = null;
+          for (const f of document.getElementsByTagName('iframe')) {
+            try {
+              if (f.contentDocument?.body) {
+                doc = f.contentDocument;
+                break;
+              }
+            } catch {
+              // Cross-origin: not the workload's business.
+            }
+          }
+          if (doc === null) {
+            const f = document.createElement('iframe');
+            f.id = 'cobrowse-frame';
+            pick(containers()).appendChild(f);
+            doc = f.contentDocument;
+            if (doc?.body) doc.body.innerHTML = '<p>frame text</p><input value="frame">';
+            break;
+          }
+          const b = doc.body;
+          const n = Math.floor(rng() * 1e6);
+          const r = rng();
+          if (r < 0.3) {
+            const p = doc.createElement(pick(['p', 'div', 'em']));
+            p.textContent = `frame ${n}`;
+            b.insertBefore(p, b.childNodes.length > 0 ? pick(Array.from(b.childNodes)) : null);
+          } else if (r < 0.5) {
+            const els = Array.from(b.getElementsByTagName('*'));
+            if (els.length > 0) pick(els).setAttribute('title', `f${n}`);
+          } else if (r < 0.7) {
+            let input = doc.querySelector('input:not([type]),input[type=text]');
+            if (input === null) {
+              input = doc.createElement('input');
+              b.appendChild(input);
+            }
+            input.value = `frame typed ${n}`;
+          } else if (r < 0.85) {
+            let st = doc.querySelector('style');
+            if (st === null) {
+              st = doc.createElement('style');
+              (doc.head ?? b).appendChild(st);
+            }
+            if (st.sheet) st.sheet.insertRule(`.f${n % 100} { outline-offset: ${n % 5}px }`, 0);
+          } else {
+            const els = Array.from(b.children);
+            if (els.length > 1) pick(els).remove();
           }
           break;
         }

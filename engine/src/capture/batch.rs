@@ -21,6 +21,11 @@
 //! | [`OP_CHECKED`] / [`OP_SELECTED`] | handle, 0 / 1 / 2 (= not set) |
 //! | [`OP_SCROLL`] | handle, has (0 = not set, 1 = set), x, y (as `i32` bits; always present) |
 //! | [`OP_VIEWPORT`] | has (0 = not set, 1 = set), width, height (always present) |
+//! | [`OP_DOCUMENT`] | handle (a detached content document: a same-origin iframe's) |
+//!
+//! A content document is placed by its iframe's [`OP_SET_CHILDREN`], as the iframe's only
+//! child (the tree's content-document rule; anything else is refused); a navigation of the
+//! iframe is a new [`OP_DOCUMENT`] replacing the old one in that list.
 //!
 //! Namespaces are [`WireNs`] codes. After the batch, every node the batch detached (or created)
 //! that is not attached to the document is freed together with its subtree, and its handles
@@ -61,6 +66,8 @@ pub const OP_SELECTED: u32 = 12;
 pub const OP_SCROLL: u32 = 13;
 /// Sets or clears the document's viewport size.
 pub const OP_VIEWPORT: u32 = 14;
+/// Creates a detached content document (an iframe's).
+pub const OP_DOCUMENT: u32 = 15;
 /// A string operand that is absent.
 pub const NULL_STR: u32 = u32::MAX;
 
@@ -283,7 +290,7 @@ fn apply_ops(
                 }
                 handles.bind(h, tree.root())?;
             }
-            OP_ELEMENT | OP_TEXT | OP_COMMENT | OP_DOCTYPE => {
+            OP_ELEMENT | OP_TEXT | OP_COMMENT | OP_DOCTYPE | OP_DOCUMENT => {
                 let h = r.u32()?;
                 if h == 0 || handles.node(h).is_some() {
                     return Err(BatchError::BadHandle(h));
@@ -298,6 +305,7 @@ fn apply_ops(
                     }
                     OP_TEXT => tree.create(NodeData::Text(r.str()?.into())),
                     OP_COMMENT => tree.create(NodeData::Comment(r.str()?.into())),
+                    OP_DOCUMENT => tree.create(NodeData::Document { viewport: None }),
                     _ => {
                         let name = r.str()?.to_owned();
                         let public_id = r.str()?.to_owned();
@@ -418,6 +426,17 @@ fn set_children(
     // Unchanged child lists are common (a record for a node added then removed): skip them.
     if tree.children(parent).eq(kids.iter().copied()) {
         return Ok(());
+    }
+    // A content document goes under an iframe, alone (checked before anything moves).
+    if kids.iter().any(|&k| tree.is_document(k))
+        && (kids.len() != 1
+            || tree
+                .element(parent)
+                .is_none_or(|e| !e.is_html(&markup5ever::local_name!("iframe"))))
+    {
+        return Err(BatchError::BadStructure(
+            "a document outside an iframe or beside other children",
+        ));
     }
     let root = tree.root();
     let mut prev: Option<NodeId> = None;
@@ -657,6 +676,60 @@ mod tests {
         e.kids(3, &[2]).kids(1, &[3]).kids(2, &[]);
         assert!(apply(&mut t, &mut h, &e).is_empty());
         assert_eq!(dump(&t), "doc\n b\n  a\n");
+        t.check_invariants();
+    }
+
+    /// A same-origin iframe's document is a detached document placed as the iframe's only
+    /// child; a navigation replaces it and frees the old one; a document anywhere else is
+    /// refused before anything moves.
+    #[test]
+    fn content_documents_nest_under_iframes_only() {
+        let mut t = Tree::new_document();
+        let mut h = NodeHandles::default();
+        let mut e = Enc::default();
+        e.u(OP_BIND_DOCUMENT).u(1);
+        e.el(2, "iframe", &[("src", "a.html")]);
+        e.u(OP_DOCUMENT).u(3);
+        e.el(4, "html", &[]).text(5, "in a");
+        e.kids(1, &[2]).kids(2, &[3]).kids(3, &[4]).kids(4, &[5]);
+        assert!(apply(&mut t, &mut h, &e).is_empty());
+        assert_eq!(
+            dump(&t),
+            "doc\n iframe src=a.html\n  doc\n   html\n    #in a\n"
+        );
+        t.check_invariants();
+        let iframe = h.node(2).unwrap();
+        assert_eq!(t.content_document(iframe), h.node(3));
+
+        // Navigation: a new document replaces the old one, which is freed with its subtree.
+        let mut e = Enc::default();
+        e.u(OP_DOCUMENT).u(6);
+        e.el(7, "html", &[("lang", "b")]);
+        e.kids(6, &[7]).kids(2, &[6]);
+        let freed = apply(&mut t, &mut h, &e);
+        assert_eq!(freed, vec![3, 4, 5]);
+        assert_eq!(dump(&t), "doc\n iframe src=a.html\n  doc\n   html lang=b\n");
+
+        // Refused: a document beside another child, and a document under a non-iframe.
+        let before = dump(&t);
+        let mut freed = Vec::new();
+        let mut e = Enc::default();
+        e.text(8, "x").kids(2, &[6, 8]);
+        assert_eq!(
+            apply_batch(&mut t, &mut h, &e.ops, &e.text, &mut freed),
+            Err(BatchError::BadStructure(
+                "a document outside an iframe or beside other children"
+            ))
+        );
+        let mut e = Enc::default();
+        e.el(9, "div", &[]).kids(9, &[6]);
+        assert_eq!(
+            apply_batch(&mut t, &mut h, &e.ops, &e.text, &mut freed),
+            Err(BatchError::BadStructure(
+                "a document outside an iframe or beside other children"
+            ))
+        );
+        assert_eq!(dump(&t), before);
         t.check_invariants();
     }
 

@@ -277,6 +277,9 @@ impl Capture {
 }
 
 #[cfg(all(test, feature = "html"))]
+mod iframe_tests;
+
+#[cfg(all(test, feature = "html"))]
 mod tests {
     use super::*;
     use crate::dom::parse::parse_document_str;

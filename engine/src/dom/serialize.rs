@@ -8,7 +8,10 @@
 //! raw-text elements (`style`, `script`, `xmp`, `iframe`, `noembed`, `noframes`,
 //! `plaintext`, and `noscript`, as parsed with scripting on) is written as it is: whether it
 //! reads back the same is the sanitizer's business (see `rules::sanitize`), not the
-//! serializer's. The walk is iterative: real pages nest deeper than a recursive serializer's
+//! serializer's. A same-origin iframe's content document (the iframe's only child in the
+//! tree) has no markup inside its `<iframe>`: the iframe is written empty, and
+//! [`subtree_to_html`] of the content document writes that document on its own (so each
+//! document of the tree reads back as itself). The walk is iterative: real pages nest deeper than a recursive serializer's
 //! stack allows.
 
 use std::io::{self, Write};
@@ -37,7 +40,9 @@ pub fn subtree_to_html(tree: &Tree, id: NodeId) -> String {
 
 fn write_children(tree: &Tree, parent: NodeId, out: &mut Vec<u8>) -> io::Result<()> {
     for c in tree.children(parent) {
-        write_subtree(tree, c, out)?;
+        if !tree.is_document(c) {
+            write_subtree(tree, c, out)?;
+        }
     }
     Ok(())
 }
@@ -162,6 +167,8 @@ fn write_subtree(tree: &Tree, top: NodeId, out: &mut Vec<u8>) -> io::Result<()> 
                     stack.push(Step::Close(id));
                     push_children(tree, id, &mut stack, Step::Open);
                 }
+                // A content document inside the tree: not part of its iframe's markup.
+                NodeData::Document { .. } if id != top => {}
                 NodeData::Fragment | NodeData::Document { .. } => {
                     push_children(tree, id, &mut stack, Step::Open);
                 }
@@ -219,6 +226,41 @@ mod tests {
              <p title=\"a&#13;b\">c&#13;d</p></body></html>"
         );
         assert!(parse_document_str(&to_html(&t)).same_tree(&t));
+    }
+
+    /// A content document is not written inside its iframe; written on its own, it reads back.
+    #[test]
+    fn content_documents_are_written_on_their_own() {
+        let mut t = parse_document_str("<iframe src=\"a.html\"></iframe>");
+        let body = t
+            .children(t.children(t.root()).next().unwrap())
+            .nth(1)
+            .unwrap();
+        let iframe = t.first_child(body).unwrap();
+        let inner = parse_document_str("<!DOCTYPE html><p>in</p>");
+        let doc = t.create(NodeData::Document { viewport: None });
+        t.append(iframe, doc);
+        let mut stack = vec![(inner.root(), doc)];
+        while let Some((from, to)) = stack.pop() {
+            for c in inner.children(from) {
+                let n = t.create(inner.data(c).clone());
+                t.append(to, n);
+                stack.push((c, n));
+            }
+        }
+        t.check_invariants();
+        assert_eq!(
+            to_html(&t),
+            "<html><head></head><body><iframe src=\"a.html\"></iframe></body></html>"
+        );
+        assert_eq!(
+            subtree_to_html(&t, iframe),
+            "<iframe src=\"a.html\"></iframe>"
+        );
+        assert_eq!(
+            subtree_to_html(&t, doc),
+            "<!DOCTYPE html><html><head></head><body><p>in</p></body></html>"
+        );
     }
 
     #[test]

@@ -6,7 +6,11 @@
 //! - freed slots are never reachable from the root, and are reused by later allocations;
 //! - a node's [`WireId`], once assigned, never changes while the node is in the tree, and no two
 //!   live nodes share a wire id (the wire index, when built, maps each to its node);
-//! - a `<template>` element has exactly one child, a [`NodeData::Fragment`] holding its contents.
+//! - a `<template>` element has exactly one child, a [`NodeData::Fragment`] holding its contents;
+//! - a [`NodeData::Document`] below the root is a *content document*: the document of a
+//!   same-origin `<iframe>`, the only child of an HTML `iframe` element (see
+//!   [`Tree::content_documents_fit`]). Nothing else holds a document, and an iframe holding one
+//!   holds nothing else. Its subtree is an ordinary document subtree (doctype, `<html>`).
 //!
 //! Node ids ([`NodeId`]) are arena indices: cheap, but only meaningful within one tree and
 //! reused after removal. Wire ids are the identity that crosses the wire and survives edits.
@@ -558,6 +562,41 @@ impl Tree {
         id
     }
 
+    /// The content document of an HTML `<iframe>` element (its only child), if it has one.
+    pub fn content_document(&self, id: NodeId) -> Option<NodeId> {
+        let e = self.element(id)?;
+        if !e.is_html(&local_name!("iframe")) {
+            return None;
+        }
+        self.first_child(id)
+            .filter(|&c| matches!(self.data(c), NodeData::Document { .. }))
+    }
+
+    /// Whether the children of `parent` respect the content-document rule (see the module
+    /// docs): a document child only under an HTML `iframe`, and then as its only child.
+    pub fn content_documents_fit(&self, parent: NodeId) -> bool {
+        let mut docs = 0usize;
+        let mut others = 0usize;
+        for c in self.children(parent) {
+            if matches!(self.data(c), NodeData::Document { .. }) {
+                docs += 1;
+            } else {
+                others += 1;
+            }
+        }
+        docs == 0
+            || (docs == 1
+                && others == 0
+                && self
+                    .element(parent)
+                    .is_some_and(|e| e.is_html(&local_name!("iframe"))))
+    }
+
+    /// Whether `id` is the root or a content document (the top of a document's subtree).
+    pub fn is_document(&self, id: NodeId) -> bool {
+        matches!(self.data(id), NodeData::Document { .. })
+    }
+
     /// The contents fragment of a `<template>` element.
     pub fn template_contents(&self, id: NodeId) -> Option<NodeId> {
         let e = self.element(id)?;
@@ -850,6 +889,10 @@ impl Tree {
                     "template without contents"
                 );
             }
+            assert!(
+                self.content_documents_fit(id),
+                "a document child outside an iframe, or beside other children"
+            );
         }
     }
 

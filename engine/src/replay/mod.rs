@@ -7,6 +7,10 @@
 //! *desynchronized*: it refuses deltas until it gets a keyframe
 //! ([`ReplayError::needs_keyframe`] says so).
 //!
+//! A content document (a same-origin iframe's) may only end a delta as the only child of an
+//! HTML `iframe`: inserts and moves under iframes, and of documents, are checked once the
+//! whole delta is applied (a navigation inserts the new document before removing the old).
+//!
 //! Invariants: the mirror's tree holds exactly what the agent may see (it was projected before
 //! it was sent), its fingerprints use the identity projection, and after every successful
 //! frame its root fingerprint equals the frame header's.
@@ -284,9 +288,22 @@ impl Mirror {
             });
         }
         self.in_sync = false;
+        // Parents whose content-document rule is checked once the whole delta is applied (a
+        // navigation inserts the new document before the old one is removed).
+        let mut frame_parents: Vec<WireId> = Vec::new();
         for m in mutations {
+            self.note_frame_parent(&m, &mut frame_parents);
             self.apply_one(&m)?;
             observer.mutation(&m);
+        }
+        for w in frame_parents {
+            if let Some(p) = self.tree.node_by_wire(w)
+                && !self.tree.content_documents_fit(p)
+            {
+                return Err(ReplayError::BadStructure(
+                    "a document outside an iframe or beside other children",
+                ));
+            }
         }
         diff::refresh_identity(&mut self.tree);
         let actual = self.tree.fingerprint();
@@ -326,6 +343,32 @@ impl Mirror {
                 }
                 Ok(Some(p))
             }
+        }
+    }
+
+    /// Notes the parent of an insert or move that involves an iframe or a document.
+    fn note_frame_parent(&self, m: &MutationRef<'_>, out: &mut Vec<WireId>) {
+        let (parent, doc) = match m {
+            MutationRef::Insert { parent, nodes, .. } => (
+                *parent,
+                nodes
+                    .first()
+                    .is_some_and(|r| matches!(r.data, RecordDataRef::Document { .. })),
+            ),
+            MutationRef::Move { node, parent, .. } => (
+                *parent,
+                self.tree
+                    .node_by_wire(*node)
+                    .is_some_and(|n| self.tree.is_document(n)),
+            ),
+            _ => return,
+        };
+        let iframe = self
+            .tree
+            .node_by_wire(parent)
+            .is_some_and(|p| is_iframe(&self.tree, p));
+        if doc || iframe {
+            out.push(parent);
         }
     }
 
@@ -425,6 +468,11 @@ impl Mirror {
     }
 }
 
+fn is_iframe(tree: &Tree, id: NodeId) -> bool {
+    tree.element(id)
+        .is_some_and(|e| e.is_html(&markup5ever::local_name!("iframe")))
+}
+
 fn bind_wire(tree: &mut Tree, id: NodeId, w: WireId) -> Result<(), ReplayError> {
     if !w.is_assigned() || tree.node_by_wire(w).is_some() {
         return Err(ReplayError::BadId(w.0));
@@ -435,7 +483,10 @@ fn bind_wire(tree: &mut Tree, id: NodeId, w: WireId) -> Result<(), ReplayError> 
 
 fn create_node(tree: &mut Tree, r: &RecordRef<'_>) -> Result<NodeId, ReplayError> {
     let data = match &r.data {
-        RecordDataRef::Document { .. } => return Err(ReplayError::BadStructure("nested document")),
+        // A content document: where it may go is checked by the caller.
+        RecordDataRef::Document { viewport } => NodeData::Document {
+            viewport: *viewport,
+        },
         RecordDataRef::Fragment => NodeData::Fragment,
         RecordDataRef::Doctype {
             name,
@@ -493,12 +544,20 @@ fn build_children(
             continue;
         }
         top.1 -= 1;
-        let p = top.0;
+        let (p, left) = (top.0, top.1);
         let r = records
             .get(i)
             .ok_or(ReplayError::BadStructure("records end early"))?;
         i += 1;
         let id = create_node(tree, r)?;
+        if tree.is_document(id)
+            && !(left == 0 && tree.first_child(p).is_none() && is_iframe(tree, p))
+        {
+            tree.remove(id);
+            return Err(ReplayError::BadStructure(
+                "a document outside an iframe or beside other children",
+            ));
+        }
         tree.append(p, id);
         if r.children > 0 {
             if r.children as usize > records.len() - i {

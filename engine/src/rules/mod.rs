@@ -463,9 +463,11 @@ fn is_submit_button(tree: &Tree, id: NodeId, e: &ElementData) -> bool {
     }
 }
 
+/// Whether an HTML `form` is among the ancestors of `id` in its own document (a form outside
+/// an iframe does not own the iframe's buttons).
 fn has_form_ancestor(tree: &Tree, id: NodeId) -> bool {
     let mut cur = tree.parent(id);
-    while let Some(p) = cur {
+    while let Some(p) = cur.filter(|&p| !tree.is_document(p)) {
         if tree
             .element(p)
             .is_some_and(|e| e.is_html(&local_name!("form")))

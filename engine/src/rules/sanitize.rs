@@ -603,12 +603,13 @@ fn html_nesting_survives(tree: &Tree, id: NodeId, local: &str) -> bool {
 }
 
 /// Whether an HTML `form` is among the ancestors of `id`, up to the nearest fragment (a
-/// template's contents may hold a form inside a form; the parser allows it there).
+/// template's contents may hold a form inside a form; the parser allows it there) or
+/// document (an iframe's content document is parsed on its own).
 pub(crate) fn is_inside_form(tree: &Tree, id: NodeId) -> bool {
     let mut cur = tree.parent(id);
     while let Some(p) = cur {
         match tree.data(p) {
-            NodeData::Fragment => return false,
+            NodeData::Fragment | NodeData::Document { .. } => return false,
             NodeData::Element(e) if e.is_html(&local_name!("form")) => return true,
             _ => {}
         }

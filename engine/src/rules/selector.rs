@@ -14,7 +14,10 @@
 //!   case-insensitive (`type`, `checked`, `lang`, ...) on HTML elements, and with the `i` flag;
 //! - ids and classes are case-sensitive;
 //! - a `<template>`'s contents (the [`NodeData::Fragment`] child) are a separate tree: the
-//!   elements inside have no parent element, and the template has no element children.
+//!   elements inside have no parent element, and the template has no element children;
+//! - so is a same-origin iframe's content document (the [`NodeData::Document`] child of an
+//!   `<iframe>`): selectors match inside it as in its own document (`:root` is its `<html>`),
+//!   never across the iframe.
 //!
 //! Supported: everything `selectors` parses natively (type / universal / id / class / attribute
 //! selectors with all operators and the `i` / `s` flags, all combinators, `:not()`, `:is()`,

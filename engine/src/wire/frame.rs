@@ -66,7 +66,9 @@
 //! [`FrameView::access`] does everything up front: size limit, magic, version, rkyv/bytecheck
 //! validation (every pointer and length is backed by bytes of the frame), then one walk of the
 //! whole body checking every string/name index, namespace byte, presence bit, that a keyframe's
-//! children counts describe exactly one tree whose root is a document or fragment, that every
+//! children counts describe exactly one tree whose root is a document or fragment,
+//! that a document record below the root is the only child of an HTML `iframe` record (a
+//! content document), that every
 //! `Insert` describes exactly one subtree, that no wire id is 0, and that the record stream is
 //! consumed exactly. No allocation is sized by a declared length that is not backed by bytes.
 //! After that, [`FrameView::records`] and [`FrameView::mutations`] cannot fail (they still never
@@ -699,6 +701,8 @@ struct Cursor<'a> {
 struct Shape {
     kind: u8,
     children: u32,
+    /// An HTML `iframe` element (the one element that may hold a content document).
+    iframe: bool,
 }
 
 fn wire_id(raw: u32) -> Result<WireId, FrameError> {
@@ -839,6 +843,7 @@ impl<'a> Cursor<'a> {
             return Err(bad(format!("record {at}: a leaf node has children")));
         }
 
+        let mut iframe = false;
         let data = match kind {
             K_DOCUMENT => {
                 let viewport = if head & H_X1 != 0 {
@@ -857,6 +862,7 @@ impl<'a> Cursor<'a> {
             K_ELEMENT => {
                 let name = self.varint32()?;
                 let name = self.name(name)?;
+                iframe = name.ns == WireNs::Html && name.local == "iframe";
                 let mut attrs = Vec::new();
                 if head & H_X1 != 0 {
                     let count = self.varint32()? as usize;
@@ -909,13 +915,18 @@ impl<'a> Cursor<'a> {
                 flags,
                 data,
             },
-            Shape { kind, children },
+            Shape {
+                kind,
+                children,
+                iframe,
+            },
         ))
     }
 
     /// Reads records that must form exactly one subtree (pre-order, children counts): exactly
-    /// `expected` of them when given. A document record is only allowed as the root of a
-    /// keyframe (`keyframe_root`). Returns the records (when `build`) and how many there were.
+    /// `expected` of them when given. A document record is only allowed as the first record
+    /// (a keyframe's root, or an insert's top, whose parent the mirror checks) or as the only
+    /// child of an HTML `iframe` record (a same-origin iframe's content document). Returns the records (when `build`) and how many there were.
     fn subtree(
         &mut self,
         expected: Option<usize>,
@@ -940,13 +951,31 @@ impl<'a> Cursor<'a> {
         // children's. Each open slot needs at least one more byte, which bounds it.
         let mut open: usize = 1;
         let mut n: usize = 0;
+        // Per open parent: (children still to read, whether it is an iframe with exactly one
+        // child, the only place a content document may sit). Grows by one per record read.
+        let mut parents: Vec<(u32, bool)> = Vec::new();
         while open > 0 {
             if expected.is_some_and(|c| n == c) {
                 return Err(bad("subtree has more records than its count"));
             }
             let (r, shape) = self.record(build)?;
-            if shape.kind == K_DOCUMENT && !(keyframe_root && n == 0) {
-                return Err(bad("a document node below the root"));
+            while parents.last().is_some_and(|p| p.0 == 0) {
+                parents.pop();
+            }
+            let in_single_iframe = match parents.last_mut() {
+                Some(p) => {
+                    p.0 -= 1;
+                    p.1
+                }
+                None => false,
+            };
+            // A document: a keyframe's root, a content document as an iframe's only child, or
+            // the top of an insert (the mirror checks its parent is an iframe).
+            if shape.kind == K_DOCUMENT && !(n == 0 || in_single_iframe) {
+                return Err(bad("a document node outside an iframe"));
+            }
+            if shape.children > 0 {
+                parents.push((shape.children, shape.iframe && shape.children == 1));
             }
             if n == 0 && keyframe_root && !matches!(shape.kind, K_DOCUMENT | K_FRAGMENT) {
                 return Err(bad("keyframe root is not a document or fragment"));
@@ -2375,6 +2404,37 @@ mod tests {
         assert_eq!(assert_rejected(&b), FrameError::BadNamespace(0xFF));
     }
 
+    /// A same-origin iframe's content document travels as the iframe's only child, nested
+    /// iframes included, in keyframes and inserts.
+    #[test]
+    fn content_documents_round_trip() {
+        let doc = || RecordData::Document { viewport: None };
+        let recs = vec![
+            rec(
+                1,
+                1,
+                RecordData::Document {
+                    viewport: Some((800, 600)),
+                },
+            ),
+            rec(2, 1, el("iframe", &[("src", "/a.html")])),
+            rec(3, 1, doc()),
+            rec(4, 1, el("html", &[])),
+            rec(5, 1, el("iframe", &[])),
+            rec(6, 1, doc()),
+            rec(7, 0, el("html", &[("lang", "x")])),
+        ];
+        let bytes = encode_keyframe(&kf(1), &recs);
+        assert_eq!(FrameView::access(&bytes).unwrap().to_records(), recs);
+        let muts = vec![Mutation::Insert {
+            parent: WireId(2),
+            prev: None,
+            nodes: vec![rec(8, 1, doc()), rec(9, 0, el("html", &[]))],
+        }];
+        let bytes = encode_delta(&dh(2), &muts);
+        assert_eq!(FrameView::access(&bytes).unwrap().to_mutations(), muts);
+    }
+
     #[test]
     fn malformed_trees_are_rejected() {
         let bad_keyframes: Vec<Vec<NodeRecord>> = vec![
@@ -2406,6 +2466,18 @@ mod tests {
                 rec(1, 1, RecordData::Document { viewport: None }),
                 rec(2, 0, RecordData::Document { viewport: None }),
             ],
+            // A document in an iframe beside another child, or under a non-iframe.
+            vec![
+                rec(1, 1, RecordData::Document { viewport: None }),
+                rec(2, 2, el("iframe", &[])),
+                rec(3, 0, RecordData::Document { viewport: None }),
+                rec(4, 0, text("x")),
+            ],
+            vec![
+                rec(1, 1, RecordData::Document { viewport: None }),
+                rec(2, 1, el("frame", &[])),
+                rec(3, 0, RecordData::Document { viewport: None }),
+            ],
         ];
         for recs in bad_keyframes {
             let e = assert_rejected(&encode_keyframe(&kf(1), &recs));
@@ -2415,7 +2487,16 @@ mod tests {
             vec![],
             vec![rec(5, 0, text("a")), rec(6, 0, text("b"))],
             vec![rec(5, 2, el("p", &[])), rec(6, 0, text("b"))],
-            vec![rec(5, 0, RecordData::Document { viewport: None })],
+            // A document below an insert's top that is not an iframe's only child.
+            vec![
+                rec(5, 1, el("div", &[])),
+                rec(6, 0, RecordData::Document { viewport: None }),
+            ],
+            vec![
+                rec(5, 2, el("iframe", &[])),
+                rec(6, 0, RecordData::Document { viewport: None }),
+                rec(7, 0, text("b")),
+            ],
         ];
         for nodes in bad_inserts {
             let muts = [Mutation::Insert {
