@@ -106,7 +106,7 @@ impl Budget {
             since_keyframe.saturating_add(frame_len)
         };
         (
-            Budget::footprint(mirror.tree().capacity_index(), frames),
+            Budget::footprint(mirror.tree().slot_capacity(), frames),
             frames,
         )
     }

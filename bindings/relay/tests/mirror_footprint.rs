@@ -70,7 +70,7 @@ fn a_mirrors_heap_is_within_its_counted_budget() {
         let change = region.change();
         let heap = net_bytes(&change);
         let real = heap as usize + std::mem::size_of::<Mirror>();
-        let nodes = m.tree().capacity_index();
+        let nodes = m.tree().slot_capacity();
         // The same tree cloned: its vectors and maps at the capacity they need, no growth slack.
         let region = Region::new(GLOBAL);
         let exact = m.tree().clone();

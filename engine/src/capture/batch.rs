@@ -302,11 +302,7 @@ fn apply_ops(
                         let name = r.str()?.to_owned();
                         let public_id = r.str()?.to_owned();
                         let system_id = r.str()?.to_owned();
-                        tree.create(NodeData::Doctype {
-                            name,
-                            public_id,
-                            system_id,
-                        })
+                        tree.create(crate::dom::tree::Doctype::node(name, public_id, system_id))
                     }
                 };
                 handles.bind(h, id)?;
@@ -411,7 +407,7 @@ fn set_children(
 ) -> Result<(), BatchError> {
     if matches!(
         tree.data(parent),
-        NodeData::Text(_) | NodeData::Comment(_) | NodeData::Doctype { .. }
+        NodeData::Text(_) | NodeData::Comment(_) | NodeData::Doctype(_)
     ) {
         return Err(BatchError::BadStructure("children under a leaf"));
     }

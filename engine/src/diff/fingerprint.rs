@@ -30,12 +30,8 @@ pub(crate) fn self_hash(tree: &Tree, id: NodeId, proj: &Projection<'_>, buf: &mu
             }
         }
         NodeData::Fragment => {}
-        NodeData::Doctype {
-            name,
-            public_id,
-            system_id,
-        } => {
-            for s in [name, public_id, system_id] {
+        NodeData::Doctype(d) => {
+            for s in [&d.name, &d.public_id, &d.system_id] {
                 buf.extend_from_slice(&(s.len() as u32).to_le_bytes());
                 buf.extend_from_slice(s.as_bytes());
             }

@@ -12,7 +12,7 @@ use html5ever::tree_builder::{ElementFlags, NodeOrText, QuirksMode, TreeSink};
 use html5ever::{Attribute, ParseOpts, parse_document, parse_fragment};
 use markup5ever::{ExpandedName, LocalName, Namespace, QualName, local_name, ns};
 
-use crate::dom::tree::{Attr, Attrs, NodeData, NodeId, Text, Tree};
+use crate::dom::tree::{Attr, Attrs, Doctype, NodeData, NodeId, Text, Tree};
 
 /// Options for [`parse_document_with`] / [`parse_fragment_with`].
 #[derive(Clone, Debug)]
@@ -217,11 +217,7 @@ impl TreeSink for ArenaSink {
         system_id: StrTendril,
     ) {
         let mut tree = self.tree.borrow_mut();
-        let id = tree.create(NodeData::Doctype {
-            name: String::from(&*name),
-            public_id: String::from(&*public_id),
-            system_id: String::from(&*system_id),
-        });
+        let id = tree.create(Doctype::node(&*name, &*public_id, &*system_id));
         let root = tree.root();
         tree.append(root, id);
     }
