@@ -297,7 +297,7 @@ fn apply_ops(
                         tree.create_element(name, attrs)
                     }
                     OP_TEXT => tree.create(NodeData::Text(r.str()?.into())),
-                    OP_COMMENT => tree.create(NodeData::Comment(r.str()?.into())),
+                    OP_COMMENT => tree.create(NodeData::comment(r.str()?)),
                     _ => {
                         let name = r.str()?.to_owned();
                         let public_id = r.str()?.to_owned();

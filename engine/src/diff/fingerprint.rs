@@ -159,7 +159,7 @@ pub(crate) fn refresh(tree: &mut Tree, proj: &Projection<'_>) {
     if tree.dirty.is_empty() {
         return;
     }
-    let dirty = std::mem::take(&mut tree.dirty);
+    let mut dirty = std::mem::take(&mut tree.dirty);
     let mut buf = Vec::with_capacity(256);
     let root = tree.root();
     // (depth, node, why) for every dirty node still attached, and every ancestor of one.
@@ -208,6 +208,13 @@ pub(crate) fn refresh(tree: &mut Tree, proj: &Projection<'_>) {
             }
             Dirty::Children => combine(tree, id, proj, &mut buf),
         }
+    }
+    // The list goes back empty with its capacity: a mirror marks nodes on every delta, and a
+    // fresh vector each time is an allocation per delta.
+    // (A large edit's list is let go, so that no session holds it.)
+    dirty.clear();
+    if tree.dirty.is_empty() && dirty.capacity() <= 1024 {
+        tree.dirty = dirty;
     }
 }
 

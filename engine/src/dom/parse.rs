@@ -170,21 +170,13 @@ impl TreeSink for ArenaSink {
     }
 
     fn create_comment(&self, text: StrTendril) -> Handle {
-        Handle::node(
-            self.tree
-                .borrow_mut()
-                .create(NodeData::Comment(Text::from(&*text))),
-        )
+        Handle::node(self.tree.borrow_mut().create(NodeData::comment(&*text)))
     }
 
     fn create_pi(&self, _target: StrTendril, data: StrTendril) -> Handle {
         // HTML has no processing instructions; the tokenizer never produces them. Keep the data
         // as a comment, which is what a browser's HTML parser does with `<?...>`.
-        Handle::node(
-            self.tree
-                .borrow_mut()
-                .create(NodeData::Comment(Text::from(&*data))),
-        )
+        Handle::node(self.tree.borrow_mut().create(NodeData::comment(&*data)))
     }
 
     fn append(&self, parent: &Handle, child: NodeOrText<Handle>) {

@@ -174,8 +174,9 @@ pub enum NodeData {
     Element(Box<ElementData>),
     /// A text node.
     Text(Text),
-    /// A comment.
-    Comment(Text),
+    /// A comment (boxed: comments are rare, and a second variant holding a [`Text`] inline
+    /// would make every node's data 8 bytes larger; see [`NodeData::comment`]).
+    Comment(Box<Text>),
 }
 
 /// The kind of a node without its data.
@@ -220,9 +221,15 @@ impl NodeData {
     /// Text or comment data.
     pub fn character_data(&self) -> Option<&str> {
         match self {
-            NodeData::Text(t) | NodeData::Comment(t) => Some(t),
+            NodeData::Text(t) => Some(t),
+            NodeData::Comment(t) => Some(t),
             _ => None,
         }
+    }
+
+    /// A comment node's data.
+    pub fn comment(text: impl Into<Text>) -> NodeData {
+        NodeData::Comment(Box::new(text.into()))
     }
 }
 
@@ -758,7 +765,12 @@ impl Tree {
     pub fn set_character_data(&mut self, id: NodeId, text: &str) -> bool {
         self.mark_dirty(id);
         match &mut self.node_mut(id).data {
-            NodeData::Text(t) | NodeData::Comment(t) => {
+            NodeData::Text(t) => {
+                t.clear();
+                t.push_str(text);
+                true
+            }
+            NodeData::Comment(t) => {
                 t.clear();
                 t.push_str(text);
                 true
@@ -1095,5 +1107,20 @@ mod equality_tests {
         assert!(a.same_tree(&div_with(&[("id", "x"), ("class", "y")])));
         assert!(!a.same_tree(&div_with(&[("id", "x"), ("class", "z")])));
         assert!(!a.same_tree(&div_with(&[("id", "x")])));
+    }
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::*;
+
+    /// A relay holds one arena slot per node of every live session's page, so the slot's size
+    /// is the mirror's memory (see `bindings/relay/src/budget.rs`). A new node kind or field
+    /// that grows it should box its data, as the doctype and comments do.
+    #[test]
+    fn a_node_slot_stays_compact() {
+        assert_eq!(std::mem::size_of::<NodeData>(), 24);
+        assert_eq!(std::mem::size_of::<Node>(), 80);
+        assert_eq!(std::mem::size_of::<ElementData>(), 56);
     }
 }

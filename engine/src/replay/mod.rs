@@ -464,7 +464,7 @@ fn create_node(tree: &mut Tree, r: &RecordRef<'_>) -> Result<NodeId, ReplayError
             }))
         }
         RecordDataRef::Text(t) => NodeData::Text((*t).into()),
-        RecordDataRef::Comment(t) => NodeData::Comment((*t).into()),
+        RecordDataRef::Comment(t) => NodeData::comment(*t),
     };
     let id = tree.create(data);
     if let Err(e) = bind_wire(tree, id, r.wire) {
