@@ -125,7 +125,7 @@ fn build_json(tree: &mut Tree, v: &Value, in_svg: bool) -> Result<cobrowse_engin
     }
     if let Some(c) = obj.get("co") {
         let c = c.as_str().ok_or("`co` is not a string")?;
-        return Ok(tree.create(NodeData::Comment(c.into())));
+        return Ok(tree.create(NodeData::comment(c)));
     }
     let nn = obj
         .get("nn")

@@ -18,18 +18,16 @@ fn compare(ours: &Tree, dom: &RcDom) -> Result<usize, String> {
         let ob: Vec<Handle> = match (&ours.data(a), &b.data) {
             (N::Document { .. }, R::Document) => b.children.borrow().clone(),
             (
-                N::Doctype {
-                    name,
-                    public_id,
-                    system_id,
-                },
+                N::Doctype(d),
                 R::Doctype {
                     name: n,
                     public_id: p,
                     system_id: s,
                 },
             ) => {
-                if (name.as_str(), public_id.as_str(), system_id.as_str()) != (&**n, &**p, &**s) {
+                if (d.name.as_str(), d.public_id.as_str(), d.system_id.as_str())
+                    != (&**n, &**p, &**s)
+                {
                     return Err(format!("{path}: doctype differs"));
                 }
                 vec![]

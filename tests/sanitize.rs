@@ -449,7 +449,7 @@ fn dom_built_shapes_that_would_mutate_are_dropped() {
     };
     let text = |t: &mut Tree, s: &str| t.create(NodeData::Text(s.into()));
     // A comment that closes early.
-    let c = tree.create(NodeData::Comment("--><img src=x onerror=alert(1)>".into()));
+    let c = tree.create(NodeData::comment("--><img src=x onerror=alert(1)>"));
     tree.append(body, c);
     // An HTML style holding its own end tag, and one holding an element.
     let style = el(&mut tree, ns!(html), "style");
@@ -481,7 +481,7 @@ fn dom_built_shapes_that_would_mutate_are_dropped() {
     let f2 = el(&mut tree, ns!(html), "form");
     tree.append(f1, f2);
     tree.append(body, f1);
-    let ok = tree.create(NodeData::Comment(" fine ".into()));
+    let ok = tree.create(NodeData::comment(" fine "));
     tree.append(body, ok);
 
     let mut capture = Capture::new(Rules::default(), tree);
@@ -512,7 +512,7 @@ fn edits_that_would_close_a_raw_text_element_are_dropped_from_deltas() {
         .unwrap();
     let text = t.first_child(style).unwrap();
     t.set_character_data(text, "a{}</style ><img src=x onerror=alert(1)>");
-    let comment = t.create(NodeData::Comment("c".into()));
+    let comment = t.create(NodeData::comment("c"));
     t.append(style, comment);
     let delta = capture
         .delta()

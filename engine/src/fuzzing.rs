@@ -156,7 +156,7 @@ fn label(d: &NodeData) -> String {
         NodeData::Element(e) => format!("<{:?}:{}>", e.name.ns, e.name.local),
         NodeData::Text(t) => format!("#text({t:?})"),
         NodeData::Comment(t) => format!("#comment({t:?})"),
-        NodeData::Doctype { name, .. } => format!("#doctype({name})"),
+        NodeData::Doctype(d) => format!("#doctype({})", d.name),
         NodeData::Document { .. } => "#document".into(),
         NodeData::Fragment => "#fragment".into(),
     }

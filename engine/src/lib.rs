@@ -45,7 +45,7 @@ pub use dom::parse::{
 #[cfg(feature = "html")]
 pub use dom::serialize::{subtree_to_html, to_html};
 pub use dom::tree::{
-    Attr, Attrs, ElementData, NodeData, NodeId, NodeKind, Prop, Props, Text, Tree, WireId,
+    Attr, Attrs, Doctype, ElementData, NodeData, NodeId, NodeKind, Prop, Props, Text, Tree, WireId,
     attr_name, html_name,
 };
 pub use dom::view::View;

@@ -490,7 +490,7 @@ fn is_container(tree: &Tree, n: NodeId) -> bool {
 
 fn is_movable(tree: &Tree, n: NodeId) -> bool {
     match tree.data(n) {
-        NodeData::Fragment | NodeData::Document { .. } | NodeData::Doctype { .. } => false,
+        NodeData::Fragment | NodeData::Document { .. } | NodeData::Doctype(_) => false,
         NodeData::Element(e) => {
             !(e.is_html(&local_name!("html"))
                 || e.is_html(&local_name!("head"))

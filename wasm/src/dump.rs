@@ -50,11 +50,8 @@ pub fn dump(tree: &Tree) -> String {
         match tree.data(n) {
             NodeData::Document { .. } => out.push_str("#document"),
             NodeData::Fragment => out.push_str("#fragment"),
-            NodeData::Doctype {
-                name,
-                public_id,
-                system_id,
-            } => {
+            NodeData::Doctype(d) => {
+                let (name, public_id, system_id) = (&d.name, &d.public_id, &d.system_id);
                 out.push_str("<!DOCTYPE ");
                 esc(name, &mut out);
                 out.push_str(" \"");

@@ -1,15 +1,17 @@
 //! Memory budgets of the mirrors: bytes per session (`limits.max_mirror_bytes`) and for the
 //! whole relay (`limits.max_total_mirror_bytes`).
 //!
-//! A mirror's footprint is counted as its tree's node slots times [`NODE_BYTES`] plus
-//! [`FRAME_BYTE_COST`] times the bytes of every frame applied since the last keyframe, the
-//! keyframe included. Both constants are measured, not derived from type sizes: the test
-//! `tests/mirror_footprint.rs` applies the keyframe of each of 282 pages (the hand-written
-//! cases and the corpus cache) to a mirror under a counting allocator and asserts that the
-//! heap the mirror really holds (arena slots and their growth slack, element data, spilled
-//! attributes, long strings, the wire index) is within this count on every page. Measured on
-//! 1 December 2026: at most 619 bytes per node beyond twice the keyframe's bytes (429 bytes
-//! per node plus 2 bytes per keyframe byte fit all pages best). A keyframe is checked
+//! A mirror's footprint is counted as its tree's arena slots
+//! ([`cobrowse_engine::Tree::slot_capacity`], so the arena's growth slack is counted) times
+//! [`NODE_BYTES`] plus [`FRAME_BYTE_COST`] times the bytes of every frame applied since the last keyframe, the keyframe included. Both
+//! constants are measured, not derived from type sizes: the test `tests/mirror_footprint.rs`
+//! applies the keyframe of each of 280 pages (the hand-written cases and the corpus cache) to
+//! a mirror under a counting allocator and asserts that the heap the mirror really holds
+//! (arena slots, element data, attribute lists, long strings, the wire index) is within this
+//! count on every page. Measured on 1 December 2026, after the engine's compact node layout
+//! (80-byte slots, 56-byte element data, a 4-byte-per-slot wire index): at most 181 bytes
+//! per node beyond twice the keyframe's bytes (it was 619 with the old layout and a test that
+//! counted reallocations twice). A keyframe is checked
 //! **before** it is applied, from its record count; a delta after (its node count is only
 //! known then): a delta that takes the mirror over its budget leaves the mirror empty, so that
 //! nothing over budget is ever held.
@@ -22,10 +24,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use cobrowse_engine::Mirror;
 
-/// Bytes one node of a mirror's tree is counted at: its arena slot with the arena's growth
-/// slack, its element data and inline attributes, and its wire-index entry (measured: at most
-/// 619 bytes on every page of the corpus, see the module docs).
-pub const NODE_BYTES: usize = 640;
+/// Bytes one arena slot of a mirror's tree is counted at: the slot, its element data and
+/// attribute list, and its wire-index entry (measured: at most 181 bytes on every page of the
+/// corpus, see the module docs).
+pub const NODE_BYTES: usize = 192;
 
 /// What one byte of the frames since the last keyframe is counted at: the strings and the
 /// attributes past the inline ones that the frames add to the heap (measured: 2).
@@ -106,7 +108,7 @@ impl Budget {
             since_keyframe.saturating_add(frame_len)
         };
         (
-            Budget::footprint(mirror.tree().capacity_index(), frames),
+            Budget::footprint(mirror.tree().slot_capacity(), frames),
             frames,
         )
     }

@@ -301,6 +301,12 @@ impl RelayState {
     /// Drains a machine's audit events; removes the session from the store once it ended.
     pub fn after_event(&self, entry: &SessionEntry, inner: &mut SessionInner) {
         let events: Vec<AuditEvent> = std::iter::from_fn(|| inner.machine.poll_event()).collect();
+        let is_ended = matches!(inner.machine.state(), SessionState::Ended);
+        // Most calls (every relayed frame) have no event and a live session: they take no
+        // relay-wide lock.
+        if events.is_empty() && !is_ended {
+            return;
+        }
         {
             let mut directory = self.directory.lock().expect("directory lock");
             for e in &events {
@@ -308,12 +314,12 @@ impl RelayState {
                     directory.release(agent, entry.id);
                 }
             }
-            if matches!(inner.machine.state(), SessionState::Ended) {
+            if is_ended {
                 directory.release_session(entry.id);
             }
         }
         self.record_events(events);
-        if matches!(inner.machine.state(), SessionState::Ended) {
+        if is_ended {
             let removed = self
                 .sessions
                 .lock()

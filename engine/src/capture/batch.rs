@@ -304,17 +304,13 @@ fn apply_ops(
                         tree.create_element(name, attrs)
                     }
                     OP_TEXT => tree.create(NodeData::Text(r.str()?.into())),
-                    OP_COMMENT => tree.create(NodeData::Comment(r.str()?.into())),
+                    OP_COMMENT => tree.create(NodeData::comment(r.str()?)),
                     OP_DOCUMENT => tree.create(NodeData::Document { viewport: None }),
                     _ => {
                         let name = r.str()?.to_owned();
                         let public_id = r.str()?.to_owned();
                         let system_id = r.str()?.to_owned();
-                        tree.create(NodeData::Doctype {
-                            name,
-                            public_id,
-                            system_id,
-                        })
+                        tree.create(crate::dom::tree::Doctype::node(name, public_id, system_id))
                     }
                 };
                 handles.bind(h, id)?;
@@ -419,7 +415,7 @@ fn set_children(
 ) -> Result<(), BatchError> {
     if matches!(
         tree.data(parent),
-        NodeData::Text(_) | NodeData::Comment(_) | NodeData::Doctype { .. }
+        NodeData::Text(_) | NodeData::Comment(_) | NodeData::Doctype(_)
     ) {
         return Err(BatchError::BadStructure("children under a leaf"));
     }

@@ -30,12 +30,8 @@ pub(crate) fn self_hash(tree: &Tree, id: NodeId, proj: &Projection<'_>, buf: &mu
             }
         }
         NodeData::Fragment => {}
-        NodeData::Doctype {
-            name,
-            public_id,
-            system_id,
-        } => {
-            for s in [name, public_id, system_id] {
+        NodeData::Doctype(d) => {
+            for s in [&d.name, &d.public_id, &d.system_id] {
                 buf.extend_from_slice(&(s.len() as u32).to_le_bytes());
                 buf.extend_from_slice(s.as_bytes());
             }
@@ -163,7 +159,7 @@ pub(crate) fn refresh(tree: &mut Tree, proj: &Projection<'_>) {
     if tree.dirty.is_empty() {
         return;
     }
-    let dirty = std::mem::take(&mut tree.dirty);
+    let mut dirty = std::mem::take(&mut tree.dirty);
     let mut buf = Vec::with_capacity(256);
     let root = tree.root();
     // (depth, node, why) for every dirty node still attached, and every ancestor of one.
@@ -212,6 +208,13 @@ pub(crate) fn refresh(tree: &mut Tree, proj: &Projection<'_>) {
             }
             Dirty::Children => combine(tree, id, proj, &mut buf),
         }
+    }
+    // The list goes back empty with its capacity: a mirror marks nodes on every delta, and a
+    // fresh vector each time is an allocation per delta.
+    // (A large edit's list is let go, so that no session holds it.)
+    dirty.clear();
+    if tree.dirty.is_empty() && dirty.capacity() <= 1024 {
+        tree.dirty = dirty;
     }
 }
 

@@ -352,9 +352,7 @@ impl<'a> Differ<'a> {
             (NodeData::Element(a), NodeData::Element(b)) => {
                 crate::dom::tree::same_name(&a.name, &b.name)
             }
-            (NodeData::Doctype { .. }, NodeData::Doctype { .. }) => {
-                self.old.data(o) == self.new.data(n)
-            }
+            (NodeData::Doctype(_), NodeData::Doctype(_)) => self.old.data(o) == self.new.data(n),
             (a, b) => a.kind() == b.kind(),
         }
     }
@@ -1551,14 +1549,10 @@ fn record_of(tree: &Tree, proj: &Projection<'_>, id: NodeId, children: u32) -> N
             viewport: *viewport,
         },
         NodeData::Fragment => RecordData::Fragment,
-        NodeData::Doctype {
-            name,
-            public_id,
-            system_id,
-        } => RecordData::Doctype {
-            name: name.clone(),
-            public_id: public_id.clone(),
-            system_id: system_id.clone(),
+        NodeData::Doctype(d) => RecordData::Doctype {
+            name: d.name.clone(),
+            public_id: d.public_id.clone(),
+            system_id: d.system_id.clone(),
         },
         NodeData::Element(e) => RecordData::Element {
             name: proj.element_name(tree, id).unwrap_or(&e.name).clone(),

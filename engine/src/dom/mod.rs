@@ -11,3 +11,4 @@ pub(crate) mod parse;
 pub(crate) mod serialize;
 pub(crate) mod tree;
 pub(crate) mod view;
+pub(crate) mod wire_index;

@@ -12,7 +12,7 @@ use html5ever::tree_builder::{ElementFlags, NodeOrText, QuirksMode, TreeSink};
 use html5ever::{Attribute, ParseOpts, parse_document, parse_fragment};
 use markup5ever::{ExpandedName, LocalName, Namespace, QualName, local_name, ns};
 
-use crate::dom::tree::{Attr, Attrs, NodeData, NodeId, Text, Tree};
+use crate::dom::tree::{Attr, Attrs, Doctype, NodeData, NodeId, Text, Tree};
 
 /// Options for [`parse_document_with`] / [`parse_fragment_with`].
 #[derive(Clone, Debug)]
@@ -170,21 +170,13 @@ impl TreeSink for ArenaSink {
     }
 
     fn create_comment(&self, text: StrTendril) -> Handle {
-        Handle::node(
-            self.tree
-                .borrow_mut()
-                .create(NodeData::Comment(Text::from(&*text))),
-        )
+        Handle::node(self.tree.borrow_mut().create(NodeData::comment(&*text)))
     }
 
     fn create_pi(&self, _target: StrTendril, data: StrTendril) -> Handle {
         // HTML has no processing instructions; the tokenizer never produces them. Keep the data
         // as a comment, which is what a browser's HTML parser does with `<?...>`.
-        Handle::node(
-            self.tree
-                .borrow_mut()
-                .create(NodeData::Comment(Text::from(&*data))),
-        )
+        Handle::node(self.tree.borrow_mut().create(NodeData::comment(&*data)))
     }
 
     fn append(&self, parent: &Handle, child: NodeOrText<Handle>) {
@@ -217,11 +209,7 @@ impl TreeSink for ArenaSink {
         system_id: StrTendril,
     ) {
         let mut tree = self.tree.borrow_mut();
-        let id = tree.create(NodeData::Doctype {
-            name: String::from(&*name),
-            public_id: String::from(&*public_id),
-            system_id: String::from(&*system_id),
-        });
+        let id = tree.create(Doctype::node(&*name, &*public_id, &*system_id));
         let root = tree.root();
         tree.append(root, id);
     }

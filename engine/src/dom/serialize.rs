@@ -119,14 +119,10 @@ fn write_start_tag(out: &mut Vec<u8>, tree: &Tree, id: NodeId) -> io::Result<()>
 }
 
 fn write_doctype(data: &NodeData, out: &mut Vec<u8>) -> io::Result<()> {
-    let NodeData::Doctype {
-        name,
-        public_id,
-        system_id,
-    } = data
-    else {
+    let NodeData::Doctype(d) = data else {
         return Ok(());
     };
+    let (name, public_id, system_id) = (&d.name, &d.public_id, &d.system_id);
     // An identifier is quoted with whichever quote it does not hold (a parsed one never holds
     // both): a `"` inside `"..."` would end it early and make the doctype bogus, which flips
     // the document into quirks mode when the HTML is parsed again.
@@ -184,7 +180,7 @@ fn write_subtree(tree: &Tree, top: NodeId, out: &mut Vec<u8>) -> io::Result<()> 
                     out.write_all(t.as_bytes())?;
                     out.write_all(b"-->")?;
                 }
-                d @ NodeData::Doctype { .. } => write_doctype(d, out)?,
+                d @ NodeData::Doctype(_) => write_doctype(d, out)?,
             },
             Step::Close(id) => {
                 if let Some(e) = tree.element(id) {

@@ -16,10 +16,11 @@
 //! reused after removal. Wire ids are the identity that crosses the wire and survives edits.
 
 use std::collections::HashMap;
+
+use crate::dom::wire_index::WireIndex;
 use std::hash::BuildHasherDefault;
 
 use markup5ever::{LocalName, QualName, local_name, ns};
-use smallvec::SmallVec;
 
 /// An index into a [`Tree`]'s arena.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -62,8 +63,10 @@ pub struct Attr {
 /// on the heap. Most attribute values and many text nodes of real pages fit inline.
 pub type Text = compact_str::CompactString;
 
-/// Attributes of one element, in document order.
-pub type Attrs = SmallVec<[Attr; 2]>;
+/// Attributes of one element, in document order. A plain vector: an element without
+/// attributes holds no heap, and lists built from a known count (a parse, a frame) are
+/// allocated at exactly their length.
+pub type Attrs = Vec<Attr>;
 
 /// Live state that HTML attributes only give the initial value of.
 ///
@@ -132,6 +135,32 @@ impl ElementData {
     }
 }
 
+/// A doctype's data: `<!DOCTYPE name PUBLIC "public_id" "system_id">`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Doctype {
+    /// Usually `html`.
+    pub name: String,
+    /// Public identifier (empty when absent).
+    pub public_id: String,
+    /// System identifier (empty when absent).
+    pub system_id: String,
+}
+
+impl Doctype {
+    /// The node data of a doctype with these identifiers.
+    pub fn node(
+        name: impl Into<String>,
+        public_id: impl Into<String>,
+        system_id: impl Into<String>,
+    ) -> NodeData {
+        NodeData::Doctype(Box::new(Doctype {
+            name: name.into(),
+            public_id: public_id.into(),
+            system_id: system_id.into(),
+        }))
+    }
+}
+
 /// What a node is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NodeData {
@@ -142,21 +171,16 @@ pub enum NodeData {
     },
     /// A document fragment: the root of a parsed fragment, or a template's contents.
     Fragment,
-    /// `<!DOCTYPE name PUBLIC "public_id" "system_id">`.
-    Doctype {
-        /// Usually `html`.
-        name: String,
-        /// Public identifier (empty when absent).
-        public_id: String,
-        /// System identifier (empty when absent).
-        system_id: String,
-    },
+    /// `<!DOCTYPE name PUBLIC "public_id" "system_id">` (boxed: a page has one, and its three
+    /// strings inline would make every node's data as large as they are).
+    Doctype(Box<Doctype>),
     /// An element.
     Element(Box<ElementData>),
     /// A text node.
     Text(Text),
-    /// A comment.
-    Comment(Text),
+    /// A comment (boxed: comments are rare, and a second variant holding a [`Text`] inline
+    /// would make every node's data 8 bytes larger; see [`NodeData::comment`]).
+    Comment(Box<Text>),
 }
 
 /// The kind of a node without its data.
@@ -183,7 +207,7 @@ impl NodeData {
         match self {
             NodeData::Document { .. } => NodeKind::Document,
             NodeData::Fragment => NodeKind::Fragment,
-            NodeData::Doctype { .. } => NodeKind::Doctype,
+            NodeData::Doctype(_) => NodeKind::Doctype,
             NodeData::Element(_) => NodeKind::Element,
             NodeData::Text(_) => NodeKind::Text,
             NodeData::Comment(_) => NodeKind::Comment,
@@ -201,9 +225,15 @@ impl NodeData {
     /// Text or comment data.
     pub fn character_data(&self) -> Option<&str> {
         match self {
-            NodeData::Text(t) | NodeData::Comment(t) => Some(t),
+            NodeData::Text(t) => Some(t),
+            NodeData::Comment(t) => Some(t),
             _ => None,
         }
+    }
+
+    /// A comment node's data.
+    pub fn comment(text: impl Into<Text>) -> NodeData {
+        NodeData::Comment(Box::new(text.into()))
     }
 }
 
@@ -229,7 +259,7 @@ pub(crate) struct Node {
 }
 
 impl Node {
-    fn new(data: NodeData) -> Node {
+    pub(crate) fn new(data: NodeData) -> Node {
         Node {
             parent: NodeId::NONE,
             first_child: NodeId::NONE,
@@ -289,6 +319,18 @@ pub(crate) fn is_void_element(local: &str) -> bool {
     )
 }
 
+/// How many slots a full arena of `len` slots grows by: doubling while small, then by a
+/// quarter, so that one node added to a large mirror that was built at its exact size costs
+/// a quarter more memory, not twice as much (amortized O(1) per node either way).
+fn arena_growth(len: usize) -> usize {
+    const DOUBLING_UP_TO: usize = 4096;
+    if len < DOUBLING_UP_TO {
+        len.max(8)
+    } else {
+        len / 4
+    }
+}
+
 /// Why a node's fingerprints are stale.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Dirty {
@@ -309,7 +351,7 @@ pub struct Tree {
     /// The next wire id to hand out; always greater than every assigned id.
     pub(crate) next_wire: u32,
     /// wire id -> node index, for assigned ids; `None` until first needed.
-    wire_index: Option<WireMap>,
+    wire_index: Option<WireIndex>,
     /// Nodes whose fingerprints must be recomputed, and why (see [`crate::diff::fingerprint`]).
     pub(crate) dirty: Vec<(u32, Dirty)>,
     /// Whether fingerprints were ever computed for the whole tree.
@@ -366,6 +408,23 @@ impl Tree {
     /// Upper bound (exclusive) of node indices, for side tables.
     pub fn capacity_index(&self) -> usize {
         self.nodes.len()
+    }
+
+    /// Node slots the arena holds memory for (at least [`Tree::capacity_index`]): what a
+    /// memory budget counts.
+    pub fn slot_capacity(&self) -> usize {
+        self.nodes.capacity()
+    }
+
+    /// Makes room for `additional` more nodes, in the arena and in the wire index if there is
+    /// one, at exactly that size: a mirror calls it with a keyframe's record count, so that
+    /// the tree it builds holds no growth slack.
+    pub fn reserve_exact(&mut self, additional: usize) {
+        let new_slots = additional.saturating_sub(self.free.len());
+        self.nodes.reserve_exact(new_slots);
+        if let Some(index) = &mut self.wire_index {
+            index.reserve(&self.nodes, additional);
+        }
     }
 
     #[inline]
@@ -481,20 +540,18 @@ impl Tree {
     /// Assigns `wire` to `id`. The id must not be used by another live node.
     pub fn set_wire_id(&mut self, id: NodeId, wire: WireId) {
         let old = self.node(id).wire;
-        if let Some(index) = &mut self.wire_index {
-            if old.is_assigned() {
-                index.remove(&old.0);
-            }
-            if wire.is_assigned() {
-                let prev = index.insert(wire.0, id.0);
-                debug_assert!(
-                    prev.is_none() || prev == Some(id.0),
-                    "wire id {} used twice",
-                    wire.0
-                );
-            }
+        if let Some(index) = &mut self.wire_index
+            && old.is_assigned()
+        {
+            index.remove(&self.nodes, old.0, id.0);
         }
         self.node_mut(id).wire = wire;
+        if let Some(index) = &mut self.wire_index
+            && wire.is_assigned()
+        {
+            let prev = index.insert(&self.nodes, id.0);
+            debug_assert!(prev.is_none(), "wire id {} used twice", wire.0);
+        }
         self.mark(id, Dirty::Data);
         if wire.0 >= self.next_wire {
             self.next_wire = wire.0 + 1;
@@ -506,12 +563,10 @@ impl Tree {
         if self.wire_index.is_some() {
             return;
         }
-        let mut index = WireMap::default();
-        index.reserve(self.len());
+        let mut index = WireIndex::with_capacity(self.len());
         for id in self.descendants(self.root()) {
-            let w = self.node(id).wire;
-            if w.is_assigned() {
-                index.insert(w.0, id.0);
+            if self.node(id).wire.is_assigned() {
+                index.insert(&self.nodes, id.0);
             }
         }
         self.wire_index = Some(index);
@@ -520,7 +575,10 @@ impl Tree {
     /// The live node with that wire id. Needs [`Tree::ensure_wire_index`] first; returns `None`
     /// without it.
     pub fn node_by_wire(&self, wire: WireId) -> Option<NodeId> {
-        self.wire_index.as_ref()?.get(&wire.0).map(|&i| NodeId(i))
+        self.wire_index
+            .as_ref()?
+            .get(&self.nodes, wire.0)
+            .map(NodeId)
     }
 
     /// Whether the wire index exists.
@@ -539,6 +597,9 @@ impl Tree {
         } else {
             let i = self.nodes.len() as u32;
             assert!(i != NodeId::NONE, "tree too large");
+            if self.nodes.len() == self.nodes.capacity() {
+                self.nodes.reserve_exact(arena_growth(self.nodes.len()));
+            }
             self.nodes.push(node);
             i
         };
@@ -668,21 +729,6 @@ impl Tree {
         }
         self.mark(parent, Dirty::Children);
         self.mark(child, Dirty::Subtree);
-        if let Some(index) = &mut self.wire_index {
-            // A subtree attached from elsewhere keeps its ids; make sure they are indexed.
-            let mut stack = vec![child.0];
-            while let Some(i) = stack.pop() {
-                let n = &self.nodes[i as usize];
-                if n.wire.is_assigned() {
-                    index.insert(n.wire.0, i);
-                }
-                let mut c = n.first_child;
-                while c != NodeId::NONE {
-                    stack.push(c);
-                    c = self.nodes[c as usize].next;
-                }
-            }
-        }
     }
 
     /// Inserts `child` right before `sibling`.
@@ -708,9 +754,8 @@ impl Tree {
             let w = self.nodes[i as usize].wire;
             if let Some(index) = &mut self.wire_index
                 && w.is_assigned()
-                && index.get(&w.0) == Some(&i)
             {
-                index.remove(&w.0);
+                index.remove(&self.nodes, w.0, i);
             }
             self.nodes[i as usize] = Node::new(NodeData::Fragment);
             self.free.push(i);
@@ -759,7 +804,12 @@ impl Tree {
     pub fn set_character_data(&mut self, id: NodeId, text: &str) -> bool {
         self.mark_dirty(id);
         match &mut self.node_mut(id).data {
-            NodeData::Text(t) | NodeData::Comment(t) => {
+            NodeData::Text(t) => {
+                t.clear();
+                t.push_str(text);
+                true
+            }
+            NodeData::Comment(t) => {
                 t.clear();
                 t.push_str(text);
                 true
@@ -810,12 +860,12 @@ impl Tree {
     /// Copies the subtree at `src` of `from` into this tree (detached), keeping wire ids.
     pub fn import_subtree(&mut self, from: &Tree, src: NodeId) -> NodeId {
         let top = self.create(from.data(src).clone());
-        self.node_mut(top).wire = from.wire_id(src);
+        self.set_wire_id(top, from.wire_id(src));
         let mut stack = vec![(src, top)];
         while let Some((s, d)) = stack.pop() {
             for c in from.children(s) {
                 let nc = self.create(from.data(c).clone());
-                self.node_mut(nc).wire = from.wire_id(c);
+                self.set_wire_id(nc, from.wire_id(c));
                 self.append(d, nc);
                 stack.push((c, nc));
             }
@@ -848,6 +898,9 @@ impl Tree {
     /// Checks the structural invariants stated in the module docs; panics with a description
     /// when one does not hold. Cost: O(n).
     pub fn check_invariants(&self) {
+        if let Some(index) = &self.wire_index {
+            index.check(&self.nodes);
+        }
         let mut seen_wire = std::collections::HashSet::new();
         for id in self.descendants(self.root()) {
             let n = self.node(id);
@@ -864,8 +917,8 @@ impl Tree {
                 );
                 if let Some(index) = &self.wire_index {
                     assert_eq!(
-                        index.get(&n.wire.0),
-                        Some(&id.0),
+                        index.get(&self.nodes, n.wire.0),
+                        Some(id.0),
                         "wire index stale for {}",
                         n.wire.0
                     );
@@ -963,7 +1016,7 @@ fn describe(d: &NodeData) -> String {
         NodeData::Element(e) => format!("<{}>", e.name.local),
         NodeData::Text(t) => format!("#text({:?})", t.chars().take(20).collect::<String>()),
         NodeData::Comment(_) => "#comment".into(),
-        NodeData::Doctype { .. } => "#doctype".into(),
+        NodeData::Doctype(_) => "#doctype".into(),
         NodeData::Document { .. } => "#document".into(),
         NodeData::Fragment => "#fragment".into(),
     }
@@ -1097,5 +1150,20 @@ mod equality_tests {
         assert!(a.same_tree(&div_with(&[("id", "x"), ("class", "y")])));
         assert!(!a.same_tree(&div_with(&[("id", "x"), ("class", "z")])));
         assert!(!a.same_tree(&div_with(&[("id", "x")])));
+    }
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::*;
+
+    /// A relay holds one arena slot per node of every live session's page, so the slot's size
+    /// is the mirror's memory (see `bindings/relay/src/budget.rs`). A new node kind or field
+    /// that grows it should box its data, as the doctype and comments do.
+    #[test]
+    fn a_node_slot_stays_compact() {
+        assert_eq!(std::mem::size_of::<NodeData>(), 24);
+        assert_eq!(std::mem::size_of::<Node>(), 80);
+        assert_eq!(std::mem::size_of::<ElementData>(), 56);
     }
 }

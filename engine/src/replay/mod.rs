@@ -19,7 +19,7 @@ use markup5ever::QualName;
 
 use crate::diff;
 use crate::diff::mutation::{MutationRef, PropRef, RecordDataRef, RecordRef};
-use crate::dom::tree::{Attr, ElementData, NodeData, NodeId, Prop, Props, Tree, WireId};
+use crate::dom::tree::{Attr, Doctype, ElementData, NodeData, NodeId, Prop, Props, Tree, WireId};
 use crate::dom::view::View;
 
 /// Why a frame could not be applied. Messages never include page content.
@@ -241,6 +241,8 @@ impl Mirror {
             }
         };
         tree.ensure_wire_index();
+        // The records are the nodes: build the tree at its exact size, without growth slack.
+        tree.reserve_exact(records.len() - 1);
         let root = tree.root();
         bind_wire(&mut tree, root, first.wire)?;
         tree.node_mut(root).view = View::from_wire(first.flags);
@@ -492,11 +494,7 @@ fn create_node(tree: &mut Tree, r: &RecordRef<'_>) -> Result<NodeId, ReplayError
             name,
             public_id,
             system_id,
-        } => NodeData::Doctype {
-            name: (*name).to_owned(),
-            public_id: (*public_id).to_owned(),
-            system_id: (*system_id).to_owned(),
-        },
+        } => Doctype::node(*name, *public_id, *system_id),
         RecordDataRef::Element { name, attrs, props } => {
             let props = Props {
                 value: props.value.map(str::to_owned),
@@ -517,7 +515,7 @@ fn create_node(tree: &mut Tree, r: &RecordRef<'_>) -> Result<NodeId, ReplayError
             }))
         }
         RecordDataRef::Text(t) => NodeData::Text((*t).into()),
-        RecordDataRef::Comment(t) => NodeData::Comment((*t).into()),
+        RecordDataRef::Comment(t) => NodeData::comment(*t),
     };
     let id = tree.create(data);
     if let Err(e) = bind_wire(tree, id, r.wire) {

@@ -1754,11 +1754,7 @@ mod tests {
         };
         let mut t = Tree::new_document();
         let root = t.root();
-        let doctype = t.create(NodeData::Doctype {
-            name: "html".into(),
-            public_id: String::new(),
-            system_id: String::new(),
-        });
+        let doctype = t.create(crate::dom::tree::Doctype::node("html", "", ""));
         t.append(root, doctype);
         let html = t.create_element(html_name("html"), Attrs::new());
         t.append(root, html);

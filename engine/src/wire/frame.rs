@@ -1739,14 +1739,10 @@ mod tests {
                         viewport: *viewport,
                     },
                     NodeData::Fragment => RecordData::Fragment,
-                    NodeData::Doctype {
-                        name,
-                        public_id,
-                        system_id,
-                    } => RecordData::Doctype {
-                        name: name.clone(),
-                        public_id: public_id.clone(),
-                        system_id: system_id.clone(),
+                    NodeData::Doctype(d) => RecordData::Doctype {
+                        name: d.name.clone(),
+                        public_id: d.public_id.clone(),
+                        system_id: d.system_id.clone(),
                     },
                     NodeData::Element(e) => RecordData::Element {
                         name: e.name.clone(),
