@@ -5,7 +5,7 @@ use cobrowse_engine::capture_batch::{OP_ELEMENT, OP_SET_CHILDREN};
 
 /// A batch being written: the op words and the text they index.
 #[derive(Default)]
-pub struct Enc {
+pub(crate) struct Enc {
     /// The op words.
     pub ops: Vec<u32>,
     /// The text the string operands index.
@@ -14,18 +14,18 @@ pub struct Enc {
 
 impl Enc {
     /// A word.
-    pub fn u(&mut self, v: u32) -> &mut Self {
+    pub(crate) fn u(&mut self, v: u32) -> &mut Self {
         self.ops.push(v);
         self
     }
     /// A string (its UTF-16 length, then its text).
-    pub fn s(&mut self, s: &str) -> &mut Self {
+    pub(crate) fn s(&mut self, s: &str) -> &mut Self {
         self.ops.push(s.encode_utf16().count() as u32);
         self.text.push_str(s);
         self
     }
     /// An HTML element with attributes in order.
-    pub fn el(&mut self, h: u32, name: &str, attrs: &[(&str, &str)]) -> &mut Self {
+    pub(crate) fn el(&mut self, h: u32, name: &str, attrs: &[(&str, &str)]) -> &mut Self {
         self.u(OP_ELEMENT).u(h).u(1).s(name).u(attrs.len() as u32);
         for (n, v) in attrs {
             self.u(0).s(n).s(v);
@@ -33,7 +33,7 @@ impl Enc {
         self
     }
     /// The children of `p`.
-    pub fn kids(&mut self, p: u32, k: &[u32]) -> &mut Self {
+    pub(crate) fn kids(&mut self, p: u32, k: &[u32]) -> &mut Self {
         self.u(OP_SET_CHILDREN).u(p).u(k.len() as u32);
         for &c in k {
             self.u(c);
