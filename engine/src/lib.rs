@@ -42,6 +42,9 @@ pub use diff::{
 pub use dom::parse::{
     ParseOptions, parse_document_str, parse_document_with, parse_fragment_in, parse_fragment_str,
 };
+pub use dom::rendered::{
+    MAX_LENGTH as MAX_RENDERED_LENGTH, Rendered, RenderedBox, RenderedDisplay,
+};
 #[cfg(feature = "html")]
 pub use dom::serialize::{subtree_to_html, to_html};
 pub use dom::tree::{

@@ -18,6 +18,7 @@ import type { CaptureEngine } from '../build/pkg/cobrowse_wasm.js';
 import type { Capture, CaptureOptions } from './cobrowse.js';
 import type { ActionCheck, ActionCheckContext, AgentActionMessage } from './messages.js';
 import { OpWriter, nsCode } from './encode.js';
+import { BlockedBoxes } from './blocked.js';
 import { absoluteCss, capturedAttr, isStyleText } from './urls.js';
 import { ADOPTED_ATTR, LINK_ATTR, isModified, readableLink, rulesOf, sheetText, watchSheets } from './sheets.js';
 
@@ -80,6 +81,8 @@ export class CaptureImpl implements Capture {
   private frames = 0;
   private refused = 0;
   private readonly observer: MutationObserver;
+  /** Rendered boxes of blocked elements (blocked.ts). */
+  private readonly blocked = new BlockedBoxes(() => this.schedule());
   private readonly inputs = document.getElementsByTagName('input');
   private readonly textareas = document.getElementsByTagName('textarea');
   private readonly options = document.getElementsByTagName('option');
@@ -158,6 +161,7 @@ export class CaptureImpl implements Capture {
     this.linkStyles = new WeakMap();
     this.adopted = null;
     this.adoptedSent = false;
+    this.blocked.reset();
     const w = new OpWriter();
     const kids: number[] = [];
     w.u(OP_BIND_DOCUMENT);
@@ -168,7 +172,20 @@ export class CaptureImpl implements Capture {
     w.u(window.innerWidth);
     w.u(window.innerHeight);
     const [ops, text] = finish(w, kids);
-    this.emit(this.engine.keyframe(ops, text));
+    const bytes = this.measureBlocked(this.engine.keyframe(ops, text));
+    if (bytes.length > 0) this.emit(bytes);
+  }
+
+  /** When the engine held a frame back for blocked elements to be measured: measures them and
+   * returns the frame the engine makes then (blocked.ts). */
+  private measureBlocked(bytes: Uint8Array): Uint8Array {
+    if (bytes.length > 0) return bytes;
+    const handles = this.engine.take_unmeasured();
+    if (handles.length === 0) return bytes;
+    const w = new OpWriter();
+    this.blocked.measureNew(w, handles, (h) => this.nodes.get(h));
+    const [ops, text] = w.finish();
+    return this.engine.batch(ops, text);
   }
 
   flush(): void {
@@ -235,18 +252,21 @@ export class CaptureImpl implements Capture {
       if (id !== undefined) writeScroll(w, id, el, true);
     }
     this.scrolled.clear();
+    this.blocked.touch(attrTargets);
     if (this.resized) {
+      this.blocked.touch('all');
       this.resized = false;
       w.u(OP_VIEWPORT);
       w.u(1);
       w.u(window.innerWidth);
       w.u(window.innerHeight);
     }
+    this.blocked.writeChanged(w, (n) => this.ids.get(n));
     if (w.empty && kids.length === 0) return;
     const [ops, text] = finish(w, kids);
     let bytes: Uint8Array;
     try {
-      bytes = this.engine.batch(ops, text);
+      bytes = this.measureBlocked(this.engine.batch(ops, text));
     } catch {
       // The engine refused the batch (never expected: a defect in the batch encoding or
       // decoding, counted in `stats().refusedBatches`): capture the page afresh.
@@ -259,6 +279,7 @@ export class CaptureImpl implements Capture {
       if (n !== undefined) {
         this.nodes.delete(h);
         this.ids.delete(n);
+        this.blocked.forget(n);
       }
     }
     if (bytes.length > 0) this.emit(bytes);
@@ -272,6 +293,7 @@ export class CaptureImpl implements Capture {
     this.unwatchSheets();
     this.unhookShadows();
     window.removeEventListener('resize', this.onEvent);
+    this.blocked.stop();
     this.engine.free();
   }
 

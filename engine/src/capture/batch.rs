@@ -21,6 +21,7 @@
 //! | [`OP_CHECKED`] / [`OP_SELECTED`] | handle, 0 / 1 / 2 (= not set) |
 //! | [`OP_SCROLL`] | handle, has (0 = not set, 1 = set), x, y (as `i32` bits; always present) |
 //! | [`OP_VIEWPORT`] | has (0 = not set, 1 = set), width, height (always present) |
+//! | [`OP_RENDERED_BOX`] | handle, computed `display`, has (0 = not measurable, 1 = measured), width, height, margin top, right, bottom, left (hundredths of a CSS px; margins as `i32` bits; always present) |
 //!
 //! Namespaces are [`WireNs`] codes. After the batch, every node the batch detached (or created)
 //! that is not attached to the document is freed together with its subtree, and its handles
@@ -31,6 +32,7 @@
 //! half-edited: the caller then makes a keyframe from a fresh walk of the page.
 
 use crate::diff::mutation::WireNs;
+use crate::dom::rendered::{Rendered, RenderedBox, RenderedDisplay};
 use crate::dom::tree::{Attr, Attrs, NodeData, NodeId, Prop, Tree, same_name};
 
 /// Binds the document root.
@@ -61,6 +63,8 @@ pub const OP_SELECTED: u32 = 12;
 pub const OP_SCROLL: u32 = 13;
 /// Sets or clears the document's viewport size.
 pub const OP_VIEWPORT: u32 = 14;
+/// Reports an element's rendered box (see [`crate::Rendered`]).
+pub const OP_RENDERED_BOX: u32 = 15;
 /// A string operand that is absent.
 pub const NULL_STR: u32 = u32::MAX;
 
@@ -383,6 +387,25 @@ fn apply_ops(
                 if tree.viewport() != v {
                     let root = tree.root();
                     set_prop(tree, root, Prop::Viewport(v))?;
+                }
+            }
+            OP_RENDERED_BOX => {
+                let el = node(handles, tree, r.u32()?)?;
+                let display = RenderedDisplay::from_computed(r.str()?);
+                // Fixed width: the numbers are present (and ignored) when the flag is 0.
+                let has = r.u32()?;
+                let (w, h) = (r.u32()?, r.u32()?);
+                let mut margin = [0i32; 4];
+                for m in &mut margin {
+                    *m = r.u32()? as i32;
+                }
+                let rendered = if has == 1 {
+                    Rendered::Box(RenderedBox::new(display, w, h, margin))
+                } else {
+                    Rendered::Unknown
+                };
+                if !tree.set_rendered(el, Some(rendered)) {
+                    return Err(BatchError::BadStructure("a rendered box on a non-element"));
                 }
             }
             other => return Err(BatchError::UnknownOp(other)),

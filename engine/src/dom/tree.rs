@@ -75,6 +75,9 @@ pub struct Props {
     pub selected: Option<bool>,
     /// Element scroll offsets (`scrollLeft`, `scrollTop`) in CSS pixels.
     pub scroll: Option<(i32, i32)>,
+    /// The rendered box the page reported (capture side only: it shapes a blocked element's
+    /// placeholder and is never sent as a prop; the projection leaves it out).
+    pub rendered: Option<crate::dom::rendered::Rendered>,
 }
 
 impl Props {
@@ -84,6 +87,7 @@ impl Props {
             && self.checked.is_none()
             && self.selected.is_none()
             && self.scroll.is_none()
+            && self.rendered.is_none()
     }
 }
 
@@ -753,6 +757,32 @@ impl Tree {
             }
             _ => false,
         }
+    }
+
+    /// Records what the page reported of an element's rendered box (`None`: nothing known).
+    /// Returns false for a node that is not an element. Marks the node dirty only when the
+    /// value changes.
+    pub fn set_rendered(
+        &mut self,
+        id: NodeId,
+        rendered: Option<crate::dom::rendered::Rendered>,
+    ) -> bool {
+        let Some(e) = self.element(id) else {
+            return false;
+        };
+        if e.props.as_ref().and_then(|p| p.rendered) == rendered {
+            return true;
+        }
+        self.mark_dirty(id);
+        let Some(e) = self.element_mut(id) else {
+            return false;
+        };
+        let props = e.props.get_or_insert_with(Default::default);
+        props.rendered = rendered;
+        if props.is_empty() {
+            e.props = None;
+        }
+        true
     }
 
     /// The element's live props, if any were set.

@@ -284,9 +284,24 @@ impl Mirror {
             });
         }
         self.in_sync = false;
+        // Elements whose attributes or flags changed: checked once the delta is applied (a
+        // delta may change an element's attributes before its flags, in either direction).
+        let mut touched: Vec<WireId> = Vec::new();
         for m in mutations {
             self.apply_one(&m)?;
+            if let MutationRef::SetAttr { node, .. } | MutationRef::SetFlags { node, .. } = &m {
+                touched.push(*node);
+            }
             observer.mutation(&m);
+        }
+        for w in touched {
+            if let Some(n) = self.tree.node_by_wire(w)
+                && !placeholder_is_valid(&self.tree, n)
+            {
+                return Err(ReplayError::BadStructure(
+                    "a blocked element carries a non-placeholder attribute",
+                ));
+            }
         }
         diff::refresh_identity(&mut self.tree);
         let actual = self.tree.fingerprint();
@@ -425,6 +440,23 @@ impl Mirror {
     }
 }
 
+/// Whether `n`, if it is a blocked element, carries only placeholder attributes (see
+/// `crate::rules::placeholder`).
+fn placeholder_is_valid(tree: &Tree, n: NodeId) -> bool {
+    if !tree.node(n).view.is_blocked() {
+        return true;
+    }
+    tree.element(n).is_none_or(|e| {
+        e.attrs.iter().all(|a| {
+            crate::rules::placeholder::is_placeholder_attribute(
+                a.name.ns == markup5ever::ns!(),
+                &a.name.local,
+                &a.value,
+            )
+        })
+    })
+}
+
 fn bind_wire(tree: &mut Tree, id: NodeId, w: WireId) -> Result<(), ReplayError> {
     if !w.is_assigned() || tree.node_by_wire(w).is_some() {
         return Err(ReplayError::BadId(w.0));
@@ -452,6 +484,7 @@ fn create_node(tree: &mut Tree, r: &RecordRef<'_>) -> Result<NodeId, ReplayError
                 checked: props.checked,
                 selected: props.selected,
                 scroll: props.scroll,
+                rendered: None,
             };
             NodeData::Element(Box::new(ElementData {
                 name: name.to_qual_name(),

@@ -870,10 +870,22 @@ impl<'a> Cursor<'a> {
                         // Bounded by the archived (byte-backed) stream, checked just above.
                         attrs.reserve_exact(count);
                     }
+                    let blocked = flags & crate::dom::view::View::BLOCKED != 0;
                     for _ in 0..count {
                         let n = self.varint32()?;
                         let n = self.name(n)?;
                         let v = self.string()?;
+                        if blocked
+                            && !crate::rules::placeholder::is_placeholder_attribute(
+                                n.ns == WireNs::None,
+                                n.local,
+                                v,
+                            )
+                        {
+                            return Err(bad(format!(
+                                "record {at}: a blocked element carries a non-placeholder attribute"
+                            )));
+                        }
                         if build {
                             attrs.push((n, v));
                         }
@@ -1296,6 +1308,7 @@ fn record_to_owned(r: &RecordRef<'_>) -> NodeRecord {
                 checked: props.checked,
                 selected: props.selected,
                 scroll: props.scroll,
+                rendered: None,
             },
         },
         RecordDataRef::Text(t) => RecordData::Text((*t).to_owned()),
@@ -1487,6 +1500,7 @@ mod tests {
                         checked: Some(true),
                         selected: Some(false),
                         scroll: Some((-5, 1 << 30)),
+                        rendered: None,
                     },
                 },
             },
@@ -1524,6 +1538,7 @@ mod tests {
                         checked: None,
                         selected: Some(true),
                         scroll: None,
+                        rendered: None,
                     },
                 },
             },
@@ -2652,7 +2667,8 @@ mod tests {
                     value: None,
                     checked: Some(false),
                     selected: Some(true),
-                    scroll: Some((-1, 5))
+                    scroll: Some((-1, 5)),
+                    rendered: None,
                 }
             }
         );
