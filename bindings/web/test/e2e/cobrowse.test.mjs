@@ -93,11 +93,12 @@ test('the third-party iframe reaches the agent as a blocked placeholder', async 
     assert.equal(await mirror(p.agent).locator('iframe.third-party:not([data-cobrowse-blocked])').count(), 0);
     assert.equal(await mirror(p.agent).locator('text=4410-2231').count(), 0);
     // Same size and place as the customer's iframe (its size comes from class CSS the
-    // placeholder does not keep): border boxes in each document's own coordinates, the mirror
-    // at the customer's viewport size.
+    // placeholder does not keep): border boxes in each document's coordinates (scroll
+    // offsets added), the mirror at the customer's viewport size.
     const box = (doc, sel) => {
       const r = doc.querySelector(sel).getBoundingClientRect();
-      return [r.x, r.y, r.width, r.height];
+      const s = doc.scrollingElement;
+      return [r.x + s.scrollLeft, r.y + s.scrollTop, r.width, r.height];
     };
     const customerBox = await p.customer.evaluate(`(${box})(document, 'iframe.third-party')`);
     let agentBox;
