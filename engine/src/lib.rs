@@ -62,8 +62,8 @@ pub use rules::{
     RulesError, Sanitize, mask_text,
 };
 pub use wire::frame::{
-    FRAME_VERSION, FrameError, FrameHeader, FrameKind, FrameView, MAX_FRAME_BYTES, encode_delta,
-    encode_keyframe,
+    FRAME_VERSION, FrameError, FrameHeader, FrameKind, FrameView, MAX_FRAME_BYTES, MAX_PIXEL_RATIO,
+    encode_delta, encode_keyframe,
 };
 pub use wire::protocol::{
     MAX_MESSAGE_BYTES, Message, MessageKind, MessageView, PROTOCOL_VERSION, ProtocolError,

@@ -120,7 +120,7 @@ impl DomOps {
     fn record(&mut self, r: &RecordRef<'_>, parent: u32) {
         let id = r.wire.0;
         match &r.data {
-            RecordDataRef::Document { viewport } => {
+            RecordDataRef::Document { viewport, .. } => {
                 self.ops.push(RESET);
                 self.ops.push(id);
                 self.pair(*viewport, |x| x);
@@ -242,6 +242,8 @@ impl ReplayObserver for DomOps {
                     self.ops.push(VIEWPORT);
                     self.pair(*v, |x| x);
                 }
+                // Nothing in the iframe's DOM shows it: the replayer reads it from the mirror.
+                PropRef::PixelRatio(_) => {}
             },
             MutationRef::SetFlags { node, flags } => {
                 self.ops.extend([FLAGS, node.0, *flags as u32]);

@@ -278,6 +278,11 @@ impl ReplayEngine {
         format!("{:016x}", self.mirror.fingerprint())
     }
 
+    /// The customer's device pixel ratio in thousandths (0: not known).
+    pub fn pixel_ratio(&self) -> u32 {
+        self.mirror.tree().pixel_ratio().unwrap_or(0)
+    }
+
     /// Nodes the mirror holds.
     pub fn node_count(&self) -> u32 {
         self.mirror.tree().len() as u32

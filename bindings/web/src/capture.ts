@@ -37,6 +37,7 @@ const OP_CHECKED = 11;
 const OP_SELECTED = 12;
 const OP_SCROLL = 13;
 const OP_VIEWPORT = 14;
+const OP_PIXEL_RATIO = 16;
 
 /** The form state the engine keeps for an element, as the page's DOM has it now. */
 export function formState(el: Element): { value?: string | null; checked?: boolean | null; selected?: boolean | null } | null {
@@ -73,6 +74,13 @@ export class CaptureImpl implements Capture {
   /** Elements seen scrolling: an explicit flush reads their offsets (events come a frame late). */
   private scrollers = new Set<Element>();
   private resized = false;
+  /** The device pixel ratio last sent, and the media query that fires when it changes. */
+  private pixelRatio = 0;
+  private ratioQuery: MediaQueryList | null = null;
+  private readonly onRatio = (): void => {
+    this.resized = true;
+    this.schedule();
+  };
   private stateSent = new WeakMap<Element, string>();
   private scheduled = false;
   private raf = 0;
@@ -171,9 +179,25 @@ export class CaptureImpl implements Capture {
     w.u(1);
     w.u(window.innerWidth);
     w.u(window.innerHeight);
+    this.pixelRatio = 0;
+    this.writePixelRatio(w);
     const [ops, text] = finish(w, kids);
     const bytes = this.measureBlocked(this.engine.keyframe(ops, text));
     if (bytes.length > 0) this.emit(bytes);
+  }
+
+  /** Sends `devicePixelRatio` (thousandths) when it changed, and watches for its next change
+   * (zoom, a move to another screen: a `resolution` media query stops matching). */
+  private writePixelRatio(w: OpWriter): void {
+    const r = Math.round(window.devicePixelRatio * 1000);
+    if (r === this.pixelRatio || !(r > 0)) return;
+    this.pixelRatio = r;
+    w.u(OP_PIXEL_RATIO);
+    w.u(1);
+    w.u(r);
+    this.ratioQuery?.removeEventListener('change', this.onRatio);
+    this.ratioQuery = window.matchMedia(`(resolution: ${window.devicePixelRatio}dppx)`);
+    this.ratioQuery.addEventListener('change', this.onRatio);
   }
 
   /** When the engine held a frame back for blocked elements to be measured: measures them and
@@ -261,6 +285,8 @@ export class CaptureImpl implements Capture {
       w.u(window.innerWidth);
       w.u(window.innerHeight);
     }
+    // Read at every batch too (cheap): emulated ratio changes fire neither event.
+    this.writePixelRatio(w);
     this.blocked.writeChanged(w, (n) => this.ids.get(n));
     if (w.empty && kids.length === 0) return;
     const [ops, text] = finish(w, kids);
@@ -294,6 +320,7 @@ export class CaptureImpl implements Capture {
     this.unhookShadows();
     window.removeEventListener('resize', this.onEvent);
     this.blocked.stop();
+    this.ratioQuery?.removeEventListener('change', this.onRatio);
     this.engine.free();
   }
 

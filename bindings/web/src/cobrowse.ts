@@ -85,6 +85,8 @@ export interface Replayer {
   apply(bytes: Uint8Array): ApplyResult;
   /** The engine fingerprint of the mirrored page (16 hex digits). */
   fingerprint(): string;
+  /** The customer's device pixel ratio (`window.devicePixelRatio`), or null when not known. */
+  pixelRatio(): number | null;
   /** Resolves when the sandboxed iframe document is ready (frames applied before are shown then). */
   readonly ready: Promise<void>;
   /** Test hook: a canonical dump of the engine's mirror. */

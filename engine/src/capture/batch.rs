@@ -21,6 +21,7 @@
 //! | [`OP_CHECKED`] / [`OP_SELECTED`] | handle, 0 / 1 / 2 (= not set) |
 //! | [`OP_SCROLL`] | handle, has (0 = not set, 1 = set), x, y (as `i32` bits; always present) |
 //! | [`OP_VIEWPORT`] | has (0 = not set, 1 = set), width, height (always present) |
+//! | [`OP_PIXEL_RATIO`] | has (0 = not set, 1 = set), device pixel ratio in thousandths (always present) |
 //! | [`OP_RENDERED_BOX`] | handle, computed `display`, has (0 = not measurable, 1 = measured), width, height, margin top, right, bottom, left (hundredths of a CSS px; margins as `i32` bits; always present) |
 //!
 //! Namespaces are [`WireNs`] codes. After the batch, every node the batch detached (or created)
@@ -34,6 +35,7 @@
 use crate::diff::mutation::WireNs;
 use crate::dom::rendered::{Rendered, RenderedBox, RenderedDisplay};
 use crate::dom::tree::{Attr, Attrs, NodeData, NodeId, Prop, Tree, same_name};
+use crate::wire::frame::MAX_PIXEL_RATIO;
 
 /// Binds the document root.
 pub const OP_BIND_DOCUMENT: u32 = 1;
@@ -63,6 +65,8 @@ pub const OP_SELECTED: u32 = 12;
 pub const OP_SCROLL: u32 = 13;
 /// Sets or clears the document's viewport size.
 pub const OP_VIEWPORT: u32 = 14;
+/// Sets or clears the document's device pixel ratio.
+pub const OP_PIXEL_RATIO: u32 = 16;
 /// Reports an element's rendered box (see [`crate::Rendered`]).
 pub const OP_RENDERED_BOX: u32 = 15;
 /// A string operand that is absent.
@@ -387,6 +391,14 @@ fn apply_ops(
                 if tree.viewport() != v {
                     let root = tree.root();
                     set_prop(tree, root, Prop::Viewport(v))?;
+                }
+            }
+            OP_PIXEL_RATIO => {
+                let (has, r) = (r.u32()?, r.u32()?);
+                let v = (has == 1).then_some(r.clamp(1, MAX_PIXEL_RATIO));
+                if tree.pixel_ratio() != v {
+                    let root = tree.root();
+                    set_prop(tree, root, Prop::PixelRatio(v))?;
                 }
             }
             OP_RENDERED_BOX => {

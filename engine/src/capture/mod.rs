@@ -354,7 +354,7 @@ impl Capture {
 mod tests {
     use super::*;
     use crate::dom::parse::parse_document_str;
-    use crate::dom::tree::{attr_name, html_name};
+    use crate::dom::tree::{Prop, attr_name, html_name};
     use crate::rules::Rules;
 
     fn body(t: &Tree) -> NodeId {
@@ -427,6 +427,33 @@ mod tests {
             .unwrap();
         assert!(late.tree().same_tree(agent.tree()));
         assert_eq!(late.seq(), Some(2));
+    }
+
+    /// The device pixel ratio travels with the document: a change is one prop mutation, and a
+    /// mirror (and the keyframe it makes for a late joiner) keeps it.
+    #[test]
+    fn the_pixel_ratio_reaches_the_mirror_and_its_keyframes() {
+        let mut cap = Capture::new(Rules::default(), parse_document_str("<p>x</p>"));
+        let mut agent = Mirror::default();
+        agent.apply_frame(&cap.keyframe(), &mut ()).unwrap();
+        assert_eq!(agent.tree().pixel_ratio(), None);
+        let root = cap.tree().root();
+        cap.tree_mut().set_prop(root, Prop::PixelRatio(Some(2000)));
+        let delta = cap.delta().expect("a new ratio is a change");
+        assert_eq!(
+            cap.last_mutations(),
+            &[Mutation::SetProp {
+                node: cap.tree().wire_id(root),
+                prop: Prop::PixelRatio(Some(2000)),
+            }]
+        );
+        agent.apply_frame(&delta, &mut ()).unwrap();
+        assert_eq!(agent.tree().pixel_ratio(), Some(2000));
+        let mut late = Mirror::default();
+        late.apply_frame(&agent.keyframe().unwrap(), &mut ())
+            .unwrap();
+        assert_eq!(late.tree().pixel_ratio(), Some(2000));
+        assert_eq!(late.fingerprint(), cap.tree().fingerprint());
     }
 
     /// Blocked placeholders and the boxes the page measured.

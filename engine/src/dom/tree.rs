@@ -104,6 +104,8 @@ pub enum Prop {
     Scroll(Option<(i32, i32)>),
     /// The document's viewport size (only on the document node).
     Viewport(Option<(u32, u32)>),
+    /// The document's device pixel ratio in thousandths (only on the document node).
+    PixelRatio(Option<u32>),
 }
 
 /// An element's data.
@@ -139,6 +141,8 @@ pub enum NodeData {
     Document {
         /// Viewport size in CSS pixels, set by the capture.
         viewport: Option<(u32, u32)>,
+        /// Device pixel ratio in thousandths (`2000` = 2x), set by the capture.
+        pixel_ratio: Option<u32>,
     },
     /// A document fragment: the root of a parsed fragment, or a template's contents.
     Fragment,
@@ -328,7 +332,10 @@ impl std::fmt::Debug for Tree {
 impl Tree {
     /// A tree holding only an empty document node.
     pub fn new_document() -> Tree {
-        Tree::with_root(NodeData::Document { viewport: None })
+        Tree::with_root(NodeData::Document {
+            viewport: None,
+            pixel_ratio: None,
+        })
     }
 
     /// A tree holding only an empty fragment node.
@@ -737,8 +744,12 @@ impl Tree {
     pub fn set_prop(&mut self, id: NodeId, prop: Prop) -> bool {
         self.mark_dirty(id);
         match (&mut self.node_mut(id).data, prop) {
-            (NodeData::Document { viewport }, Prop::Viewport(v)) => {
+            (NodeData::Document { viewport, .. }, Prop::Viewport(v)) => {
                 *viewport = v;
+                true
+            }
+            (NodeData::Document { pixel_ratio, .. }, Prop::PixelRatio(v)) => {
+                *pixel_ratio = v;
                 true
             }
             (NodeData::Element(e), prop) => {
@@ -748,7 +759,7 @@ impl Tree {
                     Prop::Checked(v) => props.checked = v,
                     Prop::Selected(v) => props.selected = v,
                     Prop::Scroll(v) => props.scroll = v,
-                    Prop::Viewport(_) => return false,
+                    Prop::Viewport(_) | Prop::PixelRatio(_) => return false,
                 }
                 if props.is_empty() {
                     e.props = None;
@@ -793,7 +804,15 @@ impl Tree {
     /// The document's viewport, if set.
     pub fn viewport(&self) -> Option<(u32, u32)> {
         match self.data(self.root()) {
-            NodeData::Document { viewport } => *viewport,
+            NodeData::Document { viewport, .. } => *viewport,
+            _ => None,
+        }
+    }
+
+    /// The document's device pixel ratio in thousandths, if set.
+    pub fn pixel_ratio(&self) -> Option<u32> {
+        match self.data(self.root()) {
+            NodeData::Document { pixel_ratio, .. } => *pixel_ratio,
             _ => None,
         }
     }

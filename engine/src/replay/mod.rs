@@ -223,10 +223,14 @@ impl Mirror {
             .first()
             .ok_or(ReplayError::BadStructure("empty keyframe"))?;
         let mut tree = match first.data {
-            RecordDataRef::Document { viewport } => {
+            RecordDataRef::Document {
+                viewport,
+                pixel_ratio,
+            } => {
                 let mut t = Tree::new_document();
                 let root = t.root();
                 t.set_prop(root, Prop::Viewport(viewport));
+                t.set_prop(root, Prop::PixelRatio(pixel_ratio));
                 t
             }
             RecordDataRef::Fragment => Tree::new_fragment(),
@@ -423,6 +427,7 @@ impl Mirror {
                     PropRef::Selected(v) => Prop::Selected(*v),
                     PropRef::Scroll(v) => Prop::Scroll(*v),
                     PropRef::Viewport(v) => Prop::Viewport(*v),
+                    PropRef::PixelRatio(v) => Prop::PixelRatio(*v),
                 };
                 if !self.tree.set_prop(n, prop) {
                     return Err(ReplayError::BadStructure(

@@ -44,8 +44,9 @@
 //!   indices; an element's name index;
 //! - if `X1`: a document's viewport (two varints), or an element's attribute count followed by
 //!   a (name index, value string index) pair per attribute;
-//! - if `X2`: an element's live props: a byte saying which are set (and the two booleans),
-//!   then the value's string index and the zigzag scroll offsets, when set.
+//! - if `X2`: a document's device pixel ratio in thousandths (one varint, 1 to
+//!   [`MAX_PIXEL_RATIO`]), or an element's live props: a byte saying which are set (and the two
+//!   booleans), then the value's string index and the zigzag scroll offsets, when set.
 //!
 //! Names of elements and attributes are a per-frame table of `(ns: u8 = WireNs as u8, local:
 //! string index)` pairs, so a name costs one varint per use. Wire ids of a pre-order walk are
@@ -91,6 +92,14 @@ use crate::wire::redact::redact;
 
 /// The frame format version this build writes and reads.
 pub const FRAME_VERSION: u16 = 1;
+
+/// The largest device pixel ratio a frame may carry, in thousandths (a ratio is at least 1,
+/// i.e. 0.001x; browsers report between about 0.25x and 10x).
+pub const MAX_PIXEL_RATIO: u32 = 64_000;
+
+fn pixel_ratio_is_valid(r: u32) -> bool {
+    (1..=MAX_PIXEL_RATIO).contains(&r)
+}
 
 /// Frames larger than this are rejected without looking at them.
 pub const MAX_FRAME_BYTES: usize = 64 << 20;
@@ -331,6 +340,11 @@ enum WMut {
         node: u32,
         flags: u8,
     },
+    // Appended last: the archived tags of the variants above stay what they were.
+    SetPixelRatio {
+        node: u32,
+        value: Option<u32>,
+    },
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -463,12 +477,19 @@ impl<'s> Encoder<'s> {
             self.tree.code.push(r.flags);
         }
         match &r.data {
-            RecordData::Document { viewport } => {
+            RecordData::Document {
+                viewport,
+                pixel_ratio,
+            } => {
                 head |= K_DOCUMENT;
                 if let Some((w, h)) = viewport {
                     head |= H_X1;
                     self.int((*w).into());
                     self.int((*h).into());
+                }
+                if let Some(r) = pixel_ratio {
+                    head |= H_X2;
+                    self.int((*r).into());
                 }
             }
             RecordData::Fragment => head |= K_FRAGMENT,
@@ -588,6 +609,7 @@ impl<'s> Encoder<'s> {
                     Prop::Selected(v) => WMut::SetSelected { node, value: *v },
                     Prop::Scroll(v) => WMut::SetScroll { node, value: *v },
                     Prop::Viewport(v) => WMut::SetViewport { node, value: *v },
+                    Prop::PixelRatio(v) => WMut::SetPixelRatio { node, value: *v },
                 }
             }
             Mutation::SetFlags { node, flags } => WMut::SetFlags {
@@ -826,8 +848,7 @@ impl<'a> Cursor<'a> {
         let flags = if head & H_FLAGS != 0 { self.byte()? } else { 0 };
 
         let allowed = match kind {
-            K_DOCUMENT => H_X1,
-            K_ELEMENT => H_X1 | H_X2,
+            K_DOCUMENT | K_ELEMENT => H_X1 | H_X2,
             _ => 0,
         };
         if head & (H_X1 | H_X2) & !allowed != 0 {
@@ -846,7 +867,19 @@ impl<'a> Cursor<'a> {
                 } else {
                     None
                 };
-                RecordDataRef::Document { viewport }
+                let pixel_ratio = if head & H_X2 != 0 {
+                    let r = self.varint32()?;
+                    if !pixel_ratio_is_valid(r) {
+                        return Err(bad(format!("record {at}: pixel ratio out of range")));
+                    }
+                    Some(r)
+                } else {
+                    None
+                };
+                RecordDataRef::Document {
+                    viewport,
+                    pixel_ratio,
+                }
             }
             K_FRAGMENT => RecordDataRef::Fragment,
             K_DOCTYPE => RecordDataRef::Doctype {
@@ -1063,6 +1096,16 @@ impl<'a> Cursor<'a> {
                 node: node(n)?,
                 flags: *flags,
             },
+            ArchivedWMut::SetPixelRatio { node: n, value } => {
+                let value = value.as_ref().map(|r| r.to_native());
+                if value.is_some_and(|r| !pixel_ratio_is_valid(r)) {
+                    return Err(bad("pixel ratio out of range"));
+                }
+                MutationRef::SetProp {
+                    node: node(n)?,
+                    prop: PropRef::PixelRatio(value),
+                }
+            }
         })
     }
 }
@@ -1284,8 +1327,12 @@ impl<'a> Iterator for MutationIter<'a> {
 
 fn record_to_owned(r: &RecordRef<'_>) -> NodeRecord {
     let data = match &r.data {
-        RecordDataRef::Document { viewport } => RecordData::Document {
+        RecordDataRef::Document {
+            viewport,
+            pixel_ratio,
+        } => RecordData::Document {
             viewport: *viewport,
+            pixel_ratio: *pixel_ratio,
         },
         RecordDataRef::Fragment => RecordData::Fragment,
         RecordDataRef::Doctype {
@@ -1360,6 +1407,7 @@ fn mutation_to_owned(m: &MutationRef<'_>) -> Mutation {
                 PropRef::Selected(v) => Prop::Selected(*v),
                 PropRef::Scroll(v) => Prop::Scroll(*v),
                 PropRef::Viewport(v) => Prop::Viewport(*v),
+                PropRef::PixelRatio(v) => Prop::PixelRatio(*v),
             },
         },
         MutationRef::SetFlags { node, flags } => Mutation::SetFlags {
@@ -1463,6 +1511,7 @@ mod tests {
                 4,
                 RecordData::Document {
                     viewport: Some((1280, 720)),
+                    pixel_ratio: Some(2000),
                 },
             ),
             rec(
@@ -1478,7 +1527,9 @@ mod tests {
             NodeRecord {
                 wire: WireId(4),
                 children: 3,
-                flags: 0xFF,
+                // Every flag bit but BLOCKED (a blocked element carries only placeholder
+                // attributes).
+                flags: 0xFF & !crate::dom::view::View::BLOCKED,
                 data: RecordData::Element {
                     name: html("body"),
                     attrs: vec![
@@ -1566,7 +1617,14 @@ mod tests {
         vec![
             rec(1, 2, RecordData::Fragment),
             rec(2, 0, text("a")),
-            rec(3, 0, RecordData::Document { viewport: None }),
+            rec(
+                3,
+                0,
+                RecordData::Document {
+                    viewport: None,
+                    pixel_ratio: None,
+                },
+            ),
         ]
     }
 
@@ -1700,6 +1758,14 @@ mod tests {
                 node: WireId(1),
                 prop: Prop::Viewport(None),
             },
+            Mutation::SetProp {
+                node: WireId(4),
+                prop: Prop::PixelRatio(Some(1250)),
+            },
+            Mutation::SetProp {
+                node: WireId(4),
+                prop: Prop::PixelRatio(None),
+            },
             Mutation::SetFlags {
                 node: WireId(4),
                 flags: 0,
@@ -1721,8 +1787,12 @@ mod tests {
                 children: tree.children(id).count() as u32,
                 flags: 0,
                 data: match tree.data(id) {
-                    NodeData::Document { viewport } => RecordData::Document {
+                    NodeData::Document {
+                        viewport,
+                        pixel_ratio,
+                    } => RecordData::Document {
                         viewport: *viewport,
+                        pixel_ratio: *pixel_ratio,
                     },
                     NodeData::Fragment => RecordData::Fragment,
                     NodeData::Doctype {
@@ -2418,8 +2488,22 @@ mod tests {
             vec![rec(1, 0, text("p"))],
             // Document below the root.
             vec![
-                rec(1, 1, RecordData::Document { viewport: None }),
-                rec(2, 0, RecordData::Document { viewport: None }),
+                rec(
+                    1,
+                    1,
+                    RecordData::Document {
+                        viewport: None,
+                        pixel_ratio: None,
+                    },
+                ),
+                rec(
+                    2,
+                    0,
+                    RecordData::Document {
+                        viewport: None,
+                        pixel_ratio: None,
+                    },
+                ),
             ],
         ];
         for recs in bad_keyframes {
@@ -2430,7 +2514,14 @@ mod tests {
             vec![],
             vec![rec(5, 0, text("a")), rec(6, 0, text("b"))],
             vec![rec(5, 2, el("p", &[])), rec(6, 0, text("b"))],
-            vec![rec(5, 0, RecordData::Document { viewport: None })],
+            vec![rec(
+                5,
+                0,
+                RecordData::Document {
+                    viewport: None,
+                    pixel_ratio: None,
+                },
+            )],
         ];
         for nodes in bad_inserts {
             let muts = [Mutation::Insert {
@@ -2531,6 +2622,25 @@ mod tests {
             .unwrap(),
             vec![rec(1, 1, RecordData::Fragment), rec(2, 0, text("x"))]
         );
+        // A document's pixel ratio: 1 to MAX_PIXEL_RATIO thousandths.
+        assert_eq!(
+            raw_keyframe(&[], tree(no_names(), code().b(K_DOCUMENT | H_X2).v(2000))).unwrap(),
+            vec![rec(
+                1,
+                0,
+                RecordData::Document {
+                    viewport: None,
+                    pixel_ratio: Some(2000)
+                }
+            )]
+        );
+        for r in [0, u64::from(MAX_PIXEL_RATIO) + 1] {
+            let e = structure(raw_keyframe(
+                &[],
+                tree(no_names(), code().b(K_DOCUMENT | H_X2).v(r)),
+            ));
+            assert!(e.contains("pixel ratio out of range"), "{e}");
+        }
         // Wire deltas that overflow i64 or leave the u32 range.
         for v in [
             u64::MAX,

@@ -113,6 +113,13 @@ test('the third-party iframe reaches the agent as a blocked placeholder', async 
   });
 });
 
+test('the agent header shows the customer viewport and device pixel ratio', async (t) => {
+  await withPair(t, relay, async (p) => {
+    await joined(p);
+    await waitText(p.agent, 'agent-screen', /^1000×700 @2x$/);
+  }, { customerScale: 2 });
+});
+
 test('the agent pointer and click ripple show on the customer page; the customer pointer on the agent side', async (t) => {
   await withPair(t, relay, async (p) => {
     await joined(p);
