@@ -1529,7 +1529,7 @@ mod tests {
                 children: 3,
                 // Every flag bit but BLOCKED (a blocked element carries only placeholder
                 // attributes).
-                flags: 0xFF & !crate::dom::view::View::BLOCKED,
+                flags: !crate::dom::view::View::BLOCKED,
                 data: RecordData::Element {
                     name: html("body"),
                     attrs: vec![

@@ -466,7 +466,8 @@ class ConsoleImpl implements AgentConsole {
         const res = r.apply(m.bytes as Uint8Array);
         if (!res.ok) this.sendOn(ws, { kind: 'KeyframeRequest', have_seq: null });
         this.fit();
-        this.showScreen();
+        // A frame applied before the mirror's document is ready is shown (sized) then.
+        void r.ready.then(() => this.showScreen());
         break;
       }
       case 'InviteCreated': {
