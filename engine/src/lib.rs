@@ -42,6 +42,9 @@ pub use diff::{
 pub use dom::parse::{
     ParseOptions, parse_document_str, parse_document_with, parse_fragment_in, parse_fragment_str,
 };
+pub use dom::rendered::{
+    MAX_LENGTH as MAX_RENDERED_LENGTH, Rendered, RenderedBox, RenderedDisplay,
+};
 #[cfg(feature = "html")]
 pub use dom::serialize::{subtree_to_html, to_html};
 pub use dom::tree::{
@@ -59,8 +62,8 @@ pub use rules::{
     RulesError, Sanitize, mask_text,
 };
 pub use wire::frame::{
-    FRAME_VERSION, FrameError, FrameHeader, FrameKind, FrameView, MAX_FRAME_BYTES, encode_delta,
-    encode_keyframe,
+    FRAME_VERSION, FrameError, FrameHeader, FrameKind, FrameView, MAX_FRAME_BYTES, MAX_PIXEL_RATIO,
+    encode_delta, encode_keyframe,
 };
 pub use wire::protocol::{
     MAX_MESSAGE_BYTES, Message, MessageKind, MessageView, PROTOCOL_VERSION, ProtocolError,

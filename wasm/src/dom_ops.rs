@@ -133,7 +133,7 @@ impl DomOps {
         let id = r.wire.0;
         match &r.data {
             RecordDataRef::Document { .. } if !root => self.ops.extend([DOCUMENT, id, parent]),
-            RecordDataRef::Document { viewport } => {
+            RecordDataRef::Document { viewport, .. } => {
                 self.ops.push(RESET);
                 self.ops.push(id);
                 self.pair(*viewport, |x| x);
@@ -264,6 +264,8 @@ impl ReplayObserver for DomOps {
                     self.ops.push(VIEWPORT);
                     self.pair(*v, |x| x);
                 }
+                // Nothing in the iframe's DOM shows it: the replayer reads it from the mirror.
+                PropRef::PixelRatio(_) => {}
             },
             MutationRef::SetFlags { node, flags } => {
                 self.ops.extend([FLAGS, node.0, *flags as u32]);
@@ -302,9 +304,23 @@ mod tests {
     #[test]
     fn content_documents_become_document_ops_under_flagged_iframes() {
         let records = [
-            rec(1, 1, RecordDataRef::Document { viewport: None }),
+            rec(
+                1,
+                1,
+                RecordDataRef::Document {
+                    viewport: None,
+                    pixel_ratio: None,
+                },
+            ),
             rec(2, 1, el("iframe")),
-            rec(3, 1, RecordDataRef::Document { viewport: None }),
+            rec(
+                3,
+                1,
+                RecordDataRef::Document {
+                    viewport: None,
+                    pixel_ratio: None,
+                },
+            ),
             rec(4, 0, el("html")),
             rec(5, 0, el("iframe")),
         ];
@@ -323,7 +339,14 @@ mod tests {
         // An iframe without a content document is not flagged.
         let mut ops = DomOps::default();
         ops.keyframe_records(&[
-            rec(1, 1, RecordDataRef::Document { viewport: None }),
+            rec(
+                1,
+                1,
+                RecordDataRef::Document {
+                    viewport: None,
+                    pixel_ratio: None,
+                },
+            ),
             records[4].clone(),
         ]);
         let mut want = vec![RESET, 1, 0, 0, 0];

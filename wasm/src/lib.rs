@@ -33,6 +33,9 @@ pub struct CaptureEngine {
     capture: Option<Capture>,
     handles: NodeHandles,
     freed: Vec<u32>,
+    /// Handles of blocked elements whose box the page must measure before the next frame
+    /// (see `take_unmeasured`).
+    unmeasured: Vec<u32>,
     /// Batches whose delta the capture could not verify against its shadow, so it sent a
     /// keyframe instead (always a defect in the diff; the page still mirrors correctly).
     fallback_keyframes: u32,
@@ -52,12 +55,15 @@ impl CaptureEngine {
             capture: None,
             handles: NodeHandles::default(),
             freed: Vec::new(),
+            unmeasured: Vec::new(),
             fallback_keyframes: 0,
         })
     }
 
     /// Builds the live tree from a batch describing the whole page (handles start afresh)
-    /// and returns its keyframe.
+    /// and returns its keyframe, or nothing when blocked elements must be measured first:
+    /// then `take_unmeasured` names them and the batch reporting their boxes returns the
+    /// keyframe.
     pub fn keyframe(&mut self, ops: &[u32], text: &str) -> Result<Vec<u8>, JsError> {
         let mut tree = Tree::new_document();
         let mut handles = NodeHandles::default();
@@ -67,13 +73,21 @@ impl CaptureEngine {
         self.handles = handles;
         self.freed.clear();
         let mut capture = Capture::new(self.rules.clone(), tree);
-        let bytes = capture.keyframe();
+        let unmeasured = self.handles_of(capture.take_unmeasured_blocked());
+        let bytes = if unmeasured.is_empty() {
+            capture.keyframe()
+        } else {
+            Vec::new()
+        };
+        self.unmeasured = unmeasured;
         self.capture = Some(capture);
         Ok(bytes)
     }
 
-    /// Applies a batch of edits and returns the delta it makes (empty when the agent's view
-    /// did not change). An error means the page must be captured again with a keyframe.
+    /// Applies a batch of edits and returns the frame it makes: a delta, or the keyframe while
+    /// none was made yet. Empty when the agent's view did not change, or when blocked elements
+    /// must be measured first (`take_unmeasured` names them; the batch reporting their boxes
+    /// makes the frame). An error means the page must be captured again with a keyframe.
     pub fn batch(&mut self, ops: &[u32], text: &str) -> Result<Vec<u8>, JsError> {
         let capture = self
             .capture
@@ -87,13 +101,36 @@ impl CaptureEngine {
             &mut self.freed,
         )
         .map_err(|e| JsError::new(&e.to_string()))?;
+        let unmeasured = capture.take_unmeasured_blocked();
+        let unmeasured = self.handles_of(unmeasured);
+        if !unmeasured.is_empty() {
+            self.unmeasured = unmeasured;
+            return Ok(Vec::new());
+        }
+        let capture = self.capture.as_mut().expect("checked above");
+        let first = capture.seq() == 0;
         let frame = capture.delta().unwrap_or_default();
-        if !frame.is_empty()
+        if !first
+            && !frame.is_empty()
             && FrameView::access(&frame).is_ok_and(|v| v.header().kind == FrameKind::Keyframe)
         {
             self.fallback_keyframes += 1;
         }
         Ok(frame)
+    }
+
+    /// Handles of the blocked elements the page must measure (batch op `OP_RENDERED_BOX`,
+    /// `has = 0` when it cannot) before the next frame is made; each is named once.
+    pub fn take_unmeasured(&mut self) -> Vec<u32> {
+        std::mem::take(&mut self.unmeasured)
+    }
+
+    fn handles_of(&self, nodes: Vec<cobrowse_engine::NodeId>) -> Vec<u32> {
+        nodes
+            .into_iter()
+            .map(|n| self.handles.handle(n))
+            .filter(|&h| h != 0)
+            .collect()
     }
 
     /// Batches that became a keyframe instead of a delta (see the field).
@@ -235,6 +272,11 @@ impl ReplayEngine {
     /// The mirror's fingerprint, as 16 hex digits.
     pub fn fingerprint(&self) -> String {
         format!("{:016x}", self.mirror.fingerprint())
+    }
+
+    /// The customer's device pixel ratio in thousandths (0: not known).
+    pub fn pixel_ratio(&self) -> u32 {
+        self.mirror.tree().pixel_ratio().unwrap_or(0)
     }
 
     /// Nodes the mirror holds.

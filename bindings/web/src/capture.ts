@@ -19,6 +19,7 @@ import type { CaptureEngine } from '../build/pkg/cobrowse_wasm.js';
 import type { Capture, CaptureOptions } from './cobrowse.js';
 import type { ActionCheck, ActionCheckContext, AgentActionMessage } from './messages.js';
 import { OpWriter, nsCode } from './encode.js';
+import { BlockedBoxes } from './blocked.js';
 import { absoluteCss, capturedAttr, isStyleText } from './urls.js';
 import { FrameWatch, capturedDocumentOf, isHtmlElement } from './frames.js';
 import { ADOPTED_ATTR, LINK_ATTR, isModified, readableLink, rulesOf, sheetText, watchSheets } from './sheets.js';
@@ -39,6 +40,7 @@ const OP_SELECTED = 12;
 const OP_SCROLL = 13;
 const OP_VIEWPORT = 14;
 const OP_DOCUMENT = 15;
+const OP_PIXEL_RATIO = 16;
 
 /** The form state the engine keeps for an element, as the page's DOM has it now. */
 export function formState(el: Element): { value?: string | null; checked?: boolean | null; selected?: boolean | null } | null {
@@ -79,6 +81,13 @@ export class CaptureImpl implements Capture {
   /** Elements seen scrolling: an explicit flush reads their offsets (events come a frame late). */
   private scrollers = new Set<Element>();
   private resized = false;
+  /** The device pixel ratio last sent, and the media query that fires when it changes. */
+  private pixelRatio = 0;
+  private ratioQuery: MediaQueryList | null = null;
+  private readonly onRatio = (): void => {
+    this.resized = true;
+    this.schedule();
+  };
   private stateSent = new WeakMap<Element, string>();
   private scheduled = false;
   private raf = 0;
@@ -87,6 +96,8 @@ export class CaptureImpl implements Capture {
   private frames = 0;
   private refused = 0;
   private readonly observer: MutationObserver;
+  /** Rendered boxes of blocked elements (blocked.ts). */
+  private readonly blocked = new BlockedBoxes(() => this.schedule());
   private readonly inputs = document.getElementsByTagName('input');
   private readonly textareas = document.getElementsByTagName('textarea');
   private readonly options = document.getElementsByTagName('option');
@@ -182,6 +193,7 @@ export class CaptureImpl implements Capture {
     this.adopted = null;
     this.adoptedSent = false;
     this.frameWatch.releaseAll();
+    this.blocked.reset();
     const w = new OpWriter();
     const kids: number[] = [];
     w.u(OP_BIND_DOCUMENT);
@@ -191,8 +203,37 @@ export class CaptureImpl implements Capture {
     w.u(1);
     w.u(window.innerWidth);
     w.u(window.innerHeight);
+    this.pixelRatio = 0;
+    this.writePixelRatio(w);
     const [ops, text] = finish(w, kids);
-    this.emit(this.engine.keyframe(ops, text));
+    const bytes = this.measureBlocked(this.engine.keyframe(ops, text));
+    if (bytes.length > 0) this.emit(bytes);
+  }
+
+  /** Sends `devicePixelRatio` (thousandths) when it changed, and watches for its next change
+   * (zoom, a move to another screen: a `resolution` media query stops matching). */
+  private writePixelRatio(w: OpWriter): void {
+    const r = Math.round(window.devicePixelRatio * 1000);
+    if (r === this.pixelRatio || !(r > 0)) return;
+    this.pixelRatio = r;
+    w.u(OP_PIXEL_RATIO);
+    w.u(1);
+    w.u(r);
+    this.ratioQuery?.removeEventListener('change', this.onRatio);
+    this.ratioQuery = window.matchMedia(`(resolution: ${window.devicePixelRatio}dppx)`);
+    this.ratioQuery.addEventListener('change', this.onRatio);
+  }
+
+  /** When the engine held a frame back for blocked elements to be measured: measures them and
+   * returns the frame the engine makes then (blocked.ts). */
+  private measureBlocked(bytes: Uint8Array): Uint8Array {
+    if (bytes.length > 0) return bytes;
+    const handles = this.engine.take_unmeasured();
+    if (handles.length === 0) return bytes;
+    const w = new OpWriter();
+    this.blocked.measureNew(w, handles, (h) => this.nodes.get(h));
+    const [ops, text] = w.finish();
+    return this.engine.batch(ops, text);
   }
 
   flush(): void {
@@ -262,18 +303,23 @@ export class CaptureImpl implements Capture {
       if (id !== undefined) writeScroll(w, id, el, true);
     }
     this.scrolled.clear();
+    this.blocked.touch(attrTargets);
     if (this.resized) {
+      this.blocked.touch('all');
       this.resized = false;
       w.u(OP_VIEWPORT);
       w.u(1);
       w.u(window.innerWidth);
       w.u(window.innerHeight);
     }
+    // Read at every batch too (cheap): emulated ratio changes fire neither event.
+    this.writePixelRatio(w);
+    this.blocked.writeChanged(w, (n) => this.ids.get(n));
     if (w.empty && kids.length === 0) return;
     const [ops, text] = finish(w, kids);
     let bytes: Uint8Array;
     try {
-      bytes = this.engine.batch(ops, text);
+      bytes = this.measureBlocked(this.engine.batch(ops, text));
     } catch {
       // The engine refused the batch (never expected: a defect in the batch encoding or
       // decoding, counted in `stats().refusedBatches`): capture the page afresh.
@@ -287,6 +333,7 @@ export class CaptureImpl implements Capture {
         this.nodes.delete(h);
         this.ids.delete(n);
         if (n.nodeType === 9) this.frameWatch.release(n as Document);
+        this.blocked.forget(n);
       }
     }
     if (bytes.length > 0) this.emit(bytes);
@@ -301,6 +348,8 @@ export class CaptureImpl implements Capture {
     this.unhookShadows();
     this.frameWatch.releaseAll();
     window.removeEventListener('resize', this.onEvent);
+    this.blocked.stop();
+    this.ratioQuery?.removeEventListener('change', this.onRatio);
     this.engine.free();
   }
 

@@ -85,6 +85,8 @@ export interface Replayer {
   apply(bytes: Uint8Array): ApplyResult;
   /** The engine fingerprint of the mirrored page (16 hex digits). */
   fingerprint(): string;
+  /** The customer's device pixel ratio (`window.devicePixelRatio`), or null when not known. */
+  pixelRatio(): number | null;
   /**
    * Resolves when the sandboxed iframe document is ready (frames applied before are shown then);
    * after a keyframe of a page in another document mode (quirks), a new promise that resolves

@@ -247,6 +247,11 @@ export class ReplayerImpl implements Replayer {
     return this.engine.fingerprint();
   }
 
+  pixelRatio(): number | null {
+    const r = this.engine.pixel_ratio();
+    return r === 0 ? null : r / 1000;
+  }
+
   debugDump(): string {
     return this.engine.debugDump();
   }

@@ -114,7 +114,7 @@ test('canaries typed into password and masked fields never leave as text', async
     assert.equal(seen.notes, '*'.repeat('CANARYnotes3'.length));
     assert.equal(seen.plain, 'visible4');
     assert.equal(seen.ptext, '***********');
-    assert.deepEqual(seen.blocked, { attrs: ['width', 'height', 'data-cobrowse-blocked'], kids: 0 }, 'a placeholder keeping only the size');
+    assert.deepEqual(seen.blocked, { attrs: ['width', 'height', 'style', 'data-cobrowse-blocked'], kids: 0 }, 'a placeholder keeping only the size (its attributes and the engine-written box)');
     assert.equal(seen.dangerOutline, 'dashed', 'disabled link shown disabled');
     assert.equal(seen.goOutline, 'dashed', 'submit button disabled by default');
     const { c, a } = await snapshotState(customer, agent);

@@ -22,6 +22,8 @@
 //! | [`OP_SCROLL`] | handle, has (0 = not set, 1 = set), x, y (as `i32` bits; always present) |
 //! | [`OP_VIEWPORT`] | has (0 = not set, 1 = set), width, height (always present) |
 //! | [`OP_DOCUMENT`] | handle (a detached content document: a same-origin iframe's) |
+//! | [`OP_PIXEL_RATIO`] | has (0 = not set, 1 = set), device pixel ratio in thousandths (always present) |
+//! | [`OP_RENDERED_BOX`] | handle, computed `display`, has (0 = not measurable, 1 = measured), width, height, margin top, right, bottom, left (hundredths of a CSS px; margins as `i32` bits; always present) |
 //!
 //! A content document is placed by its iframe's [`OP_SET_CHILDREN`], as the iframe's only
 //! child (the tree's content-document rule; anything else is refused); a navigation of the
@@ -36,7 +38,9 @@
 //! half-edited: the caller then makes a keyframe from a fresh walk of the page.
 
 use crate::diff::mutation::WireNs;
+use crate::dom::rendered::{Rendered, RenderedBox, RenderedDisplay};
 use crate::dom::tree::{Attr, Attrs, NodeData, NodeId, Prop, Tree, same_name};
+use crate::wire::frame::MAX_PIXEL_RATIO;
 
 /// Binds the document root.
 pub const OP_BIND_DOCUMENT: u32 = 1;
@@ -68,6 +72,10 @@ pub const OP_SCROLL: u32 = 13;
 pub const OP_VIEWPORT: u32 = 14;
 /// Creates a detached content document (an iframe's).
 pub const OP_DOCUMENT: u32 = 15;
+/// Sets or clears the document's device pixel ratio.
+pub const OP_PIXEL_RATIO: u32 = 16;
+/// Reports an element's rendered box (see [`crate::Rendered`]).
+pub const OP_RENDERED_BOX: u32 = 17;
 /// A string operand that is absent.
 pub const NULL_STR: u32 = u32::MAX;
 
@@ -305,7 +313,10 @@ fn apply_ops(
                     }
                     OP_TEXT => tree.create(NodeData::Text(r.str()?.into())),
                     OP_COMMENT => tree.create(NodeData::comment(r.str()?)),
-                    OP_DOCUMENT => tree.create(NodeData::Document { viewport: None }),
+                    OP_DOCUMENT => tree.create(NodeData::Document {
+                        viewport: None,
+                        pixel_ratio: None,
+                    }),
                     _ => {
                         let name = r.str()?.to_owned();
                         let public_id = r.str()?.to_owned();
@@ -387,6 +398,33 @@ fn apply_ops(
                 if tree.viewport() != v {
                     let root = tree.root();
                     set_prop(tree, root, Prop::Viewport(v))?;
+                }
+            }
+            OP_PIXEL_RATIO => {
+                let (has, r) = (r.u32()?, r.u32()?);
+                let v = (has == 1).then_some(r.clamp(1, MAX_PIXEL_RATIO));
+                if tree.pixel_ratio() != v {
+                    let root = tree.root();
+                    set_prop(tree, root, Prop::PixelRatio(v))?;
+                }
+            }
+            OP_RENDERED_BOX => {
+                let el = node(handles, tree, r.u32()?)?;
+                let display = RenderedDisplay::from_computed(r.str()?);
+                // Fixed width: the numbers are present (and ignored) when the flag is 0.
+                let has = r.u32()?;
+                let (w, h) = (r.u32()?, r.u32()?);
+                let mut margin = [0i32; 4];
+                for m in &mut margin {
+                    *m = r.u32()? as i32;
+                }
+                let rendered = if has == 1 {
+                    Rendered::Box(RenderedBox::new(display, w, h, margin))
+                } else {
+                    Rendered::Unknown
+                };
+                if !tree.set_rendered(el, Some(rendered)) {
+                    return Err(BatchError::BadStructure("a rendered box on a non-element"));
                 }
             }
             other => return Err(BatchError::UnknownOp(other)),

@@ -23,7 +23,10 @@ fn find(t: &Tree, local: &str) -> NodeId {
 /// Parses `html` as a document and puts it under `iframe` as its content document.
 fn graft(t: &mut Tree, iframe: NodeId, html: &str) -> NodeId {
     let inner = parse_document_str(html);
-    let doc = t.create(NodeData::Document { viewport: None });
+    let doc = t.create(NodeData::Document {
+        viewport: None,
+        pixel_ratio: None,
+    });
     t.append(iframe, doc);
     let mut stack = vec![(inner.root(), doc)];
     while let Some((from, to)) = stack.pop() {
@@ -288,7 +291,10 @@ fn the_mirror_refuses_misplaced_documents() {
         wire: WireId(w),
         children: 0,
         flags: 0,
-        data: RecordData::Document { viewport: None },
+        data: RecordData::Document {
+            viewport: None,
+            pixel_ratio: None,
+        },
     };
     let refused =
         ReplayError::BadStructure("a document outside an iframe or beside other children");

@@ -18,9 +18,11 @@
 pub mod batch;
 
 use crate::diff::{self, mutation::Mutation};
+use crate::dom::rendered::Rendered;
 use crate::dom::tree::{Dirty, NodeId, Tree, WireId};
 use crate::replay::{Mirror, MirrorOptions, ReplayError};
 use crate::rules::Rules;
+use crate::rules::placeholder;
 use crate::wire::frame::{FrameHeader, FrameKind, encode_delta, encode_keyframe};
 
 /// What a delta held, for callers that report on it (the CLI's `--json`, benches).
@@ -40,6 +42,12 @@ pub struct Capture {
     seq: u64,
     last: Vec<Mutation>,
     last_stats: DeltaStats,
+    /// Whether [`Capture::take_unmeasured_blocked`] must look at the whole page (a new
+    /// document) rather than at the edited subtrees.
+    scan_all_blocked: bool,
+    /// Edit marks that a refresh made by [`Capture::take_unmeasured_blocked`] consumed from
+    /// the live tree, kept for the next delta (which finds what changed from them).
+    refreshed_dirty: Vec<(u32, Dirty)>,
 }
 
 impl std::fmt::Debug for Capture {
@@ -67,6 +75,8 @@ impl Capture {
             seq: 0,
             last: Vec::new(),
             last_stats: DeltaStats::default(),
+            scan_all_blocked: true,
+            refreshed_dirty: Vec::new(),
         }
     }
 
@@ -106,10 +116,71 @@ impl Capture {
         &self.last_stats
     }
 
+    /// The blocked elements of the page whose rendered box the page was never asked for, in
+    /// document order; each is marked [`Rendered::Unknown`] (asked), so it is handed out once.
+    ///
+    /// A capturing browser measures them and reports each box (batch op `OP_RENDERED_BOX`)
+    /// before it asks for the next frame, so that a placeholder has its size in the frame
+    /// that first shows it (see `crate::rules::placeholder`). Only elements whose placeholder
+    /// takes a box are listed. Cost: the subtrees edited since the last frame (the whole page
+    /// after [`Capture::new`] or [`Capture::replace_document`]).
+    pub fn take_unmeasured_blocked(&mut self) -> Vec<NodeId> {
+        let marks = self.live.dirty.clone();
+        diff::refresh(&mut self.live, &self.rules);
+        self.refreshed_dirty.extend_from_slice(&marks);
+        let live = &self.live;
+        let root = live.root();
+        let tops: Vec<NodeId> = if std::mem::take(&mut self.scan_all_blocked) {
+            vec![root]
+        } else {
+            let dirty: std::collections::HashSet<u32> = marks
+                .iter()
+                .map(|&(d, _)| d)
+                .filter(|&d| {
+                    (d as usize) < live.capacity_index()
+                        && live.is_inclusive_ancestor(root, NodeId(d))
+                })
+                .collect();
+            let mut tops: Vec<NodeId> = dirty
+                .iter()
+                .map(|&d| NodeId(d))
+                .filter(|&n| {
+                    let mut a = live.parent(n);
+                    while let Some(x) = a {
+                        if dirty.contains(&x.0) {
+                            return false;
+                        }
+                        a = live.parent(x);
+                    }
+                    true
+                })
+                .collect();
+            tops.sort_unstable_by_key(|n| n.0);
+            tops
+        };
+        let mut out = Vec::new();
+        for top in tops {
+            out.extend(live.descendants(top).filter(|&n| {
+                let view = live.node(n).view;
+                view.is_blocked()
+                    && !view.is_dropped()
+                    && live.element(n).is_some_and(|e| {
+                        placeholder::takes_a_box(e)
+                            && e.props.as_ref().and_then(|p| p.rendered).is_none()
+                    })
+            }));
+        }
+        for &n in &out {
+            self.live.set_rendered(n, Some(Rendered::Unknown));
+        }
+        out
+    }
+
     /// A keyframe of the whole page. Pending edits are folded in.
     pub fn keyframe(&mut self) -> Vec<u8> {
         diff::refresh(&mut self.live, &self.rules);
         diff::assign_ids(&mut self.live, &self.rules);
+        self.refreshed_dirty.clear();
         let records = diff::snapshot(&mut self.live, &self.rules);
         self.seq += 1;
         let header = self.header(FrameKind::Keyframe);
@@ -128,6 +199,7 @@ impl Capture {
             return Some(self.keyframe());
         }
         let dirty = self.dirty_roots();
+        self.refreshed_dirty.clear();
         diff::refresh(&mut self.live, &self.rules);
         if dirty.is_empty() {
             return None;
@@ -150,6 +222,8 @@ impl Capture {
     pub fn replace_document(&mut self, mut page: Tree) -> Option<Vec<u8>> {
         diff::prepare(&mut page, &self.rules);
         self.live = page;
+        self.scan_all_blocked = true;
+        self.refreshed_dirty.clear();
         if !self.shadow.in_sync() {
             return Some(self.keyframe());
         }
@@ -238,7 +312,7 @@ impl Capture {
         };
         let root = live.root();
         let mut marked: std::collections::HashSet<u32> = std::collections::HashSet::new();
-        for &(d, why) in &live.dirty {
+        for &(d, why) in self.refreshed_dirty.iter().chain(&live.dirty) {
             let id = NodeId(d);
             if d as usize >= live.capacity_index() || !live.is_inclusive_ancestor(root, id) {
                 continue;
@@ -283,7 +357,7 @@ mod iframe_tests;
 mod tests {
     use super::*;
     use crate::dom::parse::parse_document_str;
-    use crate::dom::tree::{attr_name, html_name};
+    use crate::dom::tree::{Prop, attr_name, html_name};
     use crate::rules::Rules;
 
     fn body(t: &Tree) -> NodeId {
@@ -356,5 +430,233 @@ mod tests {
             .unwrap();
         assert!(late.tree().same_tree(agent.tree()));
         assert_eq!(late.seq(), Some(2));
+    }
+
+    /// The device pixel ratio travels with the document: a change is one prop mutation, and a
+    /// mirror (and the keyframe it makes for a late joiner) keeps it.
+    #[test]
+    fn the_pixel_ratio_reaches_the_mirror_and_its_keyframes() {
+        let mut cap = Capture::new(Rules::default(), parse_document_str("<p>x</p>"));
+        let mut agent = Mirror::default();
+        agent.apply_frame(&cap.keyframe(), &mut ()).unwrap();
+        assert_eq!(agent.tree().pixel_ratio(), None);
+        let root = cap.tree().root();
+        cap.tree_mut().set_prop(root, Prop::PixelRatio(Some(2000)));
+        let delta = cap.delta().expect("a new ratio is a change");
+        assert_eq!(
+            cap.last_mutations(),
+            &[Mutation::SetProp {
+                node: cap.tree().wire_id(root),
+                prop: Prop::PixelRatio(Some(2000)),
+            }]
+        );
+        agent.apply_frame(&delta, &mut ()).unwrap();
+        assert_eq!(agent.tree().pixel_ratio(), Some(2000));
+        let mut late = Mirror::default();
+        late.apply_frame(&agent.keyframe().unwrap(), &mut ())
+            .unwrap();
+        assert_eq!(late.tree().pixel_ratio(), Some(2000));
+        assert_eq!(late.fingerprint(), cap.tree().fingerprint());
+    }
+
+    /// Blocked placeholders and the boxes the page measured.
+    mod placeholders {
+        use super::*;
+        use crate::diff::mutation::{NodeRecord, RecordData};
+        use crate::dom::rendered::{RenderedBox, RenderedDisplay};
+        use crate::dom::view::View;
+        use crate::rules::{BlockConfig, RulesConfig, Sanitize};
+        use crate::wire::frame::FrameView;
+
+        const PAGE: &str = "<p>a</p><iframe class=ad width=300 src=/x title=t></iframe>";
+        const STYLE_642: &str = "display:inline-block;box-sizing:border-box;width:642px;height:122px;margin:16px 0px 0px 0px";
+
+        fn rules() -> Rules {
+            let config = RulesConfig {
+                block: BlockConfig {
+                    selectors: vec!["iframe.ad".into()],
+                },
+                ..Default::default()
+            };
+            Rules::compile(&config, Sanitize::On).unwrap()
+        }
+
+        fn iframe(t: &Tree) -> NodeId {
+            t.descendants(t.root())
+                .find(|&n| t.element(n).is_some_and(|e| &*e.name.local == "iframe"))
+                .unwrap()
+        }
+
+        fn measured(w: u32, h: u32) -> Option<Rendered> {
+            Some(Rendered::Box(RenderedBox::new(
+                RenderedDisplay::Inline,
+                w,
+                h,
+                [1600, 0, 0, 0],
+            )))
+        }
+
+        /// The iframe's record in a keyframe: (flags, attributes in order).
+        fn placeholder_record(frame: &[u8]) -> (u8, Vec<(String, String)>) {
+            let records: Vec<NodeRecord> = FrameView::access(frame).unwrap().to_records();
+            records
+                .into_iter()
+                .find_map(|r| match r.data {
+                    RecordData::Element { name, attrs, .. } if &*name.local == "iframe" => Some((
+                        r.flags,
+                        attrs
+                            .into_iter()
+                            .map(|(n, v)| (n.local.to_string(), v))
+                            .collect(),
+                    )),
+                    _ => None,
+                })
+                .unwrap()
+        }
+
+        fn attrs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+            list.iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect()
+        }
+
+        #[test]
+        fn a_measured_blocked_element_reaches_the_keyframe_with_its_box() {
+            let mut cap = Capture::new(rules(), parse_document_str(PAGE));
+            let el = iframe(cap.tree());
+            assert_eq!(cap.take_unmeasured_blocked(), vec![el]);
+            assert_eq!(cap.take_unmeasured_blocked(), vec![], "asked once");
+            cap.tree_mut().set_rendered(el, measured(64200, 12200));
+            let kf = cap.keyframe();
+            assert_eq!(
+                placeholder_record(&kf),
+                (
+                    View::BLOCKED,
+                    attrs(&[("width", "300"), ("style", STYLE_642)])
+                )
+            );
+            let mut agent = Mirror::default();
+            agent.apply_frame(&kf, &mut ()).unwrap();
+            assert!(agent.tree().same_tree(cap.shadow().tree()));
+        }
+
+        #[test]
+        fn a_size_change_is_one_attribute_mutation() {
+            let mut cap = Capture::new(rules(), parse_document_str(PAGE));
+            let el = iframe(cap.tree());
+            cap.take_unmeasured_blocked();
+            cap.tree_mut().set_rendered(el, measured(64200, 12200));
+            let mut agent = Mirror::default();
+            agent.apply_frame(&cap.keyframe(), &mut ()).unwrap();
+            cap.tree_mut().set_rendered(el, measured(30450, 12200));
+            let delta = cap.delta().expect("a new size is a visible change");
+            let wire = cap.tree().wire_id(el);
+            assert_eq!(
+                cap.last_mutations(),
+                &[Mutation::SetAttr {
+                    node: wire,
+                    name: crate::dom::tree::attr_name("style"),
+                    value: "display:inline-block;box-sizing:border-box;width:304.5px;height:122px;margin:16px 0px 0px 0px".into(),
+                }]
+            );
+            agent.apply_frame(&delta, &mut ()).unwrap();
+            // The same size again (a resize observer's echo) changes nothing.
+            cap.tree_mut().set_rendered(el, measured(30450, 12200));
+            assert_eq!(cap.delta(), None);
+        }
+
+        #[test]
+        fn an_unknown_box_keeps_the_placeholder_without_a_style() {
+            let mut cap = Capture::new(rules(), parse_document_str(PAGE));
+            let el = iframe(cap.tree());
+            assert_eq!(cap.take_unmeasured_blocked(), vec![el]);
+            let kf = cap.keyframe();
+            assert_eq!(
+                placeholder_record(&kf),
+                (View::BLOCKED, attrs(&[("width", "300")]))
+            );
+            // The page could not measure it (op with the flag 0): still no style, no frame.
+            cap.tree_mut().set_rendered(el, Some(Rendered::Unknown));
+            assert_eq!(cap.delta(), None);
+        }
+
+        #[test]
+        fn an_element_blocked_by_an_edit_is_handed_out_for_measuring() {
+            let mut cap = Capture::new(
+                rules(),
+                parse_document_str("<iframe id=f width=10></iframe><i>x</i>"),
+            );
+            assert_eq!(cap.take_unmeasured_blocked(), vec![]);
+            cap.keyframe();
+            let el = iframe(cap.tree());
+            cap.tree_mut()
+                .set_attr(el, crate::dom::tree::attr_name("class"), "ad");
+            assert_eq!(cap.take_unmeasured_blocked(), vec![el]);
+            cap.tree_mut().set_rendered(el, measured(64200, 12200));
+            let wire = cap.tree().wire_id(el);
+            cap.delta().unwrap();
+            let style = crate::dom::tree::attr_name("style");
+            let id = crate::dom::tree::attr_name("id");
+            assert_eq!(
+                cap.last_mutations(),
+                &[
+                    Mutation::SetAttr {
+                        node: wire,
+                        name: style,
+                        value: STYLE_642.into(),
+                    },
+                    Mutation::RemoveAttr {
+                        node: wire,
+                        name: id
+                    },
+                    Mutation::SetFlags {
+                        node: wire,
+                        flags: View::BLOCKED,
+                    },
+                ]
+            );
+        }
+
+        #[test]
+        fn receivers_refuse_a_blocked_element_with_other_attributes() {
+            use crate::wire::frame::{FrameHeader, encode_delta, encode_keyframe};
+            let mut cap = Capture::new(rules(), parse_document_str(PAGE));
+            let el = iframe(cap.tree());
+            cap.take_unmeasured_blocked();
+            cap.tree_mut().set_rendered(el, measured(64200, 12200));
+            let kf = cap.keyframe();
+            let mut records = FrameView::access(&kf).unwrap().to_records();
+            for (value, ok) in [(STYLE_642, true), ("background:url(//evil/)", false)] {
+                for r in &mut records {
+                    if let RecordData::Element { name, attrs, .. } = &mut r.data
+                        && &*name.local == "iframe"
+                    {
+                        attrs[1].1 = value.to_owned();
+                    }
+                }
+                let h = FrameHeader::keyframe(1, 0, true);
+                assert_eq!(
+                    FrameView::access(&encode_keyframe(&h, &records)).is_ok(),
+                    ok,
+                    "{value}"
+                );
+            }
+            // A delta setting another attribute on the blocked element is refused by the mirror.
+            let mut agent = Mirror::default();
+            agent.apply_frame(&kf, &mut ()).unwrap();
+            let wire = cap.tree().wire_id(el);
+            let bad = encode_delta(
+                &FrameHeader::delta(2, cap.tree().fingerprint(), true),
+                &[Mutation::SetAttr {
+                    node: wire,
+                    name: crate::dom::tree::attr_name("class"),
+                    value: "x".into(),
+                }],
+            );
+            assert_eq!(
+                agent.apply_frame(&bad, &mut ()).unwrap_err(),
+                ReplayError::BadStructure("a blocked element carries a non-placeholder attribute")
+            );
+        }
     }
 }

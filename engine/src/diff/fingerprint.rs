@@ -23,10 +23,17 @@ pub(crate) fn self_hash(tree: &Tree, id: NodeId, proj: &Projection<'_>, buf: &mu
     buf.push(data.kind() as u8);
     buf.push(proj.wire_flags(tree, id));
     match data {
-        NodeData::Document { viewport } => {
+        NodeData::Document {
+            viewport,
+            pixel_ratio,
+        } => {
             if let Some((w, h)) = viewport {
                 buf.extend_from_slice(&w.to_le_bytes());
                 buf.extend_from_slice(&h.to_le_bytes());
+            }
+            if let Some(r) = pixel_ratio {
+                buf.push(0xfd);
+                buf.extend_from_slice(&r.to_le_bytes());
             }
         }
         NodeData::Fragment => {}

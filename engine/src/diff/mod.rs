@@ -1329,11 +1329,28 @@ impl<'a> Differ<'a> {
                     });
                 }
             }
-            (NodeData::Document { viewport: a }, NodeData::Document { viewport: b }) if a != b => {
-                sink.push(Mutation::SetProp {
-                    node: wire,
-                    prop: Prop::Viewport(*b),
-                });
+            (
+                NodeData::Document {
+                    viewport: a,
+                    pixel_ratio: ra,
+                },
+                NodeData::Document {
+                    viewport: b,
+                    pixel_ratio: rb,
+                },
+            ) => {
+                if a != b {
+                    sink.push(Mutation::SetProp {
+                        node: wire,
+                        prop: Prop::Viewport(*b),
+                    });
+                }
+                if ra != rb {
+                    sink.push(Mutation::SetProp {
+                        node: wire,
+                        prop: Prop::PixelRatio(*rb),
+                    });
+                }
             }
             _ => {}
         }
@@ -1545,8 +1562,12 @@ fn build_records(
 
 fn record_of(tree: &Tree, proj: &Projection<'_>, id: NodeId, children: u32) -> NodeRecord {
     let data = match tree.data(id) {
-        NodeData::Document { viewport } => RecordData::Document {
+        NodeData::Document {
+            viewport,
+            pixel_ratio,
+        } => RecordData::Document {
             viewport: *viewport,
+            pixel_ratio: *pixel_ratio,
         },
         NodeData::Fragment => RecordData::Fragment,
         NodeData::Doctype(d) => RecordData::Doctype {

@@ -32,6 +32,8 @@ pub enum RecordData {
     Document {
         /// Viewport size.
         viewport: Option<(u32, u32)>,
+        /// Device pixel ratio, thousandths.
+        pixel_ratio: Option<u32>,
     },
     /// A fragment (template contents or fragment root).
     Fragment,
@@ -335,6 +337,8 @@ pub enum RecordDataRef<'a> {
     Document {
         /// Viewport.
         viewport: Option<(u32, u32)>,
+        /// Device pixel ratio, thousandths.
+        pixel_ratio: Option<u32>,
     },
     /// See [`RecordData::Fragment`].
     Fragment,
@@ -401,6 +405,8 @@ pub enum PropRef<'a> {
     Scroll(Option<(i32, i32)>),
     /// See [`Prop::Viewport`].
     Viewport(Option<(u32, u32)>),
+    /// See [`Prop::PixelRatio`].
+    PixelRatio(Option<u32>),
 }
 
 /// Borrowed [`Mutation`]: what the replayer applies.
@@ -484,8 +490,12 @@ impl RecordData {
     /// Borrow.
     pub fn as_ref(&self) -> RecordDataRef<'_> {
         match self {
-            RecordData::Document { viewport } => RecordDataRef::Document {
+            RecordData::Document {
+                viewport,
+                pixel_ratio,
+            } => RecordDataRef::Document {
                 viewport: *viewport,
+                pixel_ratio: *pixel_ratio,
             },
             RecordData::Fragment => RecordDataRef::Fragment,
             RecordData::Doctype {
@@ -525,6 +535,7 @@ impl Prop {
             Prop::Selected(v) => PropRef::Selected(*v),
             Prop::Scroll(v) => PropRef::Scroll(*v),
             Prop::Viewport(v) => PropRef::Viewport(*v),
+            Prop::PixelRatio(v) => PropRef::PixelRatio(*v),
         }
     }
 }

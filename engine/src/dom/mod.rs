@@ -7,6 +7,7 @@
 
 #[cfg(feature = "html")]
 pub(crate) mod parse;
+pub(crate) mod rendered;
 #[cfg(feature = "html")]
 pub(crate) mod serialize;
 pub(crate) mod tree;

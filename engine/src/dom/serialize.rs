@@ -234,7 +234,10 @@ mod tests {
             .unwrap();
         let iframe = t.first_child(body).unwrap();
         let inner = parse_document_str("<!DOCTYPE html><p>in</p>");
-        let doc = t.create(NodeData::Document { viewport: None });
+        let doc = t.create(NodeData::Document {
+            viewport: None,
+            pixel_ratio: None,
+        });
         t.append(iframe, doc);
         let mut stack = vec![(inner.root(), doc)];
         while let Some((from, to)) = stack.pop() {

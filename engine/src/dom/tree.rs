@@ -82,6 +82,9 @@ pub struct Props {
     pub selected: Option<bool>,
     /// Element scroll offsets (`scrollLeft`, `scrollTop`) in CSS pixels.
     pub scroll: Option<(i32, i32)>,
+    /// The rendered box the page reported (capture side only: it shapes a blocked element's
+    /// placeholder and is never sent as a prop; the projection leaves it out).
+    pub rendered: Option<crate::dom::rendered::Rendered>,
 }
 
 impl Props {
@@ -91,6 +94,7 @@ impl Props {
             && self.checked.is_none()
             && self.selected.is_none()
             && self.scroll.is_none()
+            && self.rendered.is_none()
     }
 }
 
@@ -107,6 +111,8 @@ pub enum Prop {
     Scroll(Option<(i32, i32)>),
     /// The document's viewport size (only on the document node).
     Viewport(Option<(u32, u32)>),
+    /// The document's device pixel ratio in thousandths (only on the document node).
+    PixelRatio(Option<u32>),
 }
 
 /// An element's data.
@@ -168,6 +174,8 @@ pub enum NodeData {
     Document {
         /// Viewport size in CSS pixels, set by the capture.
         viewport: Option<(u32, u32)>,
+        /// Device pixel ratio in thousandths (`2000` = 2x), set by the capture.
+        pixel_ratio: Option<u32>,
     },
     /// A document fragment: the root of a parsed fragment, or a template's contents.
     Fragment,
@@ -370,7 +378,10 @@ impl std::fmt::Debug for Tree {
 impl Tree {
     /// A tree holding only an empty document node.
     pub fn new_document() -> Tree {
-        Tree::with_root(NodeData::Document { viewport: None })
+        Tree::with_root(NodeData::Document {
+            viewport: None,
+            pixel_ratio: None,
+        })
     }
 
     /// A tree holding only an empty fragment node.
@@ -822,8 +833,12 @@ impl Tree {
     pub fn set_prop(&mut self, id: NodeId, prop: Prop) -> bool {
         self.mark_dirty(id);
         match (&mut self.node_mut(id).data, prop) {
-            (NodeData::Document { viewport }, Prop::Viewport(v)) => {
+            (NodeData::Document { viewport, .. }, Prop::Viewport(v)) => {
                 *viewport = v;
+                true
+            }
+            (NodeData::Document { pixel_ratio, .. }, Prop::PixelRatio(v)) => {
+                *pixel_ratio = v;
                 true
             }
             (NodeData::Element(e), prop) => {
@@ -833,7 +848,7 @@ impl Tree {
                     Prop::Checked(v) => props.checked = v,
                     Prop::Selected(v) => props.selected = v,
                     Prop::Scroll(v) => props.scroll = v,
-                    Prop::Viewport(_) => return false,
+                    Prop::Viewport(_) | Prop::PixelRatio(_) => return false,
                 }
                 if props.is_empty() {
                     e.props = None;
@@ -844,6 +859,32 @@ impl Tree {
         }
     }
 
+    /// Records what the page reported of an element's rendered box (`None`: nothing known).
+    /// Returns false for a node that is not an element. Marks the node dirty only when the
+    /// value changes.
+    pub fn set_rendered(
+        &mut self,
+        id: NodeId,
+        rendered: Option<crate::dom::rendered::Rendered>,
+    ) -> bool {
+        let Some(e) = self.element(id) else {
+            return false;
+        };
+        if e.props.as_ref().and_then(|p| p.rendered) == rendered {
+            return true;
+        }
+        self.mark_dirty(id);
+        let Some(e) = self.element_mut(id) else {
+            return false;
+        };
+        let props = e.props.get_or_insert_with(Default::default);
+        props.rendered = rendered;
+        if props.is_empty() {
+            e.props = None;
+        }
+        true
+    }
+
     /// The element's live props, if any were set.
     pub fn props(&self, id: NodeId) -> Option<&Props> {
         self.element(id).and_then(|e| e.props.as_deref())
@@ -852,7 +893,15 @@ impl Tree {
     /// The document's viewport, if set.
     pub fn viewport(&self) -> Option<(u32, u32)> {
         match self.data(self.root()) {
-            NodeData::Document { viewport } => *viewport,
+            NodeData::Document { viewport, .. } => *viewport,
+            _ => None,
+        }
+    }
+
+    /// The document's device pixel ratio in thousandths, if set.
+    pub fn pixel_ratio(&self) -> Option<u32> {
+        match self.data(self.root()) {
+            NodeData::Document { pixel_ratio, .. } => *pixel_ratio,
             _ => None,
         }
     }

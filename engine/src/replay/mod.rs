@@ -227,10 +227,14 @@ impl Mirror {
             .first()
             .ok_or(ReplayError::BadStructure("empty keyframe"))?;
         let mut tree = match first.data {
-            RecordDataRef::Document { viewport } => {
+            RecordDataRef::Document {
+                viewport,
+                pixel_ratio,
+            } => {
                 let mut t = Tree::new_document();
                 let root = t.root();
                 t.set_prop(root, Prop::Viewport(viewport));
+                t.set_prop(root, Prop::PixelRatio(pixel_ratio));
                 t
             }
             RecordDataRef::Fragment => Tree::new_fragment(),
@@ -293,9 +297,15 @@ impl Mirror {
         // Parents whose content-document rule is checked once the whole delta is applied (a
         // navigation inserts the new document before the old one is removed).
         let mut frame_parents: Vec<WireId> = Vec::new();
+        // Elements whose attributes or flags changed: checked once the delta is applied (a
+        // delta may change an element's attributes before its flags, in either direction).
+        let mut touched: Vec<WireId> = Vec::new();
         for m in mutations {
             self.note_frame_parent(&m, &mut frame_parents);
             self.apply_one(&m)?;
+            if let MutationRef::SetAttr { node, .. } | MutationRef::SetFlags { node, .. } = &m {
+                touched.push(*node);
+            }
             observer.mutation(&m);
         }
         for w in frame_parents {
@@ -304,6 +314,15 @@ impl Mirror {
             {
                 return Err(ReplayError::BadStructure(
                     "a document outside an iframe or beside other children",
+                ));
+            }
+        }
+        for w in touched {
+            if let Some(n) = self.tree.node_by_wire(w)
+                && !placeholder_is_valid(&self.tree, n)
+            {
+                return Err(ReplayError::BadStructure(
+                    "a blocked element carries a non-placeholder attribute",
                 ));
             }
         }
@@ -453,6 +472,7 @@ impl Mirror {
                     PropRef::Selected(v) => Prop::Selected(*v),
                     PropRef::Scroll(v) => Prop::Scroll(*v),
                     PropRef::Viewport(v) => Prop::Viewport(*v),
+                    PropRef::PixelRatio(v) => Prop::PixelRatio(*v),
                 };
                 if !self.tree.set_prop(n, prop) {
                     return Err(ReplayError::BadStructure(
@@ -475,6 +495,23 @@ fn is_iframe(tree: &Tree, id: NodeId) -> bool {
         .is_some_and(|e| e.is_html(&markup5ever::local_name!("iframe")))
 }
 
+/// Whether `n`, if it is a blocked element, carries only placeholder attributes (see
+/// `crate::rules::placeholder`).
+fn placeholder_is_valid(tree: &Tree, n: NodeId) -> bool {
+    if !tree.node(n).view.is_blocked() {
+        return true;
+    }
+    tree.element(n).is_none_or(|e| {
+        e.attrs.iter().all(|a| {
+            crate::rules::placeholder::is_placeholder_attribute(
+                a.name.ns == markup5ever::ns!(),
+                &a.name.local,
+                &a.value,
+            )
+        })
+    })
+}
+
 fn bind_wire(tree: &mut Tree, id: NodeId, w: WireId) -> Result<(), ReplayError> {
     if !w.is_assigned() || tree.node_by_wire(w).is_some() {
         return Err(ReplayError::BadId(w.0));
@@ -486,8 +523,12 @@ fn bind_wire(tree: &mut Tree, id: NodeId, w: WireId) -> Result<(), ReplayError> 
 fn create_node(tree: &mut Tree, r: &RecordRef<'_>) -> Result<NodeId, ReplayError> {
     let data = match &r.data {
         // A content document: where it may go is checked by the caller.
-        RecordDataRef::Document { viewport } => NodeData::Document {
+        RecordDataRef::Document {
+            viewport,
+            pixel_ratio,
+        } => NodeData::Document {
             viewport: *viewport,
+            pixel_ratio: *pixel_ratio,
         },
         RecordDataRef::Fragment => NodeData::Fragment,
         RecordDataRef::Doctype {
@@ -501,6 +542,7 @@ fn create_node(tree: &mut Tree, r: &RecordRef<'_>) -> Result<NodeId, ReplayError
                 checked: props.checked,
                 selected: props.selected,
                 scroll: props.scroll,
+                rendered: None,
             };
             NodeData::Element(Box::new(ElementData {
                 name: name.to_qual_name(),

@@ -33,7 +33,9 @@
 //! - `mask.attributes`: attribute names masked on every element, or `{selector, attributes}`
 //!   entries masking those attributes on matching elements only (at most 32 such entries).
 //! - `block.selectors`: elements replaced by a placeholder that keeps the tag name and the
-//!   `width` / `height` attributes; nothing inside is sent. (`object`, `embed` and `applet`
+//!   `width` / `height` attributes, plus, when the browser measured the element's box, an
+//!   engine-written `style` giving it the same size (see [`placeholder`]); nothing inside is
+//!   sent. (`object`, `embed` and `applet`
 //!   are always blocked when sanitizing, and sent as a `span`, never under their own tag.)
 //! - `disable`: elements the agent may not act on. `submit_buttons` (default `true`) disables
 //!   `button[type=submit]`, a `button` without a valid type inside a form or with a `form`
@@ -42,6 +44,7 @@
 //! Sanitizing is not part of the file: it is on unless a library caller (or the CLI's
 //! `--no-sanitize`) compiles the rules with [`Sanitize::OffForTrustedContent`].
 
+pub(crate) mod placeholder;
 pub(crate) mod sanitize;
 pub(crate) mod selector;
 pub(crate) mod url;
@@ -51,6 +54,7 @@ use std::borrow::Cow;
 use markup5ever::{LocalName, QualName, local_name, ns};
 use serde::Deserialize;
 
+use crate::dom::rendered::Rendered;
 use crate::dom::tree::{ElementData, NodeData, NodeId, Props, Tree};
 use crate::dom::view::View;
 use crate::rules::sanitize::{ElementVerdict, attribute_is_unsafe};
@@ -560,6 +564,12 @@ impl<'r> Projection<'r> {
         };
         let view = tree.node(id).view;
         let mut scratch = String::new();
+        let placeholder_box = view
+            .is_blocked()
+            .then(|| e.props.as_ref().and_then(|p| p.rendered))
+            .flatten()
+            .and_then(Rendered::known)
+            .filter(|_| placeholder::takes_a_box(e));
         for a in &e.attrs {
             if view.is_blocked()
                 && !(a.name.ns == ns!() && matches!(&*a.name.local, "width" | "height"))
@@ -577,6 +587,11 @@ impl<'r> Projection<'r> {
             } else {
                 f(&a.name, &a.value);
             }
+        }
+        if let Some(b) = placeholder_box {
+            static STYLE: std::sync::LazyLock<QualName> =
+                std::sync::LazyLock::new(|| QualName::new(None, ns!(), local_name!("style")));
+            f(&STYLE, &placeholder::placeholder_style(e, &b));
         }
     }
 
@@ -605,6 +620,8 @@ impl<'r> Projection<'r> {
             return Props::default();
         };
         let mut p = p.clone();
+        // What the page measured shapes placeholders (see `for_each_attr`), never a prop.
+        p.rendered = None;
         let view = tree.node(id).view;
         if self.rules.is_some() {
             if view.is_blocked() {

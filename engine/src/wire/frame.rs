@@ -44,8 +44,9 @@
 //!   indices; an element's name index;
 //! - if `X1`: a document's viewport (two varints), or an element's attribute count followed by
 //!   a (name index, value string index) pair per attribute;
-//! - if `X2`: an element's live props: a byte saying which are set (and the two booleans),
-//!   then the value's string index and the zigzag scroll offsets, when set.
+//! - if `X2`: a document's device pixel ratio in thousandths (one varint, 1 to
+//!   [`MAX_PIXEL_RATIO`]), or an element's live props: a byte saying which are set (and the two
+//!   booleans), then the value's string index and the zigzag scroll offsets, when set.
 //!
 //! Names of elements and attributes are a per-frame table of `(ns: u8 = WireNs as u8, local:
 //! string index)` pairs, so a name costs one varint per use. Wire ids of a pre-order walk are
@@ -93,6 +94,14 @@ use crate::wire::redact::redact;
 
 /// The frame format version this build writes and reads.
 pub const FRAME_VERSION: u16 = 1;
+
+/// The largest device pixel ratio a frame may carry, in thousandths (a ratio is at least 1,
+/// i.e. 0.001x; browsers report between about 0.25x and 10x).
+pub const MAX_PIXEL_RATIO: u32 = 64_000;
+
+fn pixel_ratio_is_valid(r: u32) -> bool {
+    (1..=MAX_PIXEL_RATIO).contains(&r)
+}
 
 /// Frames larger than this are rejected without looking at them.
 pub const MAX_FRAME_BYTES: usize = 64 << 20;
@@ -333,6 +342,11 @@ enum WMut {
         node: u32,
         flags: u8,
     },
+    // Appended last: the archived tags of the variants above stay what they were.
+    SetPixelRatio {
+        node: u32,
+        value: Option<u32>,
+    },
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -465,12 +479,19 @@ impl<'s> Encoder<'s> {
             self.tree.code.push(r.flags);
         }
         match &r.data {
-            RecordData::Document { viewport } => {
+            RecordData::Document {
+                viewport,
+                pixel_ratio,
+            } => {
                 head |= K_DOCUMENT;
                 if let Some((w, h)) = viewport {
                     head |= H_X1;
                     self.int((*w).into());
                     self.int((*h).into());
+                }
+                if let Some(r) = pixel_ratio {
+                    head |= H_X2;
+                    self.int((*r).into());
                 }
             }
             RecordData::Fragment => head |= K_FRAGMENT,
@@ -590,6 +611,7 @@ impl<'s> Encoder<'s> {
                     Prop::Selected(v) => WMut::SetSelected { node, value: *v },
                     Prop::Scroll(v) => WMut::SetScroll { node, value: *v },
                     Prop::Viewport(v) => WMut::SetViewport { node, value: *v },
+                    Prop::PixelRatio(v) => WMut::SetPixelRatio { node, value: *v },
                 }
             }
             Mutation::SetFlags { node, flags } => WMut::SetFlags {
@@ -830,8 +852,7 @@ impl<'a> Cursor<'a> {
         let flags = if head & H_FLAGS != 0 { self.byte()? } else { 0 };
 
         let allowed = match kind {
-            K_DOCUMENT => H_X1,
-            K_ELEMENT => H_X1 | H_X2,
+            K_DOCUMENT | K_ELEMENT => H_X1 | H_X2,
             _ => 0,
         };
         if head & (H_X1 | H_X2) & !allowed != 0 {
@@ -851,7 +872,19 @@ impl<'a> Cursor<'a> {
                 } else {
                     None
                 };
-                RecordDataRef::Document { viewport }
+                let pixel_ratio = if head & H_X2 != 0 {
+                    let r = self.varint32()?;
+                    if !pixel_ratio_is_valid(r) {
+                        return Err(bad(format!("record {at}: pixel ratio out of range")));
+                    }
+                    Some(r)
+                } else {
+                    None
+                };
+                RecordDataRef::Document {
+                    viewport,
+                    pixel_ratio,
+                }
             }
             K_FRAGMENT => RecordDataRef::Fragment,
             K_DOCTYPE => RecordDataRef::Doctype {
@@ -876,10 +909,22 @@ impl<'a> Cursor<'a> {
                         // Bounded by the archived (byte-backed) stream, checked just above.
                         attrs.reserve_exact(count);
                     }
+                    let blocked = flags & crate::dom::view::View::BLOCKED != 0;
                     for _ in 0..count {
                         let n = self.varint32()?;
                         let n = self.name(n)?;
                         let v = self.string()?;
+                        if blocked
+                            && !crate::rules::placeholder::is_placeholder_attribute(
+                                n.ns == WireNs::None,
+                                n.local,
+                                v,
+                            )
+                        {
+                            return Err(bad(format!(
+                                "record {at}: a blocked element carries a non-placeholder attribute"
+                            )));
+                        }
                         if build {
                             attrs.push((n, v));
                         }
@@ -1080,6 +1125,16 @@ impl<'a> Cursor<'a> {
                 node: node(n)?,
                 flags: *flags,
             },
+            ArchivedWMut::SetPixelRatio { node: n, value } => {
+                let value = value.as_ref().map(|r| r.to_native());
+                if value.is_some_and(|r| !pixel_ratio_is_valid(r)) {
+                    return Err(bad("pixel ratio out of range"));
+                }
+                MutationRef::SetProp {
+                    node: node(n)?,
+                    prop: PropRef::PixelRatio(value),
+                }
+            }
         })
     }
 }
@@ -1301,8 +1356,12 @@ impl<'a> Iterator for MutationIter<'a> {
 
 fn record_to_owned(r: &RecordRef<'_>) -> NodeRecord {
     let data = match &r.data {
-        RecordDataRef::Document { viewport } => RecordData::Document {
+        RecordDataRef::Document {
+            viewport,
+            pixel_ratio,
+        } => RecordData::Document {
             viewport: *viewport,
+            pixel_ratio: *pixel_ratio,
         },
         RecordDataRef::Fragment => RecordData::Fragment,
         RecordDataRef::Doctype {
@@ -1325,6 +1384,7 @@ fn record_to_owned(r: &RecordRef<'_>) -> NodeRecord {
                 checked: props.checked,
                 selected: props.selected,
                 scroll: props.scroll,
+                rendered: None,
             },
         },
         RecordDataRef::Text(t) => RecordData::Text((*t).to_owned()),
@@ -1376,6 +1436,7 @@ fn mutation_to_owned(m: &MutationRef<'_>) -> Mutation {
                 PropRef::Selected(v) => Prop::Selected(*v),
                 PropRef::Scroll(v) => Prop::Scroll(*v),
                 PropRef::Viewport(v) => Prop::Viewport(*v),
+                PropRef::PixelRatio(v) => Prop::PixelRatio(*v),
             },
         },
         MutationRef::SetFlags { node, flags } => Mutation::SetFlags {
@@ -1479,6 +1540,7 @@ mod tests {
                 4,
                 RecordData::Document {
                     viewport: Some((1280, 720)),
+                    pixel_ratio: Some(2000),
                 },
             ),
             rec(
@@ -1494,7 +1556,9 @@ mod tests {
             NodeRecord {
                 wire: WireId(4),
                 children: 3,
-                flags: 0xFF,
+                // Every flag bit but BLOCKED (a blocked element carries only placeholder
+                // attributes).
+                flags: !crate::dom::view::View::BLOCKED,
                 data: RecordData::Element {
                     name: html("body"),
                     attrs: vec![
@@ -1516,6 +1580,7 @@ mod tests {
                         checked: Some(true),
                         selected: Some(false),
                         scroll: Some((-5, 1 << 30)),
+                        rendered: None,
                     },
                 },
             },
@@ -1553,6 +1618,7 @@ mod tests {
                         checked: None,
                         selected: Some(true),
                         scroll: None,
+                        rendered: None,
                     },
                 },
             },
@@ -1580,7 +1646,14 @@ mod tests {
         vec![
             rec(1, 2, RecordData::Fragment),
             rec(2, 0, text("a")),
-            rec(3, 0, RecordData::Document { viewport: None }),
+            rec(
+                3,
+                0,
+                RecordData::Document {
+                    viewport: None,
+                    pixel_ratio: None,
+                },
+            ),
         ]
     }
 
@@ -1714,6 +1787,14 @@ mod tests {
                 node: WireId(1),
                 prop: Prop::Viewport(None),
             },
+            Mutation::SetProp {
+                node: WireId(4),
+                prop: Prop::PixelRatio(Some(1250)),
+            },
+            Mutation::SetProp {
+                node: WireId(4),
+                prop: Prop::PixelRatio(None),
+            },
             Mutation::SetFlags {
                 node: WireId(4),
                 flags: 0,
@@ -1735,8 +1816,12 @@ mod tests {
                 children: tree.children(id).count() as u32,
                 flags: 0,
                 data: match tree.data(id) {
-                    NodeData::Document { viewport } => RecordData::Document {
+                    NodeData::Document {
+                        viewport,
+                        pixel_ratio,
+                    } => RecordData::Document {
                         viewport: *viewport,
+                        pixel_ratio: *pixel_ratio,
                     },
                     NodeData::Fragment => RecordData::Fragment,
                     NodeData::Doctype(d) => RecordData::Doctype {
@@ -2404,13 +2489,17 @@ mod tests {
     /// iframes included, in keyframes and inserts.
     #[test]
     fn content_documents_round_trip() {
-        let doc = || RecordData::Document { viewport: None };
+        let doc = || RecordData::Document {
+            viewport: None,
+            pixel_ratio: None,
+        };
         let recs = vec![
             rec(
                 1,
                 1,
                 RecordData::Document {
                     viewport: Some((800, 600)),
+                    pixel_ratio: Some(2000),
                 },
             ),
             rec(2, 1, el("iframe", &[("src", "/a.html")])),
@@ -2459,20 +2548,62 @@ mod tests {
             vec![rec(1, 0, text("p"))],
             // Document below the root.
             vec![
-                rec(1, 1, RecordData::Document { viewport: None }),
-                rec(2, 0, RecordData::Document { viewport: None }),
+                rec(
+                    1,
+                    1,
+                    RecordData::Document {
+                        viewport: None,
+                        pixel_ratio: None,
+                    },
+                ),
+                rec(
+                    2,
+                    0,
+                    RecordData::Document {
+                        viewport: None,
+                        pixel_ratio: None,
+                    },
+                ),
             ],
             // A document in an iframe beside another child, or under a non-iframe.
             vec![
-                rec(1, 1, RecordData::Document { viewport: None }),
+                rec(
+                    1,
+                    1,
+                    RecordData::Document {
+                        viewport: None,
+                        pixel_ratio: None,
+                    },
+                ),
                 rec(2, 2, el("iframe", &[])),
-                rec(3, 0, RecordData::Document { viewport: None }),
+                rec(
+                    3,
+                    0,
+                    RecordData::Document {
+                        viewport: None,
+                        pixel_ratio: None,
+                    },
+                ),
                 rec(4, 0, text("x")),
             ],
             vec![
-                rec(1, 1, RecordData::Document { viewport: None }),
+                rec(
+                    1,
+                    1,
+                    RecordData::Document {
+                        viewport: None,
+                        pixel_ratio: None,
+                    },
+                ),
                 rec(2, 1, el("frame", &[])),
-                rec(3, 0, RecordData::Document { viewport: None }),
+                rec(
+                    3,
+                    0,
+                    RecordData::Document {
+                        viewport: None,
+                        pixel_ratio: None,
+                    },
+                ),
             ],
         ];
         for recs in bad_keyframes {
@@ -2486,13 +2617,35 @@ mod tests {
             // A document below an insert's top that is not an iframe's only child.
             vec![
                 rec(5, 1, el("div", &[])),
-                rec(6, 0, RecordData::Document { viewport: None }),
+                rec(
+                    6,
+                    0,
+                    RecordData::Document {
+                        viewport: None,
+                        pixel_ratio: None,
+                    },
+                ),
             ],
             vec![
                 rec(5, 2, el("iframe", &[])),
-                rec(6, 0, RecordData::Document { viewport: None }),
+                rec(
+                    6,
+                    0,
+                    RecordData::Document {
+                        viewport: None,
+                        pixel_ratio: None,
+                    },
+                ),
                 rec(7, 0, text("b")),
             ],
+            vec![rec(
+                5,
+                0,
+                RecordData::Document {
+                    viewport: None,
+                    pixel_ratio: None,
+                },
+            )],
         ];
         for nodes in bad_inserts {
             let muts = [Mutation::Insert {
@@ -2593,6 +2746,25 @@ mod tests {
             .unwrap(),
             vec![rec(1, 1, RecordData::Fragment), rec(2, 0, text("x"))]
         );
+        // A document's pixel ratio: 1 to MAX_PIXEL_RATIO thousandths.
+        assert_eq!(
+            raw_keyframe(&[], tree(no_names(), code().b(K_DOCUMENT | H_X2).v(2000))).unwrap(),
+            vec![rec(
+                1,
+                0,
+                RecordData::Document {
+                    viewport: None,
+                    pixel_ratio: Some(2000)
+                }
+            )]
+        );
+        for r in [0, u64::from(MAX_PIXEL_RATIO) + 1] {
+            let e = structure(raw_keyframe(
+                &[],
+                tree(no_names(), code().b(K_DOCUMENT | H_X2).v(r)),
+            ));
+            assert!(e.contains("pixel ratio out of range"), "{e}");
+        }
         // Wire deltas that overflow i64 or leave the u32 range.
         for v in [
             u64::MAX,
@@ -2729,7 +2901,8 @@ mod tests {
                     value: None,
                     checked: Some(false),
                     selected: Some(true),
-                    scroll: Some((-1, 5))
+                    scroll: Some((-1, 5)),
+                    rendered: None,
                 }
             }
         );

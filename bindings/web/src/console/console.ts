@@ -168,6 +168,7 @@ class ConsoleImpl implements AgentConsole {
     add(header, 'span', 'agent-state', '', 'pill');
     add(header, 'span', 'agent-mode', '', 'pill');
     add(header, 'span', 'agent-customer', '', 'muted');
+    add(header, 'span', 'agent-screen', '', 'muted');
     add(header, 'span', 'agent-latency', '', 'muted');
     add(header, 'span', 'agent-participants', '', 'muted');
     const tools = add(root, 'div', 'agent-tools', '', 'bar');
@@ -465,6 +466,8 @@ class ConsoleImpl implements AgentConsole {
         const res = r.apply(m.bytes as Uint8Array);
         if (!res.ok) this.sendOn(ws, { kind: 'KeyframeRequest', have_seq: null });
         this.fit();
+        // A frame applied before the mirror's document is ready is shown (sized) then.
+        void r.ready.then(() => this.showScreen());
         break;
       }
       case 'InviteCreated': {
@@ -666,6 +669,17 @@ class ConsoleImpl implements AgentConsole {
     }
     this.autoFit = false;
     this.applyZoom(Math.min(4, Math.max(0.1, factor)));
+  }
+
+  /** The customer's viewport and device pixel ratio in the header, e.g. "1280×720 @2x". */
+  private showScreen(): void {
+    const iframe = this.ui['agent-mirror'] as HTMLIFrameElement;
+    const w = parseInt(iframe.style.width, 10);
+    const h = parseInt(iframe.style.height, 10);
+    const ratio = this.replayer?.pixelRatio() ?? null;
+    const text = Number.isFinite(w) && Number.isFinite(h) ? `${w}×${h}${ratio === null ? '' : ` @${Math.round(ratio * 100) / 100}x`}` : '';
+    const el = this.ui['agent-screen']!;
+    if (el.textContent !== text) el.textContent = text;
   }
 
   private fit(): void {

@@ -92,7 +92,32 @@ test('the third-party iframe reaches the agent as a blocked placeholder', async 
     await mirrorHas(p.agent, '[data-cobrowse-blocked]', 15_000);
     assert.equal(await mirror(p.agent).locator('iframe.third-party:not([data-cobrowse-blocked])').count(), 0);
     assert.equal(await mirror(p.agent).locator('text=4410-2231').count(), 0);
+    // Same size and place as the customer's iframe (its size comes from class CSS the
+    // placeholder does not keep): border boxes in each document's coordinates (scroll
+    // offsets added), the mirror at the customer's viewport size.
+    const box = (doc, sel) => {
+      const r = doc.querySelector(sel).getBoundingClientRect();
+      const s = doc.scrollingElement;
+      return [r.x + s.scrollLeft, r.y + s.scrollTop, r.width, r.height];
+    };
+    const customerBox = await p.customer.evaluate(`(${box})(document, 'iframe.third-party')`);
+    let agentBox;
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      agentBox = await p.agent.evaluate(`(${box})(document.querySelector('[data-testid=agent-mirror]').contentDocument, 'iframe[data-cobrowse-blocked]')`);
+      if (agentBox.every((v, i) => Math.abs(v - customerBox[i]) <= 1) || Date.now() > deadline) break;
+      await p.agent.waitForTimeout(100);
+    }
+    assert.ok(customerBox[2] > 500 && customerBox[3] > 100, `customer iframe ${customerBox}`);
+    assert.ok(agentBox.every((v, i) => Math.abs(v - customerBox[i]) <= 1), `mirror placeholder ${agentBox}, customer iframe ${customerBox}`);
   });
+});
+
+test('the agent header shows the customer viewport and device pixel ratio', async (t) => {
+  await withPair(t, relay, async (p) => {
+    await joined(p);
+    await waitText(p.agent, 'agent-screen', /^1000×700 @2x$/);
+  }, { customerScale: 2 });
 });
 
 test('the agent pointer and click ripple show on the customer page; the customer pointer on the agent side', async (t) => {

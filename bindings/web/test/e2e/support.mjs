@@ -64,9 +64,9 @@ export async function closeBrowser() {
 }
 
 /** A customer page and an agent console in two contexts; `frames` records every WebSocket payload the customer sends. */
-export async function pair(relay, { agent = `agent-${Math.random().toString(36).slice(2, 8)}` } = {}) {
+export async function pair(relay, { agent = `agent-${Math.random().toString(36).slice(2, 8)}`, customerScale = 1 } = {}) {
   const b = await browserOnce();
-  const cctx = await b.newContext({ viewport: { width: 1000, height: 700 } });
+  const cctx = await b.newContext({ viewport: { width: 1000, height: 700 }, deviceScaleFactor: customerScale });
   const actx = await b.newContext({ viewport: { width: 1300, height: 800 } });
   const customer = await cctx.newPage();
   const agentPage = await actx.newPage();

@@ -1,0 +1,124 @@
+// Blocked elements reach the agent as placeholders with the customer's rendered box (the
+// engine writes their size into the placeholder; blocked.ts measures it): in the keyframe,
+// when the element's own attributes change its size, and when only the layout around it does
+// (the ResizeObserver path), the mirror's placeholder box follows the page's.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startServer, launch, localContext, loadHelpers, startCapture, takeFrames, startReplayer,
+  applyFrames, snapshotState, firstDiff,
+} from './harness.mjs';
+
+const PAGE = `<!DOCTYPE html><html><head><title>blocked</title><style>
+body { margin: 0; font: 16px sans-serif }
+#box { width: 600px }
+.ad { width: 50%; height: 40px; margin: 12px auto 8px; padding: 3px; border: 2px solid red }
+.secret { display: inline; }
+</style></head><body>
+<p>before</p>
+<div id="box"><div id="ad" class="ad">secret ad text</div></div>
+<p>text <span class="secret" id="inline">inline secret</span> after</p>
+<p id="after">after</p>
+</body></html>`;
+
+const RULES = { block: { selectors: ['.ad', '.secret'] } };
+
+let server;
+let browser;
+before(async () => {
+  server = await startServer({ '/t/blocked.html': PAGE });
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+function check({ c, a }, where) {
+  assert.equal(firstDiff(c.dom, c.live), null, `${where}: engine live tree differs from the page as captured`);
+  assert.equal(a.fingerprint, c.fingerprint, `${where}: fingerprints`);
+  assert.equal(firstDiff(a.engine, c.shadow), null, `${where}: agent mirror differs from the capture's shadow`);
+  assert.equal(firstDiff(a.dom, a.engine), null, `${where}: iframe DOM differs from the agent's mirror`);
+}
+
+/** Border boxes, in each page's own coordinates, of the blocked #ad and #inline (in the mirror:
+ * the placeholders, which keep no id, in document order) and of #after. */
+async function boxes(customer, agent) {
+  const read = (doc, mirror) => {
+    const blocked = mirror ? doc.querySelectorAll('[data-cobrowse-blocked]') : [doc.getElementById('ad'), doc.getElementById('inline')];
+    const els = { ad: blocked[0], inline: blocked[1], after: doc.getElementById('after') };
+    return Object.fromEntries(Object.entries(els).map(([k, el]) => {
+      const r = el.getBoundingClientRect();
+      return [k, [r.x, r.y, r.width, r.height].map((v) => Math.round(v * 100) / 100)];
+    }));
+  };
+  const c = await customer.evaluate(`(${read})(document, false)`);
+  const a = await agent.evaluate(`(${read})(document.getElementById('mirror').contentDocument, true)`);
+  return { c, a };
+}
+
+function assertSameBoxes({ c, a }, where) {
+  for (const id of Object.keys(c)) {
+    const off = c[id].map((v, i) => Math.abs(v - a[id][i]));
+    assert.ok(off.every((d) => d <= 1), `${where}: #${id} customer ${JSON.stringify(c[id])}, mirror ${JSON.stringify(a[id])}`);
+  }
+}
+
+test('a blocked element keeps its box in the mirror, and the mirror follows its size changes', async () => {
+  const cctx = await localContext(browser);
+  const actx = await localContext(browser);
+  try {
+    const customer = await cctx.newPage();
+    const agent = await actx.newPage();
+    await customer.goto(`${server.base}/t/blocked.html`, { waitUntil: 'load' });
+    await agent.goto(`${server.base}/agent.html`, { waitUntil: 'load' });
+    await loadHelpers(customer, server.base);
+    await loadHelpers(agent, server.base);
+    await startReplayer(agent);
+    await startCapture(customer, RULES);
+    const kf = await takeFrames(customer, false);
+    assert.equal(kf.length, 1, 'one keyframe');
+    assert.deepEqual(await applyFrames(agent, kf), [{ ok: true }]);
+    check(await snapshotState(customer, agent), 'keyframe');
+    // The placeholder carries the engine's style: the ad's border box is 310 x 50 (content box 300 x 40) with its
+    // margins resolved (auto centres it in #box), the inline span becomes an inline-block of
+    // its bounding box, vertical margins dropped.
+    const placeholders = await agent.evaluate(() => [...document.getElementById('mirror').contentDocument.querySelectorAll('[data-cobrowse-blocked]')].map((e) => [e.localName, e.getAttribute('style'), e.textContent]));
+    assert.equal(placeholders.length, 2);
+    assert.deepEqual(placeholders[0], ['div', 'display:block;box-sizing:border-box;width:310px;height:50px;margin:12px 145px 8px 145px', '']);
+    assert.equal(placeholders[1][0], 'span');
+    assert.match(placeholders[1][1], /^display:inline-block;vertical-align:text-bottom;box-sizing:border-box;width:[\d.]+px;height:[\d.]+px;margin:0px 0px 0px 0px$/);
+    assertSameBoxes(await boxes(customer, agent), 'keyframe');
+
+    // The element's own attribute makes it larger: one batch, one attribute change.
+    await customer.evaluate(() => document.getElementById('ad').setAttribute('style', 'height: 90px'));
+    const frames = await takeFrames(customer);
+    assert.equal(frames.length, 1);
+    assert.deepEqual(await applyFrames(agent, frames), [{ ok: true }]);
+    check(await snapshotState(customer, agent), 'after the attribute change');
+    assertSameBoxes(await boxes(customer, agent), 'after the attribute change');
+
+    // Only the layout around it changes (its container narrows): the ResizeObserver reports
+    // the new size and the next batch carries it.
+    await customer.evaluate(() => document.getElementById('box').setAttribute('style', 'width: 420px'));
+    const deadline = Date.now() + 10_000;
+    let last;
+    for (;;) {
+      const f = await takeFrames(customer, false);
+      if (f.length > 0) assert.deepEqual(await applyFrames(agent, f), f.map(() => ({ ok: true })));
+      last = await boxes(customer, agent);
+      if (last.a.ad[2] === 220) break;
+      assert.ok(Date.now() < deadline, `the mirror never followed: ${JSON.stringify(last)}`);
+      await customer.waitForTimeout(50);
+    }
+    assert.equal(last.c.ad[2], 220);
+    check(await snapshotState(customer, agent), 'after the container resize');
+    assertSameBoxes(last, 'after the container resize');
+    const stats = await customer.evaluate(() => globalThis.__cap.stats());
+    assert.equal(stats.refusedBatches, 0);
+    assert.equal(stats.fallbackKeyframes, 0);
+  } finally {
+    await cctx.close();
+    await actx.close();
+  }
+});
