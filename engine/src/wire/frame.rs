@@ -2638,14 +2638,6 @@ mod tests {
                 ),
                 rec(7, 0, text("b")),
             ],
-            vec![rec(
-                5,
-                0,
-                RecordData::Document {
-                    viewport: None,
-                    pixel_ratio: None,
-                },
-            )],
         ];
         for nodes in bad_inserts {
             let muts = [Mutation::Insert {
