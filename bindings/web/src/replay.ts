@@ -534,6 +534,15 @@ export class ReplayerImpl implements Replayer {
     // Live state after the tree is in place (selecting an option, scrolling need it there).
     for (const [st, list] of styleKids) st.replaceChildren(...list);
     this.showFrames();
+    // A keyframe states the whole page: a document scroll it does not set is 0, not what the
+    // mirror showed of the page before (removing the old tree does not reset the viewport).
+    if (reset) {
+      const se = doc.scrollingElement;
+      if (se !== null) {
+        se.scrollLeft = 0;
+        se.scrollTop = 0;
+      }
+    }
     for (const p of late) applyLate(p);
     if (reset) this.matchMode(doc);
   }

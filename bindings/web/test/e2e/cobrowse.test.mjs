@@ -110,6 +110,11 @@ test('the third-party iframe reaches the agent as a blocked placeholder', async 
     }
     assert.ok(customerBox[2] > 500 && customerBox[3] > 100, `customer iframe ${customerBox}`);
     assert.ok(agentBox.every((v, i) => Math.abs(v - customerBox[i]) <= 1), `mirror placeholder ${agentBox}, customer iframe ${customerBox}`);
+    // The new page's scroll, not the previous page's (the customer scrolled down to #continue).
+    const scroll = (doc) => [doc.scrollingElement.scrollLeft, doc.scrollingElement.scrollTop];
+    const customerScroll = await p.customer.evaluate(`(${scroll})(document)`);
+    const agentScroll = await p.agent.evaluate(`(${scroll})(document.querySelector('[data-testid=agent-mirror]').contentDocument)`);
+    assert.deepEqual(agentScroll, customerScroll, 'mirror document scroll after the customer navigated');
   });
 });
 
