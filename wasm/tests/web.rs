@@ -153,13 +153,33 @@ fn every_field_of_the_rules_object_is_read_and_a_wrong_one_is_named() {
         r#"{"mask":{"all":true},"block":{"selectors":["input"]}}"#,
     ))
     .unwrap();
-    let kf = cap.keyframe(&p.ops, &p.text).unwrap();
+    // A blocked element is measured before the first frame that shows it: the keyframe waits
+    // for the batch that reports its box (here: not measurable, so the placeholder keeps only
+    // its own width and height).
+    assert!(cap.keyframe(&p.ops, &p.text).unwrap().is_empty());
+    assert_eq!(cap.take_unmeasured(), vec![4]);
+    let mut b = Enc::default();
+    b.u(OP_RENDERED_BOX).u(4).s("").u(0).u(0).u(0).u(0).u(0).u(0).u(0);
+    let kf = cap.batch(&b.ops, &b.text).unwrap();
     let mut rep = ReplayEngine::new();
     assert!(rep.apply(&kf), "{}", rep.error());
     // All text masked, the blocked input without its attributes.
     assert_eq!(
         rep.debug_dump(),
         "#document\n  <html>\n    <body>\n      <input>\n      <p id=\"a\">\n        \"**\"\n"
+    );
+    // Measured (an inline-block 120.5 x 20 CSS px, 2 px top margin): the placeholder's style
+    // gives the mirror the same box.
+    assert!(cap.keyframe(&p.ops, &p.text).unwrap().is_empty());
+    assert_eq!(cap.take_unmeasured(), vec![4]);
+    let mut b = Enc::default();
+    b.u(OP_RENDERED_BOX).u(4).s("inline-block").u(1).u(12050).u(2000).u(200).u(0).u(0).u(0);
+    let kf = cap.batch(&b.ops, &b.text).unwrap();
+    let mut rep = ReplayEngine::new();
+    assert!(rep.apply(&kf), "{}", rep.error());
+    assert_eq!(
+        rep.debug_dump(),
+        "#document\n  <html>\n    <body>\n      <input style=\"display:inline-block;box-sizing:border-box;width:120.5px;height:20px;margin:2px 0px 0px 0px\">\n      <p id=\"a\">\n        \"**\"\n"
     );
     for (json, error) in [
         (r#"{"nope":1}"#, "unknown rules section `nope`"),
