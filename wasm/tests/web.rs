@@ -159,7 +159,16 @@ fn every_field_of_the_rules_object_is_read_and_a_wrong_one_is_named() {
     assert!(cap.keyframe(&p.ops, &p.text).unwrap().is_empty());
     assert_eq!(cap.take_unmeasured(), vec![4]);
     let mut b = Enc::default();
-    b.u(OP_RENDERED_BOX).u(4).s("").u(0).u(0).u(0).u(0).u(0).u(0).u(0);
+    b.u(OP_RENDERED_BOX)
+        .u(4)
+        .s("")
+        .u(0)
+        .u(0)
+        .u(0)
+        .u(0)
+        .u(0)
+        .u(0)
+        .u(0);
     let kf = cap.batch(&b.ops, &b.text).unwrap();
     let mut rep = ReplayEngine::new();
     assert!(rep.apply(&kf), "{}", rep.error());
@@ -173,7 +182,16 @@ fn every_field_of_the_rules_object_is_read_and_a_wrong_one_is_named() {
     assert!(cap.keyframe(&p.ops, &p.text).unwrap().is_empty());
     assert_eq!(cap.take_unmeasured(), vec![4]);
     let mut b = Enc::default();
-    b.u(OP_RENDERED_BOX).u(4).s("inline-block").u(1).u(12050).u(2000).u(200).u(0).u(0).u(0);
+    b.u(OP_RENDERED_BOX)
+        .u(4)
+        .s("inline-block")
+        .u(1)
+        .u(12050)
+        .u(2000)
+        .u(200)
+        .u(0)
+        .u(0)
+        .u(0);
     let kf = cap.batch(&b.ops, &b.text).unwrap();
     let mut rep = ReplayEngine::new();
     assert!(rep.apply(&kf), "{}", rep.error());
