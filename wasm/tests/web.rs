@@ -122,6 +122,31 @@ fn bad_rules_and_bad_batches_are_errors() {
     assert!(cap.batch(&[OP_SET_TEXT, 99, 0], "").is_err());
 }
 
+/// The mirror dump of `page`'s keyframe when its one blocked element (handle 4) reports
+/// `display` and `size` (width, height, margins top, right, bottom, left in hundredths of a
+/// CSS px; `None`: not measurable). The keyframe waits for that report.
+fn keyframe_with_box(
+    cap: &mut CaptureEngine,
+    page: &Enc,
+    display: &str,
+    size: Option<[u32; 6]>,
+) -> String {
+    assert!(cap.keyframe(&page.ops, &page.text).unwrap().is_empty());
+    assert_eq!(cap.take_unmeasured(), vec![4]);
+    let mut b = Enc::default();
+    b.u(OP_RENDERED_BOX)
+        .u(4)
+        .s(display)
+        .u(u32::from(size.is_some()));
+    for v in size.unwrap_or_default() {
+        b.u(v);
+    }
+    let kf = cap.batch(&b.ops, &b.text).unwrap();
+    let mut rep = ReplayEngine::new();
+    assert!(rep.apply(&kf), "{}", rep.error());
+    rep.debug_dump()
+}
+
 /// The error text of a refused rules object.
 fn rules_error(json: &str) -> String {
     match CaptureEngine::new(rules(json)) {
@@ -156,47 +181,19 @@ fn every_field_of_the_rules_object_is_read_and_a_wrong_one_is_named() {
     // A blocked element is measured before the first frame that shows it: the keyframe waits
     // for the batch that reports its box (here: not measurable, so the placeholder keeps only
     // its own width and height).
-    assert!(cap.keyframe(&p.ops, &p.text).unwrap().is_empty());
-    assert_eq!(cap.take_unmeasured(), vec![4]);
-    let mut b = Enc::default();
-    b.u(OP_RENDERED_BOX)
-        .u(4)
-        .s("")
-        .u(0)
-        .u(0)
-        .u(0)
-        .u(0)
-        .u(0)
-        .u(0)
-        .u(0);
-    let kf = cap.batch(&b.ops, &b.text).unwrap();
-    let mut rep = ReplayEngine::new();
-    assert!(rep.apply(&kf), "{}", rep.error());
-    // All text masked, the blocked input without its attributes.
     assert_eq!(
-        rep.debug_dump(),
+        keyframe_with_box(&mut cap, &p, "", None),
         "#document\n  <html>\n    <body>\n      <input>\n      <p id=\"a\">\n        \"**\"\n"
     );
     // Measured (an inline-block 120.5 x 20 CSS px, 2 px top margin): the placeholder's style
     // gives the mirror the same box.
-    assert!(cap.keyframe(&p.ops, &p.text).unwrap().is_empty());
-    assert_eq!(cap.take_unmeasured(), vec![4]);
-    let mut b = Enc::default();
-    b.u(OP_RENDERED_BOX)
-        .u(4)
-        .s("inline-block")
-        .u(1)
-        .u(12050)
-        .u(2000)
-        .u(200)
-        .u(0)
-        .u(0)
-        .u(0);
-    let kf = cap.batch(&b.ops, &b.text).unwrap();
-    let mut rep = ReplayEngine::new();
-    assert!(rep.apply(&kf), "{}", rep.error());
     assert_eq!(
-        rep.debug_dump(),
+        keyframe_with_box(
+            &mut cap,
+            &p,
+            "inline-block",
+            Some([12050, 2000, 200, 0, 0, 0])
+        ),
         "#document\n  <html>\n    <body>\n      <input style=\"display:inline-block;box-sizing:border-box;width:120.5px;height:20px;margin:2px 0px 0px 0px\">\n      <p id=\"a\">\n        \"**\"\n"
     );
     for (json, error) in [
