@@ -12,8 +12,11 @@
 // `<style data-cobrowse-adopted>`, the last child of <html>; an open shadow root is a
 // capture-owned `<template shadowrootmode="open" data-cobrowse-shadow>`, the first child of its
 // host, whose contents are the shadow root (observed like the document; the replayer attaches
-// a real shadow root); a same-origin iframe's document is the iframe's only child (frames.ts).
-// Closed shadow roots and cross-origin iframes' documents are not captured.
+// a real shadow root); a closed shadow root the same, with `shadowrootmode="closed"`, when it
+// was created after the hook of shadows.ts (the mirror holds it as an open root); a shadow
+// root's adopted sheets are a capture-owned `<style data-cobrowse-adopted>`, the last child of
+// the root; a same-origin iframe's document is the iframe's only child (frames.ts), its
+// adopted sheets the last child of its <html>. Cross-origin iframes' documents are not captured.
 
 import type { CaptureEngine } from '../build/pkg/cobrowse_wasm.js';
 import type { Capture, CaptureOptions } from './cobrowse.js';
@@ -23,6 +26,7 @@ import { BlockedBoxes } from './blocked.js';
 import { absoluteCss, capturedAttr, isStyleText } from './urls.js';
 import { FrameWatch, capturedDocumentOf, isHtmlElement } from './frames.js';
 import { ADOPTED_ATTR, LINK_ATTR, isModified, readableLink, rulesOf, sheetText, watchSheets } from './sheets.js';
+import { shadowRootOf, watchShadows } from './shadows.js';
 
 // Batch ops (engine/src/capture/batch.rs).
 const OP_BIND_DOCUMENT = 1;
@@ -108,9 +112,12 @@ export class CaptureImpl implements Capture {
   private ruleTexts = new WeakMap<CSSRule, Text>();
   /** Capture-owned <style> elements standing in for same-origin stylesheet links. */
   private linkStyles = new WeakMap<Element, HTMLStyleElement>();
-  /** The capture-owned element holding the adopted sheets' rules (one per capture). */
-  private adopted: HTMLStyleElement | null = null;
-  private adoptedSent = false;
+  /** The documents and shadow roots listed to the engine, each with its capture-owned element
+   * holding its adopted sheets' rules (null until it adopts a sheet) and whether that element
+   * was listed (pruned at each batch once the adopter left the engine). */
+  private adopters = new Map<Adopter, { style: HTMLStyleElement | null; sent: boolean }>();
+  /** Form fields inside shadow roots that saw input (the document's lists do not reach them). */
+  private stateDirty = new Set<Element>();
   /** Sheets edited through the CSSOM since the last batch. */
   private dirtySheets = new Set<CSSStyleSheet>();
   /** Nodes whose child list must be re-sent (a stylesheet link loaded, a style re-parsed). */
@@ -122,7 +129,11 @@ export class CaptureImpl implements Capture {
   /** The captured same-origin iframes' documents and their watches (frames.ts). */
   private readonly frameWatch: FrameWatch;
   private readonly onEvent = (e: Event): void => {
-    if (e.type === 'scroll') {
+    if (this.stopped) return;
+    if (e.type === 'input' || e.type === 'change') {
+      const t = e.target as Node | null;
+      if (t?.nodeType === 1 && t.getRootNode().nodeType === 11) this.stateDirty.add(t as Element);
+    } else if (e.type === 'scroll') {
       const t = e.target;
       const tn = t as Node | null;
       const el = tn?.nodeType === 9 ? (tn as Document).scrollingElement : tn?.nodeType === 1 ? (tn as Element) : null;
@@ -169,7 +180,7 @@ export class CaptureImpl implements Capture {
     );
     this.keyframe();
     this.observer.observe(document, OBSERVE);
-    this.unhookShadows = hookAttachShadow((host) => {
+    this.unhookShadows = watchShadows((host) => {
       if (host.parentNode !== null) this.relist.add(host);
       this.schedule();
     });
@@ -190,8 +201,8 @@ export class CaptureImpl implements Capture {
     this.relist.clear();
     this.ruleTexts = new WeakMap();
     this.linkStyles = new WeakMap();
-    this.adopted = null;
-    this.adoptedSent = false;
+    this.unwatchRoots();
+    this.stateDirty.clear();
     this.frameWatch.releaseAll();
     this.blocked.reset();
     const w = new OpWriter();
@@ -346,6 +357,7 @@ export class CaptureImpl implements Capture {
     for (const t of EVENTS) document.removeEventListener(t, this.onEvent, true);
     this.unwatchSheets();
     this.unhookShadows();
+    this.unwatchRoots();
     this.frameWatch.releaseAll();
     window.removeEventListener('resize', this.onEvent);
     this.blocked.stop();
@@ -445,7 +457,7 @@ export class CaptureImpl implements Capture {
         w.u(this.bind(contents));
         parents.push(contents);
         // A shadow root (of this window or an iframe's): observed like the document.
-        if (contents.nodeType === 11 && (contents as ShadowRoot).host !== undefined) this.observer.observe(contents, OBSERVE);
+        if (contents.nodeType === 11 && (contents as ShadowRoot).host !== undefined) this.watchRoot(contents as ShadowRoot);
       }
       for (const p of parents) {
         const children = this.kidsOf(p);
@@ -569,6 +581,11 @@ export class CaptureImpl implements Capture {
         if (id !== undefined) this.writeState(w, id, el);
       }
     }
+    for (const el of this.stateDirty) {
+      const id = this.ids.get(el);
+      if (id !== undefined) this.writeState(w, id, el);
+    }
+    this.stateDirty.clear();
   }
 
   /**
@@ -585,15 +602,17 @@ export class CaptureImpl implements Capture {
         const sheet = overriddenSheet(el as HTMLStyleElement);
         if (sheet !== null) return this.ruleNodes(rulesOf(sheet));
       }
-      if (el === this.adopted) return this.ruleNodes(adoptedRules());
+      const adopter = ADOPTED_BY.get(el);
+      if (adopter !== undefined) return this.ruleNodes(adoptedRules(adopter));
     }
-    if (parent.nodeType === Node.ELEMENT_NODE && (parent as Element).shadowRoot !== null) {
-      // An open shadow root: a capture-owned declarative-shadow template, first child of its host.
+    const root = parent.nodeType === Node.ELEMENT_NODE ? shadowRootOf(parent as Element) : null;
+    if (root !== null) {
+      // A shadow root: a capture-owned declarative-shadow template, first child of its host.
       const host = parent as Element;
       let t = this.shadowTemplates.get(host);
       if (t === undefined) {
         t = document.createElement('template');
-        t.setAttribute('shadowrootmode', 'open');
+        t.setAttribute('shadowrootmode', root.mode === 'closed' ? 'closed' : 'open');
         t.setAttribute(SHADOW_ATTR, '');
         this.shadowTemplates.set(host, t);
         SHADOW_HOSTS.set(t, host);
@@ -603,17 +622,41 @@ export class CaptureImpl implements Capture {
     for (let c = parent.firstChild; c !== null; c = c.nextSibling) {
       out.push(c.nodeType === Node.ELEMENT_NODE && readableLink(c as Element) ? this.linkStyle(c as HTMLLinkElement) : c);
     }
-    if (parent === document.documentElement) {
-      this.adoptedSent = document.adoptedStyleSheets.length > 0;
-      if (this.adoptedSent) {
-        if (this.adopted === null) {
-          this.adopted = document.createElement('style');
-          this.adopted.setAttribute(ADOPTED_ATTR, '');
+    // Adopted sheets cascade after the adopter's own: the last child of <html> or of the root.
+    const adopter = adopterListedIn(parent);
+    if (adopter !== null) {
+      let a = this.adopters.get(adopter);
+      if (a === undefined) {
+        a = { style: null, sent: false };
+        this.adopters.set(adopter, a);
+        // Form input and scrolls inside a shadow root: input events reach the document
+        // retargeted to the host (closed roots hide the field), scroll events not at all.
+        if (adopter.nodeType === 11) for (const t of ROOT_EVENTS) adopter.addEventListener(t, this.onEvent, true);
+      }
+      a.sent = adopter.adoptedStyleSheets.length > 0;
+      if (a.sent) {
+        if (a.style === null) {
+          a.style = document.createElement('style');
+          a.style.setAttribute(ADOPTED_ATTR, '');
+          ADOPTED_BY.set(a.style, adopter);
         }
-        out.push(this.adopted);
+        out.push(a.style);
       }
     }
     return out;
+  }
+
+  /** Observes a shadow root's mutations (its events: see kidsOf). */
+  private watchRoot(root: ShadowRoot): void {
+    this.observer.observe(root, OBSERVE);
+  }
+
+  /** Forgets every adopter and stops listening to the shadow roots (a keyframe, a stop). */
+  private unwatchRoots(): void {
+    for (const adopter of this.adopters.keys()) {
+      if (adopter.nodeType === 11) for (const t of ROOT_EVENTS) adopter.removeEventListener(t, this.onEvent, true);
+    }
+    this.adopters.clear();
   }
 
   /** The capture-owned text nodes of `rules` (a text the engine knows is brought up to date
@@ -633,7 +676,8 @@ export class CaptureImpl implements Capture {
 
   /** A template's contents as the engine sees them: a capture-owned shadow template's are the shadow root. */
   contentsOf(t: HTMLTemplateElement): DocumentFragment {
-    return SHADOW_HOSTS.get(t)?.shadowRoot ?? t.content;
+    const host = SHADOW_HOSTS.get(t);
+    return (host !== undefined ? shadowRootOf(host) : null) ?? t.content;
   }
 
   /** The capture-owned <style> standing in for a readable stylesheet link (rules up to date). */
@@ -655,25 +699,34 @@ export class CaptureImpl implements Capture {
 
   /** Turns the sheets edited since the last batch into child lists to re-send. */
   private sheetsChanged(childTargets: Set<Node>): void {
-    const adopted = new Set(document.adoptedStyleSheets);
     for (const sheet of this.dirtySheets) {
       const owner = sheet.ownerNode;
       if (isHtmlElement(owner, 'style') && this.ids.has(owner)) {
         // The style's children are its rules' texts: rules inserted or deleted.
         childTargets.add(owner);
-      } else if (adopted.has(sheet) && this.bound(this.adopted ?? undefined)) {
-        childTargets.add(this.adopted!);
       } else if (isHtmlElement(owner, 'link') && owner.parentNode !== null && !this.bound(this.linkStyles.get(owner))) {
         childTargets.add(owner.parentNode);
       }
     }
     this.dirtySheets.clear();
-    const root = document.documentElement;
-    if (root !== null && this.ids.has(root) && (document.adoptedStyleSheets.length > 0) !== this.adoptedSent) {
-      childTargets.add(root);
+    // Adopted lists are read at every batch: they change in place too (push, splice), which no
+    // setter sees.
+    for (const [adopter, a] of this.adopters) {
+      const parent = adopter.nodeType === 9 ? (adopter as Document).documentElement : adopter;
+      if (parent === null || !this.ids.has(parent) || (adopter.nodeType === 9 && adopterListedIn(parent) !== adopter)) {
+        // Out of the engine (a root whose host left, a document replaced): listed afresh if it comes back.
+        if (!this.bound(a.style ?? undefined)) this.dropAdopter(adopter);
+        continue;
+      }
+      if ((adopter.adoptedStyleSheets.length > 0) !== a.sent) childTargets.add(parent);
+      // Its rules are re-listed (sheets adopted, dropped or edited).
+      if (this.bound(a.style ?? undefined)) childTargets.add(a.style!);
     }
-    // The adopted list itself changed (assigned): its rules are re-listed.
-    if (this.adopted !== null && this.bound(this.adopted)) childTargets.add(this.adopted);
+  }
+
+  private dropAdopter(adopter: Adopter): void {
+    if (adopter.nodeType === 11) for (const t of ROOT_EVENTS) adopter.removeEventListener(t, this.onEvent, true);
+    this.adopters.delete(adopter);
   }
 
   private bound(n: Node | undefined): boolean {
@@ -713,7 +766,9 @@ export class CaptureImpl implements Capture {
         send(s!.firstChild as Text, absoluteCss(sheetText(link.sheet!) ?? '', link.href));
       }
     }
-    if (this.bound(this.adopted ?? undefined) && document.adoptedStyleSheets.some((sh) => changed.has(sh))) rules(adoptedRules());
+    for (const [adopter, a] of this.adopters) {
+      if (this.bound(a.style ?? undefined) && adopter.adoptedStyleSheets.some((sh) => changed.has(sh))) rules(adoptedRules(adopter));
+    }
   }
 
   /** Test hook: the page as the engine is told it (children, attribute values, text). */
@@ -756,22 +811,6 @@ export const SHADOW_ATTR = 'data-cobrowse-shadow';
 /** Capture-owned shadow templates and their hosts. */
 const SHADOW_HOSTS = new WeakMap<HTMLTemplateElement, Element>();
 
-/** Calls `onAttach(host)` after every open `attachShadow` until the returned function is called. */
-function hookAttachShadow(onAttach: (host: Element) => void): () => void {
-  const proto = Element.prototype;
-  const desc = Object.getOwnPropertyDescriptor(proto, 'attachShadow');
-  const orig = desc?.value;
-  if (typeof orig !== 'function') return () => {};
-  Object.defineProperty(proto, 'attachShadow', {
-    ...desc,
-    value: function (this: Element, init: ShadowRootInit) {
-      const root = orig.call(this, init);
-      if (init?.mode === 'open') onAttach(this);
-      return root;
-    },
-  });
-  return () => Object.defineProperty(proto, 'attachShadow', desc!);
-}
 // Legacy script-in-CSS (IE expression(), behaviors, XBL) that browsers today ignore and the
 // engine's sanitizer refuses: a sheet whose text holds it travels as its parsed rules instead.
 const LEGACY_CSS = /expression\s*\(|behaviou?r\s*:|-moz-binding/i;
@@ -792,9 +831,25 @@ function ruleCss(r: CSSRule, base: string): string {
   return absoluteCss(r.cssText, base) + '\n';
 }
 
-/** The top-level rules of the document's adopted sheets, in order. */
-function adoptedRules(): CSSRule[] {
-  return document.adoptedStyleSheets.flatMap((s) => rulesOf(s));
+/** A document (top or a captured iframe's) or a shadow root: it may adopt sheets. */
+type Adopter = Document | ShadowRoot;
+/** Capture-owned adopted-sheets elements and their adopters. */
+const ADOPTED_BY = new WeakMap<Element, Adopter>();
+/** Events heard on shadow roots (frames.ts FRAME_EVENTS hears them on documents). */
+const ROOT_EVENTS = ['input', 'change', 'scroll'];
+
+/** The adopter whose adopted sheets close `parent`'s child list: a document's for its root
+ * element, a shadow root's own; else null. */
+function adopterListedIn(parent: Node): Adopter | null {
+  if (parent.nodeType === 11) return (parent as ShadowRoot).host !== undefined ? (parent as ShadowRoot) : null;
+  if (parent.nodeType !== 1) return null;
+  const doc = parent.ownerDocument;
+  return doc !== null && doc.documentElement === parent ? doc : null;
+}
+
+/** The top-level rules of an adopter's adopted sheets, in order. */
+function adoptedRules(adopter: Adopter): CSSRule[] {
+  return adopter.adoptedStyleSheets.flatMap((s) => rulesOf(s));
 }
 
 /** Character data as the engine is told it (CSS in style elements with URLs resolved). */

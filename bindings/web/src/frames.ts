@@ -5,7 +5,9 @@
 // The widget's iframes, if any, are never captured.
 //
 // Each captured document is watched like the top one: its own MutationObserver, the capture's
-// input/change/scroll/load listeners, and the CSSOM hooks of its window (sheets.ts). A
+// input/change/scroll/load listeners, and the hooks of its window (each iframe has its own
+// prototypes): CSSOM edits and adopted sheets (sheets.ts), `attachShadow` (shadows.ts, so its
+// closed shadow roots are known; installed for good, once per window). A
 // navigation of the iframe is a `load` event on the iframe element (seen by the listeners of
 // the document holding it): its child list is re-sent, and the new document replaces the old
 // one. Invariant: a document is watched from its creation in the engine until the engine frees
@@ -13,6 +15,7 @@
 // `watch` did.
 
 import { watchSheetsIn } from './sheets.js';
+import { hookShadowsIn } from './shadows.js';
 
 const XHTML = 'http://www.w3.org/1999/xhtml';
 /** The attribute of the widget's host element (never captured, see widget.ts). */
@@ -70,7 +73,10 @@ export class FrameWatch {
     const win = doc.defaultView as (Window & typeof globalThis) | null;
     let unhook = (): void => {};
     try {
-      if (win !== null) unhook = watchSheetsIn(win, this.onSheet);
+      if (win !== null) {
+        hookShadowsIn(win);
+        unhook = watchSheetsIn(win, this.onSheet);
+      }
     } catch {
       // A window being torn down: its sheets no longer change.
     }

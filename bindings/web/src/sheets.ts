@@ -79,19 +79,21 @@ function hook(win: Window & typeof globalThis = window, to: Set<Listener> = list
   if (typeof win.CSSGroupingRule !== 'undefined') {
     for (const m of ['insertRule', 'deleteRule']) wrap(win.CSSGroupingRule.prototype, m, (r) => r.parentStyleSheet);
   }
-  // Assigning document.adoptedStyleSheets.
-  const ad = Object.getOwnPropertyDescriptor(win.Document.prototype, 'adoptedStyleSheets');
-  if (ad?.set !== undefined && ad.get !== undefined) {
+  // Assigning a document's or a shadow root's adoptedStyleSheets.
+  for (const proto of [win.Document.prototype, win.ShadowRoot?.prototype]) {
+    if (proto === undefined) continue;
+    const ad = Object.getOwnPropertyDescriptor(proto, 'adoptedStyleSheets');
+    if (ad?.set === undefined || ad.get === undefined) continue;
     const set = ad.set;
-    Object.defineProperty(win.Document.prototype, 'adoptedStyleSheets', {
+    Object.defineProperty(proto, 'adoptedStyleSheets', {
       ...ad,
-      set(this: Document, v: CSSStyleSheet[]) {
+      set(this: Document | ShadowRoot, v: CSSStyleSheet[]) {
         set.call(this, v);
         for (const l of to) for (const s of v) l(s);
         if (v.length === 0) for (const l of to) l(EMPTY);
       },
     });
-    undo.push(() => Object.defineProperty(win.Document.prototype, 'adoptedStyleSheets', ad));
+    undo.push(() => Object.defineProperty(proto, 'adoptedStyleSheets', ad));
   }
   return () => {
     for (const u of undo.reverse()) u();
