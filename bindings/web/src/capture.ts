@@ -25,7 +25,7 @@ import { OpWriter, nsCode } from './encode.js';
 import { BlockedBoxes } from './blocked.js';
 import { absoluteCss, capturedAttr, isStyleText } from './urls.js';
 import { FrameWatch, capturedDocumentOf, isHtmlElement } from './frames.js';
-import { ADOPTED_ATTR, LINK_ATTR, isModified, readableLink, rulesOf, sheetText, watchSheets } from './sheets.js';
+import { ADOPTED_ATTR, LINK_ATTR, isEdited, isModified, piecesMatchRules, readableLink, rulesOf, sheetText, splitRules, watchSheets } from './sheets.js';
 import { shadowRootOf, watchShadows } from './shadows.js';
 
 // Batch ops (engine/src/capture/batch.rs).
@@ -110,6 +110,12 @@ export class CaptureImpl implements Capture {
   /** One capture-owned text node per top-level rule of a sheet whose rules travel (so a CSSOM
    * edit costs one inserted, removed or changed text node, not the whole sheet). */
   private ruleTexts = new WeakMap<CSSRule, Text>();
+  /** Capture-owned rule texts holding a piece of the style's source (splitStyle), not the
+   * rule's `cssText`: brought up to date only when the rule's contents are edited. */
+  private sourceTexts = new WeakSet<Text>();
+  /** A large <style>'s sheet and its rule texts cut from its source, or null when it travels
+   * as its DOM text (small, or its pieces are not its rules). */
+  private splitSheets = new WeakMap<CSSStyleSheet, Text[] | null>();
   /** Capture-owned <style> elements standing in for same-origin stylesheet links. */
   private linkStyles = new WeakMap<Element, HTMLStyleElement>();
   /** The documents and shadow roots listed to the engine, each with its capture-owned element
@@ -200,6 +206,8 @@ export class CaptureImpl implements Capture {
     this.dirtySheets.clear();
     this.relist.clear();
     this.ruleTexts = new WeakMap();
+    this.sourceTexts = new WeakSet();
+    this.splitSheets = new WeakMap();
     this.linkStyles = new WeakMap();
     this.unwatchRoots();
     this.stateDirty.clear();
@@ -601,6 +609,8 @@ export class CaptureImpl implements Capture {
       if (el.localName === 'style' && el.namespaceURI === HTML_NS) {
         const sheet = overriddenSheet(el as HTMLStyleElement);
         if (sheet !== null) return this.ruleNodes(rulesOf(sheet));
+        const split = this.splitStyle(el as HTMLStyleElement);
+        if (split !== null) return split;
       }
       const adopter = ADOPTED_BY.get(el);
       if (adopter !== undefined) return this.ruleNodes(adoptedRules(adopter));
@@ -657,6 +667,42 @@ export class CaptureImpl implements Capture {
       if (adopter.nodeType === 11) for (const t of ROOT_EVENTS) adopter.removeEventListener(t, this.onEvent, true);
     }
     this.adopters.clear();
+  }
+
+  /**
+   * A large <style> (its sheet not edited through the CSSOM yet) as one capture-owned text per
+   * top-level rule, cut from its source (so the mirror parses the same text), or null when it
+   * travels as its DOM text. The texts are its rules' (`ruleTexts`): the sheet's first CSSOM
+   * edit then costs the rules it inserts or deletes, not the whole sheet.
+   */
+  private splitStyle(el: HTMLStyleElement): Text[] | null {
+    const sheet = el.sheet;
+    if (sheet === null) return null;
+    const known = this.splitSheets.get(sheet);
+    if (known !== undefined) return known;
+    let texts: Text[] | null = null;
+    let only = true;
+    let size = 0;
+    for (let c = el.firstChild; c !== null; c = c.nextSibling) {
+      if (c.nodeType !== Node.TEXT_NODE) only = false;
+      else size += (c as Text).length;
+    }
+    if (only && size >= SPLIT_MIN) {
+      const source = el.textContent ?? '';
+      const pieces = splitRules(source);
+      const rules = rulesOf(sheet);
+      if (pieces !== null && piecesMatchRules(pieces, rules)) {
+        const base = el.ownerDocument.baseURI;
+        texts = pieces.map((piece, i) => {
+          const t = document.createTextNode(absoluteCss(piece, base));
+          this.ruleTexts.set(rules[i]!, t);
+          this.sourceTexts.add(t);
+          return t;
+        });
+      }
+    }
+    this.splitSheets.set(sheet, texts);
+    return texts;
   }
 
   /** The capture-owned text nodes of `rules` (a text the engine knows is brought up to date
@@ -750,6 +796,11 @@ export class CaptureImpl implements Capture {
     const rules = (list: CSSRule[]): void => {
       for (const r of list) {
         const t = this.ruleTexts.get(r);
+        // A piece of the source stands for its rule until the rule's contents are edited.
+        if (t !== undefined && this.sourceTexts.has(t)) {
+          if (!isEdited(r)) continue;
+          this.sourceTexts.delete(t);
+        }
         if (this.bound(t)) send(t, ruleCss(r, base));
       }
     };
@@ -825,6 +876,9 @@ function overriddenSheet(el: HTMLStyleElement): CSSStyleSheet | null {
   return isModified(sheet) || LEGACY_CSS.test(el.textContent ?? '') ? sheet : null;
 }
 const EVENTS = ['input', 'change', 'scroll', 'load', 'error'];
+/** The size (UTF-16 units) from which a <style>'s text travels cut at its rules (splitStyle):
+ * below it, its first CSSOM edit re-sending the text costs little. */
+const SPLIT_MIN = 2048;
 
 /** One rule's text as it travels (URLs resolved; a newline keeps rules apart in the style). */
 function ruleCss(r: CSSRule, base: string): string {

@@ -1,9 +1,14 @@
 // CSSOM as the agent needs it. Rules added or removed through the CSSOM (insertRule,
 // deleteRule, replace, replaceSync: what CSS-in-JS libraries do) never show in the DOM, so the
 // capture hooks those methods and sends such a sheet's effective rules as the text of its
-// <style> element, one text node per top-level rule (an edit costs one node); constructed sheets adopted by the document travel as one extra
-// `<style data-cobrowse-adopted>` element, the last child of <html> (adopted sheets cascade
-// after every sheet of the document, and so does that element); a same-origin
+// <style> element, one text node per top-level rule (an edit costs one node). A large
+// <style> travels that way from the start, its text cut at its top-level rules (`splitRules`:
+// the pieces join to the text exactly, so the mirror parses the same sheet), so that its first
+// CSSOM edit costs one rule too, not the whole sheet. Constructed sheets adopted by a document
+// (the top one or a captured iframe's) travel as one extra `<style data-cobrowse-adopted>`
+// element, the last child of its <html>, and those adopted by a shadow root as the last child
+// of the root (adopted sheets cascade after every sheet of their document or root, and so does
+// that element). Each window's prototypes are hooked (an iframe has its own); a same-origin
 // <link rel=stylesheet> travels as a `<style data-cobrowse-href>` holding its rules, so the
 // agent need not fetch it with the customer's cookies; a cross-origin one stays a link (by
 // URL). The engine sees ordinary elements and text and decides everything else (masking,
@@ -19,6 +24,9 @@ type Listener = (sheet: CSSStyleSheet) => void;
 const listeners = new Set<Listener>();
 /** Sheets whose rules were changed through the CSSOM since they were parsed. */
 const modified = new WeakSet<CSSStyleSheet>();
+/** Top-level rules whose contents were edited through the CSSOM (a rule inserted into or
+ * deleted from a grouping rule such as @media): their source text is stale. */
+const edited = new WeakSet<CSSRule>();
 let restore: (() => void) | null = null;
 
 
@@ -33,6 +41,11 @@ export function watchSheets(listener: Listener): () => void {
       restore = null;
     }
   };
+}
+
+/** Whether the contents of the top-level `rule` were edited through the CSSOM (so its source text is stale). */
+export function isEdited(rule: CSSRule): boolean {
+  return edited.has(rule);
 }
 
 /** Whether `sheet`'s rules were changed through the CSSOM (so its owner's text is stale). */
@@ -77,7 +90,14 @@ function hook(win: Window & typeof globalThis = window, to: Set<Listener> = list
   const sp = win.CSSStyleSheet.prototype;
   for (const m of ['insertRule', 'deleteRule', 'addRule', 'removeRule', 'replace', 'replaceSync']) wrap(sp, m, (s) => s);
   if (typeof win.CSSGroupingRule !== 'undefined') {
-    for (const m of ['insertRule', 'deleteRule']) wrap(win.CSSGroupingRule.prototype, m, (r) => r.parentStyleSheet);
+    for (const m of ['insertRule', 'deleteRule']) {
+      wrap(win.CSSGroupingRule.prototype, m, (r: CSSRule) => {
+        let top = r;
+        while (top.parentRule !== null) top = top.parentRule;
+        edited.add(top);
+        return r.parentStyleSheet;
+      });
+    }
   }
   // Assigning a document's or a shadow root's adoptedStyleSheets.
   for (const proto of [win.Document.prototype, win.ShadowRoot?.prototype]) {
@@ -132,4 +152,97 @@ export function readableLink(el: Element): el is HTMLLinkElement {
   const sheet = l.sheet;
   if (sheet === null || sheet.disabled || l.rel.trim().toLowerCase() !== 'stylesheet') return false;
   return sheetText(sheet) !== null;
+}
+
+/**
+ * `text` (a style sheet's source) cut after each top-level statement: a qualified rule ends
+ * with its block's closing brace, an at-rule with its block or its semicolon; comments and
+ * white space before a statement go with it, trailing ones with the last. The pieces join to
+ * `text` exactly. Null when there is no statement or a stray closing brace (the caller then
+ * sends the text whole). Whether each piece is one rule of the parsed sheet is for the caller
+ * to check (`piecesMatchRules`): the browser drops invalid statements.
+ */
+export function splitRules(text: string): string[] | null {
+  const out: string[] = [];
+  const n = text.length;
+  let start = 0;
+  let depth = 0;
+  let inStatement = false;
+  let atRule = false;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2f /* / */ && text.charCodeAt(i + 1) === 0x2a /* * */) {
+      const end = text.indexOf('*/', i + 2);
+      i = end < 0 ? n : end + 2;
+      continue;
+    }
+    if (c === 0x22 || c === 0x27) {
+      // A string: to its closing quote, a newline (unterminated) or the end.
+      i++;
+      while (i < n) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i += 2;
+        else if (d === c) {
+          i++;
+          break;
+        } else if (d === 0x0a) break;
+        else i++;
+      }
+      inStatement = true;
+      continue;
+    }
+    if (c === 0x5c /* \ */) {
+      i += 2;
+      inStatement = true;
+      continue;
+    }
+    if (!inStatement) {
+      if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x0c) {
+        i++;
+        continue;
+      }
+      // <!-- and --> are ignored between statements.
+      if (text.startsWith('<!--', i)) {
+        i += 4;
+        continue;
+      }
+      if (text.startsWith('-->', i)) {
+        i += 3;
+        continue;
+      }
+      inStatement = true;
+      atRule = c === 0x40 /* @ */;
+    }
+    if (c === 0x7b /* { */) depth++;
+    else if (c === 0x7d /* } */) {
+      if (depth === 0) return null;
+      depth--;
+      if (depth === 0) {
+        out.push(text.slice(start, i + 1));
+        start = i + 1;
+        inStatement = false;
+      }
+    } else if (c === 0x3b /* ; */ && depth === 0 && atRule) {
+      out.push(text.slice(start, i + 1));
+      start = i + 1;
+      inStatement = false;
+    }
+    i++;
+  }
+  // A statement the end closes (the browser closes open blocks), or trailing white space.
+  if (inStatement) out.push(text.slice(start));
+  else if (out.length > 0) out[out.length - 1] += text.slice(start);
+  return out.length > 0 ? out : null;
+}
+
+/** Whether `pieces` (from `splitRules`) are `rules`, one each: as many, and each an at-rule
+ * exactly where a rule is one (a cheap check that no invalid statement was dropped between). */
+export function piecesMatchRules(pieces: string[], rules: CSSRule[]): boolean {
+  if (pieces.length !== rules.length) return false;
+  for (let i = 0; i < pieces.length; i++) {
+    const at = /^(?:\s|\/\*[\s\S]*?\*\/|<!--|-->)*@/.test(pieces[i]!);
+    if (at !== (rules[i]!.type !== 1 /* STYLE_RULE */)) return false;
+  }
+  return true;
 }

@@ -28,10 +28,24 @@ const CSS_PAGE = `<!DOCTYPE html><html><head><title>cssom</title>
 </head><body><p class="one">one</p><p class="two">two</p></body></html>`;
 const SITE_CSS = '.site { color: blue }\n.logo { background: url(logo.png) }\n';
 
+// A large <style> in the page's HTML (it reaches the mirror in the keyframe), its source with
+// what a cut at its rules must step over: comments, braces and quotes in strings, @media
+// blocks, an unquoted URL, an unclosed last rule.
+const BIG_CSS = [
+  '/* header { not a rule } */',
+  ...Array.from({ length: 200 }, (_, i) => `.r${i} { margin-left: ${i}px; color: rgb(${i}, 0, 0) }`),
+  '.q::before { content: "} {;" } .q2::after { content: \'\\\' }\' }',
+  '@media (min-width: 10px) { .m { color: rgb(0, 1, 0) } .m2 { top: 1px } }',
+  '.u { background: url(img/u.png) }',
+  '<!-- -->',
+  '.last { color: rgb(0, 0, 9)',
+].join('\n');
+const BIG_PAGE = `<!DOCTYPE html><html><head><title>big</title><style id="big">${BIG_CSS}</style></head><body><p class="r150 m last">p</p></body></html>`;
+
 let server;
 let browser;
 before(async () => {
-  server = await startServer({ '/assets/v2/urls.html': URL_PAGE, '/t/cssom.html': CSS_PAGE, '/t/site.css': SITE_CSS });
+  server = await startServer({ '/assets/v2/urls.html': URL_PAGE, '/t/cssom.html': CSS_PAGE, '/t/site.css': SITE_CSS, '/t/big.html': BIG_PAGE });
   browser = await launch();
 });
 after(async () => {
@@ -186,6 +200,39 @@ test('a CSSOM edit of a large sheet costs about one rule on the wire, not the sh
       assert.equal(frames.length, 1, what);
       const bytes = Buffer.from(frames[0], 'base64').length;
       assert.ok(bytes <= 64 + 8 * text.length, `${what}: ${bytes} B for one rule of ${text.length} characters`);
+      assert.ok((await applyFrames(s.agent, frames)).every((r) => r.ok), what);
+      check(await snapshotState(s.customer, s.agent), what);
+      const r = await rules(s);
+      assert.deepEqual(r.a, r.c, `${what}: mirror rules`);
+    }
+  } finally {
+    await s.close();
+  }
+});
+
+test('the first CSSOM edit of a large <style> from the page costs about one rule too; the mirror keeps its rules', async () => {
+  const s = await session(`${server.base}/t/big.html`);
+  try {
+    check(await snapshotState(s.customer, s.agent), 'keyframe');
+    const first = await rules(s);
+    assert.deepEqual(first.a, first.c, 'keyframe: mirror rules');
+    assert.equal(await s.customer.evaluate(() => document.getElementById('big').sheet.cssRules.length), 205);
+    const at = (i) => `document.getElementById('big').sheet.cssRules[${i}].cssText`;
+    for (const [what, fn, changed, small] of [
+      ['first insertRule', () => document.getElementById('big').sheet.insertRule('.first-edit { left: 1px }', 100), at(100), true],
+      ['deleteRule', () => document.getElementById('big').sheet.deleteRule(10), at(10), true],
+      ['insertRule into the @media block (its rule re-sent)', () => document.getElementById('big').sheet.cssRules[202].insertRule('.m3 { right: 3px }', 0), at(202), true],
+      // The re-parsed sheet is the source's rules plus one (the CSSOM edits are gone): the
+      // engine keeps the texts it has and sends four rule edits, not the sheet.
+      ['style text edited through the DOM (re-parsed)', () => { document.getElementById('big').firstChild.data += '\n.added { top: 4px }'; }, at(10), false],
+      ['insertRule after the re-parse', () => document.getElementById('big').sheet.insertRule('.after { left: 5px }', 3), at(3), true],
+    ]) {
+      const text = await s.customer.evaluate(`(${fn.toString()})(), ${changed}`);
+      const frames = await takeFrames(s.customer);
+      assert.equal(frames.length, 1, what);
+      const bytes = Buffer.from(frames[0], 'base64').length;
+      if (small) assert.ok(bytes <= 64 + 8 * text.length, `${what}: ${bytes} B for one rule of ${text.length} characters`);
+      else assert.ok(bytes <= 64 + 8 * 4 * text.length, `${what}: ${bytes} B for four rules of about ${text.length} characters`);
       assert.ok((await applyFrames(s.agent, frames)).every((r) => r.ok), what);
       check(await snapshotState(s.customer, s.agent), what);
       const r = await rules(s);
