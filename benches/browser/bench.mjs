@@ -2,7 +2,9 @@
 // and ours (bindings/web/dist), on the same seeded workload over corpus pages, interleaved.
 //
 //   bash scripts/build-web.sh
-//   node benches/browser/bench.mjs [--pages N|all] [--seed S] [--batches B] [--ops K]
+//   node benches/browser/bench.mjs [--pages N|all] [--seed S] [--batches B] [--ops K] [--baseline DIR]
+//     --baseline DIR: also runs another build of the package (a copy of main's dist/, say) as a
+//     fourth mode, interleaved with the others: bytes, CPU and agent apply before / after.
 //   node benches/browser/bench.mjs --large 100000      # first keyframe of a 100,000-node page
 //   node benches/browser/bench.mjs --memory 10000      # memory over 10,000 batches
 //
@@ -26,6 +28,10 @@ const args = Object.fromEntries(
 const SEED = Number(args.seed ?? 1);
 const BATCHES = Number(args.batches ?? 20);
 const OPS = Number(args.ops ?? 5);
+const BASELINE = args.baseline ? path.resolve(args.baseline) : null;
+if (BASELINE !== null) process.env.COBROWSE_BASELINE_DIST = BASELINE;
+/** Where a mode's package is served from (harness.mjs). */
+const distOf = (mode) => (mode === 'baseline' ? 'dist-baseline' : 'dist');
 
 async function bundle(contents, minify = true) {
   const r = await esbuild.build({
@@ -60,7 +66,7 @@ async function runMode(context, base, name, mode) {
   const cdp = await context.newCDPSession(page);
   await cdp.send('Performance.enable');
   await page.goto(`${base}/corpus/${name}`, { waitUntil: 'load' });
-  await loadHelpers(page, base);
+  await loadHelpers(page, base, distOf(mode));
   if (mode === 'rrweb') await page.evaluate(RRWEB_RECORD);
   const out = await page.evaluate((mode) => {
     globalThis.__events = [];
@@ -68,7 +74,7 @@ async function runMode(context, base, name, mode) {
     const t0 = performance.now();
     if (mode === 'rrweb') {
       globalThis.__stop = globalThis.rrwebRecord({ emit: (e) => globalThis.__events.push(e) });
-    } else if (mode === 'ours') {
+    } else if (mode === 'ours' || mode === 'baseline') {
       globalThis.__cap = globalThis.cobrowse.startCapture({ onFrame: (b) => globalThis.__frames.push(b.slice()) });
     }
     return { startMs: performance.now() - t0 };
@@ -83,7 +89,7 @@ async function runMode(context, base, name, mode) {
     }, [SEED * 100003 + b, OPS]);
   }
   await page.evaluate((mode) => {
-    if (mode === 'ours') globalThis.__cap.flush();
+    if (mode === 'ours' || mode === 'baseline') globalThis.__cap.flush();
     return new Promise((r) => setTimeout(r, 0));
   }, mode);
   const after = await taskSeconds(cdp);
@@ -96,7 +102,7 @@ async function runMode(context, base, name, mode) {
       const incr = firstIncr < 0 ? [] : ev.slice(firstIncr);
       return { initial: JSON.stringify(initial), incremental: incr.map((e) => JSON.stringify(e)), all: JSON.stringify(ev) };
     }
-    if (mode === 'ours') {
+    if (mode === 'ours' || mode === 'baseline') {
       return { frames: globalThis.__frames.map((f) => Array.from(f)) };
     }
     return {};
@@ -111,7 +117,7 @@ async function agentApply(context, base, mode, payload) {
   const cdp = await context.newCDPSession(page);
   await cdp.send('Performance.enable');
   await page.goto(`${base}/agent.html`);
-  await loadHelpers(page, base);
+  await loadHelpers(page, base, distOf(mode));
   if (mode === 'rrweb') {
     await page.evaluate(RRWEB_REPLAY);
     await page.evaluate((all) => {
@@ -186,7 +192,9 @@ async function corpusBench() {
   const rows = [];
   try {
     for (const [i, name] of pages.entries()) {
-      const order = [['none', 'rrweb', 'ours'], ['ours', 'none', 'rrweb'], ['rrweb', 'ours', 'none']][i % 3];
+      const modes = BASELINE === null ? ['none', 'rrweb', 'ours'] : ['none', 'rrweb', 'ours', 'baseline'];
+      // Rotated per page, so that no mode always runs first.
+      const order = modes.map((_, k) => modes[(k + i) % modes.length]);
       const res = {};
       for (const m of order) res[m] = await runMode(context, base(server), name, m);
       const kf = await firstKeyframe(context, base(server), name);
@@ -194,6 +202,8 @@ async function corpusBench() {
       const rrIncr = res.rrweb.payload.incremental.map((s) => Buffer.from(s));
       const applyOurs = await agentApply(context, base(server), 'ours', res.ours.payload);
       const applyRr = await agentApply(context, base(server), 'rrweb', res.rrweb.payload);
+      const baseDeltas = BASELINE === null ? [] : res.baseline.payload.frames.slice(1).map((f) => Buffer.from(f));
+      const applyBase = BASELINE === null ? null : await agentApply(context, base(server), 'baseline', res.baseline.payload);
       const ops = BATCHES * OPS;
       const row = {
         page: name.slice(0, 12),
@@ -215,6 +225,12 @@ async function corpusBench() {
         applyOursFrames: applyOurs.n,
         applyRrMs: applyRr.ms,
         applyRrEvents: applyRr.n,
+        ...(BASELINE === null ? {} : {
+          cpuBase: res.baseline.cpuMs,
+          bytesBase: sum(baseDeltas.map((b) => b.length)),
+          applyBaseMs: applyBase.ms,
+          applyBaseFrames: applyBase.n,
+        }),
       };
       rows.push(row);
       console.error(JSON.stringify(row));
@@ -252,6 +268,15 @@ async function corpusBench() {
       framesOurs: sum(rows.map((r) => r.applyOursFrames)),
       eventsRrweb: sum(rows.map((r) => r.applyRrEvents)),
     },
+    ...(BASELINE === null ? {} : {
+      baseline: {
+        dist: BASELINE,
+        bytesPerOp: sum(rows.map((r) => r.bytesBase)) / sum(rows.map((r) => r.ops)),
+        cpuOverheadPerOpMs: median(rows.map((r) => (r.cpuBase - r.cpuNone) / r.ops)),
+        agentApplyMsTotal: sum(rows.map((r) => r.applyBaseMs)),
+        agentApplyFrames: sum(rows.map((r) => r.applyBaseFrames)),
+      },
+    }),
     bundleGz: {
       oursCustomerJsPlusWasm: gz(oursJs) + gz(oursWasm),
       oursAgentJsPlusWasm: gz(oursJs) + gz(oursWasm),

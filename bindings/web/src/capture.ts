@@ -25,7 +25,7 @@ import { OpWriter, nsCode } from './encode.js';
 import { BlockedBoxes } from './blocked.js';
 import { absoluteCss, capturedAttr, isStyleText } from './urls.js';
 import { FrameWatch, capturedDocumentOf, isHtmlElement } from './frames.js';
-import { ADOPTED_ATTR, LINK_ATTR, isEdited, isModified, piecesMatchRules, readableLink, rulesOf, sheetText, splitRules, watchSheets } from './sheets.js';
+import { ADOPTED_ATTR, LINK_ATTR, alignPieces, isEdited, isModified, readableLink, rulesOf, sheetText, splitRules, watchSheets, watchSheetsBefore } from './sheets.js';
 import { shadowRootOf, watchShadows } from './shadows.js';
 
 // Batch ops (engine/src/capture/batch.rs).
@@ -113,9 +113,10 @@ export class CaptureImpl implements Capture {
   /** Capture-owned rule texts holding a piece of the style's source (splitStyle), not the
    * rule's `cssText`: brought up to date only when the rule's contents are edited. */
   private sourceTexts = new WeakSet<Text>();
-  /** A large <style>'s sheet and its rule texts cut from its source, or null when it travels
-   * as its DOM text (small, or its pieces are not its rules). */
-  private splitSheets = new WeakMap<CSSStyleSheet, Text[] | null>();
+  /** A large <style>'s sheet and the capture-owned texts of its source's pieces (null when it
+   * travels as its DOM text); `mapped` once the pieces were matched with its rules. */
+  private splitSheets = new WeakMap<CSSStyleSheet, { texts: Text[]; pieces: string[]; mapped: boolean } | null>();
+  private readonly unwatchSheetsBefore: () => void;
   /** Capture-owned <style> elements standing in for same-origin stylesheet links. */
   private linkStyles = new WeakMap<Element, HTMLStyleElement>();
   /** The documents and shadow roots listed to the engine, each with its capture-owned element
@@ -169,6 +170,7 @@ export class CaptureImpl implements Capture {
       for (const r of records) this.pending.push(r);
       this.schedule();
     });
+    this.unwatchSheetsBefore = watchSheetsBefore((sheet) => this.mapSplit(sheet));
     this.unwatchSheets = watchSheets((sheet) => {
       this.dirtySheets.add(sheet);
       this.schedule();
@@ -364,6 +366,7 @@ export class CaptureImpl implements Capture {
     this.observer.disconnect();
     for (const t of EVENTS) document.removeEventListener(t, this.onEvent, true);
     this.unwatchSheets();
+    this.unwatchSheetsBefore();
     this.unhookShadows();
     this.unwatchRoots();
     this.frameWatch.releaseAll();
@@ -671,16 +674,17 @@ export class CaptureImpl implements Capture {
 
   /**
    * A large <style> (its sheet not edited through the CSSOM yet) as one capture-owned text per
-   * top-level rule, cut from its source (so the mirror parses the same text), or null when it
-   * travels as its DOM text. The texts are its rules' (`ruleTexts`): the sheet's first CSSOM
-   * edit then costs the rules it inserts or deletes, not the whole sheet.
+   * top-level statement of its source (the pieces join to its text: the mirror parses the same
+   * sheet), or null when it travels as its DOM text. Before the sheet's first CSSOM edit the
+   * pieces become its rules' texts (`mapSplit`): that edit then costs the rules it inserts or
+   * deletes (and a removal per piece the browser had dropped), not the whole sheet.
    */
   private splitStyle(el: HTMLStyleElement): Text[] | null {
     const sheet = el.sheet;
     if (sheet === null) return null;
     const known = this.splitSheets.get(sheet);
-    if (known !== undefined) return known;
-    let texts: Text[] | null = null;
+    if (known !== undefined) return known?.texts ?? null;
+    let split: { texts: Text[]; pieces: string[]; mapped: boolean } | null = null;
     let only = true;
     let size = 0;
     for (let c = el.firstChild; c !== null; c = c.nextSibling) {
@@ -688,21 +692,31 @@ export class CaptureImpl implements Capture {
       else size += (c as Text).length;
     }
     if (only && size >= SPLIT_MIN) {
-      const source = el.textContent ?? '';
-      const pieces = splitRules(source);
-      const rules = rulesOf(sheet);
-      if (pieces !== null && piecesMatchRules(pieces, rules)) {
+      const pieces = splitRules(el.textContent ?? '');
+      if (pieces !== null && pieces.length > 1) {
         const base = el.ownerDocument.baseURI;
-        texts = pieces.map((piece, i) => {
-          const t = document.createTextNode(absoluteCss(piece, base));
-          this.ruleTexts.set(rules[i]!, t);
-          this.sourceTexts.add(t);
-          return t;
-        });
+        split = { texts: pieces.map((piece) => document.createTextNode(absoluteCss(piece, base))), pieces, mapped: false };
       }
     }
-    this.splitSheets.set(sheet, texts);
-    return texts;
+    this.splitSheets.set(sheet, split);
+    return split?.texts ?? null;
+  }
+
+  /** Before a split sheet's first CSSOM edit: its pieces become its rules' texts (those that
+   * do not align leave it to travel as rule texts made afresh, as a sheet never split). */
+  private mapSplit(sheet: CSSStyleSheet): void {
+    const split = this.splitSheets.get(sheet);
+    if (split == null || split.mapped || isModified(sheet)) return;
+    split.mapped = true;
+    const win = (sheet.ownerNode?.ownerDocument?.defaultView ?? window) as Window & typeof globalThis;
+    const rules = rulesOf(sheet);
+    const at = alignPieces(split.pieces, rules, win);
+    if (at === null) return;
+    at.forEach((j, i) => {
+      if (j < 0) return;
+      this.ruleTexts.set(rules[j]!, split.texts[i]!);
+      this.sourceTexts.add(split.texts[i]!);
+    });
   }
 
   /** The capture-owned text nodes of `rules` (a text the engine knows is brought up to date
@@ -878,7 +892,7 @@ function overriddenSheet(el: HTMLStyleElement): CSSStyleSheet | null {
 const EVENTS = ['input', 'change', 'scroll', 'load', 'error'];
 /** The size (UTF-16 units) from which a <style>'s text travels cut at its rules (splitStyle):
  * below it, its first CSSOM edit re-sending the text costs little. */
-const SPLIT_MIN = 2048;
+const SPLIT_MIN = 512;
 
 /** One rule's text as it travels (URLs resolved; a newline keeps rules apart in the style). */
 function ruleCss(r: CSSRule, base: string): string {

@@ -22,6 +22,8 @@ export const LINK_ATTR = 'data-cobrowse-href';
 type Listener = (sheet: CSSStyleSheet) => void;
 
 const listeners = new Set<Listener>();
+/** Called before every CSSOM edit of a sheet, in any hooked window (`watchSheetsBefore`). */
+const beforeListeners = new Set<Listener>();
 /** Sheets whose rules were changed through the CSSOM since they were parsed. */
 const modified = new WeakSet<CSSStyleSheet>();
 /** Top-level rules whose contents were edited through the CSSOM (a rule inserted into or
@@ -40,6 +42,15 @@ export function watchSheets(listener: Listener): () => void {
       restore();
       restore = null;
     }
+  };
+}
+
+/** Calls `listener(sheet)` before every CSSOM edit of a sheet in any hooked window (the page's
+ * and the watched iframes'), until the returned function is called. */
+export function watchSheetsBefore(listener: Listener): () => void {
+  beforeListeners.add(listener);
+  return () => {
+    beforeListeners.delete(listener);
   };
 }
 
@@ -69,12 +80,17 @@ function hook(win: Window & typeof globalThis = window, to: Set<Listener> = list
     for (const l of to) l(sheet);
   };
   const undo: (() => void)[] = [];
-  const wrap = <T extends object>(proto: T, name: string, sheetOf: (self: any) => CSSStyleSheet | null | undefined): void => {
+  const wrap = <T extends object>(proto: T, name: string, sheetOf: (self: any) => CSSStyleSheet | null | undefined, after?: (self: any) => void): void => {
     const desc = Object.getOwnPropertyDescriptor(proto, name);
     const orig = desc?.value;
     if (typeof orig !== 'function') return;
     const wrapped = function (this: any, ...args: unknown[]): unknown {
+      if (beforeListeners.size > 0) {
+        const sheet = sheetOf(this);
+        if (sheet) for (const l of beforeListeners) l(sheet);
+      }
       const r = orig.apply(this, args);
+      after?.(this);
       if (r instanceof win.Promise || r instanceof Promise) {
         return r.then((v) => {
           notify(sheetOf(this));
@@ -91,11 +107,10 @@ function hook(win: Window & typeof globalThis = window, to: Set<Listener> = list
   for (const m of ['insertRule', 'deleteRule', 'addRule', 'removeRule', 'replace', 'replaceSync']) wrap(sp, m, (s) => s);
   if (typeof win.CSSGroupingRule !== 'undefined') {
     for (const m of ['insertRule', 'deleteRule']) {
-      wrap(win.CSSGroupingRule.prototype, m, (r: CSSRule) => {
+      wrap(win.CSSGroupingRule.prototype, m, (r: CSSRule) => r.parentStyleSheet, (r: CSSRule) => {
         let top = r;
         while (top.parentRule !== null) top = top.parentRule;
         edited.add(top);
-        return r.parentStyleSheet;
       });
     }
   }
@@ -160,7 +175,7 @@ export function readableLink(el: Element): el is HTMLLinkElement {
  * white space before a statement go with it, trailing ones with the last. The pieces join to
  * `text` exactly. Null when there is no statement or a stray closing brace (the caller then
  * sends the text whole). Whether each piece is one rule of the parsed sheet is for the caller
- * to check (`piecesMatchRules`): the browser drops invalid statements.
+ * to check (`alignPieces`): the browser drops invalid statements.
  */
 export function splitRules(text: string): string[] | null {
   const out: string[] = [];
@@ -236,13 +251,35 @@ export function splitRules(text: string): string[] | null {
   return out.length > 0 ? out : null;
 }
 
-/** Whether `pieces` (from `splitRules`) are `rules`, one each: as many, and each an at-rule
- * exactly where a rule is one (a cheap check that no invalid statement was dropped between). */
-export function piecesMatchRules(pieces: string[], rules: CSSRule[]): boolean {
-  if (pieces.length !== rules.length) return false;
-  for (let i = 0; i < pieces.length; i++) {
-    const at = /^(?:\s|\/\*[\s\S]*?\*\/|<!--|-->)*@/.test(pieces[i]!);
-    if (at !== (rules[i]!.type !== 1 /* STYLE_RULE */)) return false;
+/**
+ * Which of `rules` (a sheet's top-level rules, in order) each of `pieces` (its source cut by
+ * `splitRules`) is: the rule's index, or -1 for a piece the browser dropped (invalid, such as
+ * another browser's prefixed selector). Each piece is parsed alone in a constructed sheet of
+ * `win` and must give no rule, or one whose text is the next rule's. Null when they do not
+ * align (a piece whose meaning depends on the rest, such as @import or a namespace prefix).
+ */
+export function alignPieces(pieces: string[], rules: CSSRule[], win: Window & typeof globalThis): number[] | null {
+  let probe: CSSStyleSheet;
+  try {
+    probe = new win.CSSStyleSheet();
+  } catch {
+    return null;
   }
-  return true;
+  const out: number[] = [];
+  let j = 0;
+  for (const piece of pieces) {
+    try {
+      probe.replaceSync(piece);
+    } catch {
+      return null;
+    }
+    const got = probe.cssRules;
+    if (got.length === 0) {
+      out.push(-1);
+      continue;
+    }
+    if (got.length !== 1 || j >= rules.length || got[0]!.cssText !== rules[j]!.cssText) return null;
+    out.push(j++);
+  }
+  return j === rules.length ? out : null;
 }

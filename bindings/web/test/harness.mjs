@@ -46,6 +46,11 @@ export async function startServer(pages = {}) {
         const file = path.join(WEB, 'dist', path.basename(url.pathname));
         body = await readFile(file);
         type = TYPES[path.extname(file)] ?? 'application/octet-stream';
+      } else if (url.pathname.startsWith('/dist-baseline/') && process.env.COBROWSE_BASELINE_DIST) {
+        // Another build of the package (benches compare two builds in one run).
+        const file = path.join(process.env.COBROWSE_BASELINE_DIST, path.basename(url.pathname));
+        body = await readFile(file);
+        type = TYPES[path.extname(file)] ?? 'application/octet-stream';
       } else if (url.pathname.startsWith('/test/')) {
         const file = path.join(WEB, 'test', path.basename(url.pathname));
         body = await readFile(file);
@@ -119,15 +124,15 @@ export function mulberry32(seed) {
   };
 }
 
-/** Loads the dump helper and the package into a page (no DOM change). */
-export async function loadHelpers(page, base) {
+/** Loads the dump helper and the package (from `dist`, a path the server serves) into a page (no DOM change). */
+export async function loadHelpers(page, base, dist = 'dist') {
   await page.evaluate(await readFile(path.join(WEB, 'test/dom-dump.js'), 'utf8'));
   await page.evaluate(await readFile(path.join(WEB, 'test/workload.js'), 'utf8'));
   await page.evaluate(async (url) => {
     globalThis.cobrowse = await import(url);
     await globalThis.cobrowse.init();
     await globalThis.cobrowse.init();
-  }, `${base}/dist/cobrowse.js`);
+  }, `${base}/${dist}/cobrowse.js`);
 }
 
 /** Starts capture in the customer page; frames collect as base64 in `__frames`. */

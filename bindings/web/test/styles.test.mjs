@@ -30,10 +30,14 @@ const SITE_CSS = '.site { color: blue }\n.logo { background: url(logo.png) }\n';
 
 // A large <style> in the page's HTML (it reaches the mirror in the keyframe), its source with
 // what a cut at its rules must step over: comments, braces and quotes in strings, @media
-// blocks, an unquoted URL, an unclosed last rule.
+// blocks, an unquoted URL, statements the browser drops (another browser's prefixed pseudo
+// element, an unknown pseudo-class), an unclosed last rule.
 const BIG_CSS = [
   '/* header { not a rule } */',
-  ...Array.from({ length: 200 }, (_, i) => `.r${i} { margin-left: ${i}px; color: rgb(${i}, 0, 0) }`),
+  ...Array.from({ length: 100 }, (_, i) => `.r${i} { margin-left: ${i}px; color: rgb(${i}, 0, 0) }`),
+  'button::-moz-focus-inner { padding: 0 }',
+  ...Array.from({ length: 100 }, (_, i) => `.r${i + 100} { margin-left: ${i + 100}px; color: rgb(${i + 100}, 0, 0) }`),
+  'option:selected { color: red }',
   '.q::before { content: "} {;" } .q2::after { content: \'\\\' }\' }',
   '@media (min-width: 10px) { .m { color: rgb(0, 1, 0) } .m2 { top: 1px } }',
   '.u { background: url(img/u.png) }',
