@@ -6,8 +6,9 @@
 //
 // What the engine is told is the page as the agent needs it (see `kidsOf`, urls.ts and
 // sheets.ts): URLs resolved against the document's base URL; a <style> whose sheet was
-// edited through the CSSOM has one (detached, capture-owned) text node holding its effective
-// rules instead of its DOM text; a readable same-origin stylesheet link is a capture-owned
+// edited through the CSSOM has one (detached, capture-owned) text node per top-level rule
+// holding its effective rules instead of its DOM text, and a large one not edited yet one per
+// top-level statement of its DOM text (`splitStyle`: they join to that text); a readable same-origin stylesheet link is a capture-owned
 // `<style data-cobrowse-href>` with its rules; adopted sheets are a capture-owned
 // `<style data-cobrowse-adopted>`, the last child of <html>; an open shadow root is a
 // capture-owned `<template shadowrootmode="open" data-cobrowse-shadow>`, the first child of its
