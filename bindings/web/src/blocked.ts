@@ -13,6 +13,13 @@
 // the used margins and the computed `display`. `display: contents` has no box of its own: the
 // union of its children's boxes is measured. `display: none` has none at all. An element that
 // is not in the page (inside a template) cannot be measured and is reported so.
+//
+// An inline box spans its font's ascent and descent only, while its line holds its content: an
+// `object` showing its fallback content (no plugin: an `embed` or an image inside, hundreds of
+// pixels tall) measures one text line high. An inline element is measured as the union of its
+// box and its content's boxes, and an `object` laid out as its fallback content is reported as
+// `contents` (it has no replaced box then: the engine aligns the placeholder with the text's
+// bottom, as the line aligns that content, instead of standing it on the baseline).
 
 import type { OpWriter } from './encode.js';
 
@@ -117,7 +124,7 @@ interface Measured {
 export function measure(el: Element): Measured | null {
   if (!el.isConnected || el.ownerDocument.defaultView === null) return null;
   const cs = el.ownerDocument.defaultView.getComputedStyle(el);
-  const display = cs.display;
+  let display = cs.display;
   if (display === 'none') return { display, width: 0, height: 0, margin: [0, 0, 0, 0] };
   let width: number;
   let height: number;
@@ -127,6 +134,16 @@ export function measure(el: Element): Measured | null {
     const r = range.getBoundingClientRect();
     width = r.width;
     height = r.height;
+  } else if (display === 'inline') {
+    const own = el.getBoundingClientRect();
+    const range = el.ownerDocument.createRange();
+    range.selectNodeContents(el);
+    const inner = range.getBoundingClientRect();
+    const hasContent = inner.width > 0 || inner.height > 0;
+    const r = hasContent ? union(own, inner) : own;
+    width = r.width;
+    height = r.height;
+    if (hasContent && el.localName === 'object' && el.namespaceURI === 'http://www.w3.org/1999/xhtml') display = 'contents';
   } else {
     const r = el.getBoundingClientRect();
     width = r.width;
@@ -143,4 +160,12 @@ export function measure(el: Element): Measured | null {
     return Number.isFinite(n) ? n : 0;
   };
   return { display, width, height, margin: [px(cs.marginTop), px(cs.marginRight), px(cs.marginBottom), px(cs.marginLeft)] };
+}
+
+/** The smallest rectangle holding `a` and `b`. */
+function union(a: DOMRect, b: DOMRect): { width: number; height: number } {
+  return {
+    width: Math.max(a.right, b.right) - Math.min(a.left, b.left),
+    height: Math.max(a.bottom, b.bottom) - Math.min(a.top, b.top),
+  };
 }

@@ -8,6 +8,13 @@
 // moving an iframe discards its document). That iframe never loads the customer's URL: its
 // `src` and `srcdoc` are kept as `data-cobrowse-src` / `data-cobrowse-srcdoc`; the sandbox and
 // the CSP of the mirror apply inside (an about:blank document inherits both).
+//
+// Document modes: the top document and every content document show in a document of the mode
+// the customer's has (see `DocumentMode`). The browser's about:blank is in quirks mode, so a
+// content document of another mode waits in a holder while its iframe loads a shell of that
+// mode (a blob URL of the agent's origin, navigated by the agent page: no `src` in the mirror);
+// scroll offsets set while a document waited are applied again once it shows. `ready` resolves
+// when no shell of any document is loading.
 
 import type { ReplayEngine } from '../build/pkg/cobrowse_wasm.js';
 import type { ApplyResult, Replayer, ReplayerOptions } from './cobrowse.js';
@@ -151,8 +158,19 @@ export class ReplayerImpl implements Replayer {
   private loadingShell: { url: string; mode: DocumentMode } | null = null;
   /** Set when a shell of another mode could not load: the mode stays no-quirks. */
   private modeFixed = false;
-  private loading: Promise<void>;
-  private loaded: () => void = () => {};
+  /** Shell loads in progress, the mirror iframe's and nested iframes': `ready` waits for 0. */
+  private pendingLoads = 0;
+  private readyWaiters: (() => void)[] = [];
+  /** Nested mirror iframes loading a shell for their content document: URL, mode, listener. */
+  private frameShells = new Map<Element, { url: string; mode: DocumentMode; onLoad: () => void }>();
+  /** The mode of every shell document loaded into a nested iframe. */
+  private shellModes = new WeakMap<Document, DocumentMode>();
+  /** Nested iframes where a shell could not load: they keep the browser's about:blank. */
+  private frameShellRefused = new WeakSet<Element>();
+  /** The mode a doctype gives (`documentMode` parses; a document's doctype rarely changes). */
+  private doctypeModes = new WeakMap<DocumentType, DocumentMode>();
+  /** The last scroll offset set on each element, applied again after its document moved. */
+  private scrolls = new Map<Element, [number, number]>();
   /** Mirror iframes showing a content document, and that document's id. */
   private frameDocs = new Map<Element, number>();
   /** Mirror iframes whose `src`/`srcdoc` must not load (they show a content document). */
@@ -165,15 +183,31 @@ export class ReplayerImpl implements Replayer {
   ) {
     iframe.setAttribute('sandbox', 'allow-same-origin');
     iframe.setAttribute('referrerpolicy', 'no-referrer');
-    this.loading = new Promise((resolve) => (this.loaded = resolve));
+    this.loadStarted();
     iframe.addEventListener('load', () => this.shellLoaded());
     iframe.srcdoc = shell('no-quirks');
   }
 
-  /** Resolves when the iframe's document is ready: at first, and again after a keyframe that
-   * changed the document's mode, once the shell of the new mode shows the mirror. */
+  /** Resolves when the iframe's document is ready: at first, and again after a frame that
+   * changed the mode of the document or of a content document, once the shells of the new
+   * modes show the mirror. */
   get ready(): Promise<void> {
-    return this.loading;
+    if (this.pendingLoads === 0) return Promise.resolve();
+    return new Promise((resolve) => this.readyWaiters.push(resolve));
+  }
+
+  private loadStarted(): void {
+    this.pendingLoads++;
+  }
+
+  private loadEnded(): void {
+    // Each load ends once (`endFrameShell` forgets it, the top shell's ends in `shellLoaded`).
+    if (this.pendingLoads === 0) return;
+    this.pendingLoads--;
+    if (this.pendingLoads > 0) return;
+    const waiters = this.readyWaiters;
+    this.readyWaiters = [];
+    for (const w of waiters) w();
   }
 
   /** A shell document loaded: the mirror is rebuilt in it from the engine. */
@@ -214,7 +248,7 @@ export class ReplayerImpl implements Replayer {
       // Without the agent stylesheet flags are still attributes; nothing else depends on it.
     }
     if (this.engine.rebuild()) this.run(this.engine.ops(), this.engine.text());
-    this.loaded();
+    this.loadEnded();
   }
 
   /**
@@ -227,7 +261,7 @@ export class ReplayerImpl implements Replayer {
     const want = documentMode(modeDoctype(doc));
     if (want === (this.loadingShell?.mode ?? this.mode)) return;
     if (this.loadingShell !== null) URL.revokeObjectURL(this.loadingShell.url);
-    else this.loading = new Promise((resolve) => (this.loaded = resolve));
+    else this.loadStarted();
     const url = URL.createObjectURL(new Blob([shell(want)], { type: 'text/html' }));
     this.loadingShell = { url, mode: want };
     // srcdoc wins over src: it goes first.
@@ -329,6 +363,8 @@ export class ReplayerImpl implements Replayer {
           this.nodes.set(id, doc);
           this.ids.set(doc, id);
           this.frameDocs.clear();
+          for (const f of Array.from(this.frameShells.keys())) this.endFrameShell(f);
+          this.scrolls.clear();
           this.viewport(has, w, h);
           break;
         }
@@ -543,7 +579,10 @@ export class ReplayerImpl implements Replayer {
         se.scrollTop = 0;
       }
     }
-    for (const p of late) applyLate(p);
+    for (const p of late) {
+      if (p.kind === SCROLL) this.scrollTo(p.el, p.n === 1 ? p.x : 0, p.n === 1 ? p.y : 0);
+      else applyLate(p);
+    }
     if (reset) this.matchMode(doc);
   }
 
@@ -573,7 +612,101 @@ export class ReplayerImpl implements Replayer {
 
   private unhostFrame(iframe: Element): void {
     this.frameDocs.delete(iframe);
+    this.endFrameShell(iframe);
     delete (iframe as unknown as Record<symbol, unknown>)[FRAME_DOCUMENT];
+  }
+
+  /** Sets an element's scroll offset and keeps it (the document's: on its scrolling element). */
+  private scrollTo(el: Element, x: number, y: number): void {
+    if (x === 0 && y === 0) this.scrolls.delete(el);
+    else this.scrolls.set(el, [x, y]);
+    scrollElement(el, x, y);
+  }
+
+  /** The mode the customer's content document `held`, shown by `iframe`, has. */
+  private contentMode(iframe: Element, held: Document): DocumentMode {
+    // An srcdoc document is always in no-quirks mode, whatever its doctype.
+    if (iframe.hasAttribute('data-cobrowse-srcdoc')) return 'no-quirks';
+    const doctype = modeDoctype(held);
+    if (doctype === null) return 'quirks';
+    let mode = this.doctypeModes.get(doctype);
+    if (mode === undefined) {
+      mode = documentMode(doctype);
+      this.doctypeModes.set(doctype, mode);
+    }
+    return mode;
+  }
+
+  /** The mode of a document shown in a nested iframe: a shell's, or the browser's own. */
+  private shownMode(doc: Document): DocumentMode {
+    return this.shellModes.get(doc) ?? (doc.compatMode === 'BackCompat' ? 'quirks' : 'no-quirks');
+  }
+
+  /**
+   * Loads a shell of `mode` into `iframe` for content document `id`. The content leaves the
+   * document the navigation discards first (into a holder); it moves into the shell once that
+   * has loaded (`showFrames`).
+   */
+  private loadFrameShell(iframe: HTMLIFrameElement, id: number, shown: Document, mode: DocumentMode): void {
+    const held = this.nodes.get(id)!;
+    if (held === shown) {
+      const holder = shown.implementation.createHTMLDocument('');
+      holder.replaceChildren();
+      for (const c of Array.from(shown.childNodes)) holder.appendChild(c);
+      this.ids.delete(shown);
+      this.ids.set(holder, id);
+      this.nodes.set(id, holder);
+    }
+    this.navigateFrame(iframe, URL.createObjectURL(new Blob([shell(mode)], { type: 'text/html' })), mode);
+  }
+
+  /** Navigates a nested iframe to `url` (a shell of `mode`, or about:blank) and waits for it. */
+  private navigateFrame(iframe: HTMLIFrameElement, url: string, mode: DocumentMode): void {
+    const onLoad = (): void => this.frameShellLoaded(iframe);
+    iframe.addEventListener('load', onLoad);
+    this.frameShells.set(iframe, { url, mode, onLoad });
+    this.loadStarted();
+    try {
+      iframe.contentWindow!.location.replace(url);
+    } catch {
+      this.endFrameShell(iframe);
+      this.frameShellRefused.add(iframe);
+    }
+  }
+
+  /** A nested iframe loaded: when it is the shell it waited for, the content moves in. */
+  private frameShellLoaded(iframe: Element): void {
+    const loading = this.frameShells.get(iframe);
+    if (loading === undefined) return;
+    let doc: Document | null = null;
+    try {
+      doc = (iframe as HTMLIFrameElement).contentDocument;
+    } catch {
+      doc = null;
+    }
+    // An earlier navigation's load.
+    if (doc !== null && doc.URL !== loading.url) return;
+    this.endFrameShell(iframe);
+    if (doc === null) {
+      // Refused (a CSP without blob: frames): the iframe goes back to about:blank, for good.
+      if (!this.frameShellRefused.has(iframe)) {
+        this.frameShellRefused.add(iframe);
+        this.navigateFrame(iframe as HTMLIFrameElement, 'about:blank', 'quirks');
+      }
+      return;
+    }
+    this.shellModes.set(doc, loading.mode);
+    this.showFrames();
+  }
+
+  /** Stops waiting for a nested iframe's shell (loaded, refused, or the iframe went away). */
+  private endFrameShell(iframe: Element): void {
+    const loading = this.frameShells.get(iframe);
+    if (loading === undefined) return;
+    iframe.removeEventListener('load', loading.onLoad);
+    if (loading.url.startsWith('blob:')) URL.revokeObjectURL(loading.url);
+    this.frameShells.delete(iframe);
+    this.loadEnded();
   }
 
   /**
@@ -603,6 +736,16 @@ export class ReplayerImpl implements Replayer {
         shown = null;
       }
       if (shown === null) return false;
+      const want = this.contentMode(iframe, held as Document);
+      const loading = this.frameShells.get(iframe);
+      if (loading !== undefined) {
+        if (loading.mode === want) return false;
+        this.endFrameShell(iframe);
+      }
+      if (want !== this.shownMode(shown) && !this.modeFixed && !this.frameShellRefused.has(iframe)) {
+        this.loadFrameShell(iframe as HTMLIFrameElement, id, shown, want);
+        return false;
+      }
       (iframe as unknown as Record<symbol, unknown>)[FRAME_DOCUMENT] = shown;
       if (shown === held) return false;
       // Emptied first: a document refuses a doctype while it has a root element.
@@ -612,6 +755,8 @@ export class ReplayerImpl implements Replayer {
       this.ids.set(shown, id);
       this.nodes.set(id, shown);
       this.addAgentSheet(shown);
+      // Scroll offsets do not survive a move (nor apply in a holder): set them again.
+      for (const [el, [x, y]] of this.scrolls) if (el.ownerDocument === shown) scrollElement(el, x, y);
       return true;
     }
   }
@@ -660,6 +805,7 @@ export class ReplayerImpl implements Replayer {
         this.nodes.delete(id);
         this.ids.delete(n);
       }
+      if (isElement(n)) this.scrolls.delete(n);
       for (let c = n.firstChild; c !== null; c = c.nextSibling) stack.push(c);
       const frameDoc = isElement(n) ? this.frameDocs.get(n) : undefined;
       if (frameDoc !== undefined) {
@@ -776,14 +922,15 @@ function applyLate(p: Pending): void {
         o.selected = p.n === 2 ? o.defaultSelected : p.n === 1;
       }
       break;
-    case SCROLL: {
-      // The document's scroll travels on the customer's scrolling element (<body> in quirks
-      // mode); the mirror scrolls its own.
-      const doc = el.ownerDocument;
-      const target = (el === doc.body || el === doc.documentElement) && doc.scrollingElement ? doc.scrollingElement : el;
-      target.scrollLeft = p.n === 1 ? p.x : 0;
-      target.scrollTop = p.n === 1 ? p.y : 0;
-      break;
-    }
   }
 }
+
+function scrollElement(el: Element, x: number, y: number): void {
+  // The document's scroll travels on the customer's scrolling element (<body> in quirks mode);
+  // the mirror scrolls its own.
+  const doc = el.ownerDocument;
+  const target = (el === doc.body || el === doc.documentElement) && doc.scrollingElement ? doc.scrollingElement : el;
+  target.scrollLeft = x;
+  target.scrollTop = y;
+}
+

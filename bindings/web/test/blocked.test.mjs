@@ -23,10 +23,18 @@ body { margin: 0; font: 16px sans-serif }
 
 const RULES = { block: { selectors: ['.ad', '.secret'] } };
 
+// Plugin elements without a plugin: an object shows its fallback content (here an embed, 300 px
+// tall, laid out on its line), an embed shows Chromium's own box; both blocked by default.
+const PLUGINS = `<!DOCTYPE html><html><head><title>plugins</title><style>body { margin: 0; font: 16px serif }</style></head><body>
+<p id="p1">before <object id="obj" width="480" height="300" classid="clsid:D27CDB6E-AE6D-11cf-96B8-444553540000"><param name="movie" value="/x.swf"><embed src="/x.swf" type="application/x-shockwave-flash" width="480" height="300"></object> after</p>
+<p id="p2"><object id="empty" data="/none.swf" type="application/x-shockwave-flash" width="200" height="50"><param name="a" value="b"></object></p>
+<p id="end">end</p>
+</body></html>`;
+
 let server;
 let browser;
 before(async () => {
-  server = await startServer({ '/t/blocked.html': PAGE });
+  server = await startServer({ '/t/blocked.html': PAGE, '/t/plugins.html': PLUGINS });
   browser = await launch();
 });
 after(async () => {
@@ -117,6 +125,40 @@ test('a blocked element keeps its box in the mirror, and the mirror follows its 
     const stats = await customer.evaluate(() => globalThis.__cap.stats());
     assert.equal(stats.refusedBatches, 0);
     assert.equal(stats.fallbackKeyframes, 0);
+  } finally {
+    await cctx.close();
+    await actx.close();
+  }
+});
+
+test('an object showing its fallback content takes the same room in the mirror as on the page', async () => {
+  const cctx = await localContext(browser);
+  const actx = await localContext(browser);
+  try {
+    const customer = await cctx.newPage();
+    const agent = await actx.newPage();
+    await customer.goto(`${server.base}/t/plugins.html`, { waitUntil: 'load' });
+    await agent.goto(`${server.base}/agent.html`, { waitUntil: 'load' });
+    await loadHelpers(customer, server.base);
+    await loadHelpers(agent, server.base);
+    await startReplayer(agent);
+    await startCapture(customer);
+    assert.deepEqual(await applyFrames(agent, await takeFrames(customer, false)), [{ ok: true }]);
+    check(await snapshotState(customer, agent), 'keyframe');
+    const read = (mirror) => {
+      const doc = mirror ? document.getElementById('mirror').contentDocument : document;
+      return ['p1', 'p2', 'end'].map((id) => {
+        const r = doc.getElementById(id).getBoundingClientRect();
+        return [id, r.x, r.y, r.width, r.height];
+      });
+    };
+    const page = await customer.evaluate(read, false);
+    // The first paragraph is as tall as the embed's line.
+    assert.ok(page[0][4] > 300, `the page's first paragraph: ${JSON.stringify(page[0])}`);
+    assert.deepEqual(await agent.evaluate(read, true), page);
+    const styles = await agent.evaluate(() => [...document.getElementById('mirror').contentDocument.querySelectorAll('[data-cobrowse-blocked]')].map((e) => e.getAttribute('style')));
+    assert.equal(styles.length, 2);
+    assert.match(styles[0], /^display:inline-block;vertical-align:text-bottom;box-sizing:border-box;width:480px;height:30\d(\.\d+)?px;margin:0px 0px 0px 0px$/);
   } finally {
     await cctx.close();
     await actx.close();

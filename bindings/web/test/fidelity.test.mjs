@@ -4,6 +4,8 @@
 // - The document mode: a page without a doctype (quirks), with a transitional doctype
 //   (limited-quirks) and with `<!DOCTYPE html>` lay out and read CSS differently; the mirror
 //   takes each page's mode, also when one replayer goes from one mode to another.
+// - Content documents (same-origin iframes) take their own mode too, also when an iframe
+//   navigates to a page of another mode, with their scroll offset.
 // - A seeded subset of corpus pages (COBROWSE_FIDELITY_PAGES, default 6; COBROWSE_SEED picks
 //   them, default 1): at least 99.5% identical pixels after the keyframe and after the seeded
 //   workload, on each page. The screenshots and the diff image of a page below that stay in
@@ -31,6 +33,13 @@ const pages = Object.fromEntries(Object.entries(MODES).map(([m, { doctype }]) =>
 pages['/canvas.html'] = '<!DOCTYPE html><html><head><title>canvas</title><style>.wide { width: 100px }</style></head><body><p>a<canvas id="c1"></canvas>b<canvas id="c2" width="40" height="10">fallback <b>text</b></canvas><canvas id="c3" class="wide"></canvas><span id="after">after</span></p></body></html>';
 // A javascript: link: the customer sees a link (colour, underline).
 pages['/jslink.html'] = '<!DOCTYPE html><html><head><title>js link</title></head><body><p><a id="js" href="javascript:void(0)">a javascript: link</a> and <a id="plain" href="/x">a plain one</a></p></body></html>';
+// Same-origin iframes of each mode in a page of another, each content document taller than its
+// iframe (it scrolls).
+const TALL = '<div style="height:1200px;background:linear-gradient(#fff,#8af)">tall</div>';
+for (const [m, { doctype }] of Object.entries(MODES)) pages[`/nested-${m}.html`] = `${doctype}<html><head><title>nested ${m}</title></head><body>${BODY}${TALL}</body></html>`;
+const FRAME_IDS = ['quirks', 'limited-quirks', 'no-quirks'];
+pages['/nested-top.html'] = `${MODES['limited-quirks'].doctype}<html><head><title>nested top</title></head><body>${FRAME_IDS.map((m) => `<iframe id="${m}" src="/nested-${m}.html" style="width:300px;height:200px;border:0"></iframe>`).join('')}</body></html>`;
+pages['/nested-one.html'] = `<!DOCTYPE html><html><head><title>one iframe</title></head><body><iframe id="no-quirks" src="/nested-no-quirks.html"></iframe></body></html>`;
 // An agent page whose CSP allows no blob: frames: the mirror of a quirks page stays no-quirks.
 pages['/agent-strict.html'] = AGENT_PAGE.replace('<head>', `<head><meta http-equiv="Content-Security-Policy" content="frame-src 'self'">`);
 
@@ -90,6 +99,67 @@ test('the mirror takes the page\'s document mode (quirks, limited-quirks, no-qui
       assert.equal(ran, false, `${mode}: a script ran in the mirror`);
       await customer.evaluate(() => globalThis.__cap.stop());
     }
+  } finally {
+    await cctx.close();
+    await actx.close();
+  }
+});
+
+/** The document mode's marks, the viewport and the scroll offset of each iframe's document. */
+function frameMarksInPage([mirror, ids]) {
+  const top = mirror ? document.getElementById('mirror').contentDocument : document;
+  return ids.map((id) => {
+    const doc = top.getElementById(id).contentDocument;
+    const view = doc.defaultView;
+    const se = doc.scrollingElement;
+    return {
+      id,
+      compat: doc.compatMode,
+      probe: doc.getElementById('probe').getBoundingClientRect().height,
+      color: view.getComputedStyle(doc.getElementById('hashless')).color,
+      viewport: [se.clientWidth, se.clientHeight],
+      scroll: [se.scrollLeft, se.scrollTop],
+    };
+  });
+}
+
+test('each content document shows in its own mode with its viewport and scroll, also after its iframe navigates', async () => {
+  const actx = await localContext(browser, { width: VIEWPORT.width + 200, height: VIEWPORT.height + 200 });
+  const cctx = await localContext(browser, VIEWPORT);
+  try {
+    const agent = await actx.newPage();
+    await agent.goto(`${server.base}/agent.html`);
+    await loadHelpers(agent, server.base);
+    await startReplayer(agent);
+    const customer = await cctx.newPage();
+    await customer.goto(`${server.base}/nested-top.html`, { waitUntil: 'load' });
+    await customer.evaluate((ids) => ids.forEach((id, i) => document.getElementById(id).contentWindow.scrollTo(0, 30 + 10 * i)), FRAME_IDS);
+    await loadHelpers(customer, server.base);
+    await startCapture(customer);
+    assert.deepEqual(await applyFrames(agent, await takeFrames(customer, false)), [{ ok: true }]);
+    const page = await customer.evaluate(frameMarksInPage, [false, FRAME_IDS]);
+    assert.deepEqual(page.map((f) => [f.id, f.compat, f.probe, f.scroll]), [
+      ['quirks', 'BackCompat', 16, [0, 30]],
+      ['limited-quirks', 'CSS1Compat', 16, [0, 40]],
+      ['no-quirks', 'CSS1Compat', 20, [0, 50]],
+    ], 'the page itself');
+    assert.deepEqual(await agent.evaluate(frameMarksInPage, [true, FRAME_IDS]), page, 'the mirror\'s content documents');
+    const shots = await Promise.all([customer.screenshot(), agent.screenshot({ clip: { x: 0, y: 0, ...VIEWPORT } })]);
+    assert.equal(comparePngs(shots[0], shots[1]).differing, 0, 'the page with its iframes looks the same in the mirror');
+    // Each iframe navigates to the page of the next mode, then scrolls.
+    await customer.evaluate((ids) => Promise.all(ids.map((id, i) => new Promise((r) => {
+      const f = document.getElementById(id);
+      f.addEventListener('load', () => {
+        f.contentWindow.scrollTo(0, 60 + i);
+        r();
+      }, { once: true });
+      f.contentWindow.location.replace(`/nested-${ids[(i + 1) % ids.length]}.html`);
+    }))), FRAME_IDS);
+    const frames = await takeFrames(customer);
+    assert.ok((await applyFrames(agent, frames)).every((r) => r.ok), 'frames after the navigations');
+    const after = await customer.evaluate(frameMarksInPage, [false, FRAME_IDS]);
+    assert.deepEqual(after.map((f) => [f.compat, f.probe, f.scroll]), [['CSS1Compat', 16, [0, 60]], ['CSS1Compat', 20, [0, 61]], ['BackCompat', 16, [0, 62]]]);
+    assert.deepEqual(await agent.evaluate(frameMarksInPage, [true, FRAME_IDS]), after, 'the mirror\'s content documents after the navigations');
   } finally {
     await cctx.close();
     await actx.close();
@@ -171,6 +241,31 @@ test('an agent page that allows no blob: frames still shows the mirror (in no-qu
     assert.equal(fp, await customer.evaluate(() => globalThis.__cap.fingerprint()));
     const text = await agent.evaluate(() => document.getElementById('mirror').contentDocument.getElementById('hashless')?.textContent);
     assert.equal(text, 'text');
+  } finally {
+    await cctx.close();
+    await actx.close();
+  }
+});
+
+test('an agent page that allows no blob: frames still shows a content document (in about:blank)', async () => {
+  const actx = await localContext(browser, { width: VIEWPORT.width + 200, height: VIEWPORT.height + 200 });
+  const cctx = await localContext(browser, VIEWPORT);
+  try {
+    const agent = await actx.newPage();
+    await agent.goto(`${server.base}/agent-strict.html`);
+    await loadHelpers(agent, server.base);
+    await startReplayer(agent);
+    const customer = await cctx.newPage();
+    await customer.goto(`${server.base}/nested-one.html`, { waitUntil: 'load' });
+    await loadHelpers(customer, server.base);
+    await startCapture(customer);
+    // The top document is no-quirks (its srcdoc shell); the content document's shell is refused.
+    assert.deepEqual(await applyFrames(agent, await takeFrames(customer, false)), [{ ok: true }]);
+    const shown = await agent.evaluate(() => {
+      const doc = document.getElementById('mirror').contentDocument.getElementById('no-quirks').contentDocument;
+      return [doc.URL, doc.compatMode, doc.getElementById('hashless')?.textContent];
+    });
+    assert.deepEqual(shown, ['about:blank', 'BackCompat', 'text']);
   } finally {
     await cctx.close();
     await actx.close();
