@@ -39,8 +39,29 @@ export function capturedDocumentOf(el: Element): Document | null {
   } catch {
     return null;
   }
-  if (doc === null || insideWidget(el)) return null;
+  if (doc === null || insideWidget(el) || loadingElsewhere(el, doc)) return null;
   return doc;
+}
+
+/**
+ * Whether `doc` is the initial `about:blank` an iframe shows while it loads another URL (after
+ * its insertion or a move): a transient document, not the page the iframe will show. A
+ * cross-origin iframe has one too, readable for a moment; it is not captured, and the iframe's
+ * `load` event (the capture listens for it) re-reads what the iframe then shows.
+ */
+function loadingElsewhere(iframe: Element, doc: Document): boolean {
+  if (doc.URL !== 'about:blank' || iframe.hasAttribute('srcdoc')) return false;
+  const src = iframe.getAttribute('src')?.trim() ?? '';
+  if (src === '') return false;
+  let url: URL;
+  try {
+    url = new URL(src, iframe.baseURI);
+  } catch {
+    return false;
+  }
+  // `javascript:` URLs run in (and write into) that same document.
+  if (url.protocol === 'javascript:') return false;
+  return !(url.protocol === 'about:' && url.pathname === 'blank');
 }
 
 /** Whether `el` is the widget's host or inside it (through shadow roots too). */

@@ -173,6 +173,8 @@ export class ReplayerImpl implements Replayer {
   private scrolls = new Map<Element, [number, number]>();
   /** Mirror iframes showing a content document, and that document's id. */
   private frameDocs = new Map<Element, number>();
+  /** Iframes whose content document left during the frame being applied (see `restoreUnhosted`). */
+  private readonly unhosted = new Set<Element>();
   /** Mirror iframes whose `src`/`srcdoc` must not load (they show a content document). */
   private frameHosts = new WeakSet<Element>();
 
@@ -363,6 +365,7 @@ export class ReplayerImpl implements Replayer {
           this.nodes.set(id, doc);
           this.ids.set(doc, id);
           this.frameDocs.clear();
+          this.unhosted.clear();
           for (const f of Array.from(this.frameShells.keys())) this.endFrameShell(f);
           this.scrolls.clear();
           this.viewport(has, w, h);
@@ -569,6 +572,7 @@ export class ReplayerImpl implements Replayer {
     }
     // Live state after the tree is in place (selecting an option, scrolling need it there).
     for (const [st, list] of styleKids) putStyleChildren(st, list);
+    this.restoreUnhosted();
     this.showFrames();
     // A keyframe states the whole page: a document scroll it does not set is 0, not what the
     // mirror showed of the page before (removing the old tree does not reset the viewport).
@@ -600,20 +604,33 @@ export class ReplayerImpl implements Replayer {
     if (!isHtml(iframe, 'iframe')) return;
     if (!this.frameHosts.has(iframe)) {
       this.frameHosts.add(iframe);
-      for (const name of ['src', 'srcdoc']) {
-        const v = iframe.getAttribute(name);
-        if (v === null) continue;
-        iframe.removeAttribute(name);
-        iframe.setAttribute(`data-cobrowse-${name}`, v);
-      }
+      renameAttrs(iframe, HOSTED_NAME);
     }
+    this.unhosted.delete(iframe);
     this.frameDocs.set(iframe, id);
   }
 
   private unhostFrame(iframe: Element): void {
     this.frameDocs.delete(iframe);
+    this.unhosted.add(iframe);
     this.endFrameShell(iframe);
     delete (iframe as unknown as Record<symbol, unknown>)[FRAME_DOCUMENT];
+  }
+
+  /**
+   * At the end of a frame: an iframe of the mirror that no longer shows a content document (it
+   * navigated to another origin, or the document it showed was a transient one) gets its URL
+   * attributes back under their own names, in their places, and loads like any other iframe.
+   * Done once the frame is applied, so a document replaced within one frame never lets the
+   * customer's URL load in between.
+   */
+  private restoreUnhosted(): void {
+    for (const iframe of this.unhosted) {
+      if (this.frameDocs.has(iframe) || !this.ids.has(iframe)) continue;
+      this.frameHosts.delete(iframe);
+      renameAttrs(iframe, UNHOSTED_NAME);
+    }
+    this.unhosted.clear();
   }
 
   /** Sets an element's scroll offset and keeps it (the document's: on its scrolling element). */
@@ -891,6 +908,31 @@ function setAttr(el: Element, ns: number, local: string, value: string): void {
     else el.setAttributeNS(NS_URI[ns] ?? null, prefixed(ns, local), value);
   } catch {
     // A name the HTML parser accepts but setAttribute does not (e.g. `"x`): not shown.
+  }
+}
+
+/** The names a content document's iframe keeps its URL attributes under (they never load). */
+const HOSTED_NAME = new Map([
+  ['src', 'data-cobrowse-src'],
+  ['srcdoc', 'data-cobrowse-srcdoc'],
+]);
+const UNHOSTED_NAME = new Map([...HOSTED_NAME].map(([k, v]) => [v, k]));
+
+/**
+ * Renames `el`'s no-namespace attributes named in `names`, keeping the attribute order (part of
+ * the DOM the mirror must equal): the attributes from the first renamed one on are taken off and
+ * put back in order, renamed ones under their new names.
+ */
+function renameAttrs(el: Element, names: Map<string, string>): void {
+  const attrs = Array.from(el.attributes);
+  const first = attrs.findIndex((a) => a.namespaceURI === null && names.has(a.name));
+  if (first < 0) return;
+  const tail = attrs.slice(first);
+  for (const a of tail) el.removeAttributeNode(a);
+  for (const a of tail) {
+    const to = a.namespaceURI === null ? names.get(a.name) : undefined;
+    if (to === undefined) el.setAttributeNode(a);
+    else el.setAttribute(to, a.value);
   }
 }
 
