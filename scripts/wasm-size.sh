@@ -13,10 +13,13 @@
 #   default+used engine with its default features, and the probe also parses HTML, reads a
 #                JSON rule file and serializes the mirror (what the features cost when used)
 #
-# Each is built for wasm32-unknown-unknown with opt-level 3, fat LTO, one codegen unit,
-# panic=abort, no debug info, stripped. Sizes: raw, gzip -9, and after `wasm-opt -Oz` (npm's
+# Each is built for wasm32-unknown-unknown with the profile that ships: the workspace's
+# `[profile.release]` and `[profile.wasm-release]` (Cargo.toml: fat LTO, one codegen unit) are
+# copied into the probe's manifest and the probe is built with `--profile wasm-release`, then
+# optimised as scripts/build-web.sh does (`wasm-opt -O3 --strip-debug --strip-producers`, npm's
 # binaryen: Debian's is too old for the features Rust enables on wasm32; installed under
-# target/wasm-size if it is not on PATH; set WASM_OPT=none to skip).
+# target/wasm-size if it is not on PATH). Sizes: raw and gzip -9 of the optimised module; with
+# WASM_OPT=none, of cargo's output instead (it carries debug info: not what ships).
 #
 # Usage: bash scripts/wasm-size.sh   (prints a Markdown table)
 set -euo pipefail
@@ -44,14 +47,12 @@ cobrowse-engine = { path = "$repo/engine", default-features = false }
 engine-defaults = ["cobrowse-engine/default"]
 use-features = ["engine-defaults"]
 
-[profile.release]
-opt-level = 3
-lto = "fat"
-codegen-units = 1
-panic = "abort"
-debug = false
-strip = true
 TOML
+# The shipped profile, verbatim from the workspace manifest.
+awk '/^\[/ { keep = ($0 == "[profile.release]" || $0 == "[profile.wasm-release]") }
+     keep' "$repo/Cargo.toml" >>"$probe/Cargo.toml"
+grep -q '^\[profile.wasm-release\]' "$probe/Cargo.toml" ||
+    { echo "no [profile.wasm-release] in $repo/Cargo.toml" >&2; exit 1; }
 
 cat >"$probe/src/main.rs" <<'RUST'
 //! What a browser client of the engine does, with inputs the optimizer cannot see through.
@@ -131,27 +132,29 @@ mkdir -p "$out"
 kb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1024 }'; }
 gz() { gzip -9 -c "$1" | wc -c; }
 
-echo "| build | features | raw KiB | gzip KiB | wasm-opt -Oz KiB | wasm-opt + gzip KiB |"
-echo "|---|---|---:|---:|---:|---:|"
+if [ "$wasm_opt" != none ]; then
+    echo "| build | features | wasm-opt -O3 KiB | wasm-opt -O3 + gzip -9 KiB |"
+else
+    echo "| build | features | cargo output KiB (with debug info) | gzip -9 KiB |"
+fi
+echo "|---|---|---:|---:|"
 for variant in no-default default default+used; do
     case "$variant" in
         no-default) flags=(); label="none (--no-default-features)" ;;
         default) flags=(--features engine-defaults); label="html, config (on, unused)" ;;
         default+used) flags=(--features use-features); label="html, config (used)" ;;
     esac
-    cargo build --quiet --release --target wasm32-unknown-unknown \
+    cargo build --quiet --profile wasm-release --target wasm32-unknown-unknown \
         --manifest-path "$probe/Cargo.toml" --target-dir "$work/target" "${flags[@]}"
     wasm="$out/$variant.wasm"
-    cp "$work/target/wasm32-unknown-unknown/release/wasm-size-probe.wasm" "$wasm"
-    raw=$(wc -c <"$wasm")
+    cp "$work/target/wasm32-unknown-unknown/wasm-release/wasm-size-probe.wasm" "$wasm"
     if [ "$wasm_opt" != none ]; then
-        "$wasm_opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
-            --enable-sign-ext --enable-mutable-globals --enable-reference-types \
-            --enable-multivalue "$wasm" -o "$out/$variant.opt.wasm"
-        opt=$(wc -c <"$out/$variant.opt.wasm")
-        optgz=$(gz "$out/$variant.opt.wasm")
-        echo "| $variant | $label | $(kb "$raw") | $(kb "$(gz "$wasm")") | $(kb "$opt") | $(kb "$optgz") |"
-    else
-        echo "| $variant | $label | $(kb "$raw") | $(kb "$(gz "$wasm")") | - | - |"
+        # The flags of scripts/build-web.sh.
+        "$wasm_opt" -O3 --strip-debug --strip-producers \
+            --enable-bulk-memory --enable-reference-types --enable-nontrapping-float-to-int \
+            --enable-sign-ext --enable-mutable-globals --enable-multivalue \
+            "$wasm" -o "$out/$variant.opt.wasm"
+        wasm="$out/$variant.opt.wasm"
     fi
+    echo "| $variant | $label | $(kb "$(wc -c <"$wasm")") | $(kb "$(gz "$wasm")") |"
 done

@@ -4,26 +4,33 @@
 //!   batch (a `u32` op stream plus one string, see `cobrowse_engine::capture_batch`) and hands
 //!   it over in one call; the engine applies it to its live tree and returns one frame. All
 //!   masking, blocking, disabling and sanitizing happen here, before anything is encoded.
-//! - [`ReplayEngine`] (agent page): applies frames to a [`Mirror`]; once a whole frame is
+//! - `ReplayEngine` (agent page): applies frames to a `Mirror`; once a whole frame is
 //!   accepted it hands the browser the DOM operations that bring the sandboxed iframe to the
-//!   mirror's state (see [`dom_ops`]). A refused frame yields no operations at all, so the
+//!   mirror's state (see `dom_ops`). A refused frame yields no operations at all, so the
 //!   iframe is never half-updated.
 //!
 //! JavaScript touches the DOM; every decision is made here.
+//!
+//! Feature `agent` (on by default): the [`ReplayEngine`] and its [`dom_ops`]. The customer's
+//! widget loads a module built without it (`scripts/build-web.sh`): the capture keeps its own
+//! shadow mirror, but never turns frames into DOM operations.
 
+#[cfg(feature = "agent")]
 pub mod dom_ops;
 pub mod dump;
 mod permission;
 pub mod protocol;
+#[cfg(feature = "agent")]
+mod replay;
 mod rules;
 
 use cobrowse_engine::{
-    Capture, FrameKind, FrameView, Mirror, MirrorOptions, NodeHandles, ReplayError, Rules,
-    Sanitize, Tree, apply_batch,
+    Capture, FrameKind, FrameView, NodeHandles, Rules, Sanitize, Tree, apply_batch,
 };
 use wasm_bindgen::prelude::*;
 
-use crate::dom_ops::DomOps;
+#[cfg(feature = "agent")]
+pub use crate::replay::ReplayEngine;
 
 /// The customer side: the live tree, the node handles the page's script uses, and the
 /// capture that turns edits into frames.
@@ -187,118 +194,4 @@ impl CaptureEngine {
             .as_ref()
             .map_or_else(String::new, |c| dump::dump(c.shadow().tree()))
     }
-}
-
-/// The agent side: a mirror and the DOM operations of the last accepted frame.
-#[wasm_bindgen]
-pub struct ReplayEngine {
-    mirror: Mirror,
-    ops: DomOps,
-    error: String,
-}
-
-impl Default for ReplayEngine {
-    fn default() -> Self {
-        ReplayEngine::new()
-    }
-}
-
-#[wasm_bindgen]
-impl ReplayEngine {
-    /// An empty mirror that only accepts sanitized frames.
-    #[wasm_bindgen(constructor)]
-    pub fn new() -> ReplayEngine {
-        ReplayEngine {
-            mirror: Mirror::new(MirrorOptions::default()),
-            ops: DomOps::default(),
-            error: String::new(),
-        }
-    }
-
-    /// Applies one frame. `true`: accepted, its DOM operations are in `ops()`/`text()`.
-    /// `false`: refused (see `error()`); no operations; the mirror waits for a keyframe.
-    pub fn apply(&mut self, bytes: &[u8]) -> bool {
-        let mut ops = DomOps::default();
-        match self.mirror.apply_frame(bytes, &mut ops) {
-            Ok(_) => {
-                self.ops = ops;
-                self.error.clear();
-                true
-            }
-            Err(e) => {
-                self.ops = DomOps::default();
-                self.error = describe(&e);
-                false
-            }
-        }
-    }
-
-    /// DOM operations that rebuild the whole page from what the mirror holds (a fresh iframe
-    /// document); `false` when the mirror has nothing in sync to show.
-    pub fn rebuild(&mut self) -> bool {
-        let Some(bytes) = self.mirror.keyframe() else {
-            return false;
-        };
-        let mut ops = DomOps::default();
-        let Ok(view) = FrameView::access(&bytes) else {
-            return false;
-        };
-        let records: Vec<_> = view.records().collect();
-        ops.keyframe_records(&records);
-        self.ops = ops;
-        true
-    }
-
-    /// The op stream of the last accepted frame.
-    pub fn ops(&self) -> Vec<u32> {
-        self.ops.ops.clone()
-    }
-
-    /// The string operands of the last accepted frame.
-    pub fn text(&self) -> String {
-        self.ops.text.clone()
-    }
-
-    /// Why the last frame was refused.
-    pub fn error(&self) -> String {
-        self.error.clone()
-    }
-
-    /// Whether the mirror accepts deltas.
-    pub fn in_sync(&self) -> bool {
-        self.mirror.in_sync()
-    }
-
-    /// The mirror's fingerprint, as 16 hex digits.
-    pub fn fingerprint(&self) -> String {
-        format!("{:016x}", self.mirror.fingerprint())
-    }
-
-    /// The customer's device pixel ratio in thousandths (0: not known).
-    pub fn pixel_ratio(&self) -> u32 {
-        self.mirror.tree().pixel_ratio().unwrap_or(0)
-    }
-
-    /// Nodes the mirror holds.
-    pub fn node_count(&self) -> u32 {
-        self.mirror.tree().len() as u32
-    }
-
-    /// A canonical dump of the mirror (tests compare it with the iframe's DOM).
-    #[wasm_bindgen(js_name = debugDump)]
-    pub fn debug_dump(&self) -> String {
-        dump::dump(self.mirror.tree())
-    }
-}
-
-fn describe(e: &ReplayError) -> String {
-    let kind = match e {
-        ReplayError::SequenceGap { .. } => "sequence-gap",
-        ReplayError::FingerprintMismatch { .. } => "fingerprint-mismatch",
-        ReplayError::Desynchronized => "desynchronized",
-        ReplayError::Unsanitized => "unsanitized",
-        ReplayError::Frame(_) => "invalid-frame",
-        _ => "invalid-structure",
-    };
-    format!("{kind}: {e}")
 }

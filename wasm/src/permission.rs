@@ -15,28 +15,77 @@
 //! Nothing of the action's contents (typed text, URLs) appears in a result or an error.
 
 use cobrowse_engine::WireId;
+use cobrowse_engine::protocol::ObjectValue;
 use cobrowse_engine::protocol::{HighlightScope, Message};
 use cobrowse_engine::session::{
     ActionContext, ActionKind, AgentAction, AllowedAction, ControlCeiling, DenyReason, Point,
     SessionPolicy, TargetFacts, TypedText, check_action,
 };
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use crate::CaptureEngine;
-use crate::protocol::{message_from_js, to_js};
+use crate::protocol::{JsObjectValue, message_from_js, to_js};
 
-/// The `ctx` argument.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+/// The `ctx` argument, read field by field (not through serde: its deserializer brought
+/// float formatting and its generic error machinery into the module for one small object).
 struct CheckContext {
     /// `"full"`, `"partial"` or `"none"` (any case: `Joined.ceiling`'s `"Full"` is accepted).
     ceiling: String,
     /// Whether the acting agent holds control.
     in_control: bool,
     /// Allowed domain patterns (`"example.com"`, `"*.example.com"`); none or empty: any.
-    #[serde(default)]
     allowed_domains: Option<Vec<String>>,
+}
+
+impl CheckContext {
+    /// Reads `ctx`: an object with exactly the fields above (`inControl`, `allowedDomains`);
+    /// `allowedDomains` may be left out, `null` or `undefined`. A misspelt field (`incontrol`)
+    /// is refused rather than silently defaulted.
+    fn from_js(ctx: JsValue) -> Result<CheckContext, JsError> {
+        let ctx = JsObjectValue(ctx);
+        let keys = ctx
+            .keys()
+            .ok_or_else(|| JsError::new("cobrowse: bad check context: not an object"))?;
+        if let Some(key) = keys
+            .iter()
+            .find(|k| !["ceiling", "inControl", "allowedDomains"].contains(&k.as_str()))
+        {
+            return Err(JsError::new(&format!(
+                "cobrowse: unknown check context field `{key}`"
+            )));
+        }
+        let ceiling = ctx
+            .get("ceiling")
+            .and_then(|v| v.as_string())
+            .ok_or_else(|| {
+                JsError::new("cobrowse: bad check context: `ceiling` must be a string")
+            })?;
+        let in_control = ctx
+            .get("inControl")
+            .and_then(|v| v.as_bool())
+            .ok_or_else(|| {
+                JsError::new("cobrowse: bad check context: `inControl` must be a boolean")
+            })?;
+        let allowed_domains = match ctx.get("allowedDomains").filter(|v| !v.is_null()) {
+            Some(v) => Some(
+                v.0.dyn_ref::<js_sys::Array>()
+                    .and_then(|a| a.iter().map(|s| s.as_string()).collect::<Option<Vec<_>>>())
+                    .ok_or_else(|| {
+                        JsError::new(
+                            "cobrowse: bad check context: `allowedDomains` must be an array of strings",
+                        )
+                    })?,
+            ),
+            None => None,
+        };
+        Ok(CheckContext {
+            ceiling,
+            in_control,
+            allowed_domains,
+        })
+    }
 }
 
 /// `{ allowed: true, action, kind }`.
@@ -146,20 +195,7 @@ impl CaptureEngine {
                 kind.name()
             ))
         })?;
-        // Object deserialization from JS reads only the declared fields: a misspelt one
-        // (`incontrol`) must not silently default, so the keys are checked here.
-        if ctx.is_object() {
-            for key in js_sys::Object::keys(ctx.unchecked_ref::<js_sys::Object>()).iter() {
-                let key = key.as_string().unwrap_or_default();
-                if !["ceiling", "inControl", "allowedDomains"].contains(&key.as_str()) {
-                    return Err(JsError::new(&format!(
-                        "cobrowse: unknown check context field `{key}`"
-                    )));
-                }
-            }
-        }
-        let ctx: CheckContext = serde_wasm_bindgen::from_value(ctx)
-            .map_err(|e| JsError::new(&format!("cobrowse: bad check context: {e}")))?;
+        let ctx = CheckContext::from_js(ctx)?;
         let mut policy = SessionPolicy {
             control_ceiling: ceiling(&ctx.ceiling)?,
             ..SessionPolicy::default()

@@ -9,7 +9,8 @@ import wasmInit, {
   decodeMessage as wasmDecodeMessage,
   denialMessage as wasmDenialMessage,
   encodeMessage as wasmEncodeMessage,
-} from '../build/pkg/cobrowse_wasm.js';
+  WASM_FILE,
+} from '@cobrowse/wasm';
 import { CaptureImpl } from './capture.js';
 import type { ActionCheck, ActionCheckContext, AgentActionMessage, DenyReason, Message } from './messages.js';
 import { ReplayerImpl } from './replay.js';
@@ -105,7 +106,7 @@ let loading: Promise<void> | undefined;
 
 /** Loads the WebAssembly module (from beside this file). Calling it again is harmless. */
 export function init(): Promise<void> {
-  loading ??= wasmInit({ module_or_path: new URL('./cobrowse_bg.wasm', import.meta.url) }).then(
+  loading ??= wasmInit({ module_or_path: new URL(WASM_FILE, import.meta.url) }).then(
     () => undefined,
   );
   return loading;

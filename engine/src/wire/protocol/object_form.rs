@@ -335,8 +335,28 @@ fn unit_variant<'de, T: Deserialize<'de>>(
     name: &'de str,
     expected: &'static str,
 ) -> Result<T, ObjectFormError> {
-    let d: StrDeserializer<'de, serde::de::value::Error> = name.into_deserializer();
+    let d: StrDeserializer<'de, NotAVariant> = name.into_deserializer();
     T::deserialize(d).map_err(|_| ObjectFormError::invalid(expected))
+}
+
+/// The error of [`unit_variant`]'s deserializer. It drops serde's message (the caller reports
+/// `expected` instead), so that nothing formats it: serde's messages for unexpected values
+/// bring float formatting and its error machinery into the browser build.
+#[derive(Debug)]
+struct NotAVariant;
+
+impl fmt::Display for NotAVariant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("not a variant name")
+    }
+}
+
+impl std::error::Error for NotAVariant {}
+
+impl serde::de::Error for NotAVariant {
+    fn custom<T: fmt::Display>(_: T) -> Self {
+        NotAVariant
+    }
 }
 
 /// Unit-only enums: their variant's name.
