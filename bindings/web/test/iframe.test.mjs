@@ -205,3 +205,71 @@ test("an iframe inside the widget is never captured; a page's own one is", async
     await close();
   }
 });
+
+test("an iframe's URL keeps its place; a loading or cross-origin iframe's about:blank is no content document", async () => {
+  const { customer, agent, close } = await open('/t/widget.html');
+  // The mirror's iframe `x` as the page has it: whether it shows a document, and its attributes
+  // in order as the agent's DOM holds them (a hosted iframe's URL is renamed, not moved).
+  const mirrorFrame = () => agent.evaluate(() => {
+    const x = document.getElementById('mirror').contentDocument.getElementById('x');
+    return x === null ? null : { attrs: [...x.attributes].map((a) => a.name), hosted: x[Symbol.for('cobrowse.frameDocument')] !== undefined };
+  });
+  // `before load`: the change and the flush run in one task, so the frame shows the iframe
+  // before it loads; the page moves on once it has loaded, so only the mirror's iframe is checked.
+  const step = async (what, js, expected, beforeLoad = false) => {
+    let frames;
+    if (beforeLoad) {
+      frames = await customer.evaluate((js) => {
+        new Function(js)();
+        globalThis.__cap.flush();
+        const f = globalThis.__frames;
+        globalThis.__frames = [];
+        return f;
+      }, js);
+    } else {
+      await customer.evaluate(js);
+      frames = await takeFrames(customer);
+    }
+    assert.ok((await applyFrames(agent, frames)).every((r) => r.ok), what);
+    if (!beforeLoad) check(await snapshotState(customer, agent), what);
+    assert.deepEqual(await mirrorFrame(), expected, what);
+  };
+  try {
+    assert.ok((await applyFrames(agent, await takeFrames(customer, false))).every((r) => r.ok));
+    // Inserted and flushed before it loads: its initial about:blank is not its document.
+    await step(
+      'inserted, not loaded yet',
+      `{ const x = document.createElement('iframe'); x.setAttribute('src', '/t/deep.html'); x.id = 'x'; x.title = 't'; document.body.appendChild(x); }`,
+      { attrs: ['src', 'id', 'title'], hosted: false },
+      true,
+    );
+    // Loaded: the same-origin document arrives; `src` keeps its place under its hosted name.
+    await step(
+      'loaded',
+      `new Promise((r) => { const x = document.getElementById('x'); if (x.contentDocument?.getElementById('deep')) r(); else x.addEventListener('load', r, { once: true }); })`,
+      { attrs: ['data-cobrowse-src', 'id', 'title'], hosted: true },
+    );
+    // Navigated to another origin (a refused port): the document leaves, the URL is `src` again,
+    // in its place.
+    await step(
+      'navigated to another origin',
+      `new Promise((r) => { const x = document.getElementById('x'); x.addEventListener('load', r, { once: true }); x.src = 'http://127.0.0.1:1/'; })`,
+      { attrs: ['src', 'id', 'title'], hosted: false },
+    );
+    // Moved: a cross-origin iframe shows a same-origin about:blank while it reloads; not captured.
+    await step(
+      'cross-origin iframe moved, not reloaded yet',
+      `document.body.insertBefore(document.getElementById('x'), document.body.firstChild)`,
+      { attrs: ['src', 'id', 'title'], hosted: false },
+      true,
+    );
+    // Reloaded (the refused port's error page): still no content document, mirror equal.
+    await step(
+      'cross-origin iframe reloaded after the move',
+      `new Promise((r) => { const x = document.getElementById('x'); if (x.contentDocument === null) r(); else x.addEventListener('load', r, { once: true }); })`,
+      { attrs: ['src', 'id', 'title'], hosted: false },
+    );
+  } finally {
+    await close();
+  }
+});
