@@ -26,6 +26,17 @@ const args = Object.fromEntries(
 const SEED = Number(args.seed ?? 1);
 const BATCHES = Number(args.batches ?? 20);
 const OPS = Number(args.ops ?? 5);
+/** Another build of ours to compare with in the same run (`--before DIR`: a copy of a dist/). */
+const BEFORE = args.before ? path.resolve(args.before) : null;
+
+/** The "before" build's files, served under /before/. */
+async function beforeFiles() {
+  if (!BEFORE) return {};
+  return {
+    '/before/cobrowse.js': await readFile(path.join(BEFORE, 'cobrowse.js')),
+    '/before/cobrowse_bg.wasm': await readFile(path.join(BEFORE, 'cobrowse_bg.wasm')),
+  };
+}
 
 async function bundle(contents, minify = true) {
   const r = await esbuild.build({
@@ -267,39 +278,95 @@ function base(server) {
   return server.base;
 }
 
-/** A page of `n` nodes: first keyframe time (ours vs rrweb-snapshot) and long-task check. */
+/** The longest main-thread task of the page's renderer while `run()` runs (a CDP trace of
+ * `RunTask` events on CrRendererMain), in ms, and the number of tasks of 50 ms or more. */
+async function longestTask(page, run) {
+  const cdp = await page.context().newCDPSession(page);
+  const events = [];
+  cdp.on('Tracing.dataCollected', (e) => events.push(...e.value));
+  const complete = new Promise((r) => cdp.once('Tracing.tracingComplete', r));
+  await cdp.send('Tracing.start', { categories: 'devtools.timeline,disabled-by-default-devtools.timeline', transferMode: 'ReportEvents' });
+  const result = await run();
+  await cdp.send('Tracing.end');
+  await complete;
+  await cdp.detach();
+  const mains = new Set(events.filter((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`));
+  const tasks = events.filter((e) => e.name === 'RunTask' && e.ph === 'X' && mains.has(`${e.pid}:${e.tid}`)).map((e) => e.dur / 1000);
+  return { result, longestTaskMs: Math.max(0, ...tasks), tasksOver50Ms: tasks.filter((d) => d >= 50).length, tasks: tasks.length };
+}
+
+/** In the page: starts `lib`'s capture and resolves with the ms until its first frame (the
+ * keyframe; a large page's walk runs in slices, so the frame may come tasks later). */
+function keyframeMsInPage(libName) {
+  return new Promise((resolve) => {
+    const lib = globalThis[libName];
+    const t = performance.now();
+    let cap = null;
+    let ms = null;
+    let bytes = 0;
+    const done = () => {
+      cap.stop();
+      resolve({ ms, bytes });
+    };
+    cap = lib.startCapture({
+      onFrame: (b) => {
+        if (ms !== null) return;
+        ms = performance.now() - t;
+        bytes = b.length;
+        if (cap !== null) queueMicrotask(done);
+      },
+    });
+    if (ms !== null) done();
+  });
+}
+
+/** Loads the "before" build (`--before DIR`, e.g. a copy of main's dist/) as `cobrowseBefore`. */
+async function loadBefore(page, base) {
+  if (!BEFORE) return;
+  await page.evaluate(async (url) => {
+    globalThis.cobrowseBefore = await import(url);
+    await globalThis.cobrowseBefore.init();
+  }, `${base}/before/cobrowse.js`);
+}
+
+/** A page of `n` nodes: first keyframe time (ours, the "before" build, rrweb-snapshot) and
+ * the longest main-thread task while each makes it. */
 async function largeBench(n) {
   const per = 5; // div > (span > text, text, b > text) = 6 nodes; 5 counted + the div itself
   const blocks = Math.ceil(n / (per + 1));
   const html = `<!DOCTYPE html><html><head><title>large</title></head><body>${'<div class="row"><span>cell</span> text <b>bold</b></div>'.repeat(blocks)}</body></html>`;
-  const server = await startServer({ '/large.html': html });
+  const server = await startServer({ '/large.html': html, ...(await beforeFiles()) });
   const browser = await launch();
   const context = await localContext(browser);
   try {
     const page = await context.newPage();
     await page.goto(`${server.base}/large.html`);
     await loadHelpers(page, server.base);
+    await loadBefore(page, server.base);
     await page.evaluate(RRWEB_SNAPSHOT);
-    const r = await page.evaluate(() => {
-      const nodes = document.getElementsByTagName('*').length;
+    const counts = await page.evaluate(() => {
       let count = 0;
       const w = document.createTreeWalker(document, NodeFilter.SHOW_ALL);
       while (w.nextNode()) count++;
-      const ours = [];
-      const rr = [];
-      let bytes = 0;
-      for (let i = 0; i < 3; i++) {
-        let t = performance.now();
-        const cap = globalThis.cobrowse.startCapture({ onFrame: (b) => { bytes = b.length; } });
-        ours.push(performance.now() - t);
-        cap.stop();
-        t = performance.now();
-        JSON.stringify(globalThis.rrwebSnapshot(document));
-        rr.push(performance.now() - t);
-      }
-      return { elements: nodes, nodes: count, oursMs: ours, rrwebSnapshotMs: rr, keyframeBytes: bytes };
+      return { elements: document.getElementsByTagName('*').length, nodes: count + 1 };
     });
-    console.log(JSON.stringify(r, null, 2));
+    const runs = { ours: [], before: [], rrwebSnapshot: [] };
+    for (let i = 0; i < 3; i++) {
+      runs.ours.push(await longestTask(page, () => page.evaluate(keyframeMsInPage, 'cobrowse')));
+      if (BEFORE) runs.before.push(await longestTask(page, () => page.evaluate(keyframeMsInPage, 'cobrowseBefore')));
+      runs.rrwebSnapshot.push(await longestTask(page, () => page.evaluate(() => {
+        const t = performance.now();
+        const json = JSON.stringify(globalThis.rrwebSnapshot(document));
+        return { ms: performance.now() - t, bytes: json.length };
+      })));
+    }
+    const summary = Object.fromEntries(Object.entries(runs).filter(([, r]) => r.length > 0).map(([k, r]) => [k, {
+      keyframeMs: r.map((x) => +x.result.ms.toFixed(1)),
+      longestTaskMs: r.map((x) => +x.longestTaskMs.toFixed(1)),
+      tasksOver50Ms: r.map((x) => x.tasksOver50Ms),
+      bytes: r[0].result.bytes,
+    }]));
+    console.log(JSON.stringify({ ...counts, ...summary }, null, 2));
   } finally {
     await browser.close();
     await server.close();

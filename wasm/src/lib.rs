@@ -39,6 +39,9 @@ pub struct CaptureEngine {
     /// Batches whose delta the capture could not verify against its shadow, so it sent a
     /// keyframe instead (always a defect in the diff; the page still mirrors correctly).
     fallback_keyframes: u32,
+    /// The tree of a keyframe being built in slices (`keyframe_begin` .. `keyframe_finish`);
+    /// while it is `Some`, `capture` is `None`.
+    building: Option<Tree>,
 }
 
 #[wasm_bindgen]
@@ -57,21 +60,51 @@ impl CaptureEngine {
             freed: Vec::new(),
             unmeasured: Vec::new(),
             fallback_keyframes: 0,
+            building: None,
         })
     }
 
     /// Builds the live tree from a batch describing the whole page (handles start afresh)
     /// and returns its keyframe, or nothing when blocked elements must be measured first:
     /// then `take_unmeasured` names them and the batch reporting their boxes returns the
-    /// keyframe.
+    /// keyframe. The same as `keyframe_begin`, one `keyframe_feed` and `keyframe_finish`.
     pub fn keyframe(&mut self, ops: &[u32], text: &str) -> Result<Vec<u8>, JsError> {
-        let mut tree = Tree::new_document();
-        let mut handles = NodeHandles::default();
-        let mut freed = Vec::new();
-        apply_batch(&mut tree, &mut handles, ops, text, &mut freed)
-            .map_err(|e| JsError::new(&e.to_string()))?;
-        self.handles = handles;
+        self.keyframe_begin();
+        self.keyframe_feed(ops, text)?;
+        self.keyframe_finish()
+    }
+
+    /// Starts building a keyframe in slices (a large page's walk spread over several tasks):
+    /// the live tree and the handles start afresh, and no frame is made until
+    /// `keyframe_finish`. Any capture in progress is dropped.
+    pub fn keyframe_begin(&mut self) {
+        self.building = Some(Tree::new_document());
+        self.capture = None;
+        self.handles = NodeHandles::default();
         self.freed.clear();
+        self.unmeasured.clear();
+    }
+
+    /// Applies one slice of the page (a batch: new nodes with their child lists, and edits
+    /// to nodes of earlier slices) to the keyframe being built. Nodes a slice leaves detached
+    /// are freed and reported by `take_freed`. The work is proportional to the slice.
+    pub fn keyframe_feed(&mut self, ops: &[u32], text: &str) -> Result<(), JsError> {
+        let tree = self
+            .building
+            .as_mut()
+            .ok_or_else(|| JsError::new("no keyframe being built"))?;
+        apply_batch(tree, &mut self.handles, ops, text, &mut self.freed)
+            .map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(())
+    }
+
+    /// Ends the keyframe being built: returns it, or nothing when blocked elements must be
+    /// measured first (as `keyframe`).
+    pub fn keyframe_finish(&mut self) -> Result<Vec<u8>, JsError> {
+        let tree = self
+            .building
+            .take()
+            .ok_or_else(|| JsError::new("no keyframe being built"))?;
         let mut capture = Capture::new(self.rules.clone(), tree);
         let unmeasured = self.handles_of(capture.take_unmeasured_blocked());
         let bytes = if unmeasured.is_empty() {

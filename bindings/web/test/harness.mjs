@@ -40,6 +40,7 @@ export async function startServer(pages = {}) {
       if (url.pathname in pages) {
         body = pages[url.pathname];
         if (url.pathname.endsWith('.css')) type = 'text/css; charset=utf-8';
+        else type = TYPES[path.extname(url.pathname)] ?? type;
       } else if (url.pathname === '/agent.html') {
         body = AGENT_PAGE;
       } else if (url.pathname.startsWith('/dist/')) {
@@ -130,9 +131,10 @@ export async function loadHelpers(page, base) {
   }, `${base}/dist/cobrowse.js`);
 }
 
-/** Starts capture in the customer page; frames collect as base64 in `__frames`. */
+/** Starts capture in the customer page; frames collect as base64 in `__frames`. Resolves once
+ * the keyframe is made (a large page's walk runs in slices, after startCapture returns). */
 export async function startCapture(page, rules) {
-  await page.evaluate((rules) => {
+  await page.evaluate(async (rules) => {
     globalThis.__frames = [];
     globalThis.__cap = globalThis.cobrowse.startCapture({
       rules: rules ?? undefined,
@@ -143,6 +145,7 @@ export async function startCapture(page, rules) {
         globalThis.__frames.push(btoa(s));
       },
     });
+    while (globalThis.__cap.stats().walking) await new Promise((r) => setTimeout(r, 0));
   }, rules ?? null);
 }
 
