@@ -5,6 +5,8 @@
 //   node benches/browser/bench.mjs [--pages N|all] [--seed S] [--batches B] [--ops K]
 //   node benches/browser/bench.mjs --large 100000      # first keyframe of a 100,000-node page
 //   node benches/browser/bench.mjs --memory 10000      # memory over 10,000 batches
+//   node benches/browser/bench.mjs --profile --pages 3 # CPU profile: our JS / engine / GC
+//   ... --before DIR                                   # also a copy of another build's dist/
 //
 // Main-thread CPU is Chromium's own TaskDuration metric (CDP Performance.getMetrics) around
 // the workload, so asynchronous work (rrweb's mutation callbacks, our batches) is counted the
@@ -72,15 +74,19 @@ async function runMode(context, base, name, mode) {
   await cdp.send('Performance.enable');
   await page.goto(`${base}/corpus/${name}`, { waitUntil: 'load' });
   await loadHelpers(page, base);
+  await loadBefore(page, base);
   if (mode === 'rrweb') await page.evaluate(RRWEB_RECORD);
-  const out = await page.evaluate((mode) => {
+  const out = await page.evaluate(async (mode) => {
     globalThis.__events = [];
     globalThis.__frames = [];
     const t0 = performance.now();
     if (mode === 'rrweb') {
       globalThis.__stop = globalThis.rrwebRecord({ emit: (e) => globalThis.__events.push(e) });
-    } else if (mode === 'ours') {
-      globalThis.__cap = globalThis.cobrowse.startCapture({ onFrame: (b) => globalThis.__frames.push(b.slice()) });
+    } else if (mode === 'ours' || mode === 'before') {
+      const lib = mode === 'ours' ? globalThis.cobrowse : globalThis.cobrowseBefore;
+      globalThis.__cap = lib.startCapture({ onFrame: (b) => globalThis.__frames.push(b.slice()) });
+      // A large page's keyframe walk runs in slices: wait for it before measuring batches.
+      while (globalThis.__cap.stats().walking) await new Promise((r) => setTimeout(r, 0));
     }
     return { startMs: performance.now() - t0 };
   }, mode);
@@ -94,7 +100,7 @@ async function runMode(context, base, name, mode) {
     }, [SEED * 100003 + b, OPS]);
   }
   await page.evaluate((mode) => {
-    if (mode === 'ours') globalThis.__cap.flush();
+    if (mode === 'ours' || mode === 'before') globalThis.__cap.flush();
     return new Promise((r) => setTimeout(r, 0));
   }, mode);
   const after = await taskSeconds(cdp);
@@ -107,7 +113,8 @@ async function runMode(context, base, name, mode) {
       const incr = firstIncr < 0 ? [] : ev.slice(firstIncr);
       return { initial: JSON.stringify(initial), incremental: incr.map((e) => JSON.stringify(e)), all: JSON.stringify(ev) };
     }
-    if (mode === 'ours') {
+    if (mode === 'ours' || mode === 'before') {
+      globalThis.__cap.stop();
       return { frames: globalThis.__frames.map((f) => Array.from(f)) };
     }
     return {};
@@ -168,22 +175,24 @@ async function firstKeyframe(context, base, name) {
   const page = await context.newPage();
   await page.goto(`${base}/corpus/${name}`, { waitUntil: 'load' });
   await loadHelpers(page, base);
+  await loadBefore(page, base);
   await page.evaluate(RRWEB_SNAPSHOT);
-  const r = await page.evaluate(() => {
-    const res = { ours: [], rr: [] };
+  await page.evaluate(`globalThis.keyframeMsInPage = ${keyframeMsInPage};`);
+  const r = await page.evaluate(async (before) => {
+    const res = { ours: [], before: [], rr: [] };
     let kf;
     let json;
     for (let i = 0; i < 3; i++) {
-      let t = performance.now();
-      const cap = globalThis.cobrowse.startCapture({ onFrame: (b) => { kf = kf ?? b.slice(); } });
-      res.ours.push(performance.now() - t);
-      cap.stop();
-      t = performance.now();
+      const o = await globalThis.keyframeMsInPage('cobrowse', i === 0);
+      res.ours.push(o.ms);
+      kf = kf ?? o.frame;
+      if (before) res.before.push((await globalThis.keyframeMsInPage('cobrowseBefore')).ms);
+      const t = performance.now();
       json = JSON.stringify(globalThis.rrwebSnapshot(document));
       res.rr.push(performance.now() - t);
     }
-    return { oursMs: Math.min(...res.ours), rrMs: Math.min(...res.rr), oursBytes: Array.from(kf), rrJson: json };
-  });
+    return { oursMs: Math.min(...res.ours), beforeMs: before ? Math.min(...res.before) : null, rrMs: Math.min(...res.rr), oursBytes: kf, rrJson: json };
+  }, !!BEFORE);
   await page.close();
   return r;
 }
@@ -191,13 +200,14 @@ async function firstKeyframe(context, base, name) {
 async function corpusBench() {
   const all = await corpusPages();
   const pages = args.pages === 'all' ? all : seededSample(all, Number(args.pages ?? 12), SEED);
-  const server = await startServer();
+  const server = await startServer(await beforeFiles());
   const browser = await launch();
   const context = await localContext(browser);
   const rows = [];
   try {
     for (const [i, name] of pages.entries()) {
-      const order = [['none', 'rrweb', 'ours'], ['ours', 'none', 'rrweb'], ['rrweb', 'ours', 'none']][i % 3];
+      const modes = BEFORE ? ['none', 'rrweb', 'ours', 'before'] : ['none', 'rrweb', 'ours'];
+      const order = modes.map((_, k) => modes[(i + k) % modes.length]);
       const res = {};
       for (const m of order) res[m] = await runMode(context, base(server), name, m);
       const kf = await firstKeyframe(context, base(server), name);
@@ -212,6 +222,9 @@ async function corpusBench() {
         cpuNone: res.none.cpuMs,
         cpuOurs: res.ours.cpuMs,
         cpuRr: res.rrweb.cpuMs,
+        cpuBefore: res.before?.cpuMs ?? null,
+        bytesBefore: res.before ? sum(res.before.payload.frames.slice(1).map((f) => f.length)) : null,
+        kfMsBefore: kf.beforeMs,
         bytesOurs: sum(oursDeltas.map((b) => b.length)),
         bytesRr: sum(rrIncr.map((b) => b.length)),
         gzOurs: oursDeltas.length ? gz(Buffer.concat(oursDeltas)) : 0,
@@ -240,17 +253,20 @@ async function corpusBench() {
     pages: rows.length,
     batches: BATCHES,
     opsPerBatch: OPS,
-    cpuOverheadPerOpMs: { ours: median(ovOurs), rrweb: median(ovRr), totalOursOverRrweb: (sum(rows.map((r) => r.cpuOurs)) - sum(rows.map((r) => r.cpuNone))) / (sum(rows.map((r) => r.cpuRr)) - sum(rows.map((r) => r.cpuNone))) },
+    cpuOverheadPerOpMs: { ours: median(ovOurs), rrweb: median(ovRr), before: BEFORE ? median(rows.map((r) => (r.cpuBefore - r.cpuNone) / r.ops)) : null, totalBeforeOverRrweb: BEFORE ? (sum(rows.map((r) => r.cpuBefore)) - sum(rows.map((r) => r.cpuNone))) / (sum(rows.map((r) => r.cpuRr)) - sum(rows.map((r) => r.cpuNone))) : null, totalOursOverRrweb: (sum(rows.map((r) => r.cpuOurs)) - sum(rows.map((r) => r.cpuNone))) / (sum(rows.map((r) => r.cpuRr)) - sum(rows.map((r) => r.cpuNone))) },
     bytesPerOp: {
       ours: sum(rows.map((r) => r.bytesOurs)) / sum(rows.map((r) => r.ops)),
       rrwebJson: sum(rows.map((r) => r.bytesRr)) / sum(rows.map((r) => r.ops)),
       oursGz: sum(rows.map((r) => r.gzOurs)) / sum(rows.map((r) => r.ops)),
       rrwebJsonGz: sum(rows.map((r) => r.gzRr)) / sum(rows.map((r) => r.ops)),
+      before: BEFORE ? sum(rows.map((r) => r.bytesBefore)) / sum(rows.map((r) => r.ops)) : null,
     },
     firstKeyframe: {
       medianMsOurs: median(rows.map((r) => r.kfMsOurs)),
       medianMsRrwebSnapshot: median(rows.map((r) => r.kfMsRr)),
       medianRatioMs: median(rows.map((r) => r.kfMsOurs / r.kfMsRr)),
+      medianMsBefore: BEFORE ? median(rows.map((r) => r.kfMsBefore)) : null,
+      medianRatioMsBefore: BEFORE ? median(rows.map((r) => r.kfMsBefore / r.kfMsRr)) : null,
       bytesOurs: sum(rows.map((r) => r.kfBytesOurs)),
       bytesRrwebJson: sum(rows.map((r) => r.kfBytesRr)),
       gzOurs: sum(rows.map((r) => r.kfGzOurs)),
@@ -291,28 +307,40 @@ async function longestTask(page, run) {
   await complete;
   await cdp.detach();
   const mains = new Set(events.filter((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`));
-  const tasks = events.filter((e) => e.name === 'RunTask' && e.ph === 'X' && mains.has(`${e.pid}:${e.tid}`)).map((e) => e.dur / 1000);
-  return { result, longestTaskMs: Math.max(0, ...tasks), tasksOver50Ms: tasks.filter((d) => d >= 50).length, tasks: tasks.length };
+  const runs = events.filter((e) => e.name === 'RunTask' && e.ph === 'X' && mains.has(`${e.pid}:${e.tid}`));
+  const tasks = runs.map((e) => e.dur / 1000);
+  // Thread time (CPU) of each task: on a loaded machine wall time includes waiting for a core.
+  const cpu = runs.map((e) => (e.tdur ?? NaN) / 1000);
+  return {
+    result,
+    longestTaskMs: Math.max(0, ...tasks),
+    longestTaskCpuMs: Math.max(0, ...cpu.filter((x) => !Number.isNaN(x))),
+    totalCpuMs: cpu.filter((x) => !Number.isNaN(x)).reduce((a, b) => a + b, 0),
+    tasksOver50Ms: tasks.filter((d) => d >= 50).length,
+    tasks: tasks.length,
+  };
 }
 
 /** In the page: starts `lib`'s capture and resolves with the ms until its first frame (the
  * keyframe; a large page's walk runs in slices, so the frame may come tasks later). */
-function keyframeMsInPage(libName) {
+function keyframeMsInPage(libName, keep = false) {
   return new Promise((resolve) => {
     const lib = globalThis[libName];
     const t = performance.now();
     let cap = null;
     let ms = null;
     let bytes = 0;
+    let frame = null;
     const done = () => {
       cap.stop();
-      resolve({ ms, bytes });
+      resolve({ ms, bytes, frame });
     };
     cap = lib.startCapture({
       onFrame: (b) => {
         if (ms !== null) return;
         ms = performance.now() - t;
         bytes = b.length;
+        if (keep) frame = Array.from(b);
         if (cap !== null) queueMicrotask(done);
       },
     });
@@ -363,6 +391,9 @@ async function largeBench(n) {
     const summary = Object.fromEntries(Object.entries(runs).filter(([, r]) => r.length > 0).map(([k, r]) => [k, {
       keyframeMs: r.map((x) => +x.result.ms.toFixed(1)),
       longestTaskMs: r.map((x) => +x.longestTaskMs.toFixed(1)),
+      longestTaskCpuMs: r.map((x) => +x.longestTaskCpuMs.toFixed(1)),
+      totalCpuMs: r.map((x) => +x.totalCpuMs.toFixed(1)),
+      tasks: r.map((x) => x.tasks),
       tasksOver50Ms: r.map((x) => x.tasksOver50Ms),
       bytes: r[0].result.bytes,
     }]));
@@ -412,6 +443,77 @@ async function memoryBench(n) {
   }
 }
 
+/** Self time of a CDP CPU profile by where it ran: our package's JS (with the DOM reads it
+ * makes), the engine (wasm), garbage collection, the rest; and our JS's top functions. */
+function buckets(profile) {
+  const byNode = new Map();
+  profile.samples.forEach((id, i) => byNode.set(id, (byNode.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  const out = { oursJs: 0, engineWasm: 0, gc: 0, other: 0 };
+  const fns = new Map();
+  for (const nd of profile.nodes) {
+    const us = byNode.get(nd.id) ?? 0;
+    const { url, functionName } = nd.callFrame;
+    if (url.endsWith('.wasm') || url.startsWith('wasm://')) out.engineWasm += us;
+    else if (url.endsWith('/cobrowse.js')) {
+      out.oursJs += us;
+      fns.set(functionName, (fns.get(functionName) ?? 0) + us);
+    } else if (functionName === '(garbage collector)') out.gc += us;
+    else if (functionName !== '(idle)') out.other += us;
+  }
+  const ms = (us) => +(us / 1000).toFixed(1);
+  return {
+    ...Object.fromEntries(Object.entries(out).map(([k, v]) => [k, ms(v)])),
+    topJs: [...fns].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([f, v]) => `${f} ${ms(v)}`),
+  };
+}
+
+/** Where our time goes: CPU profiles of the first keyframe (3 runs) and of the seeded
+ * batches, per page (the package is bundled minified: function names are esbuild's). */
+async function profileBench() {
+  const all = await corpusPages();
+  const pages = seededSample(all, Number(args.pages ?? 3), SEED);
+  const server = await startServer();
+  const browser = await launch();
+  const context = await localContext(browser);
+  try {
+    for (const name of pages) {
+      const page = await context.newPage();
+      await page.goto(`${server.base}/corpus/${name}`, { waitUntil: 'load' });
+      await loadHelpers(page, server.base);
+      await page.evaluate(`globalThis.keyframeMsInPage = ${keyframeMsInPage};`);
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+      await page.evaluate(() => globalThis.keyframeMsInPage('cobrowse'));
+      await cdp.send('Profiler.start');
+      const kfMs = await page.evaluate(async () => {
+        const ms = [];
+        for (let i = 0; i < 3; i++) ms.push((await globalThis.keyframeMsInPage('cobrowse')).ms);
+        return ms;
+      });
+      const kf = (await cdp.send('Profiler.stop')).profile;
+      await page.evaluate(async () => {
+        globalThis.__cap = globalThis.cobrowse.startCapture({ onFrame() {} });
+        while (globalThis.__cap.stats().walking) await new Promise((r) => setTimeout(r, 0));
+      });
+      await cdp.send('Profiler.start');
+      for (let b = 0; b < BATCHES; b++) {
+        await page.evaluate(([seed, n]) => {
+          globalThis.cobrowseWorkload.run(seed, n);
+          globalThis.__cap.flush();
+        }, [SEED * 100003 + b, OPS]);
+      }
+      const batches = (await cdp.send('Profiler.stop')).profile;
+      console.log(JSON.stringify({ page: name.slice(0, 12), keyframeMs: kfMs.map((x) => +x.toFixed(1)), keyframe: buckets(kf), batches: { n: BATCHES, ops: BATCHES * OPS, ...buckets(batches) } }));
+      await page.close();
+    }
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
 if (args.large) await largeBench(Number(args.large));
+else if (args.profile !== undefined) await profileBench();
 else if (args.memory) await memoryBench(Number(args.memory));
 else await corpusBench();

@@ -99,22 +99,28 @@ impl CaptureEngine {
     }
 
     /// Ends the keyframe being built: returns it, or nothing when blocked elements must be
-    /// measured first (as `keyframe`).
+    /// measured first (as `keyframe`). The same as `keyframe_prepare` then `batch` with no ops.
     pub fn keyframe_finish(&mut self) -> Result<Vec<u8>, JsError> {
+        self.keyframe_prepare()?;
+        if !self.unmeasured.is_empty() {
+            return Ok(Vec::new());
+        }
+        let capture = self.capture.as_mut().expect("prepared above");
+        Ok(capture.keyframe())
+    }
+
+    /// The first half of ending a keyframe being built, to run in its own task: the rules and
+    /// fingerprints of the whole tree. The next `batch` (edits made since, boxes of the blocked
+    /// elements `take_unmeasured` names) returns the keyframe.
+    pub fn keyframe_prepare(&mut self) -> Result<(), JsError> {
         let tree = self
             .building
             .take()
             .ok_or_else(|| JsError::new("no keyframe being built"))?;
         let mut capture = Capture::new(self.rules.clone(), tree);
-        let unmeasured = self.handles_of(capture.take_unmeasured_blocked());
-        let bytes = if unmeasured.is_empty() {
-            capture.keyframe()
-        } else {
-            Vec::new()
-        };
-        self.unmeasured = unmeasured;
+        self.unmeasured = self.handles_of(capture.take_unmeasured_blocked());
         self.capture = Some(capture);
-        Ok(bytes)
+        Ok(())
     }
 
     /// Applies a batch of edits and returns the frame it makes: a delta, or the keyframe while

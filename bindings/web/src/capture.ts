@@ -290,14 +290,40 @@ export class CaptureImpl implements Capture {
       list: null,
       work: 0,
       deadline: 0,
+      prepared: false,
     };
     this.walk = walk;
     walk.slices.start();
   }
 
-  /** One slice of the keyframe's walk, handed to the engine; at the end, the keyframe. */
+  /**
+   * One slice of the keyframe's walk, handed to the engine. After the walk: what changed
+   * meanwhile, and the engine's rules and fingerprints of the whole page (`keyframe_prepare`);
+   * then, in the next slice when this one's time is up, the keyframe (`endKeyframe`).
+   */
   private walkSlice(deadline: number): boolean {
     const walk = this.walk!;
+    if (!walk.prepared) {
+      if (!this.walkNodes(walk, deadline)) return false;
+      const w = new OpWriter();
+      const kids: number[] = [];
+      this.collect(w, kids);
+      if (!w.empty || kids.length > 0) {
+        const [ops, text] = finish(w, kids);
+        this.engine.keyframe_feed(ops, text);
+      }
+      this.forgetFreed();
+      this.engine.keyframe_prepare();
+      walk.prepared = true;
+      if (performance.now() >= deadline) return false;
+    }
+    this.walk = null;
+    this.endKeyframe();
+    return true;
+  }
+
+  /** Walks until the deadline; returns whether the walk is done. */
+  private walkNodes(walk: KeyframeWalk, deadline: number): boolean {
     walk.root = document.documentElement;
     walk.deadline = deadline;
     walk.work = 0;
@@ -313,18 +339,20 @@ export class CaptureImpl implements Capture {
     }
     const [ops, text] = finish(w, kids);
     this.engine.keyframe_feed(ops, text);
-    if (walk.list !== null || walk.nodes.length > 0) return false;
-    this.walk = null;
-    this.endKeyframe();
-    return true;
+    return walk.list === null && walk.nodes.length === 0;
   }
 
-  /** After the walk: what changed meanwhile, then the keyframe. */
+  /** After `keyframe_prepare`: what changed since and the boxes of the blocked elements the
+   * engine names, in the batch that makes the keyframe. */
   private endKeyframe(): void {
-    const batch = this.collect();
-    if (batch !== null) this.engine.keyframe_feed(batch[0], batch[1]);
+    const w = new OpWriter();
+    const kids: number[] = [];
+    this.collect(w, kids);
+    const handles = this.engine.take_unmeasured();
+    if (handles.length > 0) this.blocked.measureNew(w, handles, (h) => this.nodes.get(h));
+    const [ops, text] = finish(w, kids);
+    const bytes = this.measureBlocked(this.engine.batch(ops, text));
     this.forgetFreed();
-    const bytes = this.measureBlocked(this.engine.keyframe_finish());
     if (bytes.length > 0) this.emit(bytes);
   }
 
@@ -493,11 +521,14 @@ export class CaptureImpl implements Capture {
       this.completeWalk();
       return;
     }
-    const batch = this.collect();
-    if (batch === null) return;
+    const w = new OpWriter();
+    const kids: number[] = [];
+    this.collect(w, kids);
+    if (w.empty && kids.length === 0) return;
+    const [ops, text] = finish(w, kids);
     let bytes: Uint8Array;
     try {
-      bytes = this.measureBlocked(this.engine.batch(batch[0], batch[1]));
+      bytes = this.measureBlocked(this.engine.batch(ops, text));
     } catch {
       // The engine refused the batch (never expected: a defect in the batch encoding or
       // decoding, counted in `stats().refusedBatches`): capture the page afresh.
@@ -522,15 +553,13 @@ export class CaptureImpl implements Capture {
     }
   }
 
-  /** Turns every pending change into one batch (ops and text), or null when there is none. */
-  private collect(): [Uint32Array, string] | null {
+  /** Writes every pending change into one batch (child lists go to `kids`, see `finish`). */
+  private collect(w: OpWriter, kids: number[]): void {
     this.cancelSchedule();
     for (const r of this.observer.takeRecords()) this.pending.push(r);
     for (const r of this.frameWatch.takeRecords()) this.pending.push(r);
     const records = this.pending;
     this.pending = [];
-    const w = new OpWriter();
-    const kids: number[] = [];
     const fresh = new Set<Node>();
     const childTargets = new Set<Node>();
     const attrTargets = new Set<Element>();
@@ -593,8 +622,6 @@ export class CaptureImpl implements Capture {
     // Read at every batch too (cheap): emulated ratio changes fire neither event.
     this.writePixelRatio(w);
     this.blocked.writeChanged(w, (n) => this.ids.get(n));
-    if (w.empty && kids.length === 0) return null;
-    return finish(w, kids);
   }
 
   /** After an attribute, child or text edit of `el`: the form controls it may have changed. */
@@ -1051,6 +1078,8 @@ interface KeyframeWalk {
   /** Nodes created since the clock was last read, and this slice's deadline. */
   work: number;
   deadline: number;
+  /** The walk is done and the engine prepared the page: the keyframe comes next. */
+  prepared: boolean;
 }
 /** Nodes created between two reads of the clock. */
 const WORK_CHECK = 64;
