@@ -148,6 +148,11 @@ impl CaptureEngine {
         }
         let capture = self.capture.as_mut().expect("checked above");
         let first = capture.seq() == 0;
+        if first {
+            // The first keyframe (after `keyframe_prepare`): its shadow build waits for
+            // `settle`, a task of its own.
+            return Ok(capture.keyframe_unsettled());
+        }
         let frame = capture.delta().unwrap_or_default();
         if !first
             && !frame.is_empty()
@@ -156,6 +161,14 @@ impl CaptureEngine {
             self.fallback_keyframes += 1;
         }
         Ok(frame)
+    }
+
+    /// Builds what the agents hold from the keyframe the last `batch` returned, if it has not
+    /// been yet (the next batch would do it first); the page calls it in a task of its own.
+    pub fn settle(&mut self) {
+        if let Some(c) = self.capture.as_mut() {
+            c.settle();
+        }
     }
 
     /// Handles of the blocked elements the page must measure (batch op `OP_RENDERED_BOX`,
@@ -205,7 +218,8 @@ impl CaptureEngine {
     }
 
     /// The fingerprint of what the agents hold, as 16 hex digits.
-    pub fn fingerprint(&self) -> String {
+    pub fn fingerprint(&mut self) -> String {
+        self.settle();
         self.capture.as_ref().map_or_else(String::new, |c| {
             format!("{:016x}", c.shadow().fingerprint())
         })
@@ -221,7 +235,8 @@ impl CaptureEngine {
 
     /// A canonical dump of what the agents hold.
     #[wasm_bindgen(js_name = debugDumpShadow)]
-    pub fn debug_dump_shadow(&self) -> String {
+    pub fn debug_dump_shadow(&mut self) -> String {
+        self.settle();
         self.capture
             .as_ref()
             .map_or_else(String::new, |c| dump::dump(c.shadow().tree()))

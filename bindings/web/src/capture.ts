@@ -74,7 +74,7 @@ function stateKey(s: NonNullable<ReturnType<typeof formState>>): string {
 }
 
 export class CaptureImpl implements Capture {
-  private ids = new WeakMap<Node, number>();
+  private readonly ids = new NodeIds();
   private nodes = new Map<number, Node>();
   private nextId = 1;
   private pending: MutationRecord[] = [];
@@ -248,7 +248,7 @@ export class CaptureImpl implements Capture {
     this.walk?.slices.cancel();
     this.walk = null;
     this.cancelSchedule();
-    this.ids = new WeakMap();
+    this.ids.clear(this.nodes.values());
     this.nodes.clear();
     this.nextId = 1;
     this.pending = [];
@@ -291,6 +291,7 @@ export class CaptureImpl implements Capture {
       work: 0,
       deadline: 0,
       prepared: false,
+      sent: false,
     };
     this.walk = walk;
     walk.slices.start();
@@ -299,7 +300,8 @@ export class CaptureImpl implements Capture {
   /**
    * One slice of the keyframe's walk, handed to the engine. After the walk: what changed
    * meanwhile, and the engine's rules and fingerprints of the whole page (`keyframe_prepare`);
-   * then, in the next slice when this one's time is up, the keyframe (`endKeyframe`).
+   * then, each in the next slice when this one's time is up, the keyframe (`endKeyframe`) and
+   * the engine's build of what the agents hold from it (`settle`).
    */
   private walkSlice(deadline: number): boolean {
     const walk = this.walk!;
@@ -317,8 +319,16 @@ export class CaptureImpl implements Capture {
       walk.prepared = true;
       if (performance.now() >= deadline) return false;
     }
+    if (!walk.sent) {
+      this.endKeyframe();
+      walk.sent = true;
+      if (performance.now() >= deadline) return false;
+    }
+    // What the agents hold, built from the keyframe (the engine's shadow), in its own slice.
+    this.engine.settle();
     this.walk = null;
-    this.endKeyframe();
+    // Changes made since the keyframe was made wait for the next batch.
+    this.schedule();
     return true;
   }
 
@@ -645,6 +655,8 @@ export class CaptureImpl implements Capture {
     for (const t of EVENTS) document.removeEventListener(t, this.onEvent, true);
     this.walk?.slices.cancel();
     this.walk = null;
+    this.ids.clear(this.nodes.values());
+    this.nodes.clear();
     this.unwatchSheets();
     this.unhookShadows();
     this.unhookForms();
@@ -1011,8 +1023,11 @@ export class CaptureImpl implements Capture {
     };
     for (const d of [document, ...this.frameWatch.documents()]) {
       for (const el of d.getElementsByTagName('style')) {
+        // Cheap tests first: overriddenSheet reads the style's whole text.
+        const own = (el as HTMLStyleElement).sheet;
+        if (own === null || !(changed.has(own) || relisted.has(el)) || !this.ids.has(el)) continue;
         const sheet = overriddenSheet(el as HTMLStyleElement);
-        if (sheet !== null && this.ids.has(el) && (changed.has(sheet) || relisted.has(el))) rules(rulesOf(sheet));
+        if (sheet !== null) rules(rulesOf(sheet));
       }
     }
     for (const link of document.getElementsByTagName('link')) {
@@ -1060,6 +1075,37 @@ export class CaptureImpl implements Capture {
 
 const HTML_NS = 'http://www.w3.org/1999/xhtml';
 
+/**
+ * The handles of the nodes the engine knows, kept on the nodes themselves under a symbol of
+ * this capture's own (invisible to the page's string-keyed code): a WeakMap of every node of a
+ * large page costs the garbage collector more than the walk itself. A forgotten node's
+ * property is set to `undefined` (its shape stays), so `has` is `get() !== undefined`.
+ */
+class NodeIds {
+  private readonly key = Symbol('cobrowse.handle');
+
+  get(n: Node): number | undefined {
+    return (n as unknown as Record<symbol, number | undefined>)[this.key];
+  }
+
+  has(n: Node): boolean {
+    return (n as unknown as Record<symbol, number | undefined>)[this.key] !== undefined;
+  }
+
+  set(n: Node, id: number): void {
+    (n as unknown as Record<symbol, number | undefined>)[this.key] = id;
+  }
+
+  delete(n: Node): void {
+    (n as unknown as Record<symbol, number | undefined>)[this.key] = undefined;
+  }
+
+  /** Forgets `nodes` (every node known). */
+  clear(nodes: Iterable<Node>): void {
+    for (const n of nodes) this.delete(n);
+  }
+}
+
 /** The state of a keyframe's walk between slices: the nodes created whose children are not
  * listed yet (a stack, with their handles and `F_` flags). */
 interface KeyframeWalk {
@@ -1080,6 +1126,8 @@ interface KeyframeWalk {
   deadline: number;
   /** The walk is done and the engine prepared the page: the keyframe comes next. */
   prepared: boolean;
+  /** The keyframe was emitted: the engine's shadow build (`settle`) comes next. */
+  sent: boolean;
 }
 /** Nodes created between two reads of the clock. */
 const WORK_CHECK = 64;
