@@ -123,8 +123,16 @@ test('a 100,000-node page: edits during the sliced walk are in its one keyframe,
     assert.equal(stats.refusedBatches, 0);
     // Removed nodes are freed on both sides: the page's handles are the engine's.
     assert.equal(stats.pageHandles, stats.engineHandles);
-    // The next change is a delta against that keyframe.
-    await s.customer.evaluate(() => { document.getElementById('r7').textContent = 'after'; });
+    // The next changes are a delta against that keyframe, also to the nodes moved during the
+    // walk (each known to the page and the engine by one handle).
+    await s.customer.evaluate(() => {
+      const row = (i) => document.getElementById(`r${i}`);
+      row(7).textContent = 'after';
+      for (const i of [0, 16000, 16663, 3, 16661]) {
+        row(i).setAttribute('data-after', 'x');
+        for (const el of row(i).querySelectorAll('span, b')) el.firstChild.data += ' after';
+      }
+    });
     const more = await takeFrames(s.customer);
     assert.equal(more.length, 1);
     assert.deepEqual(await applyFrames(s.agent, more), [{ ok: true }]);
