@@ -93,16 +93,18 @@ async function runMode(context, base, name, mode) {
   // Let start-up work settle before measuring.
   await page.evaluate(() => new Promise((r) => setTimeout(r, 50)));
   const before = await taskSeconds(cdp);
-  for (let b = 0; b < BATCHES; b++) {
-    await page.evaluate(([seed, n]) => {
-      globalThis.cobrowseWorkload.run(seed, n);
-      return new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
-    }, [SEED * 100003 + b, OPS]);
-  }
-  await page.evaluate((mode) => {
-    if (mode === 'ours' || mode === 'before') globalThis.__cap.flush();
-    return new Promise((r) => setTimeout(r, 0));
-  }, mode);
+  const traced = await longestTask(page, async () => {
+    for (let b = 0; b < BATCHES; b++) {
+      await page.evaluate(([seed, n]) => {
+        globalThis.cobrowseWorkload.run(seed, n);
+        return new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+      }, [SEED * 100003 + b, OPS]);
+    }
+    await page.evaluate((mode) => {
+      if (mode === 'ours' || mode === 'before') globalThis.__cap.flush();
+      return new Promise((r) => setTimeout(r, 0));
+    }, mode);
+  });
   const after = await taskSeconds(cdp);
   const payload = await page.evaluate((mode) => {
     if (mode === 'rrweb') {
@@ -120,7 +122,9 @@ async function runMode(context, base, name, mode) {
     return {};
   }, mode);
   await page.close();
-  return { mode, cpuMs: (after - before) * 1000, ...out, payload };
+  // cpuMs: wall time of the page's tasks (TaskDuration); threadMs: their CPU time (a trace's
+  // thread durations), which a loaded machine does not inflate.
+  return { mode, cpuMs: (after - before) * 1000, threadMs: traced.totalCpuMs, ...out, payload };
 }
 
 /** Agent side: applies a recorded stream, timing each batch by TaskDuration. */
@@ -178,23 +182,40 @@ async function firstKeyframe(context, base, name) {
   await loadBefore(page, base);
   await page.evaluate(RRWEB_SNAPSHOT);
   await page.evaluate(`globalThis.keyframeMsInPage = ${keyframeMsInPage};`);
-  const r = await page.evaluate(async (before) => {
-    const res = { ours: [], before: [], rr: [] };
-    let kf;
-    let json;
-    for (let i = 0; i < 3; i++) {
-      const o = await globalThis.keyframeMsInPage('cobrowse', i === 0);
-      res.ours.push(o.ms);
-      kf = kf ?? o.frame;
-      if (before) res.before.push((await globalThis.keyframeMsInPage('cobrowseBefore')).ms);
+  // Warm-up (JIT, wasm instantiation) for each, then 3 interleaved runs; ms is wall time to
+  // the keyframe, cpu the page's CPU time in tasks meanwhile (a trace).
+  await page.evaluate(() => globalThis.keyframeMsInPage('cobrowse'));
+  if (BEFORE) await page.evaluate(() => globalThis.keyframeMsInPage('cobrowseBefore'));
+  await page.evaluate(() => JSON.stringify(globalThis.rrwebSnapshot(document)).length);
+  const res = { ours: [], before: [], rr: [] };
+  let kf;
+  let json;
+  for (let i = 0; i < 3; i++) {
+    const o = await longestTask(page, () => page.evaluate((keep) => globalThis.keyframeMsInPage('cobrowse', keep), i === 0));
+    res.ours.push(o);
+    kf = kf ?? o.result.frame;
+    if (BEFORE) res.before.push(await longestTask(page, () => page.evaluate(() => globalThis.keyframeMsInPage('cobrowseBefore'))));
+    const r = await longestTask(page, () => page.evaluate(() => {
       const t = performance.now();
-      json = JSON.stringify(globalThis.rrwebSnapshot(document));
-      res.rr.push(performance.now() - t);
-    }
-    return { oursMs: Math.min(...res.ours), beforeMs: before ? Math.min(...res.before) : null, rrMs: Math.min(...res.rr), oursBytes: kf, rrJson: json };
-  }, !!BEFORE);
+      const j = JSON.stringify(globalThis.rrwebSnapshot(document));
+      return { ms: performance.now() - t, json: j };
+    }));
+    res.rr.push(r);
+    json = r.result.json;
+  }
   await page.close();
-  return r;
+  const best = (xs, f) => (xs.length ? Math.min(...xs.map(f)) : null);
+  return {
+    oursMs: best(res.ours, (x) => x.result.ms),
+    beforeMs: best(res.before, (x) => x.result.ms),
+    rrMs: best(res.rr, (x) => x.result.ms),
+    oursCpu: best(res.ours, (x) => x.totalCpuMs),
+    beforeCpu: best(res.before, (x) => x.totalCpuMs),
+    rrCpu: best(res.rr, (x) => x.totalCpuMs),
+    oursLongestCpu: best(res.ours, (x) => x.longestTaskCpuMs),
+    oursBytes: kf,
+    rrJson: json,
+  };
 }
 
 async function corpusBench() {
@@ -223,8 +244,16 @@ async function corpusBench() {
         cpuOurs: res.ours.cpuMs,
         cpuRr: res.rrweb.cpuMs,
         cpuBefore: res.before?.cpuMs ?? null,
+        threadNone: res.none.threadMs,
+        threadOurs: res.ours.threadMs,
+        threadRr: res.rrweb.threadMs,
+        threadBefore: res.before?.threadMs ?? null,
         bytesBefore: res.before ? sum(res.before.payload.frames.slice(1).map((f) => f.length)) : null,
         kfMsBefore: kf.beforeMs,
+        kfCpuOurs: kf.oursCpu,
+        kfCpuBefore: kf.beforeCpu,
+        kfCpuRr: kf.rrCpu,
+        kfLongestCpuOurs: kf.oursLongestCpu,
         bytesOurs: sum(oursDeltas.map((b) => b.length)),
         bytesRr: sum(rrIncr.map((b) => b.length)),
         gzOurs: oursDeltas.length ? gz(Buffer.concat(oursDeltas)) : 0,
@@ -253,6 +282,13 @@ async function corpusBench() {
     pages: rows.length,
     batches: BATCHES,
     opsPerBatch: OPS,
+    threadCpuOverheadPerOpMs: {
+      ours: median(rows.map((r) => (r.threadOurs - r.threadNone) / r.ops)),
+      rrweb: median(rows.map((r) => (r.threadRr - r.threadNone) / r.ops)),
+      before: BEFORE ? median(rows.map((r) => (r.threadBefore - r.threadNone) / r.ops)) : null,
+      totalOursOverRrweb: (sum(rows.map((r) => r.threadOurs)) - sum(rows.map((r) => r.threadNone))) / (sum(rows.map((r) => r.threadRr)) - sum(rows.map((r) => r.threadNone))),
+      totalBeforeOverRrweb: BEFORE ? (sum(rows.map((r) => r.threadBefore)) - sum(rows.map((r) => r.threadNone))) / (sum(rows.map((r) => r.threadRr)) - sum(rows.map((r) => r.threadNone))) : null,
+    },
     cpuOverheadPerOpMs: { ours: median(ovOurs), rrweb: median(ovRr), before: BEFORE ? median(rows.map((r) => (r.cpuBefore - r.cpuNone) / r.ops)) : null, totalBeforeOverRrweb: BEFORE ? (sum(rows.map((r) => r.cpuBefore)) - sum(rows.map((r) => r.cpuNone))) / (sum(rows.map((r) => r.cpuRr)) - sum(rows.map((r) => r.cpuNone))) : null, totalOursOverRrweb: (sum(rows.map((r) => r.cpuOurs)) - sum(rows.map((r) => r.cpuNone))) / (sum(rows.map((r) => r.cpuRr)) - sum(rows.map((r) => r.cpuNone))) },
     bytesPerOp: {
       ours: sum(rows.map((r) => r.bytesOurs)) / sum(rows.map((r) => r.ops)),
@@ -265,6 +301,13 @@ async function corpusBench() {
       medianMsOurs: median(rows.map((r) => r.kfMsOurs)),
       medianMsRrwebSnapshot: median(rows.map((r) => r.kfMsRr)),
       medianRatioMs: median(rows.map((r) => r.kfMsOurs / r.kfMsRr)),
+      medianCpuOurs: median(rows.map((r) => r.kfCpuOurs)),
+      medianCpuRrweb: median(rows.map((r) => r.kfCpuRr)),
+      medianCpuRatio: median(rows.map((r) => r.kfCpuOurs / r.kfCpuRr)),
+      totalCpuRatio: sum(rows.map((r) => r.kfCpuOurs)) / sum(rows.map((r) => r.kfCpuRr)),
+      medianCpuRatioBefore: BEFORE ? median(rows.map((r) => r.kfCpuBefore / r.kfCpuRr)) : null,
+      totalCpuRatioBefore: BEFORE ? sum(rows.map((r) => r.kfCpuBefore)) / sum(rows.map((r) => r.kfCpuRr)) : null,
+      longestTaskCpuOurs: Math.max(...rows.map((r) => r.kfLongestCpuOurs)),
       medianMsBefore: BEFORE ? median(rows.map((r) => r.kfMsBefore)) : null,
       medianRatioMsBefore: BEFORE ? median(rows.map((r) => r.kfMsBefore / r.kfMsRr)) : null,
       bytesOurs: sum(rows.map((r) => r.kfBytesOurs)),

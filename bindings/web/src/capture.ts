@@ -1184,26 +1184,36 @@ const FORM_SETTERS: [() => object, string][] = [
   [() => HTMLSelectElement.prototype, 'selectedIndex'],
 ];
 
-/** Calls `onSet(el)` after every script write of a form control's state (this window's)
- * until the returned function is called. */
+/** Listeners of script writes to form state (one per running capture). */
+const formSetListeners = new Set<(el: Element) => void>();
+let formSettersHooked = false;
+
+/**
+ * Calls `onSet(el)` after every script write of a form control's state (this window's) until
+ * the returned function is called. The setters are wrapped once per page and stay wrapped (a
+ * plain pass-through while no capture listens): redefining prototype accessors at every
+ * start and stop costs the page's optimized code more than the wrapper does.
+ */
 function hookFormSetters(onSet: (el: Element) => void): () => void {
-  const undo: (() => void)[] = [];
-  for (const [protoOf, prop] of FORM_SETTERS) {
-    const proto = protoOf();
-    const desc = Object.getOwnPropertyDescriptor(proto, prop);
-    const set = desc?.set;
-    if (desc === undefined || set === undefined) continue;
-    Object.defineProperty(proto, prop, {
-      ...desc,
-      set(this: Element, v: unknown) {
-        set.call(this, v);
-        onSet(this);
-      },
-    });
-    undo.push(() => Object.defineProperty(proto, prop, desc));
+  if (!formSettersHooked) {
+    formSettersHooked = true;
+    for (const [protoOf, prop] of FORM_SETTERS) {
+      const proto = protoOf();
+      const desc = Object.getOwnPropertyDescriptor(proto, prop);
+      const set = desc?.set;
+      if (desc === undefined || set === undefined) continue;
+      Object.defineProperty(proto, prop, {
+        ...desc,
+        set(this: Element, v: unknown) {
+          set.call(this, v);
+          for (const l of formSetListeners) l(this);
+        },
+      });
+    }
   }
+  formSetListeners.add(onSet);
   return () => {
-    for (const u of undo.reverse()) u();
+    formSetListeners.delete(onSet);
   };
 }
 const OBSERVE: MutationObserverInit = { childList: true, attributes: true, characterData: true, subtree: true };
