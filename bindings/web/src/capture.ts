@@ -1177,11 +1177,21 @@ function writeAttrList(w: OpWriter, el: Element, base: string): void {
 /** Script's writes to form state make no mutation and no event: these setters report them. */
 const FORM_SETTERS: [() => object, string][] = [
   [() => HTMLInputElement.prototype, 'value'],
+  [() => HTMLInputElement.prototype, 'valueAsNumber'],
+  [() => HTMLInputElement.prototype, 'valueAsDate'],
   [() => HTMLInputElement.prototype, 'checked'],
   [() => HTMLTextAreaElement.prototype, 'value'],
   [() => HTMLOptionElement.prototype, 'selected'],
   [() => HTMLSelectElement.prototype, 'value'],
   [() => HTMLSelectElement.prototype, 'selectedIndex'],
+];
+
+/** Methods that change a control's value without an event. */
+const FORM_METHODS: [() => object, string][] = [
+  [() => HTMLInputElement.prototype, 'stepUp'],
+  [() => HTMLInputElement.prototype, 'stepDown'],
+  [() => HTMLInputElement.prototype, 'setRangeText'],
+  [() => HTMLTextAreaElement.prototype, 'setRangeText'],
 ];
 
 /** Listeners of script writes to form state (one per running capture). */
@@ -1207,6 +1217,20 @@ function hookFormSetters(onSet: (el: Element) => void): () => void {
         set(this: Element, v: unknown) {
           set.call(this, v);
           for (const l of formSetListeners) l(this);
+        },
+      });
+    }
+    for (const [protoOf, name] of FORM_METHODS) {
+      const proto = protoOf();
+      const desc = Object.getOwnPropertyDescriptor(proto, name);
+      const fn = desc?.value;
+      if (desc === undefined || typeof fn !== 'function') continue;
+      Object.defineProperty(proto, name, {
+        ...desc,
+        value: function (this: Element, ...args: unknown[]) {
+          const r = fn.apply(this, args);
+          for (const l of formSetListeners) l(this);
+          return r;
         },
       });
     }
