@@ -431,6 +431,41 @@ mod tests {
         assert_eq!(cap.delta(), None, "nothing pending");
     }
 
+    /// An unsettled keyframe is the keyframe; its shadow build waits for `settle`, or for the
+    /// next frame-making call, which settles first: the delta after it applies on an agent
+    /// mirror fed the keyframe, and the shadow ends equal to the agent's mirror.
+    #[test]
+    fn an_unsettled_keyframe_settles_before_the_next_frame() {
+        let page = "<p id=a>one</p><p>two</p>";
+        let mut settled = Capture::new(Rules::default(), parse_document_str(page));
+        let mut cap = Capture::new(Rules::default(), parse_document_str(page));
+        let kf = cap.keyframe_unsettled();
+        assert_eq!(kf, settled.keyframe(), "the same keyframe");
+        assert!(cap.is_unsettled());
+        let mut agent = Mirror::default();
+        agent.apply_frame(&kf, &mut ()).unwrap();
+
+        let t = cap.tree_mut();
+        let b = body(t);
+        let em = t.create_element(html_name("em"), Default::default());
+        t.append(b, em);
+        let delta = cap.delta().expect("an edit makes a delta");
+        assert!(!cap.is_unsettled(), "delta settles first");
+        let h = agent.apply_frame(&delta, &mut ()).unwrap();
+        assert_eq!((h.seq, h.base_seq, h.kind), (2, 1, FrameKind::Delta));
+        assert_eq!(cap.last_mutations().len(), 1, "{:?}", cap.last_mutations());
+        assert_eq!(agent.fingerprint(), cap.shadow().fingerprint());
+        assert!(agent.tree().same_tree(cap.shadow().tree()));
+
+        // An explicit settle, then nothing pending.
+        let mut cap = Capture::new(Rules::default(), parse_document_str(page));
+        cap.keyframe_unsettled();
+        cap.settle();
+        assert!(!cap.is_unsettled());
+        assert_eq!(cap.shadow().fingerprint(), cap.tree().fingerprint());
+        assert_eq!(cap.delta(), None);
+    }
+
     /// An insert then a remove of the same node in one batch costs nothing.
     #[test]
     fn an_insert_then_remove_in_one_batch_makes_no_frame() {
