@@ -2,11 +2,11 @@
 // and ours (bindings/web/dist), on the same seeded workload over corpus pages, interleaved.
 //
 //   bash scripts/build-web.sh
-//   node benches/browser/bench.mjs [--pages N|all] [--seed S] [--batches B] [--ops K] [--baseline DIR]
-//     --baseline DIR: also runs another build of the package (a copy of main's dist/, say) as a
-//     fourth mode, interleaved with the others: bytes, CPU and agent apply before / after.
+//   node benches/browser/bench.mjs [--pages N|all] [--seed S] [--batches B] [--ops K]
 //   node benches/browser/bench.mjs --large 100000      # first keyframe of a 100,000-node page
 //   node benches/browser/bench.mjs --memory 10000      # memory over 10,000 batches
+//   node benches/browser/bench.mjs --profile --pages 3 # CPU profile: our JS / engine / GC
+//   ... --before DIR                                   # also a copy of another build's dist/
 //
 // Main-thread CPU is Chromium's own TaskDuration metric (CDP Performance.getMetrics) around
 // the workload, so asynchronous work (rrweb's mutation callbacks, our batches) is counted the
@@ -28,10 +28,17 @@ const args = Object.fromEntries(
 const SEED = Number(args.seed ?? 1);
 const BATCHES = Number(args.batches ?? 20);
 const OPS = Number(args.ops ?? 5);
-const BASELINE = args.baseline ? path.resolve(args.baseline) : null;
-if (BASELINE !== null) process.env.COBROWSE_BASELINE_DIST = BASELINE;
-/** Where a mode's package is served from (harness.mjs). */
-const distOf = (mode) => (mode === 'baseline' ? 'dist-baseline' : 'dist');
+/** Another build of ours to compare with in the same run (`--before DIR`: a copy of a dist/). */
+const BEFORE = args.before ? path.resolve(args.before) : null;
+
+/** The "before" build's files, served under /before/. */
+async function beforeFiles() {
+  if (!BEFORE) return {};
+  return {
+    '/before/cobrowse.js': await readFile(path.join(BEFORE, 'cobrowse.js')),
+    '/before/cobrowse_bg.wasm': await readFile(path.join(BEFORE, 'cobrowse_bg.wasm')),
+  };
+}
 
 async function bundle(contents, minify = true) {
   const r = await esbuild.build({
@@ -66,32 +73,38 @@ async function runMode(context, base, name, mode) {
   const cdp = await context.newCDPSession(page);
   await cdp.send('Performance.enable');
   await page.goto(`${base}/corpus/${name}`, { waitUntil: 'load' });
-  await loadHelpers(page, base, distOf(mode));
+  await loadHelpers(page, base);
+  await loadBefore(page, base);
   if (mode === 'rrweb') await page.evaluate(RRWEB_RECORD);
-  const out = await page.evaluate((mode) => {
+  const out = await page.evaluate(async (mode) => {
     globalThis.__events = [];
     globalThis.__frames = [];
     const t0 = performance.now();
     if (mode === 'rrweb') {
       globalThis.__stop = globalThis.rrwebRecord({ emit: (e) => globalThis.__events.push(e) });
-    } else if (mode === 'ours' || mode === 'baseline') {
-      globalThis.__cap = globalThis.cobrowse.startCapture({ onFrame: (b) => globalThis.__frames.push(b.slice()) });
+    } else if (mode === 'ours' || mode === 'before') {
+      const lib = mode === 'ours' ? globalThis.cobrowse : globalThis.cobrowseBefore;
+      globalThis.__cap = lib.startCapture({ onFrame: (b) => globalThis.__frames.push(b.slice()) });
+      // A large page's keyframe walk runs in slices: wait for it before measuring batches.
+      while (globalThis.__cap.stats().walking) await new Promise((r) => setTimeout(r, 0));
     }
     return { startMs: performance.now() - t0 };
   }, mode);
   // Let start-up work settle before measuring.
   await page.evaluate(() => new Promise((r) => setTimeout(r, 50)));
   const before = await taskSeconds(cdp);
-  for (let b = 0; b < BATCHES; b++) {
-    await page.evaluate(([seed, n]) => {
-      globalThis.cobrowseWorkload.run(seed, n);
-      return new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
-    }, [SEED * 100003 + b, OPS]);
-  }
-  await page.evaluate((mode) => {
-    if (mode === 'ours' || mode === 'baseline') globalThis.__cap.flush();
-    return new Promise((r) => setTimeout(r, 0));
-  }, mode);
+  const traced = await longestTask(page, async () => {
+    for (let b = 0; b < BATCHES; b++) {
+      await page.evaluate(([seed, n]) => {
+        globalThis.cobrowseWorkload.run(seed, n);
+        return new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+      }, [SEED * 100003 + b, OPS]);
+    }
+    await page.evaluate((mode) => {
+      if (mode === 'ours' || mode === 'before') globalThis.__cap.flush();
+      return new Promise((r) => setTimeout(r, 0));
+    }, mode);
+  });
   const after = await taskSeconds(cdp);
   const payload = await page.evaluate((mode) => {
     if (mode === 'rrweb') {
@@ -102,13 +115,16 @@ async function runMode(context, base, name, mode) {
       const incr = firstIncr < 0 ? [] : ev.slice(firstIncr);
       return { initial: JSON.stringify(initial), incremental: incr.map((e) => JSON.stringify(e)), all: JSON.stringify(ev) };
     }
-    if (mode === 'ours' || mode === 'baseline') {
+    if (mode === 'ours' || mode === 'before') {
+      globalThis.__cap.stop();
       return { frames: globalThis.__frames.map((f) => Array.from(f)) };
     }
     return {};
   }, mode);
   await page.close();
-  return { mode, cpuMs: (after - before) * 1000, ...out, payload };
+  // cpuMs: wall time of the page's tasks (TaskDuration); threadMs: their CPU time (a trace's
+  // thread durations), which a loaded machine does not inflate.
+  return { mode, cpuMs: (after - before) * 1000, threadMs: traced.totalCpuMs, ...out, payload };
 }
 
 /** Agent side: applies a recorded stream, timing each batch by TaskDuration. */
@@ -117,7 +133,7 @@ async function agentApply(context, base, mode, payload) {
   const cdp = await context.newCDPSession(page);
   await cdp.send('Performance.enable');
   await page.goto(`${base}/agent.html`);
-  await loadHelpers(page, base, distOf(mode));
+  await loadHelpers(page, base);
   if (mode === 'rrweb') {
     await page.evaluate(RRWEB_REPLAY);
     await page.evaluate((all) => {
@@ -163,38 +179,58 @@ async function firstKeyframe(context, base, name) {
   const page = await context.newPage();
   await page.goto(`${base}/corpus/${name}`, { waitUntil: 'load' });
   await loadHelpers(page, base);
+  await loadBefore(page, base);
   await page.evaluate(RRWEB_SNAPSHOT);
-  const r = await page.evaluate(() => {
-    const res = { ours: [], rr: [] };
-    let kf;
-    let json;
-    for (let i = 0; i < 3; i++) {
-      let t = performance.now();
-      const cap = globalThis.cobrowse.startCapture({ onFrame: (b) => { kf = kf ?? b.slice(); } });
-      res.ours.push(performance.now() - t);
-      cap.stop();
-      t = performance.now();
-      json = JSON.stringify(globalThis.rrwebSnapshot(document));
-      res.rr.push(performance.now() - t);
-    }
-    return { oursMs: Math.min(...res.ours), rrMs: Math.min(...res.rr), oursBytes: Array.from(kf), rrJson: json };
-  });
+  await page.evaluate(`globalThis.keyframeMsInPage = ${keyframeMsInPage};`);
+  // Warm-up (JIT, wasm instantiation) for each, then 3 interleaved runs; ms is wall time to
+  // the keyframe, cpu the page's CPU time in tasks meanwhile (a trace).
+  await page.evaluate(() => globalThis.keyframeMsInPage('cobrowse'));
+  if (BEFORE) await page.evaluate(() => globalThis.keyframeMsInPage('cobrowseBefore'));
+  await page.evaluate(() => JSON.stringify(globalThis.rrwebSnapshot(document)).length);
+  const res = { ours: [], before: [], rr: [] };
+  let kf;
+  let json;
+  for (let i = 0; i < 3; i++) {
+    const o = await longestTask(page, () => page.evaluate((keep) => globalThis.keyframeMsInPage('cobrowse', keep), i === 0));
+    res.ours.push(o);
+    kf = kf ?? o.result.frame;
+    if (BEFORE) res.before.push(await longestTask(page, () => page.evaluate(() => globalThis.keyframeMsInPage('cobrowseBefore'))));
+    const r = await longestTask(page, () => page.evaluate(() => {
+      const t = performance.now();
+      const j = JSON.stringify(globalThis.rrwebSnapshot(document));
+      return { ms: performance.now() - t, json: j };
+    }));
+    res.rr.push(r);
+    json = r.result.json;
+  }
   await page.close();
-  return r;
+  // Wall time: the best of 3; CPU time: the median of the traced runs.
+  const best = (xs, f) => (xs.length ? Math.min(...xs.map(f)) : null);
+  const mid = (xs, f) => (xs.length ? median(xs.map(f).filter((x) => !Number.isNaN(x))) : null);
+  return {
+    oursMs: best(res.ours, (x) => x.result.ms),
+    beforeMs: best(res.before, (x) => x.result.ms),
+    rrMs: best(res.rr, (x) => x.result.ms),
+    oursCpu: mid(res.ours, (x) => x.totalCpuMs),
+    beforeCpu: mid(res.before, (x) => x.totalCpuMs),
+    rrCpu: mid(res.rr, (x) => x.totalCpuMs),
+    oursLongestCpu: Math.max(...res.ours.map((x) => x.longestTaskCpuMs).filter((x) => !Number.isNaN(x))),
+    oursBytes: kf,
+    rrJson: json,
+  };
 }
 
 async function corpusBench() {
   const all = await corpusPages();
   const pages = args.pages === 'all' ? all : seededSample(all, Number(args.pages ?? 12), SEED);
-  const server = await startServer();
+  const server = await startServer(await beforeFiles());
   const browser = await launch();
   const context = await localContext(browser);
   const rows = [];
   try {
     for (const [i, name] of pages.entries()) {
-      const modes = BASELINE === null ? ['none', 'rrweb', 'ours'] : ['none', 'rrweb', 'ours', 'baseline'];
-      // Rotated per page, so that no mode always runs first.
-      const order = modes.map((_, k) => modes[(k + i) % modes.length]);
+      const modes = BEFORE ? ['none', 'rrweb', 'ours', 'before'] : ['none', 'rrweb', 'ours'];
+      const order = modes.map((_, k) => modes[(i + k) % modes.length]);
       const res = {};
       for (const m of order) res[m] = await runMode(context, base(server), name, m);
       const kf = await firstKeyframe(context, base(server), name);
@@ -202,8 +238,6 @@ async function corpusBench() {
       const rrIncr = res.rrweb.payload.incremental.map((s) => Buffer.from(s));
       const applyOurs = await agentApply(context, base(server), 'ours', res.ours.payload);
       const applyRr = await agentApply(context, base(server), 'rrweb', res.rrweb.payload);
-      const baseDeltas = BASELINE === null ? [] : res.baseline.payload.frames.slice(1).map((f) => Buffer.from(f));
-      const applyBase = BASELINE === null ? null : await agentApply(context, base(server), 'baseline', res.baseline.payload);
       const ops = BATCHES * OPS;
       const row = {
         page: name.slice(0, 12),
@@ -211,6 +245,17 @@ async function corpusBench() {
         cpuNone: res.none.cpuMs,
         cpuOurs: res.ours.cpuMs,
         cpuRr: res.rrweb.cpuMs,
+        cpuBefore: res.before?.cpuMs ?? null,
+        threadNone: res.none.threadMs,
+        threadOurs: res.ours.threadMs,
+        threadRr: res.rrweb.threadMs,
+        threadBefore: res.before?.threadMs ?? null,
+        bytesBefore: res.before ? sum(res.before.payload.frames.slice(1).map((f) => f.length)) : null,
+        kfMsBefore: kf.beforeMs,
+        kfCpuOurs: kf.oursCpu,
+        kfCpuBefore: kf.beforeCpu,
+        kfCpuRr: kf.rrCpu,
+        kfLongestCpuOurs: kf.oursLongestCpu,
         bytesOurs: sum(oursDeltas.map((b) => b.length)),
         bytesRr: sum(rrIncr.map((b) => b.length)),
         gzOurs: oursDeltas.length ? gz(Buffer.concat(oursDeltas)) : 0,
@@ -225,12 +270,6 @@ async function corpusBench() {
         applyOursFrames: applyOurs.n,
         applyRrMs: applyRr.ms,
         applyRrEvents: applyRr.n,
-        ...(BASELINE === null ? {} : {
-          cpuBase: res.baseline.cpuMs,
-          bytesBase: sum(baseDeltas.map((b) => b.length)),
-          applyBaseMs: applyBase.ms,
-          applyBaseFrames: applyBase.n,
-        }),
       };
       rows.push(row);
       console.error(JSON.stringify(row));
@@ -245,17 +284,34 @@ async function corpusBench() {
     pages: rows.length,
     batches: BATCHES,
     opsPerBatch: OPS,
-    cpuOverheadPerOpMs: { ours: median(ovOurs), rrweb: median(ovRr), totalOursOverRrweb: (sum(rows.map((r) => r.cpuOurs)) - sum(rows.map((r) => r.cpuNone))) / (sum(rows.map((r) => r.cpuRr)) - sum(rows.map((r) => r.cpuNone))) },
+    threadCpuOverheadPerOpMs: {
+      ours: median(rows.map((r) => (r.threadOurs - r.threadNone) / r.ops)),
+      rrweb: median(rows.map((r) => (r.threadRr - r.threadNone) / r.ops)),
+      before: BEFORE ? median(rows.map((r) => (r.threadBefore - r.threadNone) / r.ops)) : null,
+      totalOursOverRrweb: (sum(rows.map((r) => r.threadOurs)) - sum(rows.map((r) => r.threadNone))) / (sum(rows.map((r) => r.threadRr)) - sum(rows.map((r) => r.threadNone))),
+      totalBeforeOverRrweb: BEFORE ? (sum(rows.map((r) => r.threadBefore)) - sum(rows.map((r) => r.threadNone))) / (sum(rows.map((r) => r.threadRr)) - sum(rows.map((r) => r.threadNone))) : null,
+    },
+    cpuOverheadPerOpMs: { ours: median(ovOurs), rrweb: median(ovRr), before: BEFORE ? median(rows.map((r) => (r.cpuBefore - r.cpuNone) / r.ops)) : null, totalBeforeOverRrweb: BEFORE ? (sum(rows.map((r) => r.cpuBefore)) - sum(rows.map((r) => r.cpuNone))) / (sum(rows.map((r) => r.cpuRr)) - sum(rows.map((r) => r.cpuNone))) : null, totalOursOverRrweb: (sum(rows.map((r) => r.cpuOurs)) - sum(rows.map((r) => r.cpuNone))) / (sum(rows.map((r) => r.cpuRr)) - sum(rows.map((r) => r.cpuNone))) },
     bytesPerOp: {
       ours: sum(rows.map((r) => r.bytesOurs)) / sum(rows.map((r) => r.ops)),
       rrwebJson: sum(rows.map((r) => r.bytesRr)) / sum(rows.map((r) => r.ops)),
       oursGz: sum(rows.map((r) => r.gzOurs)) / sum(rows.map((r) => r.ops)),
       rrwebJsonGz: sum(rows.map((r) => r.gzRr)) / sum(rows.map((r) => r.ops)),
+      before: BEFORE ? sum(rows.map((r) => r.bytesBefore)) / sum(rows.map((r) => r.ops)) : null,
     },
     firstKeyframe: {
       medianMsOurs: median(rows.map((r) => r.kfMsOurs)),
       medianMsRrwebSnapshot: median(rows.map((r) => r.kfMsRr)),
       medianRatioMs: median(rows.map((r) => r.kfMsOurs / r.kfMsRr)),
+      medianCpuOurs: median(rows.map((r) => r.kfCpuOurs)),
+      medianCpuRrweb: median(rows.map((r) => r.kfCpuRr)),
+      medianCpuRatio: median(rows.map((r) => r.kfCpuOurs / r.kfCpuRr)),
+      totalCpuRatio: sum(rows.map((r) => r.kfCpuOurs)) / sum(rows.map((r) => r.kfCpuRr)),
+      medianCpuRatioBefore: BEFORE ? median(rows.map((r) => r.kfCpuBefore / r.kfCpuRr)) : null,
+      totalCpuRatioBefore: BEFORE ? sum(rows.map((r) => r.kfCpuBefore)) / sum(rows.map((r) => r.kfCpuRr)) : null,
+      longestTaskCpuOurs: Math.max(...rows.map((r) => r.kfLongestCpuOurs)),
+      medianMsBefore: BEFORE ? median(rows.map((r) => r.kfMsBefore)) : null,
+      medianRatioMsBefore: BEFORE ? median(rows.map((r) => r.kfMsBefore / r.kfMsRr)) : null,
       bytesOurs: sum(rows.map((r) => r.kfBytesOurs)),
       bytesRrwebJson: sum(rows.map((r) => r.kfBytesRr)),
       gzOurs: sum(rows.map((r) => r.kfGzOurs)),
@@ -268,15 +324,6 @@ async function corpusBench() {
       framesOurs: sum(rows.map((r) => r.applyOursFrames)),
       eventsRrweb: sum(rows.map((r) => r.applyRrEvents)),
     },
-    ...(BASELINE === null ? {} : {
-      baseline: {
-        dist: BASELINE,
-        bytesPerOp: sum(rows.map((r) => r.bytesBase)) / sum(rows.map((r) => r.ops)),
-        cpuOverheadPerOpMs: median(rows.map((r) => (r.cpuBase - r.cpuNone) / r.ops)),
-        agentApplyMsTotal: sum(rows.map((r) => r.applyBaseMs)),
-        agentApplyFrames: sum(rows.map((r) => r.applyBaseFrames)),
-      },
-    }),
     bundleGz: {
       oursCustomerJsPlusWasm: gz(oursJs) + gz(oursWasm),
       oursAgentJsPlusWasm: gz(oursJs) + gz(oursWasm),
@@ -292,39 +339,113 @@ function base(server) {
   return server.base;
 }
 
-/** A page of `n` nodes: first keyframe time (ours vs rrweb-snapshot) and long-task check. */
+/** The longest main-thread task of the page's renderer while `run()` runs (a CDP trace of
+ * `RunTask` events on CrRendererMain), in ms, and the number of tasks of 50 ms or more. */
+async function longestTask(page, run) {
+  const cdp = await page.context().newCDPSession(page);
+  const events = [];
+  cdp.on('Tracing.dataCollected', (e) => events.push(...e.value));
+  const complete = new Promise((r) => cdp.once('Tracing.tracingComplete', r));
+  await cdp.send('Tracing.start', { categories: 'devtools.timeline,disabled-by-default-devtools.timeline', transferMode: 'ReportEvents' });
+  const result = await run();
+  await cdp.send('Tracing.end');
+  await complete;
+  await cdp.detach();
+  const mains = new Set(events.filter((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`));
+  const runs = events.filter((e) => e.name === 'RunTask' && e.ph === 'X' && mains.has(`${e.pid}:${e.tid}`));
+  const tasks = runs.map((e) => e.dur / 1000);
+  // Thread time (CPU) of each task: on a loaded machine wall time includes waiting for a core.
+  const cpu = runs.map((e) => (e.tdur ?? NaN) / 1000);
+  // A trace now and then comes without the renderer's thread names (no task found): NaN, so
+  // that no figure takes it for a free run.
+  if (tasks.length === 0) return { result, longestTaskMs: NaN, longestTaskCpuMs: NaN, totalCpuMs: NaN, tasksOver50Ms: NaN, tasks: 0 };
+  return {
+    result,
+    longestTaskMs: Math.max(0, ...tasks),
+    longestTaskCpuMs: Math.max(0, ...cpu.filter((x) => !Number.isNaN(x))),
+    totalCpuMs: cpu.filter((x) => !Number.isNaN(x)).reduce((a, b) => a + b, 0),
+    tasksOver50Ms: tasks.filter((d) => d >= 50).length,
+    tasks: tasks.length,
+  };
+}
+
+/** In the page: starts `lib`'s capture and resolves with the ms until its first frame (the
+ * keyframe; a large page's walk runs in slices, so the frame may come tasks later). */
+function keyframeMsInPage(libName, keep = false) {
+  return new Promise((resolve) => {
+    const lib = globalThis[libName];
+    const t = performance.now();
+    let cap = null;
+    let ms = null;
+    let bytes = 0;
+    let frame = null;
+    const done = () => {
+      cap.stop();
+      resolve({ ms, bytes, frame });
+    };
+    cap = lib.startCapture({
+      onFrame: (b) => {
+        if (ms !== null) return;
+        ms = performance.now() - t;
+        bytes = b.length;
+        if (keep) frame = Array.from(b);
+        if (cap !== null) queueMicrotask(done);
+      },
+    });
+    if (ms !== null) done();
+  });
+}
+
+/** Loads the "before" build (`--before DIR`, e.g. a copy of main's dist/) as `cobrowseBefore`. */
+async function loadBefore(page, base) {
+  if (!BEFORE) return;
+  await page.evaluate(async (url) => {
+    globalThis.cobrowseBefore = await import(url);
+    await globalThis.cobrowseBefore.init();
+  }, `${base}/before/cobrowse.js`);
+}
+
+/** A page of `n` nodes: first keyframe time (ours, the "before" build, rrweb-snapshot) and
+ * the longest main-thread task while each makes it. */
 async function largeBench(n) {
   const per = 5; // div > (span > text, text, b > text) = 6 nodes; 5 counted + the div itself
   const blocks = Math.ceil(n / (per + 1));
   const html = `<!DOCTYPE html><html><head><title>large</title></head><body>${'<div class="row"><span>cell</span> text <b>bold</b></div>'.repeat(blocks)}</body></html>`;
-  const server = await startServer({ '/large.html': html });
+  const server = await startServer({ '/large.html': html, ...(await beforeFiles()) });
   const browser = await launch();
   const context = await localContext(browser);
   try {
     const page = await context.newPage();
     await page.goto(`${server.base}/large.html`);
     await loadHelpers(page, server.base);
+    await loadBefore(page, server.base);
     await page.evaluate(RRWEB_SNAPSHOT);
-    const r = await page.evaluate(() => {
-      const nodes = document.getElementsByTagName('*').length;
+    const counts = await page.evaluate(() => {
       let count = 0;
       const w = document.createTreeWalker(document, NodeFilter.SHOW_ALL);
       while (w.nextNode()) count++;
-      const ours = [];
-      const rr = [];
-      let bytes = 0;
-      for (let i = 0; i < 3; i++) {
-        let t = performance.now();
-        const cap = globalThis.cobrowse.startCapture({ onFrame: (b) => { bytes = b.length; } });
-        ours.push(performance.now() - t);
-        cap.stop();
-        t = performance.now();
-        JSON.stringify(globalThis.rrwebSnapshot(document));
-        rr.push(performance.now() - t);
-      }
-      return { elements: nodes, nodes: count, oursMs: ours, rrwebSnapshotMs: rr, keyframeBytes: bytes };
+      return { elements: document.getElementsByTagName('*').length, nodes: count + 1 };
     });
-    console.log(JSON.stringify(r, null, 2));
+    const runs = { ours: [], before: [], rrwebSnapshot: [] };
+    for (let i = 0; i < 3; i++) {
+      runs.ours.push(await longestTask(page, () => page.evaluate(keyframeMsInPage, 'cobrowse')));
+      if (BEFORE) runs.before.push(await longestTask(page, () => page.evaluate(keyframeMsInPage, 'cobrowseBefore')));
+      runs.rrwebSnapshot.push(await longestTask(page, () => page.evaluate(() => {
+        const t = performance.now();
+        const json = JSON.stringify(globalThis.rrwebSnapshot(document));
+        return { ms: performance.now() - t, bytes: json.length };
+      })));
+    }
+    const summary = Object.fromEntries(Object.entries(runs).filter(([, r]) => r.length > 0).map(([k, r]) => [k, {
+      keyframeMs: r.map((x) => +x.result.ms.toFixed(1)),
+      longestTaskMs: r.map((x) => +x.longestTaskMs.toFixed(1)),
+      longestTaskCpuMs: r.map((x) => +x.longestTaskCpuMs.toFixed(1)),
+      totalCpuMs: r.map((x) => +x.totalCpuMs.toFixed(1)),
+      tasks: r.map((x) => x.tasks),
+      tasksOver50Ms: r.map((x) => x.tasksOver50Ms),
+      bytes: r[0].result.bytes,
+    }]));
+    console.log(JSON.stringify({ ...counts, ...summary }, null, 2));
   } finally {
     await browser.close();
     await server.close();
@@ -370,6 +491,77 @@ async function memoryBench(n) {
   }
 }
 
+/** Self time of a CDP CPU profile by where it ran: our package's JS (with the DOM reads it
+ * makes), the engine (wasm), garbage collection, the rest; and our JS's top functions. */
+function buckets(profile) {
+  const byNode = new Map();
+  profile.samples.forEach((id, i) => byNode.set(id, (byNode.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  const out = { oursJs: 0, engineWasm: 0, gc: 0, other: 0 };
+  const fns = new Map();
+  for (const nd of profile.nodes) {
+    const us = byNode.get(nd.id) ?? 0;
+    const { url, functionName } = nd.callFrame;
+    if (url.endsWith('.wasm') || url.startsWith('wasm://')) out.engineWasm += us;
+    else if (url.endsWith('/cobrowse.js')) {
+      out.oursJs += us;
+      fns.set(functionName, (fns.get(functionName) ?? 0) + us);
+    } else if (functionName === '(garbage collector)') out.gc += us;
+    else if (functionName !== '(idle)') out.other += us;
+  }
+  const ms = (us) => +(us / 1000).toFixed(1);
+  return {
+    ...Object.fromEntries(Object.entries(out).map(([k, v]) => [k, ms(v)])),
+    topJs: [...fns].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([f, v]) => `${f} ${ms(v)}`),
+  };
+}
+
+/** Where our time goes: CPU profiles of the first keyframe (3 runs) and of the seeded
+ * batches, per page (the package is bundled minified: function names are esbuild's). */
+async function profileBench() {
+  const all = await corpusPages();
+  const pages = seededSample(all, Number(args.pages ?? 3), SEED);
+  const server = await startServer();
+  const browser = await launch();
+  const context = await localContext(browser);
+  try {
+    for (const name of pages) {
+      const page = await context.newPage();
+      await page.goto(`${server.base}/corpus/${name}`, { waitUntil: 'load' });
+      await loadHelpers(page, server.base);
+      await page.evaluate(`globalThis.keyframeMsInPage = ${keyframeMsInPage};`);
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+      await page.evaluate(() => globalThis.keyframeMsInPage('cobrowse'));
+      await cdp.send('Profiler.start');
+      const kfMs = await page.evaluate(async () => {
+        const ms = [];
+        for (let i = 0; i < 3; i++) ms.push((await globalThis.keyframeMsInPage('cobrowse')).ms);
+        return ms;
+      });
+      const kf = (await cdp.send('Profiler.stop')).profile;
+      await page.evaluate(async () => {
+        globalThis.__cap = globalThis.cobrowse.startCapture({ onFrame() {} });
+        while (globalThis.__cap.stats().walking) await new Promise((r) => setTimeout(r, 0));
+      });
+      await cdp.send('Profiler.start');
+      for (let b = 0; b < BATCHES; b++) {
+        await page.evaluate(([seed, n]) => {
+          globalThis.cobrowseWorkload.run(seed, n);
+          globalThis.__cap.flush();
+        }, [SEED * 100003 + b, OPS]);
+      }
+      const batches = (await cdp.send('Profiler.stop')).profile;
+      console.log(JSON.stringify({ page: name.slice(0, 12), keyframeMs: kfMs.map((x) => +x.toFixed(1)), keyframe: buckets(kf), batches: { n: BATCHES, ops: BATCHES * OPS, ...buckets(batches) } }));
+      await page.close();
+    }
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
 if (args.large) await largeBench(Number(args.large));
+else if (args.profile !== undefined) await profileBench();
 else if (args.memory) await memoryBench(Number(args.memory));
 else await corpusBench();

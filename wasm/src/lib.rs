@@ -46,6 +46,9 @@ pub struct CaptureEngine {
     /// Batches whose delta the capture could not verify against its shadow, so it sent a
     /// keyframe instead (always a defect in the diff; the page still mirrors correctly).
     fallback_keyframes: u32,
+    /// The tree of a keyframe being built in slices (`keyframe_begin` .. `keyframe_finish`);
+    /// while it is `Some`, `capture` is `None`.
+    building: Option<Tree>,
 }
 
 #[wasm_bindgen]
@@ -64,31 +67,67 @@ impl CaptureEngine {
             freed: Vec::new(),
             unmeasured: Vec::new(),
             fallback_keyframes: 0,
+            building: None,
         })
     }
 
     /// Builds the live tree from a batch describing the whole page (handles start afresh)
     /// and returns its keyframe, or nothing when blocked elements must be measured first:
     /// then `take_unmeasured` names them and the batch reporting their boxes returns the
-    /// keyframe.
+    /// keyframe. The same as `keyframe_begin`, one `keyframe_feed` and `keyframe_finish`.
     pub fn keyframe(&mut self, ops: &[u32], text: &str) -> Result<Vec<u8>, JsError> {
-        let mut tree = Tree::new_document();
-        let mut handles = NodeHandles::default();
-        let mut freed = Vec::new();
-        apply_batch(&mut tree, &mut handles, ops, text, &mut freed)
-            .map_err(|e| JsError::new(&e.to_string()))?;
-        self.handles = handles;
+        self.keyframe_begin();
+        self.keyframe_feed(ops, text)?;
+        self.keyframe_finish()
+    }
+
+    /// Starts building a keyframe in slices (a large page's walk spread over several tasks):
+    /// the live tree and the handles start afresh, and no frame is made until
+    /// `keyframe_finish`. Any capture in progress is dropped.
+    pub fn keyframe_begin(&mut self) {
+        self.building = Some(Tree::new_document());
+        self.capture = None;
+        self.handles = NodeHandles::default();
         self.freed.clear();
+        self.unmeasured.clear();
+    }
+
+    /// Applies one slice of the page (a batch: new nodes with their child lists, and edits
+    /// to nodes of earlier slices) to the keyframe being built. Nodes a slice leaves detached
+    /// are freed and reported by `take_freed`. The work is proportional to the slice.
+    pub fn keyframe_feed(&mut self, ops: &[u32], text: &str) -> Result<(), JsError> {
+        let tree = self
+            .building
+            .as_mut()
+            .ok_or_else(|| JsError::new("no keyframe being built"))?;
+        apply_batch(tree, &mut self.handles, ops, text, &mut self.freed)
+            .map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(())
+    }
+
+    /// Ends the keyframe being built: returns it, or nothing when blocked elements must be
+    /// measured first (as `keyframe`). The same as `keyframe_prepare` then `batch` with no ops.
+    pub fn keyframe_finish(&mut self) -> Result<Vec<u8>, JsError> {
+        self.keyframe_prepare()?;
+        if !self.unmeasured.is_empty() {
+            return Ok(Vec::new());
+        }
+        let capture = self.capture.as_mut().expect("prepared above");
+        Ok(capture.keyframe())
+    }
+
+    /// The first half of ending a keyframe being built, to run in its own task: the rules and
+    /// fingerprints of the whole tree. The next `batch` (edits made since, boxes of the blocked
+    /// elements `take_unmeasured` names) returns the keyframe.
+    pub fn keyframe_prepare(&mut self) -> Result<(), JsError> {
+        let tree = self
+            .building
+            .take()
+            .ok_or_else(|| JsError::new("no keyframe being built"))?;
         let mut capture = Capture::new(self.rules.clone(), tree);
-        let unmeasured = self.handles_of(capture.take_unmeasured_blocked());
-        let bytes = if unmeasured.is_empty() {
-            capture.keyframe()
-        } else {
-            Vec::new()
-        };
-        self.unmeasured = unmeasured;
+        self.unmeasured = self.handles_of(capture.take_unmeasured_blocked());
         self.capture = Some(capture);
-        Ok(bytes)
+        Ok(())
     }
 
     /// Applies a batch of edits and returns the frame it makes: a delta, or the keyframe while
@@ -116,6 +155,11 @@ impl CaptureEngine {
         }
         let capture = self.capture.as_mut().expect("checked above");
         let first = capture.seq() == 0;
+        if first {
+            // The first keyframe (after `keyframe_prepare`): its shadow build waits for
+            // `settle`, a task of its own.
+            return Ok(capture.keyframe_unsettled());
+        }
         let frame = capture.delta().unwrap_or_default();
         if !first
             && !frame.is_empty()
@@ -124,6 +168,14 @@ impl CaptureEngine {
             self.fallback_keyframes += 1;
         }
         Ok(frame)
+    }
+
+    /// Builds what the agents hold from the keyframe the last `batch` returned, if it has not
+    /// been yet (the next batch would do it first); the page calls it in a task of its own.
+    pub fn settle(&mut self) {
+        if let Some(c) = self.capture.as_mut() {
+            c.settle();
+        }
     }
 
     /// Handles of the blocked elements the page must measure (batch op `OP_RENDERED_BOX`,
@@ -173,7 +225,8 @@ impl CaptureEngine {
     }
 
     /// The fingerprint of what the agents hold, as 16 hex digits.
-    pub fn fingerprint(&self) -> String {
+    pub fn fingerprint(&mut self) -> String {
+        self.settle();
         self.capture.as_ref().map_or_else(String::new, |c| {
             format!("{:016x}", c.shadow().fingerprint())
         })
@@ -189,7 +242,8 @@ impl CaptureEngine {
 
     /// A canonical dump of what the agents hold.
     #[wasm_bindgen(js_name = debugDumpShadow)]
-    pub fn debug_dump_shadow(&self) -> String {
+    pub fn debug_dump_shadow(&mut self) -> String {
+        self.settle();
         self.capture
             .as_ref()
             .map_or_else(String::new, |c| dump::dump(c.shadow().tree()))

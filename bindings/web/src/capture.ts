@@ -28,6 +28,7 @@ import { absoluteCss, capturedAttr, isStyleText } from './urls.js';
 import { FrameWatch, capturedDocumentOf, isHtmlElement } from './frames.js';
 import { ADOPTED_ATTR, LINK_ATTR, alignPieces, isEdited, isModified, readableLink, rulesOf, sheetText, splitRules, watchSheets, watchSheetsBefore } from './sheets.js';
 import { shadowRootOf, watchShadows } from './shadows.js';
+import { Slices } from './slices.js';
 
 // Batch ops (engine/src/capture/batch.rs).
 const OP_BIND_DOCUMENT = 1;
@@ -78,7 +79,7 @@ function stateKey(s: NonNullable<ReturnType<typeof formState>>): string {
 }
 
 export class CaptureImpl implements Capture {
-  private ids = new WeakMap<Node, number>();
+  private readonly ids = new NodeIds();
   private nodes = new Map<number, Node>();
   private nextId = 1;
   private pending: MutationRecord[] = [];
@@ -94,6 +95,13 @@ export class CaptureImpl implements Capture {
     this.schedule();
   };
   private stateSent = new WeakMap<Element, string>();
+  /** Form controls of this window whose state may have changed since the last batch (input,
+   * change and reset events, script setting `value`/`checked`/`selected`, attribute and child
+   * edits); only these are read at a batch. Same-origin iframes' controls are polled. */
+  private formDirty = new Set<Element>();
+  private readonly unhookForms: () => void;
+  /** The first keyframe's walk while it runs in slices (see `keyframe`). */
+  private walk: KeyframeWalk | null = null;
   private scheduled = false;
   private raf = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -103,9 +111,6 @@ export class CaptureImpl implements Capture {
   private readonly observer: MutationObserver;
   /** Rendered boxes of blocked elements (blocked.ts). */
   private readonly blocked = new BlockedBoxes(() => this.schedule());
-  private readonly inputs = document.getElementsByTagName('input');
-  private readonly textareas = document.getElementsByTagName('textarea');
-  private readonly options = document.getElementsByTagName('option');
   private readonly maxDelay: number;
   /** Capture-owned text nodes holding the effective rules of CSSOM-edited <style> sheets. */
   /** One capture-owned text node per top-level rule of a sheet whose rules travel (so a CSSOM
@@ -151,6 +156,10 @@ export class CaptureImpl implements Capture {
       }
     } else if (e.type === 'resize') {
       this.resized = true;
+    } else if (e.type === 'input' || e.type === 'change' || e.type === 'reset') {
+      // The control itself, also inside a shadow root (the document sees the host).
+      const t = e.composedPath()[0];
+      if (t instanceof Element) this.markForm(t);
     } else if (e.type === 'load' || e.type === 'error') {
       // A stylesheet link loaded (its rules may travel now) or failed.
       const t = e.target;
@@ -187,25 +196,88 @@ export class CaptureImpl implements Capture {
         this.schedule();
       },
     );
-    this.keyframe();
+    // Everything is watched before the walk starts: a large page's walk runs in slices, and
+    // what changes meanwhile is applied at its end (see `keyframe`).
     this.observer.observe(document, OBSERVE);
     this.unhookShadows = watchShadows((host) => {
       if (host.parentNode !== null) this.relist.add(host);
       this.schedule();
     });
+    this.unhookForms = hookFormSetters((el) => {
+      this.markForm(el);
+      this.schedule();
+    });
     for (const t of EVENTS) document.addEventListener(t, this.onEvent, true);
     window.addEventListener('resize', this.onEvent);
+    this.keyframe();
   }
 
+  /**
+   * Marks a form control whose state may have changed, with the controls whose state changes
+   * with it: the other radios of its group, every option of a select.
+   */
+  private markForm(el: Element): void {
+    if (el.namespaceURI !== HTML_NS) return;
+    switch (el.localName) {
+      case 'input': {
+        this.formDirty.add(el);
+        const input = el as HTMLInputElement;
+        if (input.type === 'radio' && input.name !== '') {
+          const root = input.getRootNode() as ParentNode;
+          if (typeof root.querySelectorAll !== 'function') return;
+          for (const r of root.querySelectorAll('input')) {
+            if (r.type === 'radio' && r.name === input.name) this.formDirty.add(r);
+          }
+        }
+        return;
+      }
+      case 'textarea':
+        this.formDirty.add(el);
+        return;
+      case 'option':
+      case 'optgroup':
+      case 'select': {
+        const select = el.localName === 'select' ? (el as HTMLSelectElement) : el.closest('select');
+        if (select === null) {
+          if (el.localName === 'option') this.formDirty.add(el);
+          return;
+        }
+        for (const o of select.options) this.formDirty.add(o);
+        return;
+      }
+      case 'form':
+        for (const c of (el as HTMLFormElement).elements) this.markForm(c);
+        return;
+      default:
+    }
+  }
+
+  /**
+   * Captures the page afresh. The walk of the DOM runs in time slices (slices.ts), each slice
+   * handed to the engine as it is made (`keyframe_feed`), so that a large page never blocks
+   * its tab for long; a small page is done in the first slice, within this call.
+   *
+   * Changes made while the walk runs are observed (everything is watched before it starts)
+   * and applied as one more batch before the keyframe is made, so the keyframe is the page at
+   * the end of the walk. The walk creates each node once: a child that is already known when
+   * its parent is listed (moved there from the walked part meanwhile) is left out of that
+   * list, and the records of the move relist both parents in that last batch; a node removed
+   * meanwhile leaves with its parent's relisting. `flush()` during the walk finishes it now.
+   */
   keyframe(): void {
-    this.ids = new WeakMap();
+    this.walk?.slices.cancel();
+    this.walk = null;
+    this.cancelSchedule();
+    this.ids.clear(this.nodes.values());
     this.nodes.clear();
     this.nextId = 1;
     this.pending = [];
     this.observer.takeRecords();
+    this.frameWatch.takeRecords();
     this.scrolled.clear();
     this.resized = false;
     this.stateSent = new WeakMap();
+    this.formDirty.clear();
     this.dirtySheets.clear();
     this.relist.clear();
     this.ruleTexts = new WeakMap();
@@ -216,20 +288,223 @@ export class CaptureImpl implements Capture {
     this.stateDirty.clear();
     this.frameWatch.releaseAll();
     this.blocked.reset();
+    this.engine.keyframe_begin();
     const w = new OpWriter();
-    const kids: number[] = [];
     w.u(OP_BIND_DOCUMENT);
-    w.u(this.bind(document));
-    this.writeChildren(w, kids, document, null);
+    const doc = this.bind(document);
+    w.u(doc);
     w.u(OP_VIEWPORT);
     w.u(1);
     w.u(window.innerWidth);
     w.u(window.innerHeight);
     this.pixelRatio = 0;
     this.writePixelRatio(w);
+    const [ops, text] = w.finish();
+    this.engine.keyframe_feed(ops, text);
+    const walk: KeyframeWalk = {
+      nodes: [document],
+      handles: [doc],
+      flags: [F_GENERIC],
+      slices: new Slices((deadline) => this.walkSlice(deadline)),
+      baseDoc: null,
+      base: '',
+      root: null,
+      list: null,
+      work: 0,
+      deadline: 0,
+      prepared: false,
+      sent: false,
+    };
+    this.walk = walk;
+    walk.slices.start();
+  }
+
+  /**
+   * One slice of the keyframe's walk, handed to the engine. After the walk: what changed
+   * meanwhile, and the engine's rules and fingerprints of the whole page (`keyframe_prepare`);
+   * then, each in the next slice when this one's time is up, the keyframe (`endKeyframe`) and
+   * the engine's build of what the agents hold from it (`settle`).
+   */
+  private walkSlice(deadline: number): boolean {
+    const walk = this.walk!;
+    if (!walk.prepared) {
+      if (!this.walkNodes(walk, deadline)) return false;
+      const w = new OpWriter();
+      const kids: number[] = [];
+      this.collect(w, kids);
+      if (!w.empty || kids.length > 0) {
+        const [ops, text] = finish(w, kids);
+        this.engine.keyframe_feed(ops, text);
+      }
+      this.forgetFreed();
+      this.engine.keyframe_prepare();
+      walk.prepared = true;
+      if (performance.now() >= deadline) return false;
+    }
+    if (!walk.sent) {
+      this.endKeyframe();
+      walk.sent = true;
+      if (performance.now() >= deadline) return false;
+    }
+    // What the agents hold, built from the keyframe (the engine's shadow), in its own slice.
+    this.engine.settle();
+    this.walk = null;
+    // Changes made since the keyframe was made wait for the next batch.
+    this.schedule();
+    return true;
+  }
+
+  /** Walks until the deadline; returns whether the walk is done. */
+  private walkNodes(walk: KeyframeWalk, deadline: number): boolean {
+    walk.root = document.documentElement;
+    walk.deadline = deadline;
+    walk.work = 0;
+    const w = new OpWriter();
+    const kids: number[] = [];
+    while (walk.list !== null || walk.nodes.length > 0) {
+      if (walk.list !== null) {
+        if (!this.walkList(walk, w, kids)) break;
+      } else {
+        this.walkOne(walk, w, kids);
+        if (walk.work >= WORK_CHECK && timeUp(walk)) break;
+      }
+    }
     const [ops, text] = finish(w, kids);
-    const bytes = this.measureBlocked(this.engine.keyframe(ops, text));
+    this.engine.keyframe_feed(ops, text);
+    return walk.list === null && walk.nodes.length === 0;
+  }
+
+  /** After `keyframe_prepare`: what changed since and the boxes of the blocked elements the
+   * engine names, in the batch that makes the keyframe. */
+  private endKeyframe(): void {
+    const w = new OpWriter();
+    const kids: number[] = [];
+    this.collect(w, kids);
+    const handles = this.engine.take_unmeasured();
+    if (handles.length > 0) this.blocked.measureNew(w, handles, (h) => this.nodes.get(h));
+    const [ops, text] = finish(w, kids);
+    const bytes = this.measureBlocked(this.engine.batch(ops, text));
+    this.forgetFreed();
     if (bytes.length > 0) this.emit(bytes);
+  }
+
+  /** Takes the next node of the walk: lists its children (an ordinary element's through
+   * `walkList`, which a slice may leave part-way), creating them. */
+  private walkOne(walk: KeyframeWalk, w: OpWriter, kids: number[]): void {
+    const n = walk.nodes.pop()!;
+    const id = walk.handles.pop()!;
+    const flags = walk.flags.pop()!;
+    if ((flags & F_TEMPLATE) !== 0) {
+      const contents = this.contentsOf(n as HTMLTemplateElement);
+      w.u(OP_TEMPLATE_CONTENTS);
+      w.u(id);
+      const cid = this.bind(contents);
+      w.u(cid);
+      // A shadow root (of this window or an iframe's): observed like the document.
+      if (contents.nodeType === 11 && (contents as ShadowRoot).host !== undefined) this.observer.observe(contents, OBSERVE);
+      this.walkKids(walk, w, kids, contents, cid);
+    }
+    if ((flags & F_GENERIC) !== 0) this.walkKids(walk, w, kids, n, id);
+    else walk.list = { parent: id, next: n.firstChild, handles: [] };
+  }
+
+  /** Lists `p`'s children as the engine sees them (`kidsOf`: capture-owned stand-ins). */
+  private walkKids(walk: KeyframeWalk, w: OpWriter, kids: number[], p: Node, pid: number): void {
+    const list: number[] = [];
+    for (const c of this.kidsOf(p)) {
+      if (this.ids.has(c)) continue;
+      const cid = this.create(w, c, null);
+      list.push(cid);
+      walk.work++;
+      const f = walkFlags(c, walk.root);
+      if (f !== F_LEAF) {
+        walk.nodes.push(c);
+        walk.handles.push(cid);
+        walk.flags.push(f);
+      }
+    }
+    if (list.length > 0) pushChildren(kids, pid, list);
+  }
+
+  /**
+   * Goes on listing an ordinary element's DOM children (no capture-owned stand-ins but for
+   * readable stylesheet links), each node's properties read once. Returns false when the
+   * slice's time is up: the list so far is sent (what this slice created stays attached) and
+   * the next slice goes on from the next sibling (a wide parent spans slices). Should that
+   * sibling move meanwhile, the records of the move relist both parents at the walk's end.
+   */
+  private walkList(walk: KeyframeWalk, w: OpWriter, kids: number[]): boolean {
+    const at = walk.list!;
+    const list = at.handles;
+    let c = at.next;
+    while (c !== null) {
+      if (walk.work >= WORK_CHECK && timeUp(walk)) {
+        at.next = c;
+        if (list.length > 0) pushChildren(kids, at.parent, list);
+        return false;
+      }
+      walk.work++;
+      const t = c.nodeType;
+      if (t === 1) {
+        const el = c as Element;
+        const ln = el.localName;
+        const ns = el.namespaceURI;
+        if (ln === 'link' && ns === HTML_NS && readableLink(el)) {
+          const s = this.linkStyle(el as HTMLLinkElement);
+          if (!this.ids.has(s)) {
+            const sid = this.create(w, s, null);
+            list.push(sid);
+            walk.nodes.push(s);
+            walk.handles.push(sid);
+            walk.flags.push(F_GENERIC);
+          }
+        } else if (!this.ids.has(el)) {
+          const cid = this.bind(el);
+          list.push(cid);
+          w.u(OP_ELEMENT);
+          w.u(cid);
+          w.u(nsCode(ns));
+          w.s(ln);
+          const doc = el.ownerDocument;
+          if (doc !== walk.baseDoc) {
+            walk.baseDoc = doc;
+            walk.base = doc.baseURI;
+          }
+          writeAttrList(w, el, walk.base);
+          if (ns === HTML_NS && (ln === 'input' || ln === 'textarea' || ln === 'option')) this.writeState(w, cid, el);
+          if (el.scrollLeft !== 0 || el.scrollTop !== 0) writeScroll(w, cid, el, false);
+          let f = 0;
+          // A style's text is CSS (URLs resolved, CSSOM stand-ins: kidsOf), in any namespace.
+          if (ln === 'style' || (ns === HTML_NS && (ln === 'iframe' || ln === 'template'))) f = ln === 'template' ? F_GENERIC | F_TEMPLATE : F_GENERIC;
+          else if (el === walk.root || el.shadowRoot !== null) f = F_GENERIC;
+          if (f !== 0 || el.firstChild !== null) {
+            walk.nodes.push(el);
+            walk.handles.push(cid);
+            walk.flags.push(f);
+          }
+        }
+      } else if (t === 3) {
+        if (!this.ids.has(c)) {
+          const cid = this.bind(c);
+          list.push(cid);
+          w.u(OP_TEXT);
+          w.u(cid);
+          // Not a style's text (a style's children are listed by kidsOf).
+          w.s((c as Text).data);
+        }
+      } else if (!this.ids.has(c)) {
+        list.push(this.create(w, c, null));
+      }
+      c = c.nextSibling;
+    }
+    walk.list = null;
+    if (list.length > 0) pushChildren(kids, at.parent, list);
+    return true;
+  }
+
+  /** Finishes a keyframe walk still running (in this task). */
+  private completeWalk(): void {
+    this.walk?.slices.finishNow();
   }
 
   /** Sends `devicePixelRatio` (thousandths) when it changed, and watches for its next change
@@ -273,13 +548,50 @@ export class CaptureImpl implements Capture {
 
   private flushPending(): void {
     if (this.stopped) return;
+    if (this.walk !== null) {
+      // During the keyframe's walk: finish it now (its last batch takes every change).
+      this.completeWalk();
+      return;
+    }
+    const w = new OpWriter();
+    const kids: number[] = [];
+    this.collect(w, kids);
+    if (w.empty && kids.length === 0) return;
+    const [ops, text] = finish(w, kids);
+    let bytes: Uint8Array;
+    try {
+      bytes = this.measureBlocked(this.engine.batch(ops, text));
+    } catch {
+      // The engine refused the batch (never expected: a defect in the batch encoding or
+      // decoding, counted in `stats().refusedBatches`): capture the page afresh.
+      this.refused++;
+      this.keyframe();
+      return;
+    }
+    this.forgetFreed();
+    if (bytes.length > 0) this.emit(bytes);
+  }
+
+  /** Forgets the nodes the engine freed (they left the page). */
+  private forgetFreed(): void {
+    for (const h of this.engine.take_freed()) {
+      const n = this.nodes.get(h);
+      if (n !== undefined) {
+        this.nodes.delete(h);
+        this.ids.delete(n);
+        if (n.nodeType === 9) this.frameWatch.release(n as Document);
+        this.blocked.forget(n);
+      }
+    }
+  }
+
+  /** Writes every pending change into one batch (child lists go to `kids`, see `finish`). */
+  private collect(w: OpWriter, kids: number[]): void {
     this.cancelSchedule();
     for (const r of this.observer.takeRecords()) this.pending.push(r);
     for (const r of this.frameWatch.takeRecords()) this.pending.push(r);
     const records = this.pending;
     this.pending = [];
-    const w = new OpWriter();
-    const kids: number[] = [];
     const fresh = new Set<Node>();
     const childTargets = new Set<Node>();
     const attrTargets = new Set<Element>();
@@ -289,12 +601,17 @@ export class CaptureImpl implements Capture {
       if (r.type === 'childList') {
         childTargets.add(r.target);
         for (const n of r.addedNodes) if (this.ids.has(n)) readded.push(n);
+        // A textarea's default value is its text; a select's options decide each other's.
+        if (r.target.nodeType === 1) this.markFormEdit(r.target as Element);
       } else if (r.type === 'attributes') {
         attrTargets.add(r.target as Element);
+        this.markFormEdit(r.target as Element);
       } else {
         textTargets.add(r.target as CharacterData);
         // Editing a style's text re-parses its sheet (CSSOM edits are gone).
         if (isStyleText(r.target)) childTargets.add(r.target.parentNode!);
+        const p = r.target.parentNode;
+        if (p !== null && p.nodeType === 1) this.markFormEdit(p as Element);
       }
     }
     for (const n of this.relist) childTargets.add(n);
@@ -319,7 +636,7 @@ export class CaptureImpl implements Capture {
       }
     }
     this.syncSheetTexts(w, fresh, changedSheets, childTargets);
-    this.pollForms(w);
+    this.writeForms(w, fresh);
     for (const el of this.scrolled) {
       const id = this.ids.get(el);
       if (id !== undefined) writeScroll(w, id, el, true);
@@ -337,28 +654,20 @@ export class CaptureImpl implements Capture {
     // Read at every batch too (cheap): emulated ratio changes fire neither event.
     this.writePixelRatio(w);
     this.blocked.writeChanged(w, (n) => this.ids.get(n));
-    if (w.empty && kids.length === 0) return;
-    const [ops, text] = finish(w, kids);
-    let bytes: Uint8Array;
-    try {
-      bytes = this.measureBlocked(this.engine.batch(ops, text));
-    } catch {
-      // The engine refused the batch (never expected: a defect in the batch encoding or
-      // decoding, counted in `stats().refusedBatches`): capture the page afresh.
-      this.refused++;
-      this.keyframe();
-      return;
+  }
+
+  /** After an attribute, child or text edit of `el`: the form controls it may have changed. */
+  private markFormEdit(el: Element): void {
+    switch (el.localName) {
+      case 'input':
+      case 'textarea':
+      case 'option':
+      case 'optgroup':
+      case 'select':
+        this.markForm(el);
+        return;
+      default:
     }
-    for (const h of this.engine.take_freed()) {
-      const n = this.nodes.get(h);
-      if (n !== undefined) {
-        this.nodes.delete(h);
-        this.ids.delete(n);
-        if (n.nodeType === 9) this.frameWatch.release(n as Document);
-        this.blocked.forget(n);
-      }
-    }
-    if (bytes.length > 0) this.emit(bytes);
   }
 
   stop(): void {
@@ -366,10 +675,15 @@ export class CaptureImpl implements Capture {
     this.cancelSchedule();
     this.observer.disconnect();
     for (const t of EVENTS) document.removeEventListener(t, this.onEvent, true);
+    this.walk?.slices.cancel();
+    this.walk = null;
+    this.ids.clear(this.nodes.values());
+    this.nodes.clear();
     this.unwatchSheets();
     this.unwatchSheetsBefore();
     this.unhookShadows();
     this.unwatchRoots();
+    this.unhookForms();
     this.frameWatch.releaseAll();
     window.removeEventListener('resize', this.onEvent);
     this.blocked.stop();
@@ -377,8 +691,9 @@ export class CaptureImpl implements Capture {
     this.engine.free();
   }
 
-  stats(): { engineNodes: number; engineHandles: number; pageHandles: number; frames: number; wasmMemoryBytes: number; fallbackKeyframes: number; refusedBatches: number } {
+  stats(): { engineNodes: number; engineHandles: number; pageHandles: number; frames: number; wasmMemoryBytes: number; fallbackKeyframes: number; refusedBatches: number; walking: boolean } {
     return {
+      walking: this.walk !== null,
       refusedBatches: this.refused,
       fallbackKeyframes: this.engine.fallback_keyframes(),
       wasmMemoryBytes: this.engine.memory_bytes(),
@@ -390,23 +705,28 @@ export class CaptureImpl implements Capture {
   }
 
   debugDumpLive(): string {
+    this.completeWalk();
     return this.engine.debugDumpLive();
   }
 
   debugDumpShadow(): string {
+    this.completeWalk();
     return this.engine.debugDumpShadow();
   }
 
   fingerprint(): string {
+    this.completeWalk();
     return this.engine.fingerprint();
   }
 
   nodeById(id: number): Node | null {
+    this.completeWalk();
     const h = this.engine.handleOfWireId(id);
     return h === 0 ? null : (this.nodes.get(h) ?? null);
   }
 
   idOfNode(node: Node): number | null {
+    this.completeWalk();
     const h = this.ids.get(node);
     if (h === undefined) return null;
     const id = this.engine.wireIdOfHandle(h);
@@ -425,7 +745,8 @@ export class CaptureImpl implements Capture {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.stopped) return;
+    // During the keyframe's walk, its end takes every change.
+    if (this.scheduled || this.stopped || this.walk !== null) return;
     this.scheduled = true;
     this.raf = requestAnimationFrame(() => this.flushPending());
     this.timer = setTimeout(() => this.flushPending(), this.maxDelay);
@@ -548,15 +869,7 @@ export class CaptureImpl implements Capture {
       w.u(nsCode(el.namespaceURI));
       w.s(el.localName);
     }
-    const attrs = el.attributes;
-    const base = el.ownerDocument.baseURI;
-    w.u(attrs.length);
-    for (let i = 0; i < attrs.length; i++) {
-      const a = attrs[i]!;
-      w.u(nsCode(a.namespaceURI));
-      w.s(a.localName);
-      w.s(capturedAttr(a, base));
-    }
+    writeAttrList(w, el, el.ownerDocument.baseURI);
   }
 
   private writeState(w: OpWriter, id: number, el: Element): void {
@@ -580,17 +893,25 @@ export class CaptureImpl implements Capture {
     }
   }
 
-  /** Form state is read, not observed (typing, checking and selecting make no mutation). */
-  private pollForms(w: OpWriter): void {
-    const lists: HTMLCollectionOf<Element>[] = [this.inputs, this.textareas, this.options];
-    for (const d of this.frameWatch.documents()) {
-      for (const t of ['input', 'textarea', 'option']) lists.push(d.getElementsByTagName(t));
+  /**
+   * Form state is read, not observed (typing, checking and selecting make no mutation): in
+   * this window, of the controls marked since the last batch (`markForm`); in same-origin
+   * iframes (whose setters are not hooked), of every control.
+   */
+  private writeForms(w: OpWriter, fresh: Set<Node>): void {
+    for (const el of this.formDirty) {
+      const id = this.ids.get(el);
+      if (id !== undefined && !fresh.has(el)) this.writeState(w, id, el);
     }
-    for (const list of lists) {
-      for (let i = 0; i < list.length; i++) {
-        const el = list[i]!;
-        const id = this.ids.get(el);
-        if (id !== undefined) this.writeState(w, id, el);
+    this.formDirty.clear();
+    for (const d of this.frameWatch.documents()) {
+      for (const t of ['input', 'textarea', 'option']) {
+        const list = d.getElementsByTagName(t);
+        for (let i = 0; i < list.length; i++) {
+          const el = list[i]!;
+          const id = this.ids.get(el);
+          if (id !== undefined) this.writeState(w, id, el);
+        }
       }
     }
     for (const el of this.stateDirty) {
@@ -821,8 +1142,11 @@ export class CaptureImpl implements Capture {
     };
     for (const d of [document, ...this.frameWatch.documents()]) {
       for (const el of d.getElementsByTagName('style')) {
+        // Cheap tests first: overriddenSheet reads the style's whole text.
+        const own = (el as HTMLStyleElement).sheet;
+        if (own === null || !(changed.has(own) || relisted.has(el)) || !this.ids.has(el)) continue;
         const sheet = overriddenSheet(el as HTMLStyleElement);
-        if (sheet !== null && this.ids.has(el) && (changed.has(sheet) || relisted.has(el))) rules(rulesOf(sheet));
+        if (sheet !== null) rules(rulesOf(sheet));
       }
     }
     for (const link of document.getElementsByTagName('link')) {
@@ -871,6 +1195,172 @@ export class CaptureImpl implements Capture {
 }
 
 const HTML_NS = 'http://www.w3.org/1999/xhtml';
+
+/**
+ * The handles of the nodes the engine knows, kept on the nodes themselves under a symbol of
+ * this capture's own (invisible to the page's string-keyed code): a WeakMap of every node of a
+ * large page costs the garbage collector more than the walk itself. A forgotten node's
+ * property is set to `undefined` (its shape stays), so `has` is `get() !== undefined`.
+ */
+class NodeIds {
+  private readonly key = Symbol('cobrowse.handle');
+
+  get(n: Node): number | undefined {
+    return (n as unknown as Record<symbol, number | undefined>)[this.key];
+  }
+
+  has(n: Node): boolean {
+    return (n as unknown as Record<symbol, number | undefined>)[this.key] !== undefined;
+  }
+
+  set(n: Node, id: number): void {
+    (n as unknown as Record<symbol, number | undefined>)[this.key] = id;
+  }
+
+  delete(n: Node): void {
+    (n as unknown as Record<symbol, number | undefined>)[this.key] = undefined;
+  }
+
+  /** Forgets `nodes` (every node known). */
+  clear(nodes: Iterable<Node>): void {
+    for (const n of nodes) this.delete(n);
+  }
+}
+
+/** The state of a keyframe's walk between slices: the nodes created whose children are not
+ * listed yet (a stack, with their handles and `F_` flags). */
+interface KeyframeWalk {
+  nodes: Node[];
+  handles: number[];
+  flags: number[];
+  slices: Slices;
+  /** The last element's document and its base URL (read once per document, not per node). */
+  baseDoc: Document | null;
+  base: string;
+  /** `document.documentElement` during this slice (its children include the adopted sheets). */
+  root: Element | null;
+  /** An ordinary element whose children are being listed: its handle, the next child to
+   * take, and the handles listed so far (sent whole at every slice that adds to them). */
+  list: { parent: number; next: Node | null; handles: number[] } | null;
+  /** Nodes created since the clock was last read, and this slice's deadline. */
+  work: number;
+  deadline: number;
+  /** The walk is done and the engine prepared the page: the keyframe comes next. */
+  prepared: boolean;
+  /** The keyframe was emitted: the engine's shadow build (`settle`) comes next. */
+  sent: boolean;
+}
+/** Nodes created between two reads of the clock. */
+const WORK_CHECK = 64;
+
+/** Whether the slice's time is up (resets the work count). */
+function timeUp(walk: KeyframeWalk): boolean {
+  walk.work = 0;
+  return performance.now() >= walk.deadline;
+}
+/** A node without children to walk. */
+const F_LEAF = -1;
+/** Children come from `kidsOf` (capture-owned stand-ins: iframes, styles, shadow hosts, the
+ * root, non-elements). */
+const F_GENERIC = 1;
+/** A template: its contents are walked too. */
+const F_TEMPLATE = 2;
+
+/** How the walk lists `n`'s children (F_ flags; 0 for an ordinary element). */
+function walkFlags(n: Node, root: Element | null): number {
+  const t = n.nodeType;
+  if (t === 1) {
+    const el = n as Element;
+    const ln = el.localName;
+    if (ln === 'style') return F_GENERIC;
+    if (el.namespaceURI === HTML_NS) {
+      if (ln === 'template') return F_GENERIC | F_TEMPLATE;
+      if (ln === 'iframe') return F_GENERIC;
+    }
+    return el === root || el.shadowRoot !== null ? F_GENERIC : 0;
+  }
+  return t === 9 || t === 11 ? F_GENERIC : F_LEAF;
+}
+
+/** An element's attribute list (count, then namespace, name and value as captured). */
+function writeAttrList(w: OpWriter, el: Element, base: string): void {
+  const attrs = el.attributes;
+  const n = attrs.length;
+  w.u(n);
+  for (let i = 0; i < n; i++) {
+    const a = attrs[i]!;
+    w.u(nsCode(a.namespaceURI));
+    w.s(a.localName);
+    w.s(capturedAttr(a, base));
+  }
+}
+
+/** Script's writes to form state make no mutation and no event: these setters report them. */
+const FORM_SETTERS: [() => object, string][] = [
+  [() => HTMLInputElement.prototype, 'value'],
+  [() => HTMLInputElement.prototype, 'valueAsNumber'],
+  [() => HTMLInputElement.prototype, 'valueAsDate'],
+  [() => HTMLInputElement.prototype, 'checked'],
+  [() => HTMLTextAreaElement.prototype, 'value'],
+  [() => HTMLOptionElement.prototype, 'selected'],
+  [() => HTMLSelectElement.prototype, 'value'],
+  [() => HTMLSelectElement.prototype, 'selectedIndex'],
+];
+
+/** Methods that change a control's value without an event. */
+const FORM_METHODS: [() => object, string][] = [
+  [() => HTMLInputElement.prototype, 'stepUp'],
+  [() => HTMLInputElement.prototype, 'stepDown'],
+  [() => HTMLInputElement.prototype, 'setRangeText'],
+  [() => HTMLTextAreaElement.prototype, 'setRangeText'],
+];
+
+/** Listeners of script writes to form state (one per running capture). */
+const formSetListeners = new Set<(el: Element) => void>();
+let formSettersHooked = false;
+
+/**
+ * Calls `onSet(el)` after every script write of a form control's state (this window's) until
+ * the returned function is called. The setters are wrapped once per page and stay wrapped (a
+ * plain pass-through while no capture listens): redefining prototype accessors at every
+ * start and stop costs the page's optimized code more than the wrapper does.
+ */
+function hookFormSetters(onSet: (el: Element) => void): () => void {
+  if (!formSettersHooked) {
+    formSettersHooked = true;
+    for (const [protoOf, prop] of FORM_SETTERS) {
+      const proto = protoOf();
+      const desc = Object.getOwnPropertyDescriptor(proto, prop);
+      const set = desc?.set;
+      if (desc === undefined || set === undefined) continue;
+      Object.defineProperty(proto, prop, {
+        ...desc,
+        set(this: Element, v: unknown) {
+          set.call(this, v);
+          for (const l of formSetListeners) l(this);
+        },
+      });
+    }
+    for (const [protoOf, name] of FORM_METHODS) {
+      const proto = protoOf();
+      const desc = Object.getOwnPropertyDescriptor(proto, name);
+      const fn = desc?.value;
+      if (desc === undefined || typeof fn !== 'function') continue;
+      Object.defineProperty(proto, name, {
+        ...desc,
+        value: function (this: Element, ...args: unknown[]) {
+          const r = fn.apply(this, args);
+          for (const l of formSetListeners) l(this);
+          return r;
+        },
+      });
+    }
+  }
+  formSetListeners.add(onSet);
+  return () => {
+    formSetListeners.delete(onSet);
+  };
+}
 const OBSERVE: MutationObserverInit = { childList: true, attributes: true, characterData: true, subtree: true };
 /** Marks the capture-owned template standing for an open shadow root (the replayer attaches one). */
 export const SHADOW_ATTR = 'data-cobrowse-shadow';
@@ -890,7 +1380,7 @@ function overriddenSheet(el: HTMLStyleElement): CSSStyleSheet | null {
   if (sheet === null) return null;
   return isModified(sheet) || LEGACY_CSS.test(el.textContent ?? '') ? sheet : null;
 }
-const EVENTS = ['input', 'change', 'scroll', 'load', 'error'];
+const EVENTS = ['input', 'change', 'reset', 'scroll', 'load', 'error'];
 /** The size (UTF-16 units) from which a <style>'s text travels cut at its rules (splitStyle):
  * below it, its first CSSOM edit re-sending the text costs little. */
 const SPLIT_MIN = 512;
@@ -905,7 +1395,7 @@ type Adopter = Document | ShadowRoot;
 /** Capture-owned adopted-sheets elements and their adopters. */
 const ADOPTED_BY = new WeakMap<Element, Adopter>();
 /** Events heard on shadow roots (frames.ts FRAME_EVENTS hears them on documents). */
-const ROOT_EVENTS = ['input', 'change', 'scroll'];
+const ROOT_EVENTS = ['input', 'change', 'reset', 'scroll'];
 
 /** The adopter whose adopted sheets close `parent`'s child list: a document's for its root
  * element, a shadow root's own; else null. */

@@ -55,6 +55,8 @@ export interface Capture {
     fallbackKeyframes: number;
     /** Batches the engine refused (a batch encoding defect), each answered by a keyframe. */
     refusedBatches: number;
+    /** Whether a keyframe's walk of the page is still running (a large page's runs in slices). */
+    walking: boolean;
   };
   /** Test hooks: canonical dumps of the engine's live tree and of what the agents hold. */
   debugDumpLive(): string;

@@ -31,29 +31,48 @@ export function nsCode(uri: string | null): number {
 
 export const NULL_STR = 0xffffffff;
 
-/** A `u32` op stream plus its string operands (each written as its UTF-16 length). */
+/**
+ * A `u32` op stream plus its string operands (each written as its UTF-16 length). The ops go
+ * straight into a growable `Uint32Array` (no per-op boxing, no copy at the end): the
+ * keyframe of a large page writes millions of them.
+ */
 export class OpWriter {
-  ops: number[] = [];
-  parts: string[] = [];
+  private buf = new Uint32Array(256);
+  private n = 0;
+  private parts: string[] = [];
 
   u(v: number): void {
-    this.ops.push(v >>> 0);
+    if (this.n === this.buf.length) this.grow();
+    // A Uint32Array stores ToUint32(v), the same as `v >>> 0`.
+    this.buf[this.n++] = v;
   }
 
   s(v: string | null): void {
     if (v === null) {
-      this.ops.push(NULL_STR);
+      this.u(NULL_STR);
     } else {
-      this.ops.push(v.length);
+      this.u(v.length);
       if (v.length > 0) this.parts.push(v);
     }
   }
 
   get empty(): boolean {
-    return this.ops.length === 0;
+    return this.n === 0;
   }
 
+  /** Ops written so far. */
+  get length(): number {
+    return this.n;
+  }
+
+  /** The ops (a view of the writer's buffer: write no more after this) and the strings. */
   finish(): [Uint32Array, string] {
-    return [Uint32Array.from(this.ops), this.parts.join('')];
+    return [this.buf.subarray(0, this.n), this.parts.join('')];
+  }
+
+  private grow(): void {
+    const next = new Uint32Array(this.buf.length * 2);
+    next.set(this.buf);
+    this.buf = next;
   }
 }

@@ -40,15 +40,11 @@ export async function startServer(pages = {}) {
       if (url.pathname in pages) {
         body = pages[url.pathname];
         if (url.pathname.endsWith('.css')) type = 'text/css; charset=utf-8';
+        else type = TYPES[path.extname(url.pathname)] ?? type;
       } else if (url.pathname === '/agent.html') {
         body = AGENT_PAGE;
       } else if (url.pathname.startsWith('/dist/')) {
         const file = path.join(WEB, 'dist', path.basename(url.pathname));
-        body = await readFile(file);
-        type = TYPES[path.extname(file)] ?? 'application/octet-stream';
-      } else if (url.pathname.startsWith('/dist-baseline/') && process.env.COBROWSE_BASELINE_DIST) {
-        // Another build of the package (benches compare two builds in one run).
-        const file = path.join(process.env.COBROWSE_BASELINE_DIST, path.basename(url.pathname));
         body = await readFile(file);
         type = TYPES[path.extname(file)] ?? 'application/octet-stream';
       } else if (url.pathname.startsWith('/test/')) {
@@ -124,20 +120,21 @@ export function mulberry32(seed) {
   };
 }
 
-/** Loads the dump helper and the package (from `dist`, a path the server serves) into a page (no DOM change). */
-export async function loadHelpers(page, base, dist = 'dist') {
+/** Loads the dump helper and the package into a page (no DOM change). */
+export async function loadHelpers(page, base) {
   await page.evaluate(await readFile(path.join(WEB, 'test/dom-dump.js'), 'utf8'));
   await page.evaluate(await readFile(path.join(WEB, 'test/workload.js'), 'utf8'));
   await page.evaluate(async (url) => {
     globalThis.cobrowse = await import(url);
     await globalThis.cobrowse.init();
     await globalThis.cobrowse.init();
-  }, `${base}/${dist}/cobrowse.js`);
+  }, `${base}/dist/cobrowse.js`);
 }
 
-/** Starts capture in the customer page; frames collect as base64 in `__frames`. */
+/** Starts capture in the customer page; frames collect as base64 in `__frames`. Resolves once
+ * the keyframe is made (a large page's walk runs in slices, after startCapture returns). */
 export async function startCapture(page, rules) {
-  await page.evaluate((rules) => {
+  await page.evaluate(async (rules) => {
     globalThis.__frames = [];
     globalThis.__cap = globalThis.cobrowse.startCapture({
       rules: rules ?? undefined,
@@ -148,6 +145,7 @@ export async function startCapture(page, rules) {
         globalThis.__frames.push(btoa(s));
       },
     });
+    while (globalThis.__cap.stats().walking) await new Promise((r) => setTimeout(r, 0));
   }, rules ?? null);
 }
 

@@ -12,7 +12,10 @@
 //!
 //! Invariants (debug-asserted): after every frame handed out, the shadow mirror has applied
 //! it, so its fingerprint equals the live tree's under the rules; frames are numbered
-//! 1, 2, 3, ... and every delta's base is the frame before it. Masking, blocking, disabling
+//! 1, 2, 3, ... and every delta's base is the frame before it. The one exception is
+//! [`Capture::keyframe_unsettled`] (a caller spreading a large page's keyframe over tasks):
+//! its shadow applies the keyframe at [`Capture::settle`], which every other frame-making
+//! call and [`Capture::shadow`]'s callers through [`Capture::settle`] run first. Masking, blocking, disabling
 //! and sanitizing happen inside the diff, before anything is encoded.
 
 pub mod batch;
@@ -48,6 +51,9 @@ pub struct Capture {
     /// Edit marks that a refresh made by [`Capture::take_unmeasured_blocked`] consumed from
     /// the live tree, kept for the next delta (which finds what changed from them).
     refreshed_dirty: Vec<(u32, Dirty)>,
+    /// A keyframe handed out by [`Capture::keyframe_unsettled`] that the shadow has not
+    /// applied yet (see [`Capture::settle`]).
+    unsettled: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Capture {
@@ -77,6 +83,7 @@ impl Capture {
             last_stats: DeltaStats::default(),
             scan_all_blocked: true,
             refreshed_dirty: Vec::new(),
+            unsettled: None,
         }
     }
 
@@ -96,9 +103,20 @@ impl Capture {
         &mut self.live
     }
 
-    /// What the agents hold after the last frame handed out.
+    /// What the agents hold after the last frame handed out. After
+    /// [`Capture::keyframe_unsettled`], call [`Capture::settle`] first (debug-asserted).
     pub fn shadow(&self) -> &Mirror {
+        debug_assert!(
+            self.unsettled.is_none(),
+            "the shadow of an unsettled keyframe"
+        );
         &self.shadow
+    }
+
+    /// Whether a keyframe handed out by [`Capture::keyframe_unsettled`] awaits
+    /// [`Capture::settle`].
+    pub fn is_unsettled(&self) -> bool {
+        self.unsettled.is_some()
     }
 
     /// The sequence number of the last frame handed out (0 before the first).
@@ -178,6 +196,17 @@ impl Capture {
 
     /// A keyframe of the whole page. Pending edits are folded in.
     pub fn keyframe(&mut self) -> Vec<u8> {
+        let bytes = self.keyframe_unsettled();
+        self.settle();
+        bytes
+    }
+
+    /// A keyframe of the whole page whose application to the shadow (a second build of the
+    /// whole tree) is left to [`Capture::settle`], so that a caller can hand the frame out and
+    /// do that work in another task. Until then the capture makes no other frame: every
+    /// frame-making call settles first.
+    pub fn keyframe_unsettled(&mut self) -> Vec<u8> {
+        self.settle();
         diff::refresh(&mut self.live, &self.rules);
         diff::assign_ids(&mut self.live, &self.rules);
         self.refreshed_dirty.clear();
@@ -187,14 +216,23 @@ impl Capture {
         let bytes = encode_keyframe(&header, &records);
         self.last.clear();
         self.last_stats = DeltaStats::default();
-        // A keyframe of our own tree always applies; the shadow checks it in debug builds.
-        let _ = self.commit(&bytes);
+        self.unsettled = Some(bytes.clone());
         bytes
+    }
+
+    /// Applies the keyframe handed out by [`Capture::keyframe_unsettled`] to the shadow; does
+    /// nothing when none awaits.
+    pub fn settle(&mut self) {
+        if let Some(bytes) = self.unsettled.take() {
+            // A keyframe of our own tree always applies; the shadow checks it in debug builds.
+            let _ = self.commit(&bytes);
+        }
     }
 
     /// One delta holding every edit made since the last frame, or `None` when the agents'
     /// view did not change. Before the first keyframe this is the keyframe.
     pub fn delta(&mut self) -> Option<Vec<u8>> {
+        self.settle();
         if !self.shadow.in_sync() {
             return Some(self.keyframe());
         }
@@ -220,6 +258,7 @@ impl Capture {
     /// document) and returns the delta from what the agents hold to it, or `None` when they
     /// would see no difference. Nodes are matched without identity.
     pub fn replace_document(&mut self, mut page: Tree) -> Option<Vec<u8>> {
+        self.settle();
         diff::prepare(&mut page, &self.rules);
         self.live = page;
         self.scan_all_blocked = true;
@@ -240,6 +279,7 @@ impl Capture {
     /// this is the keyframe. Pending edits are not folded in: call it when no visible change
     /// is pending (debug-asserted).
     pub fn empty_delta(&mut self) -> Vec<u8> {
+        self.settle();
         if !self.shadow.in_sync() {
             return self.keyframe();
         }
@@ -389,6 +429,41 @@ mod tests {
         assert_eq!(agent.fingerprint(), cap.shadow().fingerprint());
         assert!(agent.tree().same_tree(cap.shadow().tree()));
         assert_eq!(cap.delta(), None, "nothing pending");
+    }
+
+    /// An unsettled keyframe is the keyframe; its shadow build waits for `settle`, or for the
+    /// next frame-making call, which settles first: the delta after it applies on an agent
+    /// mirror fed the keyframe, and the shadow ends equal to the agent's mirror.
+    #[test]
+    fn an_unsettled_keyframe_settles_before_the_next_frame() {
+        let page = "<p id=a>one</p><p>two</p>";
+        let mut settled = Capture::new(Rules::default(), parse_document_str(page));
+        let mut cap = Capture::new(Rules::default(), parse_document_str(page));
+        let kf = cap.keyframe_unsettled();
+        assert_eq!(kf, settled.keyframe(), "the same keyframe");
+        assert!(cap.is_unsettled());
+        let mut agent = Mirror::default();
+        agent.apply_frame(&kf, &mut ()).unwrap();
+
+        let t = cap.tree_mut();
+        let b = body(t);
+        let em = t.create_element(html_name("em"), Default::default());
+        t.append(b, em);
+        let delta = cap.delta().expect("an edit makes a delta");
+        assert!(!cap.is_unsettled(), "delta settles first");
+        let h = agent.apply_frame(&delta, &mut ()).unwrap();
+        assert_eq!((h.seq, h.base_seq, h.kind), (2, 1, FrameKind::Delta));
+        assert_eq!(cap.last_mutations().len(), 1, "{:?}", cap.last_mutations());
+        assert_eq!(agent.fingerprint(), cap.shadow().fingerprint());
+        assert!(agent.tree().same_tree(cap.shadow().tree()));
+
+        // An explicit settle, then nothing pending.
+        let mut cap = Capture::new(Rules::default(), parse_document_str(page));
+        cap.keyframe_unsettled();
+        cap.settle();
+        assert!(!cap.is_unsettled());
+        assert_eq!(cap.shadow().fingerprint(), cap.tree().fingerprint());
+        assert_eq!(cap.delta(), None);
     }
 
     /// An insert then a remove of the same node in one batch costs nothing.

@@ -1,0 +1,161 @@
+// The first keyframe of a large page is made in time slices (src/slices.ts): the page changes
+// while the walk runs (text, attributes, inserts, removes, moves across the walked/unwalked
+// boundary), and the one keyframe made at the walk's end is the page as it is then: the
+// agent's mirror equals the customer's page (tree and fingerprint) after that frame alone.
+// `flush()` during the walk finishes it at once. (How long each slice takes is a benchmark
+// figure: benches/browser/bench.mjs --large, BENCHMARKS.md.)
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startServer, launch, localContext, loadHelpers, takeFrames, startReplayer, applyFrames,
+  snapshotState, firstDiff,
+} from './harness.mjs';
+
+// 16,667 rows of 6 nodes: 100,000 nodes in the body.
+const ROWS = 16667;
+const PAGE = `<!DOCTYPE html><html><head><title>large</title></head><body>${Array.from({ length: ROWS }, (_, i) => `<div class="row" id="r${i}"><span>cell ${i}</span> text <b>bold</b></div>`).join('')}</body></html>`;
+
+let server;
+let browser;
+before(async () => {
+  server = await startServer({ '/t/large.html': PAGE });
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+function check({ c, a }, where) {
+  assert.equal(firstDiff(c.dom, c.live), null, `${where}: engine live tree differs from the page DOM`);
+  assert.equal(a.fingerprint, c.fingerprint, `${where}: fingerprints`);
+  assert.equal(firstDiff(a.engine, c.shadow), null, `${where}: agent mirror differs from the capture's shadow`);
+  assert.equal(firstDiff(a.dom, a.engine), null, `${where}: iframe DOM differs from the agent's mirror`);
+  assert.equal(firstDiff(a.dom, c.dom), null, `${where}: iframe DOM differs from the page`);
+}
+
+async function session() {
+  const cctx = await localContext(browser);
+  const actx = await localContext(browser);
+  const customer = await cctx.newPage();
+  const agent = await actx.newPage();
+  await customer.goto(`${server.base}/t/large.html`, { waitUntil: 'load' });
+  await agent.goto(`${server.base}/agent.html`, { waitUntil: 'load' });
+  await loadHelpers(customer, server.base);
+  await loadHelpers(agent, server.base);
+  await startReplayer(agent);
+  await customer.evaluate(`globalThis.startInPage = ${startInPage}; globalThis.editInPage = ${editInPage};`);
+  return { customer, agent, close: async () => { await cctx.close(); await actx.close(); } };
+}
+
+/** In the page: starts capture (frames collect as base64 in `__frames`; `__keyframe` resolves
+ * at the first) and returns whether its walk was still running when `startCapture` returned. */
+function startInPage() {
+  globalThis.__frames = [];
+  let resolve;
+  globalThis.__keyframe = new Promise((r) => { resolve = r; });
+  globalThis.__cap = globalThis.cobrowse.startCapture({
+    maxDelayMs: 1e9,
+    onFrame(bytes) {
+      let s = '';
+      for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+      globalThis.__frames.push(btoa(s));
+      resolve();
+    },
+  });
+  return globalThis.__cap.stats().walking;
+}
+
+/** Edits at the walk's start (round 0: the body is being listed, the rows near its start are
+ * created, the rest not) and later (round 1: the last rows' subtrees are walked, the first
+ * rows' not yet). Returns whether the walk was still running, and frames made so far. */
+function editInPage(round) {
+  const walking = globalThis.__cap.stats().walking;
+  const body = document.body;
+  const row = (i) => document.getElementById(`r${i}`);
+  if (round === 0) {
+    // The root (walked): an attribute; a new child of the walked <html>.
+    document.documentElement.setAttribute('data-edited', 'yes');
+    const aside = document.createElement('aside');
+    aside.textContent = 'inserted into a walked parent';
+    document.documentElement.appendChild(aside);
+    // A row from the unwalked end moved to the body's start (already listed).
+    body.insertBefore(row(16000), body.firstChild);
+    // The first row (created, its children not walked) moved to the unwalked end.
+    body.appendChild(row(0));
+    // Removals: a created row, an unwalked one.
+    row(1).remove();
+    row(9000).remove();
+    // Text of a node not walked yet, a new element at the body's start.
+    row(2).firstChild.firstChild.data = 'early text edit';
+    const p = document.createElement('p');
+    p.textContent = 'new first paragraph';
+    body.insertBefore(p, body.firstChild);
+  } else {
+    // The last rows (walked by now: the walk takes the body's rows from its end): text,
+    // attribute, a child moved out to an unwalked row, a row moved to the unwalked start.
+    row(16666).firstChild.firstChild.data = 'late text edit';
+    row(16665).setAttribute('class', 'row late');
+    row(3).appendChild(row(16664).querySelector('b'));
+    body.insertBefore(row(16663), row(4));
+    row(16662).remove();
+    // An unwalked row's child moved into a walked row.
+    row(16661).appendChild(row(5).querySelector('span'));
+  }
+  return { walking, frames: globalThis.__frames.length };
+}
+
+test('a 100,000-node page: edits during the sliced walk are in its one keyframe, mirror == page', async () => {
+  const s = await session();
+  try {
+    assert.equal(await s.customer.evaluate(startInPage), true, 'the walk continues after startCapture returns');
+    assert.deepEqual(await s.customer.evaluate(editInPage, 0), { walking: true, frames: 0 });
+    // Let a few slices run, then edit the part walked by now.
+    await s.customer.evaluate(() => new Promise((r) => setTimeout(r, 60)));
+    assert.deepEqual(await s.customer.evaluate(editInPage, 1), { walking: true, frames: 0 });
+    await s.customer.evaluate(() => globalThis.__keyframe);
+    const frames = await takeFrames(s.customer, false);
+    assert.equal(frames.length, 1, 'one keyframe, no delta');
+    assert.deepEqual(await applyFrames(s.agent, frames), [{ ok: true }]);
+    check(await snapshotState(s.customer, s.agent), 'after the keyframe');
+    const stats = await s.customer.evaluate(() => globalThis.__cap.stats());
+    assert.equal(stats.walking, false);
+    assert.equal(stats.refusedBatches, 0);
+    // Removed nodes are freed on both sides: the page's handles are the engine's.
+    assert.equal(stats.pageHandles, stats.engineHandles);
+    // The next changes are a delta against that keyframe, also to the nodes moved during the
+    // walk (each known to the page and the engine by one handle).
+    await s.customer.evaluate(() => {
+      const row = (i) => document.getElementById(`r${i}`);
+      row(7).textContent = 'after';
+      for (const i of [0, 16000, 16663, 3, 16661]) {
+        row(i).setAttribute('data-after', 'x');
+        for (const el of row(i).querySelectorAll('span, b')) el.firstChild.data += ' after';
+      }
+    });
+    const more = await takeFrames(s.customer);
+    assert.equal(more.length, 1);
+    assert.deepEqual(await applyFrames(s.agent, more), [{ ok: true }]);
+    check(await snapshotState(s.customer, s.agent), 'after a delta');
+  } finally {
+    await s.close();
+  }
+});
+
+test('flush() during the walk finishes it synchronously into one keyframe', async () => {
+  const s = await session();
+  try {
+    const r = await s.customer.evaluate(() => {
+      const walking = globalThis.startInPage();
+      const edit = globalThis.editInPage(0);
+      globalThis.__cap.flush();
+      return { walking, edit, after: globalThis.__cap.stats().walking, frames: globalThis.__frames.length };
+    });
+    assert.deepEqual(r, { walking: true, edit: { walking: true, frames: 0 }, after: false, frames: 1 });
+    const frames = await takeFrames(s.customer, false);
+    assert.deepEqual(await applyFrames(s.agent, frames), [{ ok: true }]);
+    check(await snapshotState(s.customer, s.agent), 'after the flushed keyframe');
+  } finally {
+    await s.close();
+  }
+});
