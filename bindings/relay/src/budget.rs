@@ -86,7 +86,12 @@ impl Budget {
 
     /// Moves a session's counted footprint from `*held` to `next`.
     pub fn commit(held: &mut usize, next: usize, all: &AtomicUsize) {
-        if next >= *held {
+        // Most deltas leave the footprint as it was: the relay-wide total (one cache line
+        // every session writes to) is then not touched.
+        if next == *held {
+            return;
+        }
+        if next > *held {
             all.fetch_add(next - *held, Ordering::AcqRel);
         } else {
             all.fetch_sub(*held - next, Ordering::AcqRel);

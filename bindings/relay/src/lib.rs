@@ -13,6 +13,7 @@ pub mod link;
 pub mod metrics;
 pub mod net;
 pub mod origins;
+pub mod small_map;
 pub mod source;
 pub mod state;
 pub mod static_files;

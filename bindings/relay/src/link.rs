@@ -2,7 +2,6 @@
 //! slow reader costs bounded memory and never stalls the session (it is closed with
 //! [`CLOSE_TOO_SLOW`] and reconnects to a fresh keyframe).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -11,15 +10,79 @@ use cobrowse_engine::session::{AgentId, Recipient};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
-/// What a socket writer receives.
+use crate::small_map::SmallMap;
+
+/// What a socket writer receives. No larger than the [`Bytes`] it mostly carries (asserted
+/// by a test): each connection's queue holds its slots in blocks of 32, allocated at once.
 #[derive(Clone, Debug)]
 pub enum Outbound {
     /// An encoded protocol message (frames are shared buffers: cloning is a refcount).
     Wire(Bytes),
-    /// A WebSocket ping (keeps a live connection answering, see `limits.idle_timeout_ms`).
+    /// A ping or a close (one byte, stored in the room a `Wire` leaves free).
+    Control(Control),
+}
+
+/// A WebSocket control message of the relay's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    /// A ping (keeps a live connection answering, see `limits.idle_timeout_ms`).
     Ping,
-    /// Close the connection with this code and reason.
-    Close(u16, &'static str),
+    /// Close the connection, for this reason.
+    Close(CloseReason),
+}
+
+/// Why the relay closes a connection: each reason's close code and text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// The session ended (1000).
+    SessionEnded,
+    /// Silent for `limits.idle_timeout_ms` (1001).
+    Idle,
+    /// A refusal: bad message, bad proof, a limit (1008).
+    Refused,
+    /// A message over `limits.max_message_bytes` (1009).
+    TooLarge,
+    /// A newer connection of the same agent took its place (4000).
+    Replaced,
+    /// A newer connection of the customer took its place (4000).
+    ReplacedCustomer,
+    /// Too far behind, see [`CLOSE_TOO_SLOW`] (4001).
+    TooSlow,
+}
+
+impl CloseReason {
+    /// The WebSocket close code.
+    pub fn code(self) -> u16 {
+        match self {
+            CloseReason::SessionEnded => 1000,
+            CloseReason::Idle => 1001,
+            CloseReason::Refused => 1008,
+            CloseReason::TooLarge => 1009,
+            CloseReason::Replaced | CloseReason::ReplacedCustomer => 4000,
+            CloseReason::TooSlow => CLOSE_TOO_SLOW,
+        }
+    }
+
+    /// The close frame's text.
+    pub fn text(self) -> &'static str {
+        match self {
+            CloseReason::SessionEnded => "session ended",
+            CloseReason::Idle => "idle",
+            CloseReason::Refused => "refused",
+            CloseReason::TooLarge => "message too large",
+            CloseReason::Replaced => "replaced by a newer connection",
+            CloseReason::ReplacedCustomer => "replaced by a newer customer connection",
+            CloseReason::TooSlow => "too far behind",
+        }
+    }
+}
+
+impl Outbound {
+    /// A close for `reason`.
+    pub fn close(reason: CloseReason) -> Outbound {
+        Outbound::Control(Control::Close(reason))
+    }
 }
 
 /// Each connection's initial read buffer. tungstenite's default (128 KiB, zero-filled, so
@@ -82,7 +145,7 @@ impl Link {
     /// and nothing more. Returns whether the message was queued.
     pub fn send(&self, out: Outbound) -> bool {
         let len = match &out {
-            Outbound::Close(..) | Outbound::Ping => return self.tx.send(out).is_ok(),
+            Outbound::Control(_) => return self.tx.send(out).is_ok(),
             Outbound::Wire(b) => b.len(),
         };
         if self.closed.load(Ordering::Acquire) {
@@ -97,9 +160,7 @@ impl Link {
             self.backlog.bytes.fetch_sub(len, Ordering::AcqRel);
             // Exactly one close, however many messages keep coming.
             if !self.closed.swap(true, Ordering::AcqRel) {
-                let _ = self
-                    .tx
-                    .send(Outbound::Close(CLOSE_TOO_SLOW, "too far behind"));
+                let _ = self.tx.send(Outbound::close(CloseReason::TooSlow));
             }
             return false;
         }
@@ -122,7 +183,7 @@ pub struct Links {
     /// The customer's connection.
     pub customer: Option<Link>,
     /// Each connected agent's connection.
-    pub agents: HashMap<AgentId, Link>,
+    pub agents: SmallMap<AgentId, Link>,
 }
 
 impl Links {
@@ -161,11 +222,19 @@ mod tests {
         while let Ok(out) = rx.try_recv() {
             match out {
                 Outbound::Wire(_) => wires += 1,
-                Outbound::Close(code, _) => closes.push(code),
-                Outbound::Ping => {}
+                Outbound::Control(Control::Close(reason)) => closes.push(reason.code()),
+                Outbound::Control(Control::Ping) => {}
             }
         }
         (wires, closes)
+    }
+
+    #[test]
+    fn an_outbound_message_is_no_larger_than_its_bytes() {
+        assert_eq!(
+            std::mem::size_of::<Outbound>(),
+            std::mem::size_of::<Bytes>()
+        );
     }
 
     #[test]

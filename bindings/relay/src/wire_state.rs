@@ -1,7 +1,12 @@
 //! The per-session wire state: participant ids and resume tokens, the acknowledgement window
 //! of each agent, the frame rate bucket and the relay-made keyframe cache.
-
-use std::collections::HashMap;
+//!
+//! It is held once per live session, so it is kept small: per-agent entries in
+//! [`SmallMap`]s (exactly one entry's bytes per agent), the customer's view as plain numbers
+//! (the messages are rebuilt when sent), the echo boxed (it lives only while [`deliver`]
+//! runs), and the relay-made keyframe dropped as soon as the mirror moves past it.
+//!
+//! [`deliver`]: crate::ws::deliver
 
 use axum::body::Bytes;
 use cobrowse_engine::protocol::{self, Message, ParticipantId};
@@ -10,6 +15,7 @@ use cobrowse_engine::session::{AgentId, HighlightId};
 use crate::admission::Invites;
 use crate::auth;
 use crate::config::Limits;
+use crate::small_map::SmallMap;
 use crate::token_bucket::TokenBucket;
 
 /// One agent as the wire knows it.
@@ -50,8 +56,8 @@ pub const ACK_WINDOW: u64 = 120;
 /// The per-session wire state: participant numbering, resume tokens, the frame rate bucket,
 /// the relay-made keyframe cache and highlight ids.
 pub struct WireState {
-    pub(crate) agents: HashMap<AgentId, AgentSlot>,
-    pub(crate) by_pid: HashMap<u32, AgentId>,
+    /// Every agent the session has numbered (connected or not), in order of first join.
+    pub(crate) agents: SmallMap<AgentId, AgentSlot>,
     pub(crate) next_pid: u32,
     pub(crate) customer_client: Option<protocol::ClientInfo>,
     pub(crate) customer_resume: [u8; 16],
@@ -62,9 +68,9 @@ pub struct WireState {
     /// The wire message an agent or customer sent, with its sender rewritten, used by
     /// [`deliver`] in place of the machine's lossy form (fractional coordinates, a target
     /// element, highlight colours, link titles).
-    pub(crate) echo: Option<Message>,
+    pub(crate) echo: Option<Box<Message>>,
     /// Machine highlight ids -> (owner, the owner's wire id for it).
-    pub(crate) highlights: HashMap<HighlightId, (ParticipantId, u32)>,
+    pub(crate) highlights: SmallMap<HighlightId, (ParticipantId, u32)>,
     /// Whether a customer connection was ever bound to the session.
     pub(crate) customer_seen: bool,
     /// The mirror's footprint as counted against the budgets (see [`crate::ws`]).
@@ -75,14 +81,14 @@ pub struct WireState {
     pub(crate) byte_bucket: TokenBucket,
     /// Live invites (share links among agents) of this session.
     pub invites: Invites,
-    /// The customer's last document `Scroll` (cleared when its page changes) and `Viewport`,
-    /// sent after every relay-made keyframe so that an agent sees the page where the
-    /// customer does.
-    pub(crate) page_scroll: Option<Message>,
-    pub(crate) viewport: Option<Message>,
-    /// The customer's last measured round trip ([`Message::Latency`]), sent after every
-    /// relay-made keyframe too.
-    pub(crate) customer_latency: Option<Message>,
+    /// The customer's last document `Scroll` (x, y; cleared when its page changes) and
+    /// `Viewport` (width, height), sent after every relay-made keyframe so that an agent sees
+    /// the page where the customer does.
+    pub(crate) page_scroll: Option<(f32, f32)>,
+    pub(crate) viewport: Option<(u32, u32)>,
+    /// The customer's last measured round trip in milliseconds ([`Message::Latency`]), sent
+    /// after every relay-made keyframe too.
+    pub(crate) customer_rtt_ms: Option<u32>,
     /// Since when sharing resumed without a keyframe from the customer: deltas are not
     /// forwarded until one arrives, and the relay asks for it (see [`crate::ws`]).
     pub(crate) resumed_without_keyframe: Option<std::time::Instant>,
@@ -94,8 +100,7 @@ impl WireState {
         let mut customer_resume = [0u8; 16];
         auth::random_bytes(&mut customer_resume);
         WireState {
-            agents: HashMap::new(),
-            by_pid: HashMap::new(),
+            agents: SmallMap::default(),
             next_pid: 2,
             customer_client: None,
             customer_resume,
@@ -103,12 +108,12 @@ impl WireState {
             keyframe_requested: false,
             keyframe_cache: None,
             echo: None,
-            highlights: HashMap::new(),
+            highlights: SmallMap::default(),
             invites: Invites::default(),
             customer_seen: false,
             page_scroll: None,
             viewport: None,
-            customer_latency: None,
+            customer_rtt_ms: None,
             resumed_without_keyframe: None,
             mirror_bytes: 0,
             frame_bytes_since_keyframe: 0,
@@ -121,22 +126,23 @@ impl WireState {
 
     /// The participant id of an agent, assigned on first use.
     pub(crate) fn slot(&mut self, agent: AgentId) -> &AgentSlot {
-        let next = &mut self.next_pid;
-        let by_pid = &mut self.by_pid;
-        self.agents.entry(agent).or_insert_with(|| {
-            let pid = ParticipantId(*next);
-            *next += 1;
-            by_pid.insert(pid.0, agent);
+        if !self.agents.contains_key(&agent) {
+            let pid = ParticipantId(self.next_pid);
+            self.next_pid += 1;
             let mut resume = [0u8; 16];
             auth::random_bytes(&mut resume);
-            AgentSlot {
-                pid,
-                resume,
-                acked: None,
-                sent: None,
-                withheld: false,
-            }
-        })
+            self.agents.insert(
+                agent,
+                AgentSlot {
+                    pid,
+                    resume,
+                    acked: None,
+                    sent: None,
+                    withheld: false,
+                },
+            );
+        }
+        self.agents.get(&agent).expect("inserted above")
     }
 
     pub(crate) fn pid(&self, agent: AgentId) -> Option<ParticipantId> {
@@ -144,12 +150,29 @@ impl WireState {
     }
 
     pub(crate) fn agent(&self, pid: ParticipantId) -> Option<AgentId> {
-        self.by_pid.get(&pid.0).copied()
+        self.agents
+            .iter()
+            .find(|(_, s)| s.pid == pid)
+            .map(|(a, _)| *a)
     }
 
     pub(crate) fn forget(&mut self, agent: AgentId) {
-        if let Some(s) = self.agents.remove(&agent) {
-            self.by_pid.remove(&s.pid.0);
-        }
+        self.agents.remove(&agent);
+    }
+
+    /// The customer's view as agents get it after a relay-made keyframe: its `Viewport`, its
+    /// document `Scroll` and its round trip (`Latency`), those it has.
+    pub(crate) fn customer_view(&self) -> impl Iterator<Item = Message> {
+        let viewport = self
+            .viewport
+            .map(|(width, height)| Message::Viewport { width, height });
+        let scroll = self
+            .page_scroll
+            .map(|(x, y)| Message::Scroll { target: None, x, y });
+        let latency = self.customer_rtt_ms.map(|rtt_ms| Message::Latency {
+            participant_id: crate::ws::CUSTOMER,
+            rtt_ms,
+        });
+        [viewport, scroll, latency].into_iter().flatten()
     }
 }

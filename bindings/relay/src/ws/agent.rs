@@ -12,7 +12,7 @@ use cobrowse_engine::session::{
 };
 use cobrowse_engine::{Mirror, WireId};
 
-use super::codes::{CLOSE_POLICY, CLOSE_REPLACED, NO_SESSION};
+use super::codes::{CLOSE_POLICY, NO_SESSION};
 use super::conn::{Bound, Conn, Flow};
 use super::deliver::{deliver, machine_nav, to_point};
 use super::keyframes::{agent_ack, send_keyframe};
@@ -20,7 +20,7 @@ use super::refusals::{error_msg, session_refusal};
 use crate::admission::{self, Limit};
 use crate::audit::bump;
 use crate::auth::agent_id_of;
-use crate::link::Outbound;
+use crate::link::{CloseReason, Outbound};
 use crate::state::CreateError;
 use crate::state::{SessionEntry, SessionInner};
 
@@ -307,10 +307,7 @@ impl Conn {
             && info.connection.is_connected()
         {
             if let Some(old) = inner.links.agents.remove(&agent) {
-                let _ = old.send(Outbound::Close(
-                    CLOSE_REPLACED,
-                    "replaced by a newer connection",
-                ));
+                let _ = old.send(Outbound::close(CloseReason::Replaced));
             }
             let _ = inner.machine.handle_agent_disconnect(agent, now);
         }
@@ -378,7 +375,7 @@ impl Conn {
         // Actions go through the machine; its refusals reach the agent as Refused / Denied.
         let action = |inner: &mut SessionInner, a: AgentAction, echo: Option<Message>| {
             let facts = target_facts(&inner.mirror, a.target());
-            inner.wire.echo = echo;
+            inner.wire.echo = echo.map(Box::new);
             let _ = inner.machine.handle_agent_action(agent, a, facts, now);
         };
         match msg {
@@ -497,11 +494,11 @@ impl Conn {
                     .handle_chat(Participant::Agent(agent), &text, now);
             }
             Message::SharedLink { url, title, .. } => {
-                inner.wire.echo = Some(Message::SharedLink {
+                inner.wire.echo = Some(Box::new(Message::SharedLink {
                     from: pid,
                     url: url.clone(),
                     title,
-                });
+                }));
                 let _ = inner.machine.handle_shared_link(agent, &url, now);
             }
             Message::End { .. } => {

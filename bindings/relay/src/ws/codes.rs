@@ -14,10 +14,8 @@ pub(crate) const CUSTOMER_REFUSED: &str = "no live session with this id and secr
 /// The customer's participant id.
 pub const CUSTOMER: ParticipantId = ParticipantId(1);
 
-/// Close codes.
+/// Close codes of [`Conn::fatal`](super::conn::Conn::fatal) (every close code and its text:
+/// [`crate::link::CloseReason`]).
 pub(crate) const CLOSE_NORMAL: u16 = 1000;
 pub(crate) const CLOSE_POLICY: u16 = 1008;
 pub(crate) const CLOSE_TOO_BIG: u16 = 1009;
-/// Close code of a WebSocket silent for `limits.idle_timeout_ms` ("going away").
-pub(crate) const CLOSE_IDLE: u16 = 1001;
-pub(crate) const CLOSE_REPLACED: u16 = 4000;

@@ -14,11 +14,11 @@ use cobrowse_engine::session::{AgentId, Recipient};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::codes::{CLOSE_IDLE, CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TOO_BIG, CUSTOMER};
+use super::codes::{CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TOO_BIG, CUSTOMER};
 use super::deliver::deliver;
 use super::refusals::error_msg;
 use crate::link::READ_BUFFER_BYTES;
-use crate::link::{Backlog, Link, Outbound};
+use crate::link::{Backlog, CloseReason, Control, Link, Outbound};
 use crate::net::Peer;
 use crate::source::{AddrGroup, client_group};
 use crate::state::{RelayState, SessionEntry};
@@ -129,10 +129,10 @@ pub(super) async fn run(
             _ = pings.tick() => {
                 if last_heard.elapsed() >= idle {
                     tracing::debug!(source = %source, "connection closed: idle");
-                    conn.tx.send(Outbound::Close(CLOSE_IDLE, "idle"));
+                    conn.tx.send(Outbound::close(CloseReason::Idle));
                     break;
                 }
-                conn.tx.send(Outbound::Ping);
+                conn.tx.send(Outbound::Control(Control::Ping));
                 ping_sent = Some(tokio::time::Instant::now());
                 continue;
             }
@@ -211,16 +211,16 @@ pub(super) async fn write_loop(
                     return;
                 }
             }
-            Outbound::Ping => {
+            Outbound::Control(Control::Ping) => {
                 if sink.send(WsMessage::Ping(Bytes::new())).await.is_err() {
                     return;
                 }
             }
-            Outbound::Close(code, reason) => {
+            Outbound::Control(Control::Close(reason)) => {
                 let _ = sink
                     .send(WsMessage::Close(Some(CloseFrame {
-                        code,
-                        reason: reason.into(),
+                        code: reason.code(),
+                        reason: reason.text().into(),
                     })))
                     .await;
                 let _ = sink.flush().await;
@@ -246,7 +246,9 @@ impl Conn {
             rtt_ms: u32::try_from(rtt.as_millis()).unwrap_or(u32::MAX),
         };
         inner.links.send_msg(&Recipient::AllAgents, &latency);
-        inner.wire.customer_latency = Some(latency);
+        if let Message::Latency { rtt_ms, .. } = latency {
+            inner.wire.customer_rtt_ms = Some(rtt_ms);
+        }
     }
 
     pub(super) fn send(&self, msg: &Message) {
@@ -261,11 +263,12 @@ impl Conn {
     pub(super) fn fatal(&self, code: ErrorCode, text: &str, close: u16) {
         self.error(code, text);
         let reason = match close {
-            CLOSE_TOO_BIG => "message too large",
-            CLOSE_NORMAL => "session ended",
-            _ => "refused",
+            CLOSE_TOO_BIG => CloseReason::TooLarge,
+            CLOSE_NORMAL => CloseReason::SessionEnded,
+            _ => CloseReason::Refused,
         };
-        self.tx.send(Outbound::Close(close, reason));
+        debug_assert_eq!(reason.code(), close, "a close code without its reason");
+        self.tx.send(Outbound::close(reason));
     }
 
     pub(super) fn party(&self) -> Option<Party> {

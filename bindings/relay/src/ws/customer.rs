@@ -10,9 +10,9 @@ use cobrowse_engine::protocol::{
 use cobrowse_engine::session::{
     Denied, Participant, Recipient, SessionError, SessionId, SessionState,
 };
-use cobrowse_engine::{FrameKind, FrameMeta, FrameView, Mirror, MirrorOptions};
+use cobrowse_engine::{FrameKind, FrameMeta, FrameView, Mirror, MirrorOptions, ReplayError};
 
-use super::codes::{CLOSE_POLICY, CLOSE_REPLACED, CUSTOMER, CUSTOMER_REFUSED, NO_SESSION};
+use super::codes::{CLOSE_POLICY, CUSTOMER, CUSTOMER_REFUSED, NO_SESSION};
 use super::conn::{Bound, Conn, Flow};
 use super::deliver::{current_mode, deliver, participants, to_point};
 use super::keyframes::{forward_delta, request_customer_keyframe, send_keyframe_bytes};
@@ -20,7 +20,7 @@ use super::refusals::session_error;
 use crate::audit::bump;
 use crate::auth;
 use crate::budget::{Budget, OverBudget};
-use crate::link::Outbound;
+use crate::link::{CloseReason, Outbound};
 use crate::state::{SessionEntry, SessionInner};
 
 impl Conn {
@@ -82,10 +82,7 @@ impl Conn {
         }
         inner.wire.customer_seen = true;
         if let Some(old) = inner.links.customer.replace(self.tx.clone()) {
-            let _ = old.send(Outbound::Close(
-                CLOSE_REPLACED,
-                "replaced by a newer customer connection",
-            ));
+            let _ = old.send(Outbound::close(CloseReason::ReplacedCustomer));
         }
         inner.wire.customer_client = Some(client);
         let now = state.now();
@@ -162,16 +159,12 @@ impl Conn {
         ) {
             return;
         }
-        if !inner.wire.bucket.take(Instant::now()) {
+        if !inner.wire.bucket.take(received) {
             bump(&state.metrics.rate_limited);
             self.error(ErrorCode::RateLimited, "too many frames; frame dropped");
             return;
         }
-        if !inner
-            .wire
-            .byte_bucket
-            .take_n(frame.len() as f64, Instant::now())
-        {
+        if !inner.wire.byte_bucket.take_n(frame.len() as f64, received) {
             bump(&state.metrics.rate_limited);
             self.error(
                 ErrorCode::RateLimited,
@@ -210,68 +203,127 @@ impl Conn {
             fingerprint: header.fingerprint,
             sanitized: header.sanitized,
         };
+        let keyframe = header.kind == FrameKind::Keyframe;
+        // A keyframe is checked against the budgets before it replaces the page, from its
+        // record count. A delta's footprint is only known once applied, but never less than
+        // the mirror's slots and the frame bytes it adds: over that already, it is refused
+        // unforwarded.
+        let lower_bound = if keyframe {
+            Budget::footprint(view.record_count(), frame.len())
+        } else {
+            Budget::footprint(
+                inner.mirror.tree().slot_capacity(),
+                inner
+                    .wire
+                    .frame_bytes_since_keyframe
+                    .saturating_add(frame.len()),
+            )
+        };
+        if let Err(over) = budget.check(inner.wire.mirror_bytes, lower_bound, &state.mirror_bytes) {
+            if !keyframe {
+                // The page went on past what the relay may hold: nothing of it is kept.
+                self.drop_mirror(inner);
+                request_customer_keyframe(inner);
+            }
+            self.refuse_over_budget(entry, over);
+            return;
+        }
+        // A delta is forwarded **before** the mirror applies it: whether it follows the
+        // mirror's page (sanitized, on the mirror's last frame) is known from its header, and
+        // the agents' latency then does not include the apply. One that passes these checks
+        // but does not apply (a fingerprint mismatch, a mutation naming no node) fails the
+        // same way in the agents' mirrors, and the keyframe the relay asks for restores
+        // everyone. A keyframe is forwarded once applied and within the budgets (it replaces
+        // the page the relay serves to joining agents, so it must be known good first).
         let applied = match header.kind {
             FrameKind::Keyframe => {
-                let next = Budget::footprint(view.record_count(), frame.len());
-                if let Err(over) = budget.check(inner.wire.mirror_bytes, next, &state.mirror_bytes)
-                {
-                    self.refuse_over_budget(entry, over);
-                    return;
-                }
                 let records: Vec<_> = view.records().collect();
                 inner.mirror.apply_keyframe(&meta, &records, &mut ())
             }
-            FrameKind::Delta => inner.mirror.apply_delta(&meta, view.mutations(), &mut ()),
-        };
-        match applied.map(|()| header) {
-            Ok(header) => {
-                let (next, frames) = Budget::after(
-                    &inner.mirror,
-                    header.kind == FrameKind::Keyframe,
-                    inner.wire.frame_bytes_since_keyframe,
-                    frame.len(),
-                );
-                if let Err(over) = budget.check(inner.wire.mirror_bytes, next, &state.mirror_bytes)
+            FrameKind::Delta => {
+                if !(meta.sanitized
+                    && inner.mirror.in_sync()
+                    && inner.mirror.seq() == Some(meta.base_seq))
                 {
-                    // Over budget after a delta: nothing of it is held.
-                    inner.mirror = Mirror::new(MirrorOptions::default());
-                    inner.wire.frame_bytes_since_keyframe = 0;
-                    Budget::commit(&mut inner.wire.mirror_bytes, 0, &state.mirror_bytes);
-                    self.refuse_over_budget(entry, over);
+                    // What the mirror would answer (unsanitized, out of sync, a gap).
+                    tracing::debug!(session = entry.id.value(), "frame rejected: off the chain");
                     request_customer_keyframe(inner);
                     return;
                 }
-                inner.wire.frame_bytes_since_keyframe = frames;
-                Budget::commit(&mut inner.wire.mirror_bytes, next, &state.mirror_bytes);
-                inner.wire.keyframe_requested = false;
-                let now = state.now();
-                if inner.machine.handle_customer_frame(now).is_ok() {
+                if inner.machine.handle_customer_frame(state.now()).is_ok() {
                     // The received message, as it is, to every agent (but those too far
                     // behind in their acknowledgements).
-                    let n = match header.kind {
-                        FrameKind::Delta => forward_delta(state, inner, &message, header.seq),
-                        FrameKind::Keyframe => send_keyframe_bytes(
-                            inner,
-                            &Recipient::AllAgents,
-                            message,
-                            Some(header.seq),
-                        ),
-                    };
-                    if n > 0 {
-                        bump(&state.metrics.frames_relayed);
-                        state.metrics.frame_bytes.increment(frame.len() as u64);
-                        state.metrics.frame_relay_seconds.record(received.elapsed());
-                    }
+                    let agents = forward_delta(state, inner, &message, meta.seq);
+                    self.relayed(agents, frame.len(), received);
                 }
-                deliver(state, entry, inner);
-                state.after_event(entry, inner);
+                let applied = inner.mirror.apply_delta(&meta, view.mutations(), &mut ());
+                debug_assert!(
+                    !matches!(
+                        applied,
+                        Err(ReplayError::Unsanitized
+                            | ReplayError::Desynchronized
+                            | ReplayError::SequenceGap { .. })
+                    ),
+                    "the header checks above are the mirror's own"
+                );
+                applied
             }
-            Err(e) => {
-                // Error texts of the replayer carry ids and hashes, never content.
-                tracing::debug!(session = entry.id.value(), "frame rejected: {e}");
-                request_customer_keyframe(inner);
-            }
+        };
+        if let Err(e) = applied {
+            // Error texts of the replayer carry ids and hashes, never content.
+            tracing::debug!(session = entry.id.value(), "frame rejected: {e}");
+            request_customer_keyframe(inner);
+            return;
         }
+        // The relay-made keyframe of an earlier frame will never be served again.
+        if inner
+            .wire
+            .keyframe_cache
+            .as_ref()
+            .is_some_and(|(seq, ..)| *seq != meta.seq)
+        {
+            inner.wire.keyframe_cache = None;
+        }
+        let (next, frames) = Budget::after(
+            &inner.mirror,
+            keyframe,
+            inner.wire.frame_bytes_since_keyframe,
+            frame.len(),
+        );
+        if let Err(over) = budget.check(inner.wire.mirror_bytes, next, &state.mirror_bytes) {
+            // Over budget once applied (its nodes grew the arena): nothing of it is held.
+            self.drop_mirror(inner);
+            self.refuse_over_budget(entry, over);
+            request_customer_keyframe(inner);
+            return;
+        }
+        inner.wire.frame_bytes_since_keyframe = frames;
+        Budget::commit(&mut inner.wire.mirror_bytes, next, &state.mirror_bytes);
+        inner.wire.keyframe_requested = false;
+        if keyframe && inner.machine.handle_customer_frame(state.now()).is_ok() {
+            let agents = send_keyframe_bytes(inner, &Recipient::AllAgents, message, Some(meta.seq));
+            self.relayed(agents, frame.len(), received);
+        }
+        deliver(state, entry, inner);
+        state.after_event(entry, inner);
+    }
+
+    /// Counts a frame of `len` bytes, received at `received`, that reached `agents` agents.
+    fn relayed(&self, agents: usize, len: usize, received: Instant) {
+        if agents > 0 {
+            let metrics = &self.state.metrics;
+            bump(&metrics.frames_relayed);
+            metrics.frame_bytes.increment(len as u64);
+            metrics.frame_relay_seconds.record(received.elapsed());
+        }
+    }
+
+    /// Empties the session's mirror and releases its budget (a page the relay may not hold).
+    fn drop_mirror(&self, inner: &mut SessionInner) {
+        inner.mirror = Mirror::new(MirrorOptions::default());
+        inner.wire.frame_bytes_since_keyframe = 0;
+        inner.wire.keyframe_cache = None;
+        Budget::commit(&mut inner.wire.mirror_bytes, 0, &self.state.mirror_bytes);
     }
 
     /// A frame over a memory budget: a clear error to the customer and a metric; the frame is
@@ -305,12 +357,12 @@ impl Conn {
                 reason,
             } => match agent_of(inner, agent) {
                 Some(a) => {
-                    inner.wire.echo = Some(Message::ActionDenied {
+                    inner.wire.echo = Some(Box::new(Message::ActionDenied {
                         agent,
                         action,
                         target,
                         reason,
-                    });
+                    }));
                     inner.machine.handle_customer_side_denial(
                         Denied {
                             agent: a,
@@ -351,12 +403,12 @@ impl Conn {
                 Ok(())
             }
             Message::Pointer { x, y, target, .. } => {
-                inner.wire.echo = Some(Message::Pointer {
+                inner.wire.echo = Some(Box::new(Message::Pointer {
                     from: CUSTOMER,
                     x,
                     y,
                     target,
-                });
+                }));
                 inner.machine.handle_customer_pointer(to_point(x, y), now)
             }
             // The customer's scrolling and window size are followed by the agents (the machine
@@ -368,11 +420,13 @@ impl Conn {
                     inner.machine.state(),
                     SessionState::Waiting | SessionState::Active
                 ) {
-                    match &m {
-                        Message::Scroll { target: None, .. } => {
-                            inner.wire.page_scroll = Some(m.clone());
+                    match m {
+                        Message::Scroll {
+                            target: None, x, y, ..
+                        } => inner.wire.page_scroll = Some((x, y)),
+                        Message::Viewport { width, height } => {
+                            inner.wire.viewport = Some((width, height));
                         }
-                        Message::Viewport { .. } => inner.wire.viewport = Some(m.clone()),
                         _ => {}
                     }
                 }

@@ -12,11 +12,11 @@ use cobrowse_engine::session::{
     SessionState,
 };
 
-use super::codes::{CLOSE_NORMAL, CUSTOMER};
+use super::codes::CUSTOMER;
 use super::keyframes::{request_customer_keyframe, send_keyframe};
 use super::refusals::{error_msg, session_error};
 use crate::audit::bump;
-use crate::link::Outbound;
+use crate::link::{CloseReason, Outbound};
 use crate::state::{RelayState, SessionEntry, SessionInner};
 pub(super) fn to_f32(p: Point) -> (f32, f32) {
     (p.x as f32, p.y as f32)
@@ -63,136 +63,136 @@ pub fn deliver(state: &RelayState, _entry: &SessionEntry, inner: &mut SessionInn
     while let Some(out) = inner.machine.poll_transmit() {
         let to = out.to;
         let pid = |inner: &SessionInner, a: AgentId| inner.wire.pid(a);
-        let msg: Option<Message> =
-            match out.msg {
-                // The customer learns its session from `Joined` on connecting: `Created` (emitted
-                // before any connection exists) has no wire form.
-                SessionMessage::Created { .. } => None,
-                // Emitted when an agent creates the session, before any customer connection:
-                // the customer is shown the invitation when it connects (`customer_hello`).
-                SessionMessage::Invitation { from, .. } => {
-                    pid(inner, from).map(|agent| Message::Invitation { agent })
-                }
-                SessionMessage::Welcome(w) => {
-                    let Recipient::Agent(agent) = to else {
-                        continue;
-                    };
-                    let Some(slot) = inner.wire.agents.get(&agent) else {
-                        continue;
-                    };
-                    let joined = Message::Joined {
-                        session_id: w.session,
-                        participant_id: slot.pid,
-                        participants: u16::try_from(w.participants).unwrap_or(u16::MAX),
-                        role: Role::Agent,
-                        mode: current_mode(inner),
-                        ceiling: w.ceiling,
-                        paused: w.state == SessionState::Paused,
-                        resume_token: ResumeToken(slot.resume),
-                        customer: inner.wire.customer_client.clone(),
-                    };
-                    inner.links.send_msg(&to, &joined);
-                    // At once, the page as the relay's mirror has it (or a request to the
-                    // customer when the mirror has no page yet).
-                    send_keyframe(state, inner, to);
-                    None
-                }
-                SessionMessage::AgentJoined {
-                    agent,
-                    participants,
-                } => pid(inner, agent).map(|p| Message::PeerJoined {
-                    participant_id: p,
+        let msg: Option<Message> = match out.msg {
+            // The customer learns its session from `Joined` on connecting: `Created` (emitted
+            // before any connection exists) has no wire form.
+            SessionMessage::Created { .. } => None,
+            // Emitted when an agent creates the session, before any customer connection:
+            // the customer is shown the invitation when it connects (`customer_hello`).
+            SessionMessage::Invitation { from, .. } => {
+                pid(inner, from).map(|agent| Message::Invitation { agent })
+            }
+            SessionMessage::Welcome(w) => {
+                let Recipient::Agent(agent) = to else {
+                    continue;
+                };
+                let Some(slot) = inner.wire.agents.get(&agent) else {
+                    continue;
+                };
+                let joined = Message::Joined {
+                    session_id: w.session,
+                    participant_id: slot.pid,
+                    participants: u16::try_from(w.participants).unwrap_or(u16::MAX),
                     role: Role::Agent,
+                    mode: current_mode(inner),
+                    ceiling: w.ceiling,
+                    paused: w.state == SessionState::Paused,
+                    resume_token: ResumeToken(slot.resume),
+                    customer: inner.wire.customer_client.clone(),
+                };
+                inner.links.send_msg(&to, &joined);
+                // At once, the page as the relay's mirror has it (or a request to the
+                // customer when the mirror has no page yet).
+                send_keyframe(state, inner, to);
+                None
+            }
+            SessionMessage::AgentJoined {
+                agent,
+                participants,
+            } => pid(inner, agent).map(|p| Message::PeerJoined {
+                participant_id: p,
+                role: Role::Agent,
+                participants: u16::try_from(participants).unwrap_or(u16::MAX),
+            }),
+            SessionMessage::AgentLeft {
+                agent,
+                participants,
+                ..
+            } => {
+                let m = pid(inner, agent).map(|p| Message::Left {
+                    participant_id: p,
                     participants: u16::try_from(participants).unwrap_or(u16::MAX),
-                }),
-                SessionMessage::AgentLeft {
-                    agent,
-                    participants,
-                    ..
-                } => {
-                    let m = pid(inner, agent).map(|p| Message::Left {
-                        participant_id: p,
-                        participants: u16::try_from(participants).unwrap_or(u16::MAX),
-                    });
-                    inner.wire.forget(agent);
-                    m
-                }
-                SessionMessage::AgentConnection { agent, connected } => {
-                    pid(inner, agent).map(|p| Message::Connection {
-                        participant_id: p,
-                        connected,
-                    })
-                }
-                SessionMessage::CustomerConnection { connected } => Some(Message::Connection {
-                    participant_id: CUSTOMER,
+                });
+                inner.wire.forget(agent);
+                m
+            }
+            SessionMessage::AgentConnection { agent, connected } => {
+                pid(inner, agent).map(|p| Message::Connection {
+                    participant_id: p,
                     connected,
-                }),
-                // The relay serves keyframes from its mirror; it asks the customer only when the
-                // mirror has no page.
-                SessionMessage::KeyframeNeeded => {
-                    if !inner.mirror.in_sync() {
-                        request_customer_keyframe(inner);
-                    }
-                    None
+                })
+            }
+            SessionMessage::CustomerConnection { connected } => Some(Message::Connection {
+                participant_id: CUSTOMER,
+                connected,
+            }),
+            // The relay serves keyframes from its mirror; it asks the customer only when the
+            // mirror has no page.
+            SessionMessage::KeyframeNeeded => {
+                if !inner.mirror.in_sync() {
+                    request_customer_keyframe(inner);
                 }
-                SessionMessage::PageChanged { url } => Some(Message::PageChanged { url }),
-                SessionMessage::ControlRequested { agent } => {
-                    pid(inner, agent).map(|p| Message::ControlRequest { agent: p })
-                }
-                // No wire form of its own: `ControlReturn` tells the customer the (single) pending
-                // request or control is gone.
-                SessionMessage::ControlRequestWithdrawn { .. } => Some(Message::ControlReturn),
-                SessionMessage::ControlApproved { agent } => {
-                    pid(inner, agent).map(|p| Message::ControlApprove { agent: p })
-                }
-                SessionMessage::ControlDeclined { agent } => {
-                    pid(inner, agent).map(|p| Message::ControlDecline { agent: p })
-                }
-                SessionMessage::ControlRevoked { .. } => Some(Message::ControlRevoke),
-                SessionMessage::ControlReturned { .. } => Some(Message::ControlReturn),
-                SessionMessage::ModeChanged { agent, mode } => {
-                    let mode = match mode {
-                        AgentMode::Control => match pid(inner, agent) {
-                            Some(p) => Mode::Control(p),
-                            None => continue,
-                        },
-                        AgentMode::Pointer => Mode::Pointer,
-                    };
-                    Some(Message::ModeChanged { mode, ceiling })
-                }
-                SessionMessage::Paused { reason } => Some(Message::Pause { reason }),
-                // "Sharing resumed (a keyframe follows)": the customer's, not the mirror's (the
-                // page changed while nothing left it). Deltas wait for it; the relay asks for
-                // it when a delta comes first or none came within `RESUME_KEYFRAME_WAIT`.
-                SessionMessage::Resumed => {
-                    inner
-                        .wire
-                        .resumed_without_keyframe
-                        .get_or_insert_with(std::time::Instant::now);
-                    Some(Message::Resume)
-                }
-                SessionMessage::Ended { reason } => {
-                    inner.links.send_msg(
-                        &to,
-                        &Message::End {
-                            reason: reason.into(),
-                        },
-                    );
-                    inner
-                        .links
-                        .send(&to, &Outbound::Close(CLOSE_NORMAL, "session ended"));
-                    None
-                }
-                SessionMessage::Refused(e) => Some(session_error(&e, inner.machine.state())),
-                SessionMessage::Denied(d) => match inner.wire.echo.take() {
-                    // A customer-side denial goes to the agent as the customer sent it.
-                    Some(m @ Message::ActionDenied { .. }) => Some(m),
-                    _ => Some(error_msg(
-                        ErrorCode::PermissionDenied(d.reason),
-                        &d.reason.to_string(),
-                    )),
-                },
-                SessionMessage::AgentPointer { agent, at } => match inner.wire.echo.take() {
+                None
+            }
+            SessionMessage::PageChanged { url } => Some(Message::PageChanged { url }),
+            SessionMessage::ControlRequested { agent } => {
+                pid(inner, agent).map(|p| Message::ControlRequest { agent: p })
+            }
+            // No wire form of its own: `ControlReturn` tells the customer the (single) pending
+            // request or control is gone.
+            SessionMessage::ControlRequestWithdrawn { .. } => Some(Message::ControlReturn),
+            SessionMessage::ControlApproved { agent } => {
+                pid(inner, agent).map(|p| Message::ControlApprove { agent: p })
+            }
+            SessionMessage::ControlDeclined { agent } => {
+                pid(inner, agent).map(|p| Message::ControlDecline { agent: p })
+            }
+            SessionMessage::ControlRevoked { .. } => Some(Message::ControlRevoke),
+            SessionMessage::ControlReturned { .. } => Some(Message::ControlReturn),
+            SessionMessage::ModeChanged { agent, mode } => {
+                let mode = match mode {
+                    AgentMode::Control => match pid(inner, agent) {
+                        Some(p) => Mode::Control(p),
+                        None => continue,
+                    },
+                    AgentMode::Pointer => Mode::Pointer,
+                };
+                Some(Message::ModeChanged { mode, ceiling })
+            }
+            SessionMessage::Paused { reason } => Some(Message::Pause { reason }),
+            // "Sharing resumed (a keyframe follows)": the customer's, not the mirror's (the
+            // page changed while nothing left it). Deltas wait for it; the relay asks for
+            // it when a delta comes first or none came within `RESUME_KEYFRAME_WAIT`.
+            SessionMessage::Resumed => {
+                inner
+                    .wire
+                    .resumed_without_keyframe
+                    .get_or_insert_with(std::time::Instant::now);
+                Some(Message::Resume)
+            }
+            SessionMessage::Ended { reason } => {
+                inner.links.send_msg(
+                    &to,
+                    &Message::End {
+                        reason: reason.into(),
+                    },
+                );
+                inner
+                    .links
+                    .send(&to, &Outbound::close(CloseReason::SessionEnded));
+                None
+            }
+            SessionMessage::Refused(e) => Some(session_error(&e, inner.machine.state())),
+            SessionMessage::Denied(d) => match inner.wire.echo.take().map(|m| *m) {
+                // A customer-side denial goes to the agent as the customer sent it.
+                Some(m @ Message::ActionDenied { .. }) => Some(m),
+                _ => Some(error_msg(
+                    ErrorCode::PermissionDenied(d.reason),
+                    &d.reason.to_string(),
+                )),
+            },
+            SessionMessage::AgentPointer { agent, at } => {
+                match inner.wire.echo.take().map(|m| *m) {
                     Some(m @ (Message::Pointer { .. } | Message::ClickRipple { .. })) => Some(m),
                     _ => pid(inner, agent).map(|p| {
                         let (x, y) = to_f32(at);
@@ -203,127 +203,130 @@ pub fn deliver(state: &RelayState, _entry: &SessionEntry, inner: &mut SessionInn
                             target: None,
                         }
                     }),
-                },
-                SessionMessage::CustomerPointer { at } => match inner.wire.echo.take() {
-                    Some(m @ Message::Pointer { .. }) => Some(m),
+                }
+            }
+            SessionMessage::CustomerPointer { at } => match inner.wire.echo.take().map(|m| *m) {
+                Some(m @ Message::Pointer { .. }) => Some(m),
+                _ => {
+                    let (x, y) = to_f32(at);
+                    Some(Message::Pointer {
+                        from: CUSTOMER,
+                        x,
+                        y,
+                        target: None,
+                    })
+                }
+            },
+            SessionMessage::ClickRipple { agent, at } => {
+                let Some(p) = pid(inner, agent) else { continue };
+                match inner.wire.echo.take().map(|m| *m) {
+                    Some(Message::AgentClick { target, x, y }) => Some(Message::ClickRipple {
+                        from: p,
+                        x,
+                        y,
+                        target: Some(target),
+                    }),
                     _ => {
                         let (x, y) = to_f32(at);
-                        Some(Message::Pointer {
-                            from: CUSTOMER,
+                        Some(Message::ClickRipple {
+                            from: p,
                             x,
                             y,
                             target: None,
                         })
                     }
-                },
-                SessionMessage::ClickRipple { agent, at } => {
-                    let Some(p) = pid(inner, agent) else { continue };
-                    match inner.wire.echo.take() {
-                        Some(Message::AgentClick { target, x, y }) => Some(Message::ClickRipple {
-                            from: p,
-                            x,
-                            y,
-                            target: Some(target),
-                        }),
+                }
+            }
+            SessionMessage::Replay { action, .. } => {
+                let echo = inner.wire.echo.take().map(|m| *m);
+                match action {
+                    AgentAction::Click { target, at } => match echo {
+                        Some(m @ Message::AgentClick { .. }) => Some(m),
                         _ => {
                             let (x, y) = to_f32(at);
-                            Some(Message::ClickRipple {
-                                from: p,
-                                x,
-                                y,
-                                target: None,
-                            })
+                            Some(Message::AgentClick { target, x, y })
                         }
-                    }
+                    },
+                    AgentAction::Scroll { target, to: at } => match echo {
+                        Some(m @ Message::Scroll { .. }) => Some(m),
+                        _ => {
+                            let (x, y) = to_f32(at);
+                            Some(Message::Scroll { target, x, y })
+                        }
+                    },
+                    AgentAction::Input { target, text } => Some(Message::AgentInput {
+                        target,
+                        value: text.into_string(),
+                    }),
+                    AgentAction::Submit { target } => Some(Message::AgentSubmit { target }),
+                    AgentAction::Navigate(n) => Some(Message::Navigate { to: wire_nav(n) }),
+                    // Pointer and highlights are never replayed (they have their own outputs).
+                    AgentAction::Pointer { .. }
+                    | AgentAction::Highlight { .. }
+                    | AgentAction::ClearHighlights => None,
                 }
-                SessionMessage::Replay { action, .. } => {
-                    let echo = inner.wire.echo.take();
-                    match action {
-                        AgentAction::Click { target, at } => match echo {
-                            Some(m @ Message::AgentClick { .. }) => Some(m),
-                            _ => {
-                                let (x, y) = to_f32(at);
-                                Some(Message::AgentClick { target, x, y })
-                            }
-                        },
-                        AgentAction::Scroll { target, to: at } => match echo {
-                            Some(m @ Message::Scroll { .. }) => Some(m),
-                            _ => {
-                                let (x, y) = to_f32(at);
-                                Some(Message::Scroll { target, x, y })
-                            }
-                        },
-                        AgentAction::Input { target, text } => Some(Message::AgentInput {
-                            target,
-                            value: text.into_string(),
-                        }),
-                        AgentAction::Submit { target } => Some(Message::AgentSubmit { target }),
-                        AgentAction::Navigate(n) => Some(Message::Navigate { to: wire_nav(n) }),
-                        // Pointer and highlights are never replayed (they have their own outputs).
-                        AgentAction::Pointer { .. }
-                        | AgentAction::Highlight { .. }
-                        | AgentAction::ClearHighlights => None,
-                    }
+            }
+            SessionMessage::HighlightAdded(h) => {
+                let Some(p) = pid(inner, h.agent) else {
+                    continue;
+                };
+                let m = match inner.wire.echo.take().map(|m| *m) {
+                    Some(Message::Highlight {
+                        id,
+                        target,
+                        rect,
+                        color,
+                        ..
+                    }) if target == h.target => Message::Highlight {
+                        from: p,
+                        id,
+                        target,
+                        rect,
+                        color,
+                    },
+                    _ => Message::Highlight {
+                        from: p,
+                        id: h.id.0,
+                        target: h.target,
+                        rect: None,
+                        color: None,
+                    },
+                };
+                if let Message::Highlight { id, .. } = &m {
+                    inner.wire.highlights.insert(h.id, (p, *id));
                 }
-                SessionMessage::HighlightAdded(h) => {
-                    let Some(p) = pid(inner, h.agent) else {
-                        continue;
-                    };
-                    let m = match inner.wire.echo.take() {
-                        Some(Message::Highlight {
-                            id,
-                            target,
-                            rect,
-                            color,
-                            ..
-                        }) if target == h.target => Message::Highlight {
-                            from: p,
-                            id,
-                            target,
-                            rect,
-                            color,
-                        },
-                        _ => Message::Highlight {
-                            from: p,
-                            id: h.id.0,
-                            target: h.target,
-                            rect: None,
-                            color: None,
-                        },
-                    };
-                    if let Message::Highlight { id, .. } = &m {
-                        inner.wire.highlights.insert(h.id, (p, *id));
-                    }
-                    Some(m)
-                }
-                SessionMessage::HighlightCleared { id, .. } => inner
+                Some(m)
+            }
+            SessionMessage::HighlightCleared { id, .. } => {
+                inner
                     .wire
                     .highlights
                     .remove(&id)
                     .map(|(from, wid)| Message::HighlightClear {
                         from,
                         which: HighlightScope::One(wid),
-                    }),
-                SessionMessage::Chat { from, text } => {
-                    let from = match from {
-                        Participant::Customer => Some(CUSTOMER),
-                        Participant::Agent(a) => pid(inner, a),
-                    };
-                    from.map(|from| Message::Chat { from, text })
-                }
-                SessionMessage::SharedLink { agent, url } => {
-                    let Some(p) = pid(inner, agent) else { continue };
-                    let title = match inner.wire.echo.take() {
-                        Some(Message::SharedLink { title, .. }) => title,
-                        _ => String::new(),
-                    };
-                    Some(Message::SharedLink {
-                        from: p,
-                        url,
-                        title,
                     })
-                }
-            };
+            }
+            SessionMessage::Chat { from, text } => {
+                let from = match from {
+                    Participant::Customer => Some(CUSTOMER),
+                    Participant::Agent(a) => pid(inner, a),
+                };
+                from.map(|from| Message::Chat { from, text })
+            }
+            SessionMessage::SharedLink { agent, url } => {
+                let Some(p) = pid(inner, agent) else { continue };
+                let title = match inner.wire.echo.take().map(|m| *m) {
+                    Some(Message::SharedLink { title, .. }) => title,
+                    _ => String::new(),
+                };
+                Some(Message::SharedLink {
+                    from: p,
+                    url,
+                    title,
+                })
+            }
+        };
         if let Some(m) = msg {
             inner.links.send_msg(&to, &m);
         }

@@ -36,14 +36,7 @@ pub(super) fn send_keyframe(state: &RelayState, inner: &mut SessionInner, to: Re
             send_keyframe_bytes(inner, &to, b, seq);
             // Then where the customer looks at it (its window size and document scroll) and
             // how well it is connected.
-            for m in [
-                inner.wire.viewport.clone(),
-                inner.wire.page_scroll.clone(),
-                inner.wire.customer_latency.clone(),
-            ]
-            .into_iter()
-            .flatten()
-            {
+            for m in inner.wire.customer_view() {
                 inner.links.send_msg(&to, &m);
             }
         }
@@ -82,7 +75,7 @@ pub(super) fn forward_delta(
     seq: u64,
 ) -> usize {
     let mut reached = 0;
-    for (agent, link) in &inner.links.agents {
+    for (agent, link) in inner.links.agents.iter() {
         let Some(slot) = inner.wire.agents.get_mut(agent) else {
             continue;
         };

@@ -51,17 +51,24 @@
 //!
 //! The customer streams `Frame` messages (keyframes and deltas made by the engine, sanitized:
 //! the relay's mirror refuses unsanitized frames). Each is applied to the session's
-//! [`Mirror`]; if it applies and the session forwards frames
-//! ([`cobrowse_engine::session::Session::forwards_frames`]) the **received message bytes**
+//! [`Mirror`] and, while the session forwards frames
+//! ([`cobrowse_engine::session::Session::forwards_frames`]), the **received message bytes**
 //! are forwarded to every connected agent: one refcounted buffer, no copy, no re-encoding.
+//! A keyframe is forwarded once it applied; a delta as soon as its header shows that it
+//! follows the mirror's page (sanitized, based on the mirror's last frame), **before** the
+//! mirror applies it, so that the apply is not on the agents' latency. Frames reach the
+//! agents in the order the customer sent them either way (one session lock covers both).
 //! While the session waits for its first agent, frames still update the mirror (so the first
 //! agent gets a keyframe at once). While it is paused, frames are dropped unread (nothing
 //! leaves the page). **On resume** agents get the customer's next keyframe, not the mirror's
 //! (the page changed while nothing left it): deltas are not forwarded until it arrives, and
 //! the relay asks for it (`KeyframeRequest`) when a delta comes first or none came within
-//! [`RESUME_KEYFRAME_WAIT`]. A frame the mirror
-//! rejects (a sequence gap, a fingerprint mismatch, bad frame bytes) is not forwarded and the
-//! customer is sent `KeyframeRequest { have_seq }` (once until a frame applies again).
+//! [`RESUME_KEYFRAME_WAIT`]. A frame off the mirror's chain (bad frame bytes, a sequence gap,
+//! unsanitized, or any frame while the mirror waits for a keyframe) is not forwarded and the
+//! customer is sent `KeyframeRequest { have_seq }` (once until a frame applies again). A delta
+//! on the chain that then fails to apply (a fingerprint mismatch, a mutation naming no node)
+//! has already reached the agents, whose mirrors fail on it the same way; the customer is sent
+//! the same `KeyframeRequest`, and its keyframe restores everyone.
 //! An agent's `KeyframeRequest` (a gap or mismatch on its side) is answered with a relay-made
 //! keyframe.
 //!
@@ -137,7 +144,8 @@ mod keyframes;
 mod refusals;
 
 pub use crate::link::{
-    Backlog, CLOSE_TOO_SLOW, Link, Links, MAX_QUEUED, MAX_QUEUED_BYTES, Outbound, READ_BUFFER_BYTES,
+    Backlog, CLOSE_TOO_SLOW, CloseReason, Control, Link, Links, MAX_QUEUED, MAX_QUEUED_BYTES,
+    Outbound, READ_BUFFER_BYTES,
 };
 pub use crate::wire_state::{ACK_WINDOW, WireState};
 pub use codes::CUSTOMER;
