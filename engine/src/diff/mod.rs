@@ -1104,7 +1104,13 @@ impl<'a> Differ<'a> {
                     }
                     (None, _) => self.pairing_cost(Some(o), None),
                 };
-            if after >= before {
+            // Nested pairs (one new node inside the other) are left alone: the loose pairs
+            // unpaired below would then include one of the two.
+            if after >= before
+                || holder.is_some_and(|h| {
+                    self.new.is_inclusive_ancestor(h, n) || self.new.is_inclusive_ancestor(n, h)
+                })
+            {
                 continue;
             }
             // Loose children (blank texts, pairs by similarity) follow their parents: those
