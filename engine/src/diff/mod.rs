@@ -189,6 +189,9 @@ fn local_index(t: &Tree) -> WireMap {
 const NONE: u32 = 0;
 const CLEAN: u8 = 1;
 const PLACED: u8 = 2;
+/// A new node paired by this diff's anonymous phases (it had no wire id): its pairing may be
+/// revised by [`Differ::repair`]; one matched by identity never is.
+const ANON: u8 = 4;
 const WINDOW: usize = 16;
 /// Largest segment (unmatched old times unmatched new children) aligned in order; larger ones
 /// go to the cursor heuristic, so a segment costs at most 64 times its length.
@@ -282,9 +285,13 @@ impl<'a> Differ<'a> {
                 self.containers(n, &mut work);
                 self.global_moves(n, &mut work);
             }
+            for &(_, n) in &tops {
+                self.repair(n, &mut work);
+            }
             self.fuzzy = true;
             for &(_, n) in &tops {
                 self.recover(n, &mut work);
+                self.repair(n, &mut work);
             }
         }
         let mut count = Counting { inner: sink, n: 0 };
@@ -340,10 +347,28 @@ impl<'a> Differ<'a> {
         self.n2o[n.index()] = o.0 + 1;
         self.o2n[o.index()] = n.0 + 1;
         let ow = self.old.wire_id(o);
-        if self.new.wire_id(n) != ow {
+        let nw = self.new.wire_id(n);
+        if !nw.is_assigned() {
+            self.nflags[n.index()] |= ANON;
+        }
+        if nw != ow {
             self.new.set_wire_id(n, ow);
             self.assigned += 1;
         }
+    }
+
+    /// Undoes [`Differ::pair`] for an anonymous new node (it is left without a wire id).
+    fn unpair(&mut self, o: NodeId, n: NodeId) {
+        debug_assert!(self.n2o[n.index()] == o.0 + 1 && self.o2n[o.index()] == n.0 + 1);
+        debug_assert!(
+            self.nflags[n.index()] & ANON != 0,
+            "unpairing an identity match"
+        );
+        self.n2o[n.index()] = NONE;
+        self.o2n[o.index()] = NONE;
+        self.nflags[n.index()] &= !CLEAN;
+        self.new.set_wire_id(n, WireId::UNASSIGNED);
+        self.assigned += 1;
     }
 
     /// Same kind and name; doctypes must be equal (they cannot be updated in place).
@@ -983,6 +1008,212 @@ impl<'a> Differ<'a> {
         }
     }
 
+    /// Bottom-up check of the anonymous pairs of elements (GumTree's container matching, run
+    /// after the top-down phases): a matched new element whose matched children mostly came
+    /// from another old element `p` of its name may have been paired crosswise (two similar
+    /// siblings, one of them moved). It takes `p` (and the new node that held `p` takes its
+    /// old node, when compatible) if the estimated cost of the two pairings
+    /// ([`Differ::pairing_cost`]) drops. New nodes are visited children first, so a container
+    /// re-paired here votes for its parent. Only pairs made by this diff's anonymous phases
+    /// are revised, never an identity match or a skipped (clean) subtree. Cost: each new
+    /// node's children plus, per candidate, child lists bounded by a multiple of them.
+    fn repair(&mut self, top_new: NodeId, work: &mut Vec<(NodeId, NodeId)>) {
+        let mut order = Vec::new();
+        let mut stack = vec![top_new];
+        while let Some(n) = stack.pop() {
+            if self.nflags[n.index()] & CLEAN != 0 {
+                continue;
+            }
+            order.push(n);
+            stack.extend(self.np.children(self.new, n));
+        }
+        let old_root = self.old.root();
+        for &n in order.iter().rev() {
+            if n == top_new || self.new.element(n).is_none() || self.nflags[n.index()] & ANON == 0 {
+                continue;
+            }
+            let Some(o) = self.matched_old(n) else {
+                continue;
+            };
+            // Votes of the children by where their equal matches came from; blank texts
+            // (formatting whitespace, the same everywhere) and children paired by similarity
+            // only (perhaps because their parents were) do not vote.
+            let mut parents: SmallVec<[u32; 8]> = SmallVec::new();
+            let mut children = 0u32;
+            for c in self.np.children(self.new, n) {
+                self.stats.compared += 1;
+                if is_blank(self.new, c) {
+                    continue;
+                }
+                children += 1;
+                if let Some(oc) = self.matched_old(c)
+                    && self.old.node(oc).tree_hash == self.new.node(c).tree_hash
+                    && let Some(op) = self.old.parent(oc)
+                {
+                    parents.push(op.0);
+                }
+            }
+            parents.sort_unstable();
+            let mut best: Option<(NodeId, u32)> = None;
+            let mut current = 0u32;
+            for run in parents.chunk_by(|a, b| a == b) {
+                let v = run.len() as u32;
+                if run[0] == o.0 {
+                    current = v;
+                } else if best.is_none_or(|(_, b)| v > b) {
+                    best = Some((NodeId(run[0]), v));
+                }
+            }
+            let Some((p, v)) = best else { continue };
+            if v <= current
+                || p == old_root
+                || !self.compatible(p, n)
+                || !self.op.visible(self.old, p)
+            {
+                continue;
+            }
+            // Dice over direct children at least one half; this also bounds `p`'s list.
+            let limit = 4 * children as usize;
+            let p_children = self
+                .op
+                .children(self.old, p)
+                .filter(|&c| !is_blank(self.old, c))
+                .take(limit + 1)
+                .count();
+            self.stats.compared += p_children;
+            if 4 * (v as usize) < children as usize + p_children {
+                continue;
+            }
+            let holder = (self.o2n[p.index()] != NONE).then(|| NodeId(self.o2n[p.index()] - 1));
+            if let Some(h) = holder {
+                let bound = 2 * (children as usize + p_children) + 16;
+                if self.nflags[h.index()] & (ANON | CLEAN) != ANON
+                    || h == top_new
+                    || self.np.children(self.new, h).take(bound + 1).count() > bound
+                {
+                    continue;
+                }
+            }
+            let swap_back = holder.filter(|&h| self.compatible(o, h));
+            let before = self.pairing_cost(Some(o), Some(n)) + self.pairing_cost(Some(p), holder);
+            let after = self.pairing_cost(Some(p), Some(n))
+                + match (holder, swap_back) {
+                    (_, Some(h)) => self.pairing_cost(Some(o), Some(h)),
+                    (Some(h), None) => {
+                        self.pairing_cost(None, Some(h)) + self.pairing_cost(Some(o), None)
+                    }
+                    (None, _) => self.pairing_cost(Some(o), None),
+                };
+            // Nested pairs (one new node inside the other) are left alone: the loose pairs
+            // unpaired below would then include one of the two.
+            if after >= before
+                || holder.is_some_and(|h| {
+                    self.new.is_inclusive_ancestor(h, n) || self.new.is_inclusive_ancestor(n, h)
+                })
+            {
+                continue;
+            }
+            // Loose children (blank texts, pairs by similarity) follow their parents: those
+            // paired between the two pairings are unpaired, with the pairs inside them, and
+            // matched again under the new pairs.
+            for x in [Some(n), holder].into_iter().flatten() {
+                let loose: SmallVec<[(NodeId, NodeId); 8]> = self
+                    .np
+                    .children(self.new, x)
+                    .filter_map(|c| self.matched_old(c).map(|oc| (oc, c)))
+                    .filter(|&(oc, c)| {
+                        self.is_loose(oc, c)
+                            && self.old.parent(oc).is_some_and(|q| q == o || q == p)
+                    })
+                    .collect();
+                for (oc, c) in loose {
+                    self.unpair_subtree(oc, c);
+                }
+            }
+            self.unpair(o, n);
+            if let Some(h) = holder {
+                self.unpair(p, h);
+            }
+            self.pair(p, n);
+            self.match_children(p, n, work);
+            if let Some(h) = swap_back {
+                self.pair(o, h);
+                self.match_children(o, h, work);
+            }
+            self.match_phase(work);
+        }
+    }
+
+    /// Whether the pair `(o, n)` is loose for [`Differ::repair`]: made by this diff's
+    /// anonymous phases, and a blank text or of different content (paired by similarity).
+    fn is_loose(&self, o: NodeId, n: NodeId) -> bool {
+        self.nflags[n.index()] & ANON != 0
+            && (is_blank(self.new, n) || self.old.node(o).tree_hash != self.new.node(n).tree_hash)
+    }
+
+    /// Unpairs `(o, n)` and the anonymous pairs below it whose nodes are children of paired
+    /// parents, top-down.
+    fn unpair_subtree(&mut self, o: NodeId, n: NodeId) {
+        let mut stack = vec![(o, n)];
+        while let Some((o, n)) = stack.pop() {
+            for c in self.np.children(self.new, n) {
+                self.stats.compared += 1;
+                if let Some(oc) = self.matched_old(c)
+                    && self.old.parent(oc) == Some(o)
+                    && self.nflags[c.index()] & ANON != 0
+                {
+                    stack.push((oc, c));
+                }
+            }
+            self.unpair(o, n);
+        }
+    }
+
+    /// Estimated mutations that a pairing costs in its own child lists (for
+    /// [`Differ::repair`]): the attribute updates, a move for every matched child of `n`
+    /// from another old parent, and for the unmatched children on both sides the larger
+    /// side after equal fingerprints pair off. An unmatched old node is a removal; an
+    /// unmatched new node an insert, plus a move for each of its matched children.
+    fn pairing_cost(&self, o: Option<NodeId>, n: Option<NodeId>) -> usize {
+        let Some(n) = n else {
+            return 1;
+        };
+        let mut moves = 0;
+        let mut new_free: SmallVec<[u64; 16]> = SmallVec::new();
+        for c in self.np.children(self.new, n) {
+            match self.matched_old(c) {
+                Some(oc) if self.is_loose(oc, c) => new_free.push(self.new.node(c).tree_hash),
+                _ if is_blank(self.new, c) => new_free.push(self.new.node(c).tree_hash),
+                Some(oc) if o.is_some() && self.old.parent(oc) == o => {}
+                Some(_) => moves += 1,
+                None => new_free.push(self.new.node(c).tree_hash),
+            }
+        }
+        let Some(o) = o else {
+            return 1 + moves;
+        };
+        let mut count = mutation::CountingSink::default();
+        if self.old.node(o).self_hash != self.new.node(n).self_hash {
+            let (a, b) = (self.op.attrs(self.old, o), self.np.attrs(self.new, n));
+            emit_attrs(WireId::default(), &a, &b, &mut count);
+        }
+        let mut old_free: SmallVec<[u64; 16]> = self
+            .op
+            .children(self.old, o)
+            .filter(|&c| match self.o2n[c.index()] {
+                NONE => true,
+                v => is_blank(self.old, c) || self.is_loose(c, NodeId(v - 1)),
+            })
+            .map(|c| self.old.node(c).tree_hash)
+            .collect();
+        self.similar_work
+            .set(self.similar_work.get() + old_free.len() + new_free.len() + moves);
+        old_free.sort_unstable();
+        new_free.sort_unstable();
+        let shared = shared_sorted(&old_free, &new_free);
+        count.count + moves + (old_free.len() - shared).max(new_free.len() - shared)
+    }
+
     /// Phase 4 (recovery): inside every matched pair, the children still unmatched are paired
     /// by kind and name near their position, preferring equal attributes.
     fn recover(&mut self, top_new: NodeId, work: &mut Vec<(NodeId, NodeId)>) {
@@ -1469,6 +1700,28 @@ impl<S: MutationSink> MutationSink for Counting<'_, S> {
     }
 }
 
+/// Whether `x` is a text of formatting whitespace only (it tells no two parents apart).
+fn is_blank(t: &Tree, x: NodeId) -> bool {
+    matches!(t.data(x), NodeData::Text(s) if s.chars().all(char::is_whitespace))
+}
+
+/// How many values two sorted lists share (with multiplicity).
+fn shared_sorted(a: &[u64], b: &[u64]) -> usize {
+    let (mut i, mut j, mut shared) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                shared += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    shared
+}
+
 /// A hash of an `id` value for [`Differ::keys_conflict`]'s counts (a collision only keeps two
 /// elements apart, never pairs them).
 fn key_hash(k: &str) -> u64 {
@@ -1821,6 +2074,36 @@ mod anonymous_tests {
                 format!("insert 1 node(s) under {r} after <p>a</p>"),
                 format!("remove {i}"),
                 r#"remove <span id="m0"></span>"#.to_string(),
+            ]
+        );
+    }
+
+    /// Two similar list items swapped and edited inside: the top-down alignment pairs them in
+    /// order, i.e. crosswise (their formatting whitespace makes them "similar"); the bottom-up
+    /// check ([`Differ::repair`]) sees that each one's distinctive child came from the other
+    /// and re-pairs them: one move and the two text edits, instead of two class updates and
+    /// the links moved across.
+    #[test]
+    fn similar_containers_swapped_are_re_paired_bottom_up() {
+        let (m, _) = anon(
+            "<ul id=m>\n<li class=a>\n<a href=/x>X</a> <span>tail a</span>\n</li>\n<li class=b>\n<a href=/y>Y</a> <span>tail b</span>\n</li>\n</ul>",
+            "<ul id=m>\n<li class=b>\n<a href=/y>Y</a> <span>tail b2</span>\n</li>\n<li class=a>\n<a href=/x>X</a> <span>tail a2</span>\n</li>\n</ul>",
+        );
+        let (a, b) = (
+            "<li class=\"a\">\n<a href=\"/x\">X</a> <span>tail a</span>\n</li>",
+            "<li class=\"b\">\n<a href=\"/y\">Y</a> <span>tail b</span>\n</li>",
+        );
+        let ul = format!("<ul id=\"m\">\n{a}\n{b}\n</ul>");
+        // The item and one of the newlines around it move (the least a swap of two items
+        // separated by whitespace takes); crosswise it was 2 class updates, 2 moves of the
+        // links and 2 text updates.
+        assert_eq!(
+            m,
+            [
+                format!("move {b} under {ul} after \n"),
+                format!("move \n under {ul} after {b}"),
+                "text tail b = tail b2".into(),
+                "text tail a = tail a2".into(),
             ]
         );
     }
