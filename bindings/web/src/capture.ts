@@ -129,8 +129,6 @@ export class CaptureImpl implements Capture {
    * holding its adopted sheets' rules (null until it adopts a sheet) and whether that element
    * was listed (pruned at each batch once the adopter left the engine). */
   private adopters = new Map<Adopter, { style: HTMLStyleElement | null; sent: boolean }>();
-  /** Form fields inside shadow roots that saw input (the document's lists do not reach them). */
-  private stateDirty = new Set<Element>();
   /** Sheets edited through the CSSOM since the last batch. */
   private dirtySheets = new Set<CSSStyleSheet>();
   /** Nodes whose child list must be re-sent (a stylesheet link loaded, a style re-parsed). */
@@ -143,10 +141,7 @@ export class CaptureImpl implements Capture {
   private readonly frameWatch: FrameWatch;
   private readonly onEvent = (e: Event): void => {
     if (this.stopped) return;
-    if (e.type === 'input' || e.type === 'change') {
-      const t = e.target as Node | null;
-      if (t?.nodeType === 1 && t.getRootNode().nodeType === 11) this.stateDirty.add(t as Element);
-    } else if (e.type === 'scroll') {
+    if (e.type === 'scroll') {
       const t = e.target;
       const tn = t as Node | null;
       const el = tn?.nodeType === 9 ? (tn as Document).scrollingElement : tn?.nodeType === 1 ? (tn as Element) : null;
@@ -157,9 +152,10 @@ export class CaptureImpl implements Capture {
     } else if (e.type === 'resize') {
       this.resized = true;
     } else if (e.type === 'input' || e.type === 'change' || e.type === 'reset') {
-      // The control itself, also inside a shadow root (the document sees the host).
+      // The control itself, also inside a shadow root: heard on the root too (ROOT_EVENTS), where
+      // the path starts inside it even when it is closed (the document sees the host).
       const t = e.composedPath()[0];
-      if (t instanceof Element) this.markForm(t);
+      if ((t as Node | null)?.nodeType === 1) this.markForm(t as Element); // any window's element
     } else if (e.type === 'load' || e.type === 'error') {
       // A stylesheet link loaded (its rules may travel now) or failed.
       const t = e.target;
@@ -285,7 +281,6 @@ export class CaptureImpl implements Capture {
     this.splitSheets = new WeakMap();
     this.linkStyles = new WeakMap();
     this.unwatchRoots();
-    this.stateDirty.clear();
     this.frameWatch.releaseAll();
     this.blocked.reset();
     this.engine.keyframe_begin();
@@ -476,7 +471,7 @@ export class CaptureImpl implements Capture {
           let f = 0;
           // A style's text is CSS (URLs resolved, CSSOM stand-ins: kidsOf), in any namespace.
           if (ln === 'style' || (ns === HTML_NS && (ln === 'iframe' || ln === 'template'))) f = ln === 'template' ? F_GENERIC | F_TEMPLATE : F_GENERIC;
-          else if (el === walk.root || el.shadowRoot !== null) f = F_GENERIC;
+          else if (el === walk.root || listedGenerically(el)) f = F_GENERIC;
           if (f !== 0 || el.firstChild !== null) {
             walk.nodes.push(el);
             walk.handles.push(cid);
@@ -843,6 +838,15 @@ export class CaptureImpl implements Capture {
         w.u(OP_DOCUMENT);
         w.u(id);
         this.frameWatch.watch(n as Document);
+        // A document arriving in a delta (an iframe navigated) may be scrolled already: its
+        // scroll events went to no listener of ours. Its offsets go in this batch.
+        if (fresh !== null) {
+          const se = (n as Document).scrollingElement;
+          if (se !== null) {
+            this.scrolled.add(se);
+            this.scrollers.add(se);
+          }
+        }
         break;
       case Node.DOCUMENT_TYPE_NODE: {
         const d = n as DocumentType;
@@ -914,11 +918,6 @@ export class CaptureImpl implements Capture {
         }
       }
     }
-    for (const el of this.stateDirty) {
-      const id = this.ids.get(el);
-      if (id !== undefined) this.writeState(w, id, el);
-    }
-    this.stateDirty.clear();
   }
 
   /**
@@ -1277,9 +1276,18 @@ function walkFlags(n: Node, root: Element | null): number {
       if (ln === 'template') return F_GENERIC | F_TEMPLATE;
       if (ln === 'iframe') return F_GENERIC;
     }
-    return el === root || el.shadowRoot !== null ? F_GENERIC : 0;
+    return el === root || listedGenerically(el) ? F_GENERIC : 0;
   }
   return t === 9 || t === 11 ? F_GENERIC : F_LEAF;
+}
+
+/**
+ * Whether an ordinary element's children come from `kidsOf` anyway: a shadow host (open or
+ * closed: its root's stand-in template comes first) or a document's root element (its
+ * document's adopted sheets' stand-in comes last; iframe documents' too).
+ */
+function listedGenerically(el: Element): boolean {
+  return shadowRootOf(el) !== null || el.ownerDocument.documentElement === el;
 }
 
 /** An element's attribute list (count, then namespace, name and value as captured). */

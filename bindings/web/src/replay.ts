@@ -703,17 +703,24 @@ export class ReplayerImpl implements Replayer {
     }
     // An earlier navigation's load.
     if (doc !== null && doc.URL !== loading.url) return;
-    this.endFrameShell(iframe);
-    if (doc === null) {
-      // Refused (a CSP without blob: frames): the iframe goes back to about:blank, for good.
-      if (!this.frameShellRefused.has(iframe)) {
-        this.frameShellRefused.add(iframe);
-        this.navigateFrame(iframe as HTMLIFrameElement, 'about:blank', 'quirks');
+    // `ready` must not resolve between this load's end and the start of the loads it causes
+    // (the iframes inside the content document it shows need shells of their own).
+    this.loadStarted();
+    try {
+      this.endFrameShell(iframe);
+      if (doc === null) {
+        // Refused (a CSP without blob: frames): the iframe goes back to about:blank, for good.
+        if (!this.frameShellRefused.has(iframe)) {
+          this.frameShellRefused.add(iframe);
+          this.navigateFrame(iframe as HTMLIFrameElement, 'about:blank', 'quirks');
+        }
+        return;
       }
-      return;
+      this.shellModes.set(doc, loading.mode);
+      this.showFrames();
+    } finally {
+      this.loadEnded();
     }
-    this.shellModes.set(doc, loading.mode);
-    this.showFrames();
   }
 
   /** Stops waiting for a nested iframe's shell (loaded, refused, or the iframe went away). */
