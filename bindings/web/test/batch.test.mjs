@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import {
   CORPUS, startServer, launch, localContext, loadHelpers, startCapture, takeFrames,
-  startReplayer, applyFrames, snapshotState, firstDiff,
+  startReplayer, applyFrames, snapshotState, checkMirror,
 } from './harness.mjs';
 
 const PAGE = '<!DOCTYPE html><html><head><title>t</title></head><body><p id="a">one</p><ul><li>x</li><li>y</li></ul></body></html>';
@@ -28,12 +28,6 @@ after(async () => {
 /** Fixed cost of a delta (header, counts) plus a generous per-character cost of its content. */
 const bound = (html) => 64 + 8 * html.length;
 
-function check({ c, a }, where) {
-  assert.equal(firstDiff(c.dom, c.live), null, `${where}: engine live tree differs from the page DOM`);
-  assert.equal(a.fingerprint, c.fingerprint, `${where}: fingerprints`);
-  assert.equal(firstDiff(a.engine, c.shadow), null, `${where}: agent mirror differs from the capture's shadow`);
-  assert.equal(firstDiff(a.dom, a.engine), null, `${where}: iframe DOM differs from the agent's mirror`);
-}
 
 async function session(url) {
   const cctx = await localContext(browser);
@@ -68,7 +62,7 @@ test('appending one small element makes one small delta; a flush with nothing pe
     assert.equal(frames.length, 1);
     assert.ok(size(frames[0]) <= bound(html), `delta of ${size(frames[0])} B for ${html} (bound ${bound(html)})`);
     assert.deepEqual(await applyFrames(s.agent, frames), [{ ok: true }]);
-    check(await snapshotState(s.customer, s.agent), 'after the append');
+    checkMirror(await snapshotState(s.customer, s.agent), 'after the append');
     const stats = await s.customer.evaluate(() => globalThis.__cap.stats());
     assert.equal(stats.refusedBatches, 0);
     assert.equal(stats.fallbackKeyframes, 0);
@@ -98,7 +92,7 @@ test('10 divs appended to a corpus page body, then replaced, make deltas proport
       assert.equal(frames.length, 1, `batch ${batch}`);
       assert.ok(size(frames[0]) <= bound(html), `batch ${batch}: delta of ${size(frames[0])} B (bound ${bound(html)})`);
       assert.deepEqual(await applyFrames(s.agent, frames), [{ ok: true }]);
-      check(await snapshotState(s.customer, s.agent), `batch ${batch}`);
+      checkMirror(await snapshotState(s.customer, s.agent), `batch ${batch}`);
     }
     const stats = await s.customer.evaluate(() => globalThis.__cap.stats());
     assert.equal(stats.refusedBatches, 0);

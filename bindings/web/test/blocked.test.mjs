@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startServer, launch, localContext, loadHelpers, startCapture, takeFrames, startReplayer,
-  applyFrames, snapshotState, firstDiff,
+  applyFrames, snapshotState, checkMirror,
 } from './harness.mjs';
 
 const PAGE = `<!DOCTYPE html><html><head><title>blocked</title><style>
@@ -42,12 +42,6 @@ after(async () => {
   await server?.close();
 });
 
-function check({ c, a }, where) {
-  assert.equal(firstDiff(c.dom, c.live), null, `${where}: engine live tree differs from the page as captured`);
-  assert.equal(a.fingerprint, c.fingerprint, `${where}: fingerprints`);
-  assert.equal(firstDiff(a.engine, c.shadow), null, `${where}: agent mirror differs from the capture's shadow`);
-  assert.equal(firstDiff(a.dom, a.engine), null, `${where}: iframe DOM differs from the agent's mirror`);
-}
 
 /** Border boxes, in each page's own coordinates, of the blocked #ad and #inline (in the mirror:
  * the placeholders, which keep no id, in document order) and of #after. */
@@ -87,7 +81,7 @@ test('a blocked element keeps its box in the mirror, and the mirror follows its 
     const kf = await takeFrames(customer, false);
     assert.equal(kf.length, 1, 'one keyframe');
     assert.deepEqual(await applyFrames(agent, kf), [{ ok: true }]);
-    check(await snapshotState(customer, agent), 'keyframe');
+    checkMirror(await snapshotState(customer, agent), 'keyframe');
     // The placeholder carries the engine's style: the ad's border box is 310 x 50 (content box 300 x 40) with its
     // margins resolved (auto centres it in #box), the inline span becomes an inline-block of
     // its bounding box, vertical margins dropped.
@@ -103,7 +97,7 @@ test('a blocked element keeps its box in the mirror, and the mirror follows its 
     const frames = await takeFrames(customer);
     assert.equal(frames.length, 1);
     assert.deepEqual(await applyFrames(agent, frames), [{ ok: true }]);
-    check(await snapshotState(customer, agent), 'after the attribute change');
+    checkMirror(await snapshotState(customer, agent), 'after the attribute change');
     assertSameBoxes(await boxes(customer, agent), 'after the attribute change');
 
     // Only the layout around it changes (its container narrows): the ResizeObserver reports
@@ -120,7 +114,7 @@ test('a blocked element keeps its box in the mirror, and the mirror follows its 
       await customer.waitForTimeout(50);
     }
     assert.equal(last.c.ad[2], 220);
-    check(await snapshotState(customer, agent), 'after the container resize');
+    checkMirror(await snapshotState(customer, agent), 'after the container resize');
     assertSameBoxes(last, 'after the container resize');
     const stats = await customer.evaluate(() => globalThis.__cap.stats());
     assert.equal(stats.refusedBatches, 0);
@@ -144,7 +138,7 @@ test('an object showing its fallback content takes the same room in the mirror a
     await startReplayer(agent);
     await startCapture(customer);
     assert.deepEqual(await applyFrames(agent, await takeFrames(customer, false)), [{ ok: true }]);
-    check(await snapshotState(customer, agent), 'keyframe');
+    checkMirror(await snapshotState(customer, agent), 'keyframe');
     const read = (mirror) => {
       const doc = mirror ? document.getElementById('mirror').contentDocument : document;
       return ['p1', 'p2', 'end'].map((id) => {

@@ -1,6 +1,7 @@
 // Shared by the browser tests and benches: a static server on 127.0.0.1 (the built package,
 // corpus pages with their scripts removed, test pages) and Debian's Chromium driven by
 // playwright-core.
+import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { readFile, readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -179,6 +180,21 @@ export async function applyFrames(agent, frames) {
     await globalThis.__rep.ready;
     return results;
   }, frames);
+}
+
+/**
+ * Asserts what every browser test checks after a batch (`state` from `snapshotState`): the
+ * engine's live tree equals the page as the capture reads it, the fingerprints agree, the
+ * agent's mirror equals what the capture says agents hold, and the mirror iframe's DOM (nested
+ * documents and attribute order included) equals that mirror. `samePage`: the mirror's DOM
+ * also equals the page itself (for pages the rules change nothing on).
+ */
+export function checkMirror({ c, a }, where, { samePage = false } = {}) {
+  assert.equal(firstDiff(c.dom, c.live), null, `${where}: engine live tree differs from the page as captured`);
+  assert.equal(a.fingerprint, c.fingerprint, `${where}: fingerprints`);
+  assert.equal(firstDiff(a.engine, c.shadow), null, `${where}: agent mirror differs from the capture's shadow`);
+  assert.equal(firstDiff(a.dom, a.engine), null, `${where}: iframe DOM differs from the agent's mirror`);
+  if (samePage) assert.equal(firstDiff(a.dom, c.dom), null, `${where}: iframe DOM differs from the page`);
 }
 
 /** The first line where two dumps differ, for messages. */

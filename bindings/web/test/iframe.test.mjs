@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startServer, launch, localContext, loadHelpers, startCapture, takeFrames, startReplayer,
-  applyFrames, snapshotState, firstDiff,
+  applyFrames, snapshotState, checkMirror,
 } from './harness.mjs';
 
 const TOP = `<!DOCTYPE html><html><head><title>top</title></head><body>
@@ -48,12 +48,6 @@ after(async () => {
   await server?.close();
 });
 
-function check({ c, a }, where) {
-  assert.equal(firstDiff(c.dom, c.live), null, `${where}: engine live tree differs from the page as captured`);
-  assert.equal(a.fingerprint, c.fingerprint, `${where}: fingerprints`);
-  assert.equal(firstDiff(a.engine, c.shadow), null, `${where}: agent mirror differs from the capture's shadow`);
-  assert.equal(firstDiff(a.dom, a.engine), null, `${where}: iframe DOM differs from the agent's mirror`);
-}
 
 async function open(path, rules) {
   const cctx = await localContext(browser);
@@ -74,7 +68,7 @@ test('same-origin iframes (and one inside) are captured, followed and replayed, 
   try {
     assert.deepEqual(await applyFrames(agent, await takeFrames(customer, false)), [{ ok: true }]);
     let state = await snapshotState(customer, agent);
-    check(state, 'keyframe');
+    checkMirror(state, 'keyframe');
     assert.match(state.a.dom, /deep text/, 'the nested iframe document is in the mirror');
     assert.match(state.a.dom, /<iframe id="f1" src="http:\/\/127\.0\.0\.1:\d+\/t\/inner\.html" title="one"/);
     const inner = "document.getElementById('f1').contentDocument";
@@ -99,7 +93,7 @@ test('same-origin iframes (and one inside) are captured, followed and replayed, 
       assert.ok(frames.length > 0, `${what}: a frame`);
       assert.ok((await applyFrames(agent, frames)).every((r) => r.ok), what);
       state = await snapshotState(customer, agent);
-      check(state, what);
+      checkMirror(state, what);
       if (what === 'CSSOM insertRule inside the iframe') {
         const color = await agent.evaluate(() => {
           const d = document.getElementById('mirror').contentDocument.getElementById('f1')[Symbol.for('cobrowse.frameDocument')];
@@ -138,7 +132,7 @@ test('canaries typed into a password and a masked field inside an iframe never a
     all.push(...(await takeFrames(customer)));
     const results = await applyFrames(agent, all);
     assert.ok(results.every((r) => r.ok));
-    check(await snapshotState(customer, agent), 'after typing');
+    checkMirror(await snapshotState(customer, agent), 'after typing');
     const bytes = Buffer.concat(all.map((b) => Buffer.from(b, 'base64'))).toString('latin1');
     for (const canary of ['CANARYPW', 'CANARYCARD', '7731', '4419']) {
       assert.ok(!bytes.includes(canary), `${canary} in a frame`);
@@ -165,7 +159,7 @@ test('hostile content inside an iframe runs nothing in the mirror and the mirror
     });
     const seen = server.requests.length;
     assert.ok((await applyFrames(agent, await takeFrames(customer, false))).every((r) => r.ok));
-    check(await snapshotState(customer, agent), 'keyframe');
+    checkMirror(await snapshotState(customer, agent), 'keyframe');
     // Clicks on what is left of the payloads.
     await agent.evaluate(() => {
       const d = document.getElementById('mirror').contentDocument.getElementById('f1')[Symbol.for('cobrowse.frameDocument')];
@@ -195,7 +189,7 @@ test("an iframe inside the widget is never captured; a page's own one is", async
     const frames = await takeFrames(customer, false);
     assert.ok((await applyFrames(agent, frames)).every((r) => r.ok));
     const state = await snapshotState(customer, agent);
-    check(state, 'keyframe');
+    checkMirror(state, 'keyframe');
     const docs = await customer.evaluate(() => globalThis.__cap.frameWatch.documents().map((d) => d === document.getElementById('f').contentDocument));
     assert.deepEqual(docs, [true], "only the page's own iframe document is watched");
     const own = /<iframe id="f"[^\n]*\n\s*#document/.test(state.c.dom);
@@ -231,7 +225,7 @@ test("an iframe's URL keeps its place; a loading or cross-origin iframe's about:
       frames = await takeFrames(customer);
     }
     assert.ok((await applyFrames(agent, frames)).every((r) => r.ok), what);
-    if (!beforeLoad) check(await snapshotState(customer, agent), what);
+    if (!beforeLoad) checkMirror(await snapshotState(customer, agent), what);
     assert.deepEqual(await mirrorFrame(), expected, what);
   };
   try {

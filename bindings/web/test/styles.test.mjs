@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startServer, launch, localContext, loadHelpers, startCapture, takeFrames, startReplayer,
-  applyFrames, snapshotState, firstDiff, sheetRulesInPage,
+  applyFrames, snapshotState, sheetRulesInPage, checkMirror,
 } from './harness.mjs';
 
 const URL_PAGE = `<!DOCTYPE html><html><head><title>urls</title><base href="/assets/v2/">
@@ -72,12 +72,6 @@ async function session(url) {
   return { customer, agent, close: async () => { await cctx.close(); await actx.close(); } };
 }
 
-function check({ c, a }, where) {
-  assert.equal(firstDiff(c.dom, c.live), null, `${where}: engine live tree differs from the page as captured`);
-  assert.equal(a.fingerprint, c.fingerprint, `${where}: fingerprints`);
-  assert.equal(firstDiff(a.engine, c.shadow), null, `${where}: agent mirror differs from the capture's shadow`);
-  assert.equal(firstDiff(a.dom, a.engine), null, `${where}: iframe DOM differs from the agent's mirror`);
-}
 
 const mirrorAttrs = (agent, ids) =>
   agent.evaluate((ids) => {
@@ -89,7 +83,7 @@ test('relative URLs reach the mirror absolute, against the base URL', async () =
   const s = await session(`${server.base}/assets/v2/urls.html`);
   const B = `${server.base}/assets/v2/`;
   try {
-    check(await snapshotState(s.customer, s.agent), 'keyframe');
+    checkMirror(await snapshotState(s.customer, s.agent), 'keyframe');
     const got = await mirrorAttrs(s.agent, [
       ['img', 'src'], ['img', 'srcset'], ['a', 'href'], ['frag', 'href'], ['v', 'poster'], ['f', 'action'],
       ['t', 'background'], ['st', 'style'], ['use', 'href'], ['abs', 'src'], ['data', 'src'],
@@ -115,7 +109,7 @@ test('relative URLs reach the mirror absolute, against the base URL', async () =
       document.getElementById('css').textContent = '.c { background: url(c.png) }';
     });
     assert.ok((await applyFrames(s.agent, await takeFrames(s.customer))).every((r) => r.ok));
-    check(await snapshotState(s.customer, s.agent), 'after edits');
+    checkMirror(await snapshotState(s.customer, s.agent), 'after edits');
     assert.deepEqual(await mirrorAttrs(s.agent, [['img', 'src'], ['css', 'id']]), { 'img.src': `${B}later.png`, 'css.id': 'css' });
     const css2 = await s.agent.evaluate(() => document.getElementById('mirror').contentDocument.getElementById('css').textContent);
     assert.equal(css2, `.c { background: url("${B}c.png") }`);
@@ -170,7 +164,7 @@ test('CSSOM edits, adopted sheets and same-origin link rules are in the mirror a
       await s.customer.evaluate(`(${fn.toString()})()`);
       const frames = await takeFrames(s.customer);
       assert.ok((await applyFrames(s.agent, frames)).every((x) => x.ok), what);
-      check(await snapshotState(s.customer, s.agent), what);
+      checkMirror(await snapshotState(s.customer, s.agent), what);
       r = await rules(s);
       assert.deepEqual(r.a, r.c, `${what}: mirror rules`);
     }
@@ -205,7 +199,7 @@ test('a CSSOM edit of a large sheet costs about one rule on the wire, not the sh
       const bytes = Buffer.from(frames[0], 'base64').length;
       assert.ok(bytes <= 64 + 8 * text.length, `${what}: ${bytes} B for one rule of ${text.length} characters`);
       assert.ok((await applyFrames(s.agent, frames)).every((r) => r.ok), what);
-      check(await snapshotState(s.customer, s.agent), what);
+      checkMirror(await snapshotState(s.customer, s.agent), what);
       const r = await rules(s);
       assert.deepEqual(r.a, r.c, `${what}: mirror rules`);
     }
@@ -217,7 +211,7 @@ test('a CSSOM edit of a large sheet costs about one rule on the wire, not the sh
 test('the first CSSOM edit of a large <style> from the page costs about one rule too; the mirror keeps its rules', async () => {
   const s = await session(`${server.base}/t/big.html`);
   try {
-    check(await snapshotState(s.customer, s.agent), 'keyframe');
+    checkMirror(await snapshotState(s.customer, s.agent), 'keyframe');
     const first = await rules(s);
     assert.deepEqual(first.a, first.c, 'keyframe: mirror rules');
     assert.equal(await s.customer.evaluate(() => document.getElementById('big').sheet.cssRules.length), 205);
@@ -238,7 +232,7 @@ test('the first CSSOM edit of a large <style> from the page costs about one rule
       if (small) assert.ok(bytes <= 64 + 8 * text.length, `${what}: ${bytes} B for one rule of ${text.length} characters`);
       else assert.ok(bytes <= 64 + 8 * 4 * text.length, `${what}: ${bytes} B for four rules of about ${text.length} characters`);
       assert.ok((await applyFrames(s.agent, frames)).every((r) => r.ok), what);
-      check(await snapshotState(s.customer, s.agent), what);
+      checkMirror(await snapshotState(s.customer, s.agent), what);
       const r = await rules(s);
       assert.deepEqual(r.a, r.c, `${what}: mirror rules`);
     }
