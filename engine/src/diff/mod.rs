@@ -916,11 +916,9 @@ impl<'a> Differ<'a> {
         4 * shared >= total + sorted.len() && shared > 0
     }
 
-    /// Phase 3 (bottom-up, after the anchors): an unmatched new element whose matched
-    /// children mostly came from one unmatched old element of the same name is that element
-    /// (a container whose content stayed while the container itself changed). New nodes are
-    /// visited children first, so a container matched here votes for its own parent.
-    fn containers(&mut self, top_new: NodeId, work: &mut Vec<(NodeId, NodeId)>) {
+    /// The new nodes under `top_new` not in a skipped (clean) subtree, parents before their
+    /// children (the bottom-up phases walk it backwards: children first).
+    fn unclean_preorder(&self, top_new: NodeId) -> Vec<NodeId> {
         let mut order = Vec::new();
         let mut stack = vec![top_new];
         while let Some(n) = stack.pop() {
@@ -930,6 +928,15 @@ impl<'a> Differ<'a> {
             order.push(n);
             stack.extend(self.np.children(self.new, n));
         }
+        order
+    }
+
+    /// Phase 3 (bottom-up, after the anchors): an unmatched new element whose matched
+    /// children mostly came from one unmatched old element of the same name is that element
+    /// (a container whose content stayed while the container itself changed). New nodes are
+    /// visited children first, so a container matched here votes for its own parent.
+    fn containers(&mut self, top_new: NodeId, work: &mut Vec<(NodeId, NodeId)>) {
+        let order = self.unclean_preorder(top_new);
         let mut child_counts: std::collections::HashMap<u32, u32> = Default::default();
         let mut free_child_hashes: std::collections::HashMap<u32, Vec<u64>> = Default::default();
         for &n in order.iter().rev() {
@@ -1018,15 +1025,7 @@ impl<'a> Differ<'a> {
     /// are revised, never an identity match or a skipped (clean) subtree. Cost: each new
     /// node's children plus, per candidate, child lists bounded by a multiple of them.
     fn repair(&mut self, top_new: NodeId, work: &mut Vec<(NodeId, NodeId)>) {
-        let mut order = Vec::new();
-        let mut stack = vec![top_new];
-        while let Some(n) = stack.pop() {
-            if self.nflags[n.index()] & CLEAN != 0 {
-                continue;
-            }
-            order.push(n);
-            stack.extend(self.np.children(self.new, n));
-        }
+        let order = self.unclean_preorder(top_new);
         let old_root = self.old.root();
         for &n in order.iter().rev() {
             if n == top_new || self.new.element(n).is_none() || self.nflags[n.index()] & ANON == 0 {
