@@ -495,6 +495,85 @@ fn dom_built_shapes_that_would_mutate_are_dropped() {
     assert_eq!(reparse_difference(mirror.tree()), None);
 }
 
+/// Nestings the parser never makes but scripts do (a `div` in a `p`, an `li` in an `li`, an
+/// `a` in an `a`) stay in a tree built through the tree-edit API, as a browser's live DOM is
+/// captured: the agent's mirror is built by DOM calls and shows them. The same edits on a
+/// parser-made tree are dropped as before (its HTML must parse back exactly), and the
+/// security checks hold for both (a `form` in a `form` goes in either).
+#[test]
+fn script_made_nestings_of_a_live_dom_reach_the_mirror_and_security_checks_still_hold() {
+    let el = |t: &mut Tree, name: &str| {
+        t.create_element(
+            QualName::new(None, ns!(html), LocalName::from(name)),
+            Default::default(),
+        )
+    };
+    let text = |t: &mut Tree, s: &str| t.create(NodeData::Text(s.into()));
+    // html > head, body > p > div > "x"; ul > li > li > "y"; a > a > "z"; form > form.
+    let build = |tree: &mut Tree, body: NodeId| {
+        let p = el(tree, "p");
+        let div = el(tree, "div");
+        let x = text(tree, "x");
+        tree.append(div, x);
+        tree.append(p, div);
+        tree.append(body, p);
+        let ul = el(tree, "ul");
+        let li = el(tree, "li");
+        let li2 = el(tree, "li");
+        let y = text(tree, "y");
+        tree.append(li2, y);
+        tree.append(li, li2);
+        tree.append(ul, li);
+        tree.append(body, ul);
+        let a = el(tree, "a");
+        let a2 = el(tree, "a");
+        let z = text(tree, "z");
+        tree.append(a2, z);
+        tree.append(a, a2);
+        tree.append(body, a);
+        let f1 = el(tree, "form");
+        let f2 = el(tree, "form");
+        tree.append(f1, f2);
+        tree.append(body, f1);
+    };
+    let mut live = Tree::new_document();
+    let (html, head, body) = (
+        el(&mut live, "html"),
+        el(&mut live, "head"),
+        el(&mut live, "body"),
+    );
+    let root = live.root();
+    live.append(root, html);
+    live.append(html, head);
+    live.append(html, body);
+    build(&mut live, body);
+    assert!(!live.is_parser_made());
+    let mut parsed = parse_document_str("");
+    assert!(parsed.is_parser_made());
+    let body = parsed
+        .descendants(parsed.root())
+        .find(|&n| parsed.element(n).is_some_and(|e| &*e.name.local == "body"))
+        .unwrap();
+    build(&mut parsed, body);
+
+    for (tree, want) in [
+        (
+            live,
+            "<html><head></head><body><p><div>x</div></p><ul><li><li>y</li></li></ul>\
+             <a><a>z</a></a><form></form></body></html>",
+        ),
+        (
+            parsed,
+            "<html><head></head><body><p></p><ul><li></li></ul><a></a><form></form></body></html>",
+        ),
+    ] {
+        let mut capture = Capture::new(Rules::default(), tree);
+        let mut mirror = Mirror::new(MirrorOptions::default());
+        mirror.apply_frame(&capture.keyframe(), &mut ()).unwrap();
+        assert_eq!(mirror.to_html(), want);
+    }
+}
+
 /// Text edited into a raw-text element is checked when it changes: a delta never carries a
 /// `</style>` inside a `style`, nor a comment into one.
 #[test]

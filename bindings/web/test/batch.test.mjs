@@ -71,6 +71,33 @@ test('appending one small element makes one small delta; a flush with nothing pe
   }
 });
 
+test('nestings a script makes and the parser never does (a div in a p, an li in an li) reach the mirror as the page has them', async () => {
+  const s = await session(`${server.base}/t/simple.html`);
+  try {
+    await s.customer.evaluate(() => {
+      const div = document.createElement('div');
+      div.id = 'moved';
+      div.style.height = '3000px';
+      div.textContent = 'tall';
+      document.getElementById('a').appendChild(div);
+      const [x, y] = document.querySelectorAll('li');
+      x.appendChild(y);
+    });
+    assert.deepEqual(await applyFrames(s.agent, await takeFrames(s.customer)), [{ ok: true }]);
+    checkMirror(await snapshotState(s.customer, s.agent), 'after the moves', { samePage: true });
+    // The tall div is there for the agent: the customer's scroll to its end is the mirror's.
+    await s.customer.evaluate(() => window.scrollTo(0, 2000));
+    await s.customer.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
+    assert.deepEqual(await applyFrames(s.agent, await takeFrames(s.customer)), [{ ok: true }]);
+    const state = await snapshotState(s.customer, s.agent);
+    checkMirror(state, 'after the scroll', { samePage: true });
+    assert.equal(state.c.scroll[1], 2000);
+    assert.deepEqual(state.a.scroll, state.c.scroll);
+  } finally {
+    await s.close();
+  }
+});
+
 test('10 divs appended to a corpus page body, then replaced, make deltas proportionate to them', { skip: !existsSync(path.join(CORPUS, NAMED)) && 'corpus not fetched' }, async () => {
   const s = await session(`${server.base}/corpus/${NAMED}`);
   try {

@@ -139,7 +139,9 @@ impl TreeSink for ArenaSink {
     type ElemName<'a> = ExpandedName<'a>;
 
     fn finish(self) -> Tree {
-        self.tree.into_inner()
+        let mut tree = self.tree.into_inner();
+        tree.parser_made = true;
+        tree
     }
 
     fn parse_error(&self, _msg: Cow<'static, str>) {}

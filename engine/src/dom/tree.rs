@@ -364,6 +364,8 @@ pub struct Tree {
     pub(crate) dirty: Vec<(u32, Dirty)>,
     /// Whether fingerprints were ever computed for the whole tree.
     pub(crate) fingerprinted: bool,
+    /// Whether the HTML parser made this tree (see [`Tree::is_parser_made`]).
+    pub(crate) parser_made: bool,
 }
 
 /// Without the `html` feature a tree prints as its size (with it, as HTML: see
@@ -398,7 +400,18 @@ impl Tree {
             wire_index: None,
             dirty: Vec::new(),
             fingerprinted: false,
+            parser_made: false,
         }
+    }
+
+    /// Whether the HTML parser made this tree (`dom::parse`), edited or not since, as opposed
+    /// to a tree built through the tree-edit API (a live DOM captured in a browser, a decoded
+    /// frame). The sanitizer keeps element nestings the parser never makes (a `div` in a `p`,
+    /// an `li` in an `li`) out of a parser-made tree, so that its `to_html` parses back
+    /// exactly; a live DOM holds such nestings whenever a script made them, and a mirror
+    /// built by DOM calls shows them as they are (see `rules::sanitize`).
+    pub fn is_parser_made(&self) -> bool {
+        self.parser_made
     }
 
     /// The root node (document or fragment).

@@ -24,12 +24,21 @@
 //! dropped `<script>` between two texts leaves two texts that parse back as one). Everything
 //! else (element structure, namespaces, names, attributes and their order, comments, doctypes)
 //! is exact. The guarantee is for trees the HTML parser made (pages, and diffs between
-//! them); a tree built through the tree-edit API keeps the security checks (namespaces,
-//! raw-text content, comments that would close early, nested forms) but can hold shapes no
-//! parser makes (a `tr` directly inside a `div`), which a browser re-parsing the HTML would
-//! rearrange. Foster parenting (content moved out of a table) is how a parsed tree
-//! gets an element where its start tag would close or restart an ancestor (a `p` in a `p`, a
-//! `select` in a `select`): those elements are dropped (see `html_nesting_survives`).
+//! them: [`Tree::is_parser_made`]). Foster parenting (content moved out of a table) is how a
+//! parsed tree gets an element where its start tag would close or restart an ancestor (a `p`
+//! in a `p`, a `select` in a `select`): in a parser-made tree those elements are dropped (see
+//! `html_nesting_survives`).
+//!
+//! A tree built through the tree-edit API (a live DOM captured in a browser) keeps every
+//! security check (namespaces, raw-text content, comments that would close early, nested
+//! forms, `plaintext`, depth) but not the nesting rule: scripts make such nestings (a `div`
+//! moved into a `p`, an `li` into an `li`, a `tr` directly inside a `div`), the agent's
+//! mirror is built by DOM calls and shows them as the customer sees them, and withholding
+//! them would hide content (and its scroll, its style sheets) from the agent. Re-parsing the
+//! HTML of such a tree rearranges it without activating anything: the element the parser
+//! would move lands beside the ancestor it closes, inside the same scope boundary and so in
+//! the same namespace context, and its attributes, URLs and raw-text contents were checked
+//! where it is.
 
 use markup5ever::{QualName, local_name, ns};
 
@@ -318,7 +327,7 @@ pub(crate) fn element_verdict(
         if local == "form" && is_inside_form(tree, id) {
             return ElementVerdict::Drop;
         }
-        if !html_nesting_survives(tree, id, local) {
+        if tree.is_parser_made() && !html_nesting_survives(tree, id, local) {
             return ElementVerdict::Drop;
         }
         if needs_neutral_placeholder(e) {
