@@ -119,7 +119,11 @@ const CANVAS_CSS =
   'aspect-ratio:attr(width type(<number>),300)/attr(height type(<number>),150)}canvas>*{display:none!important}}';
 
 function agentCss(showDisabled: boolean): string {
-  let css = CANVAS_CSS;
+  // No scroll anchoring in the mirror: its scroll offsets are the customer's, as reported
+  // (the customer's own anchoring moves them there, and that move travels). Anchoring of its
+  // own moved the mirror away from them whenever its layout changed above the viewport later
+  // than the customer's did (an image the customer had cached, loading in the mirror).
+  let css = '*{overflow-anchor:none!important}' + CANVAS_CSS;
   css +=
     '[data-cobrowse-blocked]{background:repeating-linear-gradient(45deg,#ccc 0 6px,#eee 6px 12px)!important;color:transparent!important}';
   if (showDisabled) css += '[data-cobrowse-disabled]{outline:2px dashed rgba(200,0,0,.7)!important;cursor:not-allowed!important}';
