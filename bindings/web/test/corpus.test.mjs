@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   startServer, launch, localContext, corpusPages, seededSample, loadHelpers, startCapture,
-  takeFrames, startReplayer, applyFrames, snapshotState, sheetRulesInPage, checkMirror,
+  takeFrames, startReplayer, applyFrames, snapshotState, settledState, sheetRulesInPage, checkMirror,
 } from './harness.mjs';
 
 const SEED = Number(process.env.COBROWSE_SEED ?? 1);
@@ -67,7 +67,7 @@ for (const name of wanted) {
         frames = await takeFrames(customer);
         results = await applyFrames(agent, frames);
         assert.ok(results.every((r) => r.ok), `batch ${b} (${kinds}): ${JSON.stringify(results)}`);
-        const state = await snapshotState(customer, agent);
+        const state = await settledState(customer, agent);
         checkMirror(state, `batch ${b} (${kinds})`);
         if (kinds.includes('scrollDoc')) {
           assert.deepEqual(state.a.scroll, state.c.scroll, `batch ${b}: document scroll`);

@@ -228,6 +228,23 @@ export async function snapshotState(customer, agent) {
   return { c, a };
 }
 
+/**
+ * `snapshotState` once every frame the capture made by itself since the last `takeFrames` is
+ * applied in the agent (an iframe whose document finished loading after the flush sends it
+ * then): the state after all the frames a batch led to, without racing such events. Fails if
+ * frames keep coming.
+ */
+export async function settledState(customer, agent) {
+  for (let round = 0; ; round++) {
+    const state = await snapshotState(customer, agent);
+    const late = await takeFrames(customer, false);
+    if (late.length === 0) return state;
+    if (round === 10) throw new Error('the capture kept making frames after the batch');
+    const results = await applyFrames(agent, late);
+    if (!results.every((r) => r.ok)) throw new Error(`a late frame failed: ${JSON.stringify(results)}`);
+  }
+}
+
 /** The CSS rules of every readable stylesheet of `doc` in cascade order (document sheets, then
  * adopted ones), one string per sheet; `skipAdopted` leaves out the document's adopted sheets
  * (the replayer's own). Evaluated in a page. */
