@@ -118,10 +118,21 @@ const CANVAS_CSS =
   '@layer cobrowse-canvas{canvas{display:inline-block;overflow:hidden;color:transparent;width:attr(width px,300px);' +
   'aspect-ratio:attr(width type(<number>),300)/attr(height type(<number>),150)}canvas>*{display:none!important}}';
 
+/**
+ * A blocked element's placeholder (its box is the customer's, written by the engine): empty, with
+ * a thin dashed outline inside its edge that tells the agent content is withheld there. Not a
+ * filled pattern: most blocked elements are plugin elements (`object`, `embed`, blocked by
+ * default), which the customer's own browser draws as nothing (no plugin, no fallback) or as its
+ * plain "not supported" box, so an empty outlined box is both what the customer sees and honest
+ * about the withheld content; a page's own background for the element (by tag or position) is
+ * not drawn either.
+ */
+const BLOCKED_CSS =
+  '[data-cobrowse-blocked]{background:none!important;color:transparent!important;' +
+  'outline:1px dashed rgba(96,96,128,.6)!important;outline-offset:-1px!important}';
+
 function agentCss(showDisabled: boolean): string {
-  let css = CANVAS_CSS;
-  css +=
-    '[data-cobrowse-blocked]{background:repeating-linear-gradient(45deg,#ccc 0 6px,#eee 6px 12px)!important;color:transparent!important}';
+  let css = CANVAS_CSS + BLOCKED_CSS;
   if (showDisabled) css += '[data-cobrowse-disabled]{outline:2px dashed rgba(200,0,0,.7)!important;cursor:not-allowed!important}';
   return css + '[data-cobrowse-disabled] *{pointer-events:none!important}[data-cobrowse-disabled]{pointer-events:none!important}';
 }
