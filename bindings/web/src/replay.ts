@@ -119,17 +119,20 @@ const CANVAS_CSS =
   'aspect-ratio:attr(width type(<number>),300)/attr(height type(<number>),150)}canvas>*{display:none!important}}';
 
 /**
- * A blocked element's placeholder (its box is the customer's, written by the engine): empty, with
- * a thin dashed outline inside its edge that tells the agent content is withheld there. Not a
- * filled pattern: most blocked elements are plugin elements (`object`, `embed`, blocked by
- * default), which the customer's own browser draws as nothing (no plugin, no fallback) or as its
- * plain "not supported" box, so an empty outlined box is both what the customer sees and honest
- * about the withheld content; a page's own background for the element (by tag or position) is
- * not drawn either.
+ * A blocked element's placeholder (its box is the customer's, written by the engine). Two looks:
+ * - an element the administrator's rules block (a private panel, a video, a third-party frame)
+ *   shows content on the customer's side that the agent may not see: grey stripes fill it;
+ * - a plugin element (`object`, `embed`, `applet`: always blocked when sanitizing, and sent as a
+ *   neutral `span`, engine/src/rules/sanitize.rs) shows nothing on the customer's side when it
+ *   has no data and no fallback (browsers run no plugins), or the browser's own plain "not
+ *   supported" box: an empty box with a thin dashed outline inside its edge is what the customer
+ *   sees there and still tells the agent something is withheld.
+ * The replayer tells the two apart by the element's name only: a `span` blocked by a rule gets
+ * the plugin look too (a view flag on the wire would tell them apart exactly).
  */
 const BLOCKED_CSS =
-  '[data-cobrowse-blocked]{background:none!important;color:transparent!important;' +
-  'outline:1px dashed rgba(96,96,128,.6)!important;outline-offset:-1px!important}';
+  '[data-cobrowse-blocked]{background:repeating-linear-gradient(45deg,#ccc 0 6px,#eee 6px 12px)!important;color:transparent!important}' +
+  'span[data-cobrowse-blocked]{background:none!important;outline:1px dashed rgba(96,96,128,.6)!important;outline-offset:-1px!important}';
 
 function agentCss(showDisabled: boolean): string {
   let css = CANVAS_CSS + BLOCKED_CSS;

@@ -99,6 +99,12 @@ test('a blocked element keeps its box in the mirror, and the mirror follows its 
     assert.equal(placeholders[1][0], 'span');
     assert.match(placeholders[1][1], /^display:inline-block;vertical-align:text-bottom;box-sizing:border-box;width:[\d.]+px;height:[\d.]+px;margin:0px 0px 0px 0px$/);
     assertSameBoxes(await boxes(customer, agent), 'keyframe');
+    // An element blocked by a rule (the div) is filled with stripes: the page shows content there.
+    const looks = await agent.evaluate(() => [...document.getElementById('mirror').contentDocument.querySelectorAll('[data-cobrowse-blocked]')].map((e) => {
+      const cs = getComputedStyle(e);
+      return [e.localName, cs.backgroundImage.split('(')[0], cs.outlineStyle];
+    }));
+    assert.deepEqual(looks[0], ['div', 'repeating-linear-gradient', 'none']);
 
     // The element's own attribute makes it larger: one batch, one attribute change.
     await customer.evaluate(() => document.getElementById('ad').setAttribute('style', 'height: 90px'));
@@ -189,6 +195,11 @@ test('a placeholder where the page draws nothing is empty in the mirror, with a 
     assert.deepEqual(box, { x: 30, y: 54, width: 320, height: 180 });
     // The mirror fills the agent page from its top left corner: the same coordinates.
     assert.deepEqual(await agent.evaluate(`(${rect})(document.getElementById('mirror').contentDocument.querySelector('[data-cobrowse-blocked]'))`), box);
+    assert.deepEqual(await agent.evaluate(() => {
+      const e = document.getElementById('mirror').contentDocument.querySelector('[data-cobrowse-blocked]');
+      const cs = getComputedStyle(e);
+      return [e.localName, cs.backgroundImage, cs.outlineStyle, cs.outlineWidth, cs.outlineOffset];
+    }), ['span', 'none', 'dashed', '1px', '-1px']);
     const opts = { clip: box, animations: 'disabled', caret: 'hide', scale: 'css', type: 'png' };
     const c = PNG.sync.read(await customer.screenshot(opts));
     const a = PNG.sync.read(await agent.screenshot(opts));
