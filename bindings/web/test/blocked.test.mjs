@@ -1,7 +1,9 @@
 // Blocked elements reach the agent as placeholders with the customer's rendered box (the
 // engine writes their size into the placeholder; blocked.ts measures it): in the keyframe,
 // when the element's own attributes change its size, and when only the layout around it does
-// (the ResizeObserver path), the mirror's placeholder box follows the page's.
+// (the ResizeObserver path), the mirror's placeholder box follows the page's. The look: stripes
+// for an element a rule blocks, an empty box with a thin dashed outline for a plugin element
+// (sent as a span), which the customer's browser draws as nothing or as its own plain box.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { PNG } from 'pngjs';
