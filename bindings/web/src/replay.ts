@@ -118,14 +118,28 @@ const CANVAS_CSS =
   '@layer cobrowse-canvas{canvas{display:inline-block;overflow:hidden;color:transparent;width:attr(width px,300px);' +
   'aspect-ratio:attr(width type(<number>),300)/attr(height type(<number>),150)}canvas>*{display:none!important}}';
 
+/**
+ * A blocked element's placeholder (its box is the customer's, written by the engine). Two looks:
+ * - an element the administrator's rules block (a private panel, a video, a third-party frame)
+ *   shows content on the customer's side that the agent may not see: grey stripes fill it;
+ * - a plugin element (`object`, `embed`, `applet`: always blocked when sanitizing, and sent as a
+ *   neutral `span`, engine/src/rules/sanitize.rs) shows nothing on the customer's side when it
+ *   has no data and no fallback (browsers run no plugins), or the browser's own plain "not
+ *   supported" box: an empty box with a thin dashed outline inside its edge is what the customer
+ *   sees there and still tells the agent something is withheld.
+ * The replayer tells the two apart by the element's name only: a `span` blocked by a rule gets
+ * the plugin look too (a view flag on the wire would tell them apart exactly).
+ */
+const BLOCKED_CSS =
+  '[data-cobrowse-blocked]{background:repeating-linear-gradient(45deg,#ccc 0 6px,#eee 6px 12px)!important;color:transparent!important}' +
+  'span[data-cobrowse-blocked]{background:none!important;outline:1px dashed rgba(96,96,128,.6)!important;outline-offset:-1px!important}';
+
 function agentCss(showDisabled: boolean): string {
   // No scroll anchoring in the mirror: its scroll offsets are the customer's, as reported
   // (the customer's own anchoring moves them there, and that move travels). Anchoring of its
   // own moved the mirror away from them whenever its layout changed above the viewport later
   // than the customer's did (an image the customer had cached, loading in the mirror).
-  let css = '*{overflow-anchor:none!important}' + CANVAS_CSS;
-  css +=
-    '[data-cobrowse-blocked]{background:repeating-linear-gradient(45deg,#ccc 0 6px,#eee 6px 12px)!important;color:transparent!important}';
+  let css = '*{overflow-anchor:none!important}' + CANVAS_CSS + BLOCKED_CSS;
   if (showDisabled) css += '[data-cobrowse-disabled]{outline:2px dashed rgba(200,0,0,.7)!important;cursor:not-allowed!important}';
   return css + '[data-cobrowse-disabled] *{pointer-events:none!important}[data-cobrowse-disabled]{pointer-events:none!important}';
 }

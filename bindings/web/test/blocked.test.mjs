@@ -1,9 +1,12 @@
 // Blocked elements reach the agent as placeholders with the customer's rendered box (the
 // engine writes their size into the placeholder; blocked.ts measures it): in the keyframe,
 // when the element's own attributes change its size, and when only the layout around it does
-// (the ResizeObserver path), the mirror's placeholder box follows the page's.
+// (the ResizeObserver path), the mirror's placeholder box follows the page's. The look: stripes
+// for an element a rule blocks, an empty box with a thin dashed outline for a plugin element
+// (sent as a span), which the customer's browser draws as nothing or as its own plain box.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { PNG } from 'pngjs';
 import {
   startServer, launch, localContext, loadHelpers, startCapture, takeFrames, startReplayer,
   applyFrames, snapshotState, checkMirror,
@@ -31,10 +34,17 @@ const PLUGINS = `<!DOCTYPE html><html><head><title>plugins</title><style>body { 
 <p id="end">end</p>
 </body></html>`;
 
+// An object with no data and no fallback content but its params (a video player's embed code
+// whose script never ran): the customer's browser draws nothing in its box.
+const NOTHING = `<!DOCTYPE html><html><head><title>nothing</title><style>body { margin: 0; font: 16px serif; background: #fff }
+.player { display: block; width: 320px; height: 180px; margin: 20px 30px }</style></head><body>
+<p>before</p><object class="player" id="player"><param name="autoplay" value="true"></object><p>after</p>
+</body></html>`;
+
 let server;
 let browser;
 before(async () => {
-  server = await startServer({ '/t/blocked.html': PAGE, '/t/plugins.html': PLUGINS });
+  server = await startServer({ '/t/blocked.html': PAGE, '/t/plugins.html': PLUGINS, '/t/nothing.html': NOTHING });
   browser = await launch();
 });
 after(async () => {
@@ -91,6 +101,12 @@ test('a blocked element keeps its box in the mirror, and the mirror follows its 
     assert.equal(placeholders[1][0], 'span');
     assert.match(placeholders[1][1], /^display:inline-block;vertical-align:text-bottom;box-sizing:border-box;width:[\d.]+px;height:[\d.]+px;margin:0px 0px 0px 0px$/);
     assertSameBoxes(await boxes(customer, agent), 'keyframe');
+    // An element blocked by a rule (the div) is filled with stripes: the page shows content there.
+    const looks = await agent.evaluate(() => [...document.getElementById('mirror').contentDocument.querySelectorAll('[data-cobrowse-blocked]')].map((e) => {
+      const cs = getComputedStyle(e);
+      return [e.localName, cs.backgroundImage.split('(')[0], cs.outlineStyle];
+    }));
+    assert.deepEqual(looks[0], ['div', 'repeating-linear-gradient', 'none']);
 
     // The element's own attribute makes it larger: one batch, one attribute change.
     await customer.evaluate(() => document.getElementById('ad').setAttribute('style', 'height: 90px'));
@@ -153,6 +169,65 @@ test('an object showing its fallback content takes the same room in the mirror a
     const styles = await agent.evaluate(() => [...document.getElementById('mirror').contentDocument.querySelectorAll('[data-cobrowse-blocked]')].map((e) => e.getAttribute('style')));
     assert.equal(styles.length, 2);
     assert.match(styles[0], /^display:inline-block;vertical-align:text-bottom;box-sizing:border-box;width:480px;height:30\d(\.\d+)?px;margin:0px 0px 0px 0px$/);
+  } finally {
+    await cctx.close();
+    await actx.close();
+  }
+});
+
+test('a placeholder where the page draws nothing is empty in the mirror, with a thin withheld marker at its edge', async () => {
+  const cctx = await localContext(browser);
+  const actx = await localContext(browser);
+  try {
+    const customer = await cctx.newPage();
+    const agent = await actx.newPage();
+    await customer.goto(`${server.base}/t/nothing.html`, { waitUntil: 'load' });
+    await agent.goto(`${server.base}/agent.html`, { waitUntil: 'load' });
+    await loadHelpers(customer, server.base);
+    await loadHelpers(agent, server.base);
+    await startReplayer(agent);
+    await startCapture(customer);
+    assert.deepEqual(await applyFrames(agent, await takeFrames(customer, false)), [{ ok: true }]);
+    checkMirror(await snapshotState(customer, agent), 'keyframe');
+    const rect = (el) => {
+      const r = el.getBoundingClientRect();
+      return { x: r.x, y: r.y, width: r.width, height: r.height };
+    };
+    const box = await customer.evaluate(`(${rect})(document.getElementById('player'))`);
+    assert.deepEqual(box, { x: 30, y: 54, width: 320, height: 180 });
+    // The mirror fills the agent page from its top left corner: the same coordinates.
+    assert.deepEqual(await agent.evaluate(`(${rect})(document.getElementById('mirror').contentDocument.querySelector('[data-cobrowse-blocked]'))`), box);
+    assert.deepEqual(await agent.evaluate(() => {
+      const e = document.getElementById('mirror').contentDocument.querySelector('[data-cobrowse-blocked]');
+      const cs = getComputedStyle(e);
+      return [e.localName, cs.backgroundImage, cs.outlineStyle, cs.outlineWidth, cs.outlineOffset];
+    }), ['span', 'none', 'dashed', '1px', '-1px']);
+    const opts = { clip: box, animations: 'disabled', caret: 'hide', scale: 'css', type: 'png' };
+    const c = PNG.sync.read(await customer.screenshot(opts));
+    const a = PNG.sync.read(await agent.screenshot(opts));
+    let edge = 0;
+    let edgeMarked = 0;
+    let inner = 0;
+    let innerDiffering = 0;
+    let pageDrawn = 0;
+    for (let y = 0; y < box.height; y++) {
+      for (let x = 0; x < box.width; x++) {
+        const i = (y * box.width + x) * 4;
+        const same = c.data[i] === a.data[i] && c.data[i + 1] === a.data[i + 1] && c.data[i + 2] === a.data[i + 2];
+        if (c.data[i] !== 255 || c.data[i + 1] !== 255 || c.data[i + 2] !== 255) pageDrawn++;
+        if (x === 0 || y === 0 || x === box.width - 1 || y === box.height - 1) {
+          edge++;
+          if (!same) edgeMarked++;
+        } else {
+          inner++;
+          if (!same) innerDiffering++;
+        }
+      }
+    }
+    assert.equal(pageDrawn, 0, 'the page draws nothing in the object\'s box');
+    assert.deepEqual({ inner, innerDiffering }, { inner: 318 * 178, innerDiffering: 0 }, 'inside its edge the placeholder is what the page shows');
+    // A dashed line: about half of the edge's pixels.
+    assert.ok(edgeMarked >= edge / 3 && edgeMarked < edge, `the withheld marker: ${edgeMarked} of ${edge} edge pixels`);
   } finally {
     await cctx.close();
     await actx.close();
