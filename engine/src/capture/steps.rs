@@ -57,7 +57,7 @@ pub enum KeyframePhase {
 
 /// The state of the phase in progress.
 pub(crate) enum Steps {
-    Prepare(Prepare),
+    Prepare(Box<Prepare>),
     Encode(Box<Encode>),
     Settle(Settle),
 }
@@ -176,7 +176,7 @@ impl Capture {
             arena: page.capacity_index(),
         };
         let mut cap = Capture::unprepared(rules, page);
-        cap.steps = Some(Steps::Prepare(prepare));
+        cap.steps = Some(Steps::Prepare(Box::new(prepare)));
         cap
     }
 
