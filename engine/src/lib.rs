@@ -30,6 +30,7 @@ pub use wire::protocol;
 
 pub use capture::batch::{self as capture_batch, BatchError, BatchStats, NodeHandles, apply_batch};
 pub use capture::{Capture, DeltaStats};
+pub use capture::{KeyframePhase, Progress};
 pub use diff::mutation::{
     CountingSink, Mutation, MutationKind, MutationRef, MutationSink, NameRef, NodeRecord, PropRef,
     PropsRef, RecordData, RecordDataRef, RecordRef, WireNs,

@@ -25,7 +25,8 @@ mod replay;
 mod rules;
 
 use cobrowse_engine::{
-    Capture, FrameKind, FrameView, NodeHandles, Rules, Sanitize, Tree, apply_batch,
+    Capture, FrameKind, FrameView, KeyframePhase, NodeHandles, Progress, Rules, Sanitize, Tree,
+    apply_batch,
 };
 use wasm_bindgen::prelude::*;
 
@@ -85,7 +86,10 @@ impl CaptureEngine {
     /// the live tree and the handles start afresh, and no frame is made until
     /// `keyframe_finish`. Any capture in progress is dropped.
     pub fn keyframe_begin(&mut self) {
-        self.building = Some(Tree::new_document());
+        let mut tree = Tree::new_document();
+        // Indexed from the start (no wire ids yet), so the preparation need not index it.
+        tree.ensure_wire_index();
+        self.building = Some(tree);
         self.capture = None;
         self.handles = NodeHandles::default();
         self.freed.clear();
@@ -120,14 +124,86 @@ impl CaptureEngine {
     /// fingerprints of the whole tree. The next `batch` (edits made since, boxes of the blocked
     /// elements `take_unmeasured` names) returns the keyframe.
     pub fn keyframe_prepare(&mut self) -> Result<(), JsError> {
-        let tree = self
-            .building
-            .take()
-            .ok_or_else(|| JsError::new("no keyframe being built"))?;
-        let mut capture = Capture::new(self.rules.clone(), tree);
-        self.unmeasured = self.handles_of(capture.take_unmeasured_blocked());
-        self.capture = Some(capture);
+        while !self.keyframe_prepare_step(u32::MAX)? {}
         Ok(())
+    }
+
+    /// `keyframe_prepare` in steps (the first keyframe of a large page spread over tasks):
+    /// prepares about `max_nodes` more nodes and returns whether the page is prepared (then
+    /// `take_unmeasured` names the blocked elements to measure, and `keyframe_late` follows).
+    pub fn keyframe_prepare_step(&mut self, max_nodes: u32) -> Result<bool, JsError> {
+        if let Some(tree) = self.building.take() {
+            self.capture = Some(Capture::new_in_steps(self.rules.clone(), tree));
+        }
+        let capture = self
+            .capture
+            .as_mut()
+            .ok_or_else(|| JsError::new("no keyframe being built"))?;
+        if capture.keyframe_phase() != KeyframePhase::Preparing {
+            return Err(JsError::new("no keyframe being prepared"));
+        }
+        if capture.prepare_step(max_nodes as usize) == Progress::More {
+            return Ok(false);
+        }
+        let blocked = capture.take_unmeasured_blocked();
+        self.unmeasured = self.handles_of(blocked);
+        Ok(true)
+    }
+
+    /// After `keyframe_prepare(_step)`: applies the late batch (what changed since the walk
+    /// began, the boxes of the blocked elements `take_unmeasured` named) and begins encoding
+    /// the keyframe (`keyframe_encode_step`). Returns false, encoding nothing yet, when blocked
+    /// elements the batch added must be measured first: `take_unmeasured` names them, and the
+    /// next call, with their boxes, begins.
+    pub fn keyframe_late(&mut self, ops: &[u32], text: &str) -> Result<bool, JsError> {
+        let capture = self
+            .capture
+            .as_mut()
+            .filter(|c| c.seq() == 0 && c.keyframe_phase() == KeyframePhase::Idle)
+            .ok_or_else(|| JsError::new("no keyframe prepared"))?;
+        apply_batch(
+            capture.tree_mut(),
+            &mut self.handles,
+            ops,
+            text,
+            &mut self.freed,
+        )
+        .map_err(|e| JsError::new(&e.to_string()))?;
+        let unmeasured = capture.take_unmeasured_blocked();
+        let unmeasured = self.handles_of(unmeasured);
+        if !unmeasured.is_empty() {
+            self.unmeasured = unmeasured;
+            return Ok(false);
+        }
+        self.capture
+            .as_mut()
+            .expect("checked above")
+            .begin_keyframe();
+        Ok(true)
+    }
+
+    /// Encodes about `max_nodes` more nodes of the keyframe `keyframe_late` began; returns the
+    /// keyframe when it is done (empty before). The engine's shadow build follows
+    /// (`settle_step`).
+    pub fn keyframe_encode_step(&mut self, max_nodes: u32) -> Result<Vec<u8>, JsError> {
+        let capture = self
+            .capture
+            .as_mut()
+            .filter(|c| c.keyframe_phase() == KeyframePhase::Encoding)
+            .ok_or_else(|| JsError::new("no keyframe being encoded"))?;
+        if capture.encode_step(max_nodes as usize) == Progress::More {
+            return Ok(Vec::new());
+        }
+        Ok(capture.take_keyframe().expect("an encoded keyframe"))
+    }
+
+    /// Builds about `max_nodes` more nodes of what the agents hold from the keyframe just
+    /// made; returns whether it is done (`settle` does all that is left at once).
+    pub fn settle_step(&mut self, max_nodes: u32) -> bool {
+        match self.capture.as_mut() {
+            Some(c) => c.settle_step(max_nodes as usize) == Progress::Done,
+            None => true,
+        }
     }
 
     /// Applies a batch of edits and returns the frame it makes: a delta, or the keyframe while
@@ -139,6 +215,10 @@ impl CaptureEngine {
             .capture
             .as_mut()
             .ok_or_else(|| JsError::new("no keyframe yet"))?;
+        if capture.keyframe_phase() == KeyframePhase::Encoding {
+            // Its frame would be lost: the page finishes `keyframe_encode_step` first.
+            return Err(JsError::new("a keyframe is being encoded"));
+        }
         apply_batch(
             capture.tree_mut(),
             &mut self.handles,

@@ -307,22 +307,25 @@ export class CaptureImpl implements Capture {
       list: null,
       work: 0,
       deadline: 0,
-      prepared: false,
-      sent: false,
+      phase: 'walk',
     };
     this.walk = walk;
     walk.slices.start();
   }
 
   /**
-   * One slice of the keyframe's walk, handed to the engine. After the walk: what changed
-   * meanwhile, and the engine's rules and fingerprints of the whole page (`keyframe_prepare`);
-   * then, each in the next slice when this one's time is up, the keyframe (`endKeyframe`) and
-   * the engine's build of what the agents hold from it (`settle`).
+   * One slice of the keyframe, up to `deadline`: the DOM walk, handed to the engine as it goes;
+   * then the engine's phases, each resumable in steps of `STEP_NODES` nodes with the clock read
+   * between steps, so a phase spans as many slices as it needs: the rules and fingerprints of
+   * the page (`keyframe_prepare_step`); what changed since the walk began, as the late batch,
+   * and the keyframe's encoding (`keyframe_late`, `keyframe_encode_step`: the page's changes
+   * after the late batch wait for the next batch, so nothing encoded goes stale); the engine's
+   * build of what the agents hold from it (`settle_step`). `finishNow` (a `flush()`) runs every
+   * phase to its end in one task.
    */
   private walkSlice(deadline: number): boolean {
     const walk = this.walk!;
-    if (!walk.prepared) {
+    if (walk.phase === 'walk') {
       if (!this.walkNodes(walk, deadline)) return false;
       const w = new OpWriter();
       const kids: number[] = [];
@@ -332,19 +335,33 @@ export class CaptureImpl implements Capture {
         this.engine.keyframe_feed(ops, text);
       }
       this.forgetFreed();
-      this.engine.keyframe_prepare();
-      walk.prepared = true;
+      walk.phase = 'prepare';
+    }
+    if (walk.phase === 'prepare') {
+      while (!this.engine.keyframe_prepare_step(STEP_NODES)) {
+        if (performance.now() >= deadline) return false;
+      }
+      this.lateBatch();
+      walk.phase = 'encode';
       if (performance.now() >= deadline) return false;
     }
-    if (!walk.sent) {
-      this.endKeyframe();
-      walk.sent = true;
+    if (walk.phase === 'encode') {
+      for (;;) {
+        const bytes = this.engine.keyframe_encode_step(STEP_NODES);
+        if (bytes.length > 0) {
+          this.emit(bytes);
+          break;
+        }
+        if (performance.now() >= deadline) return false;
+      }
+      walk.phase = 'settle';
       if (performance.now() >= deadline) return false;
     }
-    // What the agents hold, built from the keyframe (the engine's shadow), in its own slice.
-    this.engine.settle();
+    while (!this.engine.settle_step(STEP_NODES)) {
+      if (performance.now() >= deadline) return false;
+    }
     this.walk = null;
-    // Changes made since the keyframe was made wait for the next batch.
+    // Changes made since the late batch wait for the next batch.
     this.schedule();
     return true;
   }
@@ -369,18 +386,24 @@ export class CaptureImpl implements Capture {
     return walk.list === null && walk.nodes.length === 0;
   }
 
-  /** After `keyframe_prepare`: what changed since and the boxes of the blocked elements the
-   * engine names, in the batch that makes the keyframe. */
-  private endKeyframe(): void {
+  /** After the engine prepared the page: what changed since the walk began and the boxes of the
+   * blocked elements the engine names, as the late batch that begins the keyframe's encoding
+   * (with a second batch when it blocked more elements that must be measured first). */
+  private lateBatch(): void {
     const w = new OpWriter();
     const kids: number[] = [];
     this.collect(w, kids);
     const handles = this.engine.take_unmeasured();
     if (handles.length > 0) this.blocked.measureNew(w, handles, (h) => this.nodes.get(h));
     const [ops, text] = finish(w, kids);
-    const bytes = this.measureBlocked(this.engine.batch(ops, text));
+    let begun = this.engine.keyframe_late(ops, text);
     this.forgetFreed();
-    if (bytes.length > 0) this.emit(bytes);
+    while (!begun) {
+      const more = new OpWriter();
+      this.blocked.measureNew(more, this.engine.take_unmeasured(), (h) => this.nodes.get(h));
+      const [ops2, text2] = more.finish();
+      begun = this.engine.keyframe_late(ops2, text2);
+    }
   }
 
   /** Takes the next node of the walk: lists its children (an ordinary element's through
@@ -686,9 +709,10 @@ export class CaptureImpl implements Capture {
     this.engine.free();
   }
 
-  stats(): { engineNodes: number; engineHandles: number; pageHandles: number; frames: number; wasmMemoryBytes: number; fallbackKeyframes: number; refusedBatches: number; walking: boolean } {
+  stats(): { engineNodes: number; engineHandles: number; pageHandles: number; frames: number; wasmMemoryBytes: number; fallbackKeyframes: number; refusedBatches: number; walking: boolean; keyframePhase: KeyframePhase | null } {
     return {
       walking: this.walk !== null,
+      keyframePhase: this.walk?.phase ?? null,
       refusedBatches: this.refused,
       fallbackKeyframes: this.engine.fallback_keyframes(),
       wasmMemoryBytes: this.engine.memory_bytes(),
@@ -1244,11 +1268,14 @@ interface KeyframeWalk {
   /** Nodes created since the clock was last read, and this slice's deadline. */
   work: number;
   deadline: number;
-  /** The walk is done and the engine prepared the page: the keyframe comes next. */
-  prepared: boolean;
-  /** The keyframe was emitted: the engine's shadow build (`settle`) comes next. */
-  sent: boolean;
+  /** What runs in the next slice (see `walkSlice`). */
+  phase: KeyframePhase;
 }
+/** The phases of a keyframe in slices: the DOM walk, then the engine's three (`keyframe_prepare_step`,
+ * `keyframe_encode_step` after the late batch, `settle_step`). */
+type KeyframePhase = 'walk' | 'prepare' | 'encode' | 'settle';
+/** Nodes of engine work between two reads of the clock (about 0.3-1 ms at 100,000 nodes). */
+const STEP_NODES = 2048;
 /** Nodes created between two reads of the clock. */
 const WORK_CHECK = 64;
 

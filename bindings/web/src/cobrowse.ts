@@ -57,6 +57,10 @@ export interface Capture {
     refusedBatches: number;
     /** Whether a keyframe's walk of the page is still running (a large page's runs in slices). */
     walking: boolean;
+    /** Where the first keyframe in slices stands: the DOM walk, the engine's preparation of the
+     * page (rules, fingerprints), the keyframe's encoding, the engine's build of what the agents
+     * hold; `null` when none is in progress. */
+    keyframePhase: 'walk' | 'prepare' | 'encode' | 'settle' | null;
   };
   /** Test hooks: canonical dumps of the engine's live tree and of what the agents hold. */
   debugDumpLive(): string;

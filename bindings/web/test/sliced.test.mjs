@@ -2,7 +2,10 @@
 // while the walk runs (text, attributes, inserts, removes, moves across the walked/unwalked
 // boundary), and the one keyframe made at the walk's end is the page as it is then: the
 // agent's mirror equals the customer's page (tree and fingerprint) after that frame alone.
-// `flush()` during the walk finishes it at once. (How long each slice takes is a benchmark
+// `flush()` during the walk finishes it at once. The engine's phases after the walk (the page's
+// preparation, the keyframe's encoding, the shadow's build) are sliced too, and the page may
+// change between their slices as well: what changes during the preparation is in the keyframe
+// (the late batch), what changes once the encoding began is in the next delta. (How long each slice takes is a benchmark
 // figure: benches/browser/bench.mjs --large, BENCHMARKS.md.)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -37,7 +40,7 @@ async function session() {
   await loadHelpers(customer, server.base);
   await loadHelpers(agent, server.base);
   await startReplayer(agent);
-  await customer.evaluate(`globalThis.startInPage = ${startInPage}; globalThis.editInPage = ${editInPage};`);
+  await customer.evaluate(`globalThis.startInPage = ${startInPage}; globalThis.editInPage = ${editInPage}; globalThis.editPhasesInPage = ${editPhasesInPage};`);
   return { customer, agent, close: async () => { await cctx.close(); await actx.close(); } };
 }
 
@@ -97,6 +100,100 @@ function editInPage(round) {
   }
   return { walking, frames: globalThis.__frames.length };
 }
+
+/** In the page: starts capture, then runs a task between the capture's slices (a
+ * MessageChannel, like slices.ts) until the keyframe is done, and edits the page in the first
+ * task that finds each of the engine's phases under way. Returns the phases seen, in order,
+ * with the frames emitted when each edit was made. */
+function editPhasesInPage() {
+  globalThis.startInPage();
+  const row = (i) => document.getElementById(`r${i}`);
+  const edits = {
+    // During the preparation: in the keyframe (late batch).
+    prepare() {
+      row(10).firstChild.firstChild.data = 'edited while prepared';
+      const p = document.createElement('p');
+      p.id = 'prepared';
+      p.textContent = 'inserted while prepared';
+      document.body.insertBefore(p, row(11));
+      row(12).remove();
+    },
+    // During the encoding: the next delta.
+    encode() {
+      row(20).firstChild.firstChild.data = 'edited while encoded';
+      row(21).setAttribute('class', 'row encoded');
+      document.body.appendChild(row(22));
+      row(23).remove();
+    },
+    // During the shadow's build: the next delta.
+    settle() {
+      row(30).firstChild.firstChild.data = 'edited while settled';
+      const i = document.createElement('i');
+      i.textContent = 'inserted while settled';
+      row(31).appendChild(i);
+      row(32).remove();
+    },
+  };
+  const seen = [];
+  return new Promise((resolve) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => {
+      const phase = globalThis.__cap.stats().keyframePhase;
+      if (phase === null) {
+        ch.port1.close();
+        resolve(seen);
+        return;
+      }
+      if (edits[phase] !== undefined && !seen.some((s) => s.phase === phase)) {
+        seen.push({ phase, frames: globalThis.__frames.length });
+        edits[phase]();
+      }
+      ch.port2.postMessage(null);
+    };
+    ch.port2.postMessage(null);
+  });
+}
+
+test('a 100,000-node page: edits between the engine phases after the walk reach the mirror', async () => {
+  const s = await session();
+  try {
+    const seen = await s.customer.evaluate(() => globalThis.editPhasesInPage());
+    // Each phase spans several tasks; the keyframe is emitted at the end of the encoding.
+    assert.deepEqual(seen, [
+      { phase: 'prepare', frames: 0 },
+      { phase: 'encode', frames: 0 },
+      { phase: 'settle', frames: 1 },
+    ]);
+    // The keyframe, then (the page's next animation frame may have come) the later batches.
+    const frames = await takeFrames(s.customer, false);
+    assert.ok(frames.length >= 1);
+    assert.deepEqual(await applyFrames(s.agent, frames.slice(0, 1)), [{ ok: true }]);
+    // The preparation's edits are in the keyframe, the later ones not yet.
+    const seenByAgent = () => s.agent.evaluate(() => {
+      const d = document.getElementById('mirror').contentDocument;
+      const text = (id) => d.getElementById(id)?.textContent ?? null;
+      return [text('r10'), text('prepared'), text('r12'), text('r20'), text('r23'), text('r31')];
+    });
+    assert.deepEqual(await seenByAgent(), [
+      'edited while prepared text bold', 'inserted while prepared', null,
+      'cell 20 text bold', 'cell 23 text bold', 'cell 31 text bold',
+    ]);
+    const more = frames.slice(1).concat(await takeFrames(s.customer));
+    assert.ok(more.length >= 1, 'deltas with the edits made while encoded and settled');
+    assert.deepEqual(await applyFrames(s.agent, more), more.map(() => ({ ok: true })));
+    assert.deepEqual(await seenByAgent(), [
+      'edited while prepared text bold', 'inserted while prepared', null,
+      'edited while encoded text bold', null, 'cell 31 text boldinserted while settled',
+    ]);
+    checkMirror(await snapshotState(s.customer, s.agent), 'after the keyframe and the delta', { samePage: true });
+    const stats = await s.customer.evaluate(() => globalThis.__cap.stats());
+    assert.equal(stats.refusedBatches, 0);
+    assert.equal(stats.fallbackKeyframes, 0);
+    assert.equal(stats.pageHandles, stats.engineHandles);
+  } finally {
+    await s.close();
+  }
+});
 
 test('a 100,000-node page: edits during the sliced walk are in its one keyframe, mirror == page', async () => {
   const s = await session();

@@ -19,6 +19,8 @@
 //! and sanitizing happen inside the diff, before anything is encoded.
 
 pub mod batch;
+mod steps;
+pub use steps::{KeyframePhase, Progress};
 
 use crate::diff::{self, mutation::Mutation};
 use crate::dom::rendered::Rendered;
@@ -54,6 +56,13 @@ pub struct Capture {
     /// A keyframe handed out by [`Capture::keyframe_unsettled`] that the shadow has not
     /// applied yet (see [`Capture::settle`]).
     unsettled: Option<Vec<u8>>,
+    /// The phase of a first keyframe made in steps, while one is in progress ([`steps`]).
+    steps: Option<steps::Steps>,
+    /// A keyframe made in steps, until [`Capture::take_keyframe`] hands it out.
+    encoded: Option<Vec<u8>>,
+    /// The blocked elements to measure found by a preparation in steps, until
+    /// [`Capture::take_unmeasured_blocked`] hands them out.
+    prepared_blocked: Option<Vec<NodeId>>,
 }
 
 impl std::fmt::Debug for Capture {
@@ -71,6 +80,11 @@ impl Capture {
         diff::prepare(&mut page, &rules);
         diff::assign_ids(&mut page, &rules);
         page.ensure_wire_index();
+        Capture::unprepared(rules, page)
+    }
+
+    /// The capture of `page` as it is (prepared or not).
+    fn unprepared(rules: Rules, page: Tree) -> Capture {
         Capture {
             shadow: Mirror::new(MirrorOptions {
                 require_sanitized: false,
@@ -84,6 +98,9 @@ impl Capture {
             scan_all_blocked: true,
             refreshed_dirty: Vec::new(),
             unsettled: None,
+            steps: None,
+            encoded: None,
+            prepared_blocked: None,
         }
     }
 
@@ -98,8 +115,16 @@ impl Capture {
     }
 
     /// The live tree, to edit. Every edit made through the [`Tree`] API is remembered until
-    /// the next [`Capture::delta`].
+    /// the next [`Capture::delta`]. A keyframe being prepared or encoded in steps is finished
+    /// first, in this call (see [`steps`]: nothing encoded goes stale).
     pub fn tree_mut(&mut self) -> &mut Tree {
+        if matches!(
+            self.steps,
+            Some(steps::Steps::Prepare(_) | steps::Steps::Encode(_))
+        ) {
+            while self.prepare_step(usize::MAX) == steps::Progress::More {}
+            while self.encode_step(usize::MAX) == steps::Progress::More {}
+        }
         &mut self.live
     }
 
@@ -107,7 +132,7 @@ impl Capture {
     /// [`Capture::keyframe_unsettled`], call [`Capture::settle`] first (debug-asserted).
     pub fn shadow(&self) -> &Mirror {
         debug_assert!(
-            self.unsettled.is_none(),
+            self.unsettled.is_none() && self.steps.is_none(),
             "the shadow of an unsettled keyframe"
         );
         &self.shadow
@@ -116,7 +141,7 @@ impl Capture {
     /// Whether a keyframe handed out by [`Capture::keyframe_unsettled`] awaits
     /// [`Capture::settle`].
     pub fn is_unsettled(&self) -> bool {
-        self.unsettled.is_some()
+        self.unsettled.is_some() || self.steps.is_some()
     }
 
     /// The sequence number of the last frame handed out (0 before the first).
@@ -143,6 +168,15 @@ impl Capture {
     /// takes a box are listed. Cost: the subtrees edited since the last frame (the whole page
     /// after [`Capture::new`] or [`Capture::replace_document`]).
     pub fn take_unmeasured_blocked(&mut self) -> Vec<NodeId> {
+        if self.prepared_blocked.is_some() && self.live.dirty.is_empty() {
+            // Right after a preparation in steps, which found them on its way.
+            return self.take_prepared_blocked();
+        }
+        self.finish_steps();
+        if self.prepared_blocked.take().is_some() {
+            // Edited since: look at the whole page, as for a new document.
+            self.scan_all_blocked = true;
+        }
         let marks = self.live.dirty.clone();
         diff::refresh(&mut self.live, &self.rules);
         self.refreshed_dirty.extend_from_slice(&marks);
@@ -223,6 +257,11 @@ impl Capture {
     /// Applies the keyframe handed out by [`Capture::keyframe_unsettled`] to the shadow; does
     /// nothing when none awaits.
     pub fn settle(&mut self) {
+        self.finish_steps();
+        debug_assert!(
+            self.encoded.is_none(),
+            "a keyframe made in steps was never handed out"
+        );
         if let Some(bytes) = self.unsettled.take() {
             // A keyframe of our own tree always applies; the shadow checks it in debug builds.
             let _ = self.commit(&bytes);

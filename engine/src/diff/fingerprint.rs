@@ -138,10 +138,27 @@ fn post_order(tree: &Tree, top: NodeId) -> Vec<NodeId> {
 pub(crate) fn fingerprint_all(tree: &mut Tree, proj: &Projection<'_>) {
     let mut buf = Vec::with_capacity(256);
     for id in post_order(tree, tree.root()) {
-        let h = self_hash(tree, id, proj, &mut buf);
-        tree.node_mut(id).self_hash = h;
-        combine(tree, id, proj, &mut buf);
+        fingerprint_one(tree, id, proj, &mut buf);
     }
+    finish_fingerprints(tree);
+}
+
+/// One node's step of [`fingerprint_all`]: its own hash, then its fingerprints combined from
+/// its children's, which must be computed already (children first: the reverse of a pre-order
+/// walk). For callers that spread the work over tasks; [`finish_fingerprints`] ends it.
+pub(crate) fn fingerprint_one(
+    tree: &mut Tree,
+    id: NodeId,
+    proj: &Projection<'_>,
+    buf: &mut Vec<u8>,
+) {
+    let h = self_hash(tree, id, proj, buf);
+    tree.node_mut(id).self_hash = h;
+    combine(tree, id, proj, buf);
+}
+
+/// Ends a tree's [`fingerprint_one`] steps, every node's done: its fingerprints are current.
+pub(crate) fn finish_fingerprints(tree: &mut Tree) {
     tree.dirty.clear();
     tree.fingerprinted = true;
 }

@@ -1812,7 +1812,12 @@ fn build_records(
     }
 }
 
-fn record_of(tree: &Tree, proj: &Projection<'_>, id: NodeId, children: u32) -> NodeRecord {
+pub(crate) fn record_of(
+    tree: &Tree,
+    proj: &Projection<'_>,
+    id: NodeId,
+    children: u32,
+) -> NodeRecord {
     let data = match tree.data(id) {
         NodeData::Document {
             viewport,

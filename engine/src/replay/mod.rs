@@ -18,7 +18,9 @@
 use markup5ever::QualName;
 
 use crate::diff;
-use crate::diff::mutation::{MutationRef, PropRef, RecordDataRef, RecordRef};
+use crate::diff::mutation::{
+    MutationRef, NodeRecord, PropRef, RecordData, RecordDataRef, RecordRef,
+};
 use crate::dom::tree::{Attr, Doctype, ElementData, NodeData, NodeId, Prop, Props, Tree, WireId};
 use crate::dom::view::View;
 
@@ -607,6 +609,154 @@ fn build_children(
         }
     }
     Ok(i)
+}
+
+/// A shadow mirror's tree built from the records of a keyframe that its own capture encodes
+/// in steps ([`crate::Capture`]'s first keyframe of a large page), record by record as the
+/// encoder takes them, instead of decoding the finished frame: the same records make the same
+/// tree. Then its fingerprints are computed in steps (children first: the nodes in reverse
+/// creation order, which is pre-order), and [`ShadowBuild::install`] makes it the mirror's.
+///
+/// Invariants (debug-asserted): records arrive in pre-order and form one tree; the tree is
+/// complete before the first fingerprint step; it is installed only when every node is hashed,
+/// and its root fingerprint is then the frame header's.
+pub(crate) struct ShadowBuild {
+    tree: Tree,
+    /// (parent, children of it still to come), innermost last.
+    open: Vec<(NodeId, u32)>,
+    /// Every node in creation order (pre-order).
+    order: Vec<NodeId>,
+    /// Nodes of `order`, from its end, whose fingerprints are computed.
+    hashed: usize,
+}
+
+impl ShadowBuild {
+    /// A tree holding the root record (a document or fragment).
+    pub(crate) fn new(root: &NodeRecord) -> ShadowBuild {
+        let mut tree = match &root.data {
+            RecordData::Document {
+                viewport,
+                pixel_ratio,
+            } => {
+                let mut t = Tree::new_document();
+                let r = t.root();
+                t.set_prop(r, Prop::Viewport(*viewport));
+                t.set_prop(r, Prop::PixelRatio(*pixel_ratio));
+                t
+            }
+            RecordData::Fragment => Tree::new_fragment(),
+            _ => panic!("a keyframe's root record is a document or a fragment"),
+        };
+        tree.ensure_wire_index();
+        let r = tree.root();
+        bind_wire(&mut tree, r, root.wire).expect("a fresh tree takes the root's wire id");
+        tree.node_mut(r).view = View::from_wire(root.flags);
+        let open = if root.children > 0 {
+            vec![(r, root.children)]
+        } else {
+            Vec::new()
+        };
+        ShadowBuild {
+            tree,
+            open,
+            order: vec![r],
+            hashed: 0,
+        }
+    }
+
+    /// Adds the next record in pre-order.
+    pub(crate) fn push(&mut self, r: NodeRecord) {
+        let top = self
+            .open
+            .last_mut()
+            .expect("a record past the end of the keyframe's tree");
+        top.1 -= 1;
+        let parent = top.0;
+        if top.1 == 0 {
+            self.open.pop();
+        }
+        let data = match r.data {
+            RecordData::Document {
+                viewport,
+                pixel_ratio,
+            } => NodeData::Document {
+                viewport,
+                pixel_ratio,
+            },
+            RecordData::Fragment => NodeData::Fragment,
+            RecordData::Doctype {
+                name,
+                public_id,
+                system_id,
+            } => Doctype::node(name, public_id, system_id),
+            RecordData::Element { name, attrs, props } => {
+                let props = Props {
+                    rendered: None,
+                    ..props
+                };
+                NodeData::Element(Box::new(ElementData {
+                    name,
+                    attrs: attrs
+                        .into_iter()
+                        .map(|(name, value)| Attr {
+                            name,
+                            value: value.into(),
+                        })
+                        .collect(),
+                    props: (!props.is_empty()).then(|| Box::new(props)),
+                }))
+            }
+            RecordData::Text(t) => NodeData::Text(t.into()),
+            RecordData::Comment(t) => NodeData::comment(t),
+        };
+        let id = self.tree.create(data);
+        bind_wire(&mut self.tree, id, r.wire).expect("a keyframe's wire ids are unique");
+        self.tree.node_mut(id).view = View::from_wire(r.flags);
+        self.tree.append(parent, id);
+        self.order.push(id);
+        if r.children > 0 {
+            self.open.push((id, r.children));
+        }
+    }
+
+    /// Whether every record of the tree was pushed.
+    pub(crate) fn is_built(&self) -> bool {
+        self.open.is_empty()
+    }
+
+    /// Computes the fingerprints of up to `max_nodes` more nodes; returns whether all are done.
+    pub(crate) fn hash_step(&mut self, max_nodes: usize) -> bool {
+        debug_assert!(self.is_built(), "fingerprints of a tree still being built");
+        let proj = crate::rules::Projection::identity();
+        let mut buf = Vec::with_capacity(256);
+        let end = self.order.len() - self.hashed;
+        let start = end.saturating_sub(max_nodes);
+        for &id in self.order[start..end].iter().rev() {
+            diff::fingerprint::fingerprint_one(&mut self.tree, id, &proj, &mut buf);
+        }
+        self.hashed += end - start;
+        self.hashed == self.order.len()
+    }
+
+    /// Makes the built tree `mirror`'s, as after applying the keyframe `meta` describes.
+    pub(crate) fn install(mut self, mirror: &mut Mirror, meta: &FrameMeta) {
+        debug_assert!(
+            self.is_built() && self.hashed == self.order.len(),
+            "a shadow installed before it was built and hashed"
+        );
+        diff::fingerprint::finish_fingerprints(&mut self.tree);
+        debug_assert_eq!(
+            self.tree.fingerprint(),
+            meta.fingerprint,
+            "the shadow built from the records differs from the page"
+        );
+        #[cfg(debug_assertions)]
+        self.tree.check_invariants();
+        mirror.tree = self.tree;
+        mirror.sanitized = meta.sanitized;
+        mirror.seq = Some(meta.seq);
+        mirror.in_sync = true;
+    }
 }
 
 #[allow(dead_code)]

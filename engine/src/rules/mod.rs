@@ -308,34 +308,9 @@ impl Rules {
     /// depends on ancestors is right; a change outside the subtree that alters matches inside
     /// it (a class added to an ancestor) needs that ancestor re-annotated.
     pub fn annotate_subtree(&self, tree: &mut Tree, top: NodeId) {
-        let mut caches = MatchCaches::default();
-        let parent_view = tree.parent(top).map_or(View::PLAIN, |p| tree.node(p).view);
-        let mut depth = 0;
-        let mut up = tree.parent(top);
-        while let Some(p) = up {
-            depth += usize::from(tree.element(p).is_some());
-            up = tree.parent(p);
-        }
-        // (node, inherited view, number of element ancestors)
-        let mut stack = vec![(top, parent_view, depth)];
-        while let Some((id, inherited, depth)) = stack.pop() {
-            let mut view = self.view_of(tree, id, inherited, &mut caches);
-            if self.sanitizes() && depth > sanitize::MAX_ELEMENT_ANCESTORS {
-                view = view.with(View::DROPPED);
-            }
-            tree.node_mut(id).view = view;
-            let child_inherit = if view.is_dropped() || view.is_blocked() {
-                View::PLAIN.with(View::DROPPED)
-            } else if view.is_masked() {
-                View::PLAIN.with(View::MASKED)
-            } else {
-                View::PLAIN
-            };
-            let child_depth = depth + usize::from(tree.element(id).is_some());
-            let start = stack.len();
-            stack.extend(tree.children(id).map(|c| (c, child_inherit, child_depth)));
-            stack[start..].reverse();
-        }
+        let mut walk = AnnotateWalk::new(tree, top);
+        let done = walk.step(self, tree, usize::MAX, |_, _| {});
+        debug_assert!(done, "an unbounded step annotates the whole subtree");
     }
 
     fn view_of(&self, tree: &Tree, id: NodeId, inherited: View, caches: &mut MatchCaches) -> View {
@@ -636,6 +611,80 @@ impl<'r> Projection<'r> {
             }
         }
         p
+    }
+}
+
+/// A resumable annotation of a subtree (see [`Rules::annotate_subtree`], which runs one to the
+/// end): each [`AnnotateWalk::step`] computes the views of at most `max_nodes` more nodes, in
+/// pre-order, so that a large page's annotation can be spread over tasks.
+///
+/// Invariant: between steps the tree is not edited (the walk holds node ids and selector
+/// caches of this tree as it is; debug-asserted through the arena's length).
+pub(crate) struct AnnotateWalk {
+    /// (node, inherited view, number of element ancestors), next on top.
+    stack: Vec<(NodeId, View, usize)>,
+    caches: MatchCaches,
+    /// The arena's length when the walk began.
+    arena: usize,
+}
+
+impl AnnotateWalk {
+    /// A walk over `top` and its descendants, inheriting from `top`'s parent.
+    pub(crate) fn new(tree: &Tree, top: NodeId) -> AnnotateWalk {
+        let parent_view = tree.parent(top).map_or(View::PLAIN, |p| tree.node(p).view);
+        let mut depth = 0;
+        let mut up = tree.parent(top);
+        while let Some(p) = up {
+            depth += usize::from(tree.element(p).is_some());
+            up = tree.parent(p);
+        }
+        AnnotateWalk {
+            stack: vec![(top, parent_view, depth)],
+            caches: MatchCaches::default(),
+            arena: tree.capacity_index(),
+        }
+    }
+
+    /// Annotates up to `max_nodes` more nodes, calling `visited` with each once its view is set
+    /// (in pre-order); returns whether the whole subtree is done.
+    pub(crate) fn step(
+        &mut self,
+        rules: &Rules,
+        tree: &mut Tree,
+        max_nodes: usize,
+        mut visited: impl FnMut(&mut Tree, NodeId),
+    ) -> bool {
+        debug_assert_eq!(
+            self.arena,
+            tree.capacity_index(),
+            "the tree was edited between annotation steps"
+        );
+        let mut left = max_nodes;
+        while left > 0 {
+            let Some((id, inherited, depth)) = self.stack.pop() else {
+                break;
+            };
+            left -= 1;
+            let mut view = rules.view_of(tree, id, inherited, &mut self.caches);
+            if rules.sanitizes() && depth > sanitize::MAX_ELEMENT_ANCESTORS {
+                view = view.with(View::DROPPED);
+            }
+            tree.node_mut(id).view = view;
+            visited(tree, id);
+            let child_inherit = if view.is_dropped() || view.is_blocked() {
+                View::PLAIN.with(View::DROPPED)
+            } else if view.is_masked() {
+                View::PLAIN.with(View::MASKED)
+            } else {
+                View::PLAIN
+            };
+            let child_depth = depth + usize::from(tree.element(id).is_some());
+            let start = self.stack.len();
+            self.stack
+                .extend(tree.children(id).map(|c| (c, child_inherit, child_depth)));
+            self.stack[start..].reverse();
+        }
+        self.stack.is_empty()
     }
 }
 

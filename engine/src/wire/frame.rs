@@ -387,22 +387,24 @@ impl std::hash::Hasher for PassThrough {
     }
 }
 
-struct Encoder<'s> {
+struct Encoder {
     strings: Vec<String>,
     /// String index by seeded xxh3 of the string (the table's strings are compared on a hit,
     /// so a collision is only slower, never wrong). The seed is random per encoder, so page
     /// content cannot aim collisions.
     by_hash: HashMap<u64, u32, std::hash::BuildHasherDefault<PassThrough>>,
     /// Strings whose hash collided with another string's.
-    collided: HashMap<&'s str, u32>,
+    collided: HashMap<String, u32>,
     seed: u64,
-    /// Keyed by the interned local name: hashing an atom is hashing a precomputed `u32`.
-    name_index: HashMap<(u8, &'s markup5ever::LocalName), u32>,
+    /// Per namespace byte, keyed by the interned local name: hashing an atom is hashing a
+    /// precomputed `u32`. (The encoder owns its keys, so it can live across the steps of a
+    /// [`KeyframeEncoder`].)
+    name_index: Vec<HashMap<markup5ever::LocalName, u32>>,
     tree: WTree,
     last_wire: u32,
 }
 
-impl<'s> Encoder<'s> {
+impl Encoder {
     fn new() -> Self {
         Encoder {
             strings: Vec::new(),
@@ -412,13 +414,13 @@ impl<'s> Encoder<'s> {
                 use std::hash::BuildHasher;
                 std::collections::hash_map::RandomState::new().hash_one(0x5EED_u64)
             },
-            name_index: HashMap::new(),
+            name_index: Vec::new(),
             tree: WTree::default(),
             last_wire: 0,
         }
     }
 
-    fn string(&mut self, s: &'s str) -> u32 {
+    fn string(&mut self, s: &str) -> u32 {
         use std::collections::hash_map::Entry;
         let next = u32::try_from(self.strings.len()).expect("string table overflow");
         match self.by_hash.entry(xxhash_rust::xxh3::xxh3_64_with_seed(
@@ -433,7 +435,7 @@ impl<'s> Encoder<'s> {
                 if let Some(&i) = self.collided.get(s) {
                     return i;
                 }
-                self.collided.insert(s, next);
+                self.collided.insert(s.to_owned(), next);
             }
             Entry::Vacant(e) => {
                 e.insert(next);
@@ -443,15 +445,23 @@ impl<'s> Encoder<'s> {
         next
     }
 
-    fn name(&mut self, name: &'s markup5ever::QualName) -> u32 {
+    fn name(&mut self, name: &markup5ever::QualName) -> u32 {
         let ns = WireNs::of(&name.ns) as u8;
-        if let Some(&i) = self.name_index.get(&(ns, &name.local)) {
+        if let Some(&i) = self
+            .name_index
+            .get(usize::from(ns))
+            .and_then(|m| m.get(&name.local))
+        {
             return i;
         }
         let local = self.string(&name.local);
         let i = u32::try_from(self.tree.names.len()).expect("name table overflow");
         self.tree.names.push(WName { ns, local });
-        self.name_index.insert((ns, &name.local), i);
+        if self.name_index.len() <= usize::from(ns) {
+            self.name_index
+                .resize_with(usize::from(ns) + 1, HashMap::new);
+        }
+        self.name_index[usize::from(ns)].insert(name.local.clone(), i);
         i
     }
 
@@ -459,7 +469,7 @@ impl<'s> Encoder<'s> {
         push_varint(&mut self.tree.code, v);
     }
 
-    fn record(&mut self, r: &'s NodeRecord) {
+    fn record(&mut self, r: &NodeRecord) {
         let at = self.tree.code.len();
         self.tree.code.push(0); // the head, patched below
         let mut head = 0u8;
@@ -563,7 +573,7 @@ impl<'s> Encoder<'s> {
         self.tree.code[at] = head;
     }
 
-    fn mutation(&mut self, m: &'s Mutation) -> WMut {
+    fn mutation(&mut self, m: &Mutation) -> WMut {
         match m {
             Mutation::Insert {
                 parent,
@@ -672,7 +682,7 @@ pub fn encode_keyframe(header: &FrameHeader, nodes: &[NodeRecord]) -> Vec<u8> {
         header.base_seq, header.seq,
         "a keyframe's base_seq is its seq"
     );
-    let mut enc = Encoder::new();
+    let mut enc = KeyframeEncoder::default();
     for r in nodes {
         enc.record(r);
     }
@@ -680,7 +690,39 @@ pub fn encode_keyframe(header: &FrameHeader, nodes: &[NodeRecord]) -> Vec<u8> {
         kind: FrameKind::Keyframe,
         ..*header
     };
-    enc.finish(&header, Vec::new(), true)
+    enc.finish(&header)
+}
+
+/// A keyframe encoded in steps (a large page's keyframe spread over tasks): the records of
+/// the whole tree in pre-order, fed in any number of [`KeyframeEncoder::record`] calls, go
+/// into one growing record stream and string table; [`KeyframeEncoder::finish`] writes the
+/// frame, byte for byte what [`encode_keyframe`] writes for the same records (the same string
+/// and name tables in the same order; only the string hash seed differs, and it is not in the
+/// frame).
+pub(crate) struct KeyframeEncoder {
+    enc: Encoder,
+}
+
+impl Default for KeyframeEncoder {
+    fn default() -> Self {
+        KeyframeEncoder {
+            enc: Encoder::new(),
+        }
+    }
+}
+
+impl KeyframeEncoder {
+    /// Appends the next record (the first is the root, a document or fragment).
+    pub(crate) fn record(&mut self, r: &NodeRecord) {
+        self.enc.record(r);
+    }
+
+    /// Writes the frame (see [`encode_keyframe`] for `header`).
+    pub(crate) fn finish(self, header: &FrameHeader) -> Vec<u8> {
+        debug_assert_eq!(header.kind, FrameKind::Keyframe);
+        debug_assert_eq!(header.base_seq, header.seq);
+        self.enc.finish(header, Vec::new(), true)
+    }
 }
 
 /// Encodes a delta: `mutations` apply in order on top of frame `header.base_seq`.
