@@ -162,6 +162,66 @@ fn a_class_that_starts_matching_masks_the_subtree_in_the_next_delta() {
     assert!(!String::from_utf8_lossy(&frame).contains("CANARY"));
 }
 
+/// The live-DOM path (tree edits, as the browser's capture makes them): a mask class added to
+/// an ancestor masks the texts below it that did not change, in the next delta; removing it
+/// shows them again; the same edit before the first keyframe is in the keyframe. (The texts
+/// kept their unmasked projection and fingerprints before: the mirror went on showing them.)
+#[test]
+fn a_mask_class_added_by_an_edit_masks_unchanged_text_below_it() {
+    let rules = || {
+        Rules::compile(
+            &RulesConfig::from_text(r#"{"mask":{"selectors":[".secret"]}}"#).unwrap(),
+            Sanitize::On,
+        )
+        .unwrap()
+    };
+    let html = "<div id=d><p>hello <b>world</b></p></div><p>out</p>";
+    let div = |t: &Tree| {
+        t.descendants(t.root())
+            .find(|&n| t.element(n).is_some_and(|e| &*e.name.local == "div"))
+            .unwrap()
+    };
+    let class = || QualName::new(None, ns!(), LocalName::from("class"));
+    let body = |inner: &str| format!("<html><head></head><body>{inner}<p>out</p></body></html>");
+
+    let mut capture = Capture::new(rules(), parse_document_str(html));
+    let mut mirror = Mirror::new(MirrorOptions::default());
+    mirror.apply_frame(&capture.keyframe(), &mut ()).unwrap();
+    let t = capture.tree_mut();
+    let d = div(t);
+    t.set_attr(d, class(), "secret");
+    let delta = capture.delta().expect("the class and the masked texts");
+    mirror.apply_frame(&delta, &mut ()).unwrap();
+    assert_eq!(
+        mirror.to_html(),
+        body("<div id=\"d\" class=\"secret\"><p>***** <b>*****</b></p></div>")
+    );
+    assert_eq!(mirror.fingerprint(), capture.shadow().fingerprint());
+    let t = capture.tree_mut();
+    let d = div(t);
+    t.remove_attr(d, &class());
+    mirror
+        .apply_frame(&capture.delta().expect("the texts again"), &mut ())
+        .unwrap();
+    assert_eq!(
+        mirror.to_html(),
+        body("<div id=\"d\"><p>hello <b>world</b></p></div>")
+    );
+
+    let mut capture = Capture::new(rules(), parse_document_str(html));
+    let t = capture.tree_mut();
+    let d = div(t);
+    t.set_attr(d, class(), "secret");
+    let keyframe = capture.keyframe();
+    assert!(!String::from_utf8_lossy(&keyframe).contains("world"));
+    let mut mirror = Mirror::new(MirrorOptions::default());
+    mirror.apply_frame(&keyframe, &mut ()).unwrap();
+    assert_eq!(
+        mirror.to_html(),
+        body("<div id=\"d\" class=\"secret\"><p>***** <b>*****</b></p></div>")
+    );
+}
+
 #[test]
 fn error_messages_never_quote_page_content() {
     // An unmasked frame holding a canary, corrupted in many ways: no error text quotes it.

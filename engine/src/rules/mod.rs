@@ -55,7 +55,7 @@ use markup5ever::{LocalName, QualName, local_name, ns};
 use serde::Deserialize;
 
 use crate::dom::rendered::Rendered;
-use crate::dom::tree::{ElementData, NodeData, NodeId, Props, Tree};
+use crate::dom::tree::{Dirty, ElementData, NodeData, NodeId, Props, Tree};
 use crate::dom::view::View;
 use crate::rules::sanitize::{ElementVerdict, attribute_is_unsafe};
 use crate::rules::selector::{CompiledSelector, MatchCaches, SelectorError};
@@ -669,7 +669,13 @@ impl AnnotateWalk {
             if rules.sanitizes() && depth > sanitize::MAX_ELEMENT_ANCESTORS {
                 view = view.with(View::DROPPED);
             }
-            tree.node_mut(id).view = view;
+            let before = std::mem::replace(&mut tree.node_mut(id).view, view);
+            if before != view {
+                // What the agent sees of it changed (a mask class added to an ancestor masks
+                // text that did not change): its fingerprint must be recomputed, so that a diff
+                // visits it and sends its new projection. No-op before the first fingerprints.
+                tree.mark(id, Dirty::Data);
+            }
             visited(tree, id);
             let child_inherit = if view.is_dropped() || view.is_blocked() {
                 View::PLAIN.with(View::DROPPED)
