@@ -342,14 +342,30 @@ impl Session {
     // ----------------------------------------------------------------------------------------
     // Output.
 
-    /// The next message to deliver.
+    /// The next message to deliver. Once drained (`None`), the queue gives its buffer back: a
+    /// relay holds thousands of idle sessions, and most of the time none has anything queued.
     pub fn poll_transmit(&mut self) -> Option<Outgoing> {
-        self.transmits.pop_front()
+        let next = self.transmits.pop_front();
+        if next.is_none() && self.transmits.capacity() > 0 {
+            self.transmits = VecDeque::new();
+        }
+        next
     }
 
-    /// The next audit event for the vendor backend.
+    /// The next audit event for the vendor backend. Once drained (`None`), the queue gives its
+    /// buffer back, like [`Session::poll_transmit`]'s.
     pub fn poll_event(&mut self) -> Option<AuditEvent> {
-        self.events.pop_front()
+        let next = self.events.pop_front();
+        if next.is_none() && self.events.capacity() > 0 {
+            self.events = VecDeque::new();
+        }
+        next
+    }
+
+    /// The capacities of the outgoing and audit queues (tests: drained queues hold no buffer).
+    #[cfg(test)]
+    pub(super) fn queue_capacities(&self) -> (usize, usize) {
+        (self.transmits.capacity(), self.events.capacity())
     }
 
     /// When [`Session::handle_timeout`] should be called next (`None`: no timer; always

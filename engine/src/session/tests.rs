@@ -77,6 +77,20 @@ fn active(policy: SessionPolicy) -> Session {
     s
 }
 
+#[test]
+fn drained_queues_hold_no_buffer() {
+    let mut s = Session::new(sid(), SessionPolicy::default(), t(0));
+    s.handle_agent_join(AgentJoin::verified(A), t(0)).unwrap();
+    let (transmits, events) = s.queue_capacities();
+    assert!(
+        transmits > 0 && events > 0,
+        "a join queues messages and events"
+    );
+    assert!(!drain(&mut s).is_empty());
+    assert!(!drain_audit(&mut s).is_empty());
+    assert_eq!(s.queue_capacities(), (0, 0));
+}
+
 /// [`active`], with `A` in control.
 fn controlled(policy: SessionPolicy) -> Session {
     let mut s = active(policy);

@@ -1,24 +1,25 @@
-//! One WebSocket connection: its reader (this actor), its writer task, and what it is bound
-//! to (nothing yet, a customer, an agent). The customer and agent halves of the actor are in
+//! One WebSocket connection: one task that reads (this actor) and writes (its
+//! [`Writer`], driven in the same `select!`), and what it is bound to (nothing yet, a
+//! customer, an agent). The customer and agent halves of the actor are in
 //! [`super::customer`] and [`super::agent`].
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
+use axum::extract::ws::{Message as WsMessage, WebSocket};
 use cobrowse_engine::protocol::{
     self, ErrorCode, Message, MessageKind, MessageView, ParticipantId, Party, Role,
 };
 use cobrowse_engine::session::{AgentId, Recipient};
-use futures_util::{SinkExt, StreamExt};
-use tokio::sync::mpsc::UnboundedReceiver;
+use futures_util::StreamExt;
 
 use super::codes::{CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TOO_BIG, CUSTOMER};
 use super::deliver::deliver;
 use super::refusals::error_msg;
+use super::writer::Writer;
 use crate::link::READ_BUFFER_BYTES;
-use crate::link::{Backlog, CloseReason, Control, Link, Outbound};
+use crate::link::{CloseReason, Control, Link, Outbound};
 use crate::net::Peer;
 use crate::source::{AddrGroup, client_group};
 use crate::state::{RelayState, SessionEntry};
@@ -82,23 +83,35 @@ pub(super) enum Flow {
     Close,
 }
 
-pub(super) async fn run(
+/// The connection's task. Split before the task's future is made, so that the future (held
+/// for the connection's whole life) keeps the two halves, not room for the whole socket.
+pub(super) fn run(
     state: Arc<RelayState>,
     socket: WebSocket,
     source: AddrGroup,
     proofs: Proofs,
-) {
-    let (sink, mut stream) = socket.split();
+) -> impl Future<Output = ()> {
+    let (sink, stream) = socket.split();
     let (tx, rx, backlog) = Link::new();
-    let mut writer = tokio::spawn(write_loop(sink, rx, backlog));
-    state.metrics.connections.increment(1.0);
-    let mut conn = Conn {
+    let writer = Writer::new(sink, rx, backlog);
+    let conn = Conn {
         state: state.clone(),
         tx,
         source,
         proofs,
         bound: Bound::None,
     };
+    serve(state, stream, writer, conn)
+}
+
+async fn serve(
+    state: Arc<RelayState>,
+    mut stream: futures_util::stream::SplitStream<WebSocket>,
+    mut writer: Writer,
+    mut conn: Conn,
+) {
+    let source = conn.source;
+    state.metrics.connections.increment(1.0);
     tracing::debug!(source = %source, "connection opened");
     let limits = &state.config.limits;
     let handshake_deadline = tokio::time::Instant::now() + limits.handshake_timeout();
@@ -136,7 +149,7 @@ pub(super) async fn run(
                 ping_sent = Some(tokio::time::Instant::now());
                 continue;
             }
-            _ = &mut writer => { writer_done = true; break; }
+            () = writer.drive() => { writer_done = true; break; }
         };
         let Some(item) = item else {
             tracing::info!(source = %source, "connection closed: no Hello in time");
@@ -191,44 +204,10 @@ pub(super) async fn run(
     drop(tx);
     if !writer_done {
         // Let the writer flush what was queued (an error, a close) before the socket goes.
-        let _ = tokio::time::timeout(Duration::from_secs(2), &mut writer).await;
-        writer.abort();
+        let _ = tokio::time::timeout(Duration::from_secs(2), writer.drive()).await;
     }
     state.metrics.connections.decrement(1.0);
     tracing::debug!(source = %source, "connection closed");
-}
-
-pub(super) async fn write_loop(
-    mut sink: futures_util::stream::SplitSink<WebSocket, WsMessage>,
-    mut rx: UnboundedReceiver<Outbound>,
-    backlog: Arc<Backlog>,
-) {
-    while let Some(out) = rx.recv().await {
-        match out {
-            Outbound::Wire(b) => {
-                backlog.written(b.len());
-                if sink.send(WsMessage::Binary(b)).await.is_err() {
-                    return;
-                }
-            }
-            Outbound::Control(Control::Ping) => {
-                if sink.send(WsMessage::Ping(Bytes::new())).await.is_err() {
-                    return;
-                }
-            }
-            Outbound::Control(Control::Close(reason)) => {
-                let _ = sink
-                    .send(WsMessage::Close(Some(CloseFrame {
-                        code: reason.code(),
-                        reason: reason.text().into(),
-                    })))
-                    .await;
-                let _ = sink.flush().await;
-                return;
-            }
-        }
-    }
-    let _ = sink.close().await;
 }
 
 impl Conn {
@@ -303,22 +282,9 @@ impl Conn {
                 );
                 return Flow::Close;
             }
-            let Message::Hello {
-                role,
-                client,
-                resume,
-            } = view.to_message()
-            else {
-                return Flow::Close;
-            };
-            return match (role, resume) {
-                (Role::Customer, resume) => self.customer_hello(client, resume).await,
-                (Role::Agent, Some(resume)) => self.agent_resume(resume).await,
-                (Role::Agent, None) => {
-                    self.bound = Bound::AgentHello;
-                    Flow::Continue
-                }
-            };
+            // Rare paths are boxed (here and below): the connection's future, held for its
+            // whole life, then only keeps room for the frame path.
+            return Box::pin(self.on_hello(view.to_message())).await;
         };
         if !kind.may_come_from(party) {
             self.error(
@@ -328,24 +294,7 @@ impl Conn {
             return Flow::Continue;
         }
         match &self.bound {
-            Bound::AgentHello => match view.to_message() {
-                Message::Join { session_id, token } => {
-                    self.agent_join(session_id, token.as_str()).await
-                }
-                Message::Invite { token } => self.agent_invite(token.as_str()).await,
-                Message::Ping { nonce, sent_at_ms } => {
-                    self.send(&Message::Pong { nonce, sent_at_ms });
-                    Flow::Continue
-                }
-                _ => {
-                    self.fatal(
-                        ErrorCode::BadMessage,
-                        "an agent sends Join (or Invite) after Hello",
-                        CLOSE_POLICY,
-                    );
-                    Flow::Close
-                }
-            },
+            Bound::AgentHello => Box::pin(self.after_agent_hello(view.to_message())).await,
             Bound::Customer(entry) => {
                 let entry = entry.clone();
                 if kind == MessageKind::Frame {
@@ -354,18 +303,58 @@ impl Conn {
                     return Flow::Continue;
                 }
                 let msg = view.to_message();
-                self.customer_message(&entry, msg).await
+                Box::pin(self.customer_message(&entry, msg)).await
             }
             Bound::Agent(entry, agent, pid) => {
                 let (entry, agent, pid) = (entry.clone(), *agent, *pid);
                 let msg = view.to_message();
-                self.agent_message(&entry, agent, pid, msg).await
+                Box::pin(self.agent_message(&entry, agent, pid, msg)).await
             }
             Bound::None => Flow::Close,
         }
     }
 
-    // --- Customer.
+    /// The connection's first message, a `Hello`.
+    async fn on_hello(&mut self, hello: Message) -> Flow {
+        let Message::Hello {
+            role,
+            client,
+            resume,
+        } = hello
+        else {
+            return Flow::Close;
+        };
+        match (role, resume) {
+            (Role::Customer, resume) => self.customer_hello(client, resume).await,
+            (Role::Agent, Some(resume)) => self.agent_resume(resume).await,
+            (Role::Agent, None) => {
+                self.bound = Bound::AgentHello;
+                Flow::Continue
+            }
+        }
+    }
+
+    /// An agent's message after its `Hello`, before it joined.
+    async fn after_agent_hello(&mut self, msg: Message) -> Flow {
+        match msg {
+            Message::Join { session_id, token } => {
+                self.agent_join(session_id, token.as_str()).await
+            }
+            Message::Invite { token } => self.agent_invite(token.as_str()).await,
+            Message::Ping { nonce, sent_at_ms } => {
+                self.send(&Message::Pong { nonce, sent_at_ms });
+                Flow::Continue
+            }
+            _ => {
+                self.fatal(
+                    ErrorCode::BadMessage,
+                    "an agent sends Join (or Invite) after Hello",
+                    CLOSE_POLICY,
+                );
+                Flow::Close
+            }
+        }
+    }
 
     /// The connection is gone: the machine hears of a disconnect (if this connection was
     /// still the participant's current one).

@@ -123,6 +123,16 @@
 //! Error texts are fixed strings or the engine's own error texts (which never carry message
 //! contents); the relay never logs message contents (chat, input values, URLs, frames).
 //!
+//! # One task per connection
+//!
+//! Each connection is one tokio task: its reader and its writer ([`writer`]) are branches of
+//! one `select!`, so a connection costs one task and one future, not two. What other
+//! connections send it (frames, peers' messages) goes through its [`Link`] queue and is
+//! written in queue order; a client that stops reading stalls only its own writes (its
+//! deadlines and pings go on). The future kept for the connection's whole life holds room for
+//! the frame path only: the rare paths (`Hello`, `Join`, `Invite`, a resume, every message but
+//! a customer's `Frame`) are boxed for the time they run.
+//!
 //! # Identities
 //!
 //! On the wire participants are relay-assigned [`ParticipantId`]s: the customer is 1, agents
@@ -142,6 +152,7 @@ mod customer;
 mod deliver;
 mod keyframes;
 mod refusals;
+mod writer;
 
 pub use crate::link::{
     Backlog, CLOSE_TOO_SLOW, CloseReason, Control, Link, Links, MAX_QUEUED, MAX_QUEUED_BYTES,
