@@ -432,7 +432,9 @@ fn anonymous_edits_on_hand_written_cases_round_trip_exactly() {
 /// Debugging aid: `SCENARIO_DEBUG=page-file-name:seed:count cargo test --test scenarios
 /// debug_one -- --ignored --nocapture` prints, for one anonymous scenario, the mutations that
 /// the anonymous diff and the identity diff of the same edits (the script the edits made) do
-/// not share, by kind and node.
+/// not share, by kind and node; with `SCENARIO_DEBUG_ORDER` set, also the anonymous
+/// mutations in emission order; with `SCENARIO_DEBUG_HTML=dir`, writes both pages there
+/// (`from.html`, `to.html`).
 #[test]
 #[ignore]
 fn debug_one() {
@@ -457,6 +459,11 @@ fn debug_one() {
     let (anon, tracked, log) = EditGenerator::new(seed.parse().unwrap())
         .edit_anonymous_traced(&old, count.parse().unwrap());
     eprintln!("budget {} edits {:?}", log.primitive_edits, log.edits);
+    if let Some(dir) = std::env::var_os("SCENARIO_DEBUG_HTML") {
+        let dir = std::path::PathBuf::from(dir);
+        std::fs::write(dir.join("from.html"), to_html(&old)).unwrap();
+        std::fs::write(dir.join("to.html"), to_html(&anon)).unwrap();
+    }
     let got = roundtrip(old.clone(), anon, &rules).unwrap();
     let ideal = roundtrip(old.clone(), tracked, &rules).unwrap();
     eprintln!(
@@ -467,11 +474,12 @@ fn debug_one() {
     let show = |w: WireId| {
         old.node_by_wire(w)
             .map(|n| {
-                subtree_to_html(&old, n)
-                    .chars()
-                    .take(90)
-                    .collect::<String>()
-                    .replace('\n', " ")
+                let html: String = subtree_to_html(&old, n).chars().take(90).collect();
+                if old.element(n).is_none() {
+                    format!("{html:?}") // texts quoted, so whitespace shows
+                } else {
+                    html.replace('\n', " ")
+                }
             })
             .unwrap_or_else(|| format!("(new {})", w.0))
     };
@@ -499,6 +507,17 @@ fn debug_one() {
         }
         m => format!("{m:?}"),
     };
+    if std::env::var_os("SCENARIO_DEBUG_ORDER").is_some() {
+        for m in &got.mutations {
+            let after = match m {
+                Mutation::Move { prev, .. } | Mutation::Insert { prev, .. } => {
+                    format!(" after {}", prev.map_or("nothing".into(), show))
+                }
+                _ => String::new(),
+            };
+            eprintln!("ANON  {}{after}", key(m));
+        }
+    }
     let mut a: Vec<String> = got.mutations.iter().map(key).collect();
     let mut b: Vec<String> = ideal.mutations.iter().map(key).collect();
     a.sort();
