@@ -532,6 +532,22 @@ impl<'a> Differ<'a> {
         //    segment) same kind and name near the cursor.
         let mut cursor = 0usize;
         let mut by_key: Option<std::collections::HashMap<&str, SmallVec<[usize; 1]>>> = None;
+        // For each new child, the old position of the next new sibling matched in this list
+        // (as of now): a by-name candidate at or beyond it is out of place, and pairing with
+        // it costs a move on top of the update.
+        let next_in_list: Vec<usize> = if self.fuzzy {
+            let mut next = vec![oc.len(); nc.len()];
+            let mut bound = oc.len();
+            for i in (0..nc.len()).rev() {
+                next[i] = bound;
+                if let Some(p) = self.matched_old(nc[i]).and_then(|o| pos_of.get(&o.0)) {
+                    bound = *p;
+                }
+            }
+            next
+        } else {
+            Vec::new()
+        };
         for (i, &c) in nc.iter().enumerate() {
             if let Some(o) = self.matched_old(c) {
                 if let Some(&p) = pos_of.get(&o.0) {
@@ -602,7 +618,8 @@ impl<'a> Differ<'a> {
                     if !self.fuzzy && !self.similar(cand, c) {
                         continue;
                     }
-                    if self.fuzzy && !self.worth_pairing(cand, c) {
+                    if self.fuzzy && !self.worth_pairing(cand, c, usize::from(j >= next_in_list[i]))
+                    {
                         continue;
                     }
                     if self.keys_conflict(cand, c) {
@@ -778,7 +795,7 @@ impl<'a> Differ<'a> {
         if !self.fuzzy && !self.similar(o, n) {
             return 0;
         }
-        if self.fuzzy && !self.worth_pairing(o, n) {
+        if self.fuzzy && !self.worth_pairing(o, n, 0) {
             return 0;
         }
         if self.old.node(o).self_hash == self.new.node(n).self_hash {
@@ -826,16 +843,19 @@ impl<'a> Differ<'a> {
 
     /// The last phase pairs by kind and name alone; a pair is only worth it when updating the
     /// old node into the new one is estimated to cost at most two mutations, what leaving
-    /// them unpaired costs (an insert and a removal; a tie pairs, keeping the old ids). The estimate: the attribute mutations
-    /// ([`emit_attrs`]) plus, among the children still unmatched, the larger side after
-    /// equal fingerprints pair off (each left at least an update, insert or removal).
-    /// Children matched elsewhere move either way and do not count. Texts and comments always
-    /// qualify (one `SetText`). Cost: the two child lists, at most [`PAIR_CHILDREN`] each.
-    fn worth_pairing(&self, o: NodeId, n: NodeId) -> bool {
+    /// them unpaired costs (an insert and a removal; a tie pairs, keeping the old ids). The
+    /// estimate: `moves` (1 when the old node is out of place among the new node's matched
+    /// siblings, so the pair also costs a move), the attribute mutations ([`emit_attrs`]) plus,
+    /// among the children still unmatched, the larger side after equal fingerprints pair off
+    /// (each left at least an update, insert or removal). Children matched elsewhere move
+    /// either way and do not count. Texts and comments always qualify (one `SetText`, with a
+    /// move at most the two of an insert and a removal). Cost: the two child lists, at most
+    /// [`PAIR_CHILDREN`] each.
+    fn worth_pairing(&self, o: NodeId, n: NodeId, moves: usize) -> bool {
         if self.old.element(o).is_none() {
             return true;
         }
-        let mut count = mutation::CountingSink::default();
+        let mut count = mutation::CountingSink { count: moves };
         if self.old.node(o).self_hash != self.new.node(n).self_hash {
             let (a, b) = (self.op.attrs(self.old, o), self.np.attrs(self.new, n));
             emit_attrs(WireId::default(), &a, &b, &mut count);
@@ -1245,6 +1265,9 @@ impl<'a> Differ<'a> {
         // element) is only taken from elsewhere when it is unique on both sides; a common
         // one (whitespace, `<br>`) would otherwise be moved where inserting it costs nothing.
         let mut new_leaves: std::collections::HashMap<u64, u32> = Default::default();
+        // New parents with an unmatched text (or comment) child: an old leaf under their old
+        // partner may still be updated in place there, so it is the last choice to take.
+        let mut open_parents: std::collections::HashSet<u32> = Default::default();
         {
             let mut stack = vec![top_new];
             while let Some(n) = stack.pop() {
@@ -1255,6 +1278,11 @@ impl<'a> Differ<'a> {
                     any_unmatched_new = true;
                     if self.np.children(self.new, n).next().is_none() {
                         *new_leaves.entry(self.new.node(n).tree_hash).or_default() += 1;
+                        if self.new.element(n).is_none()
+                            && let Some(p) = self.new.parent(n)
+                        {
+                            open_parents.insert(p.0);
+                        }
                     }
                 }
                 stack.extend(self.np.children(self.new, n));
@@ -1321,7 +1349,13 @@ impl<'a> Differ<'a> {
                     // with a removal for free).
                     if parent_matched && let Some(list) = by_hash.get_mut(&h) {
                         // Taken entries leave the list for good; at most a few others are
-                        // looked at per node, so thousands of equal leaves stay linear.
+                        // looked at per node, so thousands of equal leaves stay linear. One
+                        // under this node's own (matched) parent is preferred (no move), then
+                        // one whose parent's partner has no unmatched leaf left: taking a copy
+                        // where a changed leaf could still be updated in place leaves a gap
+                        // there that costs an insert and a removal instead of an update.
+                        let new_parent = self.new.parent(n).map_or(NONE, |p| p.0 + 1);
+                        let mut best: Option<(usize, u8)> = None;
                         let mut k = 0;
                         let mut scanned = 0;
                         while k < list.len() && scanned < LEAF_SCAN {
@@ -1331,18 +1365,25 @@ impl<'a> Differ<'a> {
                                 list.swap_remove(k);
                                 continue;
                             }
-                            if self.compatible(o, n)
-                                && self
-                                    .old
-                                    .parent(o)
-                                    .is_some_and(|p| self.o2n[p.index()] != NONE)
-                            {
-                                hit = Some(list.swap_remove(k));
+                            let old_parent =
+                                self.old.parent(o).map_or(NONE, |p| self.o2n[p.index()]);
+                            if old_parent != NONE {
+                                let score = if old_parent == new_parent {
+                                    2
+                                } else {
+                                    u8::from(!open_parents.contains(&(old_parent - 1)))
+                                };
+                                if best.is_none_or(|(_, b)| score > b) && self.compatible(o, n) {
+                                    best = Some((k, score));
+                                }
+                            }
+                            if best.is_some_and(|(_, b)| b == 2) {
                                 break;
                             }
                             k += 1;
                         }
                         self.stats.compared += scanned;
+                        hit = best.map(|(k, _)| list.swap_remove(k));
                     }
                 } else if let Some(list) = by_hash.get_mut(&h) {
                     // Several equal subtrees: prefer one whose old parent is this node's new
@@ -1993,6 +2034,50 @@ mod anonymous_tests {
                 format!("move <b>x</b> under {r} after <p>a</p>"),
                 format!("move <i>y</i> under {r} after <b>x</b>"),
                 "remove <section><b>x</b><i>y</i></section>".into(),
+            ]
+        );
+    }
+
+    /// A wrap elsewhere and an unwrap of an element of the same name: the last phase must not
+    /// pair the unwrapped element with the wrapper when it sits out of place (beyond the next
+    /// matched sibling), since that pair also costs a move: 2 attribute updates, the move of
+    /// the pair and the three child moves (6) instead of the wrap and the unwrap (5).
+    #[test]
+    fn an_unwrapped_element_out_of_place_is_not_the_new_wrapper() {
+        let (m, _) = anon(
+            "<div id=r><i>i</i><table id=t><tr><td>c</td></tr></table><b>b</b><div id=h><h1>one</h1><h3>three</h3></div></div>",
+            "<div id=r><i>i</i><div class=wrap><table id=t><tr><td>c</td></tr></table></div><b>b</b><h1>one</h1><h3>three</h3></div>",
+        );
+        let t = r#"<table id="t"><tbody><tr><td>c</td></tr></tbody></table>"#;
+        let h = r#"<div id="h"><h1>one</h1><h3>three</h3></div>"#;
+        let r = format!(r#"<div id="r"><i>i</i>{t}<b>b</b>{h}</div>"#);
+        assert_eq!(
+            m,
+            [
+                format!("insert 1 node(s) under {r} after <i>i</i>"),
+                format!("move <h1>one</h1> under {r} after <b>b</b>"),
+                format!("move <h3>three</h3> under {r} after <h1>one</h1>"),
+                format!("move {t} under new <div> after nothing"),
+                format!("remove {h}"),
+            ]
+        );
+    }
+
+    /// A blank text moved to another parent while an equal one elsewhere had text added: the
+    /// global phase takes the copy whose parent has no changed text left to update in place
+    /// (one move and one `SetText`), not the one that the `SetText` needs (a move, an insert
+    /// of the changed text and a removal).
+    #[test]
+    fn a_moved_blank_text_is_not_taken_from_where_a_text_changed() {
+        let (m, _) = anon(
+            "<div id=r><p id=a>x<b>1</b>\n</p><p id=b>y<i>2</i>\n</p><p id=c><u>z</u></p></div>",
+            "<div id=r><p id=a>x<b>1</b></p><p id=b>y<i>2</i>\nNEW</p><p id=c><u>z</u>\n</p></div>",
+        );
+        assert_eq!(
+            m,
+            [
+                "text \n = \nNEW",
+                "move \n under <p id=\"c\"><u>z</u></p> after <u>z</u>",
             ]
         );
     }
