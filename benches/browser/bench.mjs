@@ -93,6 +93,22 @@ function attribute(profile) {
     if (k !== 'gc' && k !== 'rest') fns.set(functionName || '(anonymous)', (fns.get(functionName || '(anonymous)') ?? 0) + n);
   }
   const total = Math.max(1, sum(Object.values(out)));
+  if (args.inclusive !== undefined) {
+    // Inclusive shares of the recorder's functions (each counted once per sample's stack).
+    const parent = new Map();
+    for (const nd of profile.nodes) for (const c of nd.children ?? []) parent.set(c, nd.id);
+    const byId = new Map(profile.nodes.map((nd) => [nd.id, nd]));
+    const incl = new Map();
+    for (const [id, n] of byNode) {
+      const names = new Set();
+      for (let cur = id; cur !== undefined; cur = parent.get(cur)) {
+        const cf = byId.get(cur).callFrame;
+        if (/cobrowse(_bg)?\.(js|wasm)$/.test(cf.url) || cf.url.startsWith('wasm://')) names.add(cf.functionName || '(anonymous)');
+      }
+      for (const f of names) incl.set(f, (incl.get(f) ?? 0) + n);
+    }
+    for (const [f, v] of incl) fns.set(`[incl] ${f}`, v);
+  }
   const res = Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v / total]));
   res.top = [...fns].sort((a, b) => b[1] - a[1]).slice(0, Number(args.top ?? 5)).map(([f, v]) => `${f} ${(100 * v / total).toFixed(1)}%`);
   return res;
