@@ -10,7 +10,14 @@
 //
 // Main-thread CPU is Chromium's own TaskDuration metric (CDP Performance.getMetrics) around
 // the workload, so asynchronous work (rrweb's mutation callbacks, our batches) is counted the
-// same way for every recorder. Overhead per DOM op = (with recorder - without) / ops.
+// same way for every recorder. Overhead per DOM op = (with recorder - without) / ops (the
+// issue's definition), from TaskDuration and from the renderer's thread time (a trace).
+// Beside it, in the same page runs: a CDP CPU profile of the workload in every mode gives the
+// recorder's own time, attributed by script URL: ours is the self time of `cobrowse.js` and
+// its `.wasm` (JS with the DOM reads it makes, and the engine), rrweb's the self time of its
+// `record` bundle (served as `/rrweb-record.js`), each plus the garbage collector's time above
+// the "none" run's on the same page; as the recorder's share of the profile's samples times the
+// run's thread CPU (trace). That figure is not drowned by the workload's own noise.
 import { gzipSync } from 'node:zlib';
 import { readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -62,6 +69,56 @@ function median(xs) {
 }
 const sum = (xs) => xs.reduce((a, b) => a + b, 0);
 
+/** Shares of a CDP CPU profile's samples by who ran them: ours (JS, wasm), rrweb's record
+ * bundle, the garbage collector, the rest (idle samples left out); with the top functions of
+ * the recorder. Samples, not their time deltas: on a loaded machine a delta includes the
+ * time the thread waited for a core, which goes to whatever ran before. */
+function attribute(profile) {
+  const byNode = new Map();
+  for (const id of profile.samples) byNode.set(id, (byNode.get(id) ?? 0) + 1);
+  const out = { oursJs: 0, oursWasm: 0, rrweb: 0, gc: 0, rest: 0 };
+  const fns = new Map();
+  for (const nd of profile.nodes) {
+    const n = byNode.get(nd.id) ?? 0;
+    if (n === 0) continue;
+    const { url, functionName } = nd.callFrame;
+    let k;
+    if (/\/(dist|before)\/cobrowse_bg\.wasm$/.test(url) || url.startsWith('wasm://')) k = 'oursWasm';
+    else if (/\/(dist|before)\/cobrowse\.js$/.test(url)) k = 'oursJs';
+    else if (url.endsWith('/rrweb-record.js')) k = 'rrweb';
+    else if (functionName === '(garbage collector)') k = 'gc';
+    else if (functionName === '(idle)') continue;
+    else k = 'rest';
+    out[k] += n;
+    if (k !== 'gc' && k !== 'rest') fns.set(functionName || '(anonymous)', (fns.get(functionName || '(anonymous)') ?? 0) + n);
+  }
+  const total = Math.max(1, sum(Object.values(out)));
+  if (args.inclusive !== undefined) {
+    // Inclusive shares of the recorder's functions (each counted once per sample's stack).
+    const parent = new Map();
+    for (const nd of profile.nodes) for (const c of nd.children ?? []) parent.set(c, nd.id);
+    const byId = new Map(profile.nodes.map((nd) => [nd.id, nd]));
+    const incl = new Map();
+    for (const [id, n] of byNode) {
+      const names = new Set();
+      for (let cur = id; cur !== undefined; cur = parent.get(cur)) {
+        const cf = byId.get(cur).callFrame;
+        if (/cobrowse(_bg)?\.(js|wasm)$/.test(cf.url) || cf.url.startsWith('wasm://')) names.add(cf.functionName || '(anonymous)');
+      }
+      for (const f of names) incl.set(f, (incl.get(f) ?? 0) + n);
+    }
+    for (const [f, v] of incl) fns.set(`[incl] ${f}`, v);
+  }
+  const res = Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v / total]));
+  res.top = [...fns].sort((a, b) => b[1] - a[1]).slice(0, Number(args.top ?? 5)).map(([f, v]) => `${f} ${(100 * v / total).toFixed(1)}%`);
+  return res;
+}
+
+/** A profile's shares (`attribute`) as thread CPU ms of the run: shares of `threadMs`. */
+function shareMs(p, threadMs) {
+  return Object.fromEntries(Object.entries(p).map(([k, v]) => [k, typeof v === 'number' ? v * threadMs : v]));
+}
+
 async function taskSeconds(cdp) {
   const { metrics } = await cdp.send('Performance.getMetrics');
   return metrics.find((m) => m.name === 'TaskDuration').value;
@@ -75,7 +132,10 @@ async function runMode(context, base, name, mode) {
   await page.goto(`${base}/corpus/${name}`, { waitUntil: 'load' });
   await loadHelpers(page, base);
   await loadBefore(page, base);
-  if (mode === 'rrweb') await page.evaluate(RRWEB_RECORD);
+  // From a URL, so that the profile can tell its functions from the page's.
+  if (mode === 'rrweb') await page.addScriptTag({ url: `${base}/rrweb-record.js` });
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
   const out = await page.evaluate(async (mode) => {
     globalThis.__events = [];
     globalThis.__frames = [];
@@ -93,6 +153,7 @@ async function runMode(context, base, name, mode) {
   // Let start-up work settle before measuring.
   await page.evaluate(() => new Promise((r) => setTimeout(r, 50)));
   const before = await taskSeconds(cdp);
+  await cdp.send('Profiler.start');
   const traced = await longestTask(page, async () => {
     for (let b = 0; b < BATCHES; b++) {
       await page.evaluate(([seed, n]) => {
@@ -106,6 +167,7 @@ async function runMode(context, base, name, mode) {
     }, mode);
   });
   const after = await taskSeconds(cdp);
+  const profile = attribute((await cdp.send('Profiler.stop')).profile);
   const payload = await page.evaluate((mode) => {
     if (mode === 'rrweb') {
       globalThis.__stop?.();
@@ -124,7 +186,7 @@ async function runMode(context, base, name, mode) {
   await page.close();
   // cpuMs: wall time of the page's tasks (TaskDuration); threadMs: their CPU time (a trace's
   // thread durations), which a loaded machine does not inflate.
-  return { mode, cpuMs: (after - before) * 1000, threadMs: traced.totalCpuMs, ...out, payload };
+  return { mode, cpuMs: (after - before) * 1000, threadMs: traced.totalCpuMs, profile: shareMs(profile, traced.totalCpuMs), ...out, payload };
 }
 
 /** Agent side: applies a recorded stream, timing each batch by TaskDuration. */
@@ -223,7 +285,7 @@ async function firstKeyframe(context, base, name) {
 async function corpusBench() {
   const all = await corpusPages();
   const pages = args.pages === 'all' ? all : seededSample(all, Number(args.pages ?? 12), SEED);
-  const server = await startServer(await beforeFiles());
+  const server = await startServer({ ...(await beforeFiles()), '/rrweb-record.js': RRWEB_RECORD });
   const browser = await launch();
   const context = await localContext(browser);
   const rows = [];
@@ -239,6 +301,10 @@ async function corpusBench() {
       const applyOurs = await agentApply(context, base(server), 'ours', res.ours.payload);
       const applyRr = await agentApply(context, base(server), 'rrweb', res.rrweb.payload);
       const ops = BATCHES * OPS;
+      // The recorder's own thread CPU by the profile: its code's share of the samples plus the
+      // collector's above the "none" run's, as shares of the run's thread CPU.
+      const gcNone = res.none.profile.gc;
+      const own = (m, p) => (m === 'rrweb' ? p.rrweb : p.oursJs + p.oursWasm) + Math.max(0, p.gc - gcNone);
       const row = {
         page: name.slice(0, 12),
         ops,
@@ -250,6 +316,13 @@ async function corpusBench() {
         threadOurs: res.ours.threadMs,
         threadRr: res.rrweb.threadMs,
         threadBefore: res.before?.threadMs ?? null,
+        profOurs: own('ours', res.ours.profile),
+        profRr: own('rrweb', res.rrweb.profile),
+        profBefore: res.before ? own('before', res.before.profile) : null,
+        profOursParts: { js: res.ours.profile.oursJs, wasm: res.ours.profile.oursWasm, gcOver: Math.max(0, res.ours.profile.gc - gcNone), top: res.ours.profile.top },
+        profBeforeParts: res.before ? { js: res.before.profile.oursJs, wasm: res.before.profile.oursWasm, gcOver: Math.max(0, res.before.profile.gc - gcNone), top: res.before.profile.top } : null,
+        profRrParts: { js: res.rrweb.profile.rrweb, gcOver: Math.max(0, res.rrweb.profile.gc - gcNone), top: res.rrweb.profile.top },
+        gcNone,
         bytesBefore: res.before ? sum(res.before.payload.frames.slice(1).map((f) => f.length)) : null,
         kfMsBefore: kf.beforeMs,
         kfCpuOurs: kf.oursCpu,
@@ -290,6 +363,17 @@ async function corpusBench() {
       before: BEFORE ? median(rows.map((r) => (r.threadBefore - r.threadNone) / r.ops)) : null,
       totalOursOverRrweb: (sum(rows.map((r) => r.threadOurs)) - sum(rows.map((r) => r.threadNone))) / (sum(rows.map((r) => r.threadRr)) - sum(rows.map((r) => r.threadNone))),
       totalBeforeOverRrweb: BEFORE ? (sum(rows.map((r) => r.threadBefore)) - sum(rows.map((r) => r.threadNone))) / (sum(rows.map((r) => r.threadRr)) - sum(rows.map((r) => r.threadNone))) : null,
+    },
+    // The recorder's own CPU by the profile (see the top of this file), per DOM op.
+    profiledRecorderPerOpMs: {
+      ours: median(rows.map((r) => r.profOurs / r.ops)),
+      rrweb: median(rows.map((r) => r.profRr / r.ops)),
+      before: BEFORE ? median(rows.map((r) => r.profBefore / r.ops)) : null,
+      totalOursOverRrweb: sum(rows.map((r) => r.profOurs)) / sum(rows.map((r) => r.profRr)),
+      totalBeforeOverRrweb: BEFORE ? sum(rows.map((r) => r.profBefore)) / sum(rows.map((r) => r.profRr)) : null,
+      oursJsWasmGc: [sum(rows.map((r) => r.profOursParts.js)), sum(rows.map((r) => r.profOursParts.wasm)), sum(rows.map((r) => r.profOursParts.gcOver))].map((x) => +x.toFixed(1)),
+      beforeJsWasmGc: BEFORE ? [sum(rows.map((r) => r.profBeforeParts.js)), sum(rows.map((r) => r.profBeforeParts.wasm)), sum(rows.map((r) => r.profBeforeParts.gcOver))].map((x) => +x.toFixed(1)) : null,
+      rrwebJsGc: [sum(rows.map((r) => r.profRrParts.js)), sum(rows.map((r) => r.profRrParts.gcOver))].map((x) => +x.toFixed(1)),
     },
     cpuOverheadPerOpMs: { ours: median(ovOurs), rrweb: median(ovRr), before: BEFORE ? median(rows.map((r) => (r.cpuBefore - r.cpuNone) / r.ops)) : null, totalBeforeOverRrweb: BEFORE ? (sum(rows.map((r) => r.cpuBefore)) - sum(rows.map((r) => r.cpuNone))) / (sum(rows.map((r) => r.cpuRr)) - sum(rows.map((r) => r.cpuNone))) : null, totalOursOverRrweb: (sum(rows.map((r) => r.cpuOurs)) - sum(rows.map((r) => r.cpuNone))) / (sum(rows.map((r) => r.cpuRr)) - sum(rows.map((r) => r.cpuNone))) },
     bytesPerOp: {

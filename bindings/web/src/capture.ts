@@ -102,7 +102,11 @@ export class CaptureImpl implements Capture {
   private readonly unhookForms: () => void;
   /** The first keyframe's walk while it runs in slices (see `keyframe`). */
   private walk: KeyframeWalk | null = null;
+  private readonly batchOps = new OpWriter();
+  private readonly batchKids: number[] = [];
   private scheduled = false;
+  /** Runs a scheduled batch in a task after the animation frame's rendering (see `schedule`). */
+  private afterFrame: MessageChannel | null = null;
   private raf = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private stopped = false;
@@ -571,8 +575,11 @@ export class CaptureImpl implements Capture {
       this.completeWalk();
       return;
     }
-    const w = new OpWriter();
-    const kids: number[] = [];
+    // One writer and child-list array for every batch (the engine copies the ops it is given).
+    const w = this.batchOps;
+    const kids = this.batchKids;
+    w.reset();
+    kids.length = 0;
     this.collect(w, kids);
     if (w.empty && kids.length === 0) return;
     const [ops, text] = finish(w, kids);
@@ -691,6 +698,8 @@ export class CaptureImpl implements Capture {
   stop(): void {
     this.stopped = true;
     this.cancelSchedule();
+    this.afterFrame?.port1.close();
+    this.afterFrame = null;
     this.observer.disconnect();
     for (const t of EVENTS) document.removeEventListener(t, this.onEvent, true);
     this.walk?.slices.cancel();
@@ -767,7 +776,20 @@ export class CaptureImpl implements Capture {
     // During the keyframe's walk, its end takes every change.
     if (this.scheduled || this.stopped || this.walk !== null) return;
     this.scheduled = true;
-    this.raf = requestAnimationFrame(() => this.flushPending());
+    // The batch runs in a task posted from the next animation frame, so after that frame's
+    // style and layout: the page's own changes made layout dirty, and a batch reading scroll
+    // offsets (or a blocked element's box) inside the frame's callbacks would force that
+    // layout itself; after rendering it is clean and the reads cost nothing. (Scroll events
+    // come with the frame too, before its callbacks: the batch sees them.)
+    if (this.afterFrame === null) {
+      this.afterFrame = new MessageChannel();
+      this.afterFrame.port1.onmessage = () => {
+        // A batch made meanwhile (flush, the timer) cancelled this one.
+        if (this.scheduled) this.flushPending();
+      };
+    }
+    const channel = this.afterFrame;
+    this.raf = requestAnimationFrame(() => channel.port2.postMessage(null));
     this.timer = setTimeout(() => this.flushPending(), this.maxDelay);
   }
 
@@ -1163,16 +1185,22 @@ export class CaptureImpl implements Capture {
         if (this.bound(t)) send(t, ruleCss(r, base));
       }
     };
-    for (const d of [document, ...this.frameWatch.documents()]) {
-      for (const el of d.getElementsByTagName('style')) {
-        // Cheap tests first: overriddenSheet reads the style's whole text.
-        const own = (el as HTMLStyleElement).sheet;
-        if (own === null || !(changed.has(own) || relisted.has(el)) || !this.ids.has(el)) continue;
-        const sheet = overriddenSheet(el as HTMLStyleElement);
-        if (sheet !== null) rules(rulesOf(sheet));
-      }
+    // With no sheet edited, only the relisted styles and links can need it: no walk over every
+    // style and link of the page at each batch.
+    const styles: Iterable<Element> = changed.size > 0
+      ? [document, ...this.frameWatch.documents()].flatMap((d) => [...d.getElementsByTagName('style')])
+      : [...relisted].filter((n): n is Element => isHtmlElement(n, 'style'));
+    for (const el of styles) {
+      // Cheap tests first: overriddenSheet reads the style's whole text.
+      const own = (el as HTMLStyleElement).sheet;
+      if (own === null || !(changed.has(own) || relisted.has(el)) || !this.ids.has(el)) continue;
+      const sheet = overriddenSheet(el as HTMLStyleElement);
+      if (sheet !== null) rules(rulesOf(sheet));
     }
-    for (const link of document.getElementsByTagName('link')) {
+    const links: Iterable<Element> = changed.size > 0
+      ? document.getElementsByTagName('link')
+      : [...relisted].flatMap((p) => (p.ownerDocument === document || p === document ? [...(p as ParentNode).children ?? []].filter((c) => isHtmlElement(c, 'link')) : []));
+    for (const link of links as Iterable<HTMLLinkElement>) {
       const s = this.linkStyles.get(link);
       if (!this.bound(s) || !readableLink(link)) continue;
       if (changed.has(link.sheet!) || (link.parentNode !== null && relisted.has(link.parentNode))) {

@@ -56,6 +56,12 @@ export class OpWriter {
     }
   }
 
+  /** Empties the writer for the next batch, keeping its buffer (no allocation per batch). */
+  reset(): void {
+    this.n = 0;
+    this.parts.length = 0;
+  }
+
   get empty(): boolean {
     return this.n === 0;
   }

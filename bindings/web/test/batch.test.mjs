@@ -127,3 +127,39 @@ test('10 divs appended to a corpus page body, then replaced, make deltas proport
     await s.close();
   }
 });
+
+test('without flush, changes and a scroll go out as one frame in a task after the next animation frame (not inside it)', async () => {
+  const s = await session(`${server.base}/t/simple.html`);
+  try {
+    const seen = await s.customer.evaluate(async () => {
+      const box = document.createElement('div');
+      box.id = 'box';
+      box.style.cssText = 'height:50px;overflow:auto';
+      box.innerHTML = '<div style="height:500px">tall</div>';
+      document.body.appendChild(box);
+      // The first batch (the box) has to go out before the scroll can be seen as one.
+      await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50)));
+      const before = globalThis.__frames.length;
+      document.getElementById('a').textContent = 'two';
+      box.scrollTop = 30;
+      // The capture's MutationObserver callback runs first and schedules its batch: an
+      // animation-frame callback registered after that sees no frame yet.
+      await Promise.resolve();
+      const inFrame = await new Promise((r) => requestAnimationFrame(() => r(globalThis.__frames.length - before)));
+      for (let i = 0; i < 100 && globalThis.__frames.length === before + 0; i++) await new Promise((r) => setTimeout(r, 10));
+      return { before, inFrame, after: globalThis.__frames.length - before };
+    });
+    assert.equal(seen.before, 1, 'the box went out in one frame of its own');
+    assert.equal(seen.inFrame, 0, 'no frame inside the animation frame');
+    assert.equal(seen.after, 1, 'one frame after it (the timer is 1e9 ms: the frame came from the animation frame)');
+    const frames = await takeFrames(s.customer, false);
+    assert.equal(frames.length, 2);
+    assert.deepEqual(await applyFrames(s.agent, frames), [{ ok: true }, { ok: true }]);
+    const state = await snapshotState(s.customer, s.agent);
+    checkMirror(state, 'after the frames the animation frames made');
+    const mirrorScroll = await s.agent.evaluate(() => document.getElementById('mirror').contentDocument.getElementById('box').scrollTop);
+    assert.equal(mirrorScroll, 30);
+  } finally {
+    await s.close();
+  }
+});

@@ -773,4 +773,75 @@ mod tests {
             );
         }
     }
+
+    /// The batch path's refresh re-decides views only where they can change: after child-list
+    /// edits (an item inserted first, a script and a style text appended, a subtree moved),
+    /// every view equals a full annotation of the same tree, with the default rules (views
+    /// follow ancestors only: a changed child list alone re-decides nothing) and with a
+    /// sibling-dependent mask selector (the former first item is no longer masked).
+    #[test]
+    fn refreshed_views_after_child_list_edits_equal_a_full_annotation() {
+        use crate::dom::tree::NodeData;
+        use crate::rules::{MaskConfig, RulesConfig, Sanitize};
+        let structural = Rules::compile(
+            &RulesConfig {
+                mask: MaskConfig {
+                    selectors: vec!["li:first-child".into()],
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            Sanitize::On,
+        )
+        .unwrap();
+        assert!(Rules::default().views_follow_ancestors_only());
+        assert!(!structural.views_follow_ancestors_only());
+        for rules in [Rules::default(), structural] {
+            let mut t = parse_document_str(
+                "<ul><li>a</li><li>b</li></ul><style>p{}</style><div><p>x</p></div><section></section>",
+            );
+            crate::diff::prepare(&mut t, &rules);
+            let find = |t: &Tree, name: &str| {
+                t.descendants(t.root())
+                    .find(|&n| t.element(n).is_some_and(|e| &*e.name.local == name))
+                    .unwrap()
+            };
+            let (ul, style, div, section) = (
+                find(&t, "ul"),
+                find(&t, "style"),
+                find(&t, "div"),
+                find(&t, "section"),
+            );
+            let old_first = t.first_child(ul).unwrap();
+            let li = t.create_element(html_name("li"), Default::default());
+            let li_text = t.create(NodeData::Text("new".into()));
+            t.append(li, li_text);
+            t.insert_before(old_first, li);
+            let script = t.create_element(html_name("script"), Default::default());
+            t.append(div, script);
+            let css = t.create(NodeData::Text("a{background:url(javascript:x)}".into()));
+            t.append(style, css);
+            let p = t.first_child(div).unwrap();
+            t.append(section, p);
+            crate::diff::refresh(&mut t, &rules);
+            let mut full = t.clone();
+            rules.annotate(&mut full);
+            let views = |t: &Tree| {
+                t.descendants(t.root())
+                    .map(|n| (n, t.node(n).view))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(views(&t), views(&full), "{rules:?}");
+            assert!(t.node(script).view.is_dropped());
+            assert!(t.node(css).view.is_dropped());
+            assert_eq!(
+                (
+                    t.node(li).view.is_masked(),
+                    t.node(old_first).view.is_masked()
+                ),
+                (!rules.views_follow_ancestors_only(), false),
+                "{rules:?}"
+            );
+        }
+    }
 }

@@ -32,7 +32,7 @@ pub(crate) mod mutation;
 use smallvec::SmallVec;
 
 use crate::diff::mutation::{Mutation, MutationSink, NodeRecord, RecordData};
-use crate::dom::tree::{NodeData, NodeId, Prop, Props, Tree, WireId, WireMap};
+use crate::dom::tree::{Dirty, NodeData, NodeId, Prop, Props, Tree, WireId, WireMap};
 use crate::rules::{Projection, Rules};
 
 /// What a diff did.
@@ -66,7 +66,15 @@ pub fn refresh(tree: &mut Tree, rules: &Rules) {
     }
     let root = tree.root();
     let mut seen = std::collections::HashSet::new();
-    let dirty: Vec<u32> = tree.dirty.iter().map(|&(d, _)| d).collect();
+    // A child list's change alone re-decides no view when views follow ancestors only: the
+    // subtrees it attached carry marks of their own (`Dirty::Subtree`).
+    let siblings_matter = !rules.views_follow_ancestors_only();
+    let dirty: Vec<u32> = tree
+        .dirty
+        .iter()
+        .filter(|&&(_, why)| siblings_matter || why != Dirty::Children)
+        .map(|&(d, _)| d)
+        .collect();
     for d in dirty {
         let id = NodeId(d);
         // A changed node (or child list) can change which rules match it and its subtree.

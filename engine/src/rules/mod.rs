@@ -291,6 +291,17 @@ impl Rules {
         Rules::compile(&config, Sanitize::OffForTrustedContent).expect("transparent rules compile")
     }
 
+    /// Whether every node's view depends only on the node itself and its ancestors, never on
+    /// its siblings or children: true when no selector decides a view (no mask, block, disable
+    /// or attribute-mask selectors; the sanitizer and `mask.all` look at ancestors only). Then
+    /// a changed child list re-decides no view but the views in the subtrees it attached.
+    pub fn views_follow_ancestors_only(&self) -> bool {
+        self.mask.is_empty()
+            && self.block.is_empty()
+            && self.disable.is_empty()
+            && self.attr_rules.is_empty()
+    }
+
     /// Whether the output of these rules is sanitized.
     pub fn sanitizes(&self) -> bool {
         self.sanitize == Sanitize::On
