@@ -17,8 +17,12 @@
 //! - Tokens and secrets are strings.
 //!
 //! Two directions, two mechanisms:
-//! - To objects: serde's `Serialize` (derived; `Message` is tagged with `kind`). Serializing is
-//!   cheap code.
+//! - To objects: [`ToObject`] (`Message::to_object`), generated from the message table, writes
+//!   an [`ObjectForm`] tree that borrows the message's strings and bytes; the browser build
+//!   turns it into JavaScript values. serde's derived `Serialize` (`Message` tagged with
+//!   `kind`) stays for native callers and writes the same shapes, key order included (tested);
+//!   the browser build no longer uses it (`serde-wasm-bindgen` and the derived impls were
+//!   about 27 KB of the customer's module before wasm-opt).
 //! - From objects: [`FromObject`] (`Message::from_object`), generated from the
 //!   message table, over any [`ObjectValue`] (a JavaScript value in the browser build, a JSON
 //!   value in tests). It reads each field by its key, so nothing is buffered: serde's derived
