@@ -24,6 +24,7 @@ mod fuzzing;
 mod replay;
 mod rules;
 pub mod session;
+mod sort;
 mod wire;
 
 pub use wire::protocol;

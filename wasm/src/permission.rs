@@ -15,18 +15,17 @@
 //! Nothing of the action's contents (typed text, URLs) appears in a result or an error.
 
 use cobrowse_engine::WireId;
-use cobrowse_engine::protocol::ObjectValue;
 use cobrowse_engine::protocol::{HighlightScope, Message};
+use cobrowse_engine::protocol::{ObjectForm, ObjectFormError, ObjectValue, ToObject};
 use cobrowse_engine::session::{
-    ActionContext, ActionKind, AgentAction, AllowedAction, ControlCeiling, DenyReason, Point,
-    SessionPolicy, TargetFacts, TypedText, check_action,
+    ActionContext, AgentAction, AllowedAction, ControlCeiling, Point, SessionPolicy, TargetFacts,
+    TypedText, check_action,
 };
-use serde::Serialize;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use crate::CaptureEngine;
-use crate::protocol::{JsObjectValue, message_from_js, to_js};
+use crate::protocol::{JsObjectValue, form_to_js, message_from_js};
 
 /// The `ctx` argument, read field by field (not through serde: its deserializer brought
 /// float formatting and its generic error machinery into the module for one small object).
@@ -88,31 +87,6 @@ impl CheckContext {
     }
 }
 
-/// `{ allowed: true, action, kind }`.
-#[derive(Serialize)]
-struct Allowed {
-    allowed: bool,
-    /// What to do: `"ShowPointer"`, `"ShowRipple"`, `"Highlight"`, `"ClearHighlights"` or
-    /// `"Replay"` (replay the action on the page).
-    action: &'static str,
-    /// The action's kind (`"Click"`, ...).
-    kind: ActionKind,
-}
-
-/// `{ allowed: false, reason, message, kind, target }`: what an `ActionDenied` needs.
-#[derive(Serialize)]
-struct Refused {
-    allowed: bool,
-    /// The reason's object form (`"ElementDisabled"`).
-    reason: DenyReason,
-    /// Its text for people ("This element is disabled for agents").
-    message: String,
-    /// The action's kind.
-    kind: ActionKind,
-    /// Its target, or `null`.
-    target: Option<WireId>,
-}
-
 fn point(x: f32, y: f32) -> Point {
     // The protocol bounds coordinates to +-2^24, well inside i32.
     Point::new(x.round() as i32, y.round() as i32)
@@ -167,6 +141,11 @@ fn ceiling(text: &str) -> Result<ControlCeiling, JsError> {
     }
 }
 
+/// The error of writing an object form (it cannot happen for these values).
+fn js_error(e: ObjectFormError) -> JsError {
+    JsError::new(&format!("cobrowse: {e}"))
+}
+
 fn allowed_name(a: AllowedAction) -> &'static str {
     match a {
         AllowedAction::ShowPointer => "ShowPointer",
@@ -213,24 +192,41 @@ impl CaptureEngine {
             policy: &policy,
             in_control: ctx.in_control,
         };
-        match check_action(&context, &action, &facts) {
-            Ok(allowed) => to_js(&Allowed {
-                allowed: true,
-                action: if ripple {
-                    "ShowRipple"
-                } else {
-                    allowed_name(allowed)
-                },
-                kind: action.kind(),
-            }),
-            Err(reason) => to_js(&Refused {
-                allowed: false,
-                reason,
-                message: reason.to_string(),
-                kind: action.kind(),
-                target: action.target(),
-            }),
-        }
+        let kind = action.kind();
+        let message;
+        let target = action.target();
+        let result = check_action(&context, &action, &facts);
+        let fields = match &result {
+            // `{ allowed: true, action, kind }`: `action` is what to do (`"ShowPointer"`,
+            // `"ShowRipple"`, `"Highlight"`, `"ClearHighlights"`, or `"Replay"`: replay the
+            // action on the page), `kind` the action's kind (`"Click"`, ...).
+            Ok(allowed) => vec![
+                ("allowed", ObjectForm::Bool(true)),
+                (
+                    "action",
+                    ObjectForm::String(if ripple {
+                        "ShowRipple"
+                    } else {
+                        allowed_name(*allowed)
+                    }),
+                ),
+                ("kind", kind.to_object().map_err(js_error)?),
+            ],
+            // `{ allowed: false, reason, message, kind, target }`: what an `ActionDenied`
+            // needs (the reason's object form, its text for people, the action's kind, its
+            // target or `null`).
+            Err(reason) => {
+                message = reason.to_string();
+                vec![
+                    ("allowed", ObjectForm::Bool(false)),
+                    ("reason", reason.to_object().map_err(js_error)?),
+                    ("message", ObjectForm::String(&message)),
+                    ("kind", kind.to_object().map_err(js_error)?),
+                    ("target", target.to_object().map_err(js_error)?),
+                ]
+            }
+        };
+        Ok(form_to_js(ObjectForm::Object(fields)))
     }
 
     /// The wire id (what messages name elements by) of the node bound to `handle`; 0 when the

@@ -11,8 +11,9 @@
 //! `nonce`, `sent_at_ms`, `last_seq`, `have_seq`) are numbers too, so they must stay at or below
 //! `Number.MAX_SAFE_INTEGER` (decoding a larger one throws).
 
-use cobrowse_engine::protocol::{DenyReason, FromObject, Message, ObjectValue};
-use serde::Serialize;
+use cobrowse_engine::protocol::{
+    DenyReason, FromObject, Message, ObjectForm, ObjectValue, ToObject,
+};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
@@ -79,11 +80,30 @@ fn from_js<T: FromObject>(v: JsValue) -> Result<T, cobrowse_engine::protocol::Ob
     T::from_object(&JsObjectValue(v))
 }
 
-/// The serializer of every object handed to JavaScript: `Option::None` is `null` (not
-/// `undefined`), byte fields are `Uint8Array`s, structs are plain objects.
-pub(crate) fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsError> {
-    let ser = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
-    v.serialize(&ser)
+/// A value's object form as a JavaScript value: `None` is `null` (not `undefined`), byte
+/// fields are `Uint8Array`s, structs are plain objects with their fields in order.
+pub(crate) fn form_to_js(form: ObjectForm<'_>) -> JsValue {
+    match form {
+        ObjectForm::Null => JsValue::NULL,
+        ObjectForm::Number(n) => JsValue::from_f64(n),
+        ObjectForm::String(s) => JsValue::from_str(s),
+        ObjectForm::Bool(b) => JsValue::from_bool(b),
+        ObjectForm::Bytes(b) => js_sys::Uint8Array::from(b).into(),
+        ObjectForm::Object(fields) => {
+            let object = js_sys::Object::new();
+            for (key, value) in fields {
+                // Setting a data property of a fresh plain object cannot fail.
+                let _ = js_sys::Reflect::set(&object, &JsValue::from_str(key), &form_to_js(value));
+            }
+            object.into()
+        }
+    }
+}
+
+/// The object form of `v` as a JavaScript value (see [`form_to_js`]).
+pub(crate) fn to_js<T: ToObject + ?Sized>(v: &T) -> Result<JsValue, JsError> {
+    v.to_object()
+        .map(form_to_js)
         .map_err(|e| JsError::new(&format!("cobrowse: {e}")))
 }
 

@@ -207,7 +207,7 @@ impl Capture {
                     true
                 })
                 .collect();
-            tops.sort_unstable_by_key(|n| n.0);
+            crate::sort::sort_by(&mut tops, |a, b| a.0 < b.0);
             tops
         };
         let mut out = Vec::new();
@@ -424,7 +424,7 @@ impl Capture {
             })
             .map(|n| live.wire_id(n))
             .collect();
-        out.sort_unstable_by_key(|w| w.0);
+        crate::sort::sort_by(&mut out, |a, b| a.0 < b.0);
         out
     }
 }

@@ -209,7 +209,12 @@ pub(crate) fn refresh(tree: &mut Tree, proj: &Projection<'_>) {
         }
     }
     // Deepest first; for each node, the strongest reason (Subtree > Data > Children) first.
-    work.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(b.2.cmp(&a.2)));
+    crate::sort::sort_by(&mut work, |a, b| {
+        b.0.cmp(&a.0)
+            .then(a.1.cmp(&b.1))
+            .then(b.2.cmp(&a.2))
+            .is_lt()
+    });
     let mut last = u32::MAX;
     for (_, n, why) in work {
         if n == last {

@@ -169,7 +169,9 @@ pub fn diff_subtrees(
         }
     }
     // A dirty root inside another dirty root's subtree is handled by that one.
-    pairs.sort_by_key(|&(_, n)| depth(new, n));
+    crate::sort::sort_stable_by_u32_key(&mut pairs, |&(_, n)| {
+        u32::try_from(depth(new, n)).unwrap_or(u32::MAX)
+    });
     let mut d = Differ::new(old, Projection::identity(), new, Projection::through(rules));
     d.run(&pairs, sink)
 }
@@ -891,8 +893,8 @@ impl<'a> Differ<'a> {
         }
         self.similar_work
             .set(self.similar_work.get() + old_free.len() + new_free.len());
-        old_free.sort_unstable();
-        new_free.sort_unstable();
+        crate::sort::sort_u64(&mut old_free);
+        crate::sort::sort_u64(&mut new_free);
         let (mut i, mut j, mut shared) = (0, 0, 0);
         while i < old_free.len() && j < new_free.len() {
             match old_free[i].cmp(&new_free[j]) {
@@ -924,7 +926,7 @@ impl<'a> Differ<'a> {
             return false;
         }
         let mut sorted = oh.clone();
-        sorted.sort_unstable();
+        crate::sort::sort_u64(&mut sorted);
         let mut used: SmallVec<[bool; 16]> = SmallVec::from_elem(false, sorted.len());
         let (mut shared, mut total) = (0usize, 0usize);
         for c in self.np.children(self.new, n) {
@@ -981,7 +983,7 @@ impl<'a> Differ<'a> {
                 }
             }
             self.stats.compared += children as usize;
-            parents.sort_unstable();
+            crate::sort::sort_u32(&mut parents);
             let mut best: Option<(NodeId, u32)> = None;
             for run in parents.chunk_by(|a, b| a == b) {
                 let o = NodeId(run[0]);
@@ -1012,7 +1014,7 @@ impl<'a> Differ<'a> {
                             .filter(|&c| self.o2n[c.index()] == NONE)
                             .map(|c| old.node(c).tree_hash)
                             .collect();
-                        h.sort_unstable();
+                        crate::sort::sort_u64(&mut h);
                         h
                     });
                     let mut used: SmallVec<[usize; 16]> = SmallVec::new();
@@ -1080,7 +1082,7 @@ impl<'a> Differ<'a> {
                     parents.push(op.0);
                 }
             }
-            parents.sort_unstable();
+            crate::sort::sort_u32(&mut parents);
             let mut best: Option<(NodeId, u32)> = None;
             let mut current = 0u32;
             for run in parents.chunk_by(|a, b| a == b) {
@@ -1235,8 +1237,8 @@ impl<'a> Differ<'a> {
             .collect();
         self.similar_work
             .set(self.similar_work.get() + old_free.len() + new_free.len() + moves);
-        old_free.sort_unstable();
-        new_free.sort_unstable();
+        crate::sort::sort_u64(&mut old_free);
+        crate::sort::sort_u64(&mut new_free);
         let shared = shared_sorted(&old_free, &new_free);
         count.count + moves + (old_free.len() - shared).max(new_free.len() - shared)
     }

@@ -25,7 +25,7 @@ fn sid() -> SessionId {
 }
 
 /// One message of every kind, with the variants of their fields.
-fn golden_messages() -> Vec<Message> {
+pub(super) fn golden_messages() -> Vec<Message> {
     let token = ResumeToken(*b"0123456789abcdef");
     vec![
         Message::Hello {

@@ -158,5 +158,5 @@ pub use limits::{
 };
 pub use messages::{Message, MessageKind};
 #[cfg(feature = "serde")]
-pub use object_form::{FromObject, ObjectFormError, ObjectValue};
+pub use object_form::{FromObject, ObjectForm, ObjectFormError, ObjectValue, ToObject};
 pub use view::MessageView;

@@ -17,8 +17,12 @@
 //! - Tokens and secrets are strings.
 //!
 //! Two directions, two mechanisms:
-//! - To objects: serde's `Serialize` (derived; `Message` is tagged with `kind`). Serializing is
-//!   cheap code.
+//! - To objects: [`ToObject`] (`Message::to_object`), generated from the message table, writes
+//!   an [`ObjectForm`] tree that borrows the message's strings and bytes; the browser build
+//!   turns it into JavaScript values. serde's derived `Serialize` (`Message` tagged with
+//!   `kind`) stays for native callers and writes the same shapes, key order included (tested);
+//!   the browser build no longer uses it (`serde-wasm-bindgen` and the derived impls were
+//!   about 27 KB of the customer's module before wasm-opt).
 //! - From objects: [`FromObject`] (`Message::from_object`), generated from the
 //!   message table, over any [`ObjectValue`] (a JavaScript value in the browser build, a JSON
 //!   value in tests). It reads each field by its key, so nothing is buffered: serde's derived
@@ -82,7 +86,7 @@ impl ObjectFormError {
 
     /// The error as seen from the object holding the field: `path` is prefixed.
     #[cold]
-    fn within(mut self, path: &str) -> ObjectFormError {
+    pub(super) fn within(mut self, path: &str) -> ObjectFormError {
         if path.is_empty() {
             return self;
         }
@@ -461,6 +465,213 @@ impl FromObject for Color {
     }
 }
 
+/// A value in its object form, as [`ToObject`] writes it (borrowing the strings and bytes of
+/// the value written): the browser build turns it into JavaScript values in one small
+/// function, tests compare it with serde's output. Not serde's serializer: in the browser
+/// build `serde-wasm-bindgen` and the derived `Serialize` impls were about 27 KB of the
+/// customer's module, and code generic over a builder nearly as much.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ObjectForm<'a> {
+    /// `null`.
+    Null,
+    /// A number.
+    Number(f64),
+    /// A string.
+    String(&'a str),
+    /// A boolean.
+    Bool(bool),
+    /// A byte string (`Uint8Array` in JavaScript).
+    Bytes(&'a [u8]),
+    /// An object with these fields, in this order.
+    Object(Vec<(&'static str, ObjectForm<'a>)>),
+}
+
+/// A type written in its object form: the same shapes serde's derived `Serialize` gives (and
+/// [`FromObject`] reads), `None` as `null`. Fails only for a `u64` above
+/// `Number.MAX_SAFE_INTEGER`, which a JavaScript number cannot hold exactly.
+pub trait ToObject {
+    /// Writes the value.
+    fn to_object(&self) -> Result<ObjectForm<'_>, ObjectFormError>;
+}
+
+/// Appends field `key` (written as `value`) to `fields`; `path` names it in errors. Not
+/// generic, and not inlined: one call per field of the message table.
+#[inline(never)]
+pub(super) fn put<'a>(
+    fields: &mut Vec<(&'static str, ObjectForm<'a>)>,
+    path: &str,
+    key: &'static str,
+    value: Result<ObjectForm<'a>, ObjectFormError>,
+) -> Result<(), ObjectFormError> {
+    fields.push((key, value.map_err(|e| e.within(path))?));
+    Ok(())
+}
+
+macro_rules! to_number {
+    ($($T:ty),*) => {$(
+        impl ToObject for $T {
+            fn to_object(&self) -> Result<ObjectForm<'_>, ObjectFormError> {
+                Ok(ObjectForm::Number(f64::from(*self)))
+            }
+        }
+    )*};
+}
+
+to_number!(u8, u16, u32, f32);
+
+impl ToObject for u64 {
+    fn to_object(&self) -> Result<ObjectForm<'_>, ObjectFormError> {
+        const MAX_SAFE: u64 = (1 << 53) - 1;
+        if *self > MAX_SAFE {
+            return Err(ObjectFormError::invalid(
+                "an integer in 0..=Number.MAX_SAFE_INTEGER",
+            ));
+        }
+        Ok(ObjectForm::Number(*self as f64))
+    }
+}
+
+impl ToObject for bool {
+    fn to_object(&self) -> Result<ObjectForm<'_>, ObjectFormError> {
+        Ok(ObjectForm::Bool(*self))
+    }
+}
+
+impl ToObject for String {
+    fn to_object(&self) -> Result<ObjectForm<'_>, ObjectFormError> {
+        Ok(ObjectForm::String(self))
+    }
+}
+
+impl ToObject for Vec<u8> {
+    fn to_object(&self) -> Result<ObjectForm<'_>, ObjectFormError> {
+        Ok(ObjectForm::Bytes(self))
+    }
+}
+
+impl<T: ToObject> ToObject for Option<T> {
+    fn to_object(&self) -> Result<ObjectForm<'_>, ObjectFormError> {
+        match self {
+            Some(v) => v.to_object(),
+            None => Ok(ObjectForm::Null),
+        }
+    }
+}
+
+impl ToObject for ParticipantId {
+    fn to_object(&self) -> Result<ObjectForm<'_>, ObjectFormError> {
+        self.0.to_object()
+    }
+}
+
+impl ToObject for WireId {
+    fn to_object(&self) -> Result<ObjectForm<'_>, ObjectFormError> {
+        self.0.to_object()
+    }
+}
+
+impl ToObject for SessionId {
+    fn to_object(&self) -> Result<ObjectForm<'_>, ObjectFormError> {
+        Ok(ObjectForm::Number(f64::from(self.value())))
+    }
+}
+
+impl ToObject for AuthToken {
+    fn to_object(&self) -> Result<ObjectForm<'_>, ObjectFormError> {
+        Ok(ObjectForm::String(&self.0))
+    }
+}
+
+impl ToObject for CustomerSecret {
+    fn to_object(&self) -> Result<ObjectForm<'_>, ObjectFormError> {
+        Ok(ObjectForm::String(&self.0))
+    }
+}
+
+impl ToObject for ResumeToken {
+    fn to_object(&self) -> Result<ObjectForm<'_>, ObjectFormError> {
+        Ok(ObjectForm::Bytes(&self.0))
+    }
+}
+
+/// Unit-only enums: their variant's name. The match is exhaustive, so a new variant does not
+/// compile until it is listed.
+macro_rules! to_name {
+    ($($T:ident { $($V:ident),* $(,)? };)*) => {$(
+        impl ToObject for $T {
+            fn to_object(&self) -> Result<ObjectForm<'_>, ObjectFormError> {
+                Ok(ObjectForm::String(match self { $( $T::$V => stringify!($V), )* }))
+            }
+        }
+    )*};
+}
+
+to_name! {
+    Role { Customer, Agent };
+    EndReason {
+        CustomerEnded, AgentEnded, BackendEnded, Inactivity, AgentGone, CustomerGone,
+        PolicyViolation, Error, InviteDeclined, InviteWithdrawn, NoAgentJoined,
+    };
+    ActionKind { Pointer, Highlight, Scroll, Click, Input, Navigate, Submit };
+    ControlCeiling { Full, Partial, None };
+    PauseReason { CustomerStoppedSharing, OutsideAllowedDomains };
+    UrlError { Empty, TooLong, ControlCharacter, NotWeb, MissingHost, InvalidHost };
+}
+
+/// Enums with one data variant: a unit variant's name, or `{ <data variant>: value }`.
+macro_rules! to_name_or_one_key {
+    ($($T:ident { $($V:ident),* $(,)? } $Data:ident;)*) => {$(
+        impl ToObject for $T {
+            fn to_object(&self) -> Result<ObjectForm<'_>, ObjectFormError> {
+                Ok(match self {
+                    $( $T::$V => ObjectForm::String(stringify!($V)), )*
+                    $T::$Data(inner) => {
+                        let mut fields = Vec::with_capacity(1);
+                        put(&mut fields, stringify!($Data), stringify!($Data), inner.to_object())?;
+                        ObjectForm::Object(fields)
+                    }
+                })
+            }
+        }
+    )*};
+}
+
+to_name_or_one_key! {
+    Mode { Pointer } Control;
+    Navigation { Back, Forward, Reload } Url;
+    HighlightScope { All } One;
+    ErrorCode {
+        BadMessage, UnsupportedVersion, TooLarge, Unauthorized, SessionNotFound, SessionEnded,
+        SessionFull, AgentBusy, RateLimited, NeedKeyframe, Internal,
+    } PermissionDenied;
+    DenyReason {
+        SessionEnded, NotStarted, SessionPaused, NotAParticipant, AgentDisconnected,
+        ControlNotPermitted, FormsNotEditable, NotInControl, TargetMissing, ElementDisabled,
+        MaskedField, OutsideAllowedDomains, WrongRole,
+    } UnsafeUrl;
+}
+
+/// Structs: an object of their fields, in declaration order.
+macro_rules! to_fields {
+    ($($T:ident { $($field:ident),* $(,)? };)*) => {$(
+        impl ToObject for $T {
+            fn to_object(&self) -> Result<ObjectForm<'_>, ObjectFormError> {
+                let $T { $($field),* } = self;
+                let mut fields = Vec::new();
+                $( put(&mut fields, stringify!($field), stringify!($field), $field.to_object())?; )*
+                Ok(ObjectForm::Object(fields))
+            }
+        }
+    )*};
+}
+
+to_fields! {
+    ClientInfo { browser, browser_version, os, client_version };
+    Reconnect { session_id, participant_id, token, last_seq };
+    Rect { x, y, width, height };
+    Color { r, g, b, a };
+}
+
 #[cfg(all(test, feature = "config"))]
 mod tests {
     //! Native checks of the object form through serde_json (the browser's own round trips are
@@ -691,5 +902,174 @@ mod tests {
         ] {
             assert_eq!(from_json(&json(&m)).as_ref(), Ok(&m), "{}", json(&m));
         }
+    }
+
+    /// A JSON value with its object keys in order (serde_json's `Value` sorts them), numbers
+    /// as `f64` (what JavaScript sees), byte strings as arrays of numbers (what serde_json
+    /// writes for them).
+    #[derive(Debug, PartialEq)]
+    enum Ordered {
+        Null,
+        Number(f64),
+        String(String),
+        Bool(bool),
+        Array(Vec<Ordered>),
+        Object(Vec<(String, Ordered)>),
+    }
+
+    impl<'de> serde::Deserialize<'de> for Ordered {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Ordered, D::Error> {
+            struct V;
+            impl<'de> serde::de::Visitor<'de> for V {
+                type Value = Ordered;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("JSON")
+                }
+                fn visit_unit<E>(self) -> Result<Ordered, E> {
+                    Ok(Ordered::Null)
+                }
+                fn visit_bool<E>(self, b: bool) -> Result<Ordered, E> {
+                    Ok(Ordered::Bool(b))
+                }
+                fn visit_u64<E>(self, n: u64) -> Result<Ordered, E> {
+                    Ok(Ordered::Number(n as f64))
+                }
+                fn visit_i64<E>(self, n: i64) -> Result<Ordered, E> {
+                    Ok(Ordered::Number(n as f64))
+                }
+                fn visit_f64<E>(self, n: f64) -> Result<Ordered, E> {
+                    Ok(Ordered::Number(n))
+                }
+                fn visit_str<E>(self, s: &str) -> Result<Ordered, E> {
+                    Ok(Ordered::String(s.to_owned()))
+                }
+                fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                    self,
+                    mut a: A,
+                ) -> Result<Ordered, A::Error> {
+                    let mut items = Vec::new();
+                    while let Some(x) = a.next_element()? {
+                        items.push(x);
+                    }
+                    Ok(Ordered::Array(items))
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut a: A,
+                ) -> Result<Ordered, A::Error> {
+                    let mut fields = Vec::new();
+                    while let Some(entry) = a.next_entry()? {
+                        fields.push(entry);
+                    }
+                    Ok(Ordered::Object(fields))
+                }
+            }
+            d.deserialize_any(V)
+        }
+    }
+
+    /// An object form as the ordered JSON model.
+    fn ordered(form: super::ObjectForm<'_>) -> Ordered {
+        use super::ObjectForm;
+        match form {
+            ObjectForm::Null => Ordered::Null,
+            ObjectForm::Number(n) => Ordered::Number(n),
+            ObjectForm::String(s) => Ordered::String(s.to_owned()),
+            ObjectForm::Bool(b) => Ordered::Bool(b),
+            ObjectForm::Bytes(b) => {
+                Ordered::Array(b.iter().map(|&x| Ordered::Number(f64::from(x))).collect())
+            }
+            ObjectForm::Object(fields) => Ordered::Object(
+                fields
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), ordered(v)))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// What serde's derived `Serialize` writes for `v`, in the ordered model.
+    fn serialized<T: serde::Serialize>(v: &T) -> Ordered {
+        serde_json::from_str(&serde_json::to_string(v).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn to_object_writes_exactly_what_serialize_writes_for_every_message_kind() {
+        use super::ToObject;
+        // The golden messages (one of every kind; two hold a u64 above 2^53 - 1, which a
+        // JavaScript number cannot hold, so a Pong within range is added).
+        let mut messages = super::super::golden_tests::golden_messages();
+        messages.push(Message::Pong {
+            nonce: 7,
+            sent_at_ms: 1_700_000_000_000,
+        });
+        let mut kinds = std::collections::HashSet::new();
+        let mut refused = Vec::new();
+        for m in &messages {
+            match m.to_object() {
+                Ok(form) => {
+                    assert_eq!(ordered(form), serialized(m), "{}", json(m));
+                    kinds.insert(m.kind());
+                }
+                Err(e) => refused.push(e.to_string()),
+            }
+        }
+        assert_eq!(kinds.len(), MessageKind::ALL.len(), "every kind compared");
+        assert_eq!(
+            refused,
+            [
+                "`Pong.nonce` must be an integer in 0..=Number.MAX_SAFE_INTEGER",
+                "`KeyframeRequest.have_seq` must be an integer in 0..=Number.MAX_SAFE_INTEGER",
+            ]
+        );
+        // Every variant of the enums the object form names.
+        use crate::session::{ActionKind, PauseReason, UrlError};
+        for k in ActionKind::ALL {
+            assert_eq!(ordered(k.to_object().unwrap()), serialized(&k));
+        }
+        for e in [
+            UrlError::Empty,
+            UrlError::TooLong,
+            UrlError::ControlCharacter,
+            UrlError::NotWeb,
+            UrlError::MissingHost,
+            UrlError::InvalidHost,
+        ] {
+            let r = DenyReason::UnsafeUrl(e);
+            assert_eq!(ordered(r.to_object().unwrap()), serialized(&r));
+            let c = ErrorCode::PermissionDenied(r);
+            assert_eq!(ordered(c.to_object().unwrap()), serialized(&c));
+        }
+        for r in [
+            PauseReason::CustomerStoppedSharing,
+            PauseReason::OutsideAllowedDomains,
+        ] {
+            assert_eq!(ordered(r.to_object().unwrap()), serialized(&r));
+        }
+        for c in [
+            ControlCeiling::Full,
+            ControlCeiling::Partial,
+            ControlCeiling::None,
+        ] {
+            assert_eq!(ordered(c.to_object().unwrap()), serialized(&c));
+        }
+    }
+
+    #[test]
+    fn to_object_refuses_a_u64_javascript_cannot_hold_and_names_the_field() {
+        use super::ToObject;
+        let fine = Message::Ack { seq: (1 << 53) - 1 };
+        assert_eq!(
+            ordered(fine.to_object().unwrap()),
+            Ordered::Object(vec![
+                ("kind".into(), Ordered::String("Ack".into())),
+                ("seq".into(), Ordered::Number(9_007_199_254_740_991.0)),
+            ])
+        );
+        let too_large = Message::Ack { seq: 1 << 53 };
+        assert_eq!(
+            too_large.to_object().unwrap_err().to_string(),
+            "`Ack.seq` must be an integer in 0..=Number.MAX_SAFE_INTEGER"
+        );
     }
 }

@@ -190,6 +190,36 @@ macro_rules! define_messages {
             }
         }
 
+        /// The object form of a message (`{ kind: "Chat", from: 2, text: "hi" }`): the shape
+        /// serde's derived `Serialize` gives, without serde (see the `object_form` module).
+        #[cfg(feature = "serde")]
+        impl super::object_form::ToObject for Message {
+            fn to_object(
+                &self,
+            ) -> Result<super::object_form::ObjectForm<'_>, super::object_form::ObjectFormError> {
+                match self {
+                    $(
+                        Message::$Kind $({ $( $field, )* })? => {
+                            #[allow(unused_mut)]
+                            let mut fields = vec![(
+                                "kind",
+                                super::object_form::ObjectForm::String(stringify!($Kind)),
+                            )];
+                            $($(
+                                super::object_form::put(
+                                    &mut fields,
+                                    concat!(stringify!($Kind), ".", stringify!($field)),
+                                    stringify!($field),
+                                    $field.to_object(),
+                                )?;
+                            )*)?
+                            Ok(super::object_form::ObjectForm::Object(fields))
+                        }
+                    )*
+                }
+            }
+        }
+
         impl Message {
             /// The message's kind.
             pub fn kind(&self) -> MessageKind {
