@@ -96,7 +96,7 @@ pub async fn end_session(
         )
             .into_response();
     };
-    let mut inner = entry.inner.lock().await;
+    let mut inner = entry.lock(state.wake_clock()).await;
     let now = state.now();
     if inner.machine.handle_backend_end(now).is_err() {
         return (
@@ -148,7 +148,7 @@ pub async fn create_invite(
         return not_found();
     };
     let agent = crate::auth::agent_id_of(&claims.sub);
-    let mut inner = entry.inner.lock().await;
+    let mut inner = entry.lock(state.wake_clock()).await;
     if inner.machine.is_ended() || inner.machine.agent(agent).is_none() {
         return not_found();
     }

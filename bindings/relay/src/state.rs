@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use cobrowse_engine::session::{
@@ -34,7 +35,81 @@ pub struct SessionEntry {
     /// The secret that binds customer connections to it.
     pub customer_secret: String,
     /// Mutable parts, behind one lock (a session is a small actor; contention is per session).
+    /// Take it with [`SessionEntry::lock`], which keeps [`SessionEntry::wake_ms`] right.
     pub inner: Mutex<SessionInner>,
+    /// The earliest relay time (milliseconds of [`RelayState::now`]) at which this session may
+    /// need the timer sweep: its machine's next timer, the customer's connect deadline, the
+    /// wait for a keyframe after a resume. Invariant: never later than any of them; written
+    /// when the lock is released ([`SessionGuard`]), so the sweep locks only sessions whose
+    /// time has come instead of every session every tick. 0 until first computed.
+    pub wake_ms: AtomicU64,
+}
+
+impl SessionEntry {
+    /// Locks the session's mutable parts; releasing the guard records its next wake time.
+    pub async fn lock(&self, clock: WakeClock) -> SessionGuard<'_> {
+        SessionGuard {
+            inner: self.inner.lock().await,
+            entry: self,
+            clock,
+        }
+    }
+}
+
+/// What a [`SessionGuard`] needs to turn deadlines into relay time (copied out of the
+/// [`RelayState`], so that a guard borrows nothing of it).
+#[derive(Clone, Copy, Debug)]
+pub struct WakeClock {
+    started: Instant,
+    connect_deadline: Duration,
+}
+
+impl WakeClock {
+    fn ms(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.started).as_millis() as u64
+    }
+}
+
+/// A held session lock (derefs to [`SessionInner`]); on release it stores the session's next
+/// wake time in [`SessionEntry::wake_ms`], while the lock is still held (so no later holder's
+/// value is overwritten by an earlier one).
+pub struct SessionGuard<'a> {
+    inner: tokio::sync::MutexGuard<'a, SessionInner>,
+    entry: &'a SessionEntry,
+    clock: WakeClock,
+}
+
+impl std::ops::Deref for SessionGuard<'_> {
+    type Target = SessionInner;
+    fn deref(&self) -> &SessionInner {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for SessionGuard<'_> {
+    fn deref_mut(&mut self) -> &mut SessionInner {
+        &mut self.inner
+    }
+}
+
+impl Drop for SessionGuard<'_> {
+    fn drop(&mut self) {
+        let inner = &*self.inner;
+        let wake = if inner.machine.is_ended() {
+            u64::MAX
+        } else {
+            let mut wake = inner.machine.poll_timeout().map_or(u64::MAX, |t| t.0);
+            if !inner.wire.customer_seen {
+                let deadline = self.entry.created + self.clock.connect_deadline;
+                wake = wake.min(self.clock.ms(deadline));
+            }
+            if let Some(since) = inner.wire.resumed_without_keyframe {
+                wake = wake.min(self.clock.ms(since + crate::ws::RESUME_KEYFRAME_WAIT));
+            }
+            wake
+        };
+        self.entry.wake_ms.store(wake, Ordering::Release);
+    }
 }
 
 /// The mutable parts of a session.
@@ -188,6 +263,14 @@ impl RelayState {
         })
     }
 
+    /// What a session lock needs to record the session's next wake time.
+    pub fn wake_clock(&self) -> WakeClock {
+        WakeClock {
+            started: self.started,
+            connect_deadline: Duration::from_secs(self.config.limits.customer_connect_secs),
+        }
+    }
+
     /// Monotonic time for the state machines.
     pub fn now(&self) -> Timestamp {
         Timestamp(self.started.elapsed().as_millis() as u64)
@@ -266,6 +349,7 @@ impl RelayState {
             id,
             created: Instant::now(),
             customer_secret: auth::new_customer_secret(),
+            wake_ms: AtomicU64::new(0),
             inner: Mutex::new(SessionInner {
                 machine,
                 mirror,

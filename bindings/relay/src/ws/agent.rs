@@ -117,7 +117,7 @@ impl Conn {
             self.refuse_missing(session_id.value());
             return Flow::Close;
         };
-        let mut guard = entry.inner.lock().await;
+        let mut guard = entry.lock(self.state.wake_clock()).await;
         let inner = &mut *guard;
         let present = inner.machine.agent(agent).is_some();
         let invited = self
@@ -208,7 +208,7 @@ impl Conn {
                 return Flow::Close;
             }
         };
-        let mut guard = entry.inner.lock().await;
+        let mut guard = entry.lock(self.state.wake_clock()).await;
         let inner = &mut *guard;
         let _ = state
             .directory
@@ -253,7 +253,7 @@ impl Conn {
             self.refuse_missing(r.session_id.value());
             return Flow::Close;
         };
-        let mut guard = entry.inner.lock().await;
+        let mut guard = entry.lock(self.state.wake_clock()).await;
         let inner = &mut *guard;
         let agent = inner.wire.agent(r.participant_id).filter(|a| {
             inner
@@ -369,7 +369,7 @@ impl Conn {
         msg: Message,
     ) -> Flow {
         let state = self.state.clone();
-        let mut guard = entry.inner.lock().await;
+        let mut guard = entry.lock(self.state.wake_clock()).await;
         let inner = &mut *guard;
         let now = state.now();
         // Actions go through the machine; its refusals reach the agent as Refused / Denied.

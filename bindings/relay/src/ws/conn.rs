@@ -219,7 +219,7 @@ impl Conn {
             return;
         };
         let entry = entry.clone();
-        let mut inner = entry.inner.lock().await;
+        let mut inner = entry.lock(self.state.wake_clock()).await;
         let latency = Message::Latency {
             participant_id: CUSTOMER,
             rtt_ms: u32::try_from(rtt.as_millis()).unwrap_or(u32::MAX),
@@ -362,7 +362,7 @@ impl Conn {
         let state = self.state.clone();
         match std::mem::replace(&mut self.bound, Bound::None) {
             Bound::Customer(entry) => {
-                let mut guard = entry.inner.lock().await;
+                let mut guard = entry.lock(self.state.wake_clock()).await;
                 let inner = &mut *guard;
                 if inner
                     .links
@@ -377,7 +377,7 @@ impl Conn {
                 }
             }
             Bound::Agent(entry, agent, _) => {
-                let mut guard = entry.inner.lock().await;
+                let mut guard = entry.lock(self.state.wake_clock()).await;
                 let inner = &mut *guard;
                 if inner
                     .links

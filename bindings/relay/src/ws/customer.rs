@@ -67,7 +67,7 @@ impl Conn {
             return Flow::Close;
         };
         let state = self.state.clone();
-        let mut inner = entry.inner.lock().await;
+        let mut inner = entry.lock(self.state.wake_clock()).await;
         let proven = match (&secret, &resume) {
             (Some(secret), _) => auth::secrets_match(secret, &entry.customer_secret),
             (None, Some(r)) => {
@@ -149,7 +149,7 @@ impl Conn {
     ) {
         let state = &self.state;
         let received = Instant::now();
-        let mut inner = entry.inner.lock().await;
+        let mut inner = entry.lock(self.state.wake_clock()).await;
         let inner = &mut *inner;
         // Nothing leaves a paused page, nor one whose customer has not accepted an invitation:
         // dropped unread (agents get the customer's keyframe on resume or acceptance).
@@ -340,7 +340,7 @@ impl Conn {
         msg: Message,
     ) -> Flow {
         let state = self.state.clone();
-        let mut guard = entry.inner.lock().await;
+        let mut guard = entry.lock(self.state.wake_clock()).await;
         let inner = &mut *guard;
         let now = state.now();
         let agent_of = |inner: &SessionInner, p: ParticipantId| inner.wire.agent(p);

@@ -339,6 +339,9 @@ pub fn deliver(state: &RelayState, _entry: &SessionEntry, inner: &mut SessionInn
 pub const RESUME_KEYFRAME_WAIT: Duration = Duration::from_millis(1000);
 
 /// Fires due timers of every session (inactivity, grace periods, highlight expiry).
+/// Only sessions whose recorded wake time has come are locked
+/// ([`crate::state::SessionEntry::wake_ms`]): with thousands of sessions, locking each one
+/// every tick was most of the relay's own CPU under load.
 pub async fn sweep_timers(state: &RelayState) {
     let now = state.now();
     let entries: Vec<Arc<SessionEntry>> = state
@@ -346,11 +349,12 @@ pub async fn sweep_timers(state: &RelayState) {
         .lock()
         .expect("store lock")
         .values()
+        .filter(|e| e.wake_ms.load(std::sync::atomic::Ordering::Acquire) <= now.0)
         .cloned()
         .collect();
     let connect_deadline = Duration::from_secs(state.config.limits.customer_connect_secs);
     for entry in entries {
-        let mut inner = entry.inner.lock().await;
+        let mut inner = entry.lock(state.wake_clock()).await;
         if !inner.wire.customer_seen
             && !inner.machine.is_ended()
             && entry.created.elapsed() >= connect_deadline
@@ -377,5 +381,45 @@ pub async fn sweep_timers(state: &RelayState) {
             deliver(state, &entry, &mut inner);
             state.after_event(&entry, &mut inner);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use super::*;
+    use crate::config::RelayConfig;
+    use crate::source::AddrGroup;
+
+    /// The sweep locks a session only once its recorded wake time has come: a busy session
+    /// (its lock held) with nothing due does not hold the sweep up, and one that is due is
+    /// visited (here: its customer never connected, so it ends).
+    #[tokio::test]
+    async fn the_sweep_locks_only_sessions_whose_wake_time_has_come() {
+        let mut config = RelayConfig::default();
+        config.limits.customer_connect_secs = 1;
+        let state =
+            RelayState::new(config, b"agent-secret-0123456789".to_vec(), "b".repeat(24)).unwrap();
+        let entry = state
+            .create_session(AddrGroup::of(IpAddr::V4(Ipv4Addr::LOCALHOST)))
+            .unwrap();
+        // Never computed yet: the first sweep visits it and records the connect deadline.
+        assert_eq!(entry.wake_ms.load(std::sync::atomic::Ordering::Acquire), 0);
+        sweep_timers(&state).await;
+        let wake = entry.wake_ms.load(std::sync::atomic::Ordering::Acquire);
+        assert!(
+            wake > state.now().0 && wake <= state.now().0 + 1000,
+            "wake {wake}"
+        );
+        let held = entry.inner.lock().await;
+        tokio::time::timeout(Duration::from_millis(500), sweep_timers(&state))
+            .await
+            .expect("the sweep waited for a session with nothing due");
+        drop(held);
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        sweep_timers(&state).await;
+        assert!(entry.inner.lock().await.machine.is_ended());
+        assert!(state.session(entry.id.value()).is_none());
     }
 }
