@@ -6,8 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import {
-  CORPUS, startServer, launch, localContext, loadHelpers, startCapture, takeFrames,
-  startReplayer, applyFrames, snapshotState, checkMirror,
+  CORPUS, startServer, launch, openPair, takeFrames, applyFrames, snapshotState, checkMirror,
 } from './harness.mjs';
 
 const PAGE = '<!DOCTYPE html><html><head><title>t</title></head><body><p id="a">one</p><ul><li>x</li><li>y</li></ul></body></html>';
@@ -29,21 +28,7 @@ after(async () => {
 const bound = (html) => 64 + 8 * html.length;
 
 
-async function session(url) {
-  const cctx = await localContext(browser);
-  const actx = await localContext(browser);
-  const customer = await cctx.newPage();
-  const agent = await actx.newPage();
-  await customer.goto(url, { waitUntil: 'load' });
-  await agent.goto(`${server.base}/agent.html`, { waitUntil: 'load' });
-  await loadHelpers(customer, server.base);
-  await loadHelpers(agent, server.base);
-  await startReplayer(agent);
-  await startCapture(customer);
-  const kf = await takeFrames(customer, false);
-  assert.deepEqual(await applyFrames(agent, kf), [{ ok: true }]);
-  return { customer, agent, close: async () => { await cctx.close(); await actx.close(); } };
-}
+const session = (url) => openPair(browser, server.base, url);
 
 const size = (b64) => Buffer.from(b64, 'base64').length;
 

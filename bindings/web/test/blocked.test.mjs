@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { PNG } from 'pngjs';
 import {
-  startServer, launch, localContext, loadHelpers, startCapture, takeFrames, startReplayer,
+  startServer, launch, localContext, openPair, loadHelpers, startCapture, takeFrames, startReplayer,
   applyFrames, snapshotState, checkMirror,
 } from './harness.mjs';
 
@@ -142,18 +142,8 @@ test('a blocked element keeps its box in the mirror, and the mirror follows its 
 });
 
 test('an object showing its fallback content takes the same room in the mirror as on the page', async () => {
-  const cctx = await localContext(browser);
-  const actx = await localContext(browser);
+  const { customer, agent, close } = await openPair(browser, server.base, `${server.base}/t/plugins.html`);
   try {
-    const customer = await cctx.newPage();
-    const agent = await actx.newPage();
-    await customer.goto(`${server.base}/t/plugins.html`, { waitUntil: 'load' });
-    await agent.goto(`${server.base}/agent.html`, { waitUntil: 'load' });
-    await loadHelpers(customer, server.base);
-    await loadHelpers(agent, server.base);
-    await startReplayer(agent);
-    await startCapture(customer);
-    assert.deepEqual(await applyFrames(agent, await takeFrames(customer, false)), [{ ok: true }]);
     checkMirror(await snapshotState(customer, agent), 'keyframe');
     const read = (mirror) => {
       const doc = mirror ? document.getElementById('mirror').contentDocument : document;
@@ -170,24 +160,13 @@ test('an object showing its fallback content takes the same room in the mirror a
     assert.equal(styles.length, 2);
     assert.match(styles[0], /^display:inline-block;vertical-align:text-bottom;box-sizing:border-box;width:480px;height:30\d(\.\d+)?px;margin:0px 0px 0px 0px$/);
   } finally {
-    await cctx.close();
-    await actx.close();
+    await close();
   }
 });
 
 test('a placeholder where the page draws nothing is empty in the mirror, with a thin withheld marker at its edge', async () => {
-  const cctx = await localContext(browser);
-  const actx = await localContext(browser);
+  const { customer, agent, close } = await openPair(browser, server.base, `${server.base}/t/nothing.html`);
   try {
-    const customer = await cctx.newPage();
-    const agent = await actx.newPage();
-    await customer.goto(`${server.base}/t/nothing.html`, { waitUntil: 'load' });
-    await agent.goto(`${server.base}/agent.html`, { waitUntil: 'load' });
-    await loadHelpers(customer, server.base);
-    await loadHelpers(agent, server.base);
-    await startReplayer(agent);
-    await startCapture(customer);
-    assert.deepEqual(await applyFrames(agent, await takeFrames(customer, false)), [{ ok: true }]);
     checkMirror(await snapshotState(customer, agent), 'keyframe');
     const rect = (el) => {
       const r = el.getBoundingClientRect();
@@ -229,7 +208,6 @@ test('a placeholder where the page draws nothing is empty in the mirror, with a 
     // A dashed line: about half of the edge's pixels.
     assert.ok(edgeMarked >= edge / 3 && edgeMarked < edge, `the withheld marker: ${edgeMarked} of ${edge} edge pixels`);
   } finally {
-    await cctx.close();
-    await actx.close();
+    await close();
   }
 });

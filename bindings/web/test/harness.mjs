@@ -183,6 +183,35 @@ export async function applyFrames(agent, frames) {
 }
 
 /**
+ * A customer page at `url` and an agent page with a replayer, each in its own context, capture
+ * started and its keyframe applied (asserted ok). `agentViewport` sizes the agent's window.
+ * `close()` ends both contexts.
+ */
+export async function openPair(browser, base, url, { agentViewport } = {}) {
+  const cctx = await localContext(browser);
+  const actx = await localContext(browser, agentViewport);
+  const close = async () => {
+    await cctx.close();
+    await actx.close();
+  };
+  try {
+    const customer = await cctx.newPage();
+    const agent = await actx.newPage();
+    await customer.goto(url, { waitUntil: 'load' });
+    await agent.goto(`${base}/agent.html`, { waitUntil: 'load' });
+    await loadHelpers(customer, base);
+    await loadHelpers(agent, base);
+    await startReplayer(agent);
+    await startCapture(customer);
+    assert.deepEqual(await applyFrames(agent, await takeFrames(customer, false)), [{ ok: true }]);
+    return { customer, agent, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+/**
  * Asserts what every browser test checks after a batch (`state` from `snapshotState`): the
  * engine's live tree equals the page as the capture reads it, the fingerprints agree, the
  * agent's mirror equals what the capture says agents hold, and the mirror iframe's DOM (nested

@@ -8,8 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, launch, localContext, loadHelpers, startCapture, takeFrames,
-  startReplayer, applyFrames, snapshotState, checkMirror,
+  startServer, launch, openPair, takeFrames, applyFrames, snapshotState, checkMirror,
 } from './harness.mjs';
 
 const rows = Array.from({ length: 60 }, (_, i) => `<p style="height:40px;margin:0">row ${i}</p>`).join('');
@@ -27,18 +26,8 @@ after(async () => {
 });
 
 test("the mirror keeps the customer's scroll offsets when its own layout changes above the viewport later", async () => {
-  const cctx = await localContext(browser);
-  const actx = await localContext(browser);
+  const { customer, agent, close } = await openPair(browser, server.base, `${server.base}/t/rows.html`);
   try {
-    const customer = await cctx.newPage();
-    const agent = await actx.newPage();
-    await customer.goto(`${server.base}/t/rows.html`, { waitUntil: 'load' });
-    await agent.goto(`${server.base}/agent.html`, { waitUntil: 'load' });
-    await loadHelpers(customer, server.base);
-    await loadHelpers(agent, server.base);
-    await startReplayer(agent);
-    await startCapture(customer);
-    assert.deepEqual(await applyFrames(agent, await takeFrames(customer, false)), [{ ok: true }]);
     await customer.evaluate(() => window.scrollTo(0, 1000));
     await customer.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
     assert.deepEqual(await applyFrames(agent, await takeFrames(customer)), [{ ok: true }]);
@@ -62,7 +51,6 @@ test("the mirror keeps the customer's scroll offsets when its own layout changes
     state = await snapshotState(customer, agent);
     assert.deepEqual(state.a.scroll, state.c.scroll);
   } finally {
-    await cctx.close();
-    await actx.close();
+    await close();
   }
 });
