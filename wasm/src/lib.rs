@@ -156,23 +156,14 @@ impl CaptureEngine {
     /// elements the batch added must be measured first: `take_unmeasured` names them, and the
     /// next call, with their boxes, begins.
     pub fn keyframe_late(&mut self, ops: &[u32], text: &str) -> Result<bool, JsError> {
-        let capture = self
+        let prepared = self
             .capture
-            .as_mut()
-            .filter(|c| c.seq() == 0 && c.keyframe_phase() == KeyframePhase::Idle)
-            .ok_or_else(|| JsError::new("no keyframe prepared"))?;
-        apply_batch(
-            capture.tree_mut(),
-            &mut self.handles,
-            ops,
-            text,
-            &mut self.freed,
-        )
-        .map_err(|e| JsError::new(&e.to_string()))?;
-        let unmeasured = capture.take_unmeasured_blocked();
-        let unmeasured = self.handles_of(unmeasured);
-        if !unmeasured.is_empty() {
-            self.unmeasured = unmeasured;
+            .as_ref()
+            .is_some_and(|c| c.seq() == 0 && c.keyframe_phase() == KeyframePhase::Idle);
+        if !prepared {
+            return Err(JsError::new("no keyframe prepared"));
+        }
+        if self.apply_ops(ops, text)? {
             return Ok(false);
         }
         self.capture
@@ -219,18 +210,7 @@ impl CaptureEngine {
             // Its frame would be lost: the page finishes `keyframe_encode_step` first.
             return Err(JsError::new("a keyframe is being encoded"));
         }
-        apply_batch(
-            capture.tree_mut(),
-            &mut self.handles,
-            ops,
-            text,
-            &mut self.freed,
-        )
-        .map_err(|e| JsError::new(&e.to_string()))?;
-        let unmeasured = capture.take_unmeasured_blocked();
-        let unmeasured = self.handles_of(unmeasured);
-        if !unmeasured.is_empty() {
-            self.unmeasured = unmeasured;
+        if self.apply_ops(ops, text)? {
             return Ok(Vec::new());
         }
         let capture = self.capture.as_mut().expect("checked above");
@@ -262,6 +242,28 @@ impl CaptureEngine {
     /// `has = 0` when it cannot) before the next frame is made; each is named once.
     pub fn take_unmeasured(&mut self) -> Vec<u32> {
         std::mem::take(&mut self.unmeasured)
+    }
+
+    /// Applies a batch of edits to the capture's live tree (there must be a capture); returns
+    /// whether blocked elements it added must be measured before a frame is made
+    /// (`take_unmeasured` names them).
+    fn apply_ops(&mut self, ops: &[u32], text: &str) -> Result<bool, JsError> {
+        let capture = self.capture.as_mut().expect("a capture");
+        apply_batch(
+            capture.tree_mut(),
+            &mut self.handles,
+            ops,
+            text,
+            &mut self.freed,
+        )
+        .map_err(|e| JsError::new(&e.to_string()))?;
+        let unmeasured = capture.take_unmeasured_blocked();
+        let unmeasured = self.handles_of(unmeasured);
+        if unmeasured.is_empty() {
+            return Ok(false);
+        }
+        self.unmeasured = unmeasured;
+        Ok(true)
     }
 
     fn handles_of(&self, nodes: Vec<cobrowse_engine::NodeId>) -> Vec<u32> {
