@@ -254,10 +254,13 @@ async function firstKeyframe(context, base, name) {
   if (BEFORE) await page.evaluate(() => globalThis.keyframeMsInPage('cobrowseBefore'));
   await stopKeyframeCaptures(page);
   await page.evaluate(() => JSON.stringify(globalThis.rrwebSnapshot(document)).length);
-  const res = { ours: [], before: [], rr: [] };
+  const res = { ours: [], before: [], rr: [], empty: [] };
   let kf;
   let json;
   for (let i = 0; i < 3; i++) {
+    // The harness's own cost per timed run (an evaluate that does nothing, traced the same
+    // way): in every side's figure alike.
+    res.empty.push(await longestTask(page, () => page.evaluate(() => ({ ms: 0 }))));
     const o = await longestTask(page, () => page.evaluate((keep) => globalThis.keyframeMsInPage('cobrowse', keep), i === 0));
     await stopKeyframeCaptures(page);
     res.ours.push(o);
@@ -283,6 +286,7 @@ async function firstKeyframe(context, base, name) {
     oursCpu: mid(res.ours, (x) => x.totalCpuMs),
     beforeCpu: mid(res.before, (x) => x.totalCpuMs),
     rrCpu: mid(res.rr, (x) => x.totalCpuMs),
+    emptyCpu: mid(res.empty, (x) => x.totalCpuMs),
     oursLongestCpu: Math.max(...res.ours.map((x) => x.longestTaskCpuMs).filter((x) => !Number.isNaN(x))),
     oursBytes: kf,
     rrJson: json,
@@ -335,6 +339,7 @@ async function corpusBench() {
         kfCpuOurs: kf.oursCpu,
         kfCpuBefore: kf.beforeCpu,
         kfCpuRr: kf.rrCpu,
+        kfCpuEmpty: kf.emptyCpu,
         kfLongestCpuOurs: kf.oursLongestCpu,
         bytesOurs: sum(oursDeltas.map((b) => b.length)),
         bytesRr: sum(rrIncr.map((b) => b.length)),
@@ -398,6 +403,10 @@ async function corpusBench() {
       medianCpuRrweb: median(rows.map((r) => r.kfCpuRr)),
       medianCpuRatio: median(rows.map((r) => r.kfCpuOurs / r.kfCpuRr)),
       totalCpuRatio: sum(rows.map((r) => r.kfCpuOurs)) / sum(rows.map((r) => r.kfCpuRr)),
+      // Net of the harness's own cost per timed run (`kfCpuEmpty`, an evaluate doing nothing).
+      medianCpuEmpty: median(rows.map((r) => r.kfCpuEmpty)),
+      totalNetCpuRatio: sum(rows.map((r) => r.kfCpuOurs - r.kfCpuEmpty)) / sum(rows.map((r) => r.kfCpuRr - r.kfCpuEmpty)),
+      totalNetCpuRatioBefore: BEFORE ? sum(rows.map((r) => r.kfCpuBefore - r.kfCpuEmpty)) / sum(rows.map((r) => r.kfCpuRr - r.kfCpuEmpty)) : null,
       medianCpuRatioBefore: BEFORE ? median(rows.map((r) => r.kfCpuBefore / r.kfCpuRr)) : null,
       totalCpuRatioBefore: BEFORE ? sum(rows.map((r) => r.kfCpuBefore)) / sum(rows.map((r) => r.kfCpuRr)) : null,
       longestTaskCpuOurs: Math.max(...rows.map((r) => r.kfLongestCpuOurs)),
