@@ -7,6 +7,9 @@
 //   node benches/browser/bench.mjs --memory 10000      # memory over 10,000 batches
 //   node benches/browser/bench.mjs --profile --pages 3 # CPU profile: our JS / engine / GC
 //   ... --before DIR                                   # also a copy of another build's dist/
+//   node benches/browser/bench.mjs --keyframe-profile --pages 8 [--runs R] [--top N] [--before DIR]
+//                                                      # first keyframe's CPU by function (self and
+//                                                      # inclusive), of DIR's build when given
 //
 // Main-thread CPU is Chromium's own TaskDuration metric (CDP Performance.getMetrics) around
 // the workload, so asynchronous work (rrweb's mutation callbacks, our batches) is counted the
@@ -247,16 +250,23 @@ async function firstKeyframe(context, base, name) {
   // Warm-up (JIT, wasm instantiation) for each, then 3 interleaved runs; ms is wall time to
   // the keyframe, cpu the page's CPU time in tasks meanwhile (a trace).
   await page.evaluate(() => globalThis.keyframeMsInPage('cobrowse'));
+  await stopKeyframeCaptures(page);
   if (BEFORE) await page.evaluate(() => globalThis.keyframeMsInPage('cobrowseBefore'));
+  await stopKeyframeCaptures(page);
   await page.evaluate(() => JSON.stringify(globalThis.rrwebSnapshot(document)).length);
-  const res = { ours: [], before: [], rr: [] };
+  const res = { ours: [], before: [], rr: [], empty: [] };
   let kf;
   let json;
   for (let i = 0; i < 3; i++) {
+    // The harness's own cost per timed run (an evaluate that does nothing, traced the same
+    // way): in every side's figure alike.
+    res.empty.push(await longestTask(page, () => page.evaluate(() => ({ ms: 0 }))));
     const o = await longestTask(page, () => page.evaluate((keep) => globalThis.keyframeMsInPage('cobrowse', keep), i === 0));
+    await stopKeyframeCaptures(page);
     res.ours.push(o);
     kf = kf ?? o.result.frame;
     if (BEFORE) res.before.push(await longestTask(page, () => page.evaluate(() => globalThis.keyframeMsInPage('cobrowseBefore'))));
+    await stopKeyframeCaptures(page);
     const r = await longestTask(page, () => page.evaluate(() => {
       const t = performance.now();
       const j = JSON.stringify(globalThis.rrwebSnapshot(document));
@@ -276,6 +286,7 @@ async function firstKeyframe(context, base, name) {
     oursCpu: mid(res.ours, (x) => x.totalCpuMs),
     beforeCpu: mid(res.before, (x) => x.totalCpuMs),
     rrCpu: mid(res.rr, (x) => x.totalCpuMs),
+    emptyCpu: mid(res.empty, (x) => x.totalCpuMs),
     oursLongestCpu: Math.max(...res.ours.map((x) => x.longestTaskCpuMs).filter((x) => !Number.isNaN(x))),
     oursBytes: kf,
     rrJson: json,
@@ -328,6 +339,7 @@ async function corpusBench() {
         kfCpuOurs: kf.oursCpu,
         kfCpuBefore: kf.beforeCpu,
         kfCpuRr: kf.rrCpu,
+        kfCpuEmpty: kf.emptyCpu,
         kfLongestCpuOurs: kf.oursLongestCpu,
         bytesOurs: sum(oursDeltas.map((b) => b.length)),
         bytesRr: sum(rrIncr.map((b) => b.length)),
@@ -391,6 +403,10 @@ async function corpusBench() {
       medianCpuRrweb: median(rows.map((r) => r.kfCpuRr)),
       medianCpuRatio: median(rows.map((r) => r.kfCpuOurs / r.kfCpuRr)),
       totalCpuRatio: sum(rows.map((r) => r.kfCpuOurs)) / sum(rows.map((r) => r.kfCpuRr)),
+      // Net of the harness's own cost per timed run (`kfCpuEmpty`, an evaluate doing nothing).
+      medianCpuEmpty: median(rows.map((r) => r.kfCpuEmpty)),
+      totalNetCpuRatio: sum(rows.map((r) => r.kfCpuOurs - r.kfCpuEmpty)) / sum(rows.map((r) => r.kfCpuRr - r.kfCpuEmpty)),
+      totalNetCpuRatioBefore: BEFORE ? sum(rows.map((r) => r.kfCpuBefore - r.kfCpuEmpty)) / sum(rows.map((r) => r.kfCpuRr - r.kfCpuEmpty)) : null,
       medianCpuRatioBefore: BEFORE ? median(rows.map((r) => r.kfCpuBefore / r.kfCpuRr)) : null,
       totalCpuRatioBefore: BEFORE ? sum(rows.map((r) => r.kfCpuBefore)) / sum(rows.map((r) => r.kfCpuRr)) : null,
       longestTaskCpuOurs: Math.max(...rows.map((r) => r.kfLongestCpuOurs)),
@@ -471,7 +487,9 @@ function keyframeMsInPage(libName, keep = false) {
         return;
       }
       const doneMs = performance.now() - t;
-      cap.stop();
+      // Stopped in a task of its own after the traced run (`stopKeyframeCapture`): tearing the
+      // capture down is not part of making the keyframe (rrweb-snapshot's side has none).
+      globalThis.__kfCaptures = [...(globalThis.__kfCaptures ?? []), cap];
       resolve({ ms, doneMs, bytes, frame });
     };
     cap = lib.startCapture({
@@ -484,6 +502,13 @@ function keyframeMsInPage(libName, keep = false) {
       },
     });
     if (ms !== null) done();
+  });
+}
+
+/** Stops the captures `keyframeMsInPage` left running (in a task of their own, untimed). */
+async function stopKeyframeCaptures(page) {
+  await page.evaluate(() => {
+    for (const c of (globalThis.__kfCaptures ?? []).splice(0)) c.stop();
   });
 }
 
@@ -520,7 +545,9 @@ async function largeBench(n) {
     const runs = { ours: [], before: [], rrwebSnapshot: [] };
     for (let i = 0; i < 3; i++) {
       runs.ours.push(await longestTask(page, () => page.evaluate(keyframeMsInPage, 'cobrowse')));
+      await stopKeyframeCaptures(page);
       if (BEFORE) runs.before.push(await longestTask(page, () => page.evaluate(keyframeMsInPage, 'cobrowseBefore')));
+      await stopKeyframeCaptures(page);
       runs.rrwebSnapshot.push(await longestTask(page, () => page.evaluate(() => {
         const t = performance.now();
         const json = JSON.stringify(globalThis.rrwebSnapshot(document));
@@ -625,10 +652,14 @@ async function profileBench() {
       await cdp.send('Profiler.enable');
       await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
       await page.evaluate(() => globalThis.keyframeMsInPage('cobrowse'));
+      await stopKeyframeCaptures(page);
       await cdp.send('Profiler.start');
       const kfMs = await page.evaluate(async () => {
         const ms = [];
-        for (let i = 0; i < 3; i++) ms.push((await globalThis.keyframeMsInPage('cobrowse')).ms);
+        for (let i = 0; i < 3; i++) {
+          ms.push((await globalThis.keyframeMsInPage('cobrowse')).ms);
+          for (const c of globalThis.__kfCaptures.splice(0)) c.stop();
+        }
         return ms;
       });
       const kf = (await cdp.send('Profiler.stop')).profile;
@@ -653,7 +684,101 @@ async function profileBench() {
   }
 }
 
+/** Where the first keyframe's CPU goes, per corpus page: R keyframes in a row under a CDP CPU
+ * profile (50 µs sampling) and a trace; each function's self and inclusive share of the
+ * non-idle samples, as ms of thread CPU per keyframe (share x the trace's thread CPU / R).
+ * Every frame counts, the browser's own (DOM getters, style, layout, GC) included, so the
+ * inclusive figure of a function of ours holds the DOM reads it makes. Profiles the `--before`
+ * build when given (an unminified build for names), else `dist/`. rrweb-snapshot's keyframe
+ * CPU in the same page is the reference. */
+async function keyframeProfileBench() {
+  const all = await corpusPages();
+  const pages = seededSample(all, Number(args.pages ?? 8), SEED);
+  const runs = Number(args.runs ?? 10);
+  const lib = BEFORE ? 'cobrowseBefore' : 'cobrowse';
+  const server = await startServer(await beforeFiles());
+  const browser = await launch();
+  const context = await localContext(browser);
+  const totals = new Map();
+  let cpuSum = 0;
+  let rrSum = 0;
+  try {
+    for (const name of pages) {
+      const page = await context.newPage();
+      await page.goto(`${server.base}/corpus/${name}`, { waitUntil: 'load' });
+      await loadHelpers(page, server.base);
+      await loadBefore(page, server.base);
+      await page.evaluate(RRWEB_SNAPSHOT);
+      await page.evaluate(`globalThis.keyframeMsInPage = ${keyframeMsInPage};`);
+      for (let i = 0; i < 2; i++) {
+        await page.evaluate((l) => globalThis.keyframeMsInPage(l), lib);
+        await stopKeyframeCaptures(page);
+      }
+      const rr = await longestTask(page, () => page.evaluate((r) => {
+        for (let i = 0; i < r; i++) JSON.stringify(globalThis.rrwebSnapshot(document));
+      }, runs));
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 50 });
+      // One profile and trace per keyframe; the capture is stopped after each (not profiled).
+      const fns = new Map();
+      let pageCpu = 0;
+      for (let i = 0; i < runs; i++) {
+        await cdp.send('Profiler.start');
+        const traced = await longestTask(page, () => page.evaluate((l) => globalThis.keyframeMsInPage(l), lib));
+        const shares = functionShares((await cdp.send('Profiler.stop')).profile);
+        await stopKeyframeCaptures(page);
+        pageCpu += traced.totalCpuMs;
+        for (const [f, v] of shares) fns.set(f, (fns.get(f) ?? 0) + v * traced.totalCpuMs);
+      }
+      await cdp.detach();
+      await page.close();
+      const perKf = pageCpu / runs;
+      for (const [f, v] of fns) fns.set(f, v / pageCpu);
+      cpuSum += perKf;
+      rrSum += rr.totalCpuMs / runs;
+      for (const [f, v] of fns) totals.set(f, (totals.get(f) ?? 0) + v * perKf);
+      const top = [...fns].filter(([f]) => !f.startsWith('[incl]')).sort((a, b) => b[1] - a[1]).slice(0, Number(args.top ?? 12));
+      console.error(JSON.stringify({
+        page: name.slice(0, 12), cpuMsPerKeyframe: +perKf.toFixed(2), rrwebSnapshotCpuMs: +(rr.totalCpuMs / runs).toFixed(2),
+        topSelf: top.map(([f, v]) => `${f} ${(v * perKf).toFixed(2)}`),
+      }));
+    }
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+  const sorted = (incl) => [...totals].filter(([f]) => f.startsWith('[incl]') === incl).sort((a, b) => b[1] - a[1])
+    .slice(0, Number(args.top ?? 40)).map(([f, v]) => `${f} ${v.toFixed(2)} (${(100 * v / cpuSum).toFixed(1)}%)`);
+  console.log(JSON.stringify({ pages: pages.length, runs, sumCpuMsPerKeyframe: +cpuSum.toFixed(1), sumRrwebSnapshotCpuMs: +rrSum.toFixed(1), self: sorted(false), inclusive: sorted(true) }, null, 2));
+}
+
+/** Self and inclusive (`[incl] name`) shares of a CPU profile's non-idle samples by function
+ * (`name@file`; the page's and the browser's frames too). */
+function functionShares(profile) {
+  const byNode = new Map();
+  for (const id of profile.samples) byNode.set(id, (byNode.get(id) ?? 0) + 1);
+  const byId = new Map(profile.nodes.map((nd) => [nd.id, nd]));
+  const parent = new Map();
+  for (const nd of profile.nodes) for (const c of nd.children ?? []) parent.set(c, nd.id);
+  const label = (cf) => `${cf.functionName || '(anonymous)'}${cf.url ? `@${path.basename(cf.url)}` : ''}`;
+  const out = new Map();
+  let total = 0;
+  for (const [id, n] of byNode) {
+    const nd = byId.get(id);
+    if (nd.callFrame.functionName === '(idle)') continue;
+    total += n;
+    out.set(label(nd.callFrame), (out.get(label(nd.callFrame)) ?? 0) + n);
+    const names = new Set();
+    for (let cur = id; cur !== undefined; cur = parent.get(cur)) names.add(`[incl] ${label(byId.get(cur).callFrame)}`);
+    for (const f of names) out.set(f, (out.get(f) ?? 0) + n);
+  }
+  for (const [f, v] of out) out.set(f, v / Math.max(1, total));
+  return out;
+}
+
 if (args.large) await largeBench(Number(args.large));
+else if (args['keyframe-profile'] !== undefined) await keyframeProfileBench();
 else if (args.profile !== undefined) await profileBench();
 else if (args.memory) await memoryBench(Number(args.memory));
 else await corpusBench();

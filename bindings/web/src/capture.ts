@@ -104,6 +104,11 @@ export class CaptureImpl implements Capture {
   private walk: KeyframeWalk | null = null;
   private readonly batchOps = new OpWriter();
   private readonly batchKids: number[] = [];
+  /** One writer and child-list array for every piece of a keyframe (its start, each slice of
+   * the walk, the late batch), reused: the engine copies the ops it is given, and a fresh
+   * writer per slice grew (allocated and copied) its buffer again for every keyframe. */
+  private readonly keyframeOps = new OpWriter(KEYFRAME_OPS);
+  private readonly keyframeKids: number[] = [];
   private scheduled = false;
   /** Runs a scheduled batch in a task after the animation frame's rendering (see `schedule`). */
   private afterFrame: MessageChannel | null = null;
@@ -288,7 +293,8 @@ export class CaptureImpl implements Capture {
     this.frameWatch.releaseAll();
     this.blocked.reset();
     this.engine.keyframe_begin();
-    const w = new OpWriter();
+    const w = this.keyframeOps;
+    w.reset();
     w.u(OP_BIND_DOCUMENT);
     const doc = this.bind(document);
     w.u(doc);
@@ -331,8 +337,7 @@ export class CaptureImpl implements Capture {
     const walk = this.walk!;
     if (walk.phase === 'walk') {
       if (!this.walkNodes(walk, deadline)) return false;
-      const w = new OpWriter();
-      const kids: number[] = [];
+      const [w, kids] = this.keyframeWriter();
       this.collect(w, kids);
       if (!w.empty || kids.length > 0) {
         const [ops, text] = finish(w, kids);
@@ -375,8 +380,7 @@ export class CaptureImpl implements Capture {
     walk.root = document.documentElement;
     walk.deadline = deadline;
     walk.work = 0;
-    const w = new OpWriter();
-    const kids: number[] = [];
+    const [w, kids] = this.keyframeWriter();
     while (walk.list !== null || walk.nodes.length > 0) {
       if (walk.list !== null) {
         if (!this.walkList(walk, w, kids)) break;
@@ -394,8 +398,7 @@ export class CaptureImpl implements Capture {
    * blocked elements the engine names, as the late batch that begins the keyframe's encoding
    * (with a second batch when it blocked more elements that must be measured first). */
   private lateBatch(): void {
-    const w = new OpWriter();
-    const kids: number[] = [];
+    const [w, kids] = this.keyframeWriter();
     this.collect(w, kids);
     const handles = this.engine.take_unmeasured();
     if (handles.length > 0) this.blocked.measureNew(w, handles, (h) => this.nodes.get(h));
@@ -403,11 +406,19 @@ export class CaptureImpl implements Capture {
     let begun = this.engine.keyframe_late(ops, text);
     this.forgetFreed();
     while (!begun) {
-      const more = new OpWriter();
+      const [more] = this.keyframeWriter();
       this.blocked.measureNew(more, this.engine.take_unmeasured(), (h) => this.nodes.get(h));
       const [ops2, text2] = more.finish();
       begun = this.engine.keyframe_late(ops2, text2);
     }
+  }
+
+  /** The keyframe's writer and child-list array, emptied (what was written before was handed
+   * to the engine, which copied it). */
+  private keyframeWriter(): [OpWriter, number[]] {
+    this.keyframeOps.reset();
+    this.keyframeKids.length = 0;
+    return [this.keyframeOps, this.keyframeKids];
   }
 
   /** Takes the next node of the walk: lists its children (an ordinary element's through
@@ -1304,6 +1315,9 @@ interface KeyframeWalk {
 type KeyframePhase = 'walk' | 'prepare' | 'encode' | 'settle';
 /** Nodes of engine work between two reads of the clock (about 0.3-1 ms at 100,000 nodes). */
 const STEP_NODES = 2048;
+/** Ops the keyframe's writer holds before it grows (256 KB; an ordinary page's walk writes
+ * 10,000-60,000). */
+const KEYFRAME_OPS = 1 << 16;
 /** Nodes created between two reads of the clock. */
 const WORK_CHECK = 64;
 
@@ -1347,6 +1361,11 @@ function listedGenerically(el: Element): boolean {
 
 /** An element's attribute list (count, then namespace, name and value as captured). */
 function writeAttrList(w: OpWriter, el: Element, base: string): void {
+  // `attributes` makes (and keeps) a NamedNodeMap per element: not for one without any.
+  if (!el.hasAttributes()) {
+    w.u(0);
+    return;
+  }
   const attrs = el.attributes;
   const n = attrs.length;
   w.u(n);

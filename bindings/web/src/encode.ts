@@ -37,9 +37,15 @@ export const NULL_STR = 0xffffffff;
  * keyframe of a large page writes millions of them.
  */
 export class OpWriter {
-  private buf = new Uint32Array(256);
+  private buf: Uint32Array;
   private n = 0;
   private parts: string[] = [];
+
+  /** `capacity`: ops before the first growth (a writer reused for a whole keyframe starts
+   * large: each growth allocates and copies). */
+  constructor(capacity = 256) {
+    this.buf = new Uint32Array(capacity);
+  }
 
   u(v: number): void {
     if (this.n === this.buf.length) this.grow();

@@ -12,8 +12,29 @@ const SCHEME = /^[a-zA-Z][a-zA-Z0-9+.-]*:/;
 const EDGES = /^[\u0000-\u0020]+|[\u0000-\u0020]+$/g;
 const TAB_NL = /[\t\n\r]/g;
 
+// The last results of `absoluteUrl` for one base (a page repeats its links, image and
+// style URLs: the keyframe resolved each again with the URL parser). A pure function of
+// (value, base): emptied when the base changes, and when full.
+const RESOLVED_MAX = 4096;
+const resolved = new Map<string, string>();
+let resolvedBase = '';
+
 /** `value` resolved against `base` when it is a relative reference; otherwise `value`. */
 export function absoluteUrl(value: string, base: string): string {
+  if (base !== resolvedBase) {
+    resolved.clear();
+    resolvedBase = base;
+  }
+  let r = resolved.get(value);
+  if (r === undefined) {
+    r = resolve(value, base);
+    if (resolved.size >= RESOLVED_MAX) resolved.clear();
+    resolved.set(value, r);
+  }
+  return r;
+}
+
+function resolve(value: string, base: string): string {
   const t = value.replace(EDGES, '');
   if (t === '' || t.startsWith('#') || SCHEME.test(t.replace(TAB_NL, ''))) return value;
   try {

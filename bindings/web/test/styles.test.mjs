@@ -118,6 +118,46 @@ test('relative URLs reach the mirror absolute, against the base URL', async () =
   }
 });
 
+test('the same relative URL under another base URL resolves against that base (keyframe and delta)', async () => {
+  const s = await session(`${server.base}/assets/v2/urls.html`);
+  const B = `${server.base}/assets/v2/`;
+  const B3 = `${server.base}/assets/v3/`;
+  try {
+    assert.deepEqual(await mirrorAttrs(s.agent, [['img', 'src'], ['a', 'href']]), { 'img.src': `${B}pic.png`, 'a.href': `${B}page?q=1#top` });
+    // The document's base changes; the same values written again resolve against the new base.
+    await s.customer.evaluate(() => {
+      document.querySelector('base').setAttribute('href', '/assets/v3/');
+      const img = document.createElement('img');
+      img.id = 'img2';
+      img.setAttribute('src', 'pic.png');
+      document.body.append(img);
+      document.getElementById('a').setAttribute('href', 'page?q=1#top');
+    });
+    assert.ok((await applyFrames(s.agent, await takeFrames(s.customer))).every((r) => r.ok));
+    assert.deepEqual(await mirrorAttrs(s.agent, [['img', 'src'], ['img2', 'src'], ['a', 'href']]), {
+      'img.src': `${B}pic.png`,
+      'img2.src': `${B3}pic.png`,
+      'a.href': `${B3}page?q=1#top`,
+    });
+    // A keyframe made afresh: every relative URL against the new base.
+    await s.customer.evaluate(() => globalThis.__cap.stop());
+    await startCapture(s.customer);
+    const agent2 = await s.agent.context().newPage();
+    await agent2.goto(`${server.base}/agent.html`, { waitUntil: 'load' });
+    await loadHelpers(agent2, server.base);
+    await startReplayer(agent2);
+    assert.deepEqual(await applyFrames(agent2, await takeFrames(s.customer, false)), [{ ok: true }]);
+    assert.deepEqual(await mirrorAttrs(agent2, [['img', 'src'], ['img2', 'src'], ['a', 'href'], ['v', 'poster']]), {
+      'img.src': `${B3}pic.png`,
+      'img2.src': `${B3}pic.png`,
+      'a.href': `${B3}page?q=1#top`,
+      'v.poster': `${B3}poster.jpg`,
+    });
+  } finally {
+    await s.close();
+  }
+});
+
 /** The customer's rules (URLs as the capture resolves them) and the mirror's, per sheet. */
 async function rules(s) {
   const c = await s.customer.evaluate((fn) => {
