@@ -16,11 +16,15 @@ const TAB_NL = /[\t\n\r]/g;
 // style URLs: the keyframe resolved each again with the URL parser). A pure function of
 // (value, base): emptied when the base changes, and when full.
 const RESOLVED_MAX = 4096;
+/** Values longer than this (UTF-16 units) are resolved without the memo. */
+const RESOLVED_VALUE_MAX = 2048;
 const resolved = new Map<string, string>();
 let resolvedBase = '';
 
 /** `value` resolved against `base` when it is a relative reference; otherwise `value`. */
 export function absoluteUrl(value: string, base: string): string {
+  // A long value (a data: URL, an inline image) is not kept alive by the memo.
+  if (value.length > RESOLVED_VALUE_MAX) return resolve(value, base);
   if (base !== resolvedBase) {
     resolved.clear();
     resolvedBase = base;
