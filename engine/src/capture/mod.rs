@@ -527,6 +527,39 @@ mod tests {
         assert_eq!(agent.fingerprint(), cap.tree().fingerprint());
     }
 
+    /// A batch that removes a node and inserts a new one with the same content in its place
+    /// (what `el.innerHTML = el.innerHTML` does) beside another edit of the same parent costs
+    /// only that edit: the new node has no wire id yet, and the diff's anonymous phases
+    /// (`Differ::match_children` after identity) pair it with the removed one. So the capture
+    /// does reach the anonymous matcher (BENCHMARKS.md, bundle size, branch `bundle9c`).
+    #[test]
+    fn a_node_recreated_with_the_same_content_costs_nothing_beside_another_edit() {
+        let mut cap = Capture::new(Rules::default(), parse_document_str("<p>x</p><p>y</p>"));
+        let mut agent = Mirror::default();
+        agent.apply_frame(&cap.keyframe(), &mut ()).unwrap();
+        let t = cap.tree_mut();
+        let b = body(t);
+        let old = t.first_child(b).unwrap();
+        let p = t.create_element(html_name("p"), Default::default());
+        let x = t.create(crate::dom::tree::NodeData::Text("x".into()));
+        t.append(p, x);
+        t.insert_before(old, p);
+        t.remove(old);
+        let y = t.first_child(t.last_child(b).unwrap()).unwrap();
+        t.set_character_data(y, "z");
+        let yw = t.wire_id(y);
+        agent.apply_frame(&cap.delta().unwrap(), &mut ()).unwrap();
+        assert_eq!(
+            cap.last_mutations(),
+            [Mutation::SetText {
+                node: yw,
+                text: "z".into(),
+            }]
+        );
+        assert!(agent.tree().same_tree(cap.shadow().tree()));
+        assert_eq!(agent.fingerprint(), cap.tree().fingerprint());
+    }
+
     /// A new document (a reload) becomes one delta against what the agents hold, and the
     /// mirror's `keyframe()` re-encodes exactly what it holds.
     #[test]
