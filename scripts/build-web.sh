@@ -27,15 +27,15 @@ fi
 
 rm -rf "$WEB/build/pkg" "$WEB/build/pkg-customer" "$WEB/dist"
 mkdir -p "$WEB/build/pkg" "$WEB/build/pkg-customer" "$WEB/dist"
-# One module: cargo profile $3 (Cargo.toml: `wasm-release`, fat LTO and one codegen unit;
-# `wasm-customer`, the same at opt-level "s"), wasm-bindgen's glue into build/$1, the optimised
-# module into dist/$2. Further arguments go to cargo.
+# One module: the wasm-release profile (Cargo.toml: fat LTO, one codegen unit, opt-level "s"),
+# wasm-bindgen's glue into build/$1, the optimised module into dist/$2. Further arguments go to
+# cargo (both builds write the same target file, so each is bound before the next build).
 wasm_module() {
-  local pkg="$1" out="$2" profile="$3"
-  shift 3
-  cargo build -p cobrowse-wasm --profile "$profile" --target wasm32-unknown-unknown "$@"
+  local pkg="$1" out="$2"
+  shift 2
+  cargo build -p cobrowse-wasm --profile wasm-release --target wasm32-unknown-unknown "$@"
   wasm-bindgen --target web --out-dir "$WEB/build/$pkg" \
-    "target/wasm32-unknown-unknown/$profile/cobrowse_wasm.wasm"
+    target/wasm32-unknown-unknown/wasm-release/cobrowse_wasm.wasm
   # -O3 keeps the engine fast (-Oz measured slower for a few % of size, TOOLCHAIN.md).
   "$WEB/node_modules/.bin/wasm-opt" -O3 --strip-debug --strip-producers \
     --enable-bulk-memory --enable-reference-types --enable-nontrapping-float-to-int \
@@ -43,11 +43,9 @@ wasm_module() {
     "$WEB/build/$pkg/cobrowse_wasm_bg.wasm" -o "$WEB/dist/$out"
 }
 # The full module (capture and replay): cobrowse.js and the agent console.
-wasm_module pkg cobrowse_bg.wasm wasm-release
-# The customer's module: no `agent` feature (no replayer, no DOM operations for a mirror), and
-# optimised for size (it is downloaded by every customer page; its speed against opt-level 3 is
-# in BENCHMARKS.md, bundle size, branch `bundle9c`).
-wasm_module pkg-customer cobrowse-widget_bg.wasm wasm-customer --no-default-features
+wasm_module pkg cobrowse_bg.wasm
+# The customer's module: no `agent` feature (no replayer, no DOM operations for a mirror).
+wasm_module pkg-customer cobrowse-widget_bg.wasm --no-default-features
 
 bundle() {
   "$WEB/node_modules/.bin/esbuild" "$WEB/src/$1.ts" --bundle --format=esm \
