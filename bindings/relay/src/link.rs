@@ -2,13 +2,15 @@
 //! slow reader costs bounded memory and never stalls the session (it is closed with
 //! [`CLOSE_TOO_SLOW`] and reconnects to a fresh keyframe).
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
 use axum::body::Bytes;
 use cobrowse_engine::protocol::Message;
 use cobrowse_engine::session::{AgentId, Recipient};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use futures_util::task::AtomicWaker;
 
 use crate::small_map::SmallMap;
 
@@ -101,71 +103,123 @@ pub const MAX_QUEUED_BYTES: usize = 16 << 20;
 /// keyframe, so a slow agent costs bounded memory and never stalls the others.
 pub const CLOSE_TOO_SLOW: u16 = 4001;
 
-/// What one connection has queued and not yet written.
+/// One connection's queue, shared by its [`Link`]s (the senders) and its [`Receiver`] (the
+/// writer): the queued messages, what of them is still unwritten, and who is still there.
+///
+/// One heap block per connection (about 120 bytes, the queue's buffer apart): a tokio
+/// unbounded channel costs a 512-byte channel header and a first 32-slot block (1,056 bytes)
+/// per connection whether anything waits or not, plus two `Arc`s for the backlog and the
+/// too-slow flag. The queue is empty almost always (a delta is written as soon as it is
+/// queued), so its buffer is given back once drained past [`KEPT_SLOTS`].
+///
+/// Invariants: `messages` and `bytes` count the [`Outbound::Wire`] messages in `items` (added
+/// before a message is pushed, taken off when the receiver pops it); `senders` is the number
+/// of live [`Link`]s; once it is 0 nothing more is pushed.
 #[derive(Debug, Default)]
-pub struct Backlog {
-    pub(crate) messages: AtomicUsize,
-    pub(crate) bytes: AtomicUsize,
+struct Queue {
+    items: Mutex<VecDeque<Outbound>>,
+    /// The writer waiting for a message or for the last sender to go.
+    waker: AtomicWaker,
+    messages: AtomicUsize,
+    bytes: AtomicUsize,
+    /// Live [`Link`]s.
+    senders: AtomicUsize,
+    /// Set once the too-slow close was queued: nothing more is.
+    closed: AtomicBool,
+    /// Set once the receiver is gone: sends fail.
+    receiver_gone: AtomicBool,
 }
 
-impl Backlog {
-    /// The writer wrote a message of `len` bytes.
-    pub(crate) fn written(&self, len: usize) {
+/// Queue slots kept after the queue drains (a burst's larger buffer is given back).
+const KEPT_SLOTS: usize = 8;
+
+impl Queue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Outbound>> {
+        // A panic while the lock is held leaves the queue itself consistent.
+        self.items.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Pushes unless the receiver is gone; wakes the writer.
+    fn push(&self, out: Outbound) -> bool {
+        if self.receiver_gone.load(Ordering::Acquire) {
+            return false;
+        }
+        self.lock().push_back(out);
+        self.waker.wake();
+        true
+    }
+
+    /// A message of `len` bytes left the queue.
+    fn written(&self, len: usize) {
         self.messages.fetch_sub(1, Ordering::AcqRel);
         self.bytes.fetch_sub(len, Ordering::AcqRel);
     }
 }
 
 /// The sending side of one connection's queue, bounded by [`MAX_QUEUED`] and
-/// [`MAX_QUEUED_BYTES`].
-#[derive(Clone, Debug)]
+/// [`MAX_QUEUED_BYTES`]. Cloning makes another sender of the same queue.
+#[derive(Debug)]
 pub struct Link {
-    tx: UnboundedSender<Outbound>,
-    backlog: Arc<Backlog>,
-    /// Set once the too-slow close was queued: nothing more is.
-    closed: Arc<std::sync::atomic::AtomicBool>,
+    queue: Arc<Queue>,
+}
+
+impl Clone for Link {
+    fn clone(&self) -> Link {
+        self.queue.senders.fetch_add(1, Ordering::AcqRel);
+        Link {
+            queue: self.queue.clone(),
+        }
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        // The last sender gone: the writer sees the queue end once it is drained.
+        if self.queue.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.queue.waker.wake();
+        }
+    }
 }
 
 impl Link {
-    pub(crate) fn new() -> (Link, UnboundedReceiver<Outbound>, Arc<Backlog>) {
-        let (tx, rx) = unbounded_channel();
-        let backlog = Arc::new(Backlog::default());
+    pub(crate) fn new() -> (Link, Receiver) {
+        let queue = Arc::new(Queue {
+            senders: AtomicUsize::new(1),
+            ..Queue::default()
+        });
         (
             Link {
-                tx,
-                backlog: backlog.clone(),
-                closed: Default::default(),
+                queue: queue.clone(),
             },
-            rx,
-            backlog,
+            Receiver { queue },
         )
     }
 
     /// Queues a message; a connection already too far behind gets a close instead (once)
     /// and nothing more. Returns whether the message was queued.
     pub fn send(&self, out: Outbound) -> bool {
+        let q = &*self.queue;
         let len = match &out {
-            Outbound::Control(_) => return self.tx.send(out).is_ok(),
+            Outbound::Control(_) => return q.push(out),
             Outbound::Wire(b) => b.len(),
         };
-        if self.closed.load(Ordering::Acquire) {
+        if q.closed.load(Ordering::Acquire) {
             return false;
         }
-        let messages = self.backlog.messages.fetch_add(1, Ordering::AcqRel);
-        let bytes = self.backlog.bytes.fetch_add(len, Ordering::AcqRel);
+        let messages = q.messages.fetch_add(1, Ordering::AcqRel);
+        let bytes = q.bytes.fetch_add(len, Ordering::AcqRel);
         // One message is always taken into an empty queue, however large (a relay-made
         // keyframe of a big page may exceed the bound on its own).
         if messages >= MAX_QUEUED || (bytes > 0 && bytes + len > MAX_QUEUED_BYTES) {
-            self.backlog.messages.fetch_sub(1, Ordering::AcqRel);
-            self.backlog.bytes.fetch_sub(len, Ordering::AcqRel);
+            q.written(len);
             // Exactly one close, however many messages keep coming.
-            if !self.closed.swap(true, Ordering::AcqRel) {
-                let _ = self.tx.send(Outbound::close(CloseReason::TooSlow));
+            if !q.closed.swap(true, Ordering::AcqRel) {
+                q.push(Outbound::close(CloseReason::TooSlow));
             }
             return false;
         }
-        if self.tx.send(out).is_err() {
-            self.backlog.written(len);
+        if !q.push(out) {
+            q.written(len);
             return false;
         }
         true
@@ -173,7 +227,72 @@ impl Link {
 
     /// Whether both are the same connection.
     pub fn same_channel(&self, other: &Link) -> bool {
-        self.tx.same_channel(&other.tx)
+        Arc::ptr_eq(&self.queue, &other.queue)
+    }
+}
+
+/// The receiving side of one connection's queue (its writer). Taking a message counts it out
+/// of the backlog that [`Link::send`]'s bounds see.
+#[derive(Debug)]
+pub struct Receiver {
+    queue: Arc<Queue>,
+}
+
+impl Receiver {
+    /// The next queued message; `None` once every [`Link`] is gone and the queue is drained.
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Outbound>> {
+        if let Some(out) = self.pop() {
+            return Poll::Ready(Some(out));
+        }
+        self.queue.waker.register(cx.waker());
+        // Read before popping: a sender's last push happens before its drop.
+        let ended = self.queue.senders.load(Ordering::Acquire) == 0;
+        match self.pop() {
+            Some(out) => Poll::Ready(Some(out)),
+            None if ended => Poll::Ready(None),
+            None => Poll::Pending,
+        }
+    }
+
+    /// The next queued message if there is one (tests).
+    #[cfg(test)]
+    fn try_recv(&mut self) -> Option<Outbound> {
+        self.pop()
+    }
+
+    /// Messages and bytes queued and not yet taken.
+    #[cfg(test)]
+    fn backlog(&self) -> (usize, usize) {
+        (
+            self.queue.messages.load(Ordering::Acquire),
+            self.queue.bytes.load(Ordering::Acquire),
+        )
+    }
+
+    fn pop(&mut self) -> Option<Outbound> {
+        let mut items = self.queue.lock();
+        let out = items.pop_front()?;
+        if items.is_empty() && items.capacity() > KEPT_SLOTS {
+            items.shrink_to(KEPT_SLOTS);
+        }
+        drop(items);
+        if let Outbound::Wire(b) = &out {
+            self.queue.written(b.len());
+        }
+        Some(out)
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.queue.receiver_gone.store(true, Ordering::Release);
+        // What was queued is never written: give it back now, not when the last sender goes.
+        let items = std::mem::take(&mut *self.queue.lock());
+        for out in &items {
+            if let Outbound::Wire(b) = out {
+                self.queue.written(b.len());
+            }
+        }
     }
 }
 
@@ -216,10 +335,10 @@ impl Links {
 mod tests {
     use super::*;
 
-    fn drain(rx: &mut UnboundedReceiver<Outbound>) -> (usize, Vec<u16>) {
+    fn drain(rx: &mut Receiver) -> (usize, Vec<u16>) {
         let mut wires = 0;
         let mut closes = Vec::new();
-        while let Ok(out) = rx.try_recv() {
+        while let Some(out) = rx.try_recv() {
             match out {
                 Outbound::Wire(_) => wires += 1,
                 Outbound::Control(Control::Close(reason)) => closes.push(reason.code()),
@@ -239,7 +358,7 @@ mod tests {
 
     #[test]
     fn a_connection_too_far_behind_gets_one_close_and_nothing_more() {
-        let (link, mut rx, _backlog) = Link::new();
+        let (link, mut rx) = Link::new();
         for _ in 0..MAX_QUEUED {
             assert!(link.send(Outbound::Wire(Bytes::from_static(b"x"))));
         }
@@ -253,7 +372,7 @@ mod tests {
 
     #[test]
     fn a_connection_too_many_bytes_behind_is_closed_too() {
-        let (link, mut rx, _backlog) = Link::new();
+        let (link, mut rx) = Link::new();
         let big = Bytes::from(vec![0u8; MAX_QUEUED_BYTES / 4]);
         for _ in 0..4 {
             assert!(link.send(Outbound::Wire(big.clone())));
@@ -264,17 +383,17 @@ mod tests {
 
     #[test]
     fn one_message_larger_than_the_byte_bound_still_goes_through_an_empty_queue() {
-        let (link, mut rx, backlog) = Link::new();
+        let (link, mut rx) = Link::new();
         let huge = Bytes::from(vec![0u8; MAX_QUEUED_BYTES + 1]);
         assert!(link.send(Outbound::Wire(huge.clone())));
         assert!(!link.send(Outbound::Wire(Bytes::from_static(b"x"))));
         assert_eq!(drain(&mut rx), (1, vec![CLOSE_TOO_SLOW]));
-        backlog.written(huge.len());
+        assert_eq!(rx.backlog(), (0, 0));
     }
 
     #[test]
     fn a_draining_writer_keeps_the_connection_below_the_bound() {
-        let (link, mut rx, backlog) = Link::new();
+        let (link, mut rx) = Link::new();
         let big = Bytes::from(vec![0u8; MAX_QUEUED_BYTES / 4]);
         for i in 0..(3 * MAX_QUEUED) {
             let b = if i % 100 == 0 {
@@ -283,12 +402,66 @@ mod tests {
                 Bytes::from_static(b"x")
             };
             assert!(link.send(Outbound::Wire(b)));
-            // What the writer does per message it sends.
-            if let Ok(Outbound::Wire(b)) = rx.try_recv() {
-                backlog.written(b.len());
-            }
+            // What the writer does per message it sends (taking it counts it out).
+            assert!(matches!(rx.try_recv(), Some(Outbound::Wire(_))));
         }
-        assert_eq!(backlog.messages.load(Ordering::Acquire), 0);
-        assert_eq!(backlog.bytes.load(Ordering::Acquire), 0);
+        assert_eq!(rx.backlog(), (0, 0));
+    }
+
+    /// Counts its wake-ups.
+    struct Wakes(AtomicUsize);
+
+    impl futures_util::task::ArcWake for Wakes {
+        fn wake_by_ref(me: &Arc<Self>) {
+            me.0.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    #[test]
+    fn the_queue_wakes_its_writer_and_ends_once_every_link_is_gone_and_it_is_drained() {
+        let wakes = Arc::new(Wakes(AtomicUsize::new(0)));
+        let waker = futures_util::task::waker(wakes.clone());
+        let mut cx = Context::from_waker(&waker);
+        let (link, mut rx) = Link::new();
+        let second = link.clone();
+        assert!(rx.poll_recv(&mut cx).is_pending());
+        assert!(link.send(Outbound::Wire(Bytes::from_static(b"a"))));
+        assert_eq!(wakes.0.load(Ordering::Acquire), 1);
+        drop(link);
+        // One sender is left: no wake, and the queued message still comes first.
+        assert_eq!(wakes.0.load(Ordering::Acquire), 1);
+        assert!(matches!(
+            rx.poll_recv(&mut cx),
+            Poll::Ready(Some(Outbound::Wire(b))) if b == Bytes::from_static(b"a")
+        ));
+        assert!(rx.poll_recv(&mut cx).is_pending());
+        assert!(second.send(Outbound::Control(Control::Ping)));
+        assert_eq!(wakes.0.load(Ordering::Acquire), 2);
+        assert!(matches!(
+            rx.poll_recv(&mut cx),
+            Poll::Ready(Some(Outbound::Control(Control::Ping)))
+        ));
+        assert!(rx.poll_recv(&mut cx).is_pending());
+        // The last sender going wakes the writer, which then sees the queue end.
+        drop(second);
+        assert_eq!(wakes.0.load(Ordering::Acquire), 3);
+        assert!(matches!(rx.poll_recv(&mut cx), Poll::Ready(None)));
+    }
+
+    #[test]
+    fn a_drained_queue_gives_its_buffer_back_and_a_gone_writer_takes_nothing() {
+        let (link, mut rx) = Link::new();
+        for _ in 0..100 {
+            assert!(link.send(Outbound::Wire(Bytes::from_static(b"x"))));
+        }
+        assert!(rx.queue.lock().capacity() >= 100);
+        assert_eq!(drain(&mut rx), (100, vec![]));
+        assert!(rx.queue.lock().capacity() <= KEPT_SLOTS);
+        assert!(link.send(Outbound::Wire(Bytes::from_static(b"x"))));
+        drop(rx);
+        assert!(!link.send(Outbound::Wire(Bytes::from_static(b"x"))));
+        assert!(!link.send(Outbound::Control(Control::Ping)));
+        assert_eq!(link.queue.messages.load(Ordering::Acquire), 0);
+        assert_eq!(link.queue.bytes.load(Ordering::Acquire), 0);
     }
 }

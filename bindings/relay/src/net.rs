@@ -146,7 +146,7 @@ impl Listener for GuardedListener {
                 inner: stream,
                 guard: guard.clone(),
                 timeout: limits.header_timeout(),
-                deadline: Box::pin(tokio::time::sleep(limits.header_timeout())),
+                deadline: Some(Box::pin(tokio::time::sleep(limits.header_timeout()))),
                 seen_generation: 0,
                 _slot: slot,
             };
@@ -167,7 +167,9 @@ pub struct Guarded {
     inner: TcpStream,
     guard: Arc<ConnGuard>,
     timeout: Duration,
-    deadline: Pin<Box<Sleep>>,
+    /// The request-header deadline; dropped once the connection is upgraded (a WebSocket's
+    /// deadlines are its own), so that a long-lived connection does not keep its timer.
+    deadline: Option<Pin<Box<Sleep>>>,
     seen_generation: u64,
     _slot: Slot,
 }
@@ -179,18 +181,25 @@ impl AsyncRead for Guarded {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = &mut *self;
-        if this.guard.phase.load(Ordering::Acquire) == WAITING {
-            let generation = this.guard.generation.load(Ordering::Acquire);
-            if generation != this.seen_generation {
-                this.seen_generation = generation;
-                this.deadline.as_mut().reset(Instant::now() + this.timeout);
+        match this.guard.phase.load(Ordering::Acquire) {
+            WAITING => {
+                if let Some(deadline) = &mut this.deadline {
+                    let generation = this.guard.generation.load(Ordering::Acquire);
+                    if generation != this.seen_generation {
+                        this.seen_generation = generation;
+                        deadline.as_mut().reset(Instant::now() + this.timeout);
+                    }
+                    if deadline.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            "request header deadline",
+                        )));
+                    }
+                }
             }
-            if this.deadline.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "request header deadline",
-                )));
-            }
+            // Upgraded for good: the header deadline is never needed again.
+            UPGRADED => this.deadline = None,
+            _ => {}
         }
         Pin::new(&mut this.inner).poll_read(cx, buf)
     }

@@ -46,9 +46,13 @@ pub async fn upgrade(
         secret: query.get("secret").cloned(),
         invite: query.get("invite").cloned(),
     };
+    // Each message goes to the socket as it is written: tungstenite's write buffer then only
+    // ever holds one message (a burst fed without a flush would grow it, and it keeps its
+    // capacity for the connection's life).
     ws.max_message_size(max)
         .max_frame_size(max)
         .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| run(state, socket, source, proofs))
 }
 
@@ -92,8 +96,8 @@ pub(super) fn run(
     proofs: Proofs,
 ) -> impl Future<Output = ()> {
     let (sink, stream) = socket.split();
-    let (tx, rx, backlog) = Link::new();
-    let writer = Writer::new(sink, rx, backlog);
+    let (tx, rx) = Link::new();
+    let writer = Writer::new(sink, rx);
     let conn = Conn {
         state: state.clone(),
         tx,
@@ -120,34 +124,42 @@ async fn serve(
     // answer. The first ping comes sooner (at most 2 s after the connection opens): its pong
     // gives the agents the customer's round trip at once ([`Conn::on_pong`]).
     let idle = limits.idle_timeout();
+    let ping_every = idle / 3;
     let mut last_heard = tokio::time::Instant::now();
-    let first_ping = (idle / 3).min(Duration::from_secs(2));
-    let mut pings = tokio::time::interval_at(last_heard + first_ping, idle / 3);
+    let mut next_ping = last_heard + ping_every.min(Duration::from_secs(2));
     let mut ping_sent: Option<tokio::time::Instant> = None;
-    pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // One timer serves the handshake deadline and the pings (boxed, so that the connection's
+    // future keeps a pointer, not the timer, for its whole life).
+    let mut timer = Box::pin(tokio::time::sleep_until(next_ping.min(handshake_deadline)));
     let mut writer_done = false;
     loop {
         let handshaking = matches!(conn.bound, Bound::None | Bound::AgentHello);
-        let next = async {
-            if handshaking {
-                tokio::time::timeout_at(handshake_deadline, stream.next())
-                    .await
-                    .ok()
-            } else {
-                Some(stream.next().await)
-            }
-        };
         let item = tokio::select! {
-            item = next => item,
-            _ = pings.tick() => {
-                if last_heard.elapsed() >= idle {
-                    tracing::debug!(source = %source, "connection closed: idle");
-                    conn.tx.send(Outbound::close(CloseReason::Idle));
-                    break;
+            item = stream.next() => Some(item),
+            () = &mut timer => {
+                let now = tokio::time::Instant::now();
+                if handshaking && now >= handshake_deadline {
+                    None
+                } else {
+                    if now >= next_ping {
+                        if now.duration_since(last_heard) >= idle {
+                            tracing::debug!(source = %source, "connection closed: idle");
+                            conn.tx.send(Outbound::close(CloseReason::Idle));
+                            break;
+                        }
+                        conn.tx.send(Outbound::Control(Control::Ping));
+                        ping_sent = Some(now);
+                        // A late tick delays the next one (no burst of pings to catch up).
+                        next_ping = now + ping_every;
+                    }
+                    let wake = if handshaking {
+                        next_ping.min(handshake_deadline)
+                    } else {
+                        next_ping
+                    };
+                    timer.as_mut().reset(wake);
+                    continue;
                 }
-                conn.tx.send(Outbound::Control(Control::Ping));
-                ping_sent = Some(tokio::time::Instant::now());
-                continue;
             }
             () = writer.drive() => { writer_done = true; break; }
         };

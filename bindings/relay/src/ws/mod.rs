@@ -155,8 +155,8 @@ mod refusals;
 mod writer;
 
 pub use crate::link::{
-    Backlog, CLOSE_TOO_SLOW, CloseReason, Control, Link, Links, MAX_QUEUED, MAX_QUEUED_BYTES,
-    Outbound, READ_BUFFER_BYTES,
+    CLOSE_TOO_SLOW, CloseReason, Control, Link, Links, MAX_QUEUED, MAX_QUEUED_BYTES, Outbound,
+    READ_BUFFER_BYTES,
 };
 pub use crate::wire_state::{ACK_WINDOW, WireState};
 pub use codes::CUSTOMER;

@@ -9,22 +9,23 @@
 //! [`Writer::drive`] future (when another branch of the `select!` wins) loses nothing.
 //!
 //! Messages taken from the queue are fed to the socket without a flush between them, and one
-//! flush follows once the queue is empty: a burst of queued messages costs one write.
-//! Invariant: a message is counted out of the [`Backlog`] when it is taken from the queue (as
-//! the writer task did), so [`Link::send`](crate::link::Link::send)'s bounds see what is still
+//! flush follows once the queue is empty. tungstenite's own write buffer is off
+//! (`write_buffer_size(0)`, see [`super::conn::upgrade`]): each message goes to the socket as
+//! it is fed, so that buffer never holds more than one message (it keeps its capacity for the
+//! connection's life).
+//! Invariant: a message is counted out of the queue's backlog when it is taken from the queue
+//! ([`Receiver`]), so [`Link::send`](crate::link::Link::send)'s bounds see what is still
 //! waiting in the queue.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
 use futures_util::SinkExt;
 use futures_util::stream::SplitSink;
-use tokio::sync::mpsc::UnboundedReceiver;
 
-use crate::link::{Backlog, Control, Outbound};
+use crate::link::{Control, Outbound, Receiver};
 
 /// Where the writer is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,8 +43,7 @@ enum Phase {
 /// The writing half of one connection (see the module docs).
 pub(super) struct Writer {
     sink: SplitSink<WebSocket, WsMessage>,
-    rx: UnboundedReceiver<Outbound>,
-    backlog: Arc<Backlog>,
+    rx: Receiver,
     /// A message taken from the queue that the socket was not ready for yet, and whether it
     /// is the close frame.
     pending: Option<(WsMessage, bool)>,
@@ -53,15 +53,10 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    pub(super) fn new(
-        sink: SplitSink<WebSocket, WsMessage>,
-        rx: UnboundedReceiver<Outbound>,
-        backlog: Arc<Backlog>,
-    ) -> Writer {
+    pub(super) fn new(sink: SplitSink<WebSocket, WsMessage>, rx: Receiver) -> Writer {
         Writer {
             sink,
             rx,
-            backlog,
             pending: None,
             unflushed: false,
             phase: Phase::Writing,
@@ -139,14 +134,10 @@ impl Writer {
         flushed
     }
 
-    /// The WebSocket message for a queued one (counted out of the backlog), and whether it is
-    /// the close frame.
+    /// The WebSocket message for a queued one, and whether it is the close frame.
     fn message(&mut self, out: Outbound) -> (WsMessage, bool) {
         match out {
-            Outbound::Wire(b) => {
-                self.backlog.written(b.len());
-                (WsMessage::Binary(b), false)
-            }
+            Outbound::Wire(b) => (WsMessage::Binary(b), false),
             Outbound::Control(Control::Ping) => (WsMessage::Ping(Bytes::new()), false),
             Outbound::Control(Control::Close(reason)) => (
                 WsMessage::Close(Some(CloseFrame {
