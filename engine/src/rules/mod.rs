@@ -649,18 +649,18 @@ impl<'r> Projection<'r> {
     }
 }
 
-/// A resumable annotation of a subtree (see [`Rules::annotate_subtree`], which runs one to the
-/// end): each [`AnnotateWalk::step`] computes the views of at most `max_nodes` more nodes, in
-/// pre-order, so that a large page's annotation can be spread over tasks.
-///
-/// Invariant: between steps the tree is not edited (the walk holds node ids and selector
-/// caches of this tree as it is; debug-asserted through the arena's length).
 #[cfg(test)]
 thread_local! {
     /// Views computed by annotation walks on this thread (tests count the work of a refresh).
     pub(crate) static VIEWS_COMPUTED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
+/// A resumable annotation of a subtree (see [`Rules::annotate_subtree`], which runs one to the
+/// end): each [`AnnotateWalk::step`] computes the views of at most `max_nodes` more nodes, in
+/// pre-order, so that a large page's annotation can be spread over tasks.
+///
+/// Invariant: between steps the tree is not edited (the walk holds node ids and selector
+/// caches of this tree as it is; debug-asserted through the arena's length).
 pub(crate) struct AnnotateWalk {
     /// (node, inherited view, number of element ancestors), next on top.
     stack: Vec<(NodeId, View, usize)>,
