@@ -1213,8 +1213,10 @@ export class CaptureImpl implements Capture {
       : [...relisted].flatMap((p) => (p.ownerDocument === document || p === document ? [...(p as ParentNode).children ?? []].filter((c) => isHtmlElement(c, 'link')) : []));
     for (const link of links as Iterable<HTMLLinkElement>) {
       const s = this.linkStyles.get(link);
-      if (!this.bound(s) || !readableLink(link)) continue;
-      if (changed.has(link.sheet!) || (link.parentNode !== null && relisted.has(link.parentNode))) {
+      if (!this.bound(s)) continue;
+      const sheet = link.sheet;
+      if (sheet === null || !(changed.has(sheet) || (link.parentNode !== null && relisted.has(link.parentNode)))) continue;
+      if (readableLink(link)) {
         send(s!.firstChild as Text, absoluteCss(sheetText(link.sheet!) ?? '', link.href));
       }
     }

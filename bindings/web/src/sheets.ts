@@ -166,7 +166,12 @@ export function readableLink(el: Element): el is HTMLLinkElement {
   const l = el as HTMLLinkElement;
   const sheet = l.sheet;
   if (sheet === null || sheet.disabled || l.rel.trim().toLowerCase() !== 'stylesheet') return false;
-  return sheetText(sheet) !== null;
+  // Readable when its rules can be read (as `sheetText`, without serializing them).
+  try {
+    return sheet.cssRules !== null;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -265,6 +270,8 @@ export function alignPieces(pieces: string[], rules: CSSRule[], win: Window & ty
   } catch {
     return null;
   }
+  const joint = alignJoint(pieces, rules, probe);
+  if (joint !== undefined) return joint;
   const out: number[] = [];
   let j = 0;
   for (const piece of pieces) {
@@ -282,4 +289,41 @@ export function alignPieces(pieces: string[], rules: CSSRule[], win: Window & ty
     out.push(j++);
   }
   return j === rules.length ? out : null;
+}
+
+/** Ends each piece but the last in `alignJoint`'s one parse: a statement that is one rule. */
+const PIECE_END = '@layer cobrowse-piece-end;';
+
+/**
+ * `alignPieces` with one parse instead of one per piece: the pieces joined with `PIECE_END` on
+ * a line of its own between each two (none after the last: only the last piece can leave a
+ * block or a comment open), so that the rules between two ends are a piece's. The verdict
+ * holds where every end comes out as an end: each piece gives no rule or one whose text is the
+ * next rule's, every rule taken. Undefined otherwise (also when a piece's parse ran into the
+ * end after it, in a browser without `@layer`, or for a page's own rule like the end): the
+ * caller then parses the pieces one by one, as before.
+ */
+function alignJoint(pieces: string[], rules: CSSRule[], probe: CSSStyleSheet): number[] | undefined {
+  try {
+    probe.replaceSync(pieces.join(`\n${PIECE_END}\n`));
+  } catch {
+    return undefined;
+  }
+  const got = probe.cssRules;
+  const out: number[] = [];
+  let j = 0;
+  // The rule of the piece being read (-1: none yet).
+  let at = -1;
+  for (let k = 0; k < got.length; k++) {
+    const text = got[k]!.cssText;
+    if (text === PIECE_END) {
+      out.push(at);
+      at = -1;
+      continue;
+    }
+    if (at >= 0 || j >= rules.length || text !== rules[j]!.cssText) return undefined;
+    at = j++;
+  }
+  out.push(at);
+  return out.length === pieces.length && j === rules.length ? out : undefined;
 }

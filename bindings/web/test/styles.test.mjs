@@ -280,3 +280,36 @@ test('the first CSSOM edit of a large <style> from the page costs about one rule
     await s.close();
   }
 });
+
+test('the first CSSOM edit of a large <style> maps its source pieces to its rules in one parse, not one per piece', async () => {
+  const s = await session(`${server.base}/t/big.html`);
+  try {
+    // Counts the parses of constructed sheets the capture makes to map the pieces (the page's
+    // replaceSync, hooked by the capture, wrapped once more here).
+    const calls = await s.customer.evaluate(() => {
+      const proto = CSSStyleSheet.prototype;
+      const inner = proto.replaceSync;
+      let n = 0;
+      proto.replaceSync = function (...args) {
+        n++;
+        return inner.apply(this, args);
+      };
+      document.getElementById('big').sheet.insertRule('.first-edit { left: 1px }', 100);
+      proto.replaceSync = inner;
+      return n;
+    });
+    assert.equal(calls, 1);
+    const text = await s.customer.evaluate(() => document.getElementById('big').sheet.cssRules[100].cssText);
+    const frames = await takeFrames(s.customer);
+    assert.equal(frames.length, 1);
+    // The pieces stand for the rules: the edit costs one rule on the wire.
+    const bytes = Buffer.from(frames[0], 'base64').length;
+    assert.ok(bytes <= 64 + 8 * text.length, `${bytes} B for one rule of ${text.length} characters`);
+    assert.ok((await applyFrames(s.agent, frames)).every((r) => r.ok));
+    checkMirror(await snapshotState(s.customer, s.agent), 'first insertRule');
+    const r = await rules(s);
+    assert.deepEqual(r.a, r.c, 'mirror rules');
+  } finally {
+    await s.close();
+  }
+});

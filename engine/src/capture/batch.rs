@@ -39,7 +39,10 @@
 
 use crate::diff::mutation::WireNs;
 use crate::dom::rendered::{Rendered, RenderedBox, RenderedDisplay};
-use crate::dom::tree::{Attr, Attrs, NodeData, NodeId, Prop, Tree, same_name};
+use std::collections::HashSet;
+use std::hash::BuildHasherDefault;
+
+use crate::dom::tree::{Attr, Attrs, NodeData, NodeId, Prop, Tree, U32Hasher, same_name};
 use crate::wire::frame::MAX_PIXEL_RATIO;
 
 /// Binds the document root.
@@ -472,6 +475,20 @@ fn set_children(
             "a document outside an iframe or beside other children",
         ));
     }
+    // The children that leave go first: a child removed from the middle of the list then
+    // leaves the ones after it in place. (Left to the loop below, each of them would be moved
+    // back after its predecessor: re-attached, so re-annotated, re-hashed and diffed whole.)
+    let listed: HashSet<u32, BuildHasherDefault<U32Hasher>> = kids.iter().map(|k| k.0).collect();
+    let mut c = tree.first_child(parent);
+    while let Some(x) = c {
+        c = tree.next_sibling(x);
+        let contents =
+            matches!(tree.data(x), NodeData::Fragment) && tree.template_contents(parent) == Some(x);
+        if !contents && !listed.contains(&x.0) {
+            tree.detach(x);
+            loose.push(x);
+        }
+    }
     let root = tree.root();
     let mut prev: Option<NodeId> = None;
     for &k in kids {
@@ -587,6 +604,7 @@ fn free_detached(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dom::tree::Dirty;
 
     /// Builds ops and text like the browser does.
     #[derive(Default)]
@@ -694,6 +712,33 @@ mod tests {
         );
         assert_eq!(h.len(), 5);
         assert!(h.node(4).is_none());
+    }
+
+    /// A child removed from the middle of a list leaves the children after it where they are:
+    /// only the parent's child list is marked, no sibling is re-attached (marked as a whole
+    /// subtree to re-annotate, re-hash and diff).
+    #[test]
+    fn a_removal_from_the_middle_moves_no_sibling() {
+        let mut t = Tree::new_document();
+        let mut h = NodeHandles::default();
+        let mut e = Enc::default();
+        e.u(OP_BIND_DOCUMENT).u(1);
+        e.el(2, "body", &[])
+            .el(3, "a", &[])
+            .el(4, "b", &[])
+            .el(5, "c", &[]);
+        e.el(6, "d", &[]).text(7, "x");
+        e.kids(1, &[2]).kids(2, &[3, 4, 5, 6]).kids(5, &[7]);
+        apply(&mut t, &mut h, &e);
+        crate::diff::prepare_identity(&mut t);
+        assert!(t.dirty.is_empty());
+        let mut e = Enc::default();
+        e.kids(2, &[3, 5, 6]);
+        assert_eq!(apply(&mut t, &mut h, &e), vec![4]);
+        assert_eq!(dump(&t), "doc\n body\n  a\n  c\n   #x\n  d\n");
+        let body = h.node(2).unwrap();
+        assert_eq!(t.dirty, vec![(body.0, Dirty::Children)]);
+        t.check_invariants();
     }
 
     #[test]

@@ -877,4 +877,67 @@ mod tests {
             );
         }
     }
+
+    /// A node's own edit (attributes, text, scroll) re-decides its view, and its subtree's only
+    /// where they can see it: a scroll of `<html>` or a title on a large `<div>` computes one
+    /// view, not the page's; a class that changes nothing below stays on its element; an
+    /// `annotation-xml`'s `encoding` re-decides its children; a node that becomes blocked
+    /// re-decides its subtree. The views equal a full annotation after each step.
+    #[test]
+    fn an_edit_of_a_node_re_decides_its_subtree_only_where_it_can_see_it() {
+        use crate::dom::tree::Prop;
+        use crate::rules::VIEWS_COMPUTED;
+        let rules = Rules::default();
+        assert!(rules.views_follow_ancestors_only());
+        let mut t = parse_document_str(
+            "<div><p>a</p><p>b</p><style>p{}</style></div>\
+             <math><annotation-xml encoding=\"text/html\"><div>x</div></annotation-xml></math>\
+             <svg><set attributeName=\"x\"><desc>d</desc></set></svg>",
+        );
+        crate::diff::prepare(&mut t, &rules);
+        let find = |t: &Tree, name: &str| {
+            t.descendants(t.root())
+                .find(|&n| t.element(n).is_some_and(|e| &*e.name.local == name))
+                .unwrap()
+        };
+        let (html, div, ax) = (
+            find(&t, "html"),
+            find(&t, "div"),
+            find(&t, "annotation-xml"),
+        );
+        let inner = t.first_child(ax).unwrap();
+        let views = |t: &Tree| {
+            t.descendants(t.root())
+                .map(|n| (n, t.node(n).view))
+                .collect::<Vec<_>>()
+        };
+        let refreshed = |t: &mut Tree| {
+            VIEWS_COMPUTED.with(|n| n.set(0));
+            crate::diff::refresh(t, &rules);
+            let computed = VIEWS_COMPUTED.with(|n| n.get());
+            let mut full = t.clone();
+            rules.annotate(&mut full);
+            assert_eq!(views(t), views(&full));
+            computed
+        };
+        assert!(!t.node(inner).view.is_dropped());
+
+        t.set_prop(html, Prop::Scroll(Some((0, 40))));
+        t.set_attr(div, attr_name("title"), "t");
+        assert_eq!(refreshed(&mut t), 2);
+
+        // Without an HTML encoding, the `div` is no longer HTML where it is: dropped.
+        t.set_attr(ax, attr_name("encoding"), "x");
+        assert_eq!(refreshed(&mut t), 3);
+        assert!(t.node(inner).view.is_dropped());
+
+        // An SVG animation of `href` is dropped (script could rewrite a link): so is its
+        // subtree, re-decided.
+        let set = find(&t, "set");
+        let desc = t.first_child(set).unwrap();
+        assert!(!t.node(desc).view.is_dropped());
+        t.set_attr(set, attr_name("attributeName"), "href");
+        assert_eq!(refreshed(&mut t), 3);
+        assert!(t.node(desc).view.is_dropped());
+    }
 }

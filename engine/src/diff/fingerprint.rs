@@ -11,7 +11,10 @@
 
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
-use crate::dom::tree::{Dirty, NodeData, NodeId, Tree};
+use std::collections::HashSet;
+use std::hash::BuildHasherDefault;
+
+use crate::dom::tree::{Dirty, NodeData, NodeId, Tree, U32Hasher};
 use crate::rules::Projection;
 
 const SEED_CHILDREN: u64 = 0x636f_6272_6f77_7365;
@@ -186,8 +189,11 @@ pub(crate) fn refresh(tree: &mut Tree, proj: &Projection<'_>) {
     let mut dirty = std::mem::take(&mut tree.dirty);
     let mut buf = Vec::with_capacity(256);
     let root = tree.root();
-    // (depth, node, why) for every dirty node still attached, and every ancestor of one.
-    let mut work: Vec<(u32, u32, Dirty)> = Vec::with_capacity(dirty.len() * 8);
+    // (depth, node, why) for every dirty node still attached, and every ancestor of one, each
+    // ancestor once: a chain stops at the first ancestor queued already (its own ancestors
+    // are queued too), so the sort below is of the nodes touched, not of marks times depth.
+    let mut work: Vec<(u32, u32, Dirty)> = Vec::with_capacity(dirty.len() * 2 + 16);
+    let mut queued: HashSet<u32, BuildHasherDefault<U32Hasher>> = HashSet::default();
     let mut chain = Vec::new();
     for &(d, why) in &dirty {
         if d as usize >= tree.nodes.len() {
@@ -205,6 +211,9 @@ pub(crate) fn refresh(tree: &mut Tree, proj: &Projection<'_>) {
         let depth = chain.len() as u32;
         work.push((depth, d, why));
         for (k, p) in chain.iter().enumerate().skip(1) {
+            if !queued.insert(p.0) {
+                break;
+            }
             work.push((depth - k as u32, p.0, Dirty::Children));
         }
     }

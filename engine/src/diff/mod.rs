@@ -66,21 +66,35 @@ pub fn refresh(tree: &mut Tree, rules: &Rules) {
     }
     let root = tree.root();
     let mut seen = std::collections::HashSet::new();
-    // A child list's change alone re-decides no view when views follow ancestors only: the
-    // subtrees it attached carry marks of their own (`Dirty::Subtree`).
+    // When views follow ancestors only, a child list's change alone re-decides no view (the
+    // subtrees it attached carry marks of their own, `Dirty::Subtree`), and a node's own edit
+    // re-decides its view, and its subtree's only where they can see it (`annotate_edited`).
     let siblings_matter = !rules.views_follow_ancestors_only();
-    let dirty: Vec<u32> = tree
+    let whole: Vec<u32> = tree
         .dirty
         .iter()
-        .filter(|&&(_, why)| siblings_matter || why != Dirty::Children)
+        .filter(|&&(_, why)| siblings_matter || why == Dirty::Subtree)
         .map(|&(d, _)| d)
         .collect();
-    for d in dirty {
+    let edited: Vec<u32> = tree
+        .dirty
+        .iter()
+        .filter(|&&(_, why)| !siblings_matter && why == Dirty::Data)
+        .map(|&(d, _)| d)
+        .collect();
+    for d in whole {
         let id = NodeId(d);
         // A changed node (or child list) can change which rules match it and its subtree.
         if (d as usize) < tree.nodes.len() && seen.insert(d) && tree.is_inclusive_ancestor(root, id)
         {
             rules.annotate_subtree(tree, id);
+        }
+    }
+    for d in edited {
+        let id = NodeId(d);
+        if (d as usize) < tree.nodes.len() && seen.insert(d) && tree.is_inclusive_ancestor(root, id)
+        {
+            rules.annotate_edited(tree, id);
         }
     }
     fingerprint::refresh(tree, &Projection::through(rules));

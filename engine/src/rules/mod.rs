@@ -324,6 +324,30 @@ impl Rules {
         debug_assert!(done, "an unbounded step annotates the whole subtree");
     }
 
+    /// Recomputes the view of `id`, whose own data changed (attributes, text, form state,
+    /// scroll), and the views of its descendants only where they can see that change: when
+    /// its view changed (they inherit it), or when it is a MathML `annotation-xml` (its
+    /// `encoding` decides what its children may be). Only for rules whose views follow
+    /// ancestors only ([`Rules::views_follow_ancestors_only`]): otherwise a selector may match
+    /// a descendant by this node's attributes, and the caller annotates the whole subtree.
+    /// (A node's name never changes; ancestors' names are what the sanitizer reads besides.)
+    pub(crate) fn annotate_edited(&self, tree: &mut Tree, id: NodeId) {
+        debug_assert!(self.views_follow_ancestors_only());
+        let before = tree.node(id).view;
+        let mut walk = AnnotateWalk::new(tree, id);
+        // The walk's first node is `id` itself; its children wait on the walk's stack.
+        if walk.step(self, tree, 1, |_, _| {}) {
+            return;
+        }
+        let encodes = tree
+            .element(id)
+            .is_some_and(|e| e.name.ns == ns!(mathml) && &*e.name.local == "annotation-xml");
+        if tree.node(id).view != before || encodes {
+            let done = walk.step(self, tree, usize::MAX, |_, _| {});
+            debug_assert!(done, "an unbounded step annotates the whole subtree");
+        }
+    }
+
     fn view_of(&self, tree: &Tree, id: NodeId, inherited: View, caches: &mut MatchCaches) -> View {
         if inherited.is_dropped() {
             return inherited;
@@ -625,6 +649,12 @@ impl<'r> Projection<'r> {
     }
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Views computed by annotation walks on this thread (tests count the work of a refresh).
+    pub(crate) static VIEWS_COMPUTED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// A resumable annotation of a subtree (see [`Rules::annotate_subtree`], which runs one to the
 /// end): each [`AnnotateWalk::step`] computes the views of at most `max_nodes` more nodes, in
 /// pre-order, so that a large page's annotation can be spread over tasks.
@@ -676,6 +706,8 @@ impl AnnotateWalk {
                 break;
             };
             left -= 1;
+            #[cfg(test)]
+            VIEWS_COMPUTED.with(|n| n.set(n.get() + 1));
             let mut view = rules.view_of(tree, id, inherited, &mut self.caches);
             if rules.sanitizes() && depth > sanitize::MAX_ELEMENT_ANCESTORS {
                 view = view.with(View::DROPPED);
