@@ -96,7 +96,9 @@ test('the third-party iframe reaches the agent as a blocked placeholder', async 
     // placeholder does not keep): border boxes in each document's coordinates (scroll
     // offsets added), the mirror at the customer's viewport size.
     const box = (doc, sel) => {
-      const r = doc.querySelector(sel).getBoundingClientRect();
+      const el = doc.querySelector(sel);
+      if (el === null) return null;
+      const r = el.getBoundingClientRect();
       const s = doc.scrollingElement;
       return [r.x + s.scrollLeft, r.y + s.scrollTop, r.width, r.height];
     };
@@ -105,11 +107,14 @@ test('the third-party iframe reaches the agent as a blocked placeholder', async 
     const deadline = Date.now() + 10_000;
     for (;;) {
       agentBox = await p.agent.evaluate(`(${box})(document.querySelector('[data-testid=agent-mirror]').contentDocument, 'iframe[data-cobrowse-blocked]')`);
-      if (agentBox.every((v, i) => Math.abs(v - customerBox[i]) <= 1) || Date.now() > deadline) break;
+      // Seen once under load (1 December 2026): no blocked iframe in the mirror for a moment
+      // after one had shown; said in the output, and read again until the deadline.
+      if (agentBox === null) t.diagnostic('no iframe[data-cobrowse-blocked] in the mirror at this read');
+      if (agentBox?.every((v, i) => Math.abs(v - customerBox[i]) <= 1) || Date.now() > deadline) break;
       await p.agent.waitForTimeout(100);
     }
     assert.ok(customerBox[2] > 500 && customerBox[3] > 100, `customer iframe ${customerBox}`);
-    assert.ok(agentBox.every((v, i) => Math.abs(v - customerBox[i]) <= 1), `mirror placeholder ${agentBox}, customer iframe ${customerBox}`);
+    assert.ok(agentBox?.every((v, i) => Math.abs(v - customerBox[i]) <= 1), `mirror placeholder ${agentBox}, customer iframe ${customerBox}`);
     // The new page's scroll, not the previous page's (the customer scrolled down to #continue).
     const scroll = (doc) => [doc.scrollingElement.scrollLeft, doc.scrollingElement.scrollTop];
     const customerScroll = await p.customer.evaluate(`(${scroll})(document)`);
