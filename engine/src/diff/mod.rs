@@ -1466,7 +1466,8 @@ impl<'a> Differ<'a> {
                     && !self.old_is_matched(o)
                     && self.compatible(o, n)
                     && !self.keys_conflict(o, n)
-                    && self.descendants_alike(o, n)
+                    && (self.descendants_alike(o, n)
+                        || self.worth_pairing(o, n, usize::from(!self.same_parents(o, n))))
                 {
                     hit = Some(o);
                 }
@@ -1478,6 +1479,14 @@ impl<'a> Differ<'a> {
             }
             let kids: SmallVec<[NodeId; 16]> = self.np.children(self.new, n).collect();
             stack.extend(kids.into_iter().rev());
+        }
+    }
+
+    /// Whether `o`'s parent is paired with `n`'s (pairing them costs no move).
+    fn same_parents(&self, o: NodeId, n: NodeId) -> bool {
+        match (self.old.parent(o), self.new.parent(n)) {
+            (Some(a), Some(b)) => self.o2n[a.index()] == b.0 + 1,
+            _ => false,
         }
     }
 
