@@ -2121,23 +2121,24 @@ mod anonymous_tests {
         );
     }
 
-    /// A subtree moved to another parent and edited inside (its fingerprint changed, and no
-    /// sibling list holds a free candidate, so the top-down phases leave it): its root's own
-    /// data (name and attributes) is unique on both sides and most of its descendants are
-    /// alike, so it is the old subtree, moved, with one `SetText` (2). Red without
-    /// [`Differ::descendants_alike`]'s pairing: an insert of the new subtree, moves of the
-    /// unchanged parts into it and a removal of the old one (5).
+    /// A subtree moved to another parent while its deepest content moved out of it: no
+    /// fingerprint inside it is left unchanged (its bottom element lost its child), and no
+    /// sibling list holds a free candidate, so neither the top-down phases nor the bottom-up
+    /// votes reach it. Its root's own data (name and attributes) is unique on both sides, so
+    /// it is the old subtree, moved (2 moves, as the edits). Red without that pairing in
+    /// [`Differ::global_moves`]: the move of `<i>`, an insert of the new subtree and a removal
+    /// of the old one (3).
     #[test]
-    fn a_moved_subtree_edited_inside_is_moved_not_reinserted() {
+    fn a_moved_subtree_whose_content_moved_out_is_moved_not_reinserted() {
         let (m, _) = anon(
-            "<div id=r><section class=a><div class=x><p>one</p><p>two</p><span>s</span></div></section><section class=b><p>z</p></section></div>",
-            "<div id=r><section class=a></section><section class=b><p>z</p><div class=x><p>uno</p><p>two</p><span>s</span></div></section></div>",
+            "<div id=r><section class=a><div class=x><div class=y><i>big</i></div></div></section><section class=b><p>z</p></section></div>",
+            "<div id=r><section class=a><i>big</i></section><section class=b><p>z</p><div class=x><div class=y></div></div></section></div>",
         );
         assert_eq!(
             m,
             [
-                r#"move <div class="x"><p>one</p><p>two</p><span>s</span></div> under <section class="b"><p>z</p></section> after <p>z</p>"#,
-                "text one = uno",
+                r#"move <i>big</i> under <section class="a"><div class="x"><div class="y"><i>big</i></div></div></section> after nothing"#,
+                r#"move <div class="x"><div class="y"><i>big</i></div></div> under <section class="b"><p>z</p></section> after <p>z</p>"#,
             ]
         );
     }
