@@ -1283,8 +1283,10 @@ impl<'a> Differ<'a> {
         // New parents with an unmatched text (or comment) child: an old leaf under their old
         // partner may still be updated in place there, so it is the last choice to take.
         let mut open_parents: std::collections::HashSet<u32> = Default::default();
-        // How many unmatched anonymous new elements with children carry each own hash (name and
-        // attributes): one unique on both sides is a moved container edited inside.
+        // How many unmatched anonymous new elements with children and attributes carry each own
+        // hash (name and attributes): one unique on both sides is a moved container edited
+        // inside. A bare name (`<ol>`) is no key: among the unmatched, one on each side is
+        // still two different lists often enough.
         let mut new_selves: std::collections::HashMap<u64, u32> = Default::default();
         {
             let mut stack = vec![top_new];
@@ -1294,7 +1296,7 @@ impl<'a> Differ<'a> {
                 }
                 if self.n2o[n.index()] == NONE {
                     any_unmatched_new = true;
-                    if self.new.element(n).is_some()
+                    if self.new.element(n).is_some_and(|e| !e.attrs.is_empty())
                         && !self.new.wire_id(n).is_assigned()
                         && self.np.children(self.new, n).next().is_some()
                     {
