@@ -243,11 +243,6 @@ struct Differ<'a> {
         std::collections::HashMap<u64, u32>,
         std::collections::HashMap<u64, u32>,
     )>,
-    /// Whether [`Differ::global_moves`] pairs unmatched elements by their own data when it is
-    /// a key ([`Differ::own_data_is_key`]): only in its last pass, after the bottom-up phases.
-    own_keys: bool,
-    /// Whether a global-moves pass saw a candidate for that (so the last pass has work).
-    own_keys_pending: bool,
     /// How many elements with attributes of the old and of the new tree carry each own hash,
     /// built on first use ([`Differ::own_data_is_key`]).
     self_counts: std::cell::OnceCell<(
@@ -283,8 +278,6 @@ impl<'a> Differ<'a> {
             deferred: false,
             id_counts: Default::default(),
             self_counts: Default::default(),
-            own_keys: false,
-            own_keys_pending: false,
         }
     }
 
@@ -314,16 +307,6 @@ impl<'a> Differ<'a> {
             for &(_, n) in &tops {
                 self.repair(n, &mut work);
             }
-        }
-        // Elements keyed by their own data, for what the phases above left: pairing them
-        // earlier pre-empts the bottom-up votes, which also pair what is inside them.
-        if self.own_keys_pending {
-            self.own_keys = true;
-            for &(_, n) in &tops {
-                self.global_moves(n, &mut work);
-            }
-        }
-        if self.deferred {
             self.fuzzy = true;
             for &(_, n) in &tops {
                 self.recover(n, &mut work);
@@ -1366,9 +1349,6 @@ impl<'a> Differ<'a> {
             }
             stack.extend(self.op.children(self.old, o));
         }
-        if !self.own_keys && by_self.values().any(|&(c, _)| c == 1) {
-            self.own_keys_pending = true;
-        }
         if by_hash.is_empty() {
             return;
         }
@@ -1490,7 +1470,6 @@ impl<'a> Differ<'a> {
                     hit = found.map(|i| list.swap_remove(i));
                 }
                 if hit.is_none()
-                    && self.own_keys
                     && new_selves.get(&self.new.node(n).self_hash) == Some(&1)
                     && let Some(&(1, o)) = by_self.get(&self.new.node(n).self_hash)
                     && self.own_data_is_key(n)
