@@ -243,12 +243,6 @@ struct Differ<'a> {
         std::collections::HashMap<u64, u32>,
         std::collections::HashMap<u64, u32>,
     )>,
-    /// How many elements with attributes of the old and of the new tree carry each own hash,
-    /// built on first use ([`Differ::own_data_is_key`]).
-    self_counts: std::cell::OnceCell<(
-        std::collections::HashMap<u64, u32>,
-        std::collections::HashMap<u64, u32>,
-    )>,
 }
 
 impl<'a> Differ<'a> {
@@ -277,7 +271,6 @@ impl<'a> Differ<'a> {
             similar_work: Default::default(),
             deferred: false,
             id_counts: Default::default(),
-            self_counts: Default::default(),
         }
     }
 
@@ -1472,7 +1465,6 @@ impl<'a> Differ<'a> {
                 if hit.is_none()
                     && new_selves.get(&self.new.node(n).self_hash) == Some(&1)
                     && let Some(&(1, o)) = by_self.get(&self.new.node(n).self_hash)
-                    && self.own_data_is_key(n)
                     && !self.old_is_matched(o)
                     && self.compatible(o, n)
                     && !self.keys_conflict(o, n)
@@ -1490,28 +1482,6 @@ impl<'a> Differ<'a> {
             let kids: SmallVec<[NodeId; 16]> = self.np.children(self.new, n).collect();
             stack.extend(kids.into_iter().rev());
         }
-    }
-
-    /// Whether the new element `n`'s own data (name and attributes) occurs exactly once in
-    /// each tree, so it names one element like an `id` does. Unique among the unmatched alone
-    /// is not enough: of a repeated block (`<div class="navDivide">`) one unmatched on each
-    /// side are often two different blocks. The counts of both trees are built on the first
-    /// call (linear in the trees, only when an unmatched element has a candidate).
-    fn own_data_is_key(&self, n: NodeId) -> bool {
-        let (old_counts, new_counts) = self.self_counts.get_or_init(|| {
-            let count = |t: &Tree| {
-                let mut m: std::collections::HashMap<u64, u32> = Default::default();
-                for x in t.descendants(t.root()) {
-                    if t.element(x).is_some_and(|e| !e.attrs.is_empty()) {
-                        *m.entry(t.node(x).self_hash).or_default() += 1;
-                    }
-                }
-                m
-            };
-            (count(self.old), count(self.new))
-        });
-        let h = self.new.node(n).self_hash;
-        old_counts.get(&h) == Some(&1) && new_counts.get(&h) == Some(&1)
     }
 
     /// Whether `o`'s parent is paired with `n`'s (pairing them costs no move).
