@@ -226,6 +226,8 @@ const PAIR_CHILDREN: usize = 32;
 type FreeSlots = (SmallVec<[usize; 2]>, SmallVec<[u32; 2]>);
 /// How many candidates a common leaf looks at in the global phase.
 const LEAF_SCAN: usize = 32;
+/// Descendants per side compared by [`Differ::descendants_alike`].
+const DESCENDANT_SCAN: usize = 256;
 
 struct Differ<'a> {
     old: &'a Tree,
@@ -1284,6 +1286,9 @@ impl<'a> Differ<'a> {
             std::collections::HashMap::new();
         let mut by_key: std::collections::HashMap<String, Vec<NodeId>> =
             std::collections::HashMap::new();
+        // Unmatched old elements with children by own hash, for the new ones unique by it:
+        // how many, and the first.
+        let mut by_self: std::collections::HashMap<u64, (u32, NodeId)> = Default::default();
         let mut any_unmatched_new = false;
         // How many unmatched new leaves carry each fingerprint: a leaf (a text, an empty
         // element) is only taken from elsewhere when it is unique on both sides; a common
@@ -1292,6 +1297,11 @@ impl<'a> Differ<'a> {
         // New parents with an unmatched text (or comment) child: an old leaf under their old
         // partner may still be updated in place there, so it is the last choice to take.
         let mut open_parents: std::collections::HashSet<u32> = Default::default();
+        // How many unmatched anonymous new elements with children and attributes carry each own
+        // hash (name and attributes): one unique on both sides is a moved container edited
+        // inside. A bare name (`<ol>`) is no key: among the unmatched, one on each side is
+        // still two different lists often enough.
+        let mut new_selves: std::collections::HashMap<u64, u32> = Default::default();
         {
             let mut stack = vec![top_new];
             while let Some(n) = stack.pop() {
@@ -1300,6 +1310,12 @@ impl<'a> Differ<'a> {
                 }
                 if self.n2o[n.index()] == NONE {
                     any_unmatched_new = true;
+                    if self.new.element(n).is_some_and(|e| !e.attrs.is_empty())
+                        && !self.new.wire_id(n).is_assigned()
+                        && self.np.children(self.new, n).next().is_some()
+                    {
+                        *new_selves.entry(self.new.node(n).self_hash).or_default() += 1;
+                    }
                     if self.np.children(self.new, n).next().is_none() {
                         *new_leaves.entry(self.new.node(n).tree_hash).or_default() += 1;
                         if self.new.element(n).is_none()
@@ -1328,6 +1344,14 @@ impl<'a> Differ<'a> {
                     .push(o);
                 if let Some(k) = self.old.element(o).and_then(|e| e.attr("id")) {
                     by_key.entry(k.to_owned()).or_default().push(o);
+                }
+                let h = self.old.node(o).self_hash;
+                if self.old.element(o).is_some()
+                    && new_selves.get(&h) == Some(&1)
+                    && self.op.children(self.old, o).next().is_some()
+                {
+                    let e = by_self.entry(h).or_insert((0, o));
+                    e.0 += 1;
                 }
             }
             stack.extend(self.op.children(self.old, o));
@@ -1452,6 +1476,17 @@ impl<'a> Differ<'a> {
                         .position(|&o| !self.old_is_matched(o) && self.compatible(o, n));
                     hit = found.map(|i| list.swap_remove(i));
                 }
+                if hit.is_none()
+                    && new_selves.get(&self.new.node(n).self_hash) == Some(&1)
+                    && let Some(&(1, o)) = by_self.get(&self.new.node(n).self_hash)
+                    && !self.old_is_matched(o)
+                    && self.compatible(o, n)
+                    && !self.keys_conflict(o, n)
+                    && (self.descendants_alike(o, n)
+                        || self.worth_pairing(o, n, usize::from(!self.same_parents(o, n))))
+                {
+                    hit = Some(o);
+                }
                 if let Some(o) = hit {
                     self.pair(o, n);
                     work.push((o, n));
@@ -1461,6 +1496,46 @@ impl<'a> Differ<'a> {
             let kids: SmallVec<[NodeId; 16]> = self.np.children(self.new, n).collect();
             stack.extend(kids.into_iter().rev());
         }
+    }
+
+    /// Whether `o`'s parent is paired with `n`'s (pairing them costs no move).
+    fn same_parents(&self, o: NodeId, n: NodeId) -> bool {
+        match (self.old.parent(o), self.new.parent(n)) {
+            (Some(a), Some(b)) => self.o2n[a.index()] == b.0 + 1,
+            _ => false,
+        }
+    }
+
+    /// Whether the subtrees below two elements of equal own data mostly hold the same nodes
+    /// (GumTree's container measure, by content rather than by earlier matches): the own
+    /// hashes of their descendants, blank texts left out, shared for at least half of the
+    /// average count (dice >= 1/2). A moved subtree edited inside keeps most of its nodes' own
+    /// data while every fingerprint on the edited paths changes. Cost: at most
+    /// [`DESCENDANT_SCAN`] descendants per side.
+    fn descendants_alike(&self, o: NodeId, n: NodeId) -> bool {
+        fn bag(t: &Tree, p: &Projection<'_>, top: NodeId) -> SmallVec<[u64; 64]> {
+            let mut out = SmallVec::new();
+            let mut stack: SmallVec<[NodeId; 32]> = p.children(t, top).collect();
+            stack.reverse();
+            while let Some(x) = stack.pop() {
+                if out.len() == DESCENDANT_SCAN {
+                    break;
+                }
+                if !is_blank(t, x) {
+                    out.push(t.node(x).self_hash);
+                }
+                let at = stack.len();
+                stack.extend(p.children(t, x));
+                stack[at..].reverse();
+            }
+            crate::sort::sort_u64(&mut out);
+            out
+        }
+        let (a, b) = (bag(self.old, &self.op, o), bag(self.new, &self.np, n));
+        self.similar_work
+            .set(self.similar_work.get() + a.len() + b.len());
+        let shared = shared_sorted(&a, &b);
+        shared > 0 && 4 * shared >= a.len() + b.len()
     }
 
     // ----- emission ---------------------------------------------------------------------
@@ -2058,6 +2133,28 @@ mod anonymous_tests {
                 format!("move <b>x</b> under {r} after <p>a</p>"),
                 format!("move <i>y</i> under {r} after <b>x</b>"),
                 "remove <section><b>x</b><i>y</i></section>".into(),
+            ]
+        );
+    }
+
+    /// A subtree moved to another parent while its deepest content moved out of it: no
+    /// fingerprint inside it is left unchanged (its bottom element lost its child), and no
+    /// sibling list holds a free candidate, so neither the top-down phases nor the bottom-up
+    /// votes reach it. Its root's own data (name and attributes) is unique on both sides, so
+    /// it is the old subtree, moved (2 moves, as the edits). Red without that pairing in
+    /// [`Differ::global_moves`]: the move of `<i>`, an insert of the new subtree and a removal
+    /// of the old one (3).
+    #[test]
+    fn a_moved_subtree_whose_content_moved_out_is_moved_not_reinserted() {
+        let (m, _) = anon(
+            "<div id=r><section class=a><div class=x><div class=y><i>big</i></div></div></section><section class=b><p>z</p></section></div>",
+            "<div id=r><section class=a><i>big</i></section><section class=b><p>z</p><div class=x><div class=y></div></div></section></div>",
+        );
+        assert_eq!(
+            m,
+            [
+                r#"move <i>big</i> under <section class="a"><div class="x"><div class="y"><i>big</i></div></div></section> after nothing"#,
+                r#"move <div class="x"><div class="y"><i>big</i></div></div> under <section class="b"><p>z</p></section> after <p>z</p>"#,
             ]
         );
     }
