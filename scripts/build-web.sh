@@ -27,7 +27,7 @@ fi
 
 rm -rf "$WEB/build/pkg" "$WEB/build/pkg-customer" "$WEB/dist"
 mkdir -p "$WEB/build/pkg" "$WEB/build/pkg-customer" "$WEB/dist"
-# One module: the wasm-release profile (Cargo.toml: fat LTO, one codegen unit, opt-level "s"),
+# One module: the wasm-release profile (Cargo.toml: fat LTO, one codegen unit, opt-level 3),
 # wasm-bindgen's glue into build/$1, the optimised module into dist/$2. Further arguments go to
 # cargo (both builds write the same target file, so each is bound before the next build).
 wasm_module() {
