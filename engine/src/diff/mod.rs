@@ -9,8 +9,9 @@
 //!    agreeing ids are matched pairwise in one lockstep walk and never looked at again. Other
 //!    children: fingerprints unique on both sides pair first; between the children that then
 //!    stay in place (a longest increasing subsequence), the unmatched ones are aligned in
-//!    order ([`align`]: common prefix and suffix, then equal fingerprints, then similar
-//!    nodes), so equal siblings are not paired crosswise; what is left is matched by equal
+//!    order ([`align`]: common prefix and suffix, then one alignment that makes the most
+//!    pairs of equal fingerprints and, among those, the best pairs of similar nodes), so
+//!    equal or similar siblings are not paired crosswise; what is left is matched by equal
 //!    fingerprint anywhere in the list, by `id` attribute, then by kind and name near a
 //!    cursor. Later phases (global moves, bottom-up containers by shared children, recovery
 //!    by name where the update is estimated cheaper than insert + remove) fill the gaps.
@@ -220,6 +221,10 @@ const WINDOW: usize = 16;
 /// Largest segment (unmatched old times unmatched new children) aligned in order; larger ones
 /// go to the cursor heuristic, so a segment costs at most 64 times its length.
 const ALIGN_CELLS: usize = 64 * 64;
+/// Weight of a pair of equal fingerprints in [`Differ::align_segment`]: more than any sum of
+/// similar pairs ([`Differ::pair_weight`], at most 6 each) in a segment of at most
+/// [`ALIGN_CELLS`] cells, whose shorter side has at most 64 entries.
+const EXACT_PAIR_WEIGHT: u32 = 6 * 64 + 1;
 /// Unmatched children per side beyond which a by-name pair is not estimated (not worth it).
 const PAIR_CHILDREN: usize = 32;
 /// Free old positions with one fingerprint (ascending) and their "next free slot" forest.
@@ -762,7 +767,14 @@ impl<'a> Differ<'a> {
         aligned
     }
 
-    /// Aligns one segment: equal fingerprints in order, then similar nodes in the gaps.
+    /// Aligns one segment in one pass: the most pairs of equal fingerprints, and among the
+    /// alignments with that many, the one whose similar pairs ([`Differ::pair_weight`]) weigh
+    /// most. An equal pair outweighs any sum of similar pairs in a segment
+    /// ([`EXACT_PAIR_WEIGHT`]), so the count of equal pairs is what a two-stage alignment
+    /// gives; but which equal copies pair is no longer decided blind: with runs of equal
+    /// blank texts between edited blocks (`e \n h \n m \n` against `e \n h \n m`), the
+    /// earliest equal pairs can shift by one copy and leave the gaps to pair each block with
+    /// its neighbour (`m` with `h`), crosswise.
     fn align_segment(
         &mut self,
         oc: &[NodeId],
@@ -771,39 +783,22 @@ impl<'a> Differ<'a> {
         news: &[usize],
         work: &mut Vec<(NodeId, NodeId)>,
     ) {
+        debug_assert!(
+            olds.len().min(news.len()) as u32 * 6 < EXACT_PAIR_WEIGHT,
+            "similar pairs could outweigh an equal pair"
+        );
         self.stats.compared += olds.len() * news.len();
-        let exact = {
-            let (old, new) = (self.old, &*self.new);
-            align::align(olds.len(), news.len(), |a, b| {
-                let (o, n) = (oc[olds[a]], nc[news[b]]);
-                u32::from(old.node(o).tree_hash == new.node(n).tree_hash && self.compatible(o, n))
-            })
-        };
-        for &(a, b) in &exact {
+        let pairs = align::align(olds.len(), news.len(), |a, b| {
+            let (o, n) = (oc[olds[a]], nc[news[b]]);
+            if self.old.node(o).tree_hash == self.new.node(n).tree_hash && self.compatible(o, n) {
+                EXACT_PAIR_WEIGHT
+            } else {
+                self.pair_weight(o, n)
+            }
+        });
+        for (a, b) in pairs {
             self.pair(oc[olds[a]], nc[news[b]]);
             work.push((oc[olds[a]], nc[news[b]]));
-        }
-        // The gaps between exact pairs (and before the first, after the last).
-        let mut bounds: SmallVec<[(usize, usize); 16]> = SmallVec::new();
-        bounds.push((0, 0));
-        for &(a, b) in &exact {
-            bounds.push((a, b));
-            bounds.push((a + 1, b + 1));
-        }
-        bounds.push((olds.len(), news.len()));
-        for gap in bounds.chunks(2) {
-            let ((a0, b0), (a1, b1)) = (gap[0], gap[1]);
-            if a1 <= a0 || b1 <= b0 {
-                continue;
-            }
-            let (go, gn) = (&olds[a0..a1], &news[b0..b1]);
-            let pairs = align::align(go.len(), gn.len(), |a, b| {
-                self.pair_weight(oc[go[a]], nc[gn[b]])
-            });
-            for (a, b) in pairs {
-                self.pair(oc[go[a]], nc[gn[b]]);
-                work.push((oc[go[a]], nc[gn[b]]));
-            }
         }
     }
 
@@ -2314,6 +2309,37 @@ mod anonymous_tests {
                 format!("move \n under {ul} after {b}"),
                 "text tail b = tail b2".into(),
                 "text tail a = tail a2".into(),
+            ]
+        );
+    }
+
+    #[test]
+    fn edited_blocks_between_blank_texts_keep_their_own_partners() {
+        // Three similar items edited inside, blank texts between them, and the blank text
+        // after the last one gone. Equal blank texts paired first and earliest (old `\n`
+        // after `h` with the new one after `e`) left `m` to pair with `h`: crosswise, the
+        // whole `m` item inserted and the old one removed.
+        let item = |k: &str, t: &str| format!("<li><a href=/{k}>{k}</a><ul><li>{t}</li></ul></li>");
+        let from = format!(
+            "<ul><li class=first>A</li>\n{}\n{}\n{}\n<li class=last>Z</li></ul>",
+            item("e", "e2"),
+            item("h", "h2"),
+            item("m", "m2")
+        );
+        let to = format!(
+            "<ul><li class=first>A</li>\n{}\n{}\n{}<li class=last>Z</li></ul>",
+            item("e", "e3"),
+            item("h", "h3"),
+            item("m", "m3")
+        );
+        let (m, _) = anon(&from, &to);
+        assert_eq!(
+            m,
+            [
+                "text e2 = e3".to_string(),
+                "text h2 = h3".into(),
+                "text m2 = m3".into(),
+                "remove \n".into(),
             ]
         );
     }
