@@ -152,7 +152,7 @@ mod customer;
 mod deliver;
 mod keyframes;
 mod refusals;
-mod writer;
+pub(crate) mod writer;
 
 pub use crate::link::{
     CLOSE_TOO_SLOW, CloseReason, Control, Link, Links, MAX_QUEUED, MAX_QUEUED_BYTES, Outbound,
