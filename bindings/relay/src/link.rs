@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 
 use axum::body::Bytes;
@@ -13,6 +13,7 @@ use cobrowse_engine::session::{AgentId, Recipient};
 use futures_util::task::AtomicWaker;
 
 use crate::small_map::SmallMap;
+use crate::ws::writer::{DirectWrite, Socket};
 
 /// What a socket writer receives. No larger than the [`Bytes`] it mostly carries (asserted
 /// by a test): each connection's queue holds its slots in blocks of 32, allocated at once.
@@ -128,6 +129,8 @@ struct Queue {
     closed: AtomicBool,
     /// Set once the receiver is gone: sends fail.
     receiver_gone: AtomicBool,
+    /// The connection's socket, for [`Link::send_now`] (unset in tests without a socket).
+    socket: OnceLock<Arc<Socket>>,
 }
 
 /// Queue slots kept after the queue drains (a burst's larger buffer is given back).
@@ -225,6 +228,28 @@ impl Link {
         true
     }
 
+    /// Like [`Link::send`] for a forwarded frame, but written to the socket at once by the
+    /// calling task when the connection's writer is idle and nothing is queued before it
+    /// (see [`crate::ws::writer`]'s "Written at once"); queued otherwise. Returns whether the
+    /// message was written or queued.
+    pub fn send_now(&self, bytes: &Bytes) -> bool {
+        let q = &*self.queue;
+        if let Some(socket) = q.socket.get()
+            && !q.closed.load(Ordering::Acquire)
+            && !q.receiver_gone.load(Ordering::Acquire)
+        {
+            match socket.try_write(bytes, || q.lock().is_empty()) {
+                DirectWrite::Written => return true,
+                DirectWrite::WrittenUnflushed => {
+                    q.waker.wake();
+                    return true;
+                }
+                DirectWrite::NotNow => {}
+            }
+        }
+        self.send(Outbound::Wire(bytes.clone()))
+    }
+
     /// Whether both are the same connection.
     pub fn same_channel(&self, other: &Link) -> bool {
         Arc::ptr_eq(&self.queue, &other.queue)
@@ -239,6 +264,11 @@ pub struct Receiver {
 }
 
 impl Receiver {
+    /// Lets the queue's senders write to `socket` directly ([`Link::send_now`]).
+    pub(crate) fn set_socket(&self, socket: Arc<Socket>) {
+        let _ = self.queue.socket.set(socket);
+    }
+
     /// The next queued message; `None` once every [`Link`] is gone and the queue is drained.
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Outbound>> {
         if let Some(out) = self.pop() {

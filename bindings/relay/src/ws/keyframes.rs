@@ -83,7 +83,7 @@ pub(super) fn forward_delta(
             bump(&state.metrics.deltas_withheld);
             continue;
         }
-        if link.send(Outbound::Wire(message.clone())) {
+        if link.send_now(message) {
             slot.sent = Some(seq);
             reached += 1;
         }

@@ -128,7 +128,10 @@
 //! Each connection is one tokio task: its reader and its writer ([`writer`]) are branches of
 //! one `select!`, so a connection costs one task and one future, not two. What other
 //! connections send it (frames, peers' messages) goes through its [`Link`] queue and is
-//! written in queue order; a client that stops reading stalls only its own writes (its
+//! written in queue order, except that a forwarded delta is written to the socket by the
+//! customer's task itself when the agent's writer is idle and its queue empty ([`writer`],
+//! "Written at once": no wake-up of the agent's task per delta, and the delta is on the
+//! agent's socket before the mirror applies it); a client that stops reading stalls only its own writes (its
 //! deadlines and pings go on). The future kept for the connection's whole life holds room for
 //! the frame path only: the rare paths (`Hello`, `Join`, `Invite`, a resume, every message but
 //! a customer's `Frame`) are boxed for the time they run.
@@ -152,7 +155,7 @@ mod customer;
 mod deliver;
 mod keyframes;
 mod refusals;
-mod writer;
+pub(crate) mod writer;
 
 pub use crate::link::{
     CLOSE_TOO_SLOW, CloseReason, Control, Link, Links, MAX_QUEUED, MAX_QUEUED_BYTES, Outbound,
