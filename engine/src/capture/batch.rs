@@ -115,8 +115,9 @@ impl std::error::Error for BatchError {}
 /// The browser's node handles and the tree nodes they name.
 #[derive(Debug, Default, Clone)]
 pub struct NodeHandles {
-    /// handle -> node index.
-    to_node: std::collections::HashMap<u32, u32>,
+    /// handle -> node index (handles are small integers given in sequence: hashed by one
+    /// multiplication, not SipHash; every node of a keyframe is bound and looked up here).
+    to_node: std::collections::HashMap<u32, u32, BuildHasherDefault<U32Hasher>>,
     /// node index -> handle (0 = none).
     to_handle: Vec<u32>,
 }
