@@ -1275,12 +1275,6 @@ export class CaptureImpl implements Capture {
 const HTML_NS = 'http://www.w3.org/1999/xhtml';
 
 /**
- * The handles of the nodes the engine knows, kept on the nodes themselves under a symbol of
- * this capture's own (invisible to the page's string-keyed code): a WeakMap of every node of a
- * large page costs the garbage collector more than the walk itself. A forgotten node's
- * property is set to `undefined` (its shape stays), so `has` is `get() !== undefined`.
- */
-/**
  * The nodes the engine knows, by handle. Handles are given in sequence from 1 at each keyframe:
  * the keyframe walk's (most of a page's) are kept in an array indexed by handle (no hashing per
  * node), later ones (batches') in a `Map`, so the array stops growing at the end of the walk
@@ -1337,6 +1331,12 @@ class NodeTable {
   }
 }
 
+/**
+ * The handles of the nodes the engine knows, kept on the nodes themselves under a symbol of
+ * this capture's own (invisible to the page's string-keyed code): a WeakMap of every node of a
+ * large page costs the garbage collector more than the walk itself. A forgotten node's
+ * property is set to `undefined` (its shape stays), so `has` is `get() !== undefined`.
+ */
 class NodeIds {
   private readonly key = Symbol('cobrowse.handle');
 
