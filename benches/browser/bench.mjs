@@ -7,6 +7,8 @@
 //   node benches/browser/bench.mjs --memory 10000      # memory over 10,000 batches
 //   node benches/browser/bench.mjs --profile --pages 3 # CPU profile: our JS / engine / GC
 //   ... --before DIR                                   # also a copy of another build's dist/
+//   node benches/browser/bench.mjs --keyframe-only --pages 8 [--runs R] [--before DIR]
+//                                                      # first keyframe's CPU only, R traced runs
 //   node benches/browser/bench.mjs --keyframe-profile --pages 8 [--runs R] [--top N] [--before DIR]
 //                                                      # first keyframe's CPU by function (self and
 //                                                      # inclusive), of DIR's build when given
@@ -240,7 +242,7 @@ async function agentApply(context, base, mode, payload) {
   return { ms: (after - before) * 1000, n };
 }
 
-async function firstKeyframe(context, base, name) {
+async function firstKeyframe(context, base, name, runs = 3) {
   const page = await context.newPage();
   await page.goto(`${base}/corpus/${name}`, { waitUntil: 'load' });
   await loadHelpers(page, base);
@@ -257,7 +259,7 @@ async function firstKeyframe(context, base, name) {
   const res = { ours: [], before: [], rr: [], empty: [] };
   let kf;
   let json;
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < runs; i++) {
     // The harness's own cost per timed run (an evaluate that does nothing, traced the same
     // way): in every side's figure alike.
     res.empty.push(await longestTask(page, () => page.evaluate(() => ({ ms: 0 }))));
@@ -291,6 +293,45 @@ async function firstKeyframe(context, base, name) {
     oursBytes: kf,
     rrJson: json,
   };
+}
+
+/** The first keyframe only (`--keyframe-only`): per page, `--runs` (default 5) interleaved traced
+ * runs of ours, the `--before` build and rrweb-snapshot, as in the corpus bench's keyframe
+ * figures (median thread CPU per page; sums; net of the traced empty evaluate). */
+async function keyframeOnlyBench() {
+  const all = await corpusPages();
+  const pages = args.pages === 'all' ? all : seededSample(all, Number(args.pages ?? 8), SEED);
+  const runs = Number(args.runs ?? 5);
+  const server = await startServer(await beforeFiles());
+  const browser = await launch();
+  const context = await localContext(browser);
+  const rows = [];
+  try {
+    for (const name of pages) {
+      const kf = await firstKeyframe(context, base(server), name, runs);
+      const row = { page: name.slice(0, 12), ours: kf.oursCpu, before: kf.beforeCpu, rr: kf.rrCpu, empty: kf.emptyCpu, longestOurs: kf.oursLongestCpu, bytesOurs: kf.oursBytes.length };
+      rows.push(row);
+      console.error(JSON.stringify(Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === 'number' ? +v.toFixed(2) : v]))));
+    }
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+  const total = (k) => sum(rows.map((r) => r[k]));
+  const net = (k) => sum(rows.map((r) => r[k] - r.empty));
+  console.log(JSON.stringify({
+    pages: rows.length,
+    runs,
+    cpuMsSum: { ours: +total('ours').toFixed(1), before: BEFORE ? +total('before').toFixed(1) : null, rrwebSnapshot: +total('rr').toFixed(1), empty: +total('empty').toFixed(1) },
+    totalCpuRatio: +(total('ours') / total('rr')).toFixed(3),
+    totalCpuRatioBefore: BEFORE ? +(total('before') / total('rr')).toFixed(3) : null,
+    totalNetCpuRatio: +(net('ours') / net('rr')).toFixed(3),
+    totalNetCpuRatioBefore: BEFORE ? +(net('before') / net('rr')).toFixed(3) : null,
+    medianCpuRatio: +median(rows.map((r) => r.ours / r.rr)).toFixed(3),
+    medianCpuRatioBefore: BEFORE ? +median(rows.map((r) => r.before / r.rr)).toFixed(3) : null,
+    longestTaskCpuOurs: Math.max(...rows.map((r) => r.longestOurs)),
+    bytesOurs: total('bytesOurs'),
+  }, null, 2));
 }
 
 async function corpusBench() {
@@ -779,6 +820,7 @@ function functionShares(profile) {
 
 if (args.large) await largeBench(Number(args.large));
 else if (args['keyframe-profile'] !== undefined) await keyframeProfileBench();
+else if (args['keyframe-only'] !== undefined) await keyframeOnlyBench();
 else if (args.profile !== undefined) await profileBench();
 else if (args.memory) await memoryBench(Number(args.memory));
 else await corpusBench();

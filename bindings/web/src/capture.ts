@@ -80,7 +80,7 @@ function stateKey(s: NonNullable<ReturnType<typeof formState>>): string {
 
 export class CaptureImpl implements Capture {
   private readonly ids = new NodeIds();
-  private nodes = new Map<number, Node>();
+  private readonly nodes = new NodeTable();
   private nextId = 1;
   private pending: MutationRecord[] = [];
   private scrolled = new Set<Element>();
@@ -110,6 +110,10 @@ export class CaptureImpl implements Capture {
   private readonly keyframeOps = new OpWriter(KEYFRAME_OPS);
   private readonly keyframeKids: number[] = [];
   private scheduled = false;
+  /** A change came while the keyframe was being made, after its last collection of changes
+   * (`collect`): its end schedules a batch. Without one, nothing is requested after the keyframe
+   * (a batch requested for nothing costs an animation frame and a task). */
+  private heldBack = false;
   /** Runs a scheduled batch in a task after the animation frame's rendering (see `schedule`). */
   private afterFrame: MessageChannel | null = null;
   private raf = 0;
@@ -277,6 +281,7 @@ export class CaptureImpl implements Capture {
     this.nodes.clear();
     this.nextId = 1;
     this.pending = [];
+    this.heldBack = false;
     this.observer.takeRecords();
     this.frameWatch.takeRecords();
     this.scrolled.clear();
@@ -344,6 +349,8 @@ export class CaptureImpl implements Capture {
         this.engine.keyframe_feed(ops, text);
       }
       this.forgetFreed();
+      // Later handles (the late batch's, the batches') go to the table's map.
+      this.nodes.seal();
       walk.phase = 'prepare';
     }
     if (walk.phase === 'prepare') {
@@ -370,8 +377,8 @@ export class CaptureImpl implements Capture {
       if (performance.now() >= deadline) return false;
     }
     this.walk = null;
-    // Changes made since the late batch wait for the next batch.
-    this.schedule();
+    // Changes made since the late batch wait for the next batch (none: no batch is requested).
+    if (this.heldBack) this.schedule();
     return true;
   }
 
@@ -509,7 +516,9 @@ export class CaptureImpl implements Capture {
           let f = 0;
           // A style's text is CSS (URLs resolved, CSSOM stand-ins: kidsOf), in any namespace.
           if (ln === 'style' || (ns === HTML_NS && (ln === 'iframe' || ln === 'template'))) f = ln === 'template' ? F_GENERIC | F_TEMPLATE : F_GENERIC;
-          else if (el === walk.root || listedGenerically(el)) f = F_GENERIC;
+          // Listed here, `el` has an element for parent: never a document's root element, so
+          // only a shadow host is listed generically (`listedGenerically`).
+          else if (shadowRootOf(el) !== null) f = F_GENERIC;
           if (f !== 0 || el.firstChild !== null) {
             walk.nodes.push(el);
             walk.handles.push(cid);
@@ -624,6 +633,7 @@ export class CaptureImpl implements Capture {
   /** Writes every pending change into one batch (child lists go to `kids`, see `finish`). */
   private collect(w: OpWriter, kids: number[]): void {
     this.cancelSchedule();
+    this.heldBack = false;
     for (const r of this.observer.takeRecords()) this.pending.push(r);
     for (const r of this.frameWatch.takeRecords()) this.pending.push(r);
     const records = this.pending;
@@ -784,8 +794,12 @@ export class CaptureImpl implements Capture {
   }
 
   private schedule(): void {
-    // During the keyframe's walk, its end takes every change.
-    if (this.scheduled || this.stopped || this.walk !== null) return;
+    // During the keyframe's walk, its end takes every change (or schedules a batch: `heldBack`).
+    if (this.walk !== null) {
+      this.heldBack = true;
+      return;
+    }
+    if (this.scheduled || this.stopped) return;
     this.scheduled = true;
     // The batch runs in a task posted from the next animation frame, so after that frame's
     // style and layout: the page's own changes made layout dirty, and a batch reading scroll
@@ -1261,6 +1275,63 @@ export class CaptureImpl implements Capture {
 const HTML_NS = 'http://www.w3.org/1999/xhtml';
 
 /**
+ * The nodes the engine knows, by handle. Handles are given in sequence from 1 at each keyframe:
+ * the keyframe walk's (most of a page's) are kept in an array indexed by handle (no hashing per
+ * node), later ones (batches') in a `Map`, so the array stops growing at the end of the walk
+ * (`seal`) and a long session's freed handles leave no holes behind.
+ * Invariant: while open, `dense.length` is the next handle; `count` is the number of nodes held.
+ */
+class NodeTable {
+  private dense: (Node | undefined)[] = [undefined];
+  private open = true;
+  private readonly later = new Map<number, Node>();
+  private count = 0;
+
+  get(h: number): Node | undefined {
+    return h < this.dense.length ? this.dense[h] : this.later.get(h);
+  }
+
+  /** Holds `n` under the fresh handle `h`. */
+  set(h: number, n: Node): void {
+    if (this.open && h === this.dense.length) this.dense.push(n);
+    else this.later.set(h, n);
+    this.count++;
+  }
+
+  delete(h: number): void {
+    if (h < this.dense.length) {
+      if (this.dense[h] === undefined) return;
+      this.dense[h] = undefined;
+      this.count--;
+    } else if (this.later.delete(h)) {
+      this.count--;
+    }
+  }
+
+  /** Handles given from now on go to the map. */
+  seal(): void {
+    this.open = false;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  *values(): IterableIterator<Node> {
+    for (const n of this.dense) if (n !== undefined) yield n;
+    yield* this.later.values();
+  }
+
+  /** Forgets every node; open again for the next keyframe's handles. */
+  clear(): void {
+    this.dense = [undefined];
+    this.open = true;
+    this.later.clear();
+    this.count = 0;
+  }
+}
+
+/**
  * The handles of the nodes the engine knows, kept on the nodes themselves under a symbol of
  * this capture's own (invisible to the page's string-keyed code): a WeakMap of every node of a
  * large page costs the garbage collector more than the walk itself. A forgotten node's
@@ -1523,6 +1594,6 @@ function pushChildren(kids: number[], parent: number, list: number[]): void {
 }
 
 function finish(w: OpWriter, kids: number[]): [Uint32Array, string] {
-  for (const k of kids) w.u(k);
+  w.all(kids);
   return w.finish();
 }

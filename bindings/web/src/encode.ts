@@ -53,6 +53,16 @@ export class OpWriter {
     this.buf[this.n++] = v;
   }
 
+  /** Writes every value of `vs` (as `u` each), growing the buffer at most once. */
+  all(vs: readonly number[]): void {
+    const n = vs.length;
+    while (this.n + n > this.buf.length) this.grow();
+    const buf = this.buf;
+    let at = this.n;
+    for (let i = 0; i < n; i++) buf[at++] = vs[i]!;
+    this.n = at;
+  }
+
   s(v: string | null): void {
     if (v === null) {
       this.u(NULL_STR);

@@ -14,8 +14,12 @@
 
 type AttachListener = (host: Element) => void;
 
-/** Every shadow root created through a hooked `attachShadow`, by host. */
+/** Every closed shadow root created through a hooked `attachShadow`, by host (an open one is
+ * the host's `shadowRoot`). */
 const roots = new WeakMap<Element, ShadowRoot>();
+/** Whether `roots` ever held a root: until then `shadowRootOf` (called for every element of a
+ * keyframe) needs no lookup in it. */
+let anyClosed = false;
 /** The `Element.prototype`s already wrapped. */
 const hooked = new WeakSet<object>();
 const listeners = new Set<AttachListener>();
@@ -37,7 +41,10 @@ export function hookShadowsIn(win: Window & typeof globalThis): void {
     ...desc,
     value: function attachShadow(this: Element, init: ShadowRootInit): ShadowRoot {
       const root = orig.call(this, init) as ShadowRoot;
-      roots.set(this, root);
+      if (root.mode === 'closed') {
+        roots.set(this, root);
+        anyClosed = true;
+      }
       for (const l of listeners) l(this);
       return root;
     },
@@ -46,7 +53,9 @@ export function hookShadowsIn(win: Window & typeof globalThis): void {
 
 /** `host`'s shadow root, open or closed (when created after the hook), or null. */
 export function shadowRootOf(host: Element): ShadowRoot | null {
-  return host.shadowRoot ?? roots.get(host) ?? null;
+  const open = host.shadowRoot;
+  if (open != null || !anyClosed) return open ?? null;
+  return roots.get(host) ?? null;
 }
 
 /** Calls `listener(host)` after every `attachShadow` in a hooked window until the returned function is called. */

@@ -116,7 +116,8 @@ export function capturedAttr(a: Attr, base: string): string {
   const v = a.value;
   if (a.namespaceURI === null) {
     const name = a.localName;
-    if (name === 'href' && SCRIPT_URL.test(v.replace(EDGES, '').replace(TAB_NL, ''))) {
+    // (Stripping only removes characters: a value without ':' is no `javascript:` URL.)
+    if (name === 'href' && v.includes(':') && SCRIPT_URL.test(v.replace(EDGES, '').replace(TAB_NL, ''))) {
       const el = a.ownerElement;
       if (el !== null && el.namespaceURI === XHTML && (el.localName === 'a' || el.localName === 'area')) return '#';
     }

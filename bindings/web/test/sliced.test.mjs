@@ -40,7 +40,7 @@ async function session() {
   await loadHelpers(customer, server.base);
   await loadHelpers(agent, server.base);
   await startReplayer(agent);
-  await customer.evaluate(`globalThis.startInPage = ${startInPage}; globalThis.editInPage = ${editInPage}; globalThis.editPhasesInPage = ${editPhasesInPage};`);
+  await customer.evaluate(`globalThis.startInPage = ${startInPage}; globalThis.editInPage = ${editInPage}; globalThis.editPhasesInPage = ${editPhasesInPage}; globalThis.settledInPage = ${settledInPage};`);
   return { customer, agent, close: async () => { await cctx.close(); await actx.close(); } };
 }
 
@@ -245,6 +245,65 @@ test('flush() during the walk finishes it synchronously into one keyframe', asyn
     const frames = await takeFrames(s.customer, false);
     assert.deepEqual(await applyFrames(s.agent, frames), [{ ok: true }]);
     checkMirror(await snapshotState(s.customer, s.agent), 'after the flushed keyframe', { samePage: true });
+  } finally {
+    await s.close();
+  }
+});
+
+/** In the page: counts the page's animation-frame requests from now on (`__rafCalls`). */
+function countFramesInPage() {
+  globalThis.__rafCalls = 0;
+  const raf = window.requestAnimationFrame.bind(window);
+  globalThis.__rafUncounted = raf;
+  window.requestAnimationFrame = (cb) => {
+    globalThis.__rafCalls++;
+    return raf(cb);
+  };
+}
+
+/** In the page: resolves once the capture's keyframe work is over and a few rendered frames
+ * and tasks have passed (its own frame requests are not counted). */
+function settledInPage() {
+  const requestAnimationFrame = globalThis.__rafUncounted ?? window.requestAnimationFrame.bind(window);
+  return new Promise((resolve) => {
+    const wait = () => {
+      if (globalThis.__cap.stats().walking) {
+        setTimeout(wait, 0);
+        return;
+      }
+      let n = 0;
+      const tick = () => (++n < 4 ? requestAnimationFrame(() => setTimeout(tick, 20)) : resolve());
+      tick();
+    };
+    wait();
+  });
+}
+
+test('no batch is requested after the keyframe of a page that did not change meanwhile', async () => {
+  const s = await session();
+  try {
+    await s.customer.evaluate(countFramesInPage);
+    assert.equal(await s.customer.evaluate(startInPage), true, 'the walk continues after startCapture returns');
+    await s.customer.evaluate(() => globalThis.settledInPage());
+    const r = await s.customer.evaluate(() => ({ frames: globalThis.__frames.length, raf: globalThis.__rafCalls }));
+    assert.deepEqual(r, { frames: 1, raf: 0 }, 'the keyframe alone, and no animation frame asked for');
+  } finally {
+    await s.close();
+  }
+});
+
+test('a change made after the late batch comes as a delta of its own, without flush()', async () => {
+  const s = await session();
+  try {
+    const seen = await s.customer.evaluate(() => globalThis.editPhasesInPage());
+    assert.deepEqual(seen.map((x) => x.phase), ['prepare', 'encode', 'settle']);
+    // maxDelayMs is 1e9: only the batch scheduled at the keyframe's end (an animation frame)
+    // can send the edits made while encoded and settled.
+    await s.customer.evaluate(() => globalThis.settledInPage());
+    const frames = await takeFrames(s.customer, false);
+    assert.equal(frames.length, 2, 'the keyframe and one delta');
+    assert.deepEqual(await applyFrames(s.agent, frames), [{ ok: true }, { ok: true }]);
+    checkMirror(await snapshotState(s.customer, s.agent), 'after the keyframe and the delta', { samePage: true });
   } finally {
     await s.close();
   }

@@ -115,8 +115,9 @@ impl std::error::Error for BatchError {}
 /// The browser's node handles and the tree nodes they name.
 #[derive(Debug, Default, Clone)]
 pub struct NodeHandles {
-    /// handle -> node index.
-    to_node: std::collections::HashMap<u32, u32>,
+    /// handle -> node index (handles are small integers given in sequence: hashed by one
+    /// multiplication, not SipHash; every node of a keyframe is bound and looked up here).
+    to_node: std::collections::HashMap<u32, u32, BuildHasherDefault<U32Hasher>>,
     /// node index -> handle (0 = none).
     to_handle: Vec<u32>,
 }
@@ -199,6 +200,14 @@ impl<'a> Reader<'a> {
             return Ok(None);
         }
         let rest = &self.text[self.text_at..];
+        // Most operands are ASCII (names, most text): one byte and one UTF-16 unit per
+        // character, checked a word at a time instead of decoding character by character.
+        if let Some(head) = rest.as_bytes().get(..units as usize)
+            && head.is_ascii()
+        {
+            self.text_at += head.len();
+            return Ok(Some(&rest[..head.len()]));
+        }
         let mut left = units as usize;
         let mut bytes = 0;
         let mut chars = rest.chars();
@@ -837,6 +846,43 @@ mod tests {
         assert_eq!(t.props(div).and_then(|p| p.scroll), None);
         assert_eq!(t.viewport(), None);
         assert_eq!(dump(&t), "doc\n div id=x\n");
+    }
+
+    /// String operands are UTF-16 lengths into UTF-8 text: ASCII ones (read a word at a time)
+    /// next to ones with two-, three- and four-byte characters, and an ASCII operand that would
+    /// run into the multi-byte character after it.
+    #[test]
+    fn string_operands_ascii_and_not_side_by_side() {
+        let mut t = Tree::new_document();
+        let mut h = NodeHandles::default();
+        let mut e = Enc::default();
+        e.u(OP_BIND_DOCUMENT).u(1);
+        e.el(2, "html", &[("lang", "\u{e9}"), ("id", "x")])
+            .text(3, "ab")
+            .text(4, "\u{1F600}")
+            .text(5, "cd")
+            .text(6, "\u{20AC}e")
+            .text(7, "f");
+        e.kids(1, &[2]).kids(2, &[3, 4, 5, 6, 7]);
+        assert!(apply(&mut t, &mut h, &e).is_empty());
+        assert_eq!(
+            dump(&t),
+            "doc\n html lang=\u{e9} id=x\n  #ab\n  #\u{1F600}\n  #cd\n  #\u{20AC}e\n  #f\n"
+        );
+        // An operand of ASCII then a multi-byte character (the ASCII test must not take the
+        // next bytes for it), and one that ends inside a surrogate pair.
+        let mut freed = Vec::new();
+        let ops = [OP_TEXT, 8, 2, OP_TEXT, 9, 3, OP_SET_CHILDREN, 2, 2, 8, 9];
+        assert!(apply_batch(&mut t, &mut h, &ops, "a\u{e9}a\u{1F600}", &mut freed).is_ok());
+        assert_eq!(freed, vec![3, 4, 5, 6, 7]);
+        assert_eq!(
+            dump(&t),
+            "doc\n html lang=\u{e9} id=x\n  #a\u{e9}\n  #a\u{1F600}\n"
+        );
+        assert_eq!(
+            apply_batch(&mut t, &mut h, &[OP_TEXT, 10, 2], "a\u{1F600}", &mut freed),
+            Err(BatchError::BadString)
+        );
     }
 
     #[test]

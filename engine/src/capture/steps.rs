@@ -59,7 +59,7 @@ pub enum KeyframePhase {
 pub(crate) enum Steps {
     Prepare(Box<Prepare>),
     Encode(Box<Encode>),
-    Settle(Settle),
+    Settle(Box<Settle>),
 }
 
 pub(crate) struct Prepare {
@@ -280,7 +280,7 @@ impl Capture {
         debug_assert!(shadow.is_built());
         self.last.clear();
         self.last_stats = crate::capture::DeltaStats::default();
-        self.steps = Some(Steps::Settle(Settle {
+        self.steps = Some(Steps::Settle(Box::new(Settle {
             shadow,
             meta: FrameMeta {
                 seq: header.seq,
@@ -290,7 +290,7 @@ impl Capture {
             },
             #[cfg(debug_assertions)]
             frame: frame.clone(),
-        }));
+        })));
         self.encoded = Some(frame);
         Progress::Done
     }
@@ -312,6 +312,7 @@ impl Capture {
         let Some(Steps::Settle(s)) = self.steps.take() else {
             unreachable!()
         };
+        let s = *s;
         s.shadow.install(&mut self.shadow, &s.meta);
         #[cfg(debug_assertions)]
         {
