@@ -83,6 +83,10 @@ export class CaptureImpl implements Capture {
   private nodes = new Map<number, Node>();
   private nextId = 1;
   private pending: MutationRecord[] = [];
+  /** Nodes whose first child-list record in a group of records (one delivery to the observer,
+   * or what `takeRecords` returned) was an addition: they may have changed while out of the
+   * observed page (see `noteRecords`), so a known one is re-sent whole (`resync`). */
+  private uncovered = new Set<Node>();
   private scrolled = new Set<Element>();
   /** Elements seen scrolling: an explicit flush reads their offsets (events come a frame late). */
   private scrollers = new Set<Element>();
@@ -136,8 +140,10 @@ export class CaptureImpl implements Capture {
   private linkStyles = new WeakMap<Element, HTMLStyleElement>();
   /** The documents and shadow roots listed to the engine, each with its capture-owned element
    * holding its adopted sheets' rules (null until it adopts a sheet) and whether that element
-   * was listed (pruned at each batch once the adopter left the engine). */
-  private adopters = new Map<Adopter, { style: HTMLStyleElement | null; sent: boolean }>();
+   * was listed (pruned at each batch once the adopter left the engine), and the sheets whose
+   * rules that element's children were last listed from (relisted only when they differ or
+   * one of them was edited: not at every batch). */
+  private adopters = new Map<Adopter, { style: HTMLStyleElement | null; sent: boolean; listed: CSSStyleSheet[] }>();
   /** Sheets edited through the CSSOM since the last batch. */
   private dirtySheets = new Set<CSSStyleSheet>();
   /** Nodes whose child list must be re-sent (a stylesheet link loaded, a style re-parsed). */
@@ -182,7 +188,7 @@ export class CaptureImpl implements Capture {
   ) {
     this.maxDelay = opts.maxDelayMs ?? 100;
     this.observer = new MutationObserver((records) => {
-      for (const r of records) this.pending.push(r);
+      this.noteRecords(records);
       this.schedule();
     });
     this.unwatchSheetsBefore = watchSheetsBefore((sheet) => this.mapSplit(sheet));
@@ -192,7 +198,7 @@ export class CaptureImpl implements Capture {
     });
     this.frameWatch = new FrameWatch(
       (records) => {
-        for (const r of records) this.pending.push(r);
+        this.noteRecords(records);
         this.schedule();
       },
       this.onEvent,
@@ -215,6 +221,32 @@ export class CaptureImpl implements Capture {
     for (const t of EVENTS) document.addEventListener(t, this.onEvent, true);
     window.addEventListener('resize', this.onEvent);
     this.keyframe();
+  }
+
+  /**
+   * Queues a group of records (one delivery to an observer, or a `takeRecords`) and notes the
+   * nodes of `uncovered`. While a removed node is out of the page, its edits are observed only
+   * until the records are delivered (the observer's transient registrations end there); a node
+   * whose first record in the group is its removal was observed up to it, and until the group
+   * ends, so when it comes back in the same group (a move in one task) nothing of it went
+   * unseen: its new parent's child list is all it needs. A node whose first record is an
+   * addition may come from outside (a detached subtree, edited unobserved): re-sent whole.
+   */
+  private noteRecords(records: MutationRecord[]): void {
+    let first: Map<Node, boolean> | null = null;
+    for (const r of records) {
+      this.pending.push(r);
+      if (r.type !== 'childList') continue;
+      for (const n of r.removedNodes) {
+        first ??= new Map();
+        if (!first.has(n)) first.set(n, false);
+      }
+      for (const n of r.addedNodes) {
+        first ??= new Map();
+        if (!first.has(n)) first.set(n, true);
+      }
+    }
+    if (first !== null) for (const [n, added] of first) if (added) this.uncovered.add(n);
   }
 
   /**
@@ -277,6 +309,7 @@ export class CaptureImpl implements Capture {
     this.nodes.clear();
     this.nextId = 1;
     this.pending = [];
+    this.uncovered.clear();
     this.observer.takeRecords();
     this.frameWatch.takeRecords();
     this.scrolled.clear();
@@ -624,10 +657,12 @@ export class CaptureImpl implements Capture {
   /** Writes every pending change into one batch (child lists go to `kids`, see `finish`). */
   private collect(w: OpWriter, kids: number[]): void {
     this.cancelSchedule();
-    for (const r of this.observer.takeRecords()) this.pending.push(r);
-    for (const r of this.frameWatch.takeRecords()) this.pending.push(r);
+    this.noteRecords(this.observer.takeRecords());
+    this.noteRecords(this.frameWatch.takeRecords());
     const records = this.pending;
     this.pending = [];
+    const uncovered = this.uncovered;
+    this.uncovered = new Set();
     const fresh = new Set<Node>();
     const childTargets = new Set<Node>();
     const attrTargets = new Set<Element>();
@@ -636,7 +671,7 @@ export class CaptureImpl implements Capture {
     for (const r of records) {
       if (r.type === 'childList') {
         childTargets.add(r.target);
-        for (const n of r.addedNodes) if (this.ids.has(n)) readded.push(n);
+        for (const n of r.addedNodes) if (uncovered.has(n) && this.ids.has(n)) readded.push(n);
         // A textarea's default value is its text; a select's options decide each other's.
         if (r.target.nodeType === 1) this.markFormEdit(r.target as Element);
       } else if (r.type === 'attributes') {
@@ -994,7 +1029,11 @@ export class CaptureImpl implements Capture {
         if (split !== null) return split;
       }
       const adopter = ADOPTED_BY.get(el);
-      if (adopter !== undefined) return this.ruleNodes(adoptedRules(adopter));
+      if (adopter !== undefined) {
+        const a = this.adopters.get(adopter);
+        if (a !== undefined) a.listed = [...adopter.adoptedStyleSheets];
+        return this.ruleNodes(adoptedRules(adopter));
+      }
     }
     const root = parent.nodeType === Node.ELEMENT_NODE ? shadowRootOf(parent as Element) : null;
     if (root !== null) {
@@ -1018,7 +1057,7 @@ export class CaptureImpl implements Capture {
     if (adopter !== null) {
       let a = this.adopters.get(adopter);
       if (a === undefined) {
-        a = { style: null, sent: false };
+        a = { style: null, sent: false, listed: [] };
         this.adopters.set(adopter, a);
         // Form input and scrolls inside a shadow root: input events reach the document
         // retargeted to the host (closed roots hide the field), scroll events not at all.
@@ -1146,7 +1185,6 @@ export class CaptureImpl implements Capture {
         childTargets.add(owner.parentNode);
       }
     }
-    this.dirtySheets.clear();
     // Adopted lists are read at every batch: they change in place too (push, splice), which no
     // setter sees.
     for (const [adopter, a] of this.adopters) {
@@ -1156,10 +1194,15 @@ export class CaptureImpl implements Capture {
         if (!this.bound(a.style ?? undefined)) this.dropAdopter(adopter);
         continue;
       }
-      if ((adopter.adoptedStyleSheets.length > 0) !== a.sent) childTargets.add(parent);
-      // Its rules are re-listed (sheets adopted, dropped or edited).
-      if (this.bound(a.style ?? undefined)) childTargets.add(a.style!);
+      const sheets = adopter.adoptedStyleSheets;
+      if ((sheets.length > 0) !== a.sent) childTargets.add(parent);
+      // Its rules are re-listed when sheets were adopted, dropped or edited since they were
+      // last listed.
+      if (this.bound(a.style ?? undefined) && (!sameSheets(a.listed, sheets) || sheets.some((sh) => this.dirtySheets.has(sh)))) {
+        childTargets.add(a.style!);
+      }
     }
+    this.dirtySheets.clear();
   }
 
   private dropAdopter(adopter: Adopter): void {
@@ -1488,6 +1531,13 @@ function adopterListedIn(parent: Node): Adopter | null {
   if (parent.nodeType !== 1) return null;
   const doc = parent.ownerDocument;
   return doc !== null && doc.documentElement === parent ? doc : null;
+}
+
+/** Whether two adopted lists hold the same sheets in the same order. */
+function sameSheets(a: readonly CSSStyleSheet[], b: readonly CSSStyleSheet[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The top-level rules of an adopter's adopted sheets, in order. */
