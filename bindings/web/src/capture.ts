@@ -117,7 +117,18 @@ export class CaptureImpl implements Capture {
   /** Runs a scheduled batch in a task after the animation frame's rendering (see `schedule`). */
   private afterFrame: MessageChannel | null = null;
   private raf = 0;
+  /** The bound on a batch's delay (`maxDelay`, for when no animation frame comes: a tab in the
+   * background): one timer outlives the batches it was not needed for, and re-arms itself for
+   * the batch scheduled last (`scheduledAt`), instead of a timer set and cleared per batch. */
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private scheduledAt = 0;
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    if (!this.scheduled || this.stopped) return;
+    const left = this.scheduledAt + this.maxDelay - performance.now();
+    if (left >= 1) this.timer = setTimeout(this.onTimer, left);
+    else this.flushPending();
+  };
   private stopped = false;
   private frames = 0;
   private refused = 0;
@@ -744,6 +755,8 @@ export class CaptureImpl implements Capture {
   stop(): void {
     this.stopped = true;
     this.cancelSchedule();
+    clearTimeout(this.timer);
+    this.timer = undefined;
     this.afterFrame?.port1.close();
     this.afterFrame = null;
     this.observer.disconnect();
@@ -836,14 +849,14 @@ export class CaptureImpl implements Capture {
     }
     const channel = this.afterFrame;
     this.raf = requestAnimationFrame(() => channel.port2.postMessage(null));
-    this.timer = setTimeout(() => this.flushPending(), this.maxDelay);
+    this.scheduledAt = performance.now();
+    if (this.timer === undefined) this.timer = setTimeout(this.onTimer, this.maxDelay);
   }
 
   private cancelSchedule(): void {
     if (!this.scheduled) return;
     this.scheduled = false;
     cancelAnimationFrame(this.raf);
-    clearTimeout(this.timer);
   }
 
   private bind(n: Node): number {
@@ -1239,11 +1252,22 @@ export class CaptureImpl implements Capture {
         if (this.bound(t)) send(t, ruleCss(r, base));
       }
     };
-    // With no sheet edited, only the relisted styles and links can need it: no walk over every
-    // style and link of the page at each batch.
-    const styles: Iterable<Element> = changed.size > 0
-      ? [document, ...this.frameWatch.documents()].flatMap((d) => [...d.getElementsByTagName('style')])
-      : [...relisted].filter((n): n is Element => isHtmlElement(n, 'style'));
+    // Only the owners of the sheets edited and the relisted styles and links can need it: no
+    // walk over every style and link of the page at each batch.
+    const styles = new Set<Element>();
+    const links = new Set<Element>();
+    for (const sheet of changed) {
+      const owner = sheet.ownerNode;
+      if (isHtmlElement(owner, 'style')) styles.add(owner);
+      // Links of this document only (as the rules of a link are re-read: `linkStyle`).
+      else if (isHtmlElement(owner, 'link') && owner.ownerDocument === document) links.add(owner);
+    }
+    for (const n of relisted) {
+      if (isHtmlElement(n, 'style')) styles.add(n);
+      if (n.ownerDocument === document || n === document) {
+        for (const c of (n as ParentNode).children ?? []) if (isHtmlElement(c, 'link')) links.add(c);
+      }
+    }
     for (const el of styles) {
       // Cheap tests first: overriddenSheet reads the style's whole text.
       const own = (el as HTMLStyleElement).sheet;
@@ -1251,9 +1275,6 @@ export class CaptureImpl implements Capture {
       const sheet = overriddenSheet(el as HTMLStyleElement);
       if (sheet !== null) rules(rulesOf(sheet));
     }
-    const links: Iterable<Element> = changed.size > 0
-      ? document.getElementsByTagName('link')
-      : [...relisted].flatMap((p) => (p.ownerDocument === document || p === document ? [...(p as ParentNode).children ?? []].filter((c) => isHtmlElement(c, 'link')) : []));
     for (const link of links as Iterable<HTMLLinkElement>) {
       const s = this.linkStyles.get(link);
       if (!this.bound(s)) continue;

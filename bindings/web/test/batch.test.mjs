@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import {
-  CORPUS, startServer, launch, openPair, takeFrames, applyFrames, snapshotState, checkMirror,
+  CORPUS, startServer, launch, localContext, loadHelpers, openPair, takeFrames, applyFrames, snapshotState, checkMirror,
 } from './harness.mjs';
 
 const MOVES = '<!DOCTYPE html><html><head><title>m</title></head><body><div id="a"><section id="x" class="s"><p title="t1">one <b>two</b></p><p title="t2">three</p></section><i>after</i></div><div id="b"><u>first</u></div></body></html>';
@@ -266,5 +266,37 @@ test('adopted sheets are relisted only when the adopted list or one of its sheet
     assert.equal(mirrored, '.z { color: green; }\n.x { color: red; }\n.y { color: blue; }\n');
   } finally {
     await s.close();
+  }
+});
+
+test('without animation frames (a tab in the background), each change goes out within maxDelayMs, by one timer', async () => {
+  const context = await localContext(browser);
+  try {
+    const page = await context.newPage();
+    await page.goto(`${server.base}/t/simple.html`, { waitUntil: 'load' });
+    await loadHelpers(page, server.base);
+    const counts = await page.evaluate(async () => {
+      // No animation frame ever comes.
+      globalThis.requestAnimationFrame = () => 0;
+      const frames = [];
+      const cap = globalThis.cobrowse.startCapture({ maxDelayMs: 40, onFrame: (b) => frames.push(b.length) });
+      const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+      const out = [frames.length];
+      document.getElementById('a').textContent = 'one';
+      await wait(20);
+      // A second change before the first went out: the same batch.
+      document.getElementById('a').title = 'x';
+      await wait(400);
+      out.push(frames.length);
+      document.getElementById('a').textContent = 'two';
+      await wait(400);
+      out.push(frames.length);
+      cap.stop();
+      return out;
+    });
+    // The keyframe, then one delta per burst of changes.
+    assert.deepEqual(counts, [1, 2, 3]);
+  } finally {
+    await context.close();
   }
 });
