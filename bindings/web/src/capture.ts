@@ -682,7 +682,11 @@ export class CaptureImpl implements Capture {
     for (const r of records) {
       if (r.type === 'childList') {
         childTargets.add(r.target);
-        for (const n of r.addedNodes) if (uncovered.has(n) && this.ids.has(n)) readded.push(n);
+        for (const n of r.addedNodes) {
+          if (!this.ids.has(n)) continue;
+          if (uncovered.has(n)) readded.push(n);
+          else if (n.nodeType === 1) this.movedStyles(n as Element, childTargets);
+        }
         // A textarea's default value is its text; a select's options decide each other's.
         if (r.target.nodeType === 1) this.markFormEdit(r.target as Element);
       } else if (r.type === 'attributes') {
@@ -736,6 +740,21 @@ export class CaptureImpl implements Capture {
     // Read at every batch too (cheap): emulated ratio changes fire neither event.
     this.writePixelRatio(w);
     this.blocked.writeChanged(w, (n) => this.ids.get(n));
+  }
+
+  /**
+   * A known element moved in one task (not re-sent whole): the HTML `<style>`s it is or holds
+   * left the page and came back, so each has a new sheet, parsed again from its text (CSSOM
+   * edits gone, a large one's pieces new): their child lists (`kidsOf`) go to `childTargets`.
+   */
+  private movedStyles(el: Element, childTargets: Set<Node>): void {
+    if (el.localName === 'style' && el.namespaceURI === HTML_NS) {
+      childTargets.add(el);
+      return;
+    }
+    if (el.firstElementChild === null) return;
+    const styles = el.getElementsByTagName('style');
+    for (let i = 0; i < styles.length; i++) if (styles[i]!.namespaceURI === HTML_NS) childTargets.add(styles[i]!);
   }
 
   /** After an attribute, child or text edit of `el`: the form controls it may have changed. */

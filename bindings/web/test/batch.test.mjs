@@ -300,3 +300,34 @@ test('without animation frames (a tab in the background), each change goes out w
     await context.close();
   }
 });
+
+test('a <style> moved in one task (its sheet parsed again from its text, CSSOM edits gone) is relisted as the page has it', async () => {
+  const s = await session(`${server.base}/t/moves.html`);
+  try {
+    await s.customer.evaluate(() => {
+      const st = document.createElement('style');
+      st.textContent = 'p { color: red }';
+      document.getElementById('x').appendChild(st);
+    });
+    const frames = await takeFrames(s.customer);
+    await s.customer.evaluate(() => document.querySelector('#x style').sheet.insertRule('i { color: blue }', 1));
+    frames.push(...(await takeFrames(s.customer)));
+    // The section holding the style moved in one task: the style's sheet is new.
+    await s.customer.evaluate(() => document.getElementById('b').appendChild(document.getElementById('x')));
+    frames.push(...(await takeFrames(s.customer)));
+    const rules = await s.customer.evaluate(() => Array.from(document.querySelector('#x style').sheet.cssRules, (r) => r.cssText));
+    assert.deepEqual(rules, ['p { color: red; }']);
+    const sent = frames.splice(0);
+    assert.deepEqual(await applyFrames(s.agent, sent), sent.map(() => ({ ok: true })));
+    checkMirror(await snapshotState(s.customer, s.agent), 'after moving the style\'s section', { samePage: true });
+    // Edited again, then the style itself moved in one task.
+    await s.customer.evaluate(() => document.querySelector('#x style').sheet.insertRule('b { color: green }', 1));
+    frames.push(...(await takeFrames(s.customer)));
+    await s.customer.evaluate(() => document.getElementById('a').appendChild(document.querySelector('#x style')));
+    frames.push(...(await takeFrames(s.customer)));
+    assert.deepEqual(await applyFrames(s.agent, frames), frames.map(() => ({ ok: true })));
+    checkMirror(await snapshotState(s.customer, s.agent), 'after moving the style', { samePage: true });
+  } finally {
+    await s.close();
+  }
+});
