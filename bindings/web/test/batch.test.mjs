@@ -281,6 +281,8 @@ test('without animation frames (a tab in the background), each change goes out w
       const frames = [];
       const cap = globalThis.cobrowse.startCapture({ maxDelayMs: 40, onFrame: (b) => frames.push(b.length) });
       const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+      // The keyframe (its phases may run in tasks of their own on a loaded machine).
+      for (let i = 0; i < 300 && frames.length === 0; i++) await wait(10);
       const out = [frames.length];
       document.getElementById('a').textContent = 'one';
       await wait(20);
