@@ -25,8 +25,7 @@ mod replay;
 mod rules;
 
 use cobrowse_engine::{
-    Capture, FrameKind, FrameView, KeyframePhase, NodeHandles, Progress, Rules, Sanitize, Tree,
-    apply_batch,
+    Capture, FrameKind, KeyframePhase, NodeHandles, Progress, Rules, Sanitize, Tree, apply_batch,
 };
 use wasm_bindgen::prelude::*;
 
@@ -221,10 +220,8 @@ impl CaptureEngine {
             return Ok(capture.keyframe_unsettled());
         }
         let frame = capture.delta().unwrap_or_default();
-        if !first
-            && !frame.is_empty()
-            && FrameView::access(&frame).is_ok_and(|v| v.header().kind == FrameKind::Keyframe)
-        {
+        // Told by the capture, not by decoding the frame again.
+        if !frame.is_empty() && capture.last_frame_kind() == Some(FrameKind::Keyframe) {
             self.fallback_keyframes += 1;
         }
         Ok(frame)

@@ -83,6 +83,10 @@ export class CaptureImpl implements Capture {
   private readonly nodes = new NodeTable();
   private nextId = 1;
   private pending: MutationRecord[] = [];
+  /** Nodes whose first child-list record in a group of records (one delivery to the observer,
+   * or what `takeRecords` returned) was an addition: they may have changed while out of the
+   * observed page (see `noteRecords`), so a known one is re-sent whole (`resync`). */
+  private uncovered = new Set<Node>();
   private scrolled = new Set<Element>();
   /** Elements seen scrolling: an explicit flush reads their offsets (events come a frame late). */
   private scrollers = new Set<Element>();
@@ -117,7 +121,18 @@ export class CaptureImpl implements Capture {
   /** Runs a scheduled batch in a task after the animation frame's rendering (see `schedule`). */
   private afterFrame: MessageChannel | null = null;
   private raf = 0;
+  /** The bound on a batch's delay (`maxDelay`, for when no animation frame comes: a tab in the
+   * background): one timer outlives the batches it was not needed for, and re-arms itself for
+   * the batch scheduled last (`scheduledAt`), instead of a timer set and cleared per batch. */
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private scheduledAt = 0;
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    if (!this.scheduled || this.stopped) return;
+    const left = this.scheduledAt + this.maxDelay - performance.now();
+    if (left >= 1) this.timer = setTimeout(this.onTimer, left);
+    else this.flushPending();
+  };
   private stopped = false;
   private frames = 0;
   private refused = 0;
@@ -140,8 +155,10 @@ export class CaptureImpl implements Capture {
   private linkStyles = new WeakMap<Element, HTMLStyleElement>();
   /** The documents and shadow roots listed to the engine, each with its capture-owned element
    * holding its adopted sheets' rules (null until it adopts a sheet) and whether that element
-   * was listed (pruned at each batch once the adopter left the engine). */
-  private adopters = new Map<Adopter, { style: HTMLStyleElement | null; sent: boolean }>();
+   * was listed (pruned at each batch once the adopter left the engine), and the sheets whose
+   * rules that element's children were last listed from (relisted only when they differ or
+   * one of them was edited: not at every batch). */
+  private adopters = new Map<Adopter, { style: HTMLStyleElement | null; sent: boolean; listed: CSSStyleSheet[] }>();
   /** Sheets edited through the CSSOM since the last batch. */
   private dirtySheets = new Set<CSSStyleSheet>();
   /** Nodes whose child list must be re-sent (a stylesheet link loaded, a style re-parsed). */
@@ -186,7 +203,7 @@ export class CaptureImpl implements Capture {
   ) {
     this.maxDelay = opts.maxDelayMs ?? 100;
     this.observer = new MutationObserver((records) => {
-      for (const r of records) this.pending.push(r);
+      this.noteRecords(records);
       this.schedule();
     });
     this.unwatchSheetsBefore = watchSheetsBefore((sheet) => this.mapSplit(sheet));
@@ -196,7 +213,7 @@ export class CaptureImpl implements Capture {
     });
     this.frameWatch = new FrameWatch(
       (records) => {
-        for (const r of records) this.pending.push(r);
+        this.noteRecords(records);
         this.schedule();
       },
       this.onEvent,
@@ -219,6 +236,32 @@ export class CaptureImpl implements Capture {
     for (const t of EVENTS) document.addEventListener(t, this.onEvent, true);
     window.addEventListener('resize', this.onEvent);
     this.keyframe();
+  }
+
+  /**
+   * Queues a group of records (one delivery to an observer, or a `takeRecords`) and notes the
+   * nodes of `uncovered`. While a removed node is out of the page, its edits are observed only
+   * until the records are delivered (the observer's transient registrations end there); a node
+   * whose first record in the group is its removal was observed up to it, and until the group
+   * ends, so when it comes back in the same group (a move in one task) nothing of it went
+   * unseen: its new parent's child list is all it needs. A node whose first record is an
+   * addition may come from outside (a detached subtree, edited unobserved): re-sent whole.
+   */
+  private noteRecords(records: MutationRecord[]): void {
+    let first: Map<Node, boolean> | null = null;
+    for (const r of records) {
+      this.pending.push(r);
+      if (r.type !== 'childList') continue;
+      for (const n of r.removedNodes) {
+        first ??= new Map();
+        if (!first.has(n)) first.set(n, false);
+      }
+      for (const n of r.addedNodes) {
+        first ??= new Map();
+        if (!first.has(n)) first.set(n, true);
+      }
+    }
+    if (first !== null) for (const [n, added] of first) if (added) this.uncovered.add(n);
   }
 
   /**
@@ -282,6 +325,7 @@ export class CaptureImpl implements Capture {
     this.nextId = 1;
     this.pending = [];
     this.heldBack = false;
+    this.uncovered.clear();
     this.observer.takeRecords();
     this.frameWatch.takeRecords();
     this.scrolled.clear();
@@ -634,10 +678,12 @@ export class CaptureImpl implements Capture {
   private collect(w: OpWriter, kids: number[]): void {
     this.cancelSchedule();
     this.heldBack = false;
-    for (const r of this.observer.takeRecords()) this.pending.push(r);
-    for (const r of this.frameWatch.takeRecords()) this.pending.push(r);
+    this.noteRecords(this.observer.takeRecords());
+    this.noteRecords(this.frameWatch.takeRecords());
     const records = this.pending;
     this.pending = [];
+    const uncovered = this.uncovered;
+    this.uncovered = new Set();
     const fresh = new Set<Node>();
     const childTargets = new Set<Node>();
     const attrTargets = new Set<Element>();
@@ -646,7 +692,11 @@ export class CaptureImpl implements Capture {
     for (const r of records) {
       if (r.type === 'childList') {
         childTargets.add(r.target);
-        for (const n of r.addedNodes) if (this.ids.has(n)) readded.push(n);
+        for (const n of r.addedNodes) {
+          if (!this.ids.has(n)) continue;
+          if (uncovered.has(n)) readded.push(n);
+          else if (n.nodeType === 1) this.movedStyles(n as Element, childTargets);
+        }
         // A textarea's default value is its text; a select's options decide each other's.
         if (r.target.nodeType === 1) this.markFormEdit(r.target as Element);
       } else if (r.type === 'attributes') {
@@ -702,6 +752,21 @@ export class CaptureImpl implements Capture {
     this.blocked.writeChanged(w, (n) => this.ids.get(n));
   }
 
+  /**
+   * A known element moved in one task (not re-sent whole): the HTML `<style>`s it is or holds
+   * left the page and came back, so each has a new sheet, parsed again from its text (CSSOM
+   * edits gone, a large one's pieces new): their child lists (`kidsOf`) go to `childTargets`.
+   */
+  private movedStyles(el: Element, childTargets: Set<Node>): void {
+    if (el.localName === 'style' && el.namespaceURI === HTML_NS) {
+      childTargets.add(el);
+      return;
+    }
+    if (el.firstElementChild === null) return;
+    const styles = el.getElementsByTagName('style');
+    for (let i = 0; i < styles.length; i++) if (styles[i]!.namespaceURI === HTML_NS) childTargets.add(styles[i]!);
+  }
+
   /** After an attribute, child or text edit of `el`: the form controls it may have changed. */
   private markFormEdit(el: Element): void {
     switch (el.localName) {
@@ -719,6 +784,8 @@ export class CaptureImpl implements Capture {
   stop(): void {
     this.stopped = true;
     this.cancelSchedule();
+    clearTimeout(this.timer);
+    this.timer = undefined;
     this.afterFrame?.port1.close();
     this.afterFrame = null;
     this.observer.disconnect();
@@ -815,14 +882,14 @@ export class CaptureImpl implements Capture {
     }
     const channel = this.afterFrame;
     this.raf = requestAnimationFrame(() => channel.port2.postMessage(null));
-    this.timer = setTimeout(() => this.flushPending(), this.maxDelay);
+    this.scheduledAt = performance.now();
+    if (this.timer === undefined) this.timer = setTimeout(this.onTimer, this.maxDelay);
   }
 
   private cancelSchedule(): void {
     if (!this.scheduled) return;
     this.scheduled = false;
     cancelAnimationFrame(this.raf);
-    clearTimeout(this.timer);
   }
 
   private bind(n: Node): number {
@@ -1008,7 +1075,11 @@ export class CaptureImpl implements Capture {
         if (split !== null) return split;
       }
       const adopter = ADOPTED_BY.get(el);
-      if (adopter !== undefined) return this.ruleNodes(adoptedRules(adopter));
+      if (adopter !== undefined) {
+        const a = this.adopters.get(adopter);
+        if (a !== undefined) a.listed = [...adopter.adoptedStyleSheets];
+        return this.ruleNodes(adoptedRules(adopter));
+      }
     }
     const root = parent.nodeType === Node.ELEMENT_NODE ? shadowRootOf(parent as Element) : null;
     if (root !== null) {
@@ -1032,7 +1103,7 @@ export class CaptureImpl implements Capture {
     if (adopter !== null) {
       let a = this.adopters.get(adopter);
       if (a === undefined) {
-        a = { style: null, sent: false };
+        a = { style: null, sent: false, listed: [] };
         this.adopters.set(adopter, a);
         // Form input and scrolls inside a shadow root: input events reach the document
         // retargeted to the host (closed roots hide the field), scroll events not at all.
@@ -1160,7 +1231,6 @@ export class CaptureImpl implements Capture {
         childTargets.add(owner.parentNode);
       }
     }
-    this.dirtySheets.clear();
     // Adopted lists are read at every batch: they change in place too (push, splice), which no
     // setter sees.
     for (const [adopter, a] of this.adopters) {
@@ -1170,10 +1240,15 @@ export class CaptureImpl implements Capture {
         if (!this.bound(a.style ?? undefined)) this.dropAdopter(adopter);
         continue;
       }
-      if ((adopter.adoptedStyleSheets.length > 0) !== a.sent) childTargets.add(parent);
-      // Its rules are re-listed (sheets adopted, dropped or edited).
-      if (this.bound(a.style ?? undefined)) childTargets.add(a.style!);
+      const sheets = adopter.adoptedStyleSheets;
+      if ((sheets.length > 0) !== a.sent) childTargets.add(parent);
+      // Its rules are re-listed when sheets were adopted, dropped or edited since they were
+      // last listed.
+      if (this.bound(a.style ?? undefined) && (!sameSheets(a.listed, sheets) || sheets.some((sh) => this.dirtySheets.has(sh)))) {
+        childTargets.add(a.style!);
+      }
     }
+    this.dirtySheets.clear();
   }
 
   private dropAdopter(adopter: Adopter): void {
@@ -1210,11 +1285,22 @@ export class CaptureImpl implements Capture {
         if (this.bound(t)) send(t, ruleCss(r, base));
       }
     };
-    // With no sheet edited, only the relisted styles and links can need it: no walk over every
-    // style and link of the page at each batch.
-    const styles: Iterable<Element> = changed.size > 0
-      ? [document, ...this.frameWatch.documents()].flatMap((d) => [...d.getElementsByTagName('style')])
-      : [...relisted].filter((n): n is Element => isHtmlElement(n, 'style'));
+    // Only the owners of the sheets edited and the relisted styles and links can need it: no
+    // walk over every style and link of the page at each batch.
+    const styles = new Set<Element>();
+    const links = new Set<Element>();
+    for (const sheet of changed) {
+      const owner = sheet.ownerNode;
+      if (isHtmlElement(owner, 'style')) styles.add(owner);
+      // Links of this document only (as the rules of a link are re-read: `linkStyle`).
+      else if (isHtmlElement(owner, 'link') && owner.ownerDocument === document) links.add(owner);
+    }
+    for (const n of relisted) {
+      if (isHtmlElement(n, 'style')) styles.add(n);
+      if (n.ownerDocument === document || n === document) {
+        for (const c of (n as ParentNode).children ?? []) if (isHtmlElement(c, 'link')) links.add(c);
+      }
+    }
     for (const el of styles) {
       // Cheap tests first: overriddenSheet reads the style's whole text.
       const own = (el as HTMLStyleElement).sheet;
@@ -1222,9 +1308,6 @@ export class CaptureImpl implements Capture {
       const sheet = overriddenSheet(el as HTMLStyleElement);
       if (sheet !== null) rules(rulesOf(sheet));
     }
-    const links: Iterable<Element> = changed.size > 0
-      ? document.getElementsByTagName('link')
-      : [...relisted].flatMap((p) => (p.ownerDocument === document || p === document ? [...(p as ParentNode).children ?? []].filter((c) => isHtmlElement(c, 'link')) : []));
     for (const link of links as Iterable<HTMLLinkElement>) {
       const s = this.linkStyles.get(link);
       if (!this.bound(s)) continue;
@@ -1559,6 +1642,13 @@ function adopterListedIn(parent: Node): Adopter | null {
   if (parent.nodeType !== 1) return null;
   const doc = parent.ownerDocument;
   return doc !== null && doc.documentElement === parent ? doc : null;
+}
+
+/** Whether two adopted lists hold the same sheets in the same order. */
+function sameSheets(a: readonly CSSStyleSheet[], b: readonly CSSStyleSheet[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The top-level rules of an adopter's adopted sheets, in order. */

@@ -6,9 +6,10 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import {
-  CORPUS, startServer, launch, openPair, takeFrames, applyFrames, snapshotState, checkMirror,
+  CORPUS, startServer, launch, localContext, loadHelpers, openPair, takeFrames, applyFrames, snapshotState, checkMirror,
 } from './harness.mjs';
 
+const MOVES = '<!DOCTYPE html><html><head><title>m</title></head><body><div id="a"><section id="x" class="s"><p title="t1">one <b>two</b></p><p title="t2">three</p></section><i>after</i></div><div id="b"><u>first</u></div></body></html>';
 const PAGE = '<!DOCTYPE html><html><head><title>t</title></head><body><p id="a">one</p><ul><li>x</li><li>y</li></ul></body></html>';
 // The page issue 9 named: appending 10 divs to its body made ~87 KB deltas.
 const NAMED = 'a14c7ccf3ab81a919783275d9813aca084e1eeb8d9f73c3cb61f7e32956f5a69.html';
@@ -16,7 +17,7 @@ const NAMED = 'a14c7ccf3ab81a919783275d9813aca084e1eeb8d9f73c3cb61f7e32956f5a69.
 let server;
 let browser;
 before(async () => {
-  server = await startServer({ '/t/simple.html': PAGE });
+  server = await startServer({ '/t/simple.html': PAGE, '/t/moves.html': MOVES });
   browser = await launch();
 });
 after(async () => {
@@ -144,6 +145,190 @@ test('without flush, changes and a scroll go out as one frame in a task after th
     checkMirror(state, 'after the frames the animation frames made');
     const mirrorScroll = await s.agent.evaluate(() => document.getElementById('mirror').contentDocument.getElementById('box').scrollTop);
     assert.equal(mirrorScroll, 30);
+  } finally {
+    await s.close();
+  }
+});
+
+
+/** Wraps the engine's `batch` in the customer page: every batch's op stream goes to `__ops`. */
+async function recordBatches(page) {
+  await page.evaluate(() => {
+    globalThis.__ops = [];
+    const engine = globalThis.__cap.engine;
+    const batch = engine.batch.bind(engine);
+    engine.batch = (ops, text) => {
+      globalThis.__ops.push(Array.from(ops));
+      return batch(ops, text);
+    };
+  });
+}
+
+test('a subtree moved in one task costs its two child lists, not a re-send of the subtree', async () => {
+  const s = await session(`${server.base}/t/moves.html`);
+  try {
+    await recordBatches(s.customer);
+    const expected = await s.customer.evaluate(() => {
+      const x = document.getElementById('x');
+      const b = document.getElementById('b');
+      b.insertBefore(x, b.firstChild);
+      // The handles the capture gave the nodes (its map from handle to node, inverted).
+      const handle = new Map([...globalThis.__cap.nodes].map(([h, n]) => [n, h]));
+      const list = (p) => [7, handle.get(p), p.childNodes.length, ...[...p.childNodes].map((c) => handle.get(c))];
+      globalThis.__cap.flush();
+      // flush() re-reads the document's scroll offsets (OP_SCROLL, unchanged: 0, 0), then the
+      // child lists follow.
+      return [13, handle.get(document.scrollingElement), 0, 0, 0, ...list(document.getElementById('a')), ...list(b)];
+    });
+    const frames = await takeFrames(s.customer, false);
+    const ops = await s.customer.evaluate(() => globalThis.__ops);
+    // OP_SET_CHILDREN of the old parent, then of the new one: no attributes, texts or child
+    // lists of the moved subtree (it never left the observed page between two deliveries).
+    assert.deepEqual(ops, [expected]);
+    assert.equal(frames.length, 1);
+    assert.deepEqual(await applyFrames(s.agent, frames), [{ ok: true }]);
+    checkMirror(await snapshotState(s.customer, s.agent), 'after the move', { samePage: true });
+  } finally {
+    await s.close();
+  }
+});
+
+test('a subtree edited while out of the page (after its removal was delivered) comes back as the page has it', async () => {
+  const s = await session(`${server.base}/t/moves.html`);
+  try {
+    // Out of the page across a delivery of the records, edited there (unobserved), put back.
+    await s.customer.evaluate(async () => {
+      const x = document.getElementById('x');
+      x.remove();
+      await new Promise((r) => setTimeout(r, 0));
+      x.setAttribute('class', 'edited');
+      x.firstChild.firstChild.data = 'ONE ';
+      x.firstChild.setAttribute('title', 'T1');
+      x.lastChild.appendChild(document.createElement('em')).textContent = 'new';
+      document.getElementById('b').appendChild(x);
+    });
+    let frames = await takeFrames(s.customer);
+    assert.deepEqual(await applyFrames(s.agent, frames), frames.map(() => ({ ok: true })));
+    checkMirror(await snapshotState(s.customer, s.agent), 'after the put-back', { samePage: true });
+    // A node taken out of a subtree that is out of the page (no record of that) into the page.
+    await s.customer.evaluate(async () => {
+      const x = document.getElementById('x');
+      x.remove();
+      await new Promise((r) => setTimeout(r, 0));
+      const p = x.firstChild;
+      p.setAttribute('title', 'moved out');
+      p.lastChild.textContent = 'TWO';
+      document.body.appendChild(p);
+    });
+    frames = await takeFrames(s.customer);
+    assert.deepEqual(await applyFrames(s.agent, frames), frames.map(() => ({ ok: true })));
+    checkMirror(await snapshotState(s.customer, s.agent), 'after the node from a detached subtree', { samePage: true });
+  } finally {
+    await s.close();
+  }
+});
+
+test('adopted sheets are relisted only when the adopted list or one of its sheets changed, not at every batch', async () => {
+  const s = await session(`${server.base}/t/simple.html`);
+  try {
+    await s.customer.evaluate(() => {
+      const c = new CSSStyleSheet();
+      c.replaceSync('.x { color: red }');
+      document.adoptedStyleSheets = [c];
+    });
+    let frames = await takeFrames(s.customer);
+    await recordBatches(s.customer);
+    const expected = await s.customer.evaluate(() => {
+      const t = document.getElementById('a').firstChild;
+      t.data = 'ONE';
+      globalThis.__cap.flush();
+      const handle = new Map([...globalThis.__cap.nodes].map(([h, n]) => [n, h]));
+      // The text (OP_SET_TEXT, 3 UTF-16 units), the document's scroll offsets re-read by flush().
+      return [9, handle.get(t), 3, 13, handle.get(document.scrollingElement), 0, 0, 0];
+    });
+    frames.push(...(await takeFrames(s.customer, false)));
+    assert.deepEqual(await s.customer.evaluate(() => globalThis.__ops), [expected]);
+    // Changed in place (no setter sees it) and through the CSSOM: relisted, mirrored.
+    await s.customer.evaluate(() => {
+      const d = new CSSStyleSheet();
+      d.replaceSync('.y { color: blue }');
+      document.adoptedStyleSheets.push(d);
+    });
+    frames.push(...(await takeFrames(s.customer)));
+    await s.customer.evaluate(() => document.adoptedStyleSheets[0].insertRule('.z { color: green }'));
+    frames.push(...(await takeFrames(s.customer)));
+    assert.deepEqual(await applyFrames(s.agent, frames), frames.map(() => ({ ok: true })));
+    checkMirror(await snapshotState(s.customer, s.agent), 'after the adopted edits');
+    const mirrored = await s.agent.evaluate(() => {
+      const doc = document.getElementById('mirror').contentDocument;
+      return doc.documentElement.lastElementChild.textContent;
+    });
+    assert.equal(mirrored, '.z { color: green; }\n.x { color: red; }\n.y { color: blue; }\n');
+  } finally {
+    await s.close();
+  }
+});
+
+test('without animation frames (a tab in the background), each change goes out within maxDelayMs, by one timer', async () => {
+  const context = await localContext(browser);
+  try {
+    const page = await context.newPage();
+    await page.goto(`${server.base}/t/simple.html`, { waitUntil: 'load' });
+    await loadHelpers(page, server.base);
+    const counts = await page.evaluate(async () => {
+      // No animation frame ever comes.
+      globalThis.requestAnimationFrame = () => 0;
+      const frames = [];
+      const cap = globalThis.cobrowse.startCapture({ maxDelayMs: 40, onFrame: (b) => frames.push(b.length) });
+      const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+      // The keyframe (its phases may run in tasks of their own on a loaded machine).
+      for (let i = 0; i < 300 && frames.length === 0; i++) await wait(10);
+      const out = [frames.length];
+      document.getElementById('a').textContent = 'one';
+      await wait(20);
+      // A second change before the first went out: the same batch.
+      document.getElementById('a').title = 'x';
+      await wait(400);
+      out.push(frames.length);
+      document.getElementById('a').textContent = 'two';
+      await wait(400);
+      out.push(frames.length);
+      cap.stop();
+      return out;
+    });
+    // The keyframe, then one delta per burst of changes.
+    assert.deepEqual(counts, [1, 2, 3]);
+  } finally {
+    await context.close();
+  }
+});
+
+test('a <style> moved in one task (its sheet parsed again from its text, CSSOM edits gone) is relisted as the page has it', async () => {
+  const s = await session(`${server.base}/t/moves.html`);
+  try {
+    await s.customer.evaluate(() => {
+      const st = document.createElement('style');
+      st.textContent = 'p { color: red }';
+      document.getElementById('x').appendChild(st);
+    });
+    const frames = await takeFrames(s.customer);
+    await s.customer.evaluate(() => document.querySelector('#x style').sheet.insertRule('i { color: blue }', 1));
+    frames.push(...(await takeFrames(s.customer)));
+    // The section holding the style moved in one task: the style's sheet is new.
+    await s.customer.evaluate(() => document.getElementById('b').appendChild(document.getElementById('x')));
+    frames.push(...(await takeFrames(s.customer)));
+    const rules = await s.customer.evaluate(() => Array.from(document.querySelector('#x style').sheet.cssRules, (r) => r.cssText));
+    assert.deepEqual(rules, ['p { color: red; }']);
+    const sent = frames.splice(0);
+    assert.deepEqual(await applyFrames(s.agent, sent), sent.map(() => ({ ok: true })));
+    checkMirror(await snapshotState(s.customer, s.agent), 'after moving the style\'s section', { samePage: true });
+    // Edited again, then the style itself moved in one task.
+    await s.customer.evaluate(() => document.querySelector('#x style').sheet.insertRule('b { color: green }', 1));
+    frames.push(...(await takeFrames(s.customer)));
+    await s.customer.evaluate(() => document.getElementById('a').appendChild(document.querySelector('#x style')));
+    frames.push(...(await takeFrames(s.customer)));
+    assert.deepEqual(await applyFrames(s.agent, frames), frames.map(() => ({ ok: true })));
+    checkMirror(await snapshotState(s.customer, s.agent), 'after moving the style', { samePage: true });
   } finally {
     await s.close();
   }

@@ -25,10 +25,10 @@ pub use steps::{KeyframePhase, Progress};
 use crate::diff::{self, mutation::Mutation};
 use crate::dom::rendered::Rendered;
 use crate::dom::tree::{Dirty, NodeId, Tree, WireId};
-use crate::replay::{Mirror, MirrorOptions, ReplayError};
+use crate::replay::{FrameMeta, Mirror, MirrorOptions, ReplayError};
 use crate::rules::Rules;
 use crate::rules::placeholder;
-use crate::wire::frame::{FrameHeader, FrameKind, encode_delta, encode_keyframe};
+use crate::wire::frame::{FrameHeader, FrameKind, FrameView, encode_delta, encode_keyframe};
 
 /// What a delta held, for callers that report on it (the CLI's `--json`, benches).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -47,6 +47,8 @@ pub struct Capture {
     seq: u64,
     last: Vec<Mutation>,
     last_stats: DeltaStats,
+    /// The kind of the last frame handed out (`None` before the first).
+    last_kind: Option<FrameKind>,
     /// Whether [`Capture::take_unmeasured_blocked`] must look at the whole page (a new
     /// document) rather than at the edited subtrees.
     scan_all_blocked: bool,
@@ -95,6 +97,7 @@ impl Capture {
             seq: 0,
             last: Vec::new(),
             last_stats: DeltaStats::default(),
+            last_kind: None,
             scan_all_blocked: true,
             refreshed_dirty: Vec::new(),
             unsettled: None,
@@ -159,6 +162,12 @@ impl Capture {
         &self.last_stats
     }
 
+    /// The kind of the last frame handed out (`None` before the first): a caller tells a
+    /// delta's fallback to a keyframe without decoding the frame.
+    pub fn last_frame_kind(&self) -> Option<FrameKind> {
+        self.last_kind
+    }
+
     /// The blocked elements of the page whose rendered box the page was never asked for, in
     /// document order; each is marked [`Rendered::Unknown`] (asked), so it is handed out once.
     ///
@@ -178,50 +187,97 @@ impl Capture {
             self.scan_all_blocked = true;
         }
         let marks = self.live.dirty.clone();
+        // With views that follow ancestors only, the refresh re-decides the views of attached
+        // subtrees, and of an edited node's subtree only when that node's view changed (or it
+        // is an `annotation-xml`, see `Rules::annotate_edited`): only there can an unmeasured
+        // blocked element appear. A child-list mark alone (its attached children carry marks
+        // of their own) needs no look; before, each one looked at the parent's whole subtree
+        // (all of `<body>` for one appended child). Other rules: every marked subtree.
+        let follows = self.rules.views_follow_ancestors_only();
+        let edited_views: Vec<(u32, crate::dom::view::View)> = if follows {
+            marks
+                .iter()
+                .filter(|&&(d, why)| {
+                    why == Dirty::Data
+                        && (d as usize) < self.live.capacity_index()
+                        && self.live.is_inclusive_ancestor(self.live.root(), NodeId(d))
+                })
+                .map(|&(d, _)| (d, self.live.node(NodeId(d)).view))
+                .collect()
+        } else {
+            Vec::new()
+        };
         diff::refresh(&mut self.live, &self.rules);
         self.refreshed_dirty.extend_from_slice(&marks);
         let live = &self.live;
         let root = live.root();
-        let tops: Vec<NodeId> = if std::mem::take(&mut self.scan_all_blocked) {
+        // Marked nodes whose whole subtree is looked at, and edited nodes looked at alone.
+        let mut deep: std::collections::HashSet<u32> = std::collections::HashSet::new();
+        let mut alone: Vec<NodeId> = Vec::new();
+        let scan_all = std::mem::take(&mut self.scan_all_blocked);
+        if !scan_all {
+            let attached = |d: u32| {
+                (d as usize) < live.capacity_index() && live.is_inclusive_ancestor(root, NodeId(d))
+            };
+            if follows {
+                for &(d, why) in &marks {
+                    if why == Dirty::Subtree && attached(d) {
+                        deep.insert(d);
+                    }
+                }
+                for &(d, before) in &edited_views {
+                    let n = NodeId(d);
+                    let encodes = live.element(n).is_some_and(|e| {
+                        e.name.ns == markup5ever::ns!(mathml) && &*e.name.local == "annotation-xml"
+                    });
+                    if live.node(n).view != before || encodes {
+                        deep.insert(d);
+                    } else {
+                        alone.push(n);
+                    }
+                }
+            } else {
+                deep.extend(marks.iter().map(|&(d, _)| d).filter(|&d| attached(d)));
+            }
+        }
+        let under_deep = |n: NodeId| {
+            let mut a = live.parent(n);
+            while let Some(x) = a {
+                if deep.contains(&x.0) {
+                    return true;
+                }
+                a = live.parent(x);
+            }
+            false
+        };
+        let tops: Vec<NodeId> = if scan_all {
             vec![root]
         } else {
-            let dirty: std::collections::HashSet<u32> = marks
-                .iter()
-                .map(|&(d, _)| d)
-                .filter(|&d| {
-                    (d as usize) < live.capacity_index()
-                        && live.is_inclusive_ancestor(root, NodeId(d))
-                })
-                .collect();
-            let mut tops: Vec<NodeId> = dirty
+            let mut tops: Vec<NodeId> = deep
                 .iter()
                 .map(|&d| NodeId(d))
-                .filter(|&n| {
-                    let mut a = live.parent(n);
-                    while let Some(x) = a {
-                        if dirty.contains(&x.0) {
-                            return false;
-                        }
-                        a = live.parent(x);
-                    }
-                    true
-                })
+                .filter(|&n| !under_deep(n))
                 .collect();
             crate::sort::sort_by(&mut tops, |a, b| a.0 < b.0);
             tops
         };
+        alone.retain(|&n| !deep.contains(&n.0) && !under_deep(n));
+        crate::sort::sort_by(&mut alone, |a, b| a.0 < b.0);
+        alone.dedup();
+        let unmeasured = |n: NodeId| {
+            let view = live.node(n).view;
+            view.is_blocked()
+                && !view.is_dropped()
+                && live.element(n).is_some_and(|e| {
+                    placeholder::takes_a_box(e)
+                        && e.props.as_ref().and_then(|p| p.rendered).is_none()
+                })
+        };
         let mut out = Vec::new();
         for top in tops {
-            out.extend(live.descendants(top).filter(|&n| {
-                let view = live.node(n).view;
-                view.is_blocked()
-                    && !view.is_dropped()
-                    && live.element(n).is_some_and(|e| {
-                        placeholder::takes_a_box(e)
-                            && e.props.as_ref().and_then(|p| p.rendered).is_none()
-                    })
-            }));
+            out.extend(live.descendants(top).filter(|&n| unmeasured(n)));
         }
+        out.extend(alone.into_iter().filter(|&n| unmeasured(n)));
         for &n in &out {
             self.live.set_rendered(n, Some(Rendered::Unknown));
         }
@@ -248,6 +304,7 @@ impl Capture {
         self.seq += 1;
         let header = self.header(FrameKind::Keyframe);
         let bytes = encode_keyframe(&header, &records);
+        self.last_kind = Some(FrameKind::Keyframe);
         self.last.clear();
         self.last_stats = DeltaStats::default();
         self.unsettled = Some(bytes.clone());
@@ -329,6 +386,7 @@ impl Capture {
         );
         self.seq += 1;
         let bytes = encode_delta(&self.header(FrameKind::Delta), &[]);
+        self.last_kind = Some(FrameKind::Delta);
         self.last.clear();
         self.last_stats = DeltaStats::default();
         let _ = self.commit(&bytes);
@@ -347,12 +405,36 @@ impl Capture {
         self.seq += 1;
         let header = self.header(FrameKind::Delta);
         let bytes = encode_delta(&header, &muts);
+        self.last_kind = Some(FrameKind::Delta);
         self.last_stats = DeltaStats {
             mutations: muts.len(),
             diff: stats,
         };
+        // The shadow applies the mutations the frame was encoded from, not the frame decoded
+        // again (validating and decoding it cost about as much as applying it); debug builds
+        // check that the frame decodes to them.
+        debug_assert!(
+            FrameView::access(&bytes).is_ok_and(
+                |v| v.header() == header && v.mutations().eq(muts.iter().map(Mutation::as_ref))
+            ),
+            "a delta that does not decode to its own mutations"
+        );
+        let applied = self.shadow.apply_delta(
+            &FrameMeta {
+                seq: header.seq,
+                base_seq: header.base_seq,
+                fingerprint: header.fingerprint,
+                sanitized: header.sanitized,
+            },
+            muts.iter().map(Mutation::as_ref),
+            &mut (),
+        );
+        debug_assert!(
+            applied.is_ok(),
+            "the shadow refused the capture's own delta: {applied:?}"
+        );
         self.last = muts;
-        if self.commit(&bytes).is_err() {
+        if applied.is_err() {
             // The shadow refused our own delta: a bug, never an agent's problem. Agents get
             // a keyframe instead, which always applies.
             debug_assert!(false, "the shadow refused the capture's own delta");
@@ -939,5 +1021,74 @@ mod tests {
         t.set_attr(set, attr_name("attributeName"), "href");
         assert_eq!(refreshed(&mut t), 3);
         assert!(t.node(desc).view.is_dropped());
+    }
+
+    /// With views that follow ancestors only, the blocked elements handed out for measuring
+    /// are those a look at the whole page finds: a child-list edit alone looks at the subtrees
+    /// it attached, an edited node at itself, and at its subtree where its edit re-decided it
+    /// (an `annotation-xml`'s `encoding` lets an HTML `<object>` child be kept, so blocked).
+    #[test]
+    fn blocked_elements_to_measure_after_edits_are_those_of_a_look_at_the_whole_page() {
+        use crate::dom::tree::Prop;
+        let rules = Rules::default();
+        assert!(rules.views_follow_ancestors_only());
+        let mut cap = Capture::new(
+            rules.clone(),
+            parse_document_str(
+                "<div><p>a</p><object></object></div><math><annotation-xml></annotation-xml></math>",
+            ),
+        );
+        let find = |t: &Tree, name: &str| {
+            t.descendants(t.root())
+                .find(|&n| t.element(n).is_some_and(|e| &*e.name.local == name))
+                .unwrap()
+        };
+        let (div, object, ax) = (
+            find(cap.tree(), "div"),
+            find(cap.tree(), "object"),
+            find(cap.tree(), "annotation-xml"),
+        );
+        assert_eq!(cap.take_unmeasured_blocked(), vec![object]);
+        cap.keyframe();
+        // What a look at the whole page finds (then marks as asked, like the capture does).
+        let whole_page = |t: &Tree| {
+            let mut t = t.clone();
+            crate::diff::refresh(&mut t, &rules);
+            t.descendants(t.root())
+                .filter(|&n| {
+                    let v = t.node(n).view;
+                    v.is_blocked()
+                        && !v.is_dropped()
+                        && t.element(n).is_some_and(|e| {
+                            placeholder::takes_a_box(e)
+                                && e.props.as_ref().and_then(|p| p.rendered).is_none()
+                        })
+                })
+                .collect::<Vec<_>>()
+        };
+        // An <embed> appended to the <div> (a child-list edit), a title on the <div>.
+        let t = cap.tree_mut();
+        let embed = t.create_element(html_name("embed"), Default::default());
+        t.append(div, embed);
+        t.set_attr(div, attr_name("title"), "t");
+        assert_eq!(whole_page(cap.tree()), vec![embed]);
+        assert_eq!(cap.take_unmeasured_blocked(), vec![embed]);
+        cap.delta();
+        // An HTML <object> in MathML content is dropped; `encoding="text/html"` keeps it.
+        let t = cap.tree_mut();
+        let inner = t.create_element(html_name("object"), Default::default());
+        t.append(ax, inner);
+        assert_eq!(whole_page(cap.tree()), vec![]);
+        assert_eq!(cap.take_unmeasured_blocked(), vec![]);
+        cap.delta();
+        cap.tree_mut()
+            .set_attr(ax, attr_name("encoding"), "text/html");
+        assert_eq!(whole_page(cap.tree()), vec![inner]);
+        assert_eq!(cap.take_unmeasured_blocked(), vec![inner]);
+        cap.delta();
+        // A scroll of the <div> (its own edit, its view unchanged): nothing new.
+        cap.tree_mut().set_prop(div, Prop::Scroll(Some((0, 5))));
+        assert_eq!(whole_page(cap.tree()), vec![]);
+        assert_eq!(cap.take_unmeasured_blocked(), vec![]);
     }
 }

@@ -278,6 +278,7 @@ impl Capture {
         let frame = e.enc.finish(&header);
         let shadow = e.shadow.expect("a keyframe has a root");
         debug_assert!(shadow.is_built());
+        self.last_kind = Some(crate::wire::frame::FrameKind::Keyframe);
         self.last.clear();
         self.last_stats = crate::capture::DeltaStats::default();
         self.steps = Some(Steps::Settle(Box::new(Settle {
