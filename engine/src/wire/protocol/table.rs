@@ -70,7 +70,7 @@ macro_rules! define_messages {
             pub const ALL: &'static [MessageKind] = &[ $( MessageKind::$Kind, )* ];
 
             /// The kind's wire code.
-            pub fn code(self) -> u8 {
+            pub const fn code(self) -> u8 {
                 match self { $( MessageKind::$Kind => $code, )* }
             }
 
@@ -88,8 +88,46 @@ macro_rules! define_messages {
             /// before anything else; it still checks modes, sessions and
             /// [`Message::sender`]). A relay forwards messages unchanged, so "originate" is
             /// who wrote it, not who forwarded it.
-            pub fn may_come_from(self, party: Party) -> bool {
+            pub const fn may_come_from(self, party: Party) -> bool {
                 match self { $( MessageKind::$Kind => matches!(party, $(Party::$party)|+), )* }
+            }
+        }
+
+        #[cfg(feature = "serde")]
+        impl Message {
+            /// The message of its object form (`{ kind: "Chat", from: 2, text: "hi" }`, see
+            /// the `object_form` module), for the kinds of `KINDS` only (a [`KindSet`] mask):
+            /// [`FromObject`](super::object_form::FromObject) with every kind. Another kind is
+            /// refused as
+            /// [`ObjectFormError::KindNotAmong`](super::object_form::ObjectFormError), and its
+            /// conversion code is not compiled in (what a build that needs a few kinds saves).
+            pub fn from_object_among<const KINDS: u128, V: super::object_form::ObjectValue>(
+                v: &V,
+            ) -> Result<Message, super::object_form::ObjectFormError> {
+                #[allow(unused_imports)]
+                use super::object_form::{field, only_keys};
+                let kind = v
+                    .get("kind")
+                    .and_then(|k| k.as_string())
+                    .ok_or(super::object_form::ObjectFormError::UnknownKind)?;
+                match kind.as_str() {
+                    $(
+                        stringify!($Kind) => {
+                            if const { !KindSet(KINDS).contains(MessageKind::$Kind) } {
+                                return Err(super::object_form::ObjectFormError::KindNotAmong);
+                            }
+                            only_keys(v, stringify!($Kind), &["kind" $($(, stringify!($field))*)?])?;
+                            Ok(Message::$Kind $({ $(
+                                $field: field(
+                                    v,
+                                    concat!(stringify!($Kind), ".", stringify!($field)),
+                                    stringify!($field),
+                                )?,
+                            )* })?)
+                        }
+                    )*
+                    _ => Err(super::object_form::ObjectFormError::UnknownKind),
+                }
             }
         }
 
@@ -166,27 +204,7 @@ macro_rules! define_messages {
             fn from_object<V: super::object_form::ObjectValue>(
                 v: &V,
             ) -> Result<Message, super::object_form::ObjectFormError> {
-                #[allow(unused_imports)]
-                use super::object_form::{field, only_keys};
-                let kind = v
-                    .get("kind")
-                    .and_then(|k| k.as_string())
-                    .ok_or(super::object_form::ObjectFormError::UnknownKind)?;
-                match kind.as_str() {
-                    $(
-                        stringify!($Kind) => {
-                            only_keys(v, stringify!($Kind), &["kind" $($(, stringify!($field))*)?])?;
-                            Ok(Message::$Kind $({ $(
-                                $field: field(
-                                    v,
-                                    concat!(stringify!($Kind), ".", stringify!($field)),
-                                    stringify!($field),
-                                )?,
-                            )* })?)
-                        }
-                    )*
-                    _ => Err(super::object_form::ObjectFormError::UnknownKind),
-                }
+                Message::from_object_among::<{ KindSet::ALL.0 }, V>(v)
             }
         }
 
@@ -238,16 +256,22 @@ macro_rules! define_messages {
             }
 
             /// The archive of the message's body after the prefix (rkyv, every field through
-            /// its codec).
-            pub(super) fn archive_body(&self) -> Vec<u8> {
+            /// its codec), for the kinds of `KINDS` only (a [`KindSet`] mask; `None` for
+            /// another kind, whose encoding is then not compiled in).
+            pub(super) fn archive_body_among<const KINDS: u128>(&self) -> Option<Vec<u8>> {
                 let kind = self.kind();
-                match self {
+                Some(match self {
                     $(
-                        Message::$Kind $({ $( $field, )* })? => archive(kind.code(), &$W {
-                            $($( $field: <codec!($T $(as $C)?) as Codec>::to_wire($field), )*)?
-                        }),
+                        Message::$Kind $({ $( $field, )* })? => {
+                            if const { !KindSet(KINDS).contains(MessageKind::$Kind) } {
+                                return None;
+                            }
+                            archive(kind.code(), &$W {
+                                $($( $field: <codec!($T $(as $C)?) as Codec>::to_wire($field), )*)?
+                            })
+                        }
                     )*
-                }
+                })
             }
         }
     };
