@@ -106,6 +106,11 @@ macro_rules! define_messages {
             ) -> Result<Message, super::object_form::ObjectFormError> {
                 #[allow(unused_imports)]
                 use super::object_form::{field, only_keys};
+                if const { KINDS == KindSet::ALL.0 } {
+                    // Exactly `from_object`'s code (the full browser build measured larger
+                    // otherwise).
+                    return <Message as super::object_form::FromObject>::from_object(v);
+                }
                 let kind = v
                     .get("kind")
                     .and_then(|k| k.as_string())
@@ -204,7 +209,27 @@ macro_rules! define_messages {
             fn from_object<V: super::object_form::ObjectValue>(
                 v: &V,
             ) -> Result<Message, super::object_form::ObjectFormError> {
-                Message::from_object_among::<{ KindSet::ALL.0 }, V>(v)
+                #[allow(unused_imports)]
+                use super::object_form::{field, only_keys};
+                let kind = v
+                    .get("kind")
+                    .and_then(|k| k.as_string())
+                    .ok_or(super::object_form::ObjectFormError::UnknownKind)?;
+                match kind.as_str() {
+                    $(
+                        stringify!($Kind) => {
+                            only_keys(v, stringify!($Kind), &["kind" $($(, stringify!($field))*)?])?;
+                            Ok(Message::$Kind $({ $(
+                                $field: field(
+                                    v,
+                                    concat!(stringify!($Kind), ".", stringify!($field)),
+                                    stringify!($field),
+                                )?,
+                            )* })?)
+                        }
+                    )*
+                    _ => Err(super::object_form::ObjectFormError::UnknownKind),
+                }
             }
         }
 
@@ -256,22 +281,37 @@ macro_rules! define_messages {
             }
 
             /// The archive of the message's body after the prefix (rkyv, every field through
-            /// its codec), for the kinds of `KINDS` only (a [`KindSet`] mask; `None` for
-            /// another kind, whose encoding is then not compiled in).
-            pub(super) fn archive_body_among<const KINDS: u128>(&self) -> Option<Vec<u8>> {
+            /// its codec).
+            pub(super) fn archive_body(&self) -> Vec<u8> {
                 let kind = self.kind();
-                Some(match self {
+                match self {
+                    $(
+                        Message::$Kind $({ $( $field, )* })? => archive(kind.code(), &$W {
+                            $($( $field: <codec!($T $(as $C)?) as Codec>::to_wire($field), )*)?
+                        }),
+                    )*
+                }
+            }
+
+            /// The archive of the message's body after the prefix (rkyv, every field through
+            /// its codec), for the kinds of `KINDS` (a [`KindSet`] mask) only: the encoding of
+            /// the other kinds is not compiled in, and for them the result is empty (callers
+            /// check the kind first).
+            pub(super) fn archive_body_among<const KINDS: u128>(&self) -> Vec<u8> {
+                let kind = self.kind();
+                debug_assert!(KindSet(KINDS).contains(kind), "{kind:?} is checked by the caller");
+                match self {
                     $(
                         Message::$Kind $({ $( $field, )* })? => {
                             if const { !KindSet(KINDS).contains(MessageKind::$Kind) } {
-                                return None;
+                                return Vec::new();
                             }
                             archive(kind.code(), &$W {
                                 $($( $field: <codec!($T $(as $C)?) as Codec>::to_wire($field), )*)?
                             })
                         }
                     )*
-                })
+                }
             }
         }
     };
