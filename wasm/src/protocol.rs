@@ -7,13 +7,19 @@
 //! URL, a wire id of 0), throws an `Error` whose text names the field and never holds its
 //! contents.
 //!
+//! The customer's module (no `agent` feature) reads from objects and encodes only the kinds a
+//! customer sends and the agent actions `checkAgentAction` takes (`ENCODED`); `encodeMessage`
+//! refuses the others there. Decoding reads and validates every kind in both modules.
+//!
 //! Numbers: ids, codes and coordinates are JavaScript numbers; the `u64` fields (`seq`,
 //! `nonce`, `sent_at_ms`, `last_seq`, `have_seq`) are numbers too, so they must stay at or below
 //! `Number.MAX_SAFE_INTEGER` (decoding a larger one throws).
 
 use cobrowse_engine::protocol::{
-    DenyReason, FromObject, Message, ObjectForm, ObjectValue, ToObject,
+    DenyReason, FromObject, KindSet, Message, ObjectForm, ObjectValue, ToObject,
 };
+#[cfg(not(feature = "agent"))]
+use cobrowse_engine::protocol::{MessageKind, Party};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
@@ -107,12 +113,36 @@ pub(crate) fn to_js<T: ToObject + ?Sized>(v: &T) -> Result<JsValue, JsError> {
         .map_err(|e| JsError::new(&format!("cobrowse: {e}")))
 }
 
+/// The kinds this module reads from objects and encodes ([`message_from_js`]): every kind
+/// in the full module.
+#[cfg(feature = "agent")]
+const ENCODED: KindSet = KindSet::ALL;
+
+/// The kinds this module reads from objects and encodes ([`message_from_js`]): in the
+/// customer's module (no `agent` feature), what a customer sends plus the agent actions that
+/// `checkAgentAction` takes. The widget neither sends nor checks any other kind, and leaving
+/// them out drops their object reading and encoding from the module (`encodeMessage` refuses
+/// them). Decoding (`decodeMessage`) still reads and validates every kind.
+#[cfg(not(feature = "agent"))]
+const ENCODED: KindSet = KindSet::originated_by(Party::Customer).union(KindSet::of(&[
+    MessageKind::Pointer,
+    MessageKind::ClickRipple,
+    MessageKind::Highlight,
+    MessageKind::HighlightClear,
+    MessageKind::Scroll,
+    MessageKind::AgentClick,
+    MessageKind::AgentInput,
+    MessageKind::AgentSubmit,
+    MessageKind::Navigate,
+]));
+
 /// The message of a plain object, validated as the receiver would (see the module docs).
+/// Only the kinds of [`ENCODED`].
 pub(crate) fn message_from_js(msg: JsValue) -> Result<(Message, Vec<u8>), JsError> {
-    let message: Message =
-        from_js(msg).map_err(|e| JsError::new(&format!("cobrowse: not a message: {e}")))?;
+    let message = Message::from_object_among::<{ ENCODED.0 }, _>(&JsObjectValue(msg))
+        .map_err(|e| JsError::new(&format!("cobrowse: not a message: {e}")))?;
     let bytes = message
-        .try_encode()
+        .try_encode_among::<{ ENCODED.0 }>()
         .map_err(|e| JsError::new(&format!("cobrowse: invalid message: {e}")))?;
     Ok((message, bytes))
 }

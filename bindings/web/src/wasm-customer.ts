@@ -1,7 +1,8 @@
 // The customer's WebAssembly module (the wasm crate built without its `agent` feature): what
 // `cobrowse-widget.js` loads from `cobrowse-widget_bg.wasm` beside itself. It captures, checks
-// agent actions and encodes/decodes messages exactly as the full module does (see `wasm.ts`);
-// it has no replayer.
+// agent actions and decodes messages exactly as the full module does (see `wasm.ts`); it
+// encodes only the kinds a customer sends and the agent actions `checkAgentAction` takes
+// (`encodeMessage` throws for the others: wasm/src/protocol.rs, `ENCODED`); it has no replayer.
 
 export {
   default,

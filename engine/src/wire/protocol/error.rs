@@ -28,6 +28,9 @@ pub enum ProtocolError {
     UnsupportedVersion(u16),
     /// A kind byte that is no [`MessageKind`].
     UnknownKind(u8),
+    /// A message whose kind is not among those a conversion was built for
+    /// ([`Message::try_encode_among`](super::Message::try_encode_among)).
+    KindNotAmong(u8),
     /// The body failed rkyv validation (bad pointer, length, UTF-8, option tag; the message is
     /// redacted of all numbers).
     Invalid(String),
@@ -99,6 +102,9 @@ impl fmt::Display for ProtocolError {
                 "unsupported protocol version {v} (this build reads version {PROTOCOL_VERSION})"
             ),
             ProtocolError::UnknownKind(k) => write!(f, "unknown message kind {k}"),
+            ProtocolError::KindNotAmong(k) => {
+                write!(f, "message kind {k} is not one this build encodes")
+            }
             ProtocolError::Invalid(msg) => write!(f, "invalid message archive: {msg}"),
             ProtocolError::TooLong { field, len, max } => {
                 write!(f, "{field} is {len} bytes, over the limit of {max}")

@@ -24,6 +24,7 @@ use super::fields::{
     ActionKind, AuthToken, ClientInfo, Color, CustomerSecret, DenyReason, EndReason, ErrorCode,
     HighlightScope, Mode, Navigation, ParticipantId, Party, Reconnect, Rect, ResumeToken, Role,
 };
+use super::kind_set::KindSet;
 use super::layout::{access_archive, archive};
 
 define_messages! {

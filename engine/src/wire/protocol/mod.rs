@@ -131,6 +131,7 @@ mod error;
 mod fields;
 #[cfg(any(test, feature = "fuzzing"))]
 mod fuzz;
+mod kind_set;
 mod layout;
 mod limits;
 mod messages;
@@ -151,6 +152,7 @@ pub use fields::{
 };
 #[cfg(any(test, feature = "fuzzing"))]
 pub use fuzz::fuzz_decode;
+pub use kind_set::KindSet;
 pub use limits::{
     MAX_CHAT_BYTES, MAX_CLIENT_FIELD_BYTES, MAX_CONTROL_MESSAGE_BYTES, MAX_COORD,
     MAX_ERROR_MESSAGE_BYTES, MAX_INPUT_BYTES, MAX_MESSAGE_BYTES, MAX_SECRET_BYTES, MAX_TITLE_BYTES,

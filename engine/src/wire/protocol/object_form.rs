@@ -57,6 +57,9 @@ use super::fields::{
 pub enum ObjectFormError {
     /// Not an object, or its `kind` is not a message kind's name.
     UnknownKind,
+    /// A message kind that the conversion was not built for
+    /// ([`Message::from_object_among`](super::Message::from_object_among)).
+    KindNotAmong,
     /// A field the message needs is missing.
     Missing {
         /// The field (`"Chat.text"`).
@@ -110,6 +113,9 @@ impl fmt::Display for ObjectFormError {
         match self {
             ObjectFormError::UnknownKind => {
                 f.write_str("not an object whose `kind` names a message")
+            }
+            ObjectFormError::KindNotAmong => {
+                f.write_str("a message of a kind this build does not encode")
             }
             ObjectFormError::Missing { field } => write!(f, "missing field `{field}`"),
             ObjectFormError::Unknown { field } => write!(f, "unknown field `{field}`"),
@@ -756,6 +762,83 @@ mod tests {
         assert_eq!(
             json(&Message::Frame { bytes: vec![1, 2] }),
             r#"{"kind":"Frame","bytes":[1,2]}"#
+        );
+    }
+
+    /// What a customer sends plus one agent action: the shape of the customer module's set.
+    const CHAT_AND_CLICK: u128 = KindSet::of(&[MessageKind::Chat, MessageKind::AgentClick]).0;
+
+    #[test]
+    fn conversions_among_a_kind_set_refuse_the_other_kinds_and_agree_on_their_own() {
+        let chat =
+            serde_json::from_str::<serde_json::Value>(r#"{"kind":"Chat","from":2,"text":"hi"}"#)
+                .unwrap();
+        let message = Message::from_object_among::<CHAT_AND_CLICK, _>(&chat).unwrap();
+        assert_eq!(
+            message,
+            Message::Chat {
+                from: ParticipantId(2),
+                text: "hi".into()
+            }
+        );
+        assert_eq!(
+            message.try_encode_among::<CHAT_AND_CLICK>(),
+            Ok(message.try_encode().unwrap())
+        );
+        // Validation is the same as `try_encode`'s for a kind of the set.
+        let click = Message::AgentClick {
+            target: WireId(0),
+            x: 1.0,
+            y: 2.0,
+        };
+        assert_eq!(
+            click.try_encode_among::<CHAT_AND_CLICK>(),
+            Err(ProtocolError::UnassignedWireId {
+                field: "AgentClick.target"
+            })
+        );
+        assert_eq!(
+            click.try_encode_among::<CHAT_AND_CLICK>(),
+            click.try_encode()
+        );
+        // Another kind: refused both ways, though it is a valid message.
+        let join = serde_json::from_str::<serde_json::Value>(
+            r#"{"kind":"Join","session_id":123456789,"token":"t"}"#,
+        )
+        .unwrap();
+        assert!(Message::from_object(&join).is_ok());
+        assert_eq!(
+            Message::from_object_among::<CHAT_AND_CLICK, _>(&join),
+            Err(super::ObjectFormError::KindNotAmong)
+        );
+        let join = Message::from_object(&join).unwrap();
+        assert!(join.try_encode().is_ok());
+        assert_eq!(
+            join.try_encode_among::<CHAT_AND_CLICK>(),
+            Err(ProtocolError::KindNotAmong(MessageKind::Join.code()))
+        );
+        // A name that is no kind at all stays `UnknownKind`.
+        let nothing = serde_json::from_str::<serde_json::Value>(r#"{"kind":"Nothing"}"#).unwrap();
+        assert_eq!(
+            Message::from_object_among::<CHAT_AND_CLICK, _>(&nothing),
+            Err(super::ObjectFormError::UnknownKind)
+        );
+    }
+
+    #[test]
+    fn kind_sets_of_a_party_are_the_direction_table() {
+        for party in [Party::Customer, Party::Agent, Party::Relay] {
+            let set = KindSet::originated_by(party);
+            for kind in MessageKind::ALL {
+                assert_eq!(set.contains(*kind), kind.may_come_from(party), "{kind:?}");
+            }
+        }
+        assert!(MessageKind::ALL.iter().all(|k| KindSet::ALL.contains(*k)));
+        assert_eq!(KindSet::ALL.0.count_ones() as usize, MessageKind::ALL.len());
+        assert!(!KindSet::EMPTY.contains(MessageKind::Chat));
+        assert_eq!(
+            KindSet::of(&[MessageKind::Chat]).union(KindSet::of(&[MessageKind::Join])),
+            KindSet::of(&[MessageKind::Join, MessageKind::Chat])
         );
     }
 

@@ -70,7 +70,7 @@ macro_rules! define_messages {
             pub const ALL: &'static [MessageKind] = &[ $( MessageKind::$Kind, )* ];
 
             /// The kind's wire code.
-            pub fn code(self) -> u8 {
+            pub const fn code(self) -> u8 {
                 match self { $( MessageKind::$Kind => $code, )* }
             }
 
@@ -88,8 +88,51 @@ macro_rules! define_messages {
             /// before anything else; it still checks modes, sessions and
             /// [`Message::sender`]). A relay forwards messages unchanged, so "originate" is
             /// who wrote it, not who forwarded it.
-            pub fn may_come_from(self, party: Party) -> bool {
+            pub const fn may_come_from(self, party: Party) -> bool {
                 match self { $( MessageKind::$Kind => matches!(party, $(Party::$party)|+), )* }
+            }
+        }
+
+        #[cfg(feature = "serde")]
+        impl Message {
+            /// The message of its object form (`{ kind: "Chat", from: 2, text: "hi" }`, see
+            /// the `object_form` module), for the kinds of `KINDS` only (a [`KindSet`] mask):
+            /// [`FromObject`](super::object_form::FromObject) with every kind. Another kind is
+            /// refused as
+            /// [`ObjectFormError::KindNotAmong`](super::object_form::ObjectFormError), and its
+            /// conversion code is not compiled in (what a build that needs a few kinds saves).
+            pub fn from_object_among<const KINDS: u128, V: super::object_form::ObjectValue>(
+                v: &V,
+            ) -> Result<Message, super::object_form::ObjectFormError> {
+                #[allow(unused_imports)]
+                use super::object_form::{field, only_keys};
+                if const { KINDS == KindSet::ALL.0 } {
+                    // Exactly `from_object`'s code (the full browser build measured larger
+                    // otherwise).
+                    return <Message as super::object_form::FromObject>::from_object(v);
+                }
+                let kind = v
+                    .get("kind")
+                    .and_then(|k| k.as_string())
+                    .ok_or(super::object_form::ObjectFormError::UnknownKind)?;
+                match kind.as_str() {
+                    $(
+                        stringify!($Kind) => {
+                            if const { !KindSet(KINDS).contains(MessageKind::$Kind) } {
+                                return Err(super::object_form::ObjectFormError::KindNotAmong);
+                            }
+                            only_keys(v, stringify!($Kind), &["kind" $($(, stringify!($field))*)?])?;
+                            Ok(Message::$Kind $({ $(
+                                $field: field(
+                                    v,
+                                    concat!(stringify!($Kind), ".", stringify!($field)),
+                                    stringify!($field),
+                                )?,
+                            )* })?)
+                        }
+                    )*
+                    _ => Err(super::object_form::ObjectFormError::UnknownKind),
+                }
             }
         }
 
@@ -246,6 +289,27 @@ macro_rules! define_messages {
                         Message::$Kind $({ $( $field, )* })? => archive(kind.code(), &$W {
                             $($( $field: <codec!($T $(as $C)?) as Codec>::to_wire($field), )*)?
                         }),
+                    )*
+                }
+            }
+
+            /// The archive of the message's body after the prefix (rkyv, every field through
+            /// its codec), for the kinds of `KINDS` (a [`KindSet`] mask) only: the encoding of
+            /// the other kinds is not compiled in, and for them the result is empty (callers
+            /// check the kind first).
+            pub(super) fn archive_body_among<const KINDS: u128>(&self) -> Vec<u8> {
+                let kind = self.kind();
+                debug_assert!(KindSet(KINDS).contains(kind), "{kind:?} is checked by the caller");
+                match self {
+                    $(
+                        Message::$Kind $({ $( $field, )* })? => {
+                            if const { !KindSet(KINDS).contains(MessageKind::$Kind) } {
+                                return Vec::new();
+                            }
+                            archive(kind.code(), &$W {
+                                $($( $field: <codec!($T $(as $C)?) as Codec>::to_wire($field), )*)?
+                            })
+                        }
                     )*
                 }
             }
