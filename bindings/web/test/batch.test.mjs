@@ -172,8 +172,8 @@ test('a subtree moved in one task costs its two child lists, not a re-send of th
       const x = document.getElementById('x');
       const b = document.getElementById('b');
       b.insertBefore(x, b.firstChild);
-      // The handles the capture gave the nodes (its map from handle to node, inverted).
-      const handle = new Map([...globalThis.__cap.nodes].map(([h, n]) => [n, h]));
+      // The handles the capture gave the nodes (its node-to-handle map).
+      const handle = globalThis.__cap.ids;
       const list = (p) => [7, handle.get(p), p.childNodes.length, ...[...p.childNodes].map((c) => handle.get(c))];
       globalThis.__cap.flush();
       // flush() re-reads the document's scroll offsets (OP_SCROLL, unchanged: 0, 0), then the
@@ -242,7 +242,7 @@ test('adopted sheets are relisted only when the adopted list or one of its sheet
       const t = document.getElementById('a').firstChild;
       t.data = 'ONE';
       globalThis.__cap.flush();
-      const handle = new Map([...globalThis.__cap.nodes].map(([h, n]) => [n, h]));
+      const handle = globalThis.__cap.ids;
       // The text (OP_SET_TEXT, 3 UTF-16 units), the document's scroll offsets re-read by flush().
       return [9, handle.get(t), 3, 13, handle.get(document.scrollingElement), 0, 0, 0];
     });
