@@ -240,16 +240,7 @@ impl Capture {
                 deep.extend(marks.iter().map(|&(d, _)| d).filter(|&d| attached(d)));
             }
         }
-        let under_deep = |n: NodeId| {
-            let mut a = live.parent(n);
-            while let Some(x) = a {
-                if deep.contains(&x.0) {
-                    return true;
-                }
-                a = live.parent(x);
-            }
-            false
-        };
+        let under_deep = |n: NodeId| has_ancestor_in(live, n, &deep);
         let tops: Vec<NodeId> = if scan_all {
             vec![root]
         } else {
@@ -494,21 +485,24 @@ impl Capture {
         let mut out: Vec<WireId> = marked
             .iter()
             .map(|&i| NodeId(i))
-            .filter(|&n| {
-                let mut a = live.parent(n);
-                while let Some(x) = a {
-                    if marked.contains(&x.0) {
-                        return false;
-                    }
-                    a = live.parent(x);
-                }
-                true
-            })
+            .filter(|&n| !has_ancestor_in(live, n, &marked))
             .map(|n| live.wire_id(n))
             .collect();
         crate::sort::sort_by(&mut out, |a, b| a.0 < b.0);
         out
     }
+}
+
+/// Whether a proper ancestor of `n` is in `set` (node indices).
+fn has_ancestor_in(tree: &Tree, n: NodeId, set: &std::collections::HashSet<u32>) -> bool {
+    let mut a = tree.parent(n);
+    while let Some(x) = a {
+        if set.contains(&x.0) {
+            return true;
+        }
+        a = tree.parent(x);
+    }
+    false
 }
 
 #[cfg(all(test, feature = "html"))]
