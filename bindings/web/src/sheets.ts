@@ -292,7 +292,53 @@ export function alignPieces(pieces: string[], rules: CSSRule[], win: Window & ty
 }
 
 /** Ends each piece but the last in `alignJoint`'s one parse: a statement that is one rule. */
-const PIECE_END = '@layer cobrowse-piece-end;';
+const PIECE_END_LAYER = 'cobrowse-piece-end';
+const PIECE_END = `@layer ${PIECE_END_LAYER};`;
+
+/** Whether `r` (of `alignJoint`'s parse) is a `PIECE_END`: read from its layer names, not by
+ * serializing it (`cssText`). */
+function isPieceEnd(r: CSSRule): boolean {
+  const names = (r as CSSLayerStatementRule).nameList;
+  return names !== undefined && r.constructor.name === 'CSSLayerStatementRule' && names.length === 1 && names[0] === PIECE_END_LAYER;
+}
+
+/**
+ * Whether `a` (a piece's rule in `alignJoint`'s parse of the sheet's own source) is `b` (the
+ * sheet's rule at the same place), without serializing whole rules: a style rule by its
+ * selector (its declarations parse alike in any sheet: nothing in a sheet changes how a
+ * declaration block reads; the selector is where a namespace prefix could differ), a grouping
+ * rule by its condition, name and number of rules, any other rule (few and short: `@import`,
+ * `@font-face`, `@namespace`, ...) by its text. Reading `cssText` of every rule twice was most
+ * of the mapping's cost on large sheets (the probe's parse is the rest).
+ */
+function sameRule(a: CSSRule, b: CSSRule): boolean {
+  const kind = a.constructor.name;
+  if (kind !== b.constructor.name) return false;
+  switch (kind) {
+    case 'CSSStyleRule': {
+      const x = a as CSSStyleRule;
+      const y = b as CSSStyleRule;
+      // Nested rules (CSS nesting) are compared by count and then in full.
+      const nx = x.cssRules?.length ?? 0;
+      if (x.selectorText !== y.selectorText || nx !== (y.cssRules?.length ?? 0)) return false;
+      return nx === 0 || a.cssText === b.cssText;
+    }
+    case 'CSSMediaRule':
+    case 'CSSSupportsRule':
+    case 'CSSContainerRule': {
+      const x = a as CSSConditionRule;
+      const y = b as CSSConditionRule;
+      return x.conditionText === y.conditionText && x.cssRules.length === y.cssRules.length;
+    }
+    case 'CSSKeyframesRule': {
+      const x = a as CSSKeyframesRule;
+      const y = b as CSSKeyframesRule;
+      return x.name === y.name && x.cssRules.length === y.cssRules.length;
+    }
+    default:
+      return a.cssText === b.cssText;
+  }
+}
 
 /**
  * `alignPieces` with one parse instead of one per piece: the pieces joined with `PIECE_END` on
@@ -315,13 +361,13 @@ function alignJoint(pieces: string[], rules: CSSRule[], probe: CSSStyleSheet): n
   // The rule of the piece being read (-1: none yet).
   let at = -1;
   for (let k = 0; k < got.length; k++) {
-    const text = got[k]!.cssText;
-    if (text === PIECE_END) {
+    const r = got[k]!;
+    if (isPieceEnd(r)) {
       out.push(at);
       at = -1;
       continue;
     }
-    if (at >= 0 || j >= rules.length || text !== rules[j]!.cssText) return undefined;
+    if (at >= 0 || j >= rules.length || !sameRule(r, rules[j]!)) return undefined;
     at = j++;
   }
   out.push(at);

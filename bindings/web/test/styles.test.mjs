@@ -281,6 +281,47 @@ test('the first CSSOM edit of a large <style> from the page costs about one rule
   }
 });
 
+test('mapping a large <style>\'s pieces to its rules serializes no style rule (no cssText read per rule)', async () => {
+  const s = await session(`${server.base}/t/big.html`);
+  try {
+    // Counts the rule serializations (CSSRule's cssText getter) made during the page's first
+    // CSSOM edit of the sheet, where the capture maps the source's pieces to the rules.
+    const reads = await s.customer.evaluate(() => {
+      const proto = CSSRule.prototype;
+      const desc = Object.getOwnPropertyDescriptor(proto, 'cssText');
+      const by = {};
+      Object.defineProperty(proto, 'cssText', {
+        ...desc,
+        get() {
+          const kind = this.constructor.name;
+          by[kind] = (by[kind] ?? 0) + 1;
+          return desc.get.call(this);
+        },
+      });
+      try {
+        document.getElementById('big').sheet.insertRule('.first-edit { left: 1px }', 100);
+      } finally {
+        Object.defineProperty(proto, 'cssText', desc);
+      }
+      return by;
+    });
+    // 205 style rules and one @media rule: none of them is serialized (two reads per rule
+    // before, 2 x 206).
+    assert.deepEqual(reads, {});
+    const frames = await takeFrames(s.customer);
+    assert.equal(frames.length, 1);
+    const text = await s.customer.evaluate(() => document.getElementById('big').sheet.cssRules[100].cssText);
+    const bytes = Buffer.from(frames[0], 'base64').length;
+    assert.ok(bytes <= 64 + 8 * text.length, `${bytes} B for one rule of ${text.length} characters`);
+    assert.ok((await applyFrames(s.agent, frames)).every((r) => r.ok));
+    checkMirror(await snapshotState(s.customer, s.agent), 'first insertRule');
+    const r = await rules(s);
+    assert.deepEqual(r.a, r.c, 'mirror rules');
+  } finally {
+    await s.close();
+  }
+});
+
 test('the first CSSOM edit of a large <style> maps its source pieces to its rules in one parse, not one per piece', async () => {
   const s = await session(`${server.base}/t/big.html`);
   try {
