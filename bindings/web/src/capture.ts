@@ -108,6 +108,8 @@ export class CaptureImpl implements Capture {
   private walk: KeyframeWalk | null = null;
   private readonly batchOps = new OpWriter();
   private readonly batchKids: number[] = [];
+  /** Each sheet's top-level rules as read in the batch being collected (null outside one). */
+  private batchRules: Map<CSSStyleSheet, CSSRule[]> | null = null;
   /** One writer and child-list array for every piece of a keyframe (its start, each slice of
    * the walk, the late batch), reused: the engine copies the ops it is given, and a fresh
    * writer per slice grew (allocated and copied) its buffer again for every keyframe. */
@@ -676,6 +678,16 @@ export class CaptureImpl implements Capture {
 
   /** Writes every pending change into one batch (child lists go to `kids`, see `finish`). */
   private collect(w: OpWriter, kids: number[]): void {
+    // A sheet's rules are read once per batch (no script runs while it is collected).
+    this.batchRules = new Map();
+    try {
+      this.collectChanges(w, kids);
+    } finally {
+      this.batchRules = null;
+    }
+  }
+
+  private collectChanges(w: OpWriter, kids: number[]): void {
     this.cancelSchedule();
     this.heldBack = false;
     this.noteRecords(this.observer.takeRecords());
@@ -1070,7 +1082,7 @@ export class CaptureImpl implements Capture {
       if (doc !== null) return [doc];
       if (el.localName === 'style' && el.namespaceURI === HTML_NS) {
         const sheet = overriddenSheet(el as HTMLStyleElement);
-        if (sheet !== null) return this.ruleNodes(rulesOf(sheet));
+        if (sheet !== null) return this.ruleNodes(this.rulesNow(sheet));
         const split = this.splitStyle(el as HTMLStyleElement);
         if (split !== null) return split;
       }
@@ -1078,7 +1090,7 @@ export class CaptureImpl implements Capture {
       if (adopter !== undefined) {
         const a = this.adopters.get(adopter);
         if (a !== undefined) a.listed = [...adopter.adoptedStyleSheets];
-        return this.ruleNodes(adoptedRules(adopter));
+        return this.ruleNodes(this.adoptedRules(adopter));
       }
     }
     const root = parent.nodeType === Node.ELEMENT_NODE ? shadowRootOf(parent as Element) : null;
@@ -1180,6 +1192,24 @@ export class CaptureImpl implements Capture {
       this.ruleTexts.set(rules[j]!, split.texts[i]!);
       this.sourceTexts.add(split.texts[i]!);
     });
+  }
+
+  /** `rulesOf(sheet)`, read once per batch while one is collected (`kidsOf` of a relisted
+   * style and `syncSheetTexts` both want the list of an edited sheet). */
+  private rulesNow(sheet: CSSStyleSheet): CSSRule[] {
+    const cache = this.batchRules;
+    if (cache === null) return rulesOf(sheet);
+    let r = cache.get(sheet);
+    if (r === undefined) {
+      r = rulesOf(sheet);
+      cache.set(sheet, r);
+    }
+    return r;
+  }
+
+  /** The rules of an adopter's adopted sheets, in order. */
+  private adoptedRules(adopter: Adopter): CSSRule[] {
+    return adopter.adoptedStyleSheets.flatMap((s) => this.rulesNow(s));
   }
 
   /** The capture-owned text nodes of `rules` (a text the engine knows is brought up to date
@@ -1306,7 +1336,7 @@ export class CaptureImpl implements Capture {
       const own = (el as HTMLStyleElement).sheet;
       if (own === null || !(changed.has(own) || relisted.has(el)) || !this.ids.has(el)) continue;
       const sheet = overriddenSheet(el as HTMLStyleElement);
-      if (sheet !== null) rules(rulesOf(sheet));
+      if (sheet !== null) rules(this.rulesNow(sheet));
     }
     for (const link of links as Iterable<HTMLLinkElement>) {
       const s = this.linkStyles.get(link);
@@ -1318,7 +1348,7 @@ export class CaptureImpl implements Capture {
       }
     }
     for (const [adopter, a] of this.adopters) {
-      if (this.bound(a.style ?? undefined) && adopter.adoptedStyleSheets.some((sh) => changed.has(sh))) rules(adoptedRules(adopter));
+      if (this.bound(a.style ?? undefined) && adopter.adoptedStyleSheets.some((sh) => changed.has(sh))) rules(this.adoptedRules(adopter));
     }
   }
 
@@ -1652,9 +1682,6 @@ function sameSheets(a: readonly CSSStyleSheet[], b: readonly CSSStyleSheet[]): b
 }
 
 /** The top-level rules of an adopter's adopted sheets, in order. */
-function adoptedRules(adopter: Adopter): CSSRule[] {
-  return adopter.adoptedStyleSheets.flatMap((s) => rulesOf(s));
-}
 
 /** Character data as the engine is told it (CSS in style elements with URLs resolved). */
 function textOf(n: CharacterData): string {

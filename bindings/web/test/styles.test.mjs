@@ -322,6 +322,39 @@ test('mapping a large <style>\'s pieces to its rules serializes no style rule (n
   }
 });
 
+test('a batch reads an edited sheet\'s rule list once (its relisting and its rule texts share it)', async () => {
+  const s = await session(`${server.base}/t/big.html`);
+  try {
+    for (const [what, fn] of [
+      ['first insertRule', () => document.getElementById('big').sheet.insertRule('.first-edit { left: 1px }', 100)],
+      ['deleteRule', () => document.getElementById('big').sheet.deleteRule(10)],
+    ]) {
+      // Counts reads of the sheet's rule list (CSSStyleSheet's cssRules getter) by the batch.
+      const reads = await s.customer.evaluate(`(${fn.toString()})(), (() => {
+        const proto = CSSStyleSheet.prototype;
+        const desc = Object.getOwnPropertyDescriptor(proto, 'cssRules');
+        let n = 0;
+        Object.defineProperty(proto, 'cssRules', { ...desc, get() { n++; return desc.get.call(this); } });
+        try {
+          globalThis.__cap.flush();
+        } finally {
+          Object.defineProperty(proto, 'cssRules', desc);
+        }
+        return n;
+      })()`);
+      assert.equal(reads, 1, what);
+      const frames = await takeFrames(s.customer, false);
+      assert.equal(frames.length, 1, what);
+      assert.ok((await applyFrames(s.agent, frames)).every((r) => r.ok), what);
+      checkMirror(await snapshotState(s.customer, s.agent), what);
+      const r = await rules(s);
+      assert.deepEqual(r.a, r.c, `${what}: mirror rules`);
+    }
+  } finally {
+    await s.close();
+  }
+});
+
 test('the first CSSOM edit of a large <style> maps its source pieces to its rules in one parse, not one per piece', async () => {
   const s = await session(`${server.base}/t/big.html`);
   try {
