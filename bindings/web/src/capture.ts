@@ -988,6 +988,11 @@ export class CaptureImpl implements Capture {
         w.u(OP_DOCUMENT);
         w.u(id);
         this.frameWatch.watch(n as Document);
+        // Its controls' script writes are heard like this window's (not polled per batch).
+        {
+          const win = (n as Document).defaultView;
+          if (win !== null) hookFormSettersIn(win as FormWindow);
+        }
         // A document arriving in a delta (an iframe navigated) may be scrolled already: its
         // scroll events went to no listener of ours. Its offsets go in this batch.
         if (fresh !== null) {
@@ -1048,9 +1053,10 @@ export class CaptureImpl implements Capture {
   }
 
   /**
-   * Form state is read, not observed (typing, checking and selecting make no mutation): in
-   * this window, of the controls marked since the last batch (`markForm`); in same-origin
-   * iframes (whose setters are not hooked), of every control.
+   * Form state is read, not observed (typing, checking and selecting make no mutation): of the
+   * controls marked since the last batch (`markForm`: events, script writes through the hooked
+   * setters of this window and of captured same-origin iframes' windows, edits); in an iframe
+   * whose window could not be hooked (being torn down), of every control.
    */
   private writeForms(w: OpWriter, fresh: Set<Node>): void {
     for (const el of this.formDirty) {
@@ -1058,7 +1064,10 @@ export class CaptureImpl implements Capture {
       if (id !== undefined && !fresh.has(el)) this.writeState(w, id, el);
     }
     this.formDirty.clear();
+    if (this.frameWatch.size === 0) return;
     for (const d of this.frameWatch.documents()) {
+      const win = d.defaultView;
+      if (win !== null && formHookedWindows.has(win)) continue;
       for (const t of ['input', 'textarea', 'option']) {
         const list = d.getElementsByTagName(t);
         for (let i = 0; i < list.length; i++) {
@@ -1564,40 +1573,57 @@ function writeAttrList(w: OpWriter, el: Element, base: string): void {
 }
 
 /** Script's writes to form state make no mutation and no event: these setters report them. */
-const FORM_SETTERS: [() => object, string][] = [
-  [() => HTMLInputElement.prototype, 'value'],
-  [() => HTMLInputElement.prototype, 'valueAsNumber'],
-  [() => HTMLInputElement.prototype, 'valueAsDate'],
-  [() => HTMLInputElement.prototype, 'checked'],
-  [() => HTMLTextAreaElement.prototype, 'value'],
-  [() => HTMLOptionElement.prototype, 'selected'],
-  [() => HTMLSelectElement.prototype, 'value'],
-  [() => HTMLSelectElement.prototype, 'selectedIndex'],
+type FormWindow = Window & typeof globalThis;
+const FORM_SETTERS: [(w: FormWindow) => object, string][] = [
+  [(w) => w.HTMLInputElement.prototype, 'value'],
+  [(w) => w.HTMLInputElement.prototype, 'valueAsNumber'],
+  [(w) => w.HTMLInputElement.prototype, 'valueAsDate'],
+  [(w) => w.HTMLInputElement.prototype, 'checked'],
+  [(w) => w.HTMLTextAreaElement.prototype, 'value'],
+  [(w) => w.HTMLOptionElement.prototype, 'selected'],
+  [(w) => w.HTMLSelectElement.prototype, 'value'],
+  [(w) => w.HTMLSelectElement.prototype, 'selectedIndex'],
 ];
 
 /** Methods that change a control's value without an event. */
-const FORM_METHODS: [() => object, string][] = [
-  [() => HTMLInputElement.prototype, 'stepUp'],
-  [() => HTMLInputElement.prototype, 'stepDown'],
-  [() => HTMLInputElement.prototype, 'setRangeText'],
-  [() => HTMLTextAreaElement.prototype, 'setRangeText'],
+const FORM_METHODS: [(w: FormWindow) => object, string][] = [
+  [(w) => w.HTMLInputElement.prototype, 'stepUp'],
+  [(w) => w.HTMLInputElement.prototype, 'stepDown'],
+  [(w) => w.HTMLInputElement.prototype, 'setRangeText'],
+  [(w) => w.HTMLTextAreaElement.prototype, 'setRangeText'],
 ];
 
 /** Listeners of script writes to form state (one per running capture). */
 const formSetListeners = new Set<(el: Element) => void>();
-let formSettersHooked = false;
+/** The windows whose form setters are wrapped (this one and same-origin iframes' windows). */
+const formHookedWindows = new WeakSet<object>();
 
 /**
- * Calls `onSet(el)` after every script write of a form control's state (this window's) until
- * the returned function is called. The setters are wrapped once per page and stay wrapped (a
- * plain pass-through while no capture listens): redefining prototype accessors at every
- * start and stop costs the page's optimized code more than the wrapper does.
+ * Calls `onSet(el)` after every script write of a form control's state (this window's, and
+ * those of the windows passed to `hookFormSettersIn`) until the returned function is called.
+ * The setters are wrapped once per window and stay wrapped (a plain pass-through while no
+ * capture listens): redefining prototype accessors at every start and stop costs the page's
+ * optimized code more than the wrapper does.
  */
 function hookFormSetters(onSet: (el: Element) => void): () => void {
-  if (!formSettersHooked) {
-    formSettersHooked = true;
+  hookFormSettersIn(window);
+  formSetListeners.add(onSet);
+  return () => {
+    formSetListeners.delete(onSet);
+  };
+}
+
+/**
+ * Wraps `win`'s form setters and methods (once per window) so that a script's write reaches
+ * every listener of `hookFormSetters`: a captured same-origin iframe's controls are then read
+ * when marked, as this window's are, not polled at every batch. Returns whether they are
+ * wrapped (false for a window being torn down).
+ */
+function hookFormSettersIn(win: FormWindow): boolean {
+  if (formHookedWindows.has(win)) return true;
+  try {
     for (const [protoOf, prop] of FORM_SETTERS) {
-      const proto = protoOf();
+      const proto = protoOf(win);
       const desc = Object.getOwnPropertyDescriptor(proto, prop);
       const set = desc?.set;
       if (desc === undefined || set === undefined) continue;
@@ -1610,7 +1636,7 @@ function hookFormSetters(onSet: (el: Element) => void): () => void {
       });
     }
     for (const [protoOf, name] of FORM_METHODS) {
-      const proto = protoOf();
+      const proto = protoOf(win);
       const desc = Object.getOwnPropertyDescriptor(proto, name);
       const fn = desc?.value;
       if (desc === undefined || typeof fn !== 'function') continue;
@@ -1623,11 +1649,12 @@ function hookFormSetters(onSet: (el: Element) => void): () => void {
         },
       });
     }
+  } catch {
+    // A window being torn down (its prototypes are gone): its controls stay polled.
+    return false;
   }
-  formSetListeners.add(onSet);
-  return () => {
-    formSetListeners.delete(onSet);
-  };
+  formHookedWindows.add(win);
+  return true;
 }
 const OBSERVE: MutationObserverInit = { childList: true, attributes: true, characterData: true, subtree: true };
 /** Marks the capture-owned template standing for an open shadow root (the replayer attaches one). */

@@ -21,7 +21,7 @@ const XHTML = 'http://www.w3.org/1999/xhtml';
 /** The attribute of the widget's host element (never captured, see widget.ts). */
 const WIDGET_ATTR = 'data-cobrowse-widget';
 /** Events the capture listens to in every captured document (capture phase). */
-export const FRAME_EVENTS = ['input', 'change', 'scroll', 'load', 'error'];
+export const FRAME_EVENTS = ['input', 'change', 'reset', 'scroll', 'load', 'error'];
 const OBSERVE: MutationObserverInit = { childList: true, attributes: true, characterData: true, subtree: true };
 
 /** Whether `n` is the HTML element `local` (works across windows, unlike `instanceof`). */

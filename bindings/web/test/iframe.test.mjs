@@ -121,6 +121,45 @@ test('same-origin iframes (and one inside) are captured, followed and replayed, 
   }
 });
 
+test('an iframe\'s controls are read when marked, not polled at every batch: script writes, stepUp and a reset reach the mirror', async () => {
+  const { customer, agent, close } = await open('/t/top.html');
+  try {
+    assert.deepEqual(await applyFrames(agent, await takeFrames(customer, false)), [{ ok: true }]);
+    const inner = "document.getElementById('f1').contentDocument";
+    // Counts the iframe document's control lookups during a batch of an unrelated edit.
+    const lookups = await customer.evaluate(`(() => {
+      const d = ${inner};
+      const orig = d.getElementsByTagName;
+      let n = 0;
+      d.getElementsByTagName = function (...a) { n++; return orig.apply(this, a); };
+      try {
+        document.getElementById('top').setAttribute('title', 'unrelated');
+        globalThis.__cap.flush();
+      } finally {
+        delete d.getElementsByTagName;
+      }
+      return n;
+    })()`);
+    assert.equal(lookups, 0, 'no control of the iframe is looked up for an unrelated edit');
+    assert.ok((await applyFrames(agent, await takeFrames(customer, false))).every((r) => r.ok));
+    const value = (id) => agent.evaluate((id) => document.getElementById('mirror').contentDocument.getElementById('f1')[Symbol.for('cobrowse.frameDocument')].getElementById(id).value, id);
+    for (const [what, js, id, expected] of [
+      ['value set by script', `${inner}.getElementById('name').value = 'by script'`, 'name', 'by script'],
+      ['input made a number and stepped up', `(() => { const i = ${inner}.createElement('input'); i.id = 'num'; i.type = 'number'; i.value = '4'; ${inner}.body.appendChild(i); })()`, 'num', '4'],
+      ['stepUp', `${inner}.getElementById('num').stepUp()`, 'num', '5'],
+      ['a form around the controls, then reset', `(() => { const d = ${inner}; const f = d.createElement('form'); f.id = 'form'; d.body.appendChild(f); f.append(d.getElementById('name'), d.getElementById('num')); f.reset(); })()`, 'name', 'start'],
+    ]) {
+      await customer.evaluate(js);
+      const frames = await takeFrames(customer);
+      assert.ok((await applyFrames(agent, frames)).every((r) => r.ok), what);
+      checkMirror(await snapshotState(customer, agent), what);
+      assert.equal(await value(id), expected, what);
+    }
+  } finally {
+    await close();
+  }
+});
+
 test('canaries typed into a password and a masked field inside an iframe never appear in a frame', async () => {
   const { customer, agent, close } = await open('/t/top.html', { mask: { selectors: ['.secret'] } });
   try {
