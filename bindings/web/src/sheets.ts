@@ -295,46 +295,36 @@ export function alignPieces(pieces: string[], rules: CSSRule[], win: Window & ty
 const PIECE_END_LAYER = 'cobrowse-piece-end';
 const PIECE_END = `@layer ${PIECE_END_LAYER};`;
 
-/** Whether `r` (of `alignJoint`'s parse) is a `PIECE_END`: read from its layer names, not by
- * serializing it (`cssText`). */
+/** Whether `r` (of `alignJoint`'s parse) is a `PIECE_END`: read from its type and layer names,
+ * not by serializing it (`cssText`). */
 function isPieceEnd(r: CSSRule): boolean {
+  if (r.type !== 0) return false;
   const names = (r as CSSLayerStatementRule).nameList;
-  return names !== undefined && r.constructor.name === 'CSSLayerStatementRule' && names.length === 1 && names[0] === PIECE_END_LAYER;
+  return names !== undefined && names.length === 1 && names[0] === PIECE_END_LAYER && r.constructor.name === 'CSSLayerStatementRule';
 }
 
 /**
  * Whether `a` (a piece's rule in `alignJoint`'s parse of the sheet's own source) is `b` (the
  * sheet's rule at the same place), without serializing whole rules: a style rule by its
- * selector (its declarations parse alike in any sheet: nothing in a sheet changes how a
- * declaration block reads; the selector is where a namespace prefix could differ), a grouping
- * rule by its condition, name and number of rules, any other rule (few and short: `@import`,
- * `@font-face`, `@namespace`, ...) by its text. Reading `cssText` of every rule twice was most
- * of the mapping's cost on large sheets (the probe's parse is the rest).
+ * selector, a `@media` or `@supports` rule by its condition, `@keyframes` by its name, any
+ * other rule (few and short: `@import`, `@font-face`, `@namespace`, ...) by its text. Both
+ * parses read the same text, and what a statement's parse depends on beyond its own text is
+ * its place among the others (`@import`, `@namespace` and `@charset` rules are dropped out of
+ * place; a namespace prefix needs its `@namespace`): such a difference changes the rules'
+ * count or kinds, or a selector. Reading `cssText` of every rule twice was most of the
+ * mapping's cost on large sheets (the probe's parse is the rest).
  */
 function sameRule(a: CSSRule, b: CSSRule): boolean {
-  const kind = a.constructor.name;
-  if (kind !== b.constructor.name) return false;
-  switch (kind) {
-    case 'CSSStyleRule': {
-      const x = a as CSSStyleRule;
-      const y = b as CSSStyleRule;
-      // Nested rules (CSS nesting) are compared by count and then in full.
-      const nx = x.cssRules?.length ?? 0;
-      if (x.selectorText !== y.selectorText || nx !== (y.cssRules?.length ?? 0)) return false;
-      return nx === 0 || a.cssText === b.cssText;
-    }
-    case 'CSSMediaRule':
-    case 'CSSSupportsRule':
-    case 'CSSContainerRule': {
-      const x = a as CSSConditionRule;
-      const y = b as CSSConditionRule;
-      return x.conditionText === y.conditionText && x.cssRules.length === y.cssRules.length;
-    }
-    case 'CSSKeyframesRule': {
-      const x = a as CSSKeyframesRule;
-      const y = b as CSSKeyframesRule;
-      return x.name === y.name && x.cssRules.length === y.cssRules.length;
-    }
+  const type = a.type;
+  if (type !== b.type) return false;
+  switch (type) {
+    case 1: // CSSRule.STYLE_RULE
+      return (a as CSSStyleRule).selectorText === (b as CSSStyleRule).selectorText;
+    case 4: // MEDIA_RULE
+    case 12: // SUPPORTS_RULE
+      return (a as CSSConditionRule).conditionText === (b as CSSConditionRule).conditionText;
+    case 7: // KEYFRAMES_RULE
+      return (a as CSSKeyframesRule).name === (b as CSSKeyframesRule).name;
     default:
       return a.cssText === b.cssText;
   }
