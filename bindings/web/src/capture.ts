@@ -110,6 +110,13 @@ export class CaptureImpl implements Capture {
   private readonly batchKids: number[] = [];
   /** Each sheet's top-level rules as read in the batch being collected (null outside one). */
   private batchRules: Map<CSSStyleSheet, CSSRule[]> | null = null;
+  /** The readable stylesheet links of this document that `kidsOf` listed (as their
+   * capture-owned styles) in the batch being collected: `syncSheetTexts` looks at these, not
+   * at every child of every relisted parent again. */
+  private readonly batchLinks = new Set<HTMLLinkElement>();
+  /** Capture-owned link styles the engine knows whose attributes (`href`, `media`) `linkStyle`
+   * changed in the batch being collected: their attribute lists are re-sent. */
+  private readonly restyledLinks = new Set<HTMLStyleElement>();
   /** One writer and child-list array for every piece of a keyframe (its start, each slice of
    * the walk, the late batch), reused: the engine copies the ops it is given, and a fresh
    * writer per slice grew (allocated and copied) its buffer again for every keyframe. */
@@ -684,6 +691,8 @@ export class CaptureImpl implements Capture {
       this.collectChanges(w, kids);
     } finally {
       this.batchRules = null;
+      this.batchLinks.clear();
+      this.restyledLinks.clear();
     }
   }
 
@@ -713,6 +722,9 @@ export class CaptureImpl implements Capture {
         if (r.target.nodeType === 1) this.markFormEdit(r.target as Element);
       } else if (r.type === 'attributes') {
         attrTargets.add(r.target as Element);
+        // A stylesheet link stands in the engine as its capture-owned style: an edit of its
+        // `href`, `media` or `rel` relists its parent (`kidsOf` → `linkStyle`).
+        if (isHtmlElement(r.target, 'link') && r.target.parentNode !== null) childTargets.add(r.target.parentNode);
         this.markFormEdit(r.target as Element);
       } else {
         textTargets.add(r.target as CharacterData);
@@ -1117,7 +1129,12 @@ export class CaptureImpl implements Capture {
       out.push(t);
     }
     for (let c = parent.firstChild; c !== null; c = c.nextSibling) {
-      out.push(c.nodeType === Node.ELEMENT_NODE && readableLink(c as Element) ? this.linkStyle(c as HTMLLinkElement) : c);
+      if (c.nodeType === Node.ELEMENT_NODE && readableLink(c as Element)) {
+        out.push(this.linkStyle(c as HTMLLinkElement));
+        if (this.batchRules !== null && c.ownerDocument === document) this.batchLinks.add(c as HTMLLinkElement);
+      } else {
+        out.push(c);
+      }
     }
     // Adopted sheets cascade after the adopter's own: the last child of <html> or of the root.
     const adopter = adopterListedIn(parent);
@@ -1250,9 +1267,22 @@ export class CaptureImpl implements Capture {
       s.appendChild(document.createTextNode(''));
       this.linkStyles.set(link, s);
     }
-    if (s.getAttribute(LINK_ATTR) !== link.href) s.setAttribute(LINK_ATTR, link.href);
-    if (link.media !== '') s.setAttribute('media', link.media);
-    else s.removeAttribute('media');
+    let restyled = false;
+    if (s.getAttribute(LINK_ATTR) !== link.href) {
+      s.setAttribute(LINK_ATTR, link.href);
+      restyled = true;
+    }
+    if (link.media !== '') {
+      if (s.getAttribute('media') !== link.media) {
+        s.setAttribute('media', link.media);
+        restyled = true;
+      }
+    } else if (s.hasAttribute('media')) {
+      s.removeAttribute('media');
+      restyled = true;
+    }
+    // A style the engine knows gets its new attributes in this batch (`syncSheetTexts`).
+    if (restyled && this.batchRules !== null && this.ids.has(s)) this.restyledLinks.add(s);
     // URLs in a linked sheet resolve against the sheet's own URL.
     const t = s.firstChild as Text;
     if (!this.ids.has(t)) t.data = absoluteCss(sheetText(link.sheet!) ?? '', link.href);
@@ -1334,18 +1364,21 @@ export class CaptureImpl implements Capture {
       // Links of this document only (as the rules of a link are re-read: `linkStyle`).
       else if (isHtmlElement(owner, 'link') && owner.ownerDocument === document) links.add(owner);
     }
-    for (const n of relisted) {
-      if (isHtmlElement(n, 'style')) styles.add(n);
-      if (n.ownerDocument === document || n === document) {
-        for (const c of (n as ParentNode).children ?? []) if (isHtmlElement(c, 'link')) links.add(c);
-      }
-    }
+    for (const n of relisted) if (isHtmlElement(n, 'style')) styles.add(n);
+    // The links of this document under relisted parents were listed by `kidsOf` just before
+    // (a relisted parent the engine knows is listed whole; one it does not know has no
+    // captured link style): no second pass over each parent's children.
+    for (const link of this.batchLinks) links.add(link);
     for (const el of styles) {
       // Cheap tests first: overriddenSheet reads the style's whole text.
       const own = (el as HTMLStyleElement).sheet;
       if (own === null || !(changed.has(own) || relisted.has(el)) || !this.ids.has(el)) continue;
       const sheet = overriddenSheet(el as HTMLStyleElement);
       if (sheet !== null) rules(this.rulesNow(sheet));
+    }
+    for (const s of this.restyledLinks) {
+      const id = this.ids.get(s);
+      if (id !== undefined && !fresh.has(s)) this.writeAttrs(w, OP_SET_ATTRS, id, s);
     }
     for (const link of links as Iterable<HTMLLinkElement>) {
       const s = this.linkStyles.get(link);

@@ -49,7 +49,7 @@ const BIG_PAGE = `<!DOCTYPE html><html><head><title>big</title><style id="big">$
 let server;
 let browser;
 before(async () => {
-  server = await startServer({ '/assets/v2/urls.html': URL_PAGE, '/t/cssom.html': CSS_PAGE, '/t/site.css': SITE_CSS, '/t/big.html': BIG_PAGE });
+  server = await startServer({ '/assets/v2/urls.html': URL_PAGE, '/t/cssom.html': CSS_PAGE, '/t/site.css': SITE_CSS, '/t/other.css': '.other { color: rgb(0, 9, 0) }\n', '/t/big.html': BIG_PAGE });
   browser = await launch();
 });
 after(async () => {
@@ -213,6 +213,60 @@ test('CSSOM edits, adopted sheets and same-origin link rules are in the mirror a
     assert.equal(computed, customerComputed);
     const stats = await s.customer.evaluate(() => globalThis.__cap.stats());
     assert.equal(stats.refusedBatches, 0);
+  } finally {
+    await s.close();
+  }
+});
+
+test('a batch relisting a link\'s parent reads its children once (the link\'s rules are brought up to date from that listing)', async () => {
+  const s = await session(`${server.base}/t/cssom.html`);
+  try {
+    const steps = [
+      ['an element appended beside the link', () => document.head.appendChild(document.createElement('meta'))],
+      // A link edited through the CSSOM, then its parent relisted in the same batch.
+      ['the link\'s sheet edited and its parent relisted', () => {
+        document.querySelector('link').sheet.insertRule('.linked-edit { top: 1px }', 0);
+        document.head.appendChild(document.createElement('meta'));
+      }],
+    ];
+    for (const [what, fn] of steps) {
+      // Counts reads of the head's element children (the Element `children` getter) by the batch.
+      const reads = await s.customer.evaluate(`(${fn.toString()})(), (() => {
+        const proto = Element.prototype;
+        const desc = Object.getOwnPropertyDescriptor(proto, 'children');
+        let n = 0;
+        Object.defineProperty(proto, 'children', { ...desc, get() { if (this === document.head) n++; return desc.get.call(this); } });
+        try {
+          globalThis.__cap.flush();
+        } finally {
+          Object.defineProperty(proto, 'children', desc);
+        }
+        return n;
+      })()`);
+      assert.equal(reads, 0, `${what}: no second pass over the head's children`);
+      const frames = await takeFrames(s.customer, false);
+      assert.ok((await applyFrames(s.agent, frames)).every((r) => r.ok), what);
+      checkMirror(await snapshotState(s.customer, s.agent), what);
+      const r = await rules(s);
+      assert.deepEqual(r.a, r.c, `${what}: mirror rules`);
+    }
+    // The link pointed elsewhere: its new sheet's rules travel once it loads (the load relists
+    // its parent, and the listing brings the link's rules text up to date).
+    await s.customer.evaluate(() => new Promise((resolve) => {
+      const l = document.querySelector('link');
+      l.addEventListener('load', resolve, { once: true });
+      l.href = '/t/other.css';
+    }));
+    assert.ok((await applyFrames(s.agent, await takeFrames(s.customer))).every((r) => r.ok), 'link reloaded');
+    checkMirror(await snapshotState(s.customer, s.agent), 'link reloaded');
+    const r = await rules(s);
+    assert.deepEqual(r.a, r.c, 'link reloaded: mirror rules');
+    assert.ok(r.a.some((x) => x.includes('.other')), 'link reloaded: the new sheet is in the mirror');
+    // Its media edited (no load follows): the link's style in the mirror carries it.
+    await s.customer.evaluate(() => { document.querySelector('link').media = 'print'; });
+    assert.ok((await applyFrames(s.agent, await takeFrames(s.customer))).every((x) => x.ok), 'link media');
+    checkMirror(await snapshotState(s.customer, s.agent), 'link media');
+    assert.equal(await s.agent.evaluate(() => document.getElementById('mirror').contentDocument.querySelector('style[data-cobrowse-href]').media), 'print');
   } finally {
     await s.close();
   }
