@@ -24,7 +24,7 @@ import type { Capture, CaptureOptions } from './cobrowse.js';
 import type { ActionCheck, ActionCheckContext, AgentActionMessage } from './messages.js';
 import { OpWriter, nsCode } from './encode.js';
 import { BlockedBoxes } from './blocked.js';
-import { absoluteCss, capturedAttr, isStyleText } from './urls.js';
+import { absoluteCss, capturedAttr, capturedValue, isStyleText } from './urls.js';
 import { FrameWatch, capturedDocumentOf, isHtmlElement } from './frames.js';
 import { ADOPTED_ATTR, LINK_ATTR, alignPieces, isEdited, isModified, readableLink, rulesOf, sheetText, splitRules, watchSheets, watchSheetsBefore } from './sheets.js';
 import { shadowRootOf, watchShadows } from './shadows.js';
@@ -362,6 +362,7 @@ export class CaptureImpl implements Capture {
       slices: new Slices((deadline) => this.walkSlice(deadline)),
       baseDoc: null,
       base: '',
+      view: null,
       root: null,
       list: null,
       work: 0,
@@ -553,10 +554,12 @@ export class CaptureImpl implements Capture {
           if (doc !== walk.baseDoc) {
             walk.baseDoc = doc;
             walk.base = doc.baseURI;
+            walk.view = doc.defaultView;
           }
           writeAttrList(w, el, walk.base);
           if (ns === HTML_NS && (ln === 'input' || ln === 'textarea' || ln === 'option')) this.writeState(w, cid, el);
-          if (el.scrollLeft !== 0 || el.scrollTop !== 0) writeScroll(w, cid, el, false);
+          // Listed here, `el` has an element for parent: never a root element.
+          if (mayBeScrolled(walk.view, el, ln, false) && (el.scrollLeft !== 0 || el.scrollTop !== 0)) writeScroll(w, cid, el, false);
           let f = 0;
           // A style's text is CSS (URLs resolved, CSSOM stand-ins: kidsOf), in any namespace.
           if (ln === 'style' || (ns === HTML_NS && (ln === 'iframe' || ln === 'template'))) f = ln === 'template' ? F_GENERIC | F_TEMPLATE : F_GENERIC;
@@ -956,7 +959,10 @@ export class CaptureImpl implements Capture {
         this.writeAttrs(w, OP_ELEMENT, id, el);
         this.writeState(w, id, el);
         // Only the keyframe reads offsets (a read forces layout); later scrolls come as events.
-        if (fresh === null && (el.scrollLeft !== 0 || el.scrollTop !== 0)) writeScroll(w, id, el, false);
+        if (fresh === null) {
+          const doc = el.ownerDocument;
+          if (mayBeScrolled(doc.defaultView, el, el.localName, doc.documentElement === el) && (el.scrollLeft !== 0 || el.scrollTop !== 0)) writeScroll(w, id, el, false);
+        }
         break;
       }
       case Node.TEXT_NODE:
@@ -1455,6 +1461,8 @@ interface KeyframeWalk {
   /** The last element's document and its base URL (read once per document, not per node). */
   baseDoc: Document | null;
   base: string;
+  /** That document's window (null for a document without one). */
+  view: Window | null;
   /** `document.documentElement` during this slice (its children include the adopted sheets). */
   root: Element | null;
   /** An ordinary element whose children are being listed: its handle, the next child to
@@ -1527,9 +1535,11 @@ function writeAttrList(w: OpWriter, el: Element, base: string): void {
   w.u(n);
   for (let i = 0; i < n; i++) {
     const a = attrs[i]!;
-    w.u(nsCode(a.namespaceURI));
-    w.s(a.localName);
-    w.s(capturedAttr(a, base));
+    const ns = a.namespaceURI;
+    const name = a.localName;
+    w.u(ns === null ? 0 : nsCode(ns));
+    w.s(name);
+    w.s(capturedValue(el, ns, name, a.value, base));
   }
 }
 
@@ -1659,6 +1669,22 @@ function adoptedRules(adopter: Adopter): CSSRule[] {
 /** Character data as the engine is told it (CSS in style elements with URLs resolved). */
 function textOf(n: CharacterData): string {
   return isStyleText(n) ? absoluteCss(n.data, n.ownerDocument.baseURI) : n.data;
+}
+
+/**
+ * Whether the keyframe reads `el`'s scroll offsets (`view`: its document's window). Only a
+ * scroll container has a scroll position other than its origin (CSSOM View), and a box is one
+ * only when its computed `overflow` is neither `visible` nor `clip` (on one axis at least: the
+ * shorthand then reads otherwise); a box of any other overflow, or no box, reads 0 and 0. The
+ * root element and `body` (in quirks mode) report the viewport's offsets instead: always read,
+ * as is an element of a document without a window. One read of the computed style (no layout)
+ * instead of two offset reads, each of which checks the whole layout is clean (about 0.9 µs a
+ * read against 0.8 µs for the style on the corpus pages, BENCHMARKS.md branch `key9c`).
+ */
+function mayBeScrolled(view: Window | null, el: Element, ln: string, root: boolean): boolean {
+  if (root || view === null || ln === 'body' || ln === 'frameset') return true;
+  const o = view.getComputedStyle(el).overflow;
+  return o !== 'visible' && o !== 'clip';
 }
 
 function writeScroll(w: OpWriter, id: number, el: Element, clearIfZero: boolean): void {
