@@ -368,6 +368,7 @@ export class CaptureImpl implements Capture {
       work: 0,
       deadline: 0,
       phase: 'walk',
+      yielded: false,
     };
     this.walk = walk;
     walk.slices.start();
@@ -385,13 +386,26 @@ export class CaptureImpl implements Capture {
    */
   private walkSlice(deadline: number): boolean {
     const walk = this.walk!;
+    const done = this.keyframeSteps(walk, deadline);
+    // Other tasks (the page's) may run before the next slice.
+    if (!done) walk.yielded = true;
+    return done;
+  }
+
+  /** `walkSlice`'s work. The changes made since the keyframe began are collected at the walk's
+   * end and in the late batch only when a slice ended before (`yielded`): until then the walk
+   * runs in the task that began it, where no page code runs, so there is none (no record, no
+   * event, no CSSOM edit; the form state and scroll offsets were read by the walk itself). */
+  private keyframeSteps(walk: KeyframeWalk, deadline: number): boolean {
     if (walk.phase === 'walk') {
       if (!this.walkNodes(walk, deadline)) return false;
-      const [w, kids] = this.keyframeWriter();
-      this.collect(w, kids);
-      if (!w.empty || kids.length > 0) {
-        const [ops, text] = finish(w, kids);
-        this.engine.keyframe_feed(ops, text);
+      if (walk.yielded) {
+        const [w, kids] = this.keyframeWriter();
+        this.collect(w, kids);
+        if (!w.empty || kids.length > 0) {
+          const [ops, text] = finish(w, kids);
+          this.engine.keyframe_feed(ops, text);
+        }
       }
       this.forgetFreed();
       // Later handles (the late batch's, the batches') go to the table's map.
@@ -402,7 +416,7 @@ export class CaptureImpl implements Capture {
       while (!this.engine.keyframe_prepare_step(STEP_NODES)) {
         if (performance.now() >= deadline) return false;
       }
-      this.lateBatch();
+      this.lateBatch(walk.yielded);
       walk.phase = 'encode';
       if (performance.now() >= deadline) return false;
     }
@@ -448,10 +462,11 @@ export class CaptureImpl implements Capture {
 
   /** After the engine prepared the page: what changed since the walk began and the boxes of the
    * blocked elements the engine names, as the late batch that begins the keyframe's encoding
-   * (with a second batch when it blocked more elements that must be measured first). */
-  private lateBatch(): void {
+   * (with a second batch when it blocked more elements that must be measured first).
+   * `changes`: whether the page may have changed since the walk began (see `keyframeSteps`). */
+  private lateBatch(changes: boolean): void {
     const [w, kids] = this.keyframeWriter();
-    this.collect(w, kids);
+    if (changes) this.collect(w, kids);
     const handles = this.engine.take_unmeasured();
     if (handles.length > 0) this.blocked.measureNew(w, handles, (h) => this.nodes.get(h));
     const [ops, text] = finish(w, kids);
@@ -1473,6 +1488,8 @@ interface KeyframeWalk {
   deadline: number;
   /** What runs in the next slice (see `walkSlice`). */
   phase: KeyframePhase;
+  /** Whether a slice ended (other tasks may have run since the keyframe began). */
+  yielded: boolean;
 }
 /** The phases of a keyframe in slices: the DOM walk, then the engine's three (`keyframe_prepare_step`,
  * `keyframe_encode_step` after the late batch, `settle_step`). */
@@ -1674,8 +1691,9 @@ function textOf(n: CharacterData): string {
 /**
  * Whether the keyframe reads `el`'s scroll offsets (`view`: its document's window). Only a
  * scroll container has a scroll position other than its origin (CSSOM View), and a box is one
- * only when its computed `overflow` is neither `visible` nor `clip` (on one axis at least: the
- * shorthand then reads otherwise); a box of any other overflow, or no box, reads 0 and 0. The
+ * only when its computed `overflow` is neither `visible` nor `clip` on one axis at least, which
+ * its computed `overflow-x` tells alone (CSS Overflow: `visible` and `clip` compute to `auto` and
+ * `hidden` beside an axis that is neither); a box of any other overflow, or no box, reads 0 and 0. The
  * root element and `body` (in quirks mode) report the viewport's offsets instead: always read,
  * as is an element of a document without a window. One read of the computed style (no layout)
  * instead of two offset reads, each of which checks the whole layout is clean (about 0.9 µs a
@@ -1683,8 +1701,8 @@ function textOf(n: CharacterData): string {
  */
 function mayBeScrolled(view: Window | null, el: Element, ln: string, root: boolean): boolean {
   if (root || view === null || ln === 'body' || ln === 'frameset') return true;
-  const o = view.getComputedStyle(el).overflow;
-  return o !== 'visible' && o !== 'clip';
+  const x = view.getComputedStyle(el).overflowX;
+  return x !== 'visible' && x !== 'clip';
 }
 
 function writeScroll(w: OpWriter, id: number, el: Element, clearIfZero: boolean): void {

@@ -22,6 +22,7 @@ const CONTAINERS = `<!DOCTYPE html><html><head><title>s</title><style>#ps::befor
 <div id="auto" style="overflow:auto;height:40px;width:60px">${tall}</div>
 <div id="hidden" style="overflow:hidden;height:40px">${tall}</div>
 <div id="xonly" style="overflow-x:scroll;width:60px">${tall}</div>
+<div id="yonly" style="overflow-y:auto;height:40px">${tall}</div>
 <textarea id="ta" style="height:30px">${'line\n'.repeat(30)}</textarea>
 <select id="sel" multiple size="2">${'<option>o</option>'.repeat(20)}</select>
 <div id="ps" style="overflow:auto;height:40px;width:40px"></div>
@@ -82,7 +83,7 @@ test('the keyframe reads the scroll offsets of scroll containers only (and the v
     await loadHelpers(customer, server.base);
     await loadHelpers(agent, server.base);
     await startReplayer(agent);
-    const expected = { auto: [25, 30], hidden: [0, 20], xonly: [50, 0], ta: [0, 15], sel: [0, 10], ps: [0, 35], clip: [0, 0], plain: [0, 0] };
+    const expected = { auto: [25, 30], hidden: [0, 20], xonly: [50, 0], yonly: [0, 45], ta: [0, 15], sel: [0, 10], ps: [0, 35], clip: [0, 0], plain: [0, 0] };
     await customer.evaluate((expected) => {
       for (const [id, [x, y]] of Object.entries(expected)) {
         const el = document.getElementById(id);
@@ -107,7 +108,7 @@ test('the keyframe reads the scroll offsets of scroll containers only (and the v
     await startCapture(customer);
     const reads = await customer.evaluate(() => globalThis.__scrollReads);
     // The root element and body report the viewport's offsets (body in quirks mode): always read.
-    assert.deepEqual(reads, ['html', 'body', 'auto', 'hidden', 'xonly', 'ta', 'sel', 'ps']);
+    assert.deepEqual(reads, ['html', 'body', 'auto', 'hidden', 'xonly', 'yonly', 'ta', 'sel', 'ps']);
     assert.deepEqual(await applyFrames(agent, await takeFrames(customer, false)), [{ ok: true }]);
     const mirror = await agent.evaluate((ids) => {
       const doc = document.getElementById('mirror').contentDocument;
