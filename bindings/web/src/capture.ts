@@ -369,6 +369,10 @@ export class CaptureImpl implements Capture {
       deadline: 0,
       phase: 'walk',
       yielded: false,
+      begun: performance.now(),
+      elements: 0,
+      extended: false,
+      walkEnd: 0,
     };
     this.walk = walk;
     walk.slices.start();
@@ -396,9 +400,12 @@ export class CaptureImpl implements Capture {
    * end and in the late batch only when a slice ended before (`yielded`): until then the walk
    * runs in the task that began it, where no page code runs, so there is none (no record, no
    * event, no CSSOM edit; the form state and scroll offsets were read by the walk itself). */
-  private keyframeSteps(walk: KeyframeWalk, deadline: number): boolean {
+  private keyframeSteps(walk: KeyframeWalk, slice: number): boolean {
+    // The first slice's deadline may move later (`timeUp`): every phase reads `walk.deadline`.
+    walk.deadline = slice;
     if (walk.phase === 'walk') {
-      if (!this.walkNodes(walk, deadline)) return false;
+      if (!this.walkNodes(walk)) return false;
+      walk.walkEnd = performance.now();
       if (walk.yielded) {
         const [w, kids] = this.keyframeWriter();
         this.collect(w, kids);
@@ -414,11 +421,11 @@ export class CaptureImpl implements Capture {
     }
     if (walk.phase === 'prepare') {
       while (!this.engine.keyframe_prepare_step(STEP_NODES)) {
-        if (performance.now() >= deadline) return false;
+        if (phaseOver(walk)) return false;
       }
       this.lateBatch(walk.yielded);
       walk.phase = 'encode';
-      if (performance.now() >= deadline) return false;
+      if (phaseOver(walk)) return false;
     }
     if (walk.phase === 'encode') {
       for (;;) {
@@ -427,13 +434,13 @@ export class CaptureImpl implements Capture {
           this.emit(bytes);
           break;
         }
-        if (performance.now() >= deadline) return false;
+        if (phaseOver(walk)) return false;
       }
       walk.phase = 'settle';
-      if (performance.now() >= deadline) return false;
+      if (phaseOver(walk)) return false;
     }
     while (!this.engine.settle_step(STEP_NODES)) {
-      if (performance.now() >= deadline) return false;
+      if (phaseOver(walk)) return false;
     }
     this.walk = null;
     // Changes made since the late batch wait for the next batch (none: no batch is requested).
@@ -442,9 +449,8 @@ export class CaptureImpl implements Capture {
   }
 
   /** Walks until the deadline; returns whether the walk is done. */
-  private walkNodes(walk: KeyframeWalk, deadline: number): boolean {
+  private walkNodes(walk: KeyframeWalk): boolean {
     walk.root = document.documentElement;
-    walk.deadline = deadline;
     walk.work = 0;
     const [w, kids] = this.keyframeWriter();
     while (walk.list !== null || walk.nodes.length > 0) {
@@ -546,6 +552,7 @@ export class CaptureImpl implements Capture {
       walk.work++;
       const t = c.nodeType;
       if (t === 1) {
+        walk.elements++;
         const el = c as Element;
         const ln = el.localName;
         const ns = el.namespaceURI;
@@ -1490,6 +1497,13 @@ interface KeyframeWalk {
   phase: KeyframePhase;
   /** Whether a slice ended (other tasks may have run since the keyframe began). */
   yielded: boolean;
+  /** When the keyframe began, the elements its walk listed so far (`walkList`), and whether
+   * the first slice's deadline was considered for a move (`timeUp`). */
+  begun: number;
+  elements: number;
+  extended: boolean;
+  /** When the walk ended. */
+  walkEnd: number;
 }
 /** The phases of a keyframe in slices: the DOM walk, then the engine's three (`keyframe_prepare_step`,
  * `keyframe_encode_step` after the late batch, `settle_step`). */
@@ -1502,10 +1516,50 @@ const KEYFRAME_OPS = 1 << 16;
 /** Nodes created between two reads of the clock. */
 const WORK_CHECK = 64;
 
-/** Whether the slice's time is up (resets the work count). */
+/** The first slice's deadline may move to this many ms after the keyframe began (see `timeUp`). */
+const FIRST_SLICE_MAX_MS = 30;
+/** The walk's time projected for the whole page is taken this many times over (the rest of
+ * the page may be heavier than its start). */
+const WALK_MARGIN = 1.3;
+
+/**
+ * Whether the slice's time is up (resets the work count). At the first slice's deadline, when
+ * the walk of the rest of the page is projected to end well within `FIRST_SLICE_MAX_MS` of the
+ * keyframe's start (the time so far, per element listed, times the document's elements), the
+ * deadline moves there: an ordinary page's keyframe is then made in the one task, without a
+ * second task's cost, while a large page's slices keep `SLICE_MS` (its projection is far
+ * longer). The projection counts this document's elements only (not iframes' or shadow
+ * roots'); the moved deadline bounds the slice whatever it missed.
+ */
 function timeUp(walk: KeyframeWalk): boolean {
   walk.work = 0;
-  return performance.now() >= walk.deadline;
+  const now = performance.now();
+  if (now < walk.deadline) return false;
+  if (walk.yielded || walk.extended) return true;
+  walk.extended = true;
+  const share = document.getElementsByTagName('*').length / Math.max(1, walk.elements);
+  const end = walk.begun + FIRST_SLICE_MAX_MS;
+  if (walk.begun + (now - walk.begun) * Math.max(1, share) * WALK_MARGIN > end) return true;
+  walk.deadline = end;
+  return false;
+}
+
+/** The engine's phases after the walk take about this share of the walk's time (profile of
+ * the corpus pages' keyframes, BENCHMARKS.md branch `key9c`: 0.5-0.7). */
+const ENGINE_SHARE = 0.7;
+
+/** `timeUp` for the engine's phases after the walk: at the first slice's deadline (the walk
+ * ended in that slice), the deadline moves as there when the phases are projected to end within
+ * `FIRST_SLICE_MAX_MS` of the keyframe's start. */
+function phaseOver(walk: KeyframeWalk): boolean {
+  const now = performance.now();
+  if (now < walk.deadline) return false;
+  if (walk.yielded || walk.extended) return true;
+  walk.extended = true;
+  const end = walk.begun + FIRST_SLICE_MAX_MS;
+  if (walk.walkEnd + (walk.walkEnd - walk.begun) * ENGINE_SHARE > end) return true;
+  walk.deadline = end;
+  return false;
 }
 /** A node without children to walk. */
 const F_LEAF = -1;

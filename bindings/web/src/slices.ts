@@ -8,7 +8,7 @@
 // needs the result now, like `Capture.flush`).
 
 /** Wall-clock budget of one slice, in ms (the engine's share of a slice comes after it). */
-export const SLICE_MS = 25;
+export const SLICE_MS = 12;
 
 export class Slices {
   private channel: MessageChannel | null = null;
