@@ -1525,7 +1525,8 @@ const WALK_MARGIN = 1.3;
 /**
  * Whether the slice's time is up (resets the work count). At the first slice's deadline, when
  * the walk of the rest of the page is projected to end well within `FIRST_SLICE_MAX_MS` of the
- * keyframe's start (the time so far, per element listed, times the document's elements), the
+ * keyframe's start (the time so far, per element listed, times the document's elements, times
+ * `WALK_MARGIN`), the
  * deadline moves there: an ordinary page's keyframe is then made in the one task, without a
  * second task's cost, while a large page's slices keep `SLICE_MS` (its projection is far
  * longer). The projection counts this document's elements only (not iframes' or shadow
@@ -1537,10 +1538,11 @@ function timeUp(walk: KeyframeWalk): boolean {
   if (now < walk.deadline) return false;
   if (walk.yielded || walk.extended) return true;
   walk.extended = true;
-  const share = document.getElementsByTagName('*').length / Math.max(1, walk.elements);
-  const end = walk.begun + FIRST_SLICE_MAX_MS;
-  if (walk.begun + (now - walk.begun) * Math.max(1, share) * WALK_MARGIN > end) return true;
-  walk.deadline = end;
+  // The most elements the document may hold for the projection to fit; whether it holds more
+  // is one indexed read (the collection is walked that far, not to the end of a large page).
+  const fit = Math.floor((walk.elements * FIRST_SLICE_MAX_MS) / ((now - walk.begun) * WALK_MARGIN));
+  if (document.getElementsByTagName('*')[fit] !== undefined) return true;
+  walk.deadline = walk.begun + FIRST_SLICE_MAX_MS;
   return false;
 }
 
