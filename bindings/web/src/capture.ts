@@ -1524,13 +1524,12 @@ const WALK_MARGIN = 1.3;
 
 /**
  * Whether the slice's time is up (resets the work count). At the first slice's deadline, when
- * the walk of the rest of the page is projected to end well within `FIRST_SLICE_MAX_MS` of the
- * keyframe's start (the time so far, per element listed, times the document's elements, times
- * `WALK_MARGIN`), the
- * deadline moves there: an ordinary page's keyframe is then made in the one task, without a
- * second task's cost, while a large page's slices keep `SLICE_MS` (its projection is far
- * longer). The projection counts this document's elements only (not iframes' or shadow
- * roots'); the moved deadline bounds the slice whatever it missed.
+ * the walk of the whole page is projected to end within `FIRST_SLICE_MAX_MS` of the keyframe's
+ * start (the time so far per element listed, times the document's elements, times
+ * `WALK_MARGIN`), the deadline moves there: an ordinary page's keyframe is then made in the one
+ * task, without a second task's cost, while a large page's slices keep `SLICE_MS` (its
+ * projection is far longer). The projection counts this document's elements only (not
+ * iframes' or shadow roots'); the moved deadline bounds the slice whatever it missed.
  */
 function timeUp(walk: KeyframeWalk): boolean {
   walk.work = 0;
@@ -1551,8 +1550,9 @@ function timeUp(walk: KeyframeWalk): boolean {
 const ENGINE_SHARE = 0.7;
 
 /** `timeUp` for the engine's phases after the walk: at the first slice's deadline (the walk
- * ended in that slice), the deadline moves as there when the phases are projected to end within
- * `FIRST_SLICE_MAX_MS` of the keyframe's start. */
+ * ended in that slice, before it), the deadline moves the same way when the phases are
+ * projected (`ENGINE_SHARE` of the walk's time) to end within `FIRST_SLICE_MAX_MS` of the
+ * keyframe's start. */
 function phaseOver(walk: KeyframeWalk): boolean {
   const now = performance.now();
   if (now < walk.deadline) return false;
@@ -1748,12 +1748,12 @@ function textOf(n: CharacterData): string {
  * Whether the keyframe reads `el`'s scroll offsets (`view`: its document's window). Only a
  * scroll container has a scroll position other than its origin (CSSOM View), and a box is one
  * only when its computed `overflow` is neither `visible` nor `clip` on one axis at least, which
- * its computed `overflow-x` tells alone (CSS Overflow: `visible` and `clip` compute to `auto` and
- * `hidden` beside an axis that is neither); a box of any other overflow, or no box, reads 0 and 0. The
- * root element and `body` (in quirks mode) report the viewport's offsets instead: always read,
- * as is an element of a document without a window. One read of the computed style (no layout)
- * instead of two offset reads, each of which checks the whole layout is clean (about 0.9 µs a
- * read against 0.8 µs for the style on the corpus pages, BENCHMARKS.md branch `key9c`).
+ * its computed `overflow-x` tells alone (CSS Overflow: `visible` and `clip` compute to `auto`
+ * and `hidden` beside an axis that is neither); a box of any other overflow, or no box, reads
+ * 0 and 0. The root element and `body` (in quirks mode) report the viewport's offsets instead:
+ * always read, as is an element of a document without a window. One read of the computed style
+ * (no layout) instead of two offset reads, each of which checks that the layout is clean (about
+ * 0.9 µs a read against 0.8 µs for the style on the corpus pages, BENCHMARKS.md branch `key9c`).
  */
 function mayBeScrolled(view: Window | null, el: Element, ln: string, root: boolean): boolean {
   if (root || view === null || ln === 'body' || ln === 'frameset') return true;
