@@ -24,7 +24,7 @@ import type { Capture, CaptureOptions } from './cobrowse.js';
 import type { ActionCheck, ActionCheckContext, AgentActionMessage } from './messages.js';
 import { OpWriter, nsCode } from './encode.js';
 import { BlockedBoxes } from './blocked.js';
-import { absoluteCss, capturedAttr, isStyleText } from './urls.js';
+import { absoluteCss, capturedAttr, capturedValue, isStyleText } from './urls.js';
 import { FrameWatch, capturedDocumentOf, isHtmlElement } from './frames.js';
 import { ADOPTED_ATTR, LINK_ATTR, alignPieces, isEdited, isModified, readableLink, rulesOf, sheetText, splitRules, watchSheets, watchSheetsBefore } from './sheets.js';
 import { shadowRootOf, watchShadows } from './shadows.js';
@@ -371,11 +371,17 @@ export class CaptureImpl implements Capture {
       slices: new Slices((deadline) => this.walkSlice(deadline)),
       baseDoc: null,
       base: '',
+      view: null,
       root: null,
       list: null,
       work: 0,
       deadline: 0,
       phase: 'walk',
+      yielded: false,
+      begun: performance.now(),
+      elements: 0,
+      extended: false,
+      walkEnd: 0,
     };
     this.walk = walk;
     walk.slices.start();
@@ -393,13 +399,29 @@ export class CaptureImpl implements Capture {
    */
   private walkSlice(deadline: number): boolean {
     const walk = this.walk!;
+    const done = this.keyframeSteps(walk, deadline);
+    // Other tasks (the page's) may run before the next slice.
+    if (!done) walk.yielded = true;
+    return done;
+  }
+
+  /** `walkSlice`'s work. The changes made since the keyframe began are collected at the walk's
+   * end and in the late batch only when a slice ended before (`yielded`): until then the walk
+   * runs in the task that began it, where no page code runs, so there is none (no record, no
+   * event, no CSSOM edit; the form state and scroll offsets were read by the walk itself). */
+  private keyframeSteps(walk: KeyframeWalk, slice: number): boolean {
+    // The first slice's deadline may move later (`timeUp`): every phase reads `walk.deadline`.
+    walk.deadline = slice;
     if (walk.phase === 'walk') {
-      if (!this.walkNodes(walk, deadline)) return false;
-      const [w, kids] = this.keyframeWriter();
-      this.collect(w, kids);
-      if (!w.empty || kids.length > 0) {
-        const [ops, text] = finish(w, kids);
-        this.engine.keyframe_feed(ops, text);
+      if (!this.walkNodes(walk)) return false;
+      walk.walkEnd = performance.now();
+      if (walk.yielded) {
+        const [w, kids] = this.keyframeWriter();
+        this.collect(w, kids);
+        if (!w.empty || kids.length > 0) {
+          const [ops, text] = finish(w, kids);
+          this.engine.keyframe_feed(ops, text);
+        }
       }
       this.forgetFreed();
       // Later handles (the late batch's, the batches') go to the table's map.
@@ -408,11 +430,11 @@ export class CaptureImpl implements Capture {
     }
     if (walk.phase === 'prepare') {
       while (!this.engine.keyframe_prepare_step(STEP_NODES)) {
-        if (performance.now() >= deadline) return false;
+        if (phaseOver(walk)) return false;
       }
-      this.lateBatch();
+      this.lateBatch(walk.yielded);
       walk.phase = 'encode';
-      if (performance.now() >= deadline) return false;
+      if (phaseOver(walk)) return false;
     }
     if (walk.phase === 'encode') {
       for (;;) {
@@ -421,13 +443,13 @@ export class CaptureImpl implements Capture {
           this.emit(bytes);
           break;
         }
-        if (performance.now() >= deadline) return false;
+        if (phaseOver(walk)) return false;
       }
       walk.phase = 'settle';
-      if (performance.now() >= deadline) return false;
+      if (phaseOver(walk)) return false;
     }
     while (!this.engine.settle_step(STEP_NODES)) {
-      if (performance.now() >= deadline) return false;
+      if (phaseOver(walk)) return false;
     }
     this.walk = null;
     // Changes made since the late batch wait for the next batch (none: no batch is requested).
@@ -436,9 +458,8 @@ export class CaptureImpl implements Capture {
   }
 
   /** Walks until the deadline; returns whether the walk is done. */
-  private walkNodes(walk: KeyframeWalk, deadline: number): boolean {
+  private walkNodes(walk: KeyframeWalk): boolean {
     walk.root = document.documentElement;
-    walk.deadline = deadline;
     walk.work = 0;
     const [w, kids] = this.keyframeWriter();
     while (walk.list !== null || walk.nodes.length > 0) {
@@ -456,10 +477,11 @@ export class CaptureImpl implements Capture {
 
   /** After the engine prepared the page: what changed since the walk began and the boxes of the
    * blocked elements the engine names, as the late batch that begins the keyframe's encoding
-   * (with a second batch when it blocked more elements that must be measured first). */
-  private lateBatch(): void {
+   * (with a second batch when it blocked more elements that must be measured first).
+   * `changes`: whether the page may have changed since the walk began (see `keyframeSteps`). */
+  private lateBatch(changes: boolean): void {
     const [w, kids] = this.keyframeWriter();
-    this.collect(w, kids);
+    if (changes) this.collect(w, kids);
     const handles = this.engine.take_unmeasured();
     if (handles.length > 0) this.blocked.measureNew(w, handles, (h) => this.nodes.get(h));
     const [ops, text] = finish(w, kids);
@@ -539,6 +561,7 @@ export class CaptureImpl implements Capture {
       walk.work++;
       const t = c.nodeType;
       if (t === 1) {
+        walk.elements++;
         const el = c as Element;
         const ln = el.localName;
         const ns = el.namespaceURI;
@@ -562,10 +585,12 @@ export class CaptureImpl implements Capture {
           if (doc !== walk.baseDoc) {
             walk.baseDoc = doc;
             walk.base = doc.baseURI;
+            walk.view = doc.defaultView;
           }
           writeAttrList(w, el, walk.base);
           if (ns === HTML_NS && (ln === 'input' || ln === 'textarea' || ln === 'option')) this.writeState(w, cid, el);
-          if (el.scrollLeft !== 0 || el.scrollTop !== 0) writeScroll(w, cid, el, false);
+          // Listed here, `el` has an element for parent: never a root element.
+          if (mayBeScrolled(walk.view, el, ln, false) && (el.scrollLeft !== 0 || el.scrollTop !== 0)) writeScroll(w, cid, el, false);
           let f = 0;
           // A style's text is CSS (URLs resolved, CSSOM stand-ins: kidsOf), in any namespace.
           if (ln === 'style' || (ns === HTML_NS && (ln === 'iframe' || ln === 'template'))) f = ln === 'template' ? F_GENERIC | F_TEMPLATE : F_GENERIC;
@@ -980,7 +1005,10 @@ export class CaptureImpl implements Capture {
         this.writeAttrs(w, OP_ELEMENT, id, el);
         this.writeState(w, id, el);
         // Only the keyframe reads offsets (a read forces layout); later scrolls come as events.
-        if (fresh === null && (el.scrollLeft !== 0 || el.scrollTop !== 0)) writeScroll(w, id, el, false);
+        if (fresh === null) {
+          const doc = el.ownerDocument;
+          if (mayBeScrolled(doc.defaultView, el, el.localName, doc.documentElement === el) && (el.scrollLeft !== 0 || el.scrollTop !== 0)) writeScroll(w, id, el, false);
+        }
         break;
       }
       case Node.TEXT_NODE:
@@ -1527,6 +1555,8 @@ interface KeyframeWalk {
   /** The last element's document and its base URL (read once per document, not per node). */
   baseDoc: Document | null;
   base: string;
+  /** That document's window (null for a document without one). */
+  view: Window | null;
   /** `document.documentElement` during this slice (its children include the adopted sheets). */
   root: Element | null;
   /** An ordinary element whose children are being listed: its handle, the next child to
@@ -1537,6 +1567,15 @@ interface KeyframeWalk {
   deadline: number;
   /** What runs in the next slice (see `walkSlice`). */
   phase: KeyframePhase;
+  /** Whether a slice ended (other tasks may have run since the keyframe began). */
+  yielded: boolean;
+  /** When the keyframe began, the elements its walk listed so far (`walkList`), and whether
+   * the first slice's deadline was considered for a move (`timeUp`). */
+  begun: number;
+  elements: number;
+  extended: boolean;
+  /** When the walk ended. */
+  walkEnd: number;
 }
 /** The phases of a keyframe in slices: the DOM walk, then the engine's three (`keyframe_prepare_step`,
  * `keyframe_encode_step` after the late batch, `settle_step`). */
@@ -1549,10 +1588,52 @@ const KEYFRAME_OPS = 1 << 16;
 /** Nodes created between two reads of the clock. */
 const WORK_CHECK = 64;
 
-/** Whether the slice's time is up (resets the work count). */
+/** The first slice's deadline may move to this many ms after the keyframe began (see `timeUp`). */
+const FIRST_SLICE_MAX_MS = 30;
+/** The walk's time projected for the whole page is taken this many times over (the rest of
+ * the page may be heavier than its start). */
+const WALK_MARGIN = 1.3;
+
+/**
+ * Whether the slice's time is up (resets the work count). At the first slice's deadline, when
+ * the walk of the whole page is projected to end within `FIRST_SLICE_MAX_MS` of the keyframe's
+ * start (the time so far per element listed, times the document's elements, times
+ * `WALK_MARGIN`), the deadline moves there: an ordinary page's keyframe is then made in the one
+ * task, without a second task's cost, while a large page's slices keep `SLICE_MS` (its
+ * projection is far longer). The projection counts this document's elements only (not
+ * iframes' or shadow roots'); the moved deadline bounds the slice whatever it missed.
+ */
 function timeUp(walk: KeyframeWalk): boolean {
   walk.work = 0;
-  return performance.now() >= walk.deadline;
+  const now = performance.now();
+  if (now < walk.deadline) return false;
+  if (walk.yielded || walk.extended) return true;
+  walk.extended = true;
+  // The most elements the document may hold for the projection to fit; whether it holds more
+  // is one indexed read (the collection is walked that far, not to the end of a large page).
+  const fit = Math.floor((walk.elements * FIRST_SLICE_MAX_MS) / ((now - walk.begun) * WALK_MARGIN));
+  if (document.getElementsByTagName('*')[fit] !== undefined) return true;
+  walk.deadline = walk.begun + FIRST_SLICE_MAX_MS;
+  return false;
+}
+
+/** The engine's phases after the walk take about this share of the walk's time (profile of
+ * the corpus pages' keyframes, BENCHMARKS.md branch `key9c`: 0.5-0.7). */
+const ENGINE_SHARE = 0.7;
+
+/** `timeUp` for the engine's phases after the walk: at the first slice's deadline (the walk
+ * ended in that slice, before it), the deadline moves the same way when the phases are
+ * projected (`ENGINE_SHARE` of the walk's time) to end within `FIRST_SLICE_MAX_MS` of the
+ * keyframe's start. */
+function phaseOver(walk: KeyframeWalk): boolean {
+  const now = performance.now();
+  if (now < walk.deadline) return false;
+  if (walk.yielded || walk.extended) return true;
+  walk.extended = true;
+  const end = walk.begun + FIRST_SLICE_MAX_MS;
+  if (walk.walkEnd + (walk.walkEnd - walk.begun) * ENGINE_SHARE > end) return true;
+  walk.deadline = end;
+  return false;
 }
 /** A node without children to walk. */
 const F_LEAF = -1;
@@ -1599,9 +1680,11 @@ function writeAttrList(w: OpWriter, el: Element, base: string): void {
   w.u(n);
   for (let i = 0; i < n; i++) {
     const a = attrs[i]!;
-    w.u(nsCode(a.namespaceURI));
-    w.s(a.localName);
-    w.s(capturedAttr(a, base));
+    const ns = a.namespaceURI;
+    const name = a.localName;
+    w.u(ns === null ? 0 : nsCode(ns));
+    w.s(name);
+    w.s(capturedValue(el, ns, name, a.value, base));
   }
 }
 
@@ -1746,6 +1829,23 @@ function sameSheets(a: readonly CSSStyleSheet[], b: readonly CSSStyleSheet[]): b
 /** Character data as the engine is told it (CSS in style elements with URLs resolved). */
 function textOf(n: CharacterData): string {
   return isStyleText(n) ? absoluteCss(n.data, n.ownerDocument.baseURI) : n.data;
+}
+
+/**
+ * Whether the keyframe reads `el`'s scroll offsets (`view`: its document's window). Only a
+ * scroll container has a scroll position other than its origin (CSSOM View), and a box is one
+ * only when its computed `overflow` is neither `visible` nor `clip` on one axis at least, which
+ * its computed `overflow-x` tells alone (CSS Overflow: `visible` and `clip` compute to `auto`
+ * and `hidden` beside an axis that is neither); a box of any other overflow, or no box, reads
+ * 0 and 0. The root element and `body` (in quirks mode) report the viewport's offsets instead:
+ * always read, as is an element of a document without a window. One read of the computed style
+ * (no layout) instead of two offset reads, each of which checks that the layout is clean (about
+ * 0.9 µs a read against 0.8 µs for the style on the corpus pages, BENCHMARKS.md branch `key9c`).
+ */
+function mayBeScrolled(view: Window | null, el: Element, ln: string, root: boolean): boolean {
+  if (root || view === null || ln === 'body' || ln === 'frameset') return true;
+  const x = view.getComputedStyle(el).overflowX;
+  return x !== 'visible' && x !== 'clip';
 }
 
 function writeScroll(w: OpWriter, id: number, el: Element, clearIfZero: boolean): void {

@@ -18,10 +18,14 @@ import {
 const ROWS = 16667;
 const PAGE = `<!DOCTYPE html><html><head><title>large</title></head><body>${Array.from({ length: ROWS }, (_, i) => `<div class="row" id="r${i}"><span>cell ${i}</span> text <b>bold</b></div>`).join('')}</body></html>`;
 
+const SMALL = '<!DOCTYPE html><html><head><title>small</title></head><body><p id="a">one <b>two</b></p></body></html>';
+// Pages of `n` paragraphs (2n nodes in the body).
+const paragraphs = (n) => `<!DOCTYPE html><html><head><title>p</title></head><body>${'<p>x</p>'.repeat(n)}</body></html>`;
+
 let server;
 let browser;
 before(async () => {
-  server = await startServer({ '/t/large.html': PAGE });
+  server = await startServer({ '/t/large.html': PAGE, '/t/small.html': SMALL, '/t/p450.html': paragraphs(450), '/t/p2000.html': paragraphs(2000) });
   browser = await launch();
 });
 after(async () => {
@@ -306,5 +310,72 @@ test('a change made after the late batch comes as a delta of its own, without fl
     checkMirror(await snapshotState(s.customer, s.agent), 'after the keyframe and the delta', { samePage: true });
   } finally {
     await s.close();
+  }
+});
+
+test('a keyframe made in the task that began it collects no changes; one whose walk yielded collects them at the walk\'s end and in the late batch', async () => {
+  const cctx = await localContext(browser);
+  try {
+    const counts = {};
+    for (const name of ['small', 'large']) {
+      const page = await cctx.newPage();
+      await page.goto(`${server.base}/t/${name}.html`, { waitUntil: 'load' });
+      await loadHelpers(page, server.base);
+      counts[name] = await page.evaluate(async () => {
+        // Every collection of changes takes the observer's records first (`collect`); the
+        // keyframe's start takes them once to drop what came before it.
+        let takes = 0;
+        const take = MutationObserver.prototype.takeRecords;
+        MutationObserver.prototype.takeRecords = function () {
+          takes++;
+          return take.call(this);
+        };
+        const cap = globalThis.cobrowse.startCapture({ maxDelayMs: 1e9, onFrame() {} });
+        const inOneTask = !cap.stats().walking;
+        while (cap.stats().walking) await new Promise((r) => setTimeout(r, 0));
+        MutationObserver.prototype.takeRecords = take;
+        cap.stop();
+        return { inOneTask, takes };
+      });
+      await page.close();
+    }
+    assert.deepEqual(counts, { small: { inOneTask: true, takes: 1 }, large: { inOneTask: false, takes: 3 } });
+  } finally {
+    await cctx.close();
+  }
+});
+
+
+test('a walk past the first slice\'s deadline ends in that task when the rest is projected to fit its longest extension (30 ms from the start), in slices when not', async () => {
+  const cctx = await localContext(browser);
+  try {
+    const seen = {};
+    for (const n of [450, 2000]) {
+      const page = await cctx.newPage();
+      await page.goto(`${server.base}/t/p${n}.html`, { waitUntil: 'load' });
+      await loadHelpers(page, server.base);
+      seen[n] = await page.evaluate(async () => {
+        // A clock that moves 1 ms at each read: the walk reads it every 64 nodes, so where the
+        // deadlines fall depends on the page alone. At the first deadline (12 ms: about 800
+        // nodes walked) 450 paragraphs are mostly walked (projected 13 ms x 454/400 x 1.3,
+        // under 30), 2,000 are not (projected about 90 ms).
+        let t = performance.now();
+        performance.now = () => ++t;
+        let cap;
+        try {
+          cap = globalThis.cobrowse.startCapture({ maxDelayMs: 1e9, onFrame() {} });
+        } finally {
+          delete performance.now;
+        }
+        const inOneTask = !cap.stats().walking;
+        while (cap.stats().walking) await new Promise((r) => setTimeout(r, 0));
+        cap.stop();
+        return inOneTask;
+      });
+      await page.close();
+    }
+    assert.deepEqual(seen, { 450: true, 2000: false });
+  } finally {
+    await cctx.close();
   }
 });
