@@ -406,11 +406,28 @@ struct Shared {
     encodes: AtomicU64,
     /// Set-up times (ms) of the sessions.
     setup_ms: Mutex<Vec<f64>>,
+    /// WebSocket pings received by the clients (customers and agents) in each second of the
+    /// measured window, by receipt time (report only).
+    pings: Vec<AtomicU64>,
 }
 
 impl Shared {
     fn nanos(&self, t: Instant) -> u64 {
         t.duration_since(self.epoch).as_nanos() as u64
+    }
+
+    /// Counts a ping received now, if inside the measured window.
+    fn ping_received(&self) {
+        let Some(tl) = self.timeline.get() else {
+            return;
+        };
+        let now = Instant::now();
+        if now >= tl.from && now < tl.to {
+            let s = now.duration_since(tl.from).as_secs() as usize;
+            if let Some(a) = self.pings.get(s) {
+                bump(a);
+            }
+        }
     }
 }
 
@@ -634,7 +651,7 @@ async fn customer_task(mut ws: Ws, i: usize, n: usize, probe: Arc<Probe>, shared
                 {
                     bump(&c.setup_keyframe_requests);
                 }
-                other => if !on_customer_message(other, c) { return; }
+                other => if !on_customer_message(other, &shared) { return; }
             }
         }
     };
@@ -684,7 +701,7 @@ async fn customer_task(mut ws: Ws, i: usize, n: usize, probe: Arc<Probe>, shared
                         bump(&c.keyframe_requests);
                         keyframe_due = true;
                     }
-                    other => if !on_customer_message(other, c) { return; }
+                    other => if !on_customer_message(other, &shared) { return; }
                 }
             }
         }
@@ -698,8 +715,9 @@ async fn customer_task(mut ws: Ws, i: usize, n: usize, probe: Arc<Probe>, shared
 /// Counts what a customer receives; `false` when the connection is gone.
 fn on_customer_message(
     m: Option<Result<WsMsg, tokio_tungstenite::tungstenite::Error>>,
-    c: &Counters,
+    shared: &Shared,
 ) -> bool {
+    let c = &shared.counters;
     match m {
         Some(Ok(WsMsg::Binary(b))) => {
             if let Ok(v) = MessageView::access(&b) {
@@ -715,12 +733,16 @@ fn on_customer_message(
             bump(&c.closed_early);
             false
         }
+        Some(Ok(WsMsg::Ping(_))) => {
+            shared.ping_received();
+            true
+        }
         Some(Ok(_)) => true,
     }
 }
 
 /// Reads frames until told to stop; returns the window's latencies in microseconds, and the
-/// slow ones (over 10 ms) with the millisecond of the window they were sent in.
+/// slow ones (over [`SLOW_US`]) with the millisecond of the window they were sent in.
 async fn agent_task(
     mut ws: Ws,
     probe: Arc<Probe>,
@@ -769,7 +791,7 @@ async fn agent_task(
                                     let us = now.saturating_duration_since(sent_at).as_micros();
                                     let us = us.min(u32::MAX as u128) as u32;
                                     lat.push(us);
-                                    if us > 10_000 {
+                                    if us > SLOW_US {
                                         let at = sent_at.duration_since(tl.from).as_millis() as u32;
                                         slow.push((at, us));
                                     }
@@ -786,12 +808,17 @@ async fn agent_task(
                 bump(&c.closed_early);
                 break;
             }
+            Some(Ok(WsMsg::Ping(_))) => shared.ping_received(),
             Some(Ok(_)) => {}
         }
     }
     let _ = ws.close(None).await;
     (lat, slow)
 }
+
+/// Deltas slower than this (µs) are kept with their send time, for the reports of when slow
+/// deltas happened (report only: nothing is judged on them).
+const SLOW_US: u32 = 2_000;
 
 fn bump(a: &AtomicU64) {
     a.fetch_add(1, Relaxed);
@@ -1222,6 +1249,7 @@ fn measure(o: &Opts, bare: bool, frames: Arc<Frames>, relay_pid: &AtomicU64) -> 
         encode_nanos: AtomicU64::new(0),
         encodes: AtomicU64::new(0),
         setup_ms: Mutex::new(Vec::with_capacity(o.sessions)),
+        pings: (0..o.seconds).map(|_| AtomicU64::new(0)).collect(),
     });
 
     let outcome = rt.block_on(run(o, bare, addr, rpid, rss_idle, shared));
@@ -1471,6 +1499,37 @@ async fn run(
     {
         // When the slow deltas were sent: spread out (scheduling noise) or in bursts (pauses).
         slow.sort_unstable();
+        // Report only: per second of the window (by send time), the deltas over 2 ms and over
+        // 5 ms, to tell a periodic burst (e.g. the relay's pings) from a tail spread evenly.
+        let seconds = o.seconds as usize;
+        let mut per_second = vec![(0usize, 0usize); seconds.max(1)];
+        for &(at, us) in &slow {
+            let s = &mut per_second[(at as usize / 1000).min(seconds.max(1) - 1)];
+            s.0 += 1;
+            if us > 5_000 {
+                s.1 += 1;
+            }
+        }
+        let cells: Vec<String> = per_second
+            .iter()
+            .map(|&(over2, over5)| format!("{over2}/{over5}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "- deltas over 2 ms / over 5 ms in each 1 s of the window (send time; report only): {}",
+            cells.join(" ")
+        );
+        let pings: Vec<String> = shared
+            .pings
+            .iter()
+            .map(|a| a.load(Relaxed).to_string())
+            .collect();
+        let _ = writeln!(
+            out,
+            "- WebSocket pings received by the clients in each 1 s of the window (report only): {}",
+            pings.join(" ")
+        );
+        let slow: Vec<(u32, u32)> = slow.into_iter().filter(|&(_, us)| us > 10_000).collect();
         let mut by_100ms: Vec<(u32, usize, u32)> = Vec::new();
         for &(at, us) in &slow {
             match by_100ms.last_mut() {

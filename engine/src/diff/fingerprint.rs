@@ -174,11 +174,60 @@ pub(crate) fn rehash_ids(tree: &mut Tree, proj: &Projection<'_>) {
     }
 }
 
+/// The working buffers of [`refresh_with`], for a caller that refreshes often (a mirror
+/// refreshes after every delta) and keeps them between calls, so that a refresh allocates
+/// nothing once they have grown. Which buffers a refresh uses changes none of its results:
+/// each is emptied before and after use, and one that grew past [`RefreshScratch::KEEP`]
+/// entries for a large edit is let go afterwards.
+#[derive(Debug, Default)]
+pub(crate) struct RefreshScratch {
+    work: Vec<(u32, u32, Dirty)>,
+    queued: HashSet<u32, BuildHasherDefault<U32Hasher>>,
+    chain: Vec<NodeId>,
+    buf: Vec<u8>,
+}
+
+impl RefreshScratch {
+    /// Buffers with room for more entries than this are dropped after a refresh.
+    pub(crate) const KEEP: usize = 1024;
+
+    /// Empties the buffers, letting go of any that grew past [`Self::KEEP`].
+    fn reset(&mut self) {
+        self.work.clear();
+        self.queued.clear();
+        self.chain.clear();
+        self.buf.clear();
+        if self.work.capacity() > Self::KEEP {
+            self.work = Vec::new();
+        }
+        if self.queued.capacity() > Self::KEEP {
+            self.queued = HashSet::default();
+        }
+        if self.chain.capacity() > Self::KEEP {
+            self.chain = Vec::new();
+        }
+        // (The hash buffer holds a node's children's hashes, 8 bytes each: room for a list
+        // of 8,192 children is kept.)
+        if self.buf.capacity() > Self::KEEP * 64 {
+            self.buf = Vec::new();
+        }
+    }
+}
+
 /// Recomputes fingerprints after edits, in time proportional to what changed: a node whose
 /// data changed gets its own hash recomputed, a (re)attached subtree is hashed whole, a node
 /// whose child list changed is recombined from its children's hashes, and then every
 /// ancestor of those is recombined, deepest first, each once.
 pub(crate) fn refresh(tree: &mut Tree, proj: &Projection<'_>) {
+    let mut scratch = RefreshScratch {
+        buf: Vec::with_capacity(256),
+        ..RefreshScratch::default()
+    };
+    refresh_with(tree, proj, &mut scratch);
+}
+
+/// [`refresh`] with the caller's working buffers (same results; see [`RefreshScratch`]).
+pub(crate) fn refresh_with(tree: &mut Tree, proj: &Projection<'_>, scratch: &mut RefreshScratch) {
     if !tree.fingerprinted {
         fingerprint_all(tree, proj);
         return;
@@ -186,15 +235,21 @@ pub(crate) fn refresh(tree: &mut Tree, proj: &Projection<'_>) {
     if tree.dirty.is_empty() {
         return;
     }
+    // Empty already after a refresh that returned; cleared again so that one that unwound
+    // part-way leaves nothing behind.
+    scratch.reset();
     let mut dirty = std::mem::take(&mut tree.dirty);
-    let mut buf = Vec::with_capacity(256);
+    let RefreshScratch {
+        work,
+        queued,
+        chain,
+        buf,
+    } = scratch;
     let root = tree.root();
     // (depth, node, why) for every dirty node still attached, and every ancestor of one, each
     // ancestor once: a chain stops at the first ancestor queued already (its own ancestors
     // are queued too), so the sort below is of the nodes touched, not of marks times depth.
-    let mut work: Vec<(u32, u32, Dirty)> = Vec::with_capacity(dirty.len() * 2 + 16);
-    let mut queued: HashSet<u32, BuildHasherDefault<U32Hasher>> = HashSet::default();
-    let mut chain = Vec::new();
+    work.reserve(dirty.len() * 2 + 16);
     for &(d, why) in &dirty {
         if d as usize >= tree.nodes.len() {
             continue;
@@ -218,14 +273,14 @@ pub(crate) fn refresh(tree: &mut Tree, proj: &Projection<'_>) {
         }
     }
     // Deepest first; for each node, the strongest reason (Subtree > Data > Children) first.
-    crate::sort::sort_by(&mut work, |a, b| {
+    crate::sort::sort_by(work, |a, b| {
         b.0.cmp(&a.0)
             .then(a.1.cmp(&b.1))
             .then(b.2.cmp(&a.2))
             .is_lt()
     });
     let mut last = u32::MAX;
-    for (_, n, why) in work {
+    for &(_, n, why) in work.iter() {
         if n == last {
             continue;
         }
@@ -234,19 +289,20 @@ pub(crate) fn refresh(tree: &mut Tree, proj: &Projection<'_>) {
         match why {
             Dirty::Subtree => {
                 for x in post_order(tree, id) {
-                    let h = self_hash(tree, x, proj, &mut buf);
+                    let h = self_hash(tree, x, proj, buf);
                     tree.node_mut(x).self_hash = h;
-                    combine(tree, x, proj, &mut buf);
+                    combine(tree, x, proj, buf);
                 }
             }
             Dirty::Data => {
-                let h = self_hash(tree, id, proj, &mut buf);
+                let h = self_hash(tree, id, proj, buf);
                 tree.node_mut(id).self_hash = h;
-                combine(tree, id, proj, &mut buf);
+                combine(tree, id, proj, buf);
             }
-            Dirty::Children => combine(tree, id, proj, &mut buf),
+            Dirty::Children => combine(tree, id, proj, buf),
         }
     }
+    scratch.reset();
     // The list goes back empty with its capacity: a mirror marks nodes on every delta, and a
     // fresh vector each time is an allocation per delta.
     // (A large edit's list is let go, so that no session holds it.)
@@ -275,5 +331,123 @@ impl Tree {
     /// Whether edits happened since the last fingerprint pass.
     pub fn fingerprints_stale(&self) -> bool {
         !self.fingerprinted || !self.dirty.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dom::tree::{attr_name, html_name};
+
+    /// A document with a list of `items` entries, each holding a comment (character data),
+    /// wire ids assigned, fingerprints computed (identity projection, like a mirror's).
+    fn list(items: usize) -> (Tree, Vec<NodeId>, Vec<NodeId>) {
+        let mut t = Tree::new_document();
+        let root = t.root();
+        let ul = t.create_element(html_name("ul"), Vec::new());
+        t.append(root, ul);
+        let (mut lis, mut texts) = (Vec::new(), Vec::new());
+        for i in 0..items {
+            let li = t.create_element(html_name("li"), Vec::new());
+            t.append(ul, li);
+            let c = t.create(NodeData::comment(format!("item {i}")));
+            t.append(li, c);
+            lis.push(li);
+            texts.push(c);
+        }
+        for id in t.descendants(root).collect::<Vec<_>>() {
+            let w = t.fresh_wire_id();
+            t.set_wire_id(id, w);
+        }
+        fingerprint_all(&mut t, &Projection::identity());
+        (t, lis, texts)
+    }
+
+    /// Edit `step` of a fixed sequence: character data, attributes, an inserted child, a
+    /// removed item.
+    fn edit(t: &mut Tree, lis: &[NodeId], texts: &[NodeId], step: usize) {
+        let k = (step * 7) % lis.len();
+        match step % 4 {
+            0 => assert!(t.set_character_data(texts[k], &format!("step {step}"))),
+            1 => assert!(t.set_attr(lis[k], attr_name("class"), &format!("c{step}"))),
+            2 => {
+                let b = t.create_element(html_name("b"), Vec::new());
+                let w = t.fresh_wire_id();
+                t.set_wire_id(b, w);
+                t.append(lis[k], b);
+            }
+            _ => {
+                if t.parent(lis[k]).is_some() {
+                    t.detach(lis[k]);
+                }
+            }
+        }
+    }
+
+    fn hashes(t: &Tree) -> Vec<(u64, u64, u64)> {
+        t.descendants(t.root())
+            .map(|id| {
+                let n = t.node(id);
+                (n.self_hash, n.tree_hash, n.id_hash)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_kept_scratch_gives_the_fingerprints_of_a_fresh_refresh() {
+        let (mut fresh, lis, texts) = list(12);
+        let (mut kept, ..) = list(12);
+        let mut scratch = RefreshScratch::default();
+        for step in 0..40 {
+            // One to three edits between refreshes.
+            for e in 0..1 + step % 3 {
+                edit(&mut fresh, &lis, &texts, step * 3 + e);
+                edit(&mut kept, &lis, &texts, step * 3 + e);
+            }
+            refresh(&mut fresh, &Projection::identity());
+            refresh_with(&mut kept, &Projection::identity(), &mut scratch);
+            assert_eq!(hashes(&kept), hashes(&fresh), "step {step}");
+            // And both are what a whole recomputation gives.
+            let before = hashes(&fresh);
+            fingerprint_all(&mut fresh, &Projection::identity());
+            assert_eq!(hashes(&fresh), before, "step {step}");
+        }
+    }
+
+    #[test]
+    fn the_scratch_keeps_small_buffers_and_lets_go_of_large_ones() {
+        let (mut t, lis, texts) = list(1500);
+        let mut scratch = RefreshScratch::default();
+        edit(&mut t, &lis, &texts, 0);
+        refresh_with(&mut t, &Projection::identity(), &mut scratch);
+        let kept = (
+            scratch.work.capacity(),
+            scratch.queued.capacity(),
+            scratch.chain.capacity(),
+            scratch.buf.capacity(),
+        );
+        assert!(
+            kept.0 > 0 && kept.1 > 0 && kept.2 > 0 && kept.3 > 0,
+            "{kept:?}"
+        );
+        assert!(scratch.work.is_empty() && scratch.queued.is_empty());
+        // The same small edit again: the buffers are reused as they are.
+        edit(&mut t, &lis, &texts, 4);
+        refresh_with(&mut t, &Projection::identity(), &mut scratch);
+        assert_eq!(
+            (
+                scratch.work.capacity(),
+                scratch.queued.capacity(),
+                scratch.chain.capacity(),
+                scratch.buf.capacity(),
+            ),
+            kept
+        );
+        // An edit of every item grows the work list past the bound: it is let go.
+        for (i, &c) in texts.iter().enumerate() {
+            assert!(t.set_character_data(c, &format!("all {i}")));
+        }
+        refresh_with(&mut t, &Projection::identity(), &mut scratch);
+        assert_eq!(scratch.work.capacity(), 0);
     }
 }

@@ -111,6 +111,12 @@ pub fn refresh_identity(tree: &mut Tree) {
     fingerprint::refresh(tree, &Projection::identity());
 }
 
+/// [`refresh_identity`] with working buffers kept by the caller (same results), so that a
+/// caller refreshing after every delta allocates nothing for it.
+pub(crate) fn refresh_identity_with(tree: &mut Tree, scratch: &mut fingerprint::RefreshScratch) {
+    fingerprint::refresh_with(tree, &Projection::identity(), scratch);
+}
+
 /// A keyframe: the records of every node the agent sees, in pre-order. Assigns wire ids to
 /// nodes that have none. `tree` must be prepared with `rules`.
 pub fn snapshot(tree: &mut Tree, rules: &Rules) -> Vec<NodeRecord> {

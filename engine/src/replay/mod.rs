@@ -18,11 +18,19 @@
 use markup5ever::QualName;
 
 use crate::diff;
+use crate::diff::fingerprint::RefreshScratch;
 use crate::diff::mutation::{
     MutationRef, NodeRecord, PropRef, RecordData, RecordDataRef, RecordRef,
 };
 use crate::dom::tree::{Attr, Doctype, ElementData, NodeData, NodeId, Prop, Props, Tree, WireId};
 use crate::dom::view::View;
+
+thread_local! {
+    /// The working buffers of the fingerprint refresh after a delta ([`Mirror::apply_delta`]),
+    /// one set per thread (see [`RefreshScratch`]: they change no result).
+    static REFRESH_SCRATCH: std::cell::RefCell<RefreshScratch> =
+        std::cell::RefCell::new(RefreshScratch::default());
+}
 
 /// Why a frame could not be applied. Messages never include page content.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -328,7 +336,11 @@ impl Mirror {
                 ));
             }
         }
-        diff::refresh_identity(&mut self.tree);
+        // The refresh's working buffers are this thread's, reused from delta to delta: no
+        // allocation per delta, and no memory per mirror (a relay holds thousands).
+        REFRESH_SCRATCH.with_borrow_mut(|scratch| {
+            diff::refresh_identity_with(&mut self.tree, scratch);
+        });
         let actual = self.tree.fingerprint();
         if actual != meta.fingerprint {
             return Err(ReplayError::FingerprintMismatch {

@@ -16,6 +16,7 @@ use futures_util::StreamExt;
 
 use super::codes::{CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TOO_BIG, CUSTOMER};
 use super::deliver::deliver;
+use super::keepalive::{Due, Keepalive};
 use super::refusals::error_msg;
 use super::writer::Writer;
 use crate::link::READ_BUFFER_BYTES;
@@ -119,18 +120,15 @@ async fn serve(
     tracing::debug!(source = %source, "connection opened");
     let limits = &state.config.limits;
     let handshake_deadline = tokio::time::Instant::now() + limits.handshake_timeout();
-    // Silence is measured from the last message of any kind (pongs included); the relay
-    // pings every third of the idle timeout so that a live client always has something to
-    // answer. The first ping comes sooner (at most 2 s after the connection opens): its pong
-    // gives the agents the customer's round trip at once ([`Conn::on_pong`]).
-    let idle = limits.idle_timeout();
-    let ping_every = idle / 3;
-    let mut last_heard = tokio::time::Instant::now();
-    let mut next_ping = last_heard + ping_every.min(Duration::from_secs(2));
+    // Pings and the idle deadline (see [`Keepalive`]). The first ping's pong gives the agents
+    // the customer's round trip at once ([`Conn::on_pong`]).
+    let mut keepalive = Keepalive::new(tokio::time::Instant::now(), limits.idle_timeout());
     let mut ping_sent: Option<tokio::time::Instant> = None;
-    // One timer serves the handshake deadline and the pings (boxed, so that the connection's
-    // future keeps a pointer, not the timer, for its whole life).
-    let mut timer = Box::pin(tokio::time::sleep_until(next_ping.min(handshake_deadline)));
+    // One timer serves the handshake deadline, the pings and the idle deadline (boxed, so
+    // that the connection's future keeps a pointer, not the timer, for its whole life).
+    let mut timer = Box::pin(tokio::time::sleep_until(
+        keepalive.next_wake().min(handshake_deadline),
+    ));
     let mut writer_done = false;
     loop {
         let handshaking = matches!(conn.bound, Bound::None | Bound::AgentHello);
@@ -141,21 +139,22 @@ async fn serve(
                 if handshaking && now >= handshake_deadline {
                     None
                 } else {
-                    if now >= next_ping {
-                        if now.duration_since(last_heard) >= idle {
+                    match keepalive.on_timer(now) {
+                        Due::Idle => {
                             tracing::debug!(source = %source, "connection closed: idle");
                             conn.tx.send(Outbound::close(CloseReason::Idle));
                             break;
                         }
-                        conn.tx.send(Outbound::Control(Control::Ping));
-                        ping_sent = Some(now);
-                        // A late tick delays the next one (no burst of pings to catch up).
-                        next_ping = now + ping_every;
+                        Due::Ping => {
+                            conn.tx.send(Outbound::Control(Control::Ping));
+                            ping_sent = Some(now);
+                        }
+                        Due::Nothing => {}
                     }
                     let wake = if handshaking {
-                        next_ping.min(handshake_deadline)
+                        keepalive.next_wake().min(handshake_deadline)
                     } else {
-                        next_ping
+                        keepalive.next_wake()
                     };
                     timer.as_mut().reset(wake);
                     continue;
@@ -168,7 +167,7 @@ async fn serve(
             conn.fatal(ErrorCode::BadMessage, "no Hello in time", CLOSE_POLICY);
             break;
         };
-        last_heard = tokio::time::Instant::now();
+        keepalive.heard(tokio::time::Instant::now());
         let flow = match item {
             None => break,
             Some(Ok(WsMessage::Binary(b))) => conn.on_binary(b).await,

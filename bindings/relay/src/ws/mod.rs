@@ -43,8 +43,9 @@
 //!   connection stays open for a `Join`.
 //!
 //! The first message must arrive within `limits.handshake_timeout_ms`; a WebSocket silent for
-//! `limits.idle_timeout_ms` is closed (1001), and the relay pings every third of that so that
-//! a live client always answers. The request-header deadline and the connection caps are
+//! `limits.idle_timeout_ms` is closed (1001) at that deadline, and the relay pings every third
+//! of that so that a live client always answers, each connection at its own phase so that
+//! connections opened together do not ping together (see `keepalive`). The request-header deadline and the connection caps are
 //! [`crate::net`]'s.
 //!
 //! # Frames
@@ -153,6 +154,7 @@ pub mod codes;
 mod conn;
 mod customer;
 mod deliver;
+mod keepalive;
 mod keyframes;
 mod refusals;
 pub(crate) mod writer;
