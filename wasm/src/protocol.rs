@@ -9,7 +9,10 @@
 //!
 //! The customer's module (no `agent` feature) reads from objects and encodes only the kinds a
 //! customer sends and the agent actions `checkAgentAction` takes (`ENCODED`); `encodeMessage`
-//! refuses the others there. Decoding reads and validates every kind in both modules.
+//! refuses the others there. Decoding validates every kind in both modules; the customer's
+//! module only validates (`checkMessage`) and its widget reads the validated bytes in
+//! JavaScript (`bindings/web/src/protocol-bytes.ts`; the full module's `decodeMessage` is the
+//! reference its tests compare with).
 //!
 //! Numbers: ids, codes and coordinates are JavaScript numbers; the `u64` fields (`seq`,
 //! `nonce`, `sent_at_ms`, `last_seq`, `have_seq`) are numbers too, so they must stay at or below
@@ -19,7 +22,7 @@ use cobrowse_engine::protocol::{
     DenyReason, FromObject, KindSet, Message, ObjectForm, ObjectValue, ToObject,
 };
 #[cfg(not(feature = "agent"))]
-use cobrowse_engine::protocol::{MessageKind, Party};
+use cobrowse_engine::protocol::{MessageKind, MessageView, Party};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
@@ -122,7 +125,7 @@ const ENCODED: KindSet = KindSet::ALL;
 /// customer's module (no `agent` feature), what a customer sends plus the agent actions that
 /// `checkAgentAction` takes. The widget neither sends nor checks any other kind, and leaving
 /// them out drops their object reading and encoding from the module (`encodeMessage` refuses
-/// them). Decoding (`decodeMessage`) still reads and validates every kind.
+/// them). Decoding (`checkMessage` there) still validates every kind.
 #[cfg(not(feature = "agent"))]
 const ENCODED: KindSet = KindSet::originated_by(Party::Customer).union(KindSet::of(&[
     MessageKind::Pointer,
@@ -156,10 +159,29 @@ pub fn encode_message(msg: JsValue) -> Result<Vec<u8>, JsError> {
 
 /// Decodes and validates the bytes of a message into its object. Throws on anything that is
 /// not a valid message of this protocol version.
-#[wasm_bindgen(js_name = decodeMessage)]
+///
+/// Exported as `decodeMessage` by the full module only. The customer's module exports
+/// [`check_message`] instead, and the widget reads the validated bytes in JavaScript
+/// (`bindings/web/src/protocol-bytes.ts`), so that the object form of messages
+/// (`Message::to_object`, `MessageView::to_message`) is not in it; there this is a plain
+/// function for the crate's tests.
+#[cfg_attr(feature = "agent", wasm_bindgen(js_name = decodeMessage))]
 pub fn decode_message(bytes: &[u8]) -> Result<JsValue, JsError> {
     let message = Message::decode(bytes).map_err(|e| JsError::new(&format!("cobrowse: {e}")))?;
     to_js(&message)
+}
+
+/// Validates the bytes of a message exactly as `decodeMessage` does (every check of
+/// [`MessageView::access`]: length, magic, version, kind, the archive, every field), throwing
+/// the same errors, and returns its kind's wire code. The customer's widget then reads the
+/// fields in JavaScript (`bindings/web/src/protocol-bytes.ts`); it never reads bytes this
+/// refused.
+#[cfg(not(feature = "agent"))]
+#[wasm_bindgen(js_name = checkMessage)]
+pub fn check_message(bytes: &[u8]) -> Result<u8, JsError> {
+    MessageView::access(bytes)
+        .map(|view| view.kind().code())
+        .map_err(|e| JsError::new(&format!("cobrowse: {e}")))
 }
 
 /// The text to show for a refusal reason in its object form (`"ElementDisabled"`,

@@ -442,6 +442,45 @@ fn what_is_not_a_valid_message_throws_without_echoing_it() {
     assert!(decode_message(&Message::Ack { seq: u64::MAX }.encode()).is_err());
 }
 
+/// The customer's module validates without reading (`checkMessage`; the widget reads in
+/// JavaScript, bindings/web/test/protocol-bytes.test.mjs compares): the kind's code for every
+/// valid message, and exactly `decodeMessage`'s refusals for the others.
+#[cfg(not(feature = "agent"))]
+#[wasm_bindgen_test]
+fn check_message_accepts_and_refuses_what_decode_message_does() {
+    use cobrowse_wasm::protocol::check_message;
+    for m in every_kind() {
+        let bytes = m.encode();
+        let decoded = decode_message(&bytes).map(|_| ()).map_err(error_text);
+        match check_message(&bytes) {
+            // Two samples hold a u64 above Number.MAX_SAFE_INTEGER: valid bytes that only the
+            // object form refuses.
+            Ok(code) => {
+                assert_eq!(code, m.kind().code());
+                if let Err(text) = decoded {
+                    assert!(text.contains("MAX_SAFE_INTEGER"), "{text}");
+                }
+            }
+            Err(e) => panic!("{:?}: {}", m.kind(), error_text(e)),
+        }
+        let mut truncated = bytes.clone();
+        truncated.pop();
+        let mut flipped = bytes.clone();
+        flipped[6] = 0xEE; // no such kind
+        for bad in [truncated, flipped, b"CBM1 garbage".to_vec()] {
+            let want = decode_message(&bad).map(|_| ()).map_err(error_text);
+            let got = check_message(&bad).map(|_| ()).map_err(error_text);
+            if want.is_err() {
+                assert_eq!(got, want, "{:?}", m.kind());
+            }
+        }
+    }
+    assert_eq!(
+        check_message(b"CBM1 garbage").map_err(error_text),
+        Err("cobrowse: unsupported protocol version 26400 (this build reads version 1)".to_owned())
+    );
+}
+
 #[wasm_bindgen_test]
 fn denial_messages_are_the_rules_texts() {
     assert_eq!(
