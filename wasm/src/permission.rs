@@ -15,7 +15,7 @@
 //! Nothing of the action's contents (typed text, URLs) appears in a result or an error.
 
 use cobrowse_engine::WireId;
-use cobrowse_engine::protocol::{HighlightScope, Message};
+use cobrowse_engine::protocol::{HighlightScope, Message, MessageKind};
 use cobrowse_engine::protocol::{ObjectForm, ObjectFormError, ObjectValue, ToObject};
 use cobrowse_engine::session::{
     ActionContext, AgentAction, AllowedAction, ControlCeiling, Point, SessionPolicy, TargetFacts,
@@ -25,7 +25,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use crate::CaptureEngine;
-use crate::protocol::{JsObjectValue, form_to_js, message_from_js};
+use crate::protocol::{AGENT_ACTIONS, JsObjectValue, form_to_js, message_from_js};
 
 /// The `ctx` argument, read field by field (not through serde: its deserializer brought
 /// float formatting and its generic error machinery into the module for one small object).
@@ -166,6 +166,21 @@ impl CaptureEngine {
     /// `msg` is not a valid agent action message or `ctx` is malformed.
     #[wasm_bindgen(js_name = checkAgentAction)]
     pub fn check_agent_action(&self, msg: JsValue, ctx: JsValue) -> Result<JsValue, JsError> {
+        // A message of another kind is refused by its kind first: the customer's module reads
+        // and encodes only the agent actions (`protocol::ENCODED`).
+        let named = JsObjectValue(msg.clone())
+            .get("kind")
+            .and_then(|k| k.as_string());
+        if let Some(other) = named.and_then(|name| {
+            MessageKind::ALL
+                .iter()
+                .find(|k| k.name() == name && !AGENT_ACTIONS.contains(**k))
+        }) {
+            return Err(JsError::new(&format!(
+                "cobrowse: a {} message is not an agent action",
+                other.name()
+            )));
+        }
         let (msg, _) = message_from_js(msg)?;
         let kind = msg.kind();
         let (action, ripple) = agent_action(msg).ok_or_else(|| {

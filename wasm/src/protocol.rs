@@ -7,22 +7,23 @@
 //! URL, a wire id of 0), throws an `Error` whose text names the field and never holds its
 //! contents.
 //!
-//! The customer's module (no `agent` feature) reads from objects and encodes only the kinds a
-//! customer sends and the agent actions `checkAgentAction` takes (`ENCODED`); `encodeMessage`
-//! refuses the others there. Decoding validates every kind in both modules; the customer's
-//! module only validates (`checkMessage`) and its widget reads the validated bytes in
-//! JavaScript (`bindings/web/src/protocol-bytes.ts`; the full module's `decodeMessage` is the
-//! reference its tests compare with).
+//! The customer's module (no `agent` feature) exports neither `encodeMessage` nor
+//! `decodeMessage`: it validates bytes (`checkMessage`, every check of both), and its widget
+//! reads and writes the bytes in JavaScript (`bindings/web/src/protocol-bytes.ts`, with the
+//! object form's checks; the full module's functions are the reference its tests compare
+//! with). It reads from objects and encodes only the agent actions `checkAgentAction` takes
+//! (`ENCODED`).
 //!
 //! Numbers: ids, codes and coordinates are JavaScript numbers; the `u64` fields (`seq`,
 //! `nonce`, `sent_at_ms`, `last_seq`, `have_seq`) are numbers too, so they must stay at or below
 //! `Number.MAX_SAFE_INTEGER` (decoding a larger one throws).
 
+use cobrowse_engine::protocol::MessageKind;
+#[cfg(not(feature = "agent"))]
+use cobrowse_engine::protocol::MessageView;
 use cobrowse_engine::protocol::{
     DenyReason, FromObject, KindSet, Message, ObjectForm, ObjectValue, ToObject,
 };
-#[cfg(not(feature = "agent"))]
-use cobrowse_engine::protocol::{MessageKind, MessageView, Party};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
@@ -116,18 +117,8 @@ pub(crate) fn to_js<T: ToObject + ?Sized>(v: &T) -> Result<JsValue, JsError> {
         .map_err(|e| JsError::new(&format!("cobrowse: {e}")))
 }
 
-/// The kinds this module reads from objects and encodes ([`message_from_js`]): every kind
-/// in the full module.
-#[cfg(feature = "agent")]
-const ENCODED: KindSet = KindSet::ALL;
-
-/// The kinds this module reads from objects and encodes ([`message_from_js`]): in the
-/// customer's module (no `agent` feature), what a customer sends plus the agent actions that
-/// `checkAgentAction` takes. The widget neither sends nor checks any other kind, and leaving
-/// them out drops their object reading and encoding from the module (`encodeMessage` refuses
-/// them). Decoding (`checkMessage` there) still validates every kind.
-#[cfg(not(feature = "agent"))]
-const ENCODED: KindSet = KindSet::originated_by(Party::Customer).union(KindSet::of(&[
+/// The agent actions `checkAgentAction` takes.
+pub(crate) const AGENT_ACTIONS: KindSet = KindSet::of(&[
     MessageKind::Pointer,
     MessageKind::ClickRipple,
     MessageKind::Highlight,
@@ -137,7 +128,20 @@ const ENCODED: KindSet = KindSet::originated_by(Party::Customer).union(KindSet::
     MessageKind::AgentInput,
     MessageKind::AgentSubmit,
     MessageKind::Navigate,
-]));
+]);
+
+/// The kinds this module reads from objects and encodes ([`message_from_js`]): every kind
+/// in the full module.
+#[cfg(feature = "agent")]
+const ENCODED: KindSet = KindSet::ALL;
+
+/// The kinds this module reads from objects and encodes ([`message_from_js`]): in the
+/// customer's module (no `agent` feature), the agent actions that `checkAgentAction` takes.
+/// The widget writes the messages it sends in JavaScript (`bindings/web/src/protocol-bytes.ts`,
+/// the engine validating the bytes with [`check_message`]), so the object reading and encoding
+/// of every other kind stays out of the module.
+#[cfg(not(feature = "agent"))]
+const ENCODED: KindSet = AGENT_ACTIONS;
 
 /// The message of a plain object, validated as the receiver would (see the module docs).
 /// Only the kinds of [`ENCODED`].
@@ -152,7 +156,11 @@ pub(crate) fn message_from_js(msg: JsValue) -> Result<(Message, Vec<u8>), JsErro
 
 /// Encodes a message object (`{ kind: "Chat", from: 2, text: "hi" }`) to the bytes a
 /// WebSocket sends. Throws when the object is not a valid message.
-#[wasm_bindgen(js_name = encodeMessage)]
+///
+/// Exported as `encodeMessage` by the full module only; in the customer's module (which reads
+/// and encodes only [`ENCODED`]) a plain function for the crate's tests: the widget writes
+/// messages in JavaScript and validates them with [`check_message`].
+#[cfg_attr(feature = "agent", wasm_bindgen(js_name = encodeMessage))]
 pub fn encode_message(msg: JsValue) -> Result<Vec<u8>, JsError> {
     message_from_js(msg).map(|(_, bytes)| bytes)
 }

@@ -1,11 +1,13 @@
-// The customer widget's decodeMessage (src/wasm-customer.ts: the customer's module validates with
-// `checkMessage`, src/protocol-bytes.ts reads the validated bytes) against the full module's
-// (the engine's `MessageView::to_message` and object form), in node on the WebAssembly modules
-// that bindings/web/dist ships: every golden message of engine/src/wire/protocol/golden_tests.rs
-// (one of every kind, options present and absent, strings inline and out of line), then every
-// truncation and every bit flip of each. Both must refuse exactly the same bytes with the same
-// error, and read the others to the same object (keys in the same order, the same types).
-// Run after scripts/build-web.sh.
+// The customer widget's decodeMessage and encodeMessage (src/wasm-customer.ts: the customer's
+// module validates with `checkMessage`, src/protocol-bytes.ts reads and writes the bytes)
+// against the full module's (the engine's `MessageView::to_message`, `FromObject`, `ToObject`
+// and `try_encode`), in node on the WebAssembly modules that bindings/web/dist ships: every
+// golden message of engine/src/wire/protocol/golden_tests.rs (one of every kind, options present
+// and absent, strings inline and out of line), every truncation and every bit flip of each,
+// strings of every length class, and the golden objects with every field (and every part of a
+// composite field) left out or replaced by values of every type. Both must refuse exactly the
+// same bytes and objects with the same error, read the others to the same object (keys in the
+// same order, the same types) and write them to the same bytes. Run after scripts/build-web.sh.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -171,8 +173,90 @@ test('malformed bytes are refused by the engine before anything reads them', () 
   }
 });
 
-test('the widget module exports no object-form decoder of its own', async () => {
+test('the widget module has no object form of messages of its own', async () => {
   const glue = await import(path.join(WEB, 'build/pkg-customer/cobrowse_wasm.js'));
   assert.equal(glue.decodeMessage, undefined);
+  assert.equal(glue.encodeMessage, undefined);
   assert.equal(typeof glue.checkMessage, 'function');
+});
+
+/** Both encoders agree on `msg`: the same bytes or the same error. Returns the full module's. */
+function agreeEncoding(msg, what) {
+  const want = outcome(() => full.encodeMessage(msg));
+  const got = outcome(() => customer.encodeMessage(msg));
+  assert.equal(got.ok, want.ok, `${what}: ${got.ok ? 'encoded' : got.error} where the engine ${want.ok ? 'encodes it' : `says ${want.error}`}`);
+  if (want.ok) assert.deepStrictEqual(got.value, want.value, what);
+  else assert.equal(got.error, want.error, what);
+  return want;
+}
+
+/** The golden messages as objects (`Pong`'s, whose u64s no number holds, at 2^53 - 1). */
+function goldenObjects() {
+  const objects = [];
+  for (const bytes of goldens()) {
+    const decoded = outcome(() => full.decodeMessage(bytes));
+    if (decoded.ok) objects.push([decoded.value, bytes]);
+  }
+  objects.push([{ kind: 'Pong', nonce: Number.MAX_SAFE_INTEGER, sent_at_ms: 0 }, null]);
+  return objects;
+}
+
+test('every golden message object writes to the golden bytes, every kind included', () => {
+  const kinds = new Set();
+  for (const [msg, bytes] of goldenObjects()) {
+    const want = agreeEncoding(msg, msg.kind);
+    assert.equal(want.ok, true, msg.kind);
+    if (bytes !== null) assert.deepStrictEqual(customer.encodeMessage(msg), bytes, msg.kind);
+    kinds.add(msg.kind);
+  }
+  assert.equal(kinds.size, 41);
+  // Options may be left out, byte fields may be arrays of numbers.
+  agreeEncoding({ kind: 'Pointer', from: 2, x: 1, y: 2 }, 'target left out');
+  agreeEncoding({ kind: 'Frame', bytes: [1, 2, 3] }, 'bytes as an array');
+  agreeEncoding({ kind: 'Hello', role: 'Customer', client: {} }, 'client info left out');
+});
+
+/** Values of every wrong (and right) type for a field. */
+const VALUES = [
+  undefined, null, 0, 1, 7, 1.5, -1, -0, 2 ** 16, 2 ** 32, 2 ** 53, NaN, Infinity, 123456789, 99999999,
+  '', 'x', 'https://example.com/a', 'javascript:alert(1)', 'a\u0007b', 'é'.repeat(300), true, false, {}, [],
+  [1, 2], [256], [1.5], new Uint8Array(0), new Uint8Array(3), new Uint8Array(16), Array(16).fill(1),
+  'Customer', 'Agent', 'Full', 'None', 'Pointer', 'Control', { Control: 2 }, { Control: -1 }, { Control: 2, x: 1 },
+  'SECRET'.repeat(1000), 'Back', 'Url', { Url: 'https://example.com/' }, { Url: 'javascript:alert(1)' }, { Url: 5 }, 'All', 'One', { One: 3 }, 'BadMessage',
+  'PermissionDenied', { PermissionDenied: 'MaskedField' }, { PermissionDenied: { UnsafeUrl: 'NotWeb' } },
+  { PermissionDenied: 'Nope' }, 'ElementDisabled', 'UnsafeUrl', { UnsafeUrl: 'NotWeb' }, { UnsafeUrl: 'Nope' },
+  'CustomerEnded', 'Click', 'CustomerStoppedSharing', { x: 1, y: 2, width: 3, height: 4 }, { x: 1, y: 2, width: 3 },
+  { r: 1, g: 2, b: 3, a: 4 }, { r: 1, g: 2, b: 3, a: 256 }, { browser: 'b', os: null }, { browser: 1 }, { nope: '' },
+  { session_id: 123456789, participant_id: 3, token: new Uint8Array(16), last_seq: null },
+  { session_id: 12, participant_id: 3, token: new Uint8Array(16) }, { session_id: 123456789, participant_id: 3, token: [1] },
+];
+
+test('what is not a message is refused exactly as the engine refuses it', () => {
+  for (const msg of [null, undefined, 5, 'Chat', [], new Uint8Array(3), {}, { kind: 'Nope' }, { kind: 5 }, { kind: 'constructor' }, { kind: 'Chat', from: 1, text: 'a', tx: 2 }]) {
+    agreeEncoding(msg, `${JSON.stringify(msg)}`);
+  }
+  let cases = 0;
+  for (const [golden] of goldenObjects()) {
+    for (const key of Object.keys(golden).filter((k) => k !== 'kind')) {
+      for (const value of VALUES) {
+        const msg = { ...golden, [key]: value };
+        if (value === undefined) delete msg[key];
+        agreeEncoding(msg, `${golden.kind}.${key} = ${String(value)}`);
+        cases++;
+      }
+      // One level down: every part of a composite field.
+      const inner = golden[key];
+      if (inner !== null && typeof inner === 'object' && !(inner instanceof Uint8Array)) {
+        for (const part of Object.keys(inner)) {
+          for (const value of VALUES) {
+            const msg = { ...golden, [key]: { ...inner, [part]: value } };
+            if (value === undefined) delete msg[key][part];
+            agreeEncoding(msg, `${golden.kind}.${key}.${part} = ${String(value)}`);
+            cases++;
+          }
+        }
+      }
+    }
+  }
+  assert.ok(cases > 5000, `${cases}`);
 });
