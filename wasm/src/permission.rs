@@ -15,7 +15,7 @@
 //! Nothing of the action's contents (typed text, URLs) appears in a result or an error.
 
 use cobrowse_engine::WireId;
-use cobrowse_engine::protocol::{HighlightScope, Message, MessageKind};
+use cobrowse_engine::protocol::{HighlightScope, Message};
 use cobrowse_engine::protocol::{ObjectForm, ObjectFormError, ObjectValue, ToObject};
 use cobrowse_engine::session::{
     ActionContext, AgentAction, AllowedAction, ControlCeiling, Point, SessionPolicy, TargetFacts,
@@ -25,7 +25,11 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use crate::CaptureEngine;
-use crate::protocol::{AGENT_ACTIONS, JsObjectValue, form_to_js, message_from_js};
+#[cfg(not(feature = "agent"))]
+use crate::protocol::AGENT_ACTIONS;
+use crate::protocol::{JsObjectValue, form_to_js, message_from_js};
+#[cfg(not(feature = "agent"))]
+use cobrowse_engine::protocol::MessageKind;
 
 /// The `ctx` argument, read field by field (not through serde: its deserializer brought
 /// float formatting and its generic error machinery into the module for one small object).
@@ -166,11 +170,14 @@ impl CaptureEngine {
     /// `msg` is not a valid agent action message or `ctx` is malformed.
     #[wasm_bindgen(js_name = checkAgentAction)]
     pub fn check_agent_action(&self, msg: JsValue, ctx: JsValue) -> Result<JsValue, JsError> {
-        // A message of another kind is refused by its kind first: the customer's module reads
-        // and encodes only the agent actions (`protocol::ENCODED`).
+        // In the customer's module, which reads and encodes only the agent actions
+        // (`protocol::ENCODED`), a message of another kind is refused by its kind first, with
+        // the full module's text.
+        #[cfg(not(feature = "agent"))]
         let named = JsObjectValue(msg.clone())
             .get("kind")
             .and_then(|k| k.as_string());
+        #[cfg(not(feature = "agent"))]
         if let Some(other) = named.and_then(|name| {
             MessageKind::ALL
                 .iter()

@@ -18,12 +18,11 @@
 //! `nonce`, `sent_at_ms`, `last_seq`, `have_seq`) are numbers too, so they must stay at or below
 //! `Number.MAX_SAFE_INTEGER` (decoding a larger one throws).
 
-use cobrowse_engine::protocol::MessageKind;
-#[cfg(not(feature = "agent"))]
-use cobrowse_engine::protocol::MessageView;
 use cobrowse_engine::protocol::{
     DenyReason, FromObject, KindSet, Message, ObjectForm, ObjectValue, ToObject,
 };
+#[cfg(not(feature = "agent"))]
+use cobrowse_engine::protocol::{MessageKind, MessageView};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
@@ -118,6 +117,7 @@ pub(crate) fn to_js<T: ToObject + ?Sized>(v: &T) -> Result<JsValue, JsError> {
 }
 
 /// The agent actions `checkAgentAction` takes.
+#[cfg(not(feature = "agent"))]
 pub(crate) const AGENT_ACTIONS: KindSet = KindSet::of(&[
     MessageKind::Pointer,
     MessageKind::ClickRipple,

@@ -121,16 +121,38 @@ const PARTS: Record<string, string> = {
 
 const utf8 = new TextDecoder();
 
+type Fields = [name: string, type: string][];
+const parsed = new Map<string, Fields>();
+
+/** The fields of a spec (`name:type ...`), parsed once. */
+function fieldsOf(spec: string): Fields {
+  let fields = parsed.get(spec);
+  if (fields === undefined) {
+    fields = spec === '' ? [] : spec.split(' ').map((f) => f.split(':') as [string, string]);
+    parsed.set(spec, fields);
+  }
+  return fields;
+}
+
+/** A kind's name and the spec of its fields. */
+function kindOf(code: number): [string, string] {
+  const spec = KINDS[code]!;
+  const space = spec.indexOf(' ');
+  return space < 0 ? [spec, ''] : [spec.slice(0, space), spec.slice(space + 1)];
+}
+
+/** The size of a field of type `type` (`?T` optional). */
+const sizeOf = (type: string): number => (type[0] === '?' ? 1 + SIZES[type.slice(1)]! : SIZES[type]!);
+
 /** Reads the fields `spec` (`name:type ...`) at `at`; `path` names them in errors. */
 function fields(view: DataView, spec: string, at: number, path: string, out: Record<string, unknown>): number {
-  for (const field of spec.split(' ')) {
-    const [name, type] = field.split(':') as [string, string];
+  for (const [name, type] of fieldsOf(spec)) {
     const optional = type[0] === '?';
-    const base = optional ? type.slice(1) : type;
-    const size = SIZES[base]!;
     out[name] =
-      optional && view.getUint8(at) === 0 ? null : value(view, base, optional ? at + 1 : at, `${path}.${name}`);
-    at += size + (optional ? 1 : 0);
+      optional && view.getUint8(at) === 0
+        ? null
+        : value(view, optional ? type.slice(1) : type, optional ? at + 1 : at, `${path}.${name}`);
+    at += sizeOf(type);
   }
   return at;
 }
@@ -204,17 +226,11 @@ function bytes(view: DataView, at: number, len: number): Uint8Array {
  */
 export function readMessage(bytes: Uint8Array, kind: number): Message {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const [name, ...spec] = KINDS[kind]!.split(' ') as [string, ...string[]];
+  const [name, spec] = kindOf(kind);
   const out: Record<string, unknown> = { kind: name };
-  if (spec.length > 0) {
-    const list = spec.join(' ');
-    // The root (the body's fields) is the archive's last bytes.
-    const size = spec.reduce((sum, f) => {
-      const type = f.slice(f.indexOf(':') + 1);
-      return sum + (type[0] === '?' ? 1 + SIZES[type.slice(1)]! : SIZES[type]!);
-    }, 0);
-    fields(view, list, bytes.byteLength - size, name, out);
-  }
+  // The root (the body's fields) is the archive's last bytes.
+  const size = fieldsOf(spec).reduce((sum, [, type]) => sum + sizeOf(type), 0);
+  fields(view, spec, bytes.byteLength - size, name, out);
   return out as unknown as Message;
 }
 
@@ -347,7 +363,7 @@ function wire(type: string, v: unknown): unknown {
   }
   const parts = PARTS[type];
   if (parts !== undefined) {
-    const specs = parts.split(' ').map((f) => f.split(':') as [string, string]);
+    const specs = fieldsOf(parts);
     onlyKeys(v, '', specs.map(([name]) => name));
     // A client's strings may be left out or null (empty).
     return specs.map(([name, t]) => (type === 'client' ? (field(v, name, name, '?str') ?? new Uint8Array()) : field(v, name, name, t)));
@@ -379,7 +395,7 @@ function outOfLine(type: string, v: unknown, blobs: Uint8Array[]): void {
   else if (type === 'bytes') blobs.push(v as Uint8Array);
   else if (type === 'nav') outOfLine('str', (v as unknown[])[1], blobs);
   else if (PARTS[type] !== undefined) {
-    PARTS[type]!.split(' ').forEach((f, i) => outOfLine(f.slice(f.indexOf(':') + 1), (v as unknown[])[i], blobs));
+    fieldsOf(PARTS[type]!).forEach(([, t], i) => outOfLine(t, (v as unknown[])[i], blobs));
   }
 }
 
@@ -452,16 +468,15 @@ function put(view: DataView, type: string, v: unknown, at: number, blobs: [numbe
       return;
     }
   }
-  PARTS[type]!.split(' ').forEach((f, i) => {
-    const t = f.slice(f.indexOf(':') + 1);
+  fieldsOf(PARTS[type]!).forEach(([, t], i) => {
     put(view, t, (v as unknown[])[i], at, blobs);
-    at += t[0] === '?' ? 1 + SIZES[t.slice(1)]! : SIZES[t]!;
+    at += sizeOf(t);
   });
 }
 
 /** The wire codes of the kinds, by name. */
 const CODES: Record<string, number> = Object.fromEntries(
-  Object.entries(KINDS).map(([code, spec]) => [spec.split(' ')[0]!, Number(code)]),
+  Object.keys(KINDS).map((code) => [kindOf(Number(code))[0], Number(code)]),
 );
 
 /**
@@ -474,12 +489,12 @@ export function writeMessage(msg: unknown): Uint8Array<ArrayBuffer> {
     const kind = plain(msg) ? msg.kind : undefined;
     const code = typeof kind === 'string' && Object.hasOwn(CODES, kind) ? CODES[kind]! : 0;
     if (code === 0) throw new Error(`cobrowse: not a message: ${UNKNOWN_KIND}`);
-    const specs = KINDS[code]!.split(' ').slice(1).map((f) => f.split(':') as [string, string]);
+    const specs = fieldsOf(kindOf(code)[1]);
     onlyKeys(msg, kind as string, ['kind', ...specs.map(([name]) => name)]);
     const values = specs.map(([name, type]) => field(msg, `${kind}.${name}`, name, type));
     const blobs: Uint8Array[] = [];
     specs.forEach(([, type], i) => outOfLine(type, values[i], blobs));
-    const root = specs.reduce((sum, [, t]) => sum + (t[0] === '?' ? 1 + SIZES[t.slice(1)]! : SIZES[t]!), 0);
+    const root = specs.reduce((sum, [, t]) => sum + sizeOf(t), 0);
     const out = new Uint8Array(7 + blobs.reduce((sum, b) => sum + b.length, 0) + root);
     out.set([0x43, 0x42, 0x4d, 0x31, 1, 0, code]);
     const at: [number, number][] = [];
@@ -494,7 +509,7 @@ export function writeMessage(msg: unknown): Uint8Array<ArrayBuffer> {
     let pos = end - 7;
     specs.forEach(([, type], i) => {
       put(view, type, values[i], pos, at);
-      pos += type[0] === '?' ? 1 + SIZES[type.slice(1)]! : SIZES[type]!;
+      pos += sizeOf(type);
     });
     return out;
   } catch (e) {
