@@ -11,8 +11,9 @@
 //! `decodeMessage`: it validates bytes (`checkMessage`, every check of both), and its widget
 //! reads and writes the bytes in JavaScript (`bindings/web/src/protocol-bytes.ts`, with the
 //! object form's checks; the full module's functions are the reference its tests compare
-//! with). It reads from objects and encodes only the agent actions `checkAgentAction` takes
-//! (`ENCODED`).
+//! with). Its `checkAgentAction` takes a message's bytes too (`permission.rs`). What reads
+//! objects here is left there as plain functions for the crate's tests, for the agent actions
+//! only (`ENCODED`), and is not in the built module.
 //!
 //! Numbers: ids, codes and coordinates are JavaScript numbers; the `u64` fields (`seq`,
 //! `nonce`, `sent_at_ms`, `last_seq`, `have_seq`) are numbers too, so they must stay at or below
@@ -118,7 +119,7 @@ pub(crate) fn to_js<T: ToObject + ?Sized>(v: &T) -> Result<JsValue, JsError> {
 
 /// The agent actions `checkAgentAction` takes.
 #[cfg(not(feature = "agent"))]
-pub(crate) const AGENT_ACTIONS: KindSet = KindSet::of(&[
+const AGENT_ACTIONS: KindSet = KindSet::of(&[
     MessageKind::Pointer,
     MessageKind::ClickRipple,
     MessageKind::Highlight,
@@ -136,10 +137,10 @@ pub(crate) const AGENT_ACTIONS: KindSet = KindSet::of(&[
 const ENCODED: KindSet = KindSet::ALL;
 
 /// The kinds this module reads from objects and encodes ([`message_from_js`]): in the
-/// customer's module (no `agent` feature), the agent actions that `checkAgentAction` takes.
-/// The widget writes the messages it sends in JavaScript (`bindings/web/src/protocol-bytes.ts`,
-/// the engine validating the bytes with [`check_message`]), so the object reading and encoding
-/// of every other kind stays out of the module.
+/// customer's module (no `agent` feature), the agent actions, for the crate's tests only (no
+/// export there reads message objects: the widget writes the messages it sends and the agent
+/// actions it checks in JavaScript, `bindings/web/src/protocol-bytes.ts`, and the engine
+/// validates the bytes, [`check_message`] and `checkAgentAction`).
 #[cfg(not(feature = "agent"))]
 const ENCODED: KindSet = AGENT_ACTIONS;
 

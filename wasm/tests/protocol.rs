@@ -542,10 +542,23 @@ fn ctx(ceiling: &str, in_control: bool) -> JsValue {
     ))
 }
 
+/// What `checkAgentAction` takes for `msg`: its object in the full module, its bytes in the
+/// customer's (whose widget writes them: bindings/web/src/wasm-customer.ts).
+#[cfg(feature = "agent")]
+fn action(msg: &Message) -> JsValue {
+    decode_message(&msg.encode()).unwrap()
+}
+
+/// What `checkAgentAction` takes for `msg`: its object in the full module, its bytes in the
+/// customer's (whose widget writes them: bindings/web/src/wasm-customer.ts).
+#[cfg(not(feature = "agent"))]
+fn action(msg: &Message) -> Vec<u8> {
+    msg.encode()
+}
+
 /// The check's result as JSON text.
 fn check(engine: &CaptureEngine, msg: Message, ctx: JsValue) -> String {
-    let object = decode_message(&msg.encode()).unwrap();
-    stringify(&engine.check_agent_action(object, ctx).unwrap())
+    stringify(&engine.check_agent_action(action(&msg), ctx).unwrap())
 }
 
 fn wire(engine: &CaptureEngine, handle: u32) -> WireId {
@@ -823,14 +836,10 @@ fn masked_fields_refuse_agent_input() {
 #[wasm_bindgen_test]
 fn what_is_no_agent_action_or_no_context_throws() {
     let engine = live_page();
-    let chat = decode_message(
-        &Message::Chat {
-            from: p(2),
-            text: "hi".into(),
-        }
-        .encode(),
-    )
-    .unwrap();
+    let chat = action(&Message::Chat {
+        from: p(2),
+        text: "hi".into(),
+    });
     let text = error_text(
         engine
             .check_agent_action(chat, ctx("full", true))
@@ -840,7 +849,27 @@ fn what_is_no_agent_action_or_no_context_throws() {
         text.contains("Chat message is not an agent action"),
         "{text}"
     );
-    let submit = || decode_message(&Message::AgentSubmit { target: WireId(3) }.encode()).unwrap();
+    // The customer's module takes bytes: what is not a valid message is refused as the full
+    // module refuses an object whose encoding is not.
+    #[cfg(not(feature = "agent"))]
+    {
+        let mut cut = action(&Message::AgentSubmit { target: WireId(3) });
+        cut.pop();
+        let text = error_text(
+            engine
+                .check_agent_action(cut, ctx("full", true))
+                .unwrap_err(),
+        );
+        assert!(text.starts_with("cobrowse: invalid message: "), "{text}");
+        let zero = action(&Message::AgentSubmit { target: WireId(0) });
+        let text = error_text(
+            engine
+                .check_agent_action(zero, ctx("full", true))
+                .unwrap_err(),
+        );
+        assert!(text.contains("AgentSubmit.target"), "{text}");
+    }
+    let submit = || action(&Message::AgentSubmit { target: WireId(3) });
     for bad in [
         r#"{"ceiling":"most","inControl":true}"#,
         r#"{"ceiling":"full"}"#,

@@ -479,6 +479,9 @@ const CODES: Record<string, number> = Object.fromEntries(
   Object.keys(KINDS).map((code) => [kindOf(Number(code))[0], Number(code)]),
 );
 
+/** Whether `name` is a message kind's name. */
+export const isKind = (name: string): boolean => Object.hasOwn(CODES, name);
+
 /**
  * The bytes of a message object, written as the engine writes them: not validated yet (the
  * engine's `checkMessage` does that, as `try_encode` does). Throws the engine's object-form

@@ -6,11 +6,28 @@
 // `decodeMessage`), and writes a message object's bytes (with the object form's checks) for
 // the module to validate as the full module's `encodeMessage` does.
 
-import { checkMessage } from '../build/pkg-customer/cobrowse_wasm.js';
+import { CaptureEngine as ModuleCaptureEngine, checkMessage } from '../build/pkg-customer/cobrowse_wasm.js';
 import type { Message } from './messages.js';
-import { readMessage, writeMessage } from './protocol-bytes.js';
+import { isKind, readMessage, writeMessage } from './protocol-bytes.js';
 
-export { default, CaptureEngine, denialMessage } from '../build/pkg-customer/cobrowse_wasm.js';
+export { default, denialMessage } from '../build/pkg-customer/cobrowse_wasm.js';
+
+/** The agent actions `checkAgentAction` takes. */
+const AGENT_ACTIONS = ['Pointer', 'ClickRipple', 'Highlight', 'HighlightClear', 'Scroll', 'AgentClick', 'AgentInput', 'AgentSubmit', 'Navigate'];
+
+/** The module's capture engine, whose `checkAgentAction` takes a message's bytes, with the full
+ *  module's `checkAgentAction(msg, ctx)` on a message object: a message of another kind is
+ *  refused by its kind, the object written here (the object form's checks) and its bytes
+ *  validated and checked by the engine, with the full module's results and errors. */
+export class CaptureEngine extends ModuleCaptureEngine {
+  override checkAgentAction(msg: unknown, ctx: unknown): unknown {
+    const kind = typeof msg === 'object' && msg !== null ? (msg as { kind?: unknown }).kind : undefined;
+    if (typeof kind === 'string' && isKind(kind) && !AGENT_ACTIONS.includes(kind)) {
+      throw new Error(`cobrowse: a ${kind} message is not an agent action`);
+    }
+    return super.checkAgentAction(writeMessage(msg), ctx);
+  }
+}
 
 /** The full module's `encodeMessage`: the object read and written here, the bytes validated by
  *  the engine. Throws the engine's errors (`not a message: ...`, `invalid message: ...`). */

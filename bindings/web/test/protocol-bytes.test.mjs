@@ -260,3 +260,47 @@ test('what is not a message is refused exactly as the engine refuses it', () => 
   }
   assert.ok(cases > 5000, `${cases}`);
 });
+
+test("checkAgentAction on a message object gives the full module's results and errors", () => {
+  // Fresh engines (no page: every target is missing); the checks against a live page are the
+  // wasm crate's tests (wasm/tests/protocol.rs), on the bytes path in the customer's module.
+  const want = new full.CaptureEngine(undefined);
+  const got = new customer.CaptureEngine(undefined);
+  const contexts = [
+    { ceiling: 'full', inControl: true },
+    { ceiling: 'Partial', inControl: false, allowedDomains: ['*.example.com'] },
+    { ceiling: 'none', inControl: true, allowedDomains: null },
+    { ceiling: 'most', inControl: true },
+    { ceiling: 'full' },
+    null,
+  ];
+  const actions = new Set(['Pointer', 'ClickRipple', 'Highlight', 'HighlightClear', 'Scroll', 'AgentClick', 'AgentInput', 'AgentSubmit', 'Navigate']);
+  const messages = [null, {}, { kind: 'Nope' }, { kind: 'Navigate', to: { Url: 'javascript:alert(1)' } }];
+  for (const [golden] of goldenObjects()) {
+    messages.push(golden);
+    if (!actions.has(golden.kind)) continue; // other kinds: refused by their kind (valid ones)
+    for (const key of Object.keys(golden).filter((k) => k !== 'kind')) {
+      for (const value of VALUES) {
+        const msg = { ...golden, [key]: value };
+        if (value === undefined) delete msg[key];
+        messages.push(msg);
+      }
+    }
+  }
+  let allowed = 0;
+  for (const msg of messages) {
+    for (const ctx of contexts) {
+      const a = outcome(() => want.checkAgentAction(msg, ctx));
+      const b = outcome(() => got.checkAgentAction(msg, ctx));
+      const what = `${JSON.stringify(msg)} under ${JSON.stringify(ctx)}`;
+      assert.equal(b.ok, a.ok, `${what}: ${b.ok ? 'checked' : b.error} where the engine ${a.ok ? 'checks it' : `says ${a.error}`}`);
+      if (a.ok) {
+        assert.deepStrictEqual(ordered(b.value), ordered(a.value), what);
+        if (a.value.allowed) allowed++;
+      } else {
+        assert.equal(b.error, a.error, what);
+      }
+    }
+  }
+  assert.ok(allowed > 10, `${allowed}`);
+});
