@@ -25,6 +25,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use crate::CaptureEngine;
+#[cfg(not(feature = "agent"))]
+use crate::protocol::AGENT_ACTIONS;
 #[cfg(feature = "agent")]
 use crate::protocol::message_from_js;
 use crate::protocol::{JsObjectValue, form_to_js};
@@ -175,12 +177,20 @@ fn action_message(msg: JsValue) -> Result<Message, JsError> {
 }
 
 /// The message of its bytes, validated ([`MessageView::access`]), with `message_from_js`'s
-/// error text for bytes that are not a valid message.
+/// error text for bytes that are not a valid message. Only the agent actions are read (the
+/// other kinds' conversions stay out of the module): another kind is refused as
+/// `check_agent_action` refuses it.
 #[cfg(not(feature = "agent"))]
 fn action_message(bytes: Vec<u8>) -> Result<Message, JsError> {
-    MessageView::access(&bytes)
-        .map(|view| view.to_message())
-        .map_err(|e| JsError::new(&format!("cobrowse: invalid message: {e}")))
+    let view = MessageView::access(&bytes)
+        .map_err(|e| JsError::new(&format!("cobrowse: invalid message: {e}")))?;
+    view.to_message_among::<{ AGENT_ACTIONS.0 }>()
+        .ok_or_else(|| {
+            JsError::new(&format!(
+                "cobrowse: a {} message is not an agent action",
+                view.kind().name()
+            ))
+        })
 }
 
 #[wasm_bindgen]

@@ -119,7 +119,7 @@ pub(crate) fn to_js<T: ToObject + ?Sized>(v: &T) -> Result<JsValue, JsError> {
 
 /// The agent actions `checkAgentAction` takes.
 #[cfg(not(feature = "agent"))]
-const AGENT_ACTIONS: KindSet = KindSet::of(&[
+pub(crate) const AGENT_ACTIONS: KindSet = KindSet::of(&[
     MessageKind::Pointer,
     MessageKind::ClickRipple,
     MessageKind::Highlight,
