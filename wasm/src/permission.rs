@@ -25,7 +25,13 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use crate::CaptureEngine;
-use crate::protocol::{JsObjectValue, form_to_js, message_from_js};
+#[cfg(not(feature = "agent"))]
+use crate::protocol::AGENT_ACTIONS;
+#[cfg(feature = "agent")]
+use crate::protocol::message_from_js;
+use crate::protocol::{JsObjectValue, form_to_js};
+#[cfg(not(feature = "agent"))]
+use cobrowse_engine::protocol::MessageView;
 
 /// The `ctx` argument, read field by field (not through serde: its deserializer brought
 /// float formatting and its generic error machinery into the module for one small object).
@@ -156,6 +162,37 @@ fn allowed_name(a: AllowedAction) -> &'static str {
     }
 }
 
+/// What `checkAgentAction` takes: the message object in the full module.
+#[cfg(feature = "agent")]
+pub(crate) type ActionMessage = JsValue;
+
+/// What `checkAgentAction` takes: the message's bytes in the customer's module.
+#[cfg(not(feature = "agent"))]
+pub(crate) type ActionMessage = Vec<u8>;
+
+/// The message of an object, validated as its encoding would be.
+#[cfg(feature = "agent")]
+fn action_message(msg: JsValue) -> Result<Message, JsError> {
+    message_from_js(msg).map(|(msg, _)| msg)
+}
+
+/// The message of its bytes, validated ([`MessageView::access`]), with `message_from_js`'s
+/// error text for bytes that are not a valid message. Only the agent actions are read (the
+/// other kinds' conversions stay out of the module): another kind is refused as
+/// `check_agent_action` refuses it.
+#[cfg(not(feature = "agent"))]
+fn action_message(bytes: Vec<u8>) -> Result<Message, JsError> {
+    let view = MessageView::access(&bytes)
+        .map_err(|e| JsError::new(&format!("cobrowse: invalid message: {e}")))?;
+    view.to_message_among::<{ AGENT_ACTIONS.0 }>()
+        .ok_or_else(|| {
+            JsError::new(&format!(
+                "cobrowse: a {} message is not an agent action",
+                view.kind().name()
+            ))
+        })
+}
+
 #[wasm_bindgen]
 impl CaptureEngine {
     /// Checks an agent action message (`AgentClick`, `AgentInput`, `AgentSubmit`, `Navigate`,
@@ -164,9 +201,14 @@ impl CaptureEngine {
     /// allowedDomains?: string[] }`). Returns `{ allowed: true, action, kind }` or
     /// `{ allowed: false, reason, message, kind, target }` (see the module docs). Throws when
     /// `msg` is not a valid agent action message or `ctx` is malformed.
+    ///
+    /// In the customer's module `msg` is the message's bytes: its widget writes them in
+    /// JavaScript (`bindings/web/src/wasm-customer.ts`, with the object form's checks and a
+    /// message of another kind refused by its kind first) and the engine validates them here as
+    /// the full module validates the object's encoding.
     #[wasm_bindgen(js_name = checkAgentAction)]
-    pub fn check_agent_action(&self, msg: JsValue, ctx: JsValue) -> Result<JsValue, JsError> {
-        let (msg, _) = message_from_js(msg)?;
+    pub fn check_agent_action(&self, msg: ActionMessage, ctx: JsValue) -> Result<JsValue, JsError> {
+        let msg = action_message(msg)?;
         let kind = msg.kind();
         let (action, ripple) = agent_action(msg).ok_or_else(|| {
             JsError::new(&format!(

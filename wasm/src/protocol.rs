@@ -7,9 +7,13 @@
 //! URL, a wire id of 0), throws an `Error` whose text names the field and never holds its
 //! contents.
 //!
-//! The customer's module (no `agent` feature) reads from objects and encodes only the kinds a
-//! customer sends and the agent actions `checkAgentAction` takes (`ENCODED`); `encodeMessage`
-//! refuses the others there. Decoding reads and validates every kind in both modules.
+//! The customer's module (no `agent` feature) exports neither `encodeMessage` nor
+//! `decodeMessage`: it validates bytes (`checkMessage`, every check of both), and its widget
+//! reads and writes the bytes in JavaScript (`bindings/web/src/protocol-bytes.ts`, with the
+//! object form's checks; the full module's functions are the reference its tests compare
+//! with). Its `checkAgentAction` takes a message's bytes too (`permission.rs`). What reads
+//! objects here is left there as plain functions for the crate's tests, for the agent actions
+//! only (`ENCODED`), and is not in the built module.
 //!
 //! Numbers: ids, codes and coordinates are JavaScript numbers; the `u64` fields (`seq`,
 //! `nonce`, `sent_at_ms`, `last_seq`, `have_seq`) are numbers too, so they must stay at or below
@@ -19,7 +23,7 @@ use cobrowse_engine::protocol::{
     DenyReason, FromObject, KindSet, Message, ObjectForm, ObjectValue, ToObject,
 };
 #[cfg(not(feature = "agent"))]
-use cobrowse_engine::protocol::{MessageKind, Party};
+use cobrowse_engine::protocol::{MessageKind, MessageView};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
@@ -113,18 +117,9 @@ pub(crate) fn to_js<T: ToObject + ?Sized>(v: &T) -> Result<JsValue, JsError> {
         .map_err(|e| JsError::new(&format!("cobrowse: {e}")))
 }
 
-/// The kinds this module reads from objects and encodes ([`message_from_js`]): every kind
-/// in the full module.
-#[cfg(feature = "agent")]
-const ENCODED: KindSet = KindSet::ALL;
-
-/// The kinds this module reads from objects and encodes ([`message_from_js`]): in the
-/// customer's module (no `agent` feature), what a customer sends plus the agent actions that
-/// `checkAgentAction` takes. The widget neither sends nor checks any other kind, and leaving
-/// them out drops their object reading and encoding from the module (`encodeMessage` refuses
-/// them). Decoding (`decodeMessage`) still reads and validates every kind.
+/// The agent actions `checkAgentAction` takes.
 #[cfg(not(feature = "agent"))]
-const ENCODED: KindSet = KindSet::originated_by(Party::Customer).union(KindSet::of(&[
+pub(crate) const AGENT_ACTIONS: KindSet = KindSet::of(&[
     MessageKind::Pointer,
     MessageKind::ClickRipple,
     MessageKind::Highlight,
@@ -134,7 +129,20 @@ const ENCODED: KindSet = KindSet::originated_by(Party::Customer).union(KindSet::
     MessageKind::AgentInput,
     MessageKind::AgentSubmit,
     MessageKind::Navigate,
-]));
+]);
+
+/// The kinds this module reads from objects and encodes ([`message_from_js`]): every kind
+/// in the full module.
+#[cfg(feature = "agent")]
+const ENCODED: KindSet = KindSet::ALL;
+
+/// The kinds this module reads from objects and encodes ([`message_from_js`]): in the
+/// customer's module (no `agent` feature), the agent actions, for the crate's tests only (no
+/// export there reads message objects: the widget writes the messages it sends and the agent
+/// actions it checks in JavaScript, `bindings/web/src/protocol-bytes.ts`, and the engine
+/// validates the bytes, [`check_message`] and `checkAgentAction`).
+#[cfg(not(feature = "agent"))]
+const ENCODED: KindSet = AGENT_ACTIONS;
 
 /// The message of a plain object, validated as the receiver would (see the module docs).
 /// Only the kinds of [`ENCODED`].
@@ -149,17 +157,40 @@ pub(crate) fn message_from_js(msg: JsValue) -> Result<(Message, Vec<u8>), JsErro
 
 /// Encodes a message object (`{ kind: "Chat", from: 2, text: "hi" }`) to the bytes a
 /// WebSocket sends. Throws when the object is not a valid message.
-#[wasm_bindgen(js_name = encodeMessage)]
+///
+/// Exported as `encodeMessage` by the full module only; in the customer's module (which reads
+/// and encodes only [`ENCODED`]) a plain function for the crate's tests: the widget writes
+/// messages in JavaScript and validates them with [`check_message`].
+#[cfg_attr(feature = "agent", wasm_bindgen(js_name = encodeMessage))]
 pub fn encode_message(msg: JsValue) -> Result<Vec<u8>, JsError> {
     message_from_js(msg).map(|(_, bytes)| bytes)
 }
 
 /// Decodes and validates the bytes of a message into its object. Throws on anything that is
 /// not a valid message of this protocol version.
-#[wasm_bindgen(js_name = decodeMessage)]
+///
+/// Exported as `decodeMessage` by the full module only. The customer's module exports
+/// [`check_message`] instead, and the widget reads the validated bytes in JavaScript
+/// (`bindings/web/src/protocol-bytes.ts`), so that the object form of messages
+/// (`Message::to_object`, `MessageView::to_message`) is not in it; there this is a plain
+/// function for the crate's tests.
+#[cfg_attr(feature = "agent", wasm_bindgen(js_name = decodeMessage))]
 pub fn decode_message(bytes: &[u8]) -> Result<JsValue, JsError> {
     let message = Message::decode(bytes).map_err(|e| JsError::new(&format!("cobrowse: {e}")))?;
     to_js(&message)
+}
+
+/// Validates the bytes of a message exactly as `decodeMessage` does (every check of
+/// [`MessageView::access`]: length, magic, version, kind, the archive, every field), throwing
+/// the same errors, and returns its kind's wire code. The customer's widget then reads the
+/// fields in JavaScript (`bindings/web/src/protocol-bytes.ts`); it never reads bytes this
+/// refused.
+#[cfg(not(feature = "agent"))]
+#[wasm_bindgen(js_name = checkMessage)]
+pub fn check_message(bytes: &[u8]) -> Result<u8, JsError> {
+    MessageView::access(bytes)
+        .map(|view| view.kind().code())
+        .map_err(|e| JsError::new(&format!("cobrowse: {e}")))
 }
 
 /// The text to show for a refusal reason in its object form (`"ElementDisabled"`,

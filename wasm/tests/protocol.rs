@@ -269,12 +269,11 @@ fn every_kind_round_trips_through_its_object_form() {
 
 /// Whether this module encodes `kind`: every kind in the full module; in the customer's (no
 /// `agent` feature: `cargo test -p cobrowse-wasm --target wasm32-unknown-unknown
-/// --no-default-features --test protocol`) what a customer sends and the agent actions that
-/// `checkAgentAction` takes.
+/// --no-default-features --test protocol`) the agent actions that `checkAgentAction` takes
+/// (its widget writes what it sends in JavaScript: bindings/web/test/protocol-bytes.test.mjs).
 fn encoded_here(kind: MessageKind) -> bool {
     use MessageKind::*;
     cfg!(feature = "agent")
-        || kind.may_come_from(Party::Customer)
         || matches!(
             kind,
             Pointer
@@ -364,6 +363,9 @@ fn objects_have_the_documented_shapes() {
     );
 }
 
+// The full module's encoder (the customer's module encodes only agent actions; its widget's
+// JavaScript encoder is compared with this one in bindings/web/test/protocol-bytes.test.mjs).
+#[cfg(feature = "agent")]
 #[wasm_bindgen_test]
 fn objects_written_by_hand_encode_and_options_may_be_left_out() {
     let bytes = encode_message(parse(r#"{"kind":"Pointer","from":2,"x":3,"y":4}"#)).unwrap();
@@ -401,6 +403,9 @@ fn objects_written_by_hand_encode_and_options_may_be_left_out() {
     );
 }
 
+// The full module's encoder (the customer's module encodes only agent actions; its widget's
+// JavaScript encoder is compared with this one in bindings/web/test/protocol-bytes.test.mjs).
+#[cfg(feature = "agent")]
 #[wasm_bindgen_test]
 fn what_is_not_a_valid_message_throws_without_echoing_it() {
     for (json, says) in [
@@ -440,6 +445,45 @@ fn what_is_not_a_valid_message_throws_without_echoing_it() {
     truncated.pop();
     assert!(decode_message(&truncated).is_err());
     assert!(decode_message(&Message::Ack { seq: u64::MAX }.encode()).is_err());
+}
+
+/// The customer's module validates without reading (`checkMessage`; the widget reads in
+/// JavaScript, bindings/web/test/protocol-bytes.test.mjs compares): the kind's code for every
+/// valid message, and exactly `decodeMessage`'s refusals for the others.
+#[cfg(not(feature = "agent"))]
+#[wasm_bindgen_test]
+fn check_message_accepts_and_refuses_what_decode_message_does() {
+    use cobrowse_wasm::protocol::check_message;
+    for m in every_kind() {
+        let bytes = m.encode();
+        let decoded = decode_message(&bytes).map(|_| ()).map_err(error_text);
+        match check_message(&bytes) {
+            // Two samples hold a u64 above Number.MAX_SAFE_INTEGER: valid bytes that only the
+            // object form refuses.
+            Ok(code) => {
+                assert_eq!(code, m.kind().code());
+                if let Err(text) = decoded {
+                    assert!(text.contains("MAX_SAFE_INTEGER"), "{text}");
+                }
+            }
+            Err(e) => panic!("{:?}: {}", m.kind(), error_text(e)),
+        }
+        let mut truncated = bytes.clone();
+        truncated.pop();
+        let mut flipped = bytes.clone();
+        flipped[6] = 0xEE; // no such kind
+        for bad in [truncated, flipped, b"CBM1 garbage".to_vec()] {
+            let want = decode_message(&bad).map(|_| ()).map_err(error_text);
+            let got = check_message(&bad).map(|_| ()).map_err(error_text);
+            if want.is_err() {
+                assert_eq!(got, want, "{:?}", m.kind());
+            }
+        }
+    }
+    assert_eq!(
+        check_message(b"CBM1 garbage").map_err(error_text),
+        Err("cobrowse: unsupported protocol version 26400 (this build reads version 1)".to_owned())
+    );
 }
 
 #[wasm_bindgen_test]
@@ -498,10 +542,23 @@ fn ctx(ceiling: &str, in_control: bool) -> JsValue {
     ))
 }
 
+/// What `checkAgentAction` takes for `msg`: its object in the full module, its bytes in the
+/// customer's (whose widget writes them: bindings/web/src/wasm-customer.ts).
+#[cfg(feature = "agent")]
+fn action(msg: &Message) -> JsValue {
+    decode_message(&msg.encode()).unwrap()
+}
+
+/// What `checkAgentAction` takes for `msg`: its object in the full module, its bytes in the
+/// customer's (whose widget writes them: bindings/web/src/wasm-customer.ts).
+#[cfg(not(feature = "agent"))]
+fn action(msg: &Message) -> Vec<u8> {
+    msg.encode()
+}
+
 /// The check's result as JSON text.
 fn check(engine: &CaptureEngine, msg: Message, ctx: JsValue) -> String {
-    let object = decode_message(&msg.encode()).unwrap();
-    stringify(&engine.check_agent_action(object, ctx).unwrap())
+    stringify(&engine.check_agent_action(action(&msg), ctx).unwrap())
 }
 
 fn wire(engine: &CaptureEngine, handle: u32) -> WireId {
@@ -779,14 +836,10 @@ fn masked_fields_refuse_agent_input() {
 #[wasm_bindgen_test]
 fn what_is_no_agent_action_or_no_context_throws() {
     let engine = live_page();
-    let chat = decode_message(
-        &Message::Chat {
-            from: p(2),
-            text: "hi".into(),
-        }
-        .encode(),
-    )
-    .unwrap();
+    let chat = action(&Message::Chat {
+        from: p(2),
+        text: "hi".into(),
+    });
     let text = error_text(
         engine
             .check_agent_action(chat, ctx("full", true))
@@ -796,7 +849,27 @@ fn what_is_no_agent_action_or_no_context_throws() {
         text.contains("Chat message is not an agent action"),
         "{text}"
     );
-    let submit = || decode_message(&Message::AgentSubmit { target: WireId(3) }.encode()).unwrap();
+    // The customer's module takes bytes: what is not a valid message is refused as the full
+    // module refuses an object whose encoding is not.
+    #[cfg(not(feature = "agent"))]
+    {
+        let mut cut = action(&Message::AgentSubmit { target: WireId(3) });
+        cut.pop();
+        let text = error_text(
+            engine
+                .check_agent_action(cut, ctx("full", true))
+                .unwrap_err(),
+        );
+        assert!(text.starts_with("cobrowse: invalid message: "), "{text}");
+        let zero = action(&Message::AgentSubmit { target: WireId(0) });
+        let text = error_text(
+            engine
+                .check_agent_action(zero, ctx("full", true))
+                .unwrap_err(),
+        );
+        assert!(text.contains("AgentSubmit.target"), "{text}");
+    }
+    let submit = || action(&Message::AgentSubmit { target: WireId(3) });
     for bad in [
         r#"{"ceiling":"most","inControl":true}"#,
         r#"{"ceiling":"full"}"#,

@@ -316,6 +316,27 @@ const GOLDEN: &[&str] = &[
 ];
 
 #[test]
+fn to_message_among_reads_the_kinds_of_its_set_and_no_other() {
+    const CHAT_AND_CLICK: u128 = KindSet::of(&[MessageKind::Chat, MessageKind::AgentClick]).0;
+    for m in golden_messages() {
+        let bytes = m.encode();
+        let view = MessageView::access(&bytes).unwrap();
+        let among = matches!(m.kind(), MessageKind::Chat | MessageKind::AgentClick);
+        assert_eq!(
+            view.to_message_among::<CHAT_AND_CLICK>(),
+            among.then(|| m.clone()),
+            "{:?}",
+            m.kind()
+        );
+        assert_eq!(
+            view.to_message_among::<{ KindSet::ALL.0 }>(),
+            Some(m.clone())
+        );
+        assert_eq!(view.to_message_among::<{ KindSet::EMPTY.0 }>(), None);
+    }
+}
+
+#[test]
 fn encoded_bytes_match_the_golden_table() {
     let messages = golden_messages();
     let mut kinds: Vec<MessageKind> = messages.iter().map(Message::kind).collect();

@@ -190,6 +190,24 @@ macro_rules! define_messages {
                 }
             }
 
+            /// [`Body::to_message`] for the kinds of `KINDS` only (a [`KindSet`] mask): `None`
+            /// for another kind, whose conversion is then not compiled in (what a build that
+            /// reads a few kinds saves).
+            pub(super) fn to_message_among<const KINDS: u128>(self) -> Option<Message> {
+                Some(match self {
+                    $(
+                        Body::$Kind(_w) => {
+                            if const { !KindSet(KINDS).contains(MessageKind::$Kind) } {
+                                return None;
+                            }
+                            Message::$Kind $({
+                                $( $field: <codec!($T $(as $C)?) as Codec>::from_wire(&_w.$field), )*
+                            })?
+                        }
+                    )*
+                })
+            }
+
             /// The originator the body claims ([`Message::sender`]).
             pub(super) fn sender(self) -> Option<ParticipantId> {
                 match self {

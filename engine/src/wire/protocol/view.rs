@@ -108,4 +108,11 @@ impl<'a> MessageView<'a> {
     pub fn to_message(&self) -> Message {
         self.body.to_message()
     }
+
+    /// The owned message when its kind is in `KINDS` (a [`KindSet`](super::KindSet) mask),
+    /// `None` for another kind: [`MessageView::to_message`] without the other kinds'
+    /// conversions compiled in (the customer's browser build reads only agent actions).
+    pub fn to_message_among<const KINDS: u128>(&self) -> Option<Message> {
+        self.body.to_message_among::<KINDS>()
+    }
 }
