@@ -2479,6 +2479,49 @@ mod anonymous_tests {
     }
 
     #[test]
+    fn a_keyed_box_behind_the_cursor_is_found() {
+        // Three boxes of one class go before the heading, the first two swapped, both slides
+        // of each edited. The first new box takes the second old one (keyed by its
+        // children's own data), which moves the by-name cursor past the first old box: the
+        // second new box then saw only the third old one ahead (similar: equal class) and
+        // took it, crosswise, unless the cursor also looks back for a keyed candidate.
+        let slide = |k: &str, t: &str| format!("<p title={k}>{t}</p>");
+        let boxed = |a: &str, b: &str| format!("<div class=box>{a}{b}</div>");
+        let from = format!(
+            "<div id=r><h3>T</h3>{}{}{}</div>",
+            boxed(&slide("a", "A"), &slide("b", "B")),
+            boxed(&slide("c", "C"), &slide("d", "D")),
+            boxed(&slide("e", "E"), &slide("f", "F")),
+        );
+        let to = format!(
+            "<div id=r>{}{}{}<h3>T</h3></div>",
+            boxed(&slide("c", "C2"), &slide("d", "D2")),
+            boxed(&slide("a", "A2"), &slide("b", "B2")),
+            boxed(&slide("e", "E2"), &slide("f", "F2")),
+        );
+        let (m, _) = anon(&from, &to);
+        let (first, second, third) = (
+            "<div class=\"box\"><p title=\"a\">A</p><p title=\"b\">B</p></div>",
+            "<div class=\"box\"><p title=\"c\">C</p><p title=\"d\">D</p></div>",
+            "<div class=\"box\"><p title=\"e\">E</p><p title=\"f\">F</p></div>",
+        );
+        let r = format!("<div id=\"r\"><h3>T</h3>{first}{second}{third}</div>");
+        assert_eq!(
+            m,
+            [
+                format!("move {second} under {r} after nothing"),
+                format!("move <h3>T</h3> under {r} after {third}"),
+                "text C = C2".into(),
+                "text D = D2".into(),
+                "text A = A2".into(),
+                "text B = B2".into(),
+                "text E = E2".into(),
+                "text F = F2".into(),
+            ]
+        );
+    }
+
+    #[test]
     fn edited_blocks_between_blank_texts_keep_their_own_partners() {
         // Three similar items edited inside, blank texts between them, and the blank text
         // after the last one gone. Equal blank texts paired first and earliest (old `\n`
