@@ -227,10 +227,15 @@ const WINDOW: usize = 16;
 /// Largest segment (unmatched old times unmatched new children) aligned in order; larger ones
 /// go to the cursor heuristic, so a segment costs at most 64 times its length.
 const ALIGN_CELLS: usize = 64 * 64;
+/// Largest weight of a similar pair ([`Differ::pair_weight`]).
+const SIMILAR_MAX: u32 = 6;
+/// Extra weight of a keyed pair ([`SegmentKeys`]) in [`Differ::align_segment`]: more than any
+/// sum of similar pairs in a segment of at most [`ALIGN_CELLS`] cells, whose shorter side has
+/// at most 64 entries.
+const KEYED_PAIR_WEIGHT: u32 = SIMILAR_MAX * 64 + 1;
 /// Weight of a pair of equal fingerprints in [`Differ::align_segment`]: more than any sum of
-/// similar pairs ([`Differ::pair_weight`], at most 6 each) in a segment of at most
-/// [`ALIGN_CELLS`] cells, whose shorter side has at most 64 entries.
-const EXACT_PAIR_WEIGHT: u32 = 6 * 64 + 1;
+/// keyed and similar pairs in a segment.
+const EXACT_PAIR_WEIGHT: u32 = (KEYED_PAIR_WEIGHT + SIMILAR_MAX) * 64 + 1;
 /// Unmatched children per side beyond which a by-name pair is not estimated (not worth it).
 const PAIR_CHILDREN: usize = 32;
 /// Free old positions with one fingerprint (ascending) and their "next free slot" forest.
@@ -646,7 +651,10 @@ impl<'a> Differ<'a> {
                 // node qualifies (equal attributes, or at least half its children's
                 // fingerprints shared): a wrapper is not the node it wraps.
                 let mut best = None;
-                for j in window {
+                // Before the cursor, only a candidate keyed by its children: a box of a
+                // repeated class that moved back past its neighbours.
+                let behind = cursor.saturating_sub(WINDOW)..cursor;
+                for j in behind.rev().chain(window) {
                     let cand = oc[j];
                     self.stats.compared += 1;
                     if self.old_is_matched(cand) || !self.compatible(cand, c) {
@@ -662,16 +670,25 @@ impl<'a> Differ<'a> {
                     if self.keys_conflict(cand, c) {
                         continue;
                     }
-                    // Attribute similarity among same-name siblings: equal attributes first,
-                    // then an equal `class`, then the nearest.
-                    if self.old.node(cand).self_hash == self.new.node(c).self_hash {
-                        best = Some((j, 2));
+                    // Attribute similarity among same-name siblings: children keyed by their
+                    // own data first ([`Differ::children_keyed`]: repeated boxes of one class
+                    // are told apart by what they hold), then equal attributes, then an
+                    // equal `class`, then the nearest.
+                    if self.children_keyed(cand, c) {
+                        best = Some((j, 3));
                         break;
                     }
-                    let score = u8::from(
-                        class_of(self.old, cand).is_some()
-                            && class_of(self.old, cand) == class_of(self.new, c),
-                    );
+                    if j < cursor {
+                        continue;
+                    }
+                    let score = if self.old.node(cand).self_hash == self.new.node(c).self_hash {
+                        2
+                    } else {
+                        u8::from(
+                            class_of(self.old, cand).is_some()
+                                && class_of(self.old, cand) == class_of(self.new, c),
+                        )
+                    };
                     if best.is_none_or(|(_, s)| score > s) {
                         best = Some((j, score));
                     }
@@ -790,16 +807,27 @@ impl<'a> Differ<'a> {
         work: &mut Vec<(NodeId, NodeId)>,
     ) {
         debug_assert!(
-            olds.len().min(news.len()) as u32 * 6 < EXACT_PAIR_WEIGHT,
-            "similar pairs could outweigh an equal pair"
+            olds.len().min(news.len()) as u32 * SIMILAR_MAX < KEYED_PAIR_WEIGHT
+                && olds.len().min(news.len()) as u32 * (KEYED_PAIR_WEIGHT + SIMILAR_MAX)
+                    < EXACT_PAIR_WEIGHT,
+            "lighter pairs could outweigh a heavier one"
         );
         self.stats.compared += olds.len() * news.len();
+        let old_keys = SegmentKeys::of(self.old, &self.op, olds.iter().map(|&j| oc[j]));
+        let new_keys = SegmentKeys::of(self.new, &self.np, news.iter().map(|&k| nc[k]));
+        self.similar_work
+            .set(self.similar_work.get() + old_keys.work + new_keys.work);
         let pairs = align::align(olds.len(), news.len(), |a, b| {
             let (o, n) = (oc[olds[a]], nc[news[b]]);
             if self.old.node(o).tree_hash == self.new.node(n).tree_hash && self.compatible(o, n) {
-                EXACT_PAIR_WEIGHT
+                return EXACT_PAIR_WEIGHT;
+            }
+            let keyed = old_keys.keyed_with(a, &new_keys, b);
+            let w = self.pair_weight(o, n, keyed);
+            if keyed && w > 0 {
+                KEYED_PAIR_WEIGHT + w
             } else {
-                self.pair_weight(o, n)
+                w
             }
         });
         for (a, b) in pairs {
@@ -810,16 +838,17 @@ impl<'a> Differ<'a> {
 
     /// How good a pair of unmatched siblings of different content is, 0 when they may not be
     /// paired: same kind and name, no conflicting `id`, and before the last phase similar
-    /// ([`Differ::similar`]). Any allowed pair weighs 4 (more pairs win), plus 2 for equal
-    /// own data or 1 for an equal `class`.
-    fn pair_weight(&self, o: NodeId, n: NodeId) -> u32 {
+    /// ([`Differ::similar`]) or `keyed` (their own data or their children's tell them apart
+    /// from their siblings: [`SegmentKeys`]). Any allowed pair weighs 4 (more pairs win),
+    /// plus 2 for equal own data or 1 for an equal `class`.
+    fn pair_weight(&self, o: NodeId, n: NodeId, keyed: bool) -> u32 {
         if !self.compatible(o, n) {
             return 0;
         }
         if self.keys_conflict(o, n) {
             return 0;
         }
-        if !self.fuzzy && !self.similar(o, n) {
+        if !self.fuzzy && !keyed && !self.similar(o, n) {
             return 0;
         }
         if self.fuzzy && !self.worth_pairing(o, n, 0) {
@@ -925,6 +954,30 @@ impl<'a> Differ<'a> {
             }
         }
         count.count + (old_free.len() - shared).max(new_free.len() - shared) <= 2
+    }
+
+    /// Whether two elements share at least half of their non-blank children's own data
+    /// (dice, at most [`PAIR_CHILDREN`] children per side), as [`SegmentKeys`] keys a pair.
+    /// Cost: the two child lists, bounded.
+    fn children_keyed(&self, o: NodeId, n: NodeId) -> bool {
+        let bag = |t: &Tree, p: &Projection<'_>, x: NodeId| {
+            let mut kids: SmallVec<[u64; 8]> = p
+                .children(t, x)
+                .filter(|&c| !is_blank(t, c))
+                .take(PAIR_CHILDREN)
+                .map(|c| t.node(c).self_hash)
+                .collect();
+            crate::sort::sort_u64(&mut kids);
+            kids
+        };
+        if self.old.element(o).is_none() {
+            return false;
+        }
+        let (a, b) = (bag(self.old, &self.op, o), bag(self.new, &self.np, n));
+        self.similar_work
+            .set(self.similar_work.get() + a.len() + b.len());
+        let shared = shared_sorted(&a, &b);
+        shared > 0 && 4 * shared >= a.len() + b.len()
     }
 
     /// Whether two same-name nodes are alike enough to pair before anything else is known:
@@ -1845,6 +1898,75 @@ fn is_blank(t: &Tree, x: NodeId) -> bool {
     matches!(t.data(x), NodeData::Text(s) if s.chars().all(char::is_whitespace))
 }
 
+/// What tells the unmatched children of one side of an aligned segment apart
+/// ([`Differ::align_segment`]): their own data (name and attributes, `self_hash`) and the own
+/// data of their non-blank children (sorted, at most [`PAIR_CHILDREN`] per entry). A pair is
+/// keyed when both are elements and either carry attributes whose own data no other entry
+/// of the segment carries on either side, or share at least half of their children's own
+/// data (dice over the non-blank children, at least one). Repeated blocks (gallery slides,
+/// boxes of them) often differ only there: their fingerprints all change with an edit
+/// inside, and a shared class or shared blank texts make any two of them similar, so
+/// counting similar pairs would pair each with its neighbour once one of them moved.
+struct SegmentKeys {
+    /// Own data of each entry, `None` for a non-element or an element without attributes.
+    selves: Vec<Option<u64>>,
+    /// How many entries of this side carry each own data.
+    self_counts: std::collections::HashMap<u64, u32>,
+    /// Own data of each entry's non-blank children, sorted; `None` for a non-element.
+    children: Vec<Option<SmallVec<[u64; 8]>>>,
+    /// Child entries looked at.
+    work: usize,
+}
+
+impl SegmentKeys {
+    fn of(t: &Tree, p: &Projection<'_>, entries: impl Iterator<Item = NodeId>) -> Self {
+        let mut keys = SegmentKeys {
+            selves: Vec::new(),
+            self_counts: Default::default(),
+            children: Vec::new(),
+            work: 0,
+        };
+        for x in entries {
+            let Some(e) = t.element(x) else {
+                keys.selves.push(None);
+                keys.children.push(None);
+                continue;
+            };
+            let own = (!e.attrs.is_empty()).then(|| t.node(x).self_hash);
+            if let Some(h) = own {
+                *keys.self_counts.entry(h).or_default() += 1;
+            }
+            keys.selves.push(own);
+            let mut kids: SmallVec<[u64; 8]> = p
+                .children(t, x)
+                .filter(|&c| !is_blank(t, c))
+                .take(PAIR_CHILDREN)
+                .map(|c| t.node(c).self_hash)
+                .collect();
+            keys.work += kids.len();
+            crate::sort::sort_u64(&mut kids);
+            keys.children.push(Some(kids));
+        }
+        keys
+    }
+
+    /// Whether entry `a` of this side and entry `b` of `other` are keyed (see the type).
+    fn keyed_with(&self, a: usize, other: &SegmentKeys, b: usize) -> bool {
+        if let (Some(x), Some(y)) = (self.selves[a], other.selves[b])
+            && x == y
+            && self.self_counts.get(&x) == Some(&1)
+            && other.self_counts.get(&y) == Some(&1)
+        {
+            return true;
+        }
+        let (Some(x), Some(y)) = (&self.children[a], &other.children[b]) else {
+            return false;
+        };
+        let shared = shared_sorted(x, y);
+        shared > 0 && 4 * shared >= x.len() + y.len()
+    }
+}
+
 /// How many values two sorted lists share (with multiplicity).
 fn shared_sorted(a: &[u64], b: &[u64]) -> usize {
     let (mut i, mut j, mut shared) = (0, 0, 0);
@@ -2315,6 +2437,92 @@ mod anonymous_tests {
                 format!("move \n under {ul} after {b}"),
                 "text tail b = tail b2".into(),
                 "text tail a = tail a2".into(),
+            ]
+        );
+    }
+
+    #[test]
+    fn repeated_boxes_edited_inside_are_keyed_by_their_childrens_own_data() {
+        // Boxes of one class, each holding slides told apart by their own data (`title`):
+        // the first box goes before the heading and gains a slide, the others have both
+        // slides edited inside (no child left equal to vote for its box). Every box is similar to every other (equal class), so counting
+        // similar pairs paired each box after the heading with its neighbour (crosswise:
+        // the slides moved across, the first box removed and re-inserted).
+        let slide = |k: &str, t: &str| format!("<p title={k}>{t}</p>");
+        let boxed = |a: &str, b: &str| format!("<div class=box>{a}{b}</div>");
+        let from = format!(
+            "<div id=r><h3>T</h3>{}{}{}</div>",
+            boxed(&slide("a", "A"), &slide("b", "B")),
+            boxed(&slide("c", "C"), &slide("d", "D")),
+            boxed(&slide("e", "E"), &slide("f", "F")),
+        );
+        let to = format!(
+            "<div id=r>{}<h3>T</h3>{}{}</div>",
+            boxed(
+                &slide("a", "A"),
+                &format!("{}{}", slide("b", "B"), slide("g", "G"))
+            ),
+            boxed(&slide("c", "C2"), &slide("d", "D2")),
+            boxed(&slide("e", "E2"), &slide("f", "F2")),
+        );
+        let (m, _) = anon(&from, &to);
+        let first = "<div class=\"box\"><p title=\"a\">A</p><p title=\"b\">B</p></div>";
+        assert_eq!(
+            m,
+            [
+                format!(
+                    "move {first} under <div id=\"r\"><h3>T</h3>{first}<div class=\"box\"><p \
+                     title=\"c\">C</p><p title=\"d\">D</p></div><div class=\"box\"><p \
+                     title=\"e\">E</p><p title=\"f\">F</p></div></div> after nothing"
+                ),
+                format!("insert 2 node(s) under {first} after <p title=\"b\">B</p>"),
+                "text C = C2".into(),
+                "text D = D2".into(),
+                "text E = E2".into(),
+                "text F = F2".into(),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_keyed_box_behind_the_cursor_is_found() {
+        // Three boxes of one class go before the heading, the first two swapped, both slides
+        // of each edited. The first new box takes the second old one (keyed by its
+        // children's own data), which moves the by-name cursor past the first old box: the
+        // second new box then saw only the third old one ahead (similar: equal class) and
+        // took it, crosswise, unless the cursor also looks back for a keyed candidate.
+        let slide = |k: &str, t: &str| format!("<p title={k}>{t}</p>");
+        let boxed = |a: &str, b: &str| format!("<div class=box>{a}{b}</div>");
+        let from = format!(
+            "<div id=r><h3>T</h3>{}{}{}</div>",
+            boxed(&slide("a", "A"), &slide("b", "B")),
+            boxed(&slide("c", "C"), &slide("d", "D")),
+            boxed(&slide("e", "E"), &slide("f", "F")),
+        );
+        let to = format!(
+            "<div id=r>{}{}{}<h3>T</h3></div>",
+            boxed(&slide("c", "C2"), &slide("d", "D2")),
+            boxed(&slide("a", "A2"), &slide("b", "B2")),
+            boxed(&slide("e", "E2"), &slide("f", "F2")),
+        );
+        let (m, _) = anon(&from, &to);
+        let (first, second, third) = (
+            "<div class=\"box\"><p title=\"a\">A</p><p title=\"b\">B</p></div>",
+            "<div class=\"box\"><p title=\"c\">C</p><p title=\"d\">D</p></div>",
+            "<div class=\"box\"><p title=\"e\">E</p><p title=\"f\">F</p></div>",
+        );
+        let r = format!("<div id=\"r\"><h3>T</h3>{first}{second}{third}</div>");
+        assert_eq!(
+            m,
+            [
+                format!("move {second} under {r} after nothing"),
+                format!("move <h3>T</h3> under {r} after {third}"),
+                "text C = C2".into(),
+                "text D = D2".into(),
+                "text A = A2".into(),
+                "text B = B2".into(),
+                "text E = E2".into(),
+                "text F = F2".into(),
             ]
         );
     }
