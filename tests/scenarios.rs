@@ -368,11 +368,12 @@ fn run_anonymous(
 }
 
 /// Anonymous mode (see [`run_anonymous_scenarios`]): every replay is exact, no scenario spends
-/// more than 1.5 times its budget (the worst measured is 1.27 on branch diff7f, with the
-/// one-pass segment alignment; 2.06 on branch diff7e, one scenario made worse by the own-data
+/// more than 1.25 times its budget (the worst measured is 1.115 with the keyed repeated blocks
+/// of branch diff7g; 1.27 on branch diff7f, with the one-pass segment alignment; 2.06 on branch diff7e, one scenario made worse by the own-data
 /// keys; 1.61 with the bottom-up repair of crosswise pairs, 2.06 before it; 3.86 before the
 /// in-order sibling alignment, 15.8 before the phased matcher), and on the full corpus at
-/// most 20 of the 1,028 scenarios are over budget (16 measured on branch diff7f, 46 on
+/// most 16 of the 1,028 scenarios are over budget (13 measured with diff7g's keys, 16 on
+/// branch diff7f, 46 on
 /// diff7e, 68 with the repair, 77 before it, reorders counted as window minus LIS; 188 before
 /// the alignment, with the looser count). A ratchet, not the goal: the goal is
 /// [`anonymous_edits_are_within_budget_strict`].
@@ -380,15 +381,15 @@ fn run_anonymous(
 fn anonymous_edits_on_every_corpus_page_round_trip_exactly() {
     let run = run_anonymous_scenarios();
     assert!(
-        run.worst <= 1.5,
+        run.worst <= 1.25,
         "a scenario spent {:.2} times its budget:\n{}",
         run.worst,
         run.over_budget.join("\n")
     );
     if run.step == 1 && !run.ratios.is_empty() {
         assert!(
-            run.over_budget.len() <= 20,
-            "{} scenarios over budget (at most 20 expected):\n{}",
+            run.over_budget.len() <= 16,
+            "{} scenarios over budget (at most 16 expected):\n{}",
             run.over_budget.len(),
             run.over_budget.join("\n")
         );
