@@ -960,24 +960,16 @@ impl<'a> Differ<'a> {
     /// (dice, at most [`PAIR_CHILDREN`] children per side), as [`SegmentKeys`] keys a pair.
     /// Cost: the two child lists, bounded.
     fn children_keyed(&self, o: NodeId, n: NodeId) -> bool {
-        let bag = |t: &Tree, p: &Projection<'_>, x: NodeId| {
-            let mut kids: SmallVec<[u64; 8]> = p
-                .children(t, x)
-                .filter(|&c| !is_blank(t, c))
-                .take(PAIR_CHILDREN)
-                .map(|c| t.node(c).self_hash)
-                .collect();
-            crate::sort::sort_u64(&mut kids);
-            kids
-        };
         if self.old.element(o).is_none() {
             return false;
         }
-        let (a, b) = (bag(self.old, &self.op, o), bag(self.new, &self.np, n));
+        let (a, b) = (
+            child_data_bag(self.old, &self.op, o),
+            child_data_bag(self.new, &self.np, n),
+        );
         self.similar_work
             .set(self.similar_work.get() + a.len() + b.len());
-        let shared = shared_sorted(&a, &b);
-        shared > 0 && 4 * shared >= a.len() + b.len()
+        bags_keyed(&a, &b)
     }
 
     /// Whether two same-name nodes are alike enough to pair before anything else is known:
@@ -1937,14 +1929,8 @@ impl SegmentKeys {
                 *keys.self_counts.entry(h).or_default() += 1;
             }
             keys.selves.push(own);
-            let mut kids: SmallVec<[u64; 8]> = p
-                .children(t, x)
-                .filter(|&c| !is_blank(t, c))
-                .take(PAIR_CHILDREN)
-                .map(|c| t.node(c).self_hash)
-                .collect();
+            let kids = child_data_bag(t, p, x);
             keys.work += kids.len();
-            crate::sort::sort_u64(&mut kids);
             keys.children.push(Some(kids));
         }
         keys
@@ -1962,9 +1948,28 @@ impl SegmentKeys {
         let (Some(x), Some(y)) = (&self.children[a], &other.children[b]) else {
             return false;
         };
-        let shared = shared_sorted(x, y);
-        shared > 0 && 4 * shared >= x.len() + y.len()
+        bags_keyed(x, y)
     }
+}
+
+/// The own data (self hashes) of `x`'s first [`PAIR_CHILDREN`] non-blank children, sorted:
+/// what [`bags_keyed`] compares.
+fn child_data_bag(t: &Tree, p: &Projection<'_>, x: NodeId) -> SmallVec<[u64; 8]> {
+    let mut kids: SmallVec<[u64; 8]> = p
+        .children(t, x)
+        .filter(|&c| !is_blank(t, c))
+        .take(PAIR_CHILDREN)
+        .map(|c| t.node(c).self_hash)
+        .collect();
+    crate::sort::sort_u64(&mut kids);
+    kids
+}
+
+/// Two elements are keyed by their children when at least half of their children's own data
+/// (two [`child_data_bag`]s) is shared.
+fn bags_keyed(a: &[u64], b: &[u64]) -> bool {
+    let shared = shared_sorted(a, b);
+    shared > 0 && 4 * shared >= a.len() + b.len()
 }
 
 /// How many values two sorted lists share (with multiplicity).
@@ -2441,6 +2446,26 @@ mod anonymous_tests {
         );
     }
 
+    /// A slide told apart by its own data (`title`).
+    fn slide(key: &str, text: &str) -> String {
+        format!("<p title={key}>{text}</p>")
+    }
+
+    /// A box of the one class every box has.
+    fn boxed(a: &str, b: &str) -> String {
+        format!("<div class=box>{a}{b}</div>")
+    }
+
+    /// A heading, then three boxes of two slides each (a-b, c-d, e-f).
+    fn three_boxes_after_a_heading() -> String {
+        format!(
+            "<div id=r><h3>T</h3>{}{}{}</div>",
+            boxed(&slide("a", "A"), &slide("b", "B")),
+            boxed(&slide("c", "C"), &slide("d", "D")),
+            boxed(&slide("e", "E"), &slide("f", "F")),
+        )
+    }
+
     #[test]
     fn repeated_boxes_edited_inside_are_keyed_by_their_childrens_own_data() {
         // Boxes of one class, each holding slides told apart by their own data (`title`):
@@ -2448,14 +2473,7 @@ mod anonymous_tests {
         // slides edited inside (no child left equal to vote for its box). Every box is similar to every other (equal class), so counting
         // similar pairs paired each box after the heading with its neighbour (crosswise:
         // the slides moved across, the first box removed and re-inserted).
-        let slide = |k: &str, t: &str| format!("<p title={k}>{t}</p>");
-        let boxed = |a: &str, b: &str| format!("<div class=box>{a}{b}</div>");
-        let from = format!(
-            "<div id=r><h3>T</h3>{}{}{}</div>",
-            boxed(&slide("a", "A"), &slide("b", "B")),
-            boxed(&slide("c", "C"), &slide("d", "D")),
-            boxed(&slide("e", "E"), &slide("f", "F")),
-        );
+        let from = three_boxes_after_a_heading();
         let to = format!(
             "<div id=r>{}<h3>T</h3>{}{}</div>",
             boxed(
@@ -2491,14 +2509,7 @@ mod anonymous_tests {
         // children's own data), which moves the by-name cursor past the first old box: the
         // second new box then saw only the third old one ahead (similar: equal class) and
         // took it, crosswise, unless the cursor also looks back for a keyed candidate.
-        let slide = |k: &str, t: &str| format!("<p title={k}>{t}</p>");
-        let boxed = |a: &str, b: &str| format!("<div class=box>{a}{b}</div>");
-        let from = format!(
-            "<div id=r><h3>T</h3>{}{}{}</div>",
-            boxed(&slide("a", "A"), &slide("b", "B")),
-            boxed(&slide("c", "C"), &slide("d", "D")),
-            boxed(&slide("e", "E"), &slide("f", "F")),
-        );
+        let from = three_boxes_after_a_heading();
         let to = format!(
             "<div id=r>{}{}{}<h3>T</h3></div>",
             boxed(&slide("c", "C2"), &slide("d", "D2")),
