@@ -159,6 +159,19 @@ test('the same relative URL under another base URL resolves against that base (k
 });
 
 /** The customer's rules (URLs as the capture resolves them) and the mirror's, per sheet. */
+/** The pending edit leaves as one frame of about one rule (`text`, the edited rule's text),
+ * and the agent's mirror then equals the customer's page, tree and rules. */
+async function oneRuleOnTheWire(s, text, what) {
+  const frames = await takeFrames(s.customer);
+  assert.equal(frames.length, 1, what);
+  const bytes = Buffer.from(frames[0], 'base64').length;
+  assert.ok(bytes <= 64 + 8 * text.length, `${what}: ${bytes} B for one rule of ${text.length} characters`);
+  assert.ok((await applyFrames(s.agent, frames)).every((r) => r.ok), what);
+  checkMirror(await snapshotState(s.customer, s.agent), what);
+  const r = await rules(s);
+  assert.deepEqual(r.a, r.c, `${what}: mirror rules`);
+}
+
 async function rules(s) {
   const c = await s.customer.evaluate((fn) => {
     const f = new Function(`return (${fn})`)();
@@ -288,14 +301,7 @@ test('a CSSOM edit of a large sheet costs about one rule on the wire, not the sh
       ['deleteRule', () => document.getElementById('big').sheet.deleteRule(10)],
     ]) {
       const text = await s.customer.evaluate(`(${fn.toString()})(), document.getElementById('big').sheet.cssRules[150].cssText`);
-      const frames = await takeFrames(s.customer);
-      assert.equal(frames.length, 1, what);
-      const bytes = Buffer.from(frames[0], 'base64').length;
-      assert.ok(bytes <= 64 + 8 * text.length, `${what}: ${bytes} B for one rule of ${text.length} characters`);
-      assert.ok((await applyFrames(s.agent, frames)).every((r) => r.ok), what);
-      checkMirror(await snapshotState(s.customer, s.agent), what);
-      const r = await rules(s);
-      assert.deepEqual(r.a, r.c, `${what}: mirror rules`);
+      await oneRuleOnTheWire(s, text, what);
     }
   } finally {
     await s.close();
@@ -362,15 +368,8 @@ test('mapping a large <style>\'s pieces to its rules serializes no style rule (n
     // 205 style rules and one @media rule: none of them is serialized (two reads per rule
     // before, 2 x 206).
     assert.deepEqual(reads, {});
-    const frames = await takeFrames(s.customer);
-    assert.equal(frames.length, 1);
     const text = await s.customer.evaluate(() => document.getElementById('big').sheet.cssRules[100].cssText);
-    const bytes = Buffer.from(frames[0], 'base64').length;
-    assert.ok(bytes <= 64 + 8 * text.length, `${bytes} B for one rule of ${text.length} characters`);
-    assert.ok((await applyFrames(s.agent, frames)).every((r) => r.ok));
-    checkMirror(await snapshotState(s.customer, s.agent), 'first insertRule');
-    const r = await rules(s);
-    assert.deepEqual(r.a, r.c, 'mirror rules');
+    await oneRuleOnTheWire(s, text, 'first insertRule');
   } finally {
     await s.close();
   }
@@ -428,15 +427,8 @@ test('the first CSSOM edit of a large <style> maps its source pieces to its rule
     });
     assert.equal(calls, 1);
     const text = await s.customer.evaluate(() => document.getElementById('big').sheet.cssRules[100].cssText);
-    const frames = await takeFrames(s.customer);
-    assert.equal(frames.length, 1);
     // The pieces stand for the rules: the edit costs one rule on the wire.
-    const bytes = Buffer.from(frames[0], 'base64').length;
-    assert.ok(bytes <= 64 + 8 * text.length, `${bytes} B for one rule of ${text.length} characters`);
-    assert.ok((await applyFrames(s.agent, frames)).every((r) => r.ok));
-    checkMirror(await snapshotState(s.customer, s.agent), 'first insertRule');
-    const r = await rules(s);
-    assert.deepEqual(r.a, r.c, 'mirror rules');
+    await oneRuleOnTheWire(s, text, 'first insertRule');
   } finally {
     await s.close();
   }
