@@ -402,7 +402,7 @@ fn anonymous_edits_on_every_corpus_page_round_trip_exactly() {
 /// keys, 53 and 1.61x before them, 68 before branch diff7d's fixes, 77 and 2.06x before the
 /// bottom-up repair) and 1 of 176 hand-written ones: repeated similar or equal blocks (gallery
 /// slides, menu tables) paired with a copy under another parent, moved subtrees edited
-/// inside (see BENCHMARKS.md, "Anonymous diff", branch `diff7f`). Full run,
+/// inside (see benches/JOURNAL.md, "Anonymous diff", branch `diff7f`). Full run,
 /// listing them: `cargo test -p cobrowse-tests --test scenarios
 /// anonymous_edits_are_within_budget_strict -- --ignored --nocapture` (about 6 minutes here
 /// on an idle machine; `SCENARIO_PAGE_STEP=16` for every 16th page).

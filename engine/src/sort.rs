@@ -3,7 +3,7 @@
 //! Why not `slice::sort_unstable`: the standard library's sorts are large generic code
 //! (pattern-defeating quicksort, its small-sort networks, the driftsort for stable `sort`),
 //! instantiated once per element type and comparator. The browser module shipped six of them,
-//! 30 KB of its code (BENCHMARKS.md, "Bundle size (branch `bundle9b`)"). This sort is a few
+//! 30 KB of its code (benches/JOURNAL.md, "Bundle size (branch `bundle9b`)"). This sort is a few
 //! hundred bytes per instantiation, allocates nothing and is `O(n log n)` in every case
 //! (heapsort has no quadratic input), which keeps the diff's near-linear bounds.
 //!

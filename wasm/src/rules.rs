@@ -3,9 +3,10 @@
 //!
 //! Read by hand rather than through serde: the untagged `mask.attributes` entries made serde's
 //! derive buffer every value into its generic content tree, a large part of the module for an
-//! object read once (BENCHMARKS.md, bundle size). As in the rules file, unknown sections and
-//! fields are refused (a typo must not silently unmask anything), every field may be left out
-//! (`null` and `undefined` too), and errors name the field, never its value.
+//! object read once (benches/JOURNAL.md, "Bundle size (branch `size9`)"). As in the rules
+//! file, unknown sections and fields are refused (a typo must not silently unmask anything),
+//! every field may be left out (`null` and `undefined` too), and errors name the field, never
+//! its value.
 
 use cobrowse_engine::protocol::ObjectValue;
 use cobrowse_engine::{AttributeMask, RulesConfig};

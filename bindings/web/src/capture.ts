@@ -1618,7 +1618,7 @@ function timeUp(walk: KeyframeWalk): boolean {
 }
 
 /** The engine's phases after the walk take about this share of the walk's time (profile of
- * the corpus pages' keyframes, BENCHMARKS.md branch `key9c`: 0.5-0.7). */
+ * the corpus pages' keyframes, benches/JOURNAL.md, branch `key9c`: 0.5-0.7). */
 const ENGINE_SHARE = 0.7;
 
 /** `timeUp` for the engine's phases after the walk: at the first slice's deadline (the walk
@@ -1840,7 +1840,7 @@ function textOf(n: CharacterData): string {
  * 0 and 0. The root element and `body` (in quirks mode) report the viewport's offsets instead:
  * always read, as is an element of a document without a window. One read of the computed style
  * (no layout) instead of two offset reads, each of which checks that the layout is clean (about
- * 0.9 µs a read against 0.8 µs for the style on the corpus pages, BENCHMARKS.md branch `key9c`).
+ * 0.9 µs a read against 0.8 µs for the style on the corpus pages, benches/JOURNAL.md, branch `key9c`).
  */
 function mayBeScrolled(view: Window | null, el: Element, ln: string, root: boolean): boolean {
   if (root || view === null || ln === 'body' || ln === 'frameset') return true;

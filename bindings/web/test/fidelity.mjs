@@ -31,7 +31,7 @@ import { localContext, loadHelpers, startCapture, takeFrames, startReplayer, app
  * turns on by itself on high-density screens: without it the customer's root scroller is
  * composited and the mirror iframe's is not, and Skia's ordered dither of CSS gradients lands
  * with another phase once the page is scrolled (one colour level off on gradient pixels;
- * measured, see BENCHMARKS.md).
+ * measured, see benches/JOURNAL.md, "Visual fidelity").
  */
 export const FIDELITY_ARGS = ['--enable-prefer-compositing-to-lcd-text'];
 /** The customer's viewport in every comparison (the corpus test's default). */

@@ -607,7 +607,7 @@ mod tests {
     /// (what `el.innerHTML = el.innerHTML` does) beside another edit of the same parent costs
     /// only that edit: the new node has no wire id yet, and the diff's anonymous phases
     /// (`Differ::match_children` after identity) pair it with the removed one. So the capture
-    /// does reach the anonymous matcher (BENCHMARKS.md, bundle size, branch `bundle9c`).
+    /// does reach the anonymous matcher (benches/JOURNAL.md, bundle size, branch `bundle9c`).
     #[test]
     fn a_node_recreated_with_the_same_content_costs_nothing_beside_another_edit() {
         let mut cap = Capture::new(Rules::default(), parse_document_str("<p>x</p><p>y</p>"));
