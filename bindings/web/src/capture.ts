@@ -382,7 +382,6 @@ export class CaptureImpl implements Capture {
       begun: performance.now(),
       elements: 0,
       extended: false,
-      walkEnd: 0,
     };
     this.walk = walk;
     walk.slices.start();
@@ -415,7 +414,6 @@ export class CaptureImpl implements Capture {
     walk.deadline = slice;
     if (walk.phase === 'walk') {
       if (!this.walkNodes(walk)) return false;
-      walk.walkEnd = performance.now();
       if (walk.yielded) {
         const [w, kids] = this.keyframeWriter();
         this.collect(w, kids);
@@ -1571,8 +1569,6 @@ interface KeyframeWalk {
   begun: number;
   elements: number;
   extended: boolean;
-  /** When the walk ended. */
-  walkEnd: number;
 }
 /** The phases of a keyframe in slices: the DOM walk, then the engine's three (`keyframe_prepare_step`
  * and the late batch, `keyframe_encode_step`, `settle_step`). */
@@ -1590,20 +1586,17 @@ const FIRST_SLICE_MAX_MS = 30;
 /** The walk's time projected for the whole page is taken this many times over (the rest of
  * the page may be heavier than its start). */
 const WALK_MARGIN = 1.3;
-/** The engine's phases after the walk take about this share of the walk's time (profile of
- * the corpus pages' keyframes, BENCHMARKS.md branch `key9c`: 0.5-0.7). */
-const ENGINE_SHARE = 0.7;
 
 /**
  * Whether the slice's time is up (resets the work count), read by the walk and before every
- * step of the engine's phases. At the first slice's deadline, when the whole keyframe is
- * projected to end within `FIRST_SLICE_MAX_MS` of its start, the deadline moves there: an
- * ordinary page's keyframe is then made in the one task, without a second task's cost, while
- * a large page's slices keep `SLICE_MS` (its projection is far longer). The projection is the
- * walk's time (during the walk: the time so far per element listed, times the document's
- * elements, times `WALK_MARGIN`) and `ENGINE_SHARE` of it for the engine's phases. It counts
- * this document's elements only (not iframes' or shadow roots'); the moved deadline bounds
- * the slice whatever it missed, each step being begun before it.
+ * step of the engine's phases. At the first slice's deadline, when the walk of the whole page
+ * is projected to end within `FIRST_SLICE_MAX_MS` of the keyframe's start (the time so far per
+ * element listed, times the document's elements, times `WALK_MARGIN`), or has ended, the
+ * deadline moves there: an ordinary page's keyframe is then made in the one task, without a
+ * second task's cost, while a large page's slices keep `SLICE_MS` (its projection is far
+ * longer). The projection counts this document's elements only (not iframes' or shadow
+ * roots'); the moved deadline bounds the task whatever it missed (no step begins after it:
+ * the engine's phases go on in the next task).
  */
 function timeUp(walk: KeyframeWalk): boolean {
   walk.work = 0;
@@ -1611,15 +1604,13 @@ function timeUp(walk: KeyframeWalk): boolean {
   if (now < walk.deadline) return false;
   if (walk.yielded || walk.extended) return true;
   walk.extended = true;
-  // The walk's share of the longest first slice.
-  const budget = FIRST_SLICE_MAX_MS / (1 + ENGINE_SHARE);
   if (walk.phase === 'walk') {
     // The most elements the document may hold for the projection to fit; whether it holds
     // more is one indexed read (the collection is walked that far, not to the end of a large
     // page).
-    const fit = Math.floor((walk.elements * budget) / ((now - walk.begun) * WALK_MARGIN));
+    const fit = Math.floor((walk.elements * FIRST_SLICE_MAX_MS) / ((now - walk.begun) * WALK_MARGIN));
     if (document.getElementsByTagName('*')[fit] !== undefined) return true;
-  } else if (walk.walkEnd - walk.begun > budget) return true;
+  }
   walk.deadline = walk.begun + FIRST_SLICE_MAX_MS;
   return now >= walk.deadline;
 }

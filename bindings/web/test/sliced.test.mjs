@@ -19,13 +19,13 @@ const ROWS = 16667;
 const PAGE = `<!DOCTYPE html><html><head><title>large</title></head><body>${Array.from({ length: ROWS }, (_, i) => `<div class="row" id="r${i}"><span>cell ${i}</span> text <b>bold</b></div>`).join('')}</body></html>`;
 
 const SMALL = '<!DOCTYPE html><html><head><title>small</title></head><body><p id="a">one <b>two</b></p></body></html>';
-// Pages of `n` line breaks (n elements, n nodes in the body).
-const breaks = (n) => `<!DOCTYPE html><html><head><title>br</title></head><body>${'<br>'.repeat(n)}</body></html>`;
+// Pages of `n` paragraphs (2n nodes in the body).
+const paragraphs = (n) => `<!DOCTYPE html><html><head><title>p</title></head><body>${'<p>x</p>'.repeat(n)}</body></html>`;
 
 let server;
 let browser;
 before(async () => {
-  server = await startServer({ '/t/large.html': PAGE, '/t/small.html': SMALL, '/t/br600.html': breaks(600), '/t/br1100.html': breaks(1100), '/t/br2000.html': breaks(2000) });
+  server = await startServer({ '/t/large.html': PAGE, '/t/small.html': SMALL, '/t/p450.html': paragraphs(450), '/t/p2000.html': paragraphs(2000) });
   browser = await launch();
 });
 after(async () => {
@@ -355,22 +355,19 @@ test('a keyframe made in the task that began it collects no changes; one whose w
 });
 
 
-test('a walk past the first slice\'s deadline ends in that task when the whole keyframe is projected to fit its longest extension (30 ms from the start), in slices when not', async () => {
+test('a walk past the first slice\'s deadline ends in that task when the rest is projected to fit its longest extension (30 ms from the start), in slices when not', async () => {
   const cctx = await localContext(browser);
   try {
     const seen = {};
-    for (const n of [600, 1100, 2000]) {
+    for (const n of [450, 2000]) {
       const page = await cctx.newPage();
-      await page.goto(`${server.base}/t/br${n}.html`, { waitUntil: 'load' });
+      await page.goto(`${server.base}/t/p${n}.html`, { waitUntil: 'load' });
       await loadHelpers(page, server.base);
       seen[n] = await page.evaluate(async () => {
         // A clock that moves 1 ms at each read: the walk reads it every 64 nodes, so where the
-        // deadlines fall depends on the page alone. 600 line breaks: the walk ends before the
-        // first deadline (14 ms: the keyframe began at 1), the engine's phases reach it and the
-        // whole keyframe is projected to fit (the walk's 11 ms x 1.7). 1,100: at that deadline
-        // about 760 elements are listed, the walk is projected to take 13 ms x 1,104/760 x 1.3
-        // = 25 ms (within 30 ms alone: one task before this rule), the keyframe 1.7 times
-        // that; 2,000: far over.
+        // deadlines fall depends on the page alone. At the first deadline (12 ms: about 800
+        // nodes walked) 450 paragraphs are mostly walked (projected 13 ms x 454/400 x 1.3,
+        // under 30), 2,000 are not (projected about 90 ms).
         let t = performance.now();
         performance.now = () => ++t;
         let cap;
@@ -386,7 +383,7 @@ test('a walk past the first slice\'s deadline ends in that task when the whole k
       });
       await page.close();
     }
-    assert.deepEqual(seen, { 600: true, 1100: false, 2000: false });
+    assert.deepEqual(seen, { 450: true, 2000: false });
   } finally {
     await cctx.close();
   }
@@ -401,12 +398,12 @@ test('each step of the engine\'s phases (the late batch too) begins only before 
     const ended = await page.evaluate(async () => {
       // A clock that stands still for its first `k` reads, then jumps 1 s (past every
       // deadline): the first task ends at the first check of the clock after the jump. On the
-      // small page (one step per phase) the reads are: the keyframe's start, the first slice's
-      // deadline, the walk's end, then one before each step: the preparation, the late batch,
-      // the encoding, the shadow's build. Returns where the keyframe stood when
-      // `startCapture` returned, for k = 3..7 (null: done).
+      // small page (one step per phase, the walk reads no clock) the reads are: the keyframe's
+      // start, the first slice's deadline, then one before each step: the preparation, the
+      // late batch, the encoding, the shadow's build. Returns where the keyframe stood when
+      // `startCapture` returned, for k = 2..6 (null: done).
       const out = [];
-      for (let k = 3; k <= 7; k++) {
+      for (let k = 2; k <= 6; k++) {
         const t0 = performance.now();
         let reads = 0;
         performance.now = () => (++reads <= k ? t0 : t0 + 1000);
@@ -423,7 +420,7 @@ test('each step of the engine\'s phases (the late batch too) begins only before 
       }
       return out;
     });
-    // k = 3: before the preparation; 4: before the late batch (the preparation done).
+    // k = 2: before the preparation; 3: before the late batch (the preparation done).
     assert.deepEqual(ended, ['prepare', 'prepare', 'encode', 'settle', null]);
   } finally {
     await cctx.close();
