@@ -9,6 +9,8 @@
 //   ... --before DIR                                   # also a copy of another build's dist/
 //   node benches/browser/bench.mjs --keyframe-only --pages 8 [--runs R] [--before DIR]
 //                                                      # first keyframe's CPU only, R traced runs
+//   node benches/browser/bench.mjs --keyframe-cold --pages 8 [--runs R] [--before DIR]
+//                                                      # the same, each in a fresh page (cold)
 //   node benches/browser/bench.mjs --keyframe-profile --pages 8 [--runs R] [--top N] [--before DIR]
 //                                                      # first keyframe's CPU by function (self and
 //                                                      # inclusive), of DIR's build when given
@@ -334,6 +336,49 @@ async function keyframeOnlyBench() {
     longestTaskCpuOurs: Math.max(...rows.map((r) => r.longestOurs)),
     bytesOurs: total('bytesOurs'),
   }, null, 2));
+}
+
+/** The first keyframe cold (`--keyframe-cold`), as a customer's tab makes it: per page and
+ * run, a fresh page for ours and one for the `--before` build (order alternated), the library
+ * loaded, then one traced keyframe (no warm-up: the engine's code runs for the first time).
+ * Longest task's CPU and the trace's CPU per keyframe. */
+async function keyframeColdBench() {
+  const all = await corpusPages();
+  const pages = args.pages === 'all' ? all : seededSample(all, Number(args.pages ?? 8), SEED);
+  const runs = Number(args.runs ?? 2);
+  const server = await startServer(await beforeFiles());
+  const browser = await launch();
+  const context = await localContext(browser);
+  const res = { ours: [], before: [] };
+  try {
+    for (let r = 0; r < runs; r++) {
+      for (const name of pages) {
+        const libs = BEFORE ? ['cobrowse', 'cobrowseBefore'] : ['cobrowse'];
+        for (const lib of r % 2 === 0 ? libs : [...libs].reverse()) {
+          const page = await context.newPage();
+          await page.goto(`${base(server)}/corpus/${name}`, { waitUntil: 'load' });
+          // Both builds loaded in every page (the same scripts and memory), one keyframe made.
+          await loadHelpers(page, base(server));
+          await loadBefore(page, base(server));
+          await page.evaluate(`globalThis.keyframeMsInPage = ${keyframeMsInPage};`);
+          const t = await longestTask(page, () => page.evaluate((l) => globalThis.keyframeMsInPage(l), lib));
+          await stopKeyframeCaptures(page);
+          await page.close();
+          const row = { page: name.slice(0, 12), longestCpu: +t.longestTaskCpuMs.toFixed(1), cpu: +t.totalCpuMs.toFixed(1) };
+          res[lib === 'cobrowse' ? 'ours' : 'before'].push(row);
+          console.error(JSON.stringify({ lib, ...row }));
+        }
+      }
+    }
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+  const figures = (rows) => {
+    const longest = rows.map((x) => x.longestCpu).filter((x) => !Number.isNaN(x));
+    return { keyframes: rows.length, longestTaskCpuMax: Math.max(...longest), longestTaskCpuMedian: median(longest), cpuMedian: +median(rows.map((x) => x.cpu).filter((x) => !Number.isNaN(x))).toFixed(1) };
+  };
+  console.log(JSON.stringify({ pages: pages.length, runs, ours: figures(res.ours), before: BEFORE ? figures(res.before) : null }, null, 2));
 }
 
 async function corpusBench() {
@@ -823,6 +868,7 @@ function functionShares(profile) {
 if (args.large) await largeBench(Number(args.large));
 else if (args['keyframe-profile'] !== undefined) await keyframeProfileBench();
 else if (args['keyframe-only'] !== undefined) await keyframeOnlyBench();
+else if (args['keyframe-cold'] !== undefined) await keyframeColdBench();
 else if (args.profile !== undefined) await profileBench();
 else if (args.memory) await memoryBench(Number(args.memory));
 else await corpusBench();
