@@ -9,6 +9,8 @@
 //   ... --before DIR                                   # also a copy of another build's dist/
 //   node benches/browser/bench.mjs --keyframe-only --pages 8 [--runs R] [--before DIR]
 //                                                      # first keyframe's CPU only, R traced runs
+//   node benches/browser/bench.mjs --keyframe-cold --pages 8 [--runs R] [--before DIR]
+//                                                      # the same, each in a fresh page (cold)
 //   node benches/browser/bench.mjs --keyframe-profile --pages 8 [--runs R] [--top N] [--before DIR]
 //                                                      # first keyframe's CPU by function (self and
 //                                                      # inclusive), of DIR's build when given
@@ -250,23 +252,23 @@ async function firstKeyframe(context, base, name, runs = 3) {
   await page.evaluate(RRWEB_SNAPSHOT);
   await page.evaluate(`globalThis.keyframeMsInPage = ${keyframeMsInPage};`);
   // Warm-up (JIT, wasm instantiation) for each, then 3 interleaved runs; ms is wall time to
-  // the keyframe, cpu the page's CPU time in tasks meanwhile (a trace).
-  await page.evaluate(() => globalThis.keyframeMsInPage('cobrowse'));
+  // the keyframe, cpu the page's CPU time in tasks meanwhile (a trace). Our keyframe's bytes
+  // are copied out in the warm-up (untraced): the copy (an array of every byte, returned
+  // through CDP) is the harness's work, and in a traced run it was most of its longest task.
+  const kf = (await page.evaluate(() => globalThis.keyframeMsInPage('cobrowse', true))).frame;
   await stopKeyframeCaptures(page);
   if (BEFORE) await page.evaluate(() => globalThis.keyframeMsInPage('cobrowseBefore'));
   await stopKeyframeCaptures(page);
   await page.evaluate(() => JSON.stringify(globalThis.rrwebSnapshot(document)).length);
   const res = { ours: [], before: [], rr: [], empty: [] };
-  let kf;
   let json;
   for (let i = 0; i < runs; i++) {
     // The harness's own cost per timed run (an evaluate that does nothing, traced the same
     // way): in every side's figure alike.
     res.empty.push(await longestTask(page, () => page.evaluate(() => ({ ms: 0 }))));
-    const o = await longestTask(page, () => page.evaluate((keep) => globalThis.keyframeMsInPage('cobrowse', keep), i === 0));
+    const o = await longestTask(page, () => page.evaluate(() => globalThis.keyframeMsInPage('cobrowse')));
     await stopKeyframeCaptures(page);
     res.ours.push(o);
-    kf = kf ?? o.result.frame;
     if (BEFORE) res.before.push(await longestTask(page, () => page.evaluate(() => globalThis.keyframeMsInPage('cobrowseBefore'))));
     await stopKeyframeCaptures(page);
     const r = await longestTask(page, () => page.evaluate(() => {
@@ -290,6 +292,8 @@ async function firstKeyframe(context, base, name, runs = 3) {
     rrCpu: mid(res.rr, (x) => x.totalCpuMs),
     emptyCpu: mid(res.empty, (x) => x.totalCpuMs),
     oursLongestCpu: Math.max(...res.ours.map((x) => x.longestTaskCpuMs).filter((x) => !Number.isNaN(x))),
+    oursLongestRuns: res.ours.map((x) => +x.longestTaskCpuMs.toFixed(1)),
+    beforeLongestRuns: res.before.map((x) => +x.longestTaskCpuMs.toFixed(1)),
     oursBytes: kf,
     rrJson: json,
   };
@@ -309,7 +313,7 @@ async function keyframeOnlyBench() {
   try {
     for (const name of pages) {
       const kf = await firstKeyframe(context, base(server), name, runs);
-      const row = { page: name.slice(0, 12), ours: kf.oursCpu, before: kf.beforeCpu, rr: kf.rrCpu, empty: kf.emptyCpu, longestOurs: kf.oursLongestCpu, bytesOurs: kf.oursBytes.length };
+      const row = { page: name.slice(0, 12), ours: kf.oursCpu, before: kf.beforeCpu, rr: kf.rrCpu, empty: kf.emptyCpu, longestOurs: kf.oursLongestCpu, longestOursRuns: kf.oursLongestRuns, longestBeforeRuns: kf.beforeLongestRuns, bytesOurs: kf.oursBytes.length };
       rows.push(row);
       console.error(JSON.stringify(Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === 'number' ? +v.toFixed(2) : v]))));
     }
@@ -332,6 +336,49 @@ async function keyframeOnlyBench() {
     longestTaskCpuOurs: Math.max(...rows.map((r) => r.longestOurs)),
     bytesOurs: total('bytesOurs'),
   }, null, 2));
+}
+
+/** The first keyframe cold (`--keyframe-cold`), as a customer's tab makes it: per page and
+ * run, a fresh page for ours and one for the `--before` build (order alternated), the library
+ * loaded, then one traced keyframe (no warm-up: the engine's code runs for the first time).
+ * Longest task's CPU and the trace's CPU per keyframe. */
+async function keyframeColdBench() {
+  const all = await corpusPages();
+  const pages = args.pages === 'all' ? all : seededSample(all, Number(args.pages ?? 8), SEED);
+  const runs = Number(args.runs ?? 2);
+  const server = await startServer(await beforeFiles());
+  const browser = await launch();
+  const context = await localContext(browser);
+  const res = { ours: [], before: [] };
+  try {
+    for (let r = 0; r < runs; r++) {
+      for (const name of pages) {
+        const libs = BEFORE ? ['cobrowse', 'cobrowseBefore'] : ['cobrowse'];
+        for (const lib of r % 2 === 0 ? libs : [...libs].reverse()) {
+          const page = await context.newPage();
+          await page.goto(`${base(server)}/corpus/${name}`, { waitUntil: 'load' });
+          // Both builds loaded in every page (the same scripts and memory), one keyframe made.
+          await loadHelpers(page, base(server));
+          await loadBefore(page, base(server));
+          await page.evaluate(`globalThis.keyframeMsInPage = ${keyframeMsInPage};`);
+          const t = await longestTask(page, () => page.evaluate((l) => globalThis.keyframeMsInPage(l), lib));
+          await stopKeyframeCaptures(page);
+          await page.close();
+          const row = { page: name.slice(0, 12), longestCpu: +t.longestTaskCpuMs.toFixed(1), cpu: +t.totalCpuMs.toFixed(1) };
+          res[lib === 'cobrowse' ? 'ours' : 'before'].push(row);
+          console.error(JSON.stringify({ lib, ...row }));
+        }
+      }
+    }
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+  const figures = (rows) => {
+    const longest = rows.map((x) => x.longestCpu).filter((x) => !Number.isNaN(x));
+    return { keyframes: rows.length, longestTaskCpuMax: Math.max(...longest), longestTaskCpuMedian: median(longest), cpuMedian: +median(rows.map((x) => x.cpu).filter((x) => !Number.isNaN(x))).toFixed(1) };
+  };
+  console.log(JSON.stringify({ pages: pages.length, runs, ours: figures(res.ours), before: BEFORE ? figures(res.before) : null }, null, 2));
 }
 
 async function corpusBench() {
@@ -821,6 +868,7 @@ function functionShares(profile) {
 if (args.large) await largeBench(Number(args.large));
 else if (args['keyframe-profile'] !== undefined) await keyframeProfileBench();
 else if (args['keyframe-only'] !== undefined) await keyframeOnlyBench();
+else if (args['keyframe-cold'] !== undefined) await keyframeColdBench();
 else if (args.profile !== undefined) await profileBench();
 else if (args.memory) await memoryBench(Number(args.memory));
 else await corpusBench();

@@ -377,11 +377,11 @@ export class CaptureImpl implements Capture {
       work: 0,
       deadline: 0,
       phase: 'walk',
+      prepared: false,
       yielded: false,
       begun: performance.now(),
       elements: 0,
       extended: false,
-      walkEnd: 0,
     };
     this.walk = walk;
     walk.slices.start();
@@ -390,12 +390,12 @@ export class CaptureImpl implements Capture {
   /**
    * One slice of the keyframe, up to `deadline`: the DOM walk, handed to the engine as it goes;
    * then the engine's phases, each resumable in steps of `STEP_NODES` nodes with the clock read
-   * between steps, so a phase spans as many slices as it needs: the rules and fingerprints of
-   * the page (`keyframe_prepare_step`); what changed since the walk began, as the late batch,
-   * and the keyframe's encoding (`keyframe_late`, `keyframe_encode_step`: the page's changes
-   * after the late batch wait for the next batch, so nothing encoded goes stale); the engine's
-   * build of what the agents hold from it (`settle_step`). `finishNow` (a `flush()`) runs every
-   * phase to its end in one task.
+   * before every step (the late batch is one), so a phase spans as many slices as it needs:
+   * the rules and fingerprints of the page (`keyframe_prepare_step`); what changed since the
+   * walk began, as the late batch, and the keyframe's encoding (`keyframe_late`,
+   * `keyframe_encode_step`: the page's changes after the late batch wait for the next batch,
+   * so nothing encoded goes stale); the engine's build of what the agents hold from it
+   * (`settle_step`). `finishNow` (a `flush()`) runs every phase to its end in one task.
    */
   private walkSlice(deadline: number): boolean {
     const walk = this.walk!;
@@ -414,7 +414,6 @@ export class CaptureImpl implements Capture {
     walk.deadline = slice;
     if (walk.phase === 'walk') {
       if (!this.walkNodes(walk)) return false;
-      walk.walkEnd = performance.now();
       if (walk.yielded) {
         const [w, kids] = this.keyframeWriter();
         this.collect(w, kids);
@@ -428,28 +427,22 @@ export class CaptureImpl implements Capture {
       this.nodes.seal();
       walk.phase = 'prepare';
     }
-    if (walk.phase === 'prepare') {
-      while (!this.engine.keyframe_prepare_step(STEP_NODES)) {
-        if (phaseOver(walk)) return false;
-      }
-      this.lateBatch(walk.yielded);
-      walk.phase = 'encode';
-      if (phaseOver(walk)) return false;
-    }
-    if (walk.phase === 'encode') {
-      for (;;) {
+    // The engine's phases, one step at a time, each begun only before the deadline.
+    for (;;) {
+      if (timeUp(walk)) return false;
+      if (walk.phase === 'prepare') {
+        if (!walk.prepared) walk.prepared = this.engine.keyframe_prepare_step(STEP_NODES);
+        else {
+          this.lateBatch(walk.yielded);
+          walk.phase = 'encode';
+        }
+      } else if (walk.phase === 'encode') {
         const bytes = this.engine.keyframe_encode_step(STEP_NODES);
         if (bytes.length > 0) {
           this.emit(bytes);
-          break;
+          walk.phase = 'settle';
         }
-        if (phaseOver(walk)) return false;
-      }
-      walk.phase = 'settle';
-      if (phaseOver(walk)) return false;
-    }
-    while (!this.engine.settle_step(STEP_NODES)) {
-      if (phaseOver(walk)) return false;
+      } else if (this.engine.settle_step(STEP_NODES)) break;
     }
     this.walk = null;
     // Changes made since the late batch wait for the next batch (none: no batch is requested).
@@ -1565,8 +1558,10 @@ interface KeyframeWalk {
   /** Nodes created since the clock was last read, and this slice's deadline. */
   work: number;
   deadline: number;
-  /** What runs in the next slice (see `walkSlice`). */
+  /** What runs in the next slice (see `walkSlice`), and whether the engine's preparation is
+   * done (the late batch is next). */
   phase: KeyframePhase;
+  prepared: boolean;
   /** Whether a slice ended (other tasks may have run since the keyframe began). */
   yielded: boolean;
   /** When the keyframe began, the elements its walk listed so far (`walkList`), and whether
@@ -1574,11 +1569,9 @@ interface KeyframeWalk {
   begun: number;
   elements: number;
   extended: boolean;
-  /** When the walk ended. */
-  walkEnd: number;
 }
-/** The phases of a keyframe in slices: the DOM walk, then the engine's three (`keyframe_prepare_step`,
- * `keyframe_encode_step` after the late batch, `settle_step`). */
+/** The phases of a keyframe in slices: the DOM walk, then the engine's three (`keyframe_prepare_step`
+ * and the late batch, `keyframe_encode_step`, `settle_step`). */
 type KeyframePhase = 'walk' | 'prepare' | 'encode' | 'settle';
 /** Nodes of engine work between two reads of the clock (about 0.3-1 ms at 100,000 nodes). */
 const STEP_NODES = 2048;
@@ -1595,13 +1588,15 @@ const FIRST_SLICE_MAX_MS = 30;
 const WALK_MARGIN = 1.3;
 
 /**
- * Whether the slice's time is up (resets the work count). At the first slice's deadline, when
- * the walk of the whole page is projected to end within `FIRST_SLICE_MAX_MS` of the keyframe's
- * start (the time so far per element listed, times the document's elements, times
- * `WALK_MARGIN`), the deadline moves there: an ordinary page's keyframe is then made in the one
- * task, without a second task's cost, while a large page's slices keep `SLICE_MS` (its
- * projection is far longer). The projection counts this document's elements only (not
- * iframes' or shadow roots'); the moved deadline bounds the slice whatever it missed.
+ * Whether the slice's time is up (resets the work count), read by the walk and before every
+ * step of the engine's phases. At the first slice's deadline, when the walk of the whole page
+ * is projected to end within `FIRST_SLICE_MAX_MS` of the keyframe's start (the time so far per
+ * element listed, times the document's elements, times `WALK_MARGIN`), or has ended, the
+ * deadline moves there: an ordinary page's keyframe is then made in the one task, without a
+ * second task's cost, while a large page's slices keep `SLICE_MS` (its projection is far
+ * longer). The projection counts this document's elements only (not iframes' or shadow
+ * roots'); the moved deadline bounds the task whatever it missed (no step begins after it:
+ * the engine's phases go on in the next task).
  */
 function timeUp(walk: KeyframeWalk): boolean {
   walk.work = 0;
@@ -1609,32 +1604,17 @@ function timeUp(walk: KeyframeWalk): boolean {
   if (now < walk.deadline) return false;
   if (walk.yielded || walk.extended) return true;
   walk.extended = true;
-  // The most elements the document may hold for the projection to fit; whether it holds more
-  // is one indexed read (the collection is walked that far, not to the end of a large page).
-  const fit = Math.floor((walk.elements * FIRST_SLICE_MAX_MS) / ((now - walk.begun) * WALK_MARGIN));
-  if (document.getElementsByTagName('*')[fit] !== undefined) return true;
+  if (walk.phase === 'walk') {
+    // The most elements the document may hold for the projection to fit; whether it holds
+    // more is one indexed read (the collection is walked that far, not to the end of a large
+    // page).
+    const fit = Math.floor((walk.elements * FIRST_SLICE_MAX_MS) / ((now - walk.begun) * WALK_MARGIN));
+    if (document.getElementsByTagName('*')[fit] !== undefined) return true;
+  }
   walk.deadline = walk.begun + FIRST_SLICE_MAX_MS;
-  return false;
+  return now >= walk.deadline;
 }
 
-/** The engine's phases after the walk take about this share of the walk's time (profile of
- * the corpus pages' keyframes, benches/JOURNAL.md, branch `key9c`: 0.5-0.7). */
-const ENGINE_SHARE = 0.7;
-
-/** `timeUp` for the engine's phases after the walk: at the first slice's deadline (the walk
- * ended in that slice, before it), the deadline moves the same way when the phases are
- * projected (`ENGINE_SHARE` of the walk's time) to end within `FIRST_SLICE_MAX_MS` of the
- * keyframe's start. */
-function phaseOver(walk: KeyframeWalk): boolean {
-  const now = performance.now();
-  if (now < walk.deadline) return false;
-  if (walk.yielded || walk.extended) return true;
-  walk.extended = true;
-  const end = walk.begun + FIRST_SLICE_MAX_MS;
-  if (walk.walkEnd + (walk.walkEnd - walk.begun) * ENGINE_SHARE > end) return true;
-  walk.deadline = end;
-  return false;
-}
 /** A node without children to walk. */
 const F_LEAF = -1;
 /** Children come from `kidsOf` (capture-owned stand-ins: iframes, styles, shadow hosts, the

@@ -330,7 +330,16 @@ test('a keyframe made in the task that began it collects no changes; one whose w
           takes++;
           return take.call(this);
         };
-        const cap = globalThis.cobrowse.startCapture({ maxDelayMs: 1e9, onFrame() {} });
+        // A clock that moves 1 ms at each read during the first task (as in the tests below),
+        // so whether it ends the keyframe depends on the page alone, not on the machine's load.
+        let t = performance.now();
+        performance.now = () => ++t;
+        let cap;
+        try {
+          cap = globalThis.cobrowse.startCapture({ maxDelayMs: 1e9, onFrame() {} });
+        } finally {
+          delete performance.now;
+        }
         const inOneTask = !cap.stats().walking;
         while (cap.stats().walking) await new Promise((r) => setTimeout(r, 0));
         MutationObserver.prototype.takeRecords = take;
@@ -375,6 +384,44 @@ test('a walk past the first slice\'s deadline ends in that task when the rest is
       await page.close();
     }
     assert.deepEqual(seen, { 450: true, 2000: false });
+  } finally {
+    await cctx.close();
+  }
+});
+
+test('each step of the engine\'s phases (the late batch too) begins only before the slice\'s deadline', async () => {
+  const cctx = await localContext(browser);
+  try {
+    const page = await cctx.newPage();
+    await page.goto(`${server.base}/t/small.html`, { waitUntil: 'load' });
+    await loadHelpers(page, server.base);
+    const ended = await page.evaluate(async () => {
+      // A clock that stands still for its first `k` reads, then jumps 1 s (past every
+      // deadline): the first task ends at the first check of the clock after the jump. On the
+      // small page (one step per phase, the walk reads no clock) the reads are: the keyframe's
+      // start, the first slice's deadline, then one before each step: the preparation, the
+      // late batch, the encoding, the shadow's build. Returns where the keyframe stood when
+      // `startCapture` returned, for k = 2..6 (null: done).
+      const out = [];
+      for (let k = 2; k <= 6; k++) {
+        const t0 = performance.now();
+        let reads = 0;
+        performance.now = () => (++reads <= k ? t0 : t0 + 1000);
+        let cap;
+        try {
+          cap = globalThis.cobrowse.startCapture({ maxDelayMs: 1e9, onFrame() {} });
+        } finally {
+          delete performance.now;
+        }
+        const s = cap.stats();
+        out.push(s.walking ? s.keyframePhase : null);
+        while (cap.stats().walking) await new Promise((r) => setTimeout(r, 0));
+        cap.stop();
+      }
+      return out;
+    });
+    // k = 2: before the preparation; 3: before the late batch (the preparation done).
+    assert.deepEqual(ended, ['prepare', 'prepare', 'encode', 'settle', null]);
   } finally {
     await cctx.close();
   }
