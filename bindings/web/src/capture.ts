@@ -440,6 +440,8 @@ export class CaptureImpl implements Capture {
         const bytes = this.engine.keyframe_encode_step(STEP_NODES);
         if (bytes.length > 0) {
           this.emit(bytes);
+          // `onFrame` may have stopped the capture (and freed the engine).
+          if (this.stopped) return true;
           walk.phase = 'settle';
         }
       } else if (this.engine.settle_step(STEP_NODES)) break;

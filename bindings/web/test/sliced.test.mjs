@@ -426,3 +426,36 @@ test('each step of the engine\'s phases (the late batch too) begins only before 
     await cctx.close();
   }
 });
+
+test('onFrame may stop the capture: the keyframe\'s phases after its frame do not run on the freed engine', async () => {
+  const cctx = await localContext(browser);
+  try {
+    const page = await cctx.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`${server.base}/t/small.html`, { waitUntil: 'load' });
+    await loadHelpers(page, server.base);
+    const r = await page.evaluate(async () => {
+      // As in the test above: the first task ends before the encoding (k = 4), so the keyframe's
+      // frame is emitted in a later task, where `cap` is set and `onFrame` can stop it.
+      const t0 = performance.now();
+      let reads = 0;
+      performance.now = () => (++reads <= 4 ? t0 : t0 + 1000);
+      let cap;
+      let frames = 0;
+      try {
+        cap = globalThis.cobrowse.startCapture({ maxDelayMs: 1e9, onFrame() { frames++; cap.stop(); } });
+      } finally {
+        delete performance.now;
+      }
+      const phase = cap.stats().keyframePhase;
+      for (let i = 0; i < 50 && frames === 0; i++) await new Promise((res) => setTimeout(res, 10));
+      await new Promise((res) => setTimeout(res, 50));
+      return { phase, frames };
+    });
+    assert.deepEqual(r, { phase: 'encode', frames: 1 });
+    assert.deepEqual(errors, [], 'no error once the capture is stopped');
+  } finally {
+    await cctx.close();
+  }
+});
