@@ -1336,7 +1336,7 @@ export class CaptureImpl implements Capture {
       if ((sheets.length > 0) !== a.sent) childTargets.add(parent);
       // Its rules are re-listed when sheets were adopted, dropped or edited since they were
       // last listed.
-      if (this.bound(a.style ?? undefined) && (!sameSheets(a.listed, sheets) || sheets.some((sh) => this.dirtySheets.has(sh)))) {
+      if (this.bound(a.style ?? undefined) && (!sameSheets(a.listed, sheets) || (this.dirtySheets.size > 0 && sheets.some((sh) => this.dirtySheets.has(sh))))) {
         childTargets.add(a.style!);
       }
     }
@@ -1412,6 +1412,8 @@ export class CaptureImpl implements Capture {
         send(s!.firstChild as Text, absoluteCss(sheetText(link.sheet!) ?? '', link.href));
       }
     }
+    // No sheet edited: no adopted rule changed (the lists themselves were read by `sheetsChanged`).
+    if (changed.size === 0) return;
     for (const [adopter, a] of this.adopters) {
       if (this.bound(a.style ?? undefined) && adopter.adoptedStyleSheets.some((sh) => changed.has(sh))) rules(this.adoptedRules(adopter));
     }

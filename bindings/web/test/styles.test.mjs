@@ -408,6 +408,53 @@ test('a batch reads an edited sheet\'s rule list once (its relisting and its rul
   }
 });
 
+test('a batch with no sheet edited reads each adopted list once; a list changed in place still reaches the mirror', async () => {
+  const s = await session(`${server.base}/t/cssom.html`);
+  try {
+    await s.customer.evaluate(() => {
+      const c = new CSSStyleSheet();
+      c.replaceSync('.adopted { border: 1px solid red }');
+      document.adoptedStyleSheets = [c];
+    });
+    let frames = await takeFrames(s.customer);
+    assert.ok((await applyFrames(s.agent, frames)).every((r) => r.ok), 'adopted');
+    for (const [what, fn, expected] of [
+      // One read (whether the list changed in place: `sheetsChanged`), none for the rules of
+      // sheets that no one edited.
+      ['an attribute edit elsewhere', () => document.body.setAttribute('data-x', '1'), 1],
+      ['a sheet pushed onto the adopted list in place (no setter)', () => {
+        const c = new CSSStyleSheet();
+        c.replaceSync('.pushed { outline: 1px dotted green }');
+        document.adoptedStyleSheets.push(c);
+      }, null],
+    ]) {
+      // Counts reads of the document's adopted list (Document's adoptedStyleSheets getter) by the batch.
+      const reads = await s.customer.evaluate(`(${fn.toString()})(), (() => {
+        const proto = Document.prototype;
+        const desc = Object.getOwnPropertyDescriptor(proto, 'adoptedStyleSheets');
+        let n = 0;
+        Object.defineProperty(proto, 'adoptedStyleSheets', { ...desc, get() { n++; return desc.get.call(this); } });
+        try {
+          globalThis.__cap.flush();
+        } finally {
+          Object.defineProperty(proto, 'adoptedStyleSheets', desc);
+        }
+        return n;
+      })()`);
+      if (expected !== null) assert.equal(reads, expected, what);
+      frames = await takeFrames(s.customer, false);
+      assert.equal(frames.length, 1, what);
+      assert.ok((await applyFrames(s.agent, frames)).every((r) => r.ok), what);
+      checkMirror(await snapshotState(s.customer, s.agent), what);
+      const r = await rules(s);
+      assert.deepEqual(r.a, r.c, `${what}: mirror rules`);
+      if (expected === null) assert.ok(r.a.some((t) => t.includes('.pushed')), `${what}: the pushed sheet's rule travels`);
+    }
+  } finally {
+    await s.close();
+  }
+});
+
 test('the first CSSOM edit of a large <style> maps its source pieces to its rules in one parse, not one per piece', async () => {
   const s = await session(`${server.base}/t/big.html`);
   try {
