@@ -372,8 +372,8 @@ fn run_anonymous(
 /// of branch diff7g; 1.27 on branch diff7f, with the one-pass segment alignment; 2.06 on branch diff7e, one scenario made worse by the own-data
 /// keys; 1.61 with the bottom-up repair of crosswise pairs, 2.06 before it; 3.86 before the
 /// in-order sibling alignment, 15.8 before the phased matcher), and on the full corpus at
-/// most 16 of the 1,028 scenarios are over budget (13 measured with diff7g's keys, 16 on
-/// branch diff7f, 46 on
+/// most 11 of the 1,028 scenarios are over budget (11 measured with branch diff7h's distinct
+/// child keys, 13 with diff7g's keys, 16 on branch diff7f, 46 on
 /// diff7e, 68 with the repair, 77 before it, reorders counted as window minus LIS; 188 before
 /// the alignment, with the looser count). A ratchet, not the goal: the goal is
 /// [`anonymous_edits_are_within_budget_strict`].
@@ -388,8 +388,8 @@ fn anonymous_edits_on_every_corpus_page_round_trip_exactly() {
     );
     if run.step == 1 && !run.ratios.is_empty() {
         assert!(
-            run.over_budget.len() <= 16,
-            "{} scenarios over budget (at most 16 expected):\n{}",
+            run.over_budget.len() <= 11,
+            "{} scenarios over budget (at most 11 expected):\n{}",
             run.over_budget.len(),
             run.over_budget.join("\n")
         );
@@ -397,7 +397,8 @@ fn anonymous_edits_on_every_corpus_page_round_trip_exactly() {
 }
 
 /// The bound, per scenario: mutations <= the primitive budget, on the corpus and on
-/// the hand-written cases. Not met yet on 16 of 1,028 corpus scenarios (worst 1.27x since
+/// the hand-written cases. Not met yet on 11 of 1,028 corpus scenarios (worst 1.115x, 13 before
+/// branch diff7h's distinct child keys; 16 and 1.27x since
 /// branch diff7f's one-pass segment alignment; 46 and 2.06x with branch diff7e's own-data
 /// keys, 53 and 1.61x before them, 68 before branch diff7d's fixes, 77 and 2.06x before the
 /// bottom-up repair) and 1 of 176 hand-written ones: repeated similar or equal blocks (gallery
@@ -407,7 +408,7 @@ fn anonymous_edits_on_every_corpus_page_round_trip_exactly() {
 /// anonymous_edits_are_within_budget_strict -- --ignored --nocapture` (about 6 minutes here
 /// on an idle machine; `SCENARIO_PAGE_STEP=16` for every 16th page).
 #[test]
-#[ignore = "not met yet: 16 of 1,028 corpus and 1 of 176 hand-written anonymous scenarios are over budget"]
+#[ignore = "not met yet: 11 of 1,028 corpus and 1 of 176 hand-written anonymous scenarios are over budget"]
 fn anonymous_edits_are_within_budget_strict() {
     let mut over = run_anonymous_hand_written().over_budget;
     let run = run_anonymous_scenarios();

@@ -813,8 +813,9 @@ impl<'a> Differ<'a> {
             "lighter pairs could outweigh a heavier one"
         );
         self.stats.compared += olds.len() * news.len();
-        let old_keys = SegmentKeys::of(self.old, &self.op, olds.iter().map(|&j| oc[j]));
-        let new_keys = SegmentKeys::of(self.new, &self.np, news.iter().map(|&k| nc[k]));
+        let mut old_keys = SegmentKeys::of(self.old, &self.op, olds.iter().map(|&j| oc[j]));
+        let mut new_keys = SegmentKeys::of(self.new, &self.np, news.iter().map(|&k| nc[k]));
+        SegmentKeys::keep_distinct_children(&mut old_keys, &mut new_keys);
         self.similar_work
             .set(self.similar_work.get() + old_keys.work + new_keys.work);
         let pairs = align::align(olds.len(), news.len(), |a, b| {
@@ -1904,7 +1905,9 @@ struct SegmentKeys {
     selves: Vec<Option<u64>>,
     /// How many entries of this side carry each own data.
     self_counts: std::collections::HashMap<u64, u32>,
-    /// Own data of each entry's non-blank children, sorted; `None` for a non-element.
+    /// Own data of each entry's non-blank children, sorted; `None` for a non-element. After
+    /// [`SegmentKeys::keep_distinct_children`], only the data that no other entry's children
+    /// carry, on either side.
     children: Vec<Option<SmallVec<[u64; 8]>>>,
     /// Child entries looked at.
     work: usize,
@@ -1934,6 +1937,32 @@ impl SegmentKeys {
             keys.children.push(Some(kids));
         }
         keys
+    }
+
+    /// Keeps in each entry's children bag only the own data that no other entry of the
+    /// segment holds among its children, on either side: repeated blocks often repeat
+    /// children too (the same script and comment in every cell), and shared by all, those
+    /// would key every block with every other one.
+    fn keep_distinct_children(a: &mut SegmentKeys, b: &mut SegmentKeys) {
+        fn entries_holding(keys: &SegmentKeys) -> std::collections::HashMap<u64, u32> {
+            let mut m: std::collections::HashMap<u64, u32> = Default::default();
+            for bag in keys.children.iter().flatten() {
+                // Sorted: count each value once per entry.
+                for (i, v) in bag.iter().enumerate() {
+                    if i == 0 || bag[i - 1] != *v {
+                        *m.entry(*v).or_default() += 1;
+                    }
+                }
+            }
+            m
+        }
+        let (in_a, in_b) = (entries_holding(a), entries_holding(b));
+        let distinct = |v: &u64| {
+            in_a.get(v).copied().unwrap_or(0) <= 1 && in_b.get(v).copied().unwrap_or(0) <= 1
+        };
+        for bag in a.children.iter_mut().chain(b.children.iter_mut()).flatten() {
+            bag.retain(|v| distinct(v));
+        }
     }
 
     /// Whether entry `a` of this side and entry `b` of `other` are keyed (see the type).
@@ -2491,6 +2520,48 @@ mod anonymous_tests {
                 format!(
                     "move {first} under <div id=\"r\"><h3>T</h3>{first}<div class=\"box\"><p \
                      title=\"c\">C</p><p title=\"d\">D</p></div><div class=\"box\"><p \
+                     title=\"e\">E</p><p title=\"f\">F</p></div></div> after nothing"
+                ),
+                format!("insert 2 node(s) under {first} after <p title=\"b\">B</p>"),
+                "text C = C2".into(),
+                "text D = D2".into(),
+                "text E = E2".into(),
+                "text F = F2".into(),
+            ]
+        );
+    }
+
+    #[test]
+    fn children_every_box_repeats_do_not_key_the_boxes() {
+        // As above, with the same script and comment in every box: shared by all, they
+        // made every box keyed with every other one (half their children's own data), and
+        // the alignment paired each box after the heading with its neighbour, crosswise.
+        let boxed =
+            |a: &str, b: &str| format!("<div class=box><script>s()</script><!--ad-->{a}{b}</div>");
+        let from = format!(
+            "<div id=r><h3>T</h3>{}{}{}</div>",
+            boxed(&slide("a", "A"), &slide("b", "B")),
+            boxed(&slide("c", "C"), &slide("d", "D")),
+            boxed(&slide("e", "E"), &slide("f", "F")),
+        );
+        let to = format!(
+            "<div id=r>{}<h3>T</h3>{}{}</div>",
+            boxed(
+                &slide("a", "A"),
+                &format!("{}{}", slide("b", "B"), slide("g", "G"))
+            ),
+            boxed(&slide("c", "C2"), &slide("d", "D2")),
+            boxed(&slide("e", "E2"), &slide("f", "F2")),
+        );
+        let (m, _) = anon(&from, &to);
+        let head = "<div class=\"box\"><script>s()</script><!--ad-->";
+        let first = format!("{head}<p title=\"a\">A</p><p title=\"b\">B</p></div>");
+        assert_eq!(
+            m,
+            [
+                format!(
+                    "move {first} under <div id=\"r\"><h3>T</h3>{first}{head}<p \
+                     title=\"c\">C</p><p title=\"d\">D</p></div>{head}<p \
                      title=\"e\">E</p><p title=\"f\">F</p></div></div> after nothing"
                 ),
                 format!("insert 2 node(s) under {first} after <p title=\"b\">B</p>"),
