@@ -14,9 +14,13 @@
 //! Feature `agent` (on by default): the [`ReplayEngine`] and its [`dom_ops`]. The customer's
 //! widget loads a module built without it (`scripts/build-web.sh`): the capture keeps its own
 //! shadow mirror, but never turns frames into DOM operations.
+//!
+//! Feature `dump` (in `agent`): the canonical tree dumps for tests (`debugDumpLive`,
+//! `debugDumpShadow`); the customer's module has none.
 
 #[cfg(feature = "agent")]
 pub mod dom_ops;
+#[cfg(feature = "dump")]
 pub mod dump;
 mod permission;
 pub mod protocol;
@@ -312,6 +316,7 @@ impl CaptureEngine {
     }
 
     /// A canonical dump of the live tree (tests compare it with the page's DOM).
+    #[cfg(feature = "dump")]
     #[wasm_bindgen(js_name = debugDumpLive)]
     pub fn debug_dump_live(&self) -> String {
         self.capture
@@ -320,6 +325,7 @@ impl CaptureEngine {
     }
 
     /// A canonical dump of what the agents hold.
+    #[cfg(feature = "dump")]
     #[wasm_bindgen(js_name = debugDumpShadow)]
     pub fn debug_dump_shadow(&mut self) -> String {
         self.settle();

@@ -27,7 +27,18 @@ export class CaptureEngine extends ModuleCaptureEngine {
     }
     return super.checkAgentAction(writeMessage(msg), ctx);
   }
+
+  /** The tree dumps are for tests of `cobrowse.js`; the customer's module has none. */
+  debugDumpLive(): string {
+    throw new Error(NO_DUMPS);
+  }
+
+  debugDumpShadow(): string {
+    throw new Error(NO_DUMPS);
+  }
 }
+
+const NO_DUMPS = 'cobrowse: the widget module has no tree dumps (load cobrowse.js)';
 
 /** The full module's `encodeMessage`: the object read and written here, the bytes validated by
  *  the engine. Throws the engine's errors (`not a message: ...`, `invalid message: ...`). */

@@ -180,6 +180,24 @@ test('the widget module has no object form of messages of its own', async () => 
   assert.equal(typeof glue.checkMessage, 'function');
 });
 
+test('the widget module has no tree dumps; the full module keeps them', () => {
+  const dumps = (file) =>
+    WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(path.join(WEB, 'dist', file))))
+      .map((e) => e.name)
+      .filter((n) => n.startsWith('captureengine_debugDump'))
+      .sort();
+  assert.deepEqual(dumps('cobrowse-widget_bg.wasm'), []);
+  assert.deepEqual(dumps('cobrowse_bg.wasm'), ['captureengine_debugDumpLive', 'captureengine_debugDumpShadow']);
+  const error = { message: 'cobrowse: the widget module has no tree dumps (load cobrowse.js)' };
+  const engine = new customer.CaptureEngine(undefined);
+  assert.throws(() => engine.debugDumpLive(), error);
+  assert.throws(() => engine.debugDumpShadow(), error);
+  engine.free();
+  const fullEngine = new full.CaptureEngine(undefined);
+  assert.equal(fullEngine.debugDumpLive(), '');
+  fullEngine.free();
+});
+
 /** Both encoders agree on `msg`: the same bytes or the same error. Returns the full module's. */
 function agreeEncoding(msg, what) {
   const want = outcome(() => full.encodeMessage(msg));
