@@ -48,7 +48,9 @@
 //! alternating order (ours first, then the forwarder first, ...). The table then has one row
 //! per run, followed by the ratios ours / bare of p50, p99 and memory per session for each
 //! pair and their median: on a small, noisy machine a ratio measured in one invocation says
-//! more than either absolute figure. The exit status covers every run.
+//! more than either absolute figure. `--warm-pair` runs one more pair first (ours, then the
+//! forwarder), prints its rows, and leaves it out of the table and the ratios. The exit
+//! status covers every run.
 
 use std::io::{BufRead, BufReader as StdBufReader};
 use std::net::SocketAddr;
@@ -98,6 +100,9 @@ struct Opts {
     compare_bare: bool,
     /// With `--compare-bare`: pairs of runs, in alternating order.
     rounds: u64,
+    /// With `--compare-bare`: one pair of runs (ours, then the forwarder) before the rounds,
+    /// reported but left out of the table's ratios (`--warm-pair`).
+    warm_pair: bool,
     bare_bin: Option<PathBuf>,
     client_threads: usize,
     timeout: u64,
@@ -109,7 +114,7 @@ fn opts() -> Opts {
         println!(
             "usage: relay_load [--sessions N (5000)] [--seconds S (30)] [--warmup S (5)] \
              [--concurrency C (200)] [--client-threads T (nproc)] [--in-process] \
-             [--relay PATH (target/release/cobrowse-relay)] [--compare-bare [--rounds R (1)]] \
+             [--relay PATH (target/release/cobrowse-relay)] [--compare-bare [--rounds R (1)] [--warm-pair]] \
              [--bare PATH (target/release/bare_relay)] [--timeout S]"
         );
         std::process::exit(0);
@@ -134,7 +139,12 @@ fn opts() -> Opts {
     let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
     let compare_bare = args.iter().any(|a| a == "--compare-bare");
     let rounds = num("--rounds").unwrap_or(1).max(1);
-    let runs = if compare_bare { 2 * rounds } else { 1 };
+    let warm_pair = compare_bare && args.iter().any(|a| a == "--warm-pair");
+    let runs = if compare_bare {
+        2 * (rounds + u64::from(warm_pair))
+    } else {
+        1
+    };
     Opts {
         sessions,
         seconds,
@@ -144,6 +154,7 @@ fn opts() -> Opts {
         relay_bin: path("--relay"),
         compare_bare,
         rounds,
+        warm_pair,
         bare_bin: path("--bare"),
         client_threads: num("--client-threads").unwrap_or(cpus as u64).max(1) as usize,
         // Ramp-up allowance: 60 s plus 20 ms a session, then the run itself; for each run.
@@ -1110,6 +1121,23 @@ fn main() {
     // bare forwarder first in even ones), so neither always runs in a warmed-up client.
     let rounds = if o.compare_bare { o.rounds } else { 1 };
     let mut runs: Vec<(String, bool, Outcome)> = Vec::new();
+    if o.warm_pair {
+        // The first process runs of an invocation were the slowest in an A/A control (the same
+        // relay as both contenders, BENCHMARKS.md "Relay"): this pair warms the client process
+        // and the machine for both, and only its notes are printed.
+        for bare in [false, true] {
+            let name = if bare { "bare_relay" } else { "cobrowse-relay" };
+            let run = measure(&o, bare, frames.clone(), &relay_pid);
+            println!(
+                "- warm-up pair, {name} (left out of the table and the ratios): {}",
+                run.row
+            );
+            if !run.clean {
+                eprintln!("relay_load: the warm-up run of {name} was not clean");
+                std::process::exit(1);
+            }
+        }
+    }
     for round in 1..=rounds {
         let order: &[bool] = match (o.compare_bare, round % 2 == 1) {
             (false, _) => &[false],
