@@ -2482,16 +2482,41 @@ mod anonymous_tests {
 
     /// A box of the one class every box has.
     fn boxed(a: &str, b: &str) -> String {
-        format!("<div class=box>{a}{b}</div>")
+        boxed_after("", a, b)
+    }
+
+    /// A box of the one class every box has, whose two slides follow `head`.
+    fn boxed_after(head: &str, a: &str, b: &str) -> String {
+        format!("<div class=box>{head}{a}{b}</div>")
     }
 
     /// A heading, then three boxes of two slides each (a-b, c-d, e-f).
     fn three_boxes_after_a_heading() -> String {
+        three_boxes_after_a_heading_with("")
+    }
+
+    /// [`three_boxes_after_a_heading`] with `head` before the slides of every box.
+    fn three_boxes_after_a_heading_with(head: &str) -> String {
         format!(
             "<div id=r><h3>T</h3>{}{}{}</div>",
-            boxed(&slide("a", "A"), &slide("b", "B")),
-            boxed(&slide("c", "C"), &slide("d", "D")),
-            boxed(&slide("e", "E"), &slide("f", "F")),
+            boxed_after(head, &slide("a", "A"), &slide("b", "B")),
+            boxed_after(head, &slide("c", "C"), &slide("d", "D")),
+            boxed_after(head, &slide("e", "E"), &slide("f", "F")),
+        )
+    }
+
+    /// The boxes of [`three_boxes_after_a_heading_with`] after the edits: the first box goes
+    /// before the heading and gains a slide (g), the others have both slides' texts edited.
+    fn first_box_moved_the_rest_edited_inside(head: &str) -> String {
+        format!(
+            "<div id=r>{}<h3>T</h3>{}{}</div>",
+            boxed_after(
+                head,
+                &slide("a", "A"),
+                &format!("{}{}", slide("b", "B"), slide("g", "G"))
+            ),
+            boxed_after(head, &slide("c", "C2"), &slide("d", "D2")),
+            boxed_after(head, &slide("e", "E2"), &slide("f", "F2")),
         )
     }
 
@@ -2503,15 +2528,7 @@ mod anonymous_tests {
         // similar pairs paired each box after the heading with its neighbour (crosswise:
         // the slides moved across, the first box removed and re-inserted).
         let from = three_boxes_after_a_heading();
-        let to = format!(
-            "<div id=r>{}<h3>T</h3>{}{}</div>",
-            boxed(
-                &slide("a", "A"),
-                &format!("{}{}", slide("b", "B"), slide("g", "G"))
-            ),
-            boxed(&slide("c", "C2"), &slide("d", "D2")),
-            boxed(&slide("e", "E2"), &slide("f", "F2")),
-        );
+        let to = first_box_moved_the_rest_edited_inside("");
         let (m, _) = anon(&from, &to);
         let first = "<div class=\"box\"><p title=\"a\">A</p><p title=\"b\">B</p></div>";
         assert_eq!(
@@ -2536,23 +2553,9 @@ mod anonymous_tests {
         // As above, with the same script and comment in every box: shared by all, they
         // made every box keyed with every other one (half their children's own data), and
         // the alignment paired each box after the heading with its neighbour, crosswise.
-        let boxed =
-            |a: &str, b: &str| format!("<div class=box><script>s()</script><!--ad-->{a}{b}</div>");
-        let from = format!(
-            "<div id=r><h3>T</h3>{}{}{}</div>",
-            boxed(&slide("a", "A"), &slide("b", "B")),
-            boxed(&slide("c", "C"), &slide("d", "D")),
-            boxed(&slide("e", "E"), &slide("f", "F")),
-        );
-        let to = format!(
-            "<div id=r>{}<h3>T</h3>{}{}</div>",
-            boxed(
-                &slide("a", "A"),
-                &format!("{}{}", slide("b", "B"), slide("g", "G"))
-            ),
-            boxed(&slide("c", "C2"), &slide("d", "D2")),
-            boxed(&slide("e", "E2"), &slide("f", "F2")),
-        );
+        let repeated = "<script>s()</script><!--ad-->";
+        let from = three_boxes_after_a_heading_with(repeated);
+        let to = first_box_moved_the_rest_edited_inside(repeated);
         let (m, _) = anon(&from, &to);
         let head = "<div class=\"box\"><script>s()</script><!--ad-->";
         let first = format!("{head}<p title=\"a\">A</p><p title=\"b\">B</p></div>");
