@@ -2520,32 +2520,38 @@ mod anonymous_tests {
         )
     }
 
+    /// The edits from [`three_boxes_after_a_heading_with`] to
+    /// [`first_box_moved_the_rest_edited_inside`] when every box is paired with its own: the
+    /// first box moved and given its slide, the four texts set.
+    fn first_box_moved_the_rest_edited_inside_edits(head: &str) -> Vec<String> {
+        let open = format!("<div class=\"box\">{head}");
+        let first = format!("{open}<p title=\"a\">A</p><p title=\"b\">B</p></div>");
+        vec![
+            format!(
+                "move {first} under <div id=\"r\"><h3>T</h3>{first}{open}<p \
+                 title=\"c\">C</p><p title=\"d\">D</p></div>{open}<p \
+                 title=\"e\">E</p><p title=\"f\">F</p></div></div> after nothing"
+            ),
+            format!("insert 2 node(s) under {first} after <p title=\"b\">B</p>"),
+            "text C = C2".into(),
+            "text D = D2".into(),
+            "text E = E2".into(),
+            "text F = F2".into(),
+        ]
+    }
+
     #[test]
     fn repeated_boxes_edited_inside_are_keyed_by_their_childrens_own_data() {
         // Boxes of one class, each holding slides told apart by their own data (`title`):
         // the first box goes before the heading and gains a slide, the others have both
-        // slides edited inside (no child left equal to vote for its box). Every box is similar to every other (equal class), so counting
-        // similar pairs paired each box after the heading with its neighbour (crosswise:
-        // the slides moved across, the first box removed and re-inserted).
+        // slides edited inside (no child left equal to vote for its box). Every box is similar
+        // to every other (equal class), so counting similar pairs paired each box after the
+        // heading with its neighbour (crosswise: the slides moved across, the first box
+        // removed and re-inserted).
         let from = three_boxes_after_a_heading();
         let to = first_box_moved_the_rest_edited_inside("");
         let (m, _) = anon(&from, &to);
-        let first = "<div class=\"box\"><p title=\"a\">A</p><p title=\"b\">B</p></div>";
-        assert_eq!(
-            m,
-            [
-                format!(
-                    "move {first} under <div id=\"r\"><h3>T</h3>{first}<div class=\"box\"><p \
-                     title=\"c\">C</p><p title=\"d\">D</p></div><div class=\"box\"><p \
-                     title=\"e\">E</p><p title=\"f\">F</p></div></div> after nothing"
-                ),
-                format!("insert 2 node(s) under {first} after <p title=\"b\">B</p>"),
-                "text C = C2".into(),
-                "text D = D2".into(),
-                "text E = E2".into(),
-                "text F = F2".into(),
-            ]
-        );
+        assert_eq!(m, first_box_moved_the_rest_edited_inside_edits(""));
     }
 
     #[test]
@@ -2557,23 +2563,7 @@ mod anonymous_tests {
         let from = three_boxes_after_a_heading_with(repeated);
         let to = first_box_moved_the_rest_edited_inside(repeated);
         let (m, _) = anon(&from, &to);
-        let head = "<div class=\"box\"><script>s()</script><!--ad-->";
-        let first = format!("{head}<p title=\"a\">A</p><p title=\"b\">B</p></div>");
-        assert_eq!(
-            m,
-            [
-                format!(
-                    "move {first} under <div id=\"r\"><h3>T</h3>{first}{head}<p \
-                     title=\"c\">C</p><p title=\"d\">D</p></div>{head}<p \
-                     title=\"e\">E</p><p title=\"f\">F</p></div></div> after nothing"
-                ),
-                format!("insert 2 node(s) under {first} after <p title=\"b\">B</p>"),
-                "text C = C2".into(),
-                "text D = D2".into(),
-                "text E = E2".into(),
-                "text F = F2".into(),
-            ]
-        );
+        assert_eq!(m, first_box_moved_the_rest_edited_inside_edits(repeated));
     }
 
     #[test]
