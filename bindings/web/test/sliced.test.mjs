@@ -313,14 +313,41 @@ test('a change made after the late batch comes as a delta of its own, without fl
   }
 });
 
+/** In the page: `startCapture(opts)` with `performance.now` replaced by `now` while it runs. */
+function startUnderClock(now, opts) {
+  performance.now = now;
+  try {
+    return globalThis.cobrowse.startCapture(opts);
+  } finally {
+    delete performance.now;
+  }
+}
+
+/** In the page: a clock that stands still for its first `k` reads, then jumps 1 s (past every
+ * deadline). */
+function stallingClock(k) {
+  const t0 = performance.now();
+  let reads = 0;
+  return () => (++reads <= k ? t0 : t0 + 1000);
+}
+
+/** A page of `cctx` at `path` with the helpers and the two clock functions above; page errors
+ * go to `errors` when given. */
+async function clockedPage(cctx, path, errors) {
+  const page = await cctx.newPage();
+  if (errors) page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${server.base}${path}`, { waitUntil: 'load' });
+  await loadHelpers(page, server.base);
+  await page.evaluate(`globalThis.startUnderClock = ${startUnderClock}; globalThis.stallingClock = ${stallingClock};`);
+  return page;
+}
+
 test('a keyframe made in the task that began it collects no changes; one whose walk yielded collects them at the walk\'s end and in the late batch', async () => {
   const cctx = await localContext(browser);
   try {
     const counts = {};
     for (const name of ['small', 'large']) {
-      const page = await cctx.newPage();
-      await page.goto(`${server.base}/t/${name}.html`, { waitUntil: 'load' });
-      await loadHelpers(page, server.base);
+      const page = await clockedPage(cctx, `/t/${name}.html`);
       counts[name] = await page.evaluate(async () => {
         // Every collection of changes takes the observer's records first (`collect`); the
         // keyframe's start takes them once to drop what came before it.
@@ -333,13 +360,7 @@ test('a keyframe made in the task that began it collects no changes; one whose w
         // A clock that moves 1 ms at each read during the first task (as in the tests below),
         // so whether it ends the keyframe depends on the page alone, not on the machine's load.
         let t = performance.now();
-        performance.now = () => ++t;
-        let cap;
-        try {
-          cap = globalThis.cobrowse.startCapture({ maxDelayMs: 1e9, onFrame() {} });
-        } finally {
-          delete performance.now;
-        }
+        const cap = globalThis.startUnderClock(() => ++t, { maxDelayMs: 1e9, onFrame() {} });
         const inOneTask = !cap.stats().walking;
         while (cap.stats().walking) await new Promise((r) => setTimeout(r, 0));
         MutationObserver.prototype.takeRecords = take;
@@ -360,22 +381,14 @@ test('a walk past the first slice\'s deadline ends in that task when the rest is
   try {
     const seen = {};
     for (const n of [450, 2000]) {
-      const page = await cctx.newPage();
-      await page.goto(`${server.base}/t/p${n}.html`, { waitUntil: 'load' });
-      await loadHelpers(page, server.base);
+      const page = await clockedPage(cctx, `/t/p${n}.html`);
       seen[n] = await page.evaluate(async () => {
         // A clock that moves 1 ms at each read: the walk reads it every 64 nodes, so where the
         // deadlines fall depends on the page alone. At the first deadline (12 ms: about 800
         // nodes walked) 450 paragraphs are mostly walked (projected 13 ms x 454/400 x 1.3,
         // under 30), 2,000 are not (projected about 90 ms).
         let t = performance.now();
-        performance.now = () => ++t;
-        let cap;
-        try {
-          cap = globalThis.cobrowse.startCapture({ maxDelayMs: 1e9, onFrame() {} });
-        } finally {
-          delete performance.now;
-        }
+        const cap = globalThis.startUnderClock(() => ++t, { maxDelayMs: 1e9, onFrame() {} });
         const inOneTask = !cap.stats().walking;
         while (cap.stats().walking) await new Promise((r) => setTimeout(r, 0));
         cap.stop();
@@ -392,9 +405,7 @@ test('a walk past the first slice\'s deadline ends in that task when the rest is
 test('each step of the engine\'s phases (the late batch too) begins only before the slice\'s deadline', async () => {
   const cctx = await localContext(browser);
   try {
-    const page = await cctx.newPage();
-    await page.goto(`${server.base}/t/small.html`, { waitUntil: 'load' });
-    await loadHelpers(page, server.base);
+    const page = await clockedPage(cctx, '/t/small.html');
     const ended = await page.evaluate(async () => {
       // A clock that stands still for its first `k` reads, then jumps 1 s (past every
       // deadline): the first task ends at the first check of the clock after the jump. On the
@@ -404,15 +415,7 @@ test('each step of the engine\'s phases (the late batch too) begins only before 
       // `startCapture` returned, for k = 2..6 (null: done).
       const out = [];
       for (let k = 2; k <= 6; k++) {
-        const t0 = performance.now();
-        let reads = 0;
-        performance.now = () => (++reads <= k ? t0 : t0 + 1000);
-        let cap;
-        try {
-          cap = globalThis.cobrowse.startCapture({ maxDelayMs: 1e9, onFrame() {} });
-        } finally {
-          delete performance.now;
-        }
+        const cap = globalThis.startUnderClock(globalThis.stallingClock(k), { maxDelayMs: 1e9, onFrame() {} });
         const s = cap.stats();
         out.push(s.walking ? s.keyframePhase : null);
         while (cap.stats().walking) await new Promise((r) => setTimeout(r, 0));
@@ -430,24 +433,13 @@ test('each step of the engine\'s phases (the late batch too) begins only before 
 test('onFrame may stop the capture: the keyframe\'s phases after its frame do not run on the freed engine', async () => {
   const cctx = await localContext(browser);
   try {
-    const page = await cctx.newPage();
     const errors = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto(`${server.base}/t/small.html`, { waitUntil: 'load' });
-    await loadHelpers(page, server.base);
+    const page = await clockedPage(cctx, '/t/small.html', errors);
     const r = await page.evaluate(async () => {
       // As in the test above: the first task ends before the encoding (k = 4), so the keyframe's
       // frame is emitted in a later task, where `cap` is set and `onFrame` can stop it.
-      const t0 = performance.now();
-      let reads = 0;
-      performance.now = () => (++reads <= 4 ? t0 : t0 + 1000);
-      let cap;
       let frames = 0;
-      try {
-        cap = globalThis.cobrowse.startCapture({ maxDelayMs: 1e9, onFrame() { frames++; cap.stop(); } });
-      } finally {
-        delete performance.now;
-      }
+      const cap = globalThis.startUnderClock(globalThis.stallingClock(4), { maxDelayMs: 1e9, onFrame() { frames++; cap.stop(); } });
       const phase = cap.stats().keyframePhase;
       for (let i = 0; i < 50 && frames === 0; i++) await new Promise((res) => setTimeout(res, 10));
       await new Promise((res) => setTimeout(res, 50));
