@@ -730,13 +730,14 @@ export class CaptureImpl implements Capture {
     const attrTargets = new Set<Element>();
     const textTargets = new Set<CharacterData>();
     const readded: Node[] = [];
+    const moved = new Set<Element>();
     for (const r of records) {
       if (r.type === 'childList') {
         childTargets.add(r.target);
         for (const n of r.addedNodes) {
           if (!this.ids.has(n)) continue;
           if (uncovered.has(n)) readded.push(n);
-          else if (n.nodeType === 1) this.movedStyles(n as Element, childTargets);
+          else if (n.nodeType === 1) moved.add(n as Element);
         }
         // A textarea's default value is its text; a select's options decide each other's.
         if (r.target.nodeType === 1) this.markFormEdit(r.target as Element);
@@ -754,6 +755,7 @@ export class CaptureImpl implements Capture {
         if (p !== null && p.nodeType === 1) this.markFormEdit(p as Element);
       }
     }
+    if (moved.size > 0) this.movedStyles(moved, childTargets);
     for (const n of this.relist) childTargets.add(n);
     this.relist.clear();
     const changedSheets = new Set(this.dirtySheets);
@@ -797,18 +799,28 @@ export class CaptureImpl implements Capture {
   }
 
   /**
-   * A known element moved in one task (not re-sent whole): the HTML `<style>`s it is or holds
+   * Known elements moved in one task (not re-sent whole): the HTML `<style>`s each is or holds
    * left the page and came back, so each has a new sheet, parsed again from its text (CSSOM
-   * edits gone, a large one's pieces new): their child lists (`kidsOf`) go to `childTargets`.
+   * edits gone, a large one's pieces new), and so do the styles of every shadow root hosted
+   * inside them, nested roots included: their child lists (`kidsOf`) go to `childTargets`.
    */
-  private movedStyles(el: Element, childTargets: Set<Node>): void {
-    if (el.localName === 'style' && el.namespaceURI === HTML_NS) {
-      childTargets.add(el);
-      return;
+  private movedStyles(moved: Set<Element>, childTargets: Set<Node>): void {
+    for (const el of moved) {
+      if (el.localName === 'style' && el.namespaceURI === HTML_NS) {
+        childTargets.add(el);
+        continue;
+      }
+      if (el.firstElementChild === null) continue;
+      const styles = el.getElementsByTagName('style');
+      for (let i = 0; i < styles.length; i++) if (styles[i]!.namespaceURI === HTML_NS) childTargets.add(styles[i]!);
     }
-    if (el.firstElementChild === null) return;
-    const styles = el.getElementsByTagName('style');
-    for (let i = 0; i < styles.length; i++) if (styles[i]!.namespaceURI === HTML_NS) childTargets.add(styles[i]!);
+    // Every shadow root listed to the engine is an adopter: one pass over them, each host's
+    // shadow-including ancestors looked up among the moved elements.
+    for (const adopter of this.adopters.keys()) {
+      if (adopter.nodeType !== 11 || !movedWith((adopter as ShadowRoot).host, moved)) continue;
+      const styles = (adopter as ShadowRoot).querySelectorAll('style');
+      for (let i = 0; i < styles.length; i++) if (styles[i]!.namespaceURI === HTML_NS) childTargets.add(styles[i]!);
+    }
   }
 
   /** After an attribute, child or text edit of `el`: the form controls it may have changed. */
@@ -1791,6 +1803,16 @@ type Adopter = Document | ShadowRoot;
 const ADOPTED_BY = new WeakMap<Element, Adopter>();
 /** Events heard on shadow roots (frames.ts FRAME_EVENTS hears them on documents). */
 const ROOT_EVENTS = ['input', 'change', 'reset', 'scroll'];
+
+/** Whether `host` is one of `moved` or inside one of them, across shadow boundaries. */
+function movedWith(host: Element, moved: Set<Element>): boolean {
+  for (let n: Node | null = host; n !== null; ) {
+    if (moved.has(n as Element)) return true;
+    const p: Node | null = n.parentNode;
+    n = p !== null && p.nodeType === 11 ? ((p as ShadowRoot).host ?? null) : p;
+  }
+  return false;
+}
 
 /** The adopter whose adopted sheets close `parent`'s child list: a document's for its root
  * element, a shadow root's own; else null. */

@@ -333,3 +333,39 @@ test('a <style> moved in one task (its sheet parsed again from its text, CSSOM e
     await s.close();
   }
 });
+
+test('a shadow host moved in one task: the <style>s of its shadow root, and of roots nested in it, are relisted as the page has them', async () => {
+  const s = await session(`${server.base}/t/moves.html`);
+  try {
+    await s.customer.evaluate(() => {
+      const host = document.createElement('div');
+      host.id = 'host';
+      document.getElementById('x').appendChild(host);
+      const root = host.attachShadow({ mode: 'open' });
+      root.innerHTML = '<style>p { color: red }</style><p>outer</p><span id="inner"></span>';
+      const inner = root.getElementById('inner').attachShadow({ mode: 'closed' });
+      inner.innerHTML = '<style>b { color: red }</style><b>inner</b>';
+      globalThis.__innerRoot = inner;
+    });
+    const frames = await takeFrames(s.customer);
+    await s.customer.evaluate(() => {
+      document.getElementById('host').shadowRoot.querySelector('style').sheet.insertRule('i { color: blue }', 1);
+      globalThis.__innerRoot.querySelector('style').sheet.insertRule('u { color: blue }', 1);
+    });
+    frames.push(...(await takeFrames(s.customer)));
+    assert.deepEqual(await applyFrames(s.agent, frames.splice(0)), [{ ok: true }, { ok: true }]);
+    checkMirror(await snapshotState(s.customer, s.agent), 'after the CSSOM edits in the shadow roots', { samePage: true });
+    // The section holding the host moved in one task: both shadow roots' styles have new sheets.
+    await s.customer.evaluate(() => document.getElementById('b').appendChild(document.getElementById('x')));
+    frames.push(...(await takeFrames(s.customer)));
+    const rules = await s.customer.evaluate(() => [
+      Array.from(document.getElementById('host').shadowRoot.querySelector('style').sheet.cssRules, (r) => r.cssText),
+      Array.from(globalThis.__innerRoot.querySelector('style').sheet.cssRules, (r) => r.cssText),
+    ]);
+    assert.deepEqual(rules, [['p { color: red; }'], ['b { color: red; }']]);
+    assert.deepEqual(await applyFrames(s.agent, frames), frames.map(() => ({ ok: true })));
+    checkMirror(await snapshotState(s.customer, s.agent), 'after moving the shadow host\'s section', { samePage: true });
+  } finally {
+    await s.close();
+  }
+});
