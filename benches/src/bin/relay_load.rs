@@ -933,12 +933,14 @@ fn start_relay(o: &Opts, bare: bool) -> (Relay, SocketAddr, String) {
         bin.display()
     );
     let mut command = Command::new(&bin);
+    let mut config = None;
     if !bare {
         // All the load comes from one address: the per-address limits are lifted (see
         // `lift_per_address_limits`), the rest stay at their defaults.
         let path = std::env::temp_dir().join(format!("relay_load-{}.toml", std::process::id()));
         std::fs::write(&path, LOAD_CONFIG).expect("write the relay's config");
         command.arg("--config").arg(&path);
+        config = Some(path);
     }
     let mut child = command
         .env("COBROWSE_LISTEN", "127.0.0.1:0")
@@ -971,6 +973,10 @@ fn start_relay(o: &Opts, bare: bool) -> (Relay, SocketAddr, String) {
             panic!("the relay did not say where it listens");
         }
     };
+    // The relay read its config before it listened: the file is not left in the temp dir.
+    if let Some(path) = config {
+        let _ = std::fs::remove_file(path);
+    }
     // Keep draining its log so it never blocks on a full pipe; warnings go to our stderr.
     std::thread::spawn(move || {
         for line in lines.map_while(Result::ok) {
