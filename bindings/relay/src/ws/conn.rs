@@ -14,7 +14,7 @@ use cobrowse_engine::protocol::{
 use cobrowse_engine::session::{AgentId, Recipient};
 use futures_util::StreamExt;
 
-use super::codes::{CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TOO_BIG, CUSTOMER};
+use super::codes::{CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TOO_BIG};
 use super::deliver::deliver;
 use super::keepalive::{Due, Keepalive};
 use super::refusals::error_msg;
