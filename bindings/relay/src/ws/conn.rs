@@ -14,7 +14,7 @@ use cobrowse_engine::protocol::{
 use cobrowse_engine::session::{AgentId, Recipient};
 use futures_util::StreamExt;
 
-use super::codes::{CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TOO_BIG, CUSTOMER};
+use super::codes::{CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TOO_BIG};
 use super::deliver::deliver;
 use super::keepalive::{Due, Keepalive};
 use super::refusals::error_msg;
@@ -223,21 +223,17 @@ async fn serve(
 
 impl Conn {
     /// The round trip of the relay's last WebSocket ping. A customer's goes to the agents as
-    /// [`Message::Latency`] (their "connection status") and is kept for agents who join later
-    /// (sent after their keyframe, [`super::keyframes::send_keyframe`]).
+    /// [`Message::Latency`] (their "connection status") when it changed, and is kept for
+    /// agents who join later (sent after their keyframe, [`super::keyframes::send_keyframe`]).
     async fn on_pong(&mut self, rtt: Duration) {
         let Bound::Customer(entry) = &self.bound else {
             return;
         };
         let entry = entry.clone();
         let mut inner = entry.lock(self.state.wake_clock()).await;
-        let latency = Message::Latency {
-            participant_id: CUSTOMER,
-            rtt_ms: u32::try_from(rtt.as_millis()).unwrap_or(u32::MAX),
-        };
-        inner.links.send_msg(&Recipient::AllAgents, &latency);
-        if let Message::Latency { rtt_ms, .. } = latency {
-            inner.wire.customer_rtt_ms = Some(rtt_ms);
+        let rtt_ms = u32::try_from(rtt.as_millis()).unwrap_or(u32::MAX);
+        if let Some(latency) = inner.wire.customer_round_trip(rtt_ms) {
+            inner.links.send_msg(&Recipient::AllAgents, &latency);
         }
     }
 
