@@ -512,7 +512,7 @@ mod iframe_tests;
 mod tests {
     use super::*;
     use crate::dom::parse::parse_document_str;
-    use crate::dom::tree::{Prop, attr_name, html_name};
+    use crate::dom::tree::{NodeData, Prop, attr_name, html_name};
     use crate::rules::Rules;
 
     fn body(t: &Tree) -> NodeId {
@@ -544,6 +544,37 @@ mod tests {
         assert_eq!(agent.fingerprint(), cap.shadow().fingerprint());
         assert!(agent.tree().same_tree(cap.shadow().tree()));
         assert_eq!(cap.delta(), None, "nothing pending");
+    }
+
+    /// A delta of one text edit on a 5,000-item page pays for the nodes it touches, not for
+    /// the page: its diff writes a handful of match-table entries (it allocated and zeroed
+    /// three tables of one entry per node slot of each tree, over 30,000 entries, per delta).
+    #[test]
+    fn a_one_text_delta_on_a_large_page_writes_few_match_table_entries() {
+        let items: String = (0..5000).map(|i| format!("<li>row {i}</li>")).collect();
+        let page = parse_document_str(&format!("<ul>{items}</ul>"));
+        let mut cap = Capture::new(Rules::default(), page);
+        let mut agent = Mirror::default();
+        agent.apply_frame(&cap.keyframe(), &mut ()).unwrap();
+        let texts: Vec<NodeId> = {
+            let t = cap.tree();
+            t.descendants(t.root())
+                .filter(|&n| matches!(t.data(n), NodeData::Text(_)))
+                .collect()
+        };
+        let mut entries = Vec::new();
+        for (k, &text) in [texts[10], texts[4000], texts[2500]].iter().enumerate() {
+            cap.tree_mut().set_character_data(text, &format!("edited {k}"));
+            let delta = cap.delta().expect("a visible edit");
+            agent.apply_frame(&delta, &mut ()).unwrap();
+            assert_eq!(cap.last_mutations().len(), 1, "{:?}", cap.last_mutations());
+            entries.push(cap.last_stats().diff.table_entries);
+        }
+        assert!(agent.tree().same_tree(cap.shadow().tree()));
+        // The first diff of the thread grows the tables once; later ones write what they pair
+        // (the edited text, the dirty root: 2 entries of the new side, 1 of the old side).
+        assert!(entries[0] > 15_000, "{entries:?}");
+        assert_eq!(entries[1..], [3, 3], "{entries:?}");
     }
 
     /// An unsettled keyframe is the keyframe; its shadow build waits for `settle`, or for the
