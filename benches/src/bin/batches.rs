@@ -6,7 +6,10 @@
 //!
 //! `cargo build -p cobrowse-benches --bin batches` (or `--release`), then
 //! `perf record -g target/debug/batches [PAGES] [BATCHES] [OPS]`. Prints the time spent in the
-//! engine's calls (the edits excluded) and the delta bytes per edit.
+//! engine's calls (the edits excluded) and the delta bytes per edit. On a loaded machine compare
+//! builds by instruction counts instead: `valgrind --tool=callgrind target/debug/batches 8 100 5`,
+//! then `callgrind_annotate --inclusive=yes` for `Capture::delta` and
+//! `Capture::take_unmeasured_blocked` (the edits are the same seeded ones in every build).
 
 use std::time::{Duration, Instant};
 

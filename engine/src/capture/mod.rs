@@ -24,7 +24,7 @@ pub use steps::{KeyframePhase, Progress};
 
 use crate::diff::{self, mutation::Mutation};
 use crate::dom::rendered::Rendered;
-use crate::dom::tree::{Dirty, NodeId, Tree, WireId};
+use crate::dom::tree::{Dirty, NodeId, NodeSet, Tree, WireId};
 use crate::replay::{FrameMeta, Mirror, MirrorOptions, ReplayError};
 use crate::rules::Rules;
 use crate::rules::placeholder;
@@ -212,7 +212,7 @@ impl Capture {
         let live = &self.live;
         let root = live.root();
         // Marked nodes whose whole subtree is looked at, and edited nodes looked at alone.
-        let mut deep: std::collections::HashSet<u32> = std::collections::HashSet::new();
+        let mut deep = NodeSet::default();
         let mut alone: Vec<NodeId> = Vec::new();
         let scan_all = std::mem::take(&mut self.scan_all_blocked);
         if !scan_all {
@@ -463,7 +463,7 @@ impl Capture {
             w.is_assigned() && self.shadow.tree().node_by_wire(w).is_some()
         };
         let root = live.root();
-        let mut marked: std::collections::HashSet<u32> = std::collections::HashSet::new();
+        let mut marked = NodeSet::default();
         for &(d, why) in self.refreshed_dirty.iter().chain(&live.dirty) {
             let id = NodeId(d);
             if d as usize >= live.capacity_index() || !live.is_inclusive_ancestor(root, id) {
@@ -494,7 +494,7 @@ impl Capture {
 }
 
 /// Whether a proper ancestor of `n` is in `set` (node indices).
-fn has_ancestor_in(tree: &Tree, n: NodeId, set: &std::collections::HashSet<u32>) -> bool {
+fn has_ancestor_in(tree: &Tree, n: NodeId, set: &NodeSet) -> bool {
     let mut a = tree.parent(n);
     while let Some(x) = a {
         if set.contains(&x.0) {
@@ -564,7 +564,8 @@ mod tests {
         };
         let mut entries = Vec::new();
         for (k, &text) in [texts[10], texts[4000], texts[2500]].iter().enumerate() {
-            cap.tree_mut().set_character_data(text, &format!("edited {k}"));
+            cap.tree_mut()
+                .set_character_data(text, &format!("edited {k}"));
             let delta = cap.delta().expect("a visible edit");
             agent.apply_frame(&delta, &mut ()).unwrap();
             assert_eq!(cap.last_mutations().len(), 1, "{:?}", cap.last_mutations());

@@ -33,7 +33,9 @@ pub(crate) mod mutation;
 use smallvec::SmallVec;
 
 use crate::diff::mutation::{Mutation, MutationSink, NodeRecord, RecordData};
-use crate::dom::tree::{Dirty, NodeData, NodeId, Prop, Props, Tree, WireId, WireMap};
+use crate::dom::tree::{
+    Dirty, NodeData, NodeId, NodeMap, NodeSet, Prop, Props, Tree, WireId, WireMap,
+};
 use crate::rules::{Projection, Rules};
 
 /// What a diff did.
@@ -71,7 +73,7 @@ pub fn refresh(tree: &mut Tree, rules: &Rules) {
         return;
     }
     let root = tree.root();
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = NodeSet::default();
     // When views follow ancestors only, a child list's change alone re-decides no view (the
     // subtrees it attached carry marks of their own, `Dirty::Subtree`), and a node's own edit
     // re-decides its view, and its subtree's only where they can see it (`annotate_edited`).
@@ -619,8 +621,7 @@ impl<'a> Differ<'a> {
                 work.push((oc[j], nc[i]));
             }
         }
-        let pos_of: std::collections::HashMap<u32, usize> =
-            oc.iter().enumerate().map(|(j, o)| (o.0, j)).collect();
+        let pos_of: NodeMap<usize> = oc.iter().enumerate().map(|(j, o)| (o.0, j)).collect();
         // 3. order-preserving alignment between the children that stay in place.
         let aligned = self.align_segments(&oc, &nc, &pos_of, work);
         // Free old positions by fingerprint, ascending, each list with a "next free slot"
@@ -782,7 +783,7 @@ impl<'a> Differ<'a> {
         &mut self,
         oc: &[NodeId],
         nc: &[NodeId],
-        pos_of: &std::collections::HashMap<u32, usize>,
+        pos_of: &NodeMap<usize>,
         work: &mut Vec<(NodeId, NodeId)>,
     ) -> Vec<usize> {
         let seq: Vec<Option<usize>> = nc
@@ -1096,8 +1097,8 @@ impl<'a> Differ<'a> {
     /// visited children first, so a container matched here votes for its own parent.
     fn containers(&mut self, top_new: NodeId, work: &mut Vec<(NodeId, NodeId)>) {
         let order = self.unclean_preorder(top_new);
-        let mut child_counts: std::collections::HashMap<u32, u32> = Default::default();
-        let mut free_child_hashes: std::collections::HashMap<u32, Vec<u64>> = Default::default();
+        let mut child_counts: NodeMap<u32> = Default::default();
+        let mut free_child_hashes: NodeMap<Vec<u64>> = Default::default();
         for &n in order.iter().rev() {
             if self.n2o[n.index()] != NONE || self.new.element(n).is_none() {
                 continue;
@@ -1409,7 +1410,7 @@ impl<'a> Differ<'a> {
         let mut new_leaves: std::collections::HashMap<u64, u32> = Default::default();
         // New parents with an unmatched text (or comment) child: an old leaf under their old
         // partner may still be updated in place there, so it is the last choice to take.
-        let mut open_parents: std::collections::HashSet<u32> = Default::default();
+        let mut open_parents: NodeSet = Default::default();
         // How many unmatched anonymous new elements with children and attributes carry each own
         // hash (name and attributes): one unique on both sides is a moved container edited
         // inside. A bare name (`<ol>`) is no key: among the unmatched, one on each side is
@@ -1686,7 +1687,7 @@ impl<'a> Differ<'a> {
         let parent_old = self.matched_old(n);
         // Old positions of children that stay under the same parent.
         let mut old_pos: Vec<Option<usize>> = vec![None; kids.len()];
-        let index_of: std::collections::HashMap<u32, usize> = if kids.len() > 16 {
+        let index_of: NodeMap<usize> = if kids.len() > 16 {
             kids.iter().enumerate().map(|(i, k)| (k.0, i)).collect()
         } else {
             Default::default()
