@@ -24,7 +24,7 @@ pub use steps::{KeyframePhase, Progress};
 
 use crate::diff::{self, mutation::Mutation};
 use crate::dom::rendered::Rendered;
-use crate::dom::tree::{Dirty, NodeId, Tree, WireId};
+use crate::dom::tree::{Dirty, NodeId, NodeSet, Tree, WireId};
 use crate::replay::{FrameMeta, Mirror, MirrorOptions, ReplayError};
 use crate::rules::Rules;
 use crate::rules::placeholder;
@@ -212,7 +212,7 @@ impl Capture {
         let live = &self.live;
         let root = live.root();
         // Marked nodes whose whole subtree is looked at, and edited nodes looked at alone.
-        let mut deep: std::collections::HashSet<u32> = std::collections::HashSet::new();
+        let mut deep = NodeSet::default();
         let mut alone: Vec<NodeId> = Vec::new();
         let scan_all = std::mem::take(&mut self.scan_all_blocked);
         if !scan_all {
@@ -463,7 +463,7 @@ impl Capture {
             w.is_assigned() && self.shadow.tree().node_by_wire(w).is_some()
         };
         let root = live.root();
-        let mut marked: std::collections::HashSet<u32> = std::collections::HashSet::new();
+        let mut marked = NodeSet::default();
         for &(d, why) in self.refreshed_dirty.iter().chain(&live.dirty) {
             let id = NodeId(d);
             if d as usize >= live.capacity_index() || !live.is_inclusive_ancestor(root, id) {
@@ -494,7 +494,7 @@ impl Capture {
 }
 
 /// Whether a proper ancestor of `n` is in `set` (node indices).
-fn has_ancestor_in(tree: &Tree, n: NodeId, set: &std::collections::HashSet<u32>) -> bool {
+fn has_ancestor_in(tree: &Tree, n: NodeId, set: &NodeSet) -> bool {
     let mut a = tree.parent(n);
     while let Some(x) = a {
         if set.contains(&x.0) {
@@ -512,7 +512,7 @@ mod iframe_tests;
 mod tests {
     use super::*;
     use crate::dom::parse::parse_document_str;
-    use crate::dom::tree::{Prop, attr_name, html_name};
+    use crate::dom::tree::{NodeData, Prop, attr_name, html_name};
     use crate::rules::Rules;
 
     fn body(t: &Tree) -> NodeId {
@@ -544,6 +544,38 @@ mod tests {
         assert_eq!(agent.fingerprint(), cap.shadow().fingerprint());
         assert!(agent.tree().same_tree(cap.shadow().tree()));
         assert_eq!(cap.delta(), None, "nothing pending");
+    }
+
+    /// A delta of one text edit on a 5,000-item page pays for the nodes it touches, not for
+    /// the page: its diff writes a handful of match-table entries (it allocated and zeroed
+    /// three tables of one entry per node slot of each tree, over 30,000 entries, per delta).
+    #[test]
+    fn a_one_text_delta_on_a_large_page_writes_few_match_table_entries() {
+        let items: String = (0..5000).map(|i| format!("<li>row {i}</li>")).collect();
+        let page = parse_document_str(&format!("<ul>{items}</ul>"));
+        let mut cap = Capture::new(Rules::default(), page);
+        let mut agent = Mirror::default();
+        agent.apply_frame(&cap.keyframe(), &mut ()).unwrap();
+        let texts: Vec<NodeId> = {
+            let t = cap.tree();
+            t.descendants(t.root())
+                .filter(|&n| matches!(t.data(n), NodeData::Text(_)))
+                .collect()
+        };
+        let mut entries = Vec::new();
+        for (k, &text) in [texts[10], texts[4000], texts[2500]].iter().enumerate() {
+            cap.tree_mut()
+                .set_character_data(text, &format!("edited {k}"));
+            let delta = cap.delta().expect("a visible edit");
+            agent.apply_frame(&delta, &mut ()).unwrap();
+            assert_eq!(cap.last_mutations().len(), 1, "{:?}", cap.last_mutations());
+            entries.push(cap.last_stats().diff.table_entries);
+        }
+        assert!(agent.tree().same_tree(cap.shadow().tree()));
+        // The first diff of the thread grows the tables once; later ones write what they pair
+        // (the edited text, the dirty root: 2 entries of the new side, 1 of the old side).
+        assert!(entries[0] > 15_000, "{entries:?}");
+        assert_eq!(entries[1..], [3, 3], "{entries:?}");
     }
 
     /// An unsettled keyframe is the keyframe; its shadow build waits for `settle`, or for the

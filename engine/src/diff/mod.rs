@@ -33,7 +33,9 @@ pub(crate) mod mutation;
 use smallvec::SmallVec;
 
 use crate::diff::mutation::{Mutation, MutationSink, NodeRecord, RecordData};
-use crate::dom::tree::{Dirty, NodeData, NodeId, Prop, Props, Tree, WireId, WireMap};
+use crate::dom::tree::{
+    Dirty, NodeData, NodeId, NodeMap, NodeSet, Prop, Props, Tree, WireId, WireMap,
+};
 use crate::rules::{Projection, Rules};
 
 /// What a diff did.
@@ -49,6 +51,11 @@ pub struct DiffStats {
     /// Grows with the nodes of the compared regions, never with their square (tests assert
     /// it on a 5,000-sibling list and a 500-deep nesting).
     pub compared: usize,
+    /// Entries of the diff's match tables written to make them ready and to clear them
+    /// afterwards ([`MatchTables`]): the nodes the diff paired or placed, plus any growth of
+    /// the tables to a larger tree. A delta of one edit on a large page writes a few entries,
+    /// not one per node of the page.
+    pub table_entries: usize,
 }
 
 /// Annotates `tree` with `rules` and computes all fingerprints. Needed once per tree before
@@ -66,7 +73,7 @@ pub fn refresh(tree: &mut Tree, rules: &Rules) {
         return;
     }
     let root = tree.root();
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = NodeSet::default();
     // When views follow ancestors only, a child list's change alone re-decides no view (the
     // subtrees it attached carry marks of their own, `Dirty::Subtree`), and a node's own edit
     // re-decides its view, and its subtree's only where they can see it (`annotate_edited`).
@@ -245,6 +252,42 @@ const LEAF_SCAN: usize = 32;
 /// Descendants per side compared by [`Differ::descendants_alike`].
 const DESCENDANT_SCAN: usize = 256;
 
+/// The diff's dense match tables ([`Differ`]'s `n2o`, `o2n`, `nflags`), kept from diff to diff
+/// in [`MATCH_TABLES`]: a diff clears only the entries it set (its `touched_*` lists), so an
+/// incremental delta costs what it touches, not an allocation and a zeroing of three arrays
+/// the size of the page. Outside a diff every entry is `NONE` / 0 and both lists are empty.
+#[derive(Default)]
+struct MatchTables {
+    n2o: Vec<u32>,
+    o2n: Vec<u32>,
+    nflags: Vec<u8>,
+    touched_new: Vec<u32>,
+    touched_old: Vec<u32>,
+}
+
+impl MatchTables {
+    /// Grows the tables to cover a new tree of `new_len` and an old one of `old_len` node
+    /// slots; returns the entries written.
+    fn make_ready(&mut self, new_len: usize, old_len: usize) -> usize {
+        debug_assert!(self.touched_new.is_empty() && self.touched_old.is_empty());
+        let grow = |v: usize, len: usize| len.saturating_sub(v);
+        let written = 2 * grow(self.n2o.len(), new_len) + grow(self.o2n.len(), old_len);
+        if self.n2o.len() < new_len {
+            self.n2o.resize(new_len, NONE);
+            self.nflags.resize(new_len, 0);
+        }
+        if self.o2n.len() < old_len {
+            self.o2n.resize(old_len, NONE);
+        }
+        written
+    }
+}
+
+thread_local! {
+    /// One set of match tables per thread (a diff runs to its end before the next begins).
+    static MATCH_TABLES: std::cell::Cell<MatchTables> = std::cell::Cell::new(MatchTables::default());
+}
+
 struct Differ<'a> {
     old: &'a Tree,
     op: Projection<'a>,
@@ -255,6 +298,9 @@ struct Differ<'a> {
     /// old index -> new index + 1
     o2n: Vec<u32>,
     nflags: Vec<u8>,
+    /// New and old indexes whose entries this diff set (cleared again when it ends).
+    touched_new: Vec<u32>,
+    touched_old: Vec<u32>,
     old_index: Option<WireMap>,
     stats: DiffStats,
     buf: Vec<u8>,
@@ -282,19 +328,23 @@ impl<'a> Differ<'a> {
             "diff of unprepared trees"
         );
         new.reserve_wire_ids_from(old.next_wire_id());
-        let n2o = vec![NONE; new.capacity_index()];
-        let nflags = vec![0u8; new.capacity_index()];
-        let o2n = vec![NONE; old.capacity_index()];
+        let mut t = MATCH_TABLES.take();
+        let grown = t.make_ready(new.capacity_index(), old.capacity_index());
         Differ {
             old,
             op,
             new,
             np,
-            n2o,
-            o2n,
-            nflags,
+            n2o: t.n2o,
+            o2n: t.o2n,
+            nflags: t.nflags,
+            touched_new: t.touched_new,
+            touched_old: t.touched_old,
             old_index: None,
-            stats: DiffStats::default(),
+            stats: DiffStats {
+                table_entries: grown,
+                ..DiffStats::default()
+            },
             buf: Vec::new(),
             assigned: 0,
             fuzzy: false,
@@ -349,6 +399,7 @@ impl<'a> Differ<'a> {
         }
         self.stats.mutations = count.n;
         self.stats.compared += self.similar_work.get();
+        self.stats.table_entries += self.clear_tables();
         // Ids given to new nodes change id hashes: recompute them, along the touched paths
         // when few changed, in one pass when most did (a freshly parsed new tree).
         if self.assigned > self.new.len() / 8 {
@@ -371,6 +422,21 @@ impl<'a> Differ<'a> {
         self.stats
     }
 
+    /// Clears the table entries this diff set; returns how many entries it wrote.
+    fn clear_tables(&mut self) -> usize {
+        let written = 2 * self.touched_new.len() + self.touched_old.len();
+        for &n in &self.touched_new {
+            self.n2o[n as usize] = NONE;
+            self.nflags[n as usize] = 0;
+        }
+        for &o in &self.touched_old {
+            self.o2n[o as usize] = NONE;
+        }
+        self.touched_new.clear();
+        self.touched_old.clear();
+        written
+    }
+
     // ----- matching ---------------------------------------------------------------------
 
     #[inline]
@@ -388,6 +454,8 @@ impl<'a> Differ<'a> {
         debug_assert!(self.n2o[n.index()] == NONE && self.o2n[o.index()] == NONE);
         self.n2o[n.index()] = o.0 + 1;
         self.o2n[o.index()] = n.0 + 1;
+        self.touched_new.push(n.0);
+        self.touched_old.push(o.0);
         let ow = self.old.wire_id(o);
         let nw = self.new.wire_id(n);
         if !nw.is_assigned() {
@@ -553,8 +621,7 @@ impl<'a> Differ<'a> {
                 work.push((oc[j], nc[i]));
             }
         }
-        let pos_of: std::collections::HashMap<u32, usize> =
-            oc.iter().enumerate().map(|(j, o)| (o.0, j)).collect();
+        let pos_of: NodeMap<usize> = oc.iter().enumerate().map(|(j, o)| (o.0, j)).collect();
         // 3. order-preserving alignment between the children that stay in place.
         let aligned = self.align_segments(&oc, &nc, &pos_of, work);
         // Free old positions by fingerprint, ascending, each list with a "next free slot"
@@ -716,7 +783,7 @@ impl<'a> Differ<'a> {
         &mut self,
         oc: &[NodeId],
         nc: &[NodeId],
-        pos_of: &std::collections::HashMap<u32, usize>,
+        pos_of: &NodeMap<usize>,
         work: &mut Vec<(NodeId, NodeId)>,
     ) -> Vec<usize> {
         let seq: Vec<Option<usize>> = nc
@@ -1030,8 +1097,8 @@ impl<'a> Differ<'a> {
     /// visited children first, so a container matched here votes for its own parent.
     fn containers(&mut self, top_new: NodeId, work: &mut Vec<(NodeId, NodeId)>) {
         let order = self.unclean_preorder(top_new);
-        let mut child_counts: std::collections::HashMap<u32, u32> = Default::default();
-        let mut free_child_hashes: std::collections::HashMap<u32, Vec<u64>> = Default::default();
+        let mut child_counts: NodeMap<u32> = Default::default();
+        let mut free_child_hashes: NodeMap<Vec<u64>> = Default::default();
         for &n in order.iter().rev() {
             if self.n2o[n.index()] != NONE || self.new.element(n).is_none() {
                 continue;
@@ -1343,7 +1410,7 @@ impl<'a> Differ<'a> {
         let mut new_leaves: std::collections::HashMap<u64, u32> = Default::default();
         // New parents with an unmatched text (or comment) child: an old leaf under their old
         // partner may still be updated in place there, so it is the last choice to take.
-        let mut open_parents: std::collections::HashSet<u32> = Default::default();
+        let mut open_parents: NodeSet = Default::default();
         // How many unmatched anonymous new elements with children and attributes carry each own
         // hash (name and attributes): one unique on both sides is a moved container edited
         // inside. A bare name (`<ol>`) is no key: among the unmatched, one on each side is
@@ -1620,7 +1687,7 @@ impl<'a> Differ<'a> {
         let parent_old = self.matched_old(n);
         // Old positions of children that stay under the same parent.
         let mut old_pos: Vec<Option<usize>> = vec![None; kids.len()];
-        let index_of: std::collections::HashMap<u32, usize> = if kids.len() > 16 {
+        let index_of: NodeMap<usize> = if kids.len() > 16 {
             kids.iter().enumerate().map(|(i, k)| (k.0, i)).collect()
         } else {
             Default::default()
@@ -1703,6 +1770,7 @@ impl<'a> Differ<'a> {
                 self.assigned += 1;
             }
             self.nflags[x.index()] |= PLACED;
+            self.touched_new.push(x.0);
         }
         let n2o = &self.n2o;
         let mut out = Vec::with_capacity(order.len());
@@ -1778,6 +1846,20 @@ impl<'a> Differ<'a> {
             });
         }
         let _ = &mut self.buf;
+    }
+}
+
+impl Drop for Differ<'_> {
+    /// Hands the tables back, cleared, for the next diff (also when a diff unwinds).
+    fn drop(&mut self) {
+        self.clear_tables();
+        MATCH_TABLES.set(MatchTables {
+            n2o: std::mem::take(&mut self.n2o),
+            o2n: std::mem::take(&mut self.o2n),
+            nflags: std::mem::take(&mut self.nflags),
+            touched_new: std::mem::take(&mut self.touched_new),
+            touched_old: std::mem::take(&mut self.touched_old),
+        });
     }
 }
 

@@ -300,6 +300,12 @@ impl std::hash::Hasher for U32Hasher {
     }
 }
 pub(crate) type WireMap = HashMap<u32, u32, BuildHasherDefault<U32Hasher>>;
+/// A map keyed by node index (or any small integer key), hashed by [`U32Hasher`]: the diff's
+/// and the capture's per-batch maps of node indexes (a keyed SipHash costs more than the rest
+/// of an insert; node indexes are the arena's, not chosen by the page).
+pub(crate) type NodeMap<V> = HashMap<u32, V, BuildHasherDefault<U32Hasher>>;
+/// A set of node indexes (see [`NodeMap`]).
+pub(crate) type NodeSet = std::collections::HashSet<u32, BuildHasherDefault<U32Hasher>>;
 
 /// HTML void elements: no end tag, no content (what the serializer writes without an end tag
 /// and what the sanitizer knows can hold no children after a re-parse).
