@@ -22,10 +22,10 @@ pub mod batch;
 mod steps;
 pub use steps::{KeyframePhase, Progress};
 
-use crate::diff::{self, mutation::Mutation};
+use crate::diff::{self, mutation::Mutation, mutation::NodeRecord};
 use crate::dom::rendered::Rendered;
 use crate::dom::tree::{Dirty, NodeId, NodeSet, Tree, WireId};
-use crate::replay::{FrameMeta, Mirror, MirrorOptions, ReplayError};
+use crate::replay::{FrameMeta, Mirror, MirrorOptions, ShadowBuild};
 use crate::rules::Rules;
 use crate::rules::placeholder;
 use crate::wire::frame::{FrameHeader, FrameKind, FrameView, encode_delta, encode_keyframe};
@@ -57,7 +57,7 @@ pub struct Capture {
     refreshed_dirty: Vec<(u32, Dirty)>,
     /// A keyframe handed out by [`Capture::keyframe_unsettled`] that the shadow has not
     /// applied yet (see [`Capture::settle`]).
-    unsettled: Option<Vec<u8>>,
+    unsettled: Option<(FrameMeta, Vec<NodeRecord>)>,
     /// The phase of a first keyframe made in steps, while one is in progress ([`steps`]).
     steps: Option<steps::Steps>,
     /// A keyframe made in steps, until [`Capture::take_keyframe`] hands it out.
@@ -298,7 +298,7 @@ impl Capture {
         self.last_kind = Some(FrameKind::Keyframe);
         self.last.clear();
         self.last_stats = DeltaStats::default();
-        self.unsettled = Some(bytes.clone());
+        self.unsettled = Some((FrameMeta::of(&header), records));
         bytes
     }
 
@@ -310,9 +310,18 @@ impl Capture {
             self.encoded.is_none(),
             "a keyframe made in steps was never handed out"
         );
-        if let Some(bytes) = self.unsettled.take() {
-            // A keyframe of our own tree always applies; the shadow checks it in debug builds.
-            let _ = self.commit(&bytes);
+        if let Some((meta, records)) = self.unsettled.take() {
+            // The shadow builds the keyframe from the records it was encoded from, not from
+            // the frame decoded again (as deltas apply their mutations): the customer's
+            // module then holds no frame validation. A keyframe of our own tree always
+            // applies; the build checks its fingerprint in debug builds.
+            let mut records = records.into_iter();
+            let mut build = ShadowBuild::new(&records.next().expect("a keyframe has a root"));
+            for r in records {
+                build.push(r);
+            }
+            build.hash_step(usize::MAX);
+            build.install(&mut self.shadow, &meta);
         }
     }
 
@@ -376,11 +385,18 @@ impl Capture {
             "an empty delta while a visible change is pending"
         );
         self.seq += 1;
-        let bytes = encode_delta(&self.header(FrameKind::Delta), &[]);
+        let header = self.header(FrameKind::Delta);
+        let bytes = encode_delta(&header, &[]);
         self.last_kind = Some(FrameKind::Delta);
         self.last.clear();
         self.last_stats = DeltaStats::default();
-        let _ = self.commit(&bytes);
+        let applied = self
+            .shadow
+            .apply_delta(&FrameMeta::of(&header), std::iter::empty(), &mut ());
+        debug_assert!(
+            applied.is_ok(),
+            "the shadow refused the capture's own empty delta: {applied:?}"
+        );
         bytes
     }
 
@@ -411,12 +427,7 @@ impl Capture {
             "a delta that does not decode to its own mutations"
         );
         let applied = self.shadow.apply_delta(
-            &FrameMeta {
-                seq: header.seq,
-                base_seq: header.base_seq,
-                fingerprint: header.fingerprint,
-                sanitized: header.sanitized,
-            },
+            &FrameMeta::of(&header),
             muts.iter().map(Mutation::as_ref),
             &mut (),
         );
@@ -441,15 +452,6 @@ impl Capture {
             FrameKind::Keyframe => FrameHeader::keyframe(self.seq, fingerprint, sanitized),
             FrameKind::Delta => FrameHeader::delta(self.seq, fingerprint, sanitized),
         }
-    }
-
-    fn commit(&mut self, frame: &[u8]) -> Result<(), ReplayError> {
-        let r = self.shadow.apply_frame(frame, &mut ()).map(|_| ());
-        debug_assert!(
-            r.is_ok(),
-            "the shadow refused the capture's own frame: {r:?}"
-        );
-        r
     }
 
     /// Wire ids of the attached nodes whose data or child list changed since the last frame
@@ -513,6 +515,7 @@ mod tests {
     use super::*;
     use crate::dom::parse::parse_document_str;
     use crate::dom::tree::{NodeData, Prop, attr_name, html_name};
+    use crate::replay::ReplayError;
     use crate::rules::Rules;
 
     fn body(t: &Tree) -> NodeId {

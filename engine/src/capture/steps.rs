@@ -283,12 +283,7 @@ impl Capture {
         self.last_stats = crate::capture::DeltaStats::default();
         self.steps = Some(Steps::Settle(Box::new(Settle {
             shadow,
-            meta: FrameMeta {
-                seq: header.seq,
-                base_seq: header.base_seq,
-                fingerprint: header.fingerprint,
-                sanitized: header.sanitized,
-            },
+            meta: FrameMeta::of(&header),
             #[cfg(debug_assertions)]
             frame: frame.clone(),
         })));

@@ -148,6 +148,18 @@ pub struct FrameMeta {
     pub sanitized: bool,
 }
 
+impl FrameMeta {
+    /// The fields of a frame's header the mirror needs.
+    pub fn of(h: &crate::wire::frame::FrameHeader) -> FrameMeta {
+        FrameMeta {
+            seq: h.seq,
+            base_seq: h.base_seq,
+            fingerprint: h.fingerprint,
+            sanitized: h.sanitized,
+        }
+    }
+}
+
 /// A replica of the agent-visible page.
 pub struct Mirror {
     tree: Tree,
@@ -786,12 +798,7 @@ impl Mirror {
             ReplayError::Frame(e.to_string())
         })?;
         let h = view.header();
-        let meta = FrameMeta {
-            seq: h.seq,
-            base_seq: h.base_seq,
-            fingerprint: h.fingerprint,
-            sanitized: h.sanitized,
-        };
+        let meta = FrameMeta::of(&h);
         match h.kind {
             crate::wire::frame::FrameKind::Keyframe => {
                 let records: Vec<RecordRef<'_>> = view.records().collect();

@@ -47,6 +47,8 @@
 pub(crate) mod placeholder;
 pub(crate) mod sanitize;
 pub(crate) mod selector;
+#[cfg(test)]
+mod selector_servo;
 pub(crate) mod url;
 
 use std::borrow::Cow;
@@ -58,7 +60,7 @@ use crate::dom::rendered::Rendered;
 use crate::dom::tree::{Dirty, ElementData, NodeData, NodeId, Props, Tree};
 use crate::dom::view::View;
 use crate::rules::sanitize::{ElementVerdict, attribute_is_unsafe};
-use crate::rules::selector::{CompiledSelector, MatchCaches, SelectorError};
+use crate::rules::selector::{CompiledSelector, SelectorError};
 
 /// Whether to sanitize what the agent receives.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
@@ -348,7 +350,7 @@ impl Rules {
         }
     }
 
-    fn view_of(&self, tree: &Tree, id: NodeId, inherited: View, caches: &mut MatchCaches) -> View {
+    fn view_of(&self, tree: &Tree, id: NodeId, inherited: View) -> View {
         if inherited.is_dropped() {
             return inherited;
         }
@@ -373,19 +375,19 @@ impl Rules {
                 ElementVerdict::Block => view = view.with(View::BLOCKED),
             }
         }
-        if self.block.iter().any(|s| s.matches(tree, id, caches)) {
+        if self.block.iter().any(|s| s.matches(tree, id)) {
             view = view.with(View::BLOCKED);
         }
-        if is_password_input(e) || self.mask.iter().any(|s| s.matches(tree, id, caches)) {
+        if is_password_input(e) || self.mask.iter().any(|s| s.matches(tree, id)) {
             view = view.with(View::MASKED);
         }
         if (self.disable_submit && is_submit_button(tree, id, e))
-            || self.disable.iter().any(|s| s.matches(tree, id, caches))
+            || self.disable.iter().any(|s| s.matches(tree, id))
         {
             view = view.with(View::DISABLED);
         }
         for (i, (sel, _)) in self.attr_rules.iter().enumerate() {
-            if sel.matches(tree, id, caches) {
+            if sel.matches(tree, id) {
                 view.attr_mask |= 1 << i;
             }
         }
@@ -659,12 +661,11 @@ thread_local! {
 /// end): each [`AnnotateWalk::step`] computes the views of at most `max_nodes` more nodes, in
 /// pre-order, so that a large page's annotation can be spread over tasks.
 ///
-/// Invariant: between steps the tree is not edited (the walk holds node ids and selector
-/// caches of this tree as it is; debug-asserted through the arena's length).
+/// Invariant: between steps the tree is not edited (the walk holds node ids of this tree as it
+/// is; debug-asserted through the arena's length).
 pub(crate) struct AnnotateWalk {
     /// (node, inherited view, number of element ancestors), next on top.
     stack: Vec<(NodeId, View, usize)>,
-    caches: MatchCaches,
     /// The arena's length when the walk began.
     arena: usize,
 }
@@ -681,7 +682,6 @@ impl AnnotateWalk {
         }
         AnnotateWalk {
             stack: vec![(top, parent_view, depth)],
-            caches: MatchCaches::default(),
             arena: tree.capacity_index(),
         }
     }
@@ -708,7 +708,7 @@ impl AnnotateWalk {
             left -= 1;
             #[cfg(test)]
             VIEWS_COMPUTED.with(|n| n.set(n.get() + 1));
-            let mut view = rules.view_of(tree, id, inherited, &mut self.caches);
+            let mut view = rules.view_of(tree, id, inherited);
             if rules.sanitizes() && depth > sanitize::MAX_ELEMENT_ANCESTORS {
                 view = view.with(View::DROPPED);
             }
