@@ -256,7 +256,9 @@ impl Capture {
             let record = diff::record_of(live, &proj, id, kids);
             e.enc.record(&record);
             match &mut e.shadow {
-                None => e.shadow = Some(ShadowBuild::new(&record)),
+                // The prepared page's visible nodes (the late batch's new ones are not
+                // counted: the shadow grows for them).
+                None => e.shadow = Some(ShadowBuild::new(&record, live.indexed_wire_ids())),
                 Some(s) => s.push(record),
             }
         }

@@ -643,8 +643,10 @@ pub(crate) struct ShadowBuild {
 }
 
 impl ShadowBuild {
-    /// A tree holding the root record (a document or fragment).
-    pub(crate) fn new(root: &NodeRecord) -> ShadowBuild {
+    /// A tree holding the root record (a document or fragment), with room for `nodes` records
+    /// in all (the keyframe's count as far as known: its arena, wire index and order grow past
+    /// it only if more come, and hold no slack if not).
+    pub(crate) fn new(root: &NodeRecord, nodes: usize) -> ShadowBuild {
         let mut tree = match &root.data {
             RecordData::Document {
                 viewport,
@@ -660,6 +662,7 @@ impl ShadowBuild {
             _ => panic!("a keyframe's root record is a document or a fragment"),
         };
         tree.ensure_wire_index();
+        tree.reserve_exact(nodes);
         let r = tree.root();
         bind_wire(&mut tree, r, root.wire).expect("a fresh tree takes the root's wire id");
         tree.node_mut(r).view = View::from_wire(root.flags);
@@ -671,7 +674,11 @@ impl ShadowBuild {
         ShadowBuild {
             tree,
             open,
-            order: vec![r],
+            order: {
+                let mut order = Vec::with_capacity(nodes.max(1));
+                order.push(r);
+                order
+            },
             hashed: 0,
         }
     }
