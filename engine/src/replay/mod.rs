@@ -743,6 +743,41 @@ impl ShadowBuild {
         self.open.is_empty()
     }
 
+    /// Takes every node's fingerprints from the live node it was recorded from (`live_order`,
+    /// in the order of the records): a record is the live node as projected, and the shadow
+    /// hashes it unprojected, so the values are the same; `hash_step` then has nothing left.
+    /// `live`'s fingerprints must be current. Debug builds hash the shadow to check.
+    pub(crate) fn copy_fingerprints(&mut self, live: &Tree, live_order: &[NodeId]) {
+        debug_assert!(self.is_built(), "fingerprints of a tree still being built");
+        debug_assert_eq!(
+            self.order.len(),
+            live_order.len(),
+            "one live node per record"
+        );
+        for (&s, &l) in self.order.iter().zip(live_order) {
+            let from = live.node(l);
+            let (self_hash, tree_hash, id_hash) = (from.self_hash, from.tree_hash, from.id_hash);
+            let to = self.tree.node_mut(s);
+            to.self_hash = self_hash;
+            to.tree_hash = tree_hash;
+            to.id_hash = id_hash;
+        }
+        self.hashed = self.order.len();
+        #[cfg(debug_assertions)]
+        {
+            let mut hashed = self.tree.clone();
+            diff::fingerprint::fingerprint_all(&mut hashed, &crate::rules::Projection::identity());
+            for &s in &self.order {
+                let (a, b) = (self.tree.node(s), hashed.node(s));
+                debug_assert_eq!(
+                    (a.self_hash, a.tree_hash, a.id_hash),
+                    (b.self_hash, b.tree_hash, b.id_hash),
+                    "a fingerprint copied from the live tree differs from the shadow's own"
+                );
+            }
+        }
+    }
+
     /// Computes the fingerprints of up to `max_nodes` more nodes; returns whether all are done.
     pub(crate) fn hash_step(&mut self, max_nodes: usize) -> bool {
         debug_assert!(self.is_built(), "fingerprints of a tree still being built");
