@@ -75,6 +75,12 @@ impl CaptureEngine {
         })
     }
 
+    /// The local names a batch may send by code (`NAME_CODE` + their index), separated by
+    /// spaces (see `cobrowse_engine::capture_batch::NAMES`).
+    pub fn batch_names(&self) -> String {
+        cobrowse_engine::capture_batch::names_text()
+    }
+
     /// Builds the live tree from a batch describing the whole page (handles start afresh)
     /// and returns its keyframe, or nothing when blocked elements must be measured first:
     /// then `take_unmeasured` names them and the batch reporting their boxes returns the

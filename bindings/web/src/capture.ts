@@ -22,7 +22,7 @@
 import type { CaptureEngine } from '../build/pkg/cobrowse_wasm.js';
 import type { Capture, CaptureOptions } from './cobrowse.js';
 import type { ActionCheck, ActionCheckContext, AgentActionMessage } from './messages.js';
-import { OpWriter, nsCode } from './encode.js';
+import { OpWriter, nsCode, useNameCodes } from './encode.js';
 import { BlockedBoxes } from './blocked.js';
 import { absoluteCss, capturedAttr, capturedValue, isStyleText } from './urls.js';
 import { FrameWatch, capturedDocumentOf, isHtmlElement } from './frames.js';
@@ -211,6 +211,7 @@ export class CaptureImpl implements Capture {
     private readonly opts: CaptureOptions,
   ) {
     this.maxDelay = opts.maxDelayMs ?? 100;
+    useNameCodes(engine.batch_names());
     this.observer = new MutationObserver((records) => {
       this.noteRecords(records);
       this.schedule();
@@ -575,7 +576,7 @@ export class CaptureImpl implements Capture {
           w.u(OP_ELEMENT);
           w.u(cid);
           w.u(nsCode(ns));
-          w.s(ln);
+          w.name(ln);
           const doc = el.ownerDocument;
           if (doc !== walk.baseDoc) {
             walk.baseDoc = doc;
@@ -1073,7 +1074,7 @@ export class CaptureImpl implements Capture {
     w.u(id);
     if (op === OP_ELEMENT) {
       w.u(nsCode(el.namespaceURI));
-      w.s(el.localName);
+      w.name(el.localName);
     }
     writeAttrList(w, el, el.ownerDocument.baseURI);
   }
@@ -1679,7 +1680,7 @@ function writeAttrList(w: OpWriter, el: Element, base: string): void {
     const ns = a.namespaceURI;
     const name = a.localName;
     w.u(ns === null ? 0 : nsCode(ns));
-    w.s(name);
+    w.name(name);
     w.s(capturedValue(el, ns, name, a.value, base));
   }
 }

@@ -31,6 +31,19 @@ export function nsCode(uri: string | null): number {
 
 export const NULL_STR = 0xffffffff;
 
+/** A local name operand may be this plus the name's index in the engine's table of common
+ * names (`NAMES` in engine/src/capture/batch.rs) instead of a string. */
+const NAME_CODE = 0xffff0000;
+/** The engine's common names by their operand (`useNameCodes`; empty until then: every name
+ * goes as a string). */
+let nameCodes = new Map<string, number>();
+
+/** Takes the engine's table of common names (`CaptureEngine.batch_names()`: space-separated). */
+export function useNameCodes(names: string): void {
+  if (nameCodes.size > 0) return;
+  nameCodes = new Map(names.split(' ').map((n, i) => [n, NAME_CODE + i]));
+}
+
 /**
  * A `u32` op stream plus its string operands (each written as its UTF-16 length). The ops go
  * straight into a growable `Uint32Array` (no per-op boxing, no copy at the end): the
@@ -70,6 +83,13 @@ export class OpWriter {
       this.u(v.length);
       if (v.length > 0) this.parts.push(v);
     }
+  }
+
+  /** A local name (an element's or an attribute's): its code when the engine has one. */
+  name(v: string): void {
+    const c = nameCodes.get(v);
+    if (c === undefined) this.s(v);
+    else this.u(c);
   }
 
   /** Empties the writer for the next batch, keeping its buffer (no allocation per batch). */

@@ -21,7 +21,9 @@ export const LINK_ATTR = 'data-cobrowse-href';
 
 type Listener = (sheet: CSSStyleSheet) => void;
 
-const listeners = new Set<Listener>();
+/** Each hooked window's listeners (`watchSheets`: this window's; `watchSheetsIn`: an
+ * iframe's). */
+const windowListeners = new WeakMap<object, Set<Listener>>();
 /** Called before every CSSOM edit of a sheet, in any hooked window (`watchSheetsBefore`). */
 const beforeListeners = new Set<Listener>();
 /** Sheets whose rules were changed through the CSSOM since they were parsed. */
@@ -29,20 +31,10 @@ const modified = new WeakSet<CSSStyleSheet>();
 /** Top-level rules whose contents were edited through the CSSOM (a rule inserted into or
  * deleted from a grouping rule such as @media): their source text is stale. */
 const edited = new WeakSet<CSSRule>();
-let restore: (() => void) | null = null;
-
 
 /** Calls `listener` after every CSSOM edit of any sheet until the returned function is called. */
 export function watchSheets(listener: Listener): () => void {
-  listeners.add(listener);
-  if (restore === null) restore = hook();
-  return () => {
-    listeners.delete(listener);
-    if (listeners.size === 0 && restore !== null) {
-      restore();
-      restore = null;
-    }
-  };
+  return watchSheetsIn(window, listener);
 }
 
 /** Calls `listener(sheet)` before every CSSOM edit of a sheet in any hooked window (the page's
@@ -65,21 +57,34 @@ export function isModified(sheet: CSSStyleSheet): boolean {
 }
 
 /**
- * Calls `listener` after every CSSOM edit of a sheet in another (same-origin) window, such as
- * an iframe's, until the returned function is called (that window's prototypes are hooked).
+ * Calls `listener` after every CSSOM edit of a sheet in `win` (this window or a same-origin
+ * iframe's) until the returned function is called. A window's prototypes are wrapped once and
+ * stay wrapped (a pass-through while no capture listens), as the form setters are: redefining
+ * prototype methods and accessors at every start and stop costs the page's optimized code
+ * (its inline caches through those prototypes) more than the wrappers do.
  */
 export function watchSheetsIn(win: Window & typeof globalThis, listener: Listener): () => void {
-  const local = new Set<Listener>([listener]);
-  return hook(win, local);
+  let to = windowListeners.get(win);
+  if (to === undefined) {
+    to = new Set();
+    // Noted first: a window being torn down may refuse the hooks part-way (the caller
+    // catches it); its prototypes are not wrapped twice.
+    windowListeners.set(win, to);
+    hook(win, to);
+  }
+  to.add(listener);
+  const listeners = to;
+  return () => {
+    listeners.delete(listener);
+  };
 }
 
-function hook(win: Window & typeof globalThis = window, to: Set<Listener> = listeners): () => void {
+function hook(win: Window & typeof globalThis, to: Set<Listener>): void {
   const notify = (sheet: CSSStyleSheet | null | undefined): void => {
     if (!sheet) return;
     modified.add(sheet);
     for (const l of to) l(sheet);
   };
-  const undo: (() => void)[] = [];
   const wrap = <T extends object>(proto: T, name: string, sheetOf: (self: any) => CSSStyleSheet | null | undefined, after?: (self: any) => void): void => {
     const desc = Object.getOwnPropertyDescriptor(proto, name);
     const orig = desc?.value;
@@ -101,7 +106,6 @@ function hook(win: Window & typeof globalThis = window, to: Set<Listener> = list
       return r;
     };
     Object.defineProperty(proto, name, { ...desc, value: wrapped });
-    undo.push(() => Object.defineProperty(proto, name, desc!));
   };
   const sp = win.CSSStyleSheet.prototype;
   for (const m of ['insertRule', 'deleteRule', 'addRule', 'removeRule', 'replace', 'replaceSync']) wrap(sp, m, (s) => s);
@@ -128,11 +132,7 @@ function hook(win: Window & typeof globalThis = window, to: Set<Listener> = list
         if (v.length === 0) for (const l of to) l(EMPTY);
       },
     });
-    undo.push(() => Object.defineProperty(proto, 'adoptedStyleSheets', ad));
   }
-  return () => {
-    for (const u of undo.reverse()) u();
-  };
 }
 
 /** Stands for "the adopted list changed" when it became empty. */

@@ -480,3 +480,46 @@ test('the first CSSOM edit of a large <style> maps its source pieces to its rule
     await s.close();
   }
 });
+
+test('the CSSOM hooks are installed once per window: stop and a new capture leave the prototypes as they are, and the new capture sees edits', async () => {
+  const s = await session(`${server.base}/t/cssom.html`);
+  try {
+    // The wrapped methods and setter as the first capture installed them (not the browser's own).
+    const hooks = () => s.customer.evaluate(() => {
+      const fns = [
+        CSSStyleSheet.prototype.insertRule,
+        CSSStyleSheet.prototype.replaceSync,
+        CSSGroupingRule.prototype.deleteRule,
+        Object.getOwnPropertyDescriptor(Document.prototype, 'adoptedStyleSheets').set,
+        Object.getOwnPropertyDescriptor(ShadowRoot.prototype, 'adoptedStyleSheets').set,
+      ];
+      globalThis.__hooks ??= fns;
+      return { native: fns.map((f) => /\[native code\]/.test(Function.prototype.toString.call(f))), same: fns.map((f, i) => f === globalThis.__hooks[i]) };
+    });
+    const all = (v) => [v, v, v, v, v];
+    assert.deepEqual(await hooks(), { native: all(false), same: all(true) }, 'first capture');
+    await s.customer.evaluate(() => globalThis.__cap.stop());
+    assert.deepEqual(await hooks(), { native: all(false), same: all(true) }, 'after stop');
+    await startCapture(s.customer);
+    assert.deepEqual(await hooks(), { native: all(false), same: all(true) }, 'second capture');
+    assert.deepEqual(await applyFrames(s.agent, await takeFrames(s.customer, false)), [{ ok: true }]);
+    // The second capture is told of CSSOM edits through the same wrappers.
+    const text = await s.customer.evaluate(() => {
+      const sheet = document.getElementById('s1').sheet;
+      sheet.insertRule('.again { color: rgb(1, 2, 3) }', 1);
+      const c = new CSSStyleSheet();
+      c.replaceSync('.adopted-again { top: 2px }');
+      document.adoptedStyleSheets = [c];
+      return sheet.cssRules[1].cssText;
+    });
+    assert.equal(text, '.again { color: rgb(1, 2, 3); }');
+    assert.ok((await applyFrames(s.agent, await takeFrames(s.customer))).every((r) => r.ok));
+    checkMirror(await snapshotState(s.customer, s.agent), 'edits after the restart');
+    const r = await rules(s);
+    assert.deepEqual(r.a, r.c, 'mirror rules');
+    assert.ok(r.a.some((x) => JSON.stringify(x).includes('.again')) || JSON.stringify(r.a).includes('.again'), 'the inserted rule is in the mirror');
+    assert.ok(JSON.stringify(r.a).includes('.adopted-again'), 'the adopted sheet is in the mirror');
+  } finally {
+    await s.close();
+  }
+});

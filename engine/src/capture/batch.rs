@@ -29,6 +29,8 @@
 //! child (the tree's content-document rule; anything else is refused); a navigation of the
 //! iframe is a new [`OP_DOCUMENT`] replacing the old one in that list.
 //!
+//! A local name (`local` above) may be sent as a code instead ([`NAME_CODE`], [`NAMES`]).
+//!
 //! Namespaces are [`WireNs`] codes. After the batch, every node the batch detached (or created)
 //! that is not attached to the document is freed together with its subtree, and its handles
 //! are reported so the browser frees its side too: memory stays bounded over a long session.
@@ -39,6 +41,7 @@
 
 use crate::diff::mutation::WireNs;
 use crate::dom::rendered::{Rendered, RenderedBox, RenderedDisplay};
+use markup5ever::{LocalName, local_name};
 use std::collections::HashSet;
 use std::hash::BuildHasherDefault;
 
@@ -81,6 +84,207 @@ pub const OP_PIXEL_RATIO: u32 = 16;
 pub const OP_RENDERED_BOX: u32 = 17;
 /// A string operand that is absent.
 pub const NULL_STR: u32 = u32::MAX;
+
+/// A string operand in a name position (an element's or an attribute's local name) may instead
+/// be `NAME_CODE + i`, for the `i`-th of [`NAMES`]: one op for a common name instead of a
+/// string to copy across the boundary, decode and intern (`i` < [`NAMES`]`.len()`; any other
+/// value at or above `NAME_CODE` but [`NULL_STR`] is refused).
+pub const NAME_CODE: u32 = 0xFFFF_0000;
+
+/// The local names a batch may send by code ([`NAME_CODE`]): common HTML and SVG element and
+/// attribute names. The browser learns them from [`names_text`].
+pub static NAMES: &[LocalName] = &[
+    local_name!("html"),
+    local_name!("head"),
+    local_name!("body"),
+    local_name!("title"),
+    local_name!("meta"),
+    local_name!("link"),
+    local_name!("script"),
+    local_name!("style"),
+    local_name!("base"),
+    local_name!("noscript"),
+    local_name!("template"),
+    local_name!("div"),
+    local_name!("span"),
+    local_name!("a"),
+    local_name!("p"),
+    local_name!("img"),
+    local_name!("picture"),
+    local_name!("source"),
+    local_name!("video"),
+    local_name!("audio"),
+    local_name!("canvas"),
+    local_name!("iframe"),
+    local_name!("object"),
+    local_name!("embed"),
+    local_name!("param"),
+    local_name!("ul"),
+    local_name!("ol"),
+    local_name!("li"),
+    local_name!("dl"),
+    local_name!("dt"),
+    local_name!("dd"),
+    local_name!("table"),
+    local_name!("caption"),
+    local_name!("colgroup"),
+    local_name!("col"),
+    local_name!("thead"),
+    local_name!("tbody"),
+    local_name!("tfoot"),
+    local_name!("tr"),
+    local_name!("td"),
+    local_name!("th"),
+    local_name!("form"),
+    local_name!("input"),
+    local_name!("button"),
+    local_name!("select"),
+    local_name!("option"),
+    local_name!("optgroup"),
+    local_name!("textarea"),
+    local_name!("label"),
+    local_name!("fieldset"),
+    local_name!("legend"),
+    local_name!("br"),
+    local_name!("hr"),
+    local_name!("wbr"),
+    local_name!("h1"),
+    local_name!("h2"),
+    local_name!("h3"),
+    local_name!("h4"),
+    local_name!("h5"),
+    local_name!("h6"),
+    local_name!("strong"),
+    local_name!("b"),
+    local_name!("em"),
+    local_name!("i"),
+    local_name!("u"),
+    local_name!("s"),
+    local_name!("small"),
+    local_name!("sup"),
+    local_name!("sub"),
+    local_name!("pre"),
+    local_name!("code"),
+    local_name!("blockquote"),
+    local_name!("q"),
+    local_name!("header"),
+    local_name!("footer"),
+    local_name!("nav"),
+    local_name!("main"),
+    local_name!("section"),
+    local_name!("article"),
+    local_name!("aside"),
+    local_name!("figure"),
+    local_name!("figcaption"),
+    local_name!("time"),
+    local_name!("abbr"),
+    local_name!("cite"),
+    local_name!("center"),
+    local_name!("font"),
+    local_name!("map"),
+    local_name!("area"),
+    local_name!("details"),
+    local_name!("summary"),
+    local_name!("svg"),
+    local_name!("g"),
+    local_name!("path"),
+    local_name!("use"),
+    local_name!("defs"),
+    local_name!("symbol"),
+    local_name!("circle"),
+    local_name!("rect"),
+    local_name!("line"),
+    local_name!("polygon"),
+    local_name!("class"),
+    local_name!("id"),
+    local_name!("href"),
+    local_name!("src"),
+    local_name!("type"),
+    local_name!("name"),
+    local_name!("content"),
+    local_name!("target"),
+    local_name!("alt"),
+    local_name!("value"),
+    local_name!("rel"),
+    local_name!("width"),
+    local_name!("height"),
+    local_name!("lang"),
+    local_name!("dir"),
+    local_name!("role"),
+    local_name!("charset"),
+    local_name!("action"),
+    local_name!("method"),
+    local_name!("for"),
+    local_name!("tabindex"),
+    local_name!("placeholder"),
+    local_name!("colspan"),
+    local_name!("rowspan"),
+    local_name!("align"),
+    local_name!("valign"),
+    local_name!("border"),
+    local_name!("cellspacing"),
+    local_name!("cellpadding"),
+    local_name!("frameborder"),
+    local_name!("scrolling"),
+    local_name!("media"),
+    local_name!("http-equiv"),
+    local_name!("datetime"),
+    local_name!("checked"),
+    local_name!("selected"),
+    local_name!("disabled"),
+    local_name!("readonly"),
+    local_name!("hidden"),
+    local_name!("srcset"),
+    local_name!("sizes"),
+    local_name!("loading"),
+    local_name!("async"),
+    local_name!("defer"),
+    local_name!("crossorigin"),
+    local_name!("integrity"),
+    local_name!("onclick"),
+    local_name!("property"),
+    local_name!("itemprop"),
+    local_name!("itemscope"),
+    local_name!("itemtype"),
+    local_name!("aria-label"),
+    local_name!("aria-hidden"),
+    local_name!("aria-expanded"),
+    local_name!("aria-labelledby"),
+    local_name!("aria-describedby"),
+    local_name!("aria-controls"),
+    local_name!("aria-haspopup"),
+    local_name!("xmlns"),
+    local_name!("viewBox"),
+    local_name!("d"),
+    local_name!("fill"),
+    local_name!("stroke"),
+    local_name!("stroke-width"),
+    local_name!("transform"),
+    local_name!("x"),
+    local_name!("y"),
+    local_name!("cx"),
+    local_name!("cy"),
+    local_name!("r"),
+    local_name!("points"),
+    local_name!("autocomplete"),
+    local_name!("maxlength"),
+    local_name!("size"),
+    local_name!("multiple"),
+    local_name!("enctype"),
+    local_name!("rev"),
+];
+
+/// [`NAMES`] separated by spaces (no name holds one), for the browser's encoder.
+pub fn names_text() -> String {
+    let mut out = String::new();
+    for (i, n) in NAMES.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(n);
+    }
+    out
+}
 
 /// Why a batch could not be applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,6 +400,11 @@ impl<'a> Reader<'a> {
 
     fn opt_str(&mut self) -> Result<Option<&'a str>, BatchError> {
         let units = self.u32()?;
+        self.opt_str_of(units)
+    }
+
+    /// The string operand whose length (or [`NULL_STR`]) is `units`.
+    fn opt_str_of(&mut self, units: u32) -> Result<Option<&'a str>, BatchError> {
         if units == NULL_STR {
             return Ok(None);
         }
@@ -232,7 +441,14 @@ impl<'a> Reader<'a> {
     fn name(&mut self) -> Result<markup5ever::QualName, BatchError> {
         let ns =
             WireNs::from_u8(u8::try_from(self.u32()?).unwrap_or(u8::MAX)).unwrap_or(WireNs::None);
-        Ok(ns.qual_name(self.str()?))
+        let units = self.u32()?;
+        if units >= NAME_CODE && units != NULL_STR {
+            let name = NAMES
+                .get((units - NAME_CODE) as usize)
+                .ok_or(BatchError::BadString)?;
+            return Ok(ns.qual(name.clone()));
+        }
+        Ok(ns.qual_name(self.opt_str_of(units)?.unwrap_or("")))
     }
 
     fn attrs(&mut self) -> Result<Attrs, BatchError> {
@@ -883,6 +1099,94 @@ mod tests {
             apply_batch(&mut t, &mut h, &[OP_TEXT, 10, 2], "a\u{1F600}", &mut freed),
             Err(BatchError::BadString)
         );
+    }
+
+    /// Names sent by code ([`NAME_CODE`]) build the same tree as the same names sent as
+    /// strings, in element and attribute positions and in every namespace (`xmlns` keeps no
+    /// prefix); a code past the table is refused.
+    #[test]
+    fn names_by_code_are_the_names_as_strings() {
+        let code = |name: &str| -> u32 {
+            let i = NAMES
+                .iter()
+                .position(|n| &**n == name)
+                .expect("in the table");
+            NAME_CODE + i as u32
+        };
+        let by_string = {
+            let mut e = Enc::default();
+            e.u(OP_BIND_DOCUMENT).u(1);
+            e.el(2, "div", &[("class", "a"), ("data-x", "b")]);
+            e.u(OP_ELEMENT).u(3).u(WireNs::Svg as u32).s("svg").u(2);
+            e.u(WireNs::XmlNs as u32)
+                .s("xmlns")
+                .s("http://www.w3.org/2000/svg");
+            e.u(WireNs::None as u32).s("viewBox").s("0 0 1 1");
+            e.kids(1, &[2]).kids(2, &[3]);
+            e
+        };
+        let by_code = {
+            let mut e = Enc::default();
+            e.u(OP_BIND_DOCUMENT).u(1);
+            e.u(OP_ELEMENT)
+                .u(2)
+                .u(WireNs::Html as u32)
+                .u(code("div"))
+                .u(2);
+            e.u(0).u(code("class")).s("a").u(0).s("data-x").s("b");
+            e.u(OP_ELEMENT)
+                .u(3)
+                .u(WireNs::Svg as u32)
+                .u(code("svg"))
+                .u(2);
+            e.u(WireNs::XmlNs as u32)
+                .u(code("xmlns"))
+                .s("http://www.w3.org/2000/svg");
+            e.u(WireNs::None as u32).u(code("viewBox")).s("0 0 1 1");
+            e.kids(1, &[2]).kids(2, &[3]);
+            e
+        };
+        let build = |e: &Enc| {
+            let mut t = Tree::new_document();
+            let mut h = NodeHandles::default();
+            assert!(apply(&mut t, &mut h, e).is_empty());
+            t
+        };
+        let (a, b) = (build(&by_string), build(&by_code));
+        assert!(a.same_tree(&b));
+        assert_eq!(
+            dump(&b),
+            "doc\n div class=a data-x=b\n  svg xmlns=http://www.w3.org/2000/svg viewBox=0 0 1 1\n"
+        );
+        let svg = b
+            .children(b.children(b.root()).next().unwrap())
+            .next()
+            .unwrap();
+        let el = b.element(svg).unwrap();
+        assert_eq!(el.name, WireNs::Svg.qual_name("svg"));
+        assert_eq!(el.attrs[0].name, WireNs::XmlNs.qual_name("xmlns"));
+        assert_eq!(el.attrs[0].name.prefix, None);
+        // Past the table: refused, like a string past the text.
+        let mut t = Tree::new_document();
+        let mut h = NodeHandles::default();
+        let past = NAME_CODE + NAMES.len() as u32;
+        assert_eq!(
+            apply_batch(
+                &mut t,
+                &mut h,
+                &[OP_ELEMENT, 2, 1, past, 0],
+                "",
+                &mut Vec::new()
+            ),
+            Err(BatchError::BadString)
+        );
+        // The browser's copy of the table: every name once, none with a space.
+        let text = names_text();
+        let listed: Vec<&str> = text.split(' ').collect();
+        assert_eq!(listed.len(), NAMES.len());
+        assert!(listed.iter().zip(NAMES).all(|(a, b)| *a == &**b));
+        let unique: HashSet<&str> = listed.iter().copied().collect();
+        assert_eq!(unique.len(), NAMES.len());
     }
 
     #[test]

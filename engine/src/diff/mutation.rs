@@ -282,8 +282,12 @@ impl WireNs {
 
     /// Builds a qualified name (with the conventional prefix for xlink/xml/xmlns attributes).
     pub fn qual_name(self, local: &str) -> QualName {
-        use markup5ever::{LocalName, Prefix, namespace_prefix, ns};
-        let local = LocalName::from(local);
+        self.qual(markup5ever::LocalName::from(local))
+    }
+
+    /// [`WireNs::qual_name`] of an interned local name.
+    pub fn qual(self, local: markup5ever::LocalName) -> QualName {
+        use markup5ever::{Prefix, namespace_prefix, ns};
         match self {
             WireNs::None => QualName::new(None, ns!(), local),
             WireNs::Html => QualName::new(None, ns!(html), local),

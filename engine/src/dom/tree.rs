@@ -611,7 +611,12 @@ impl Tree {
             .map(NodeId)
     }
 
-    /// Whether the wire index exists.
+    /// Nodes in the wire index (0 without one): those with a wire id.
+    pub fn indexed_wire_ids(&self) -> usize {
+        self.wire_index.as_ref().map_or(0, WireIndex::len)
+    }
+
+    /// Whether the tree has a wire index ([`Tree::ensure_wire_index`]).
     pub fn has_wire_index(&self) -> bool {
         self.wire_index.is_some()
     }

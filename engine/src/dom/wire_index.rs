@@ -49,7 +49,6 @@ impl WireIndex {
     }
 
     /// Number of entries.
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.len
     }

@@ -655,8 +655,10 @@ pub(crate) struct ShadowBuild {
 }
 
 impl ShadowBuild {
-    /// A tree holding the root record (a document or fragment).
-    pub(crate) fn new(root: &NodeRecord) -> ShadowBuild {
+    /// A tree holding the root record (a document or fragment), with room for `nodes` records
+    /// in all (the keyframe's count as far as known: its arena, wire index and order grow past
+    /// it only if more come, and hold no slack if not).
+    pub(crate) fn new(root: &NodeRecord, nodes: usize) -> ShadowBuild {
         let mut tree = match &root.data {
             RecordData::Document {
                 viewport,
@@ -672,6 +674,7 @@ impl ShadowBuild {
             _ => panic!("a keyframe's root record is a document or a fragment"),
         };
         tree.ensure_wire_index();
+        tree.reserve_exact(nodes);
         let r = tree.root();
         bind_wire(&mut tree, r, root.wire).expect("a fresh tree takes the root's wire id");
         tree.node_mut(r).view = View::from_wire(root.flags);
@@ -683,7 +686,11 @@ impl ShadowBuild {
         ShadowBuild {
             tree,
             open,
-            order: vec![r],
+            order: {
+                let mut order = Vec::with_capacity(nodes.max(1));
+                order.push(r);
+                order
+            },
             hashed: 0,
         }
     }
@@ -746,6 +753,41 @@ impl ShadowBuild {
     /// Whether every record of the tree was pushed.
     pub(crate) fn is_built(&self) -> bool {
         self.open.is_empty()
+    }
+
+    /// Takes every node's fingerprints from the live node it was recorded from (`live_order`,
+    /// in the order of the records): a record is the live node as projected, and the shadow
+    /// hashes it unprojected, so the values are the same; `hash_step` then has nothing left.
+    /// `live`'s fingerprints must be current. Debug builds hash the shadow to check.
+    pub(crate) fn copy_fingerprints(&mut self, live: &Tree, live_order: &[NodeId]) {
+        debug_assert!(self.is_built(), "fingerprints of a tree still being built");
+        debug_assert_eq!(
+            self.order.len(),
+            live_order.len(),
+            "one live node per record"
+        );
+        for (&s, &l) in self.order.iter().zip(live_order) {
+            let from = live.node(l);
+            let (self_hash, tree_hash, id_hash) = (from.self_hash, from.tree_hash, from.id_hash);
+            let to = self.tree.node_mut(s);
+            to.self_hash = self_hash;
+            to.tree_hash = tree_hash;
+            to.id_hash = id_hash;
+        }
+        self.hashed = self.order.len();
+        #[cfg(debug_assertions)]
+        {
+            let mut hashed = self.tree.clone();
+            diff::fingerprint::fingerprint_all(&mut hashed, &crate::rules::Projection::identity());
+            for &s in &self.order {
+                let (a, b) = (self.tree.node(s), hashed.node(s));
+                debug_assert_eq!(
+                    (a.self_hash, a.tree_hash, a.id_hash),
+                    (b.self_hash, b.tree_hash, b.id_hash),
+                    "a fingerprint copied from the live tree differs from the shadow's own"
+                );
+            }
+        }
     }
 
     /// Computes the fingerprints of up to `max_nodes` more nodes; returns whether all are done.
