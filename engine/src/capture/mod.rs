@@ -315,8 +315,10 @@ impl Capture {
             // the frame decoded again (as deltas apply their mutations): the customer's
             // module then holds no frame validation. A keyframe of our own tree always
             // applies; the build checks its fingerprint in debug builds.
+            let count = records.len();
             let mut records = records.into_iter();
-            let mut build = ShadowBuild::new(&records.next().expect("a keyframe has a root"));
+            let mut build =
+                ShadowBuild::new(&records.next().expect("a keyframe has a root"), count);
             for r in records {
                 build.push(r);
             }
