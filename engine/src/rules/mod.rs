@@ -47,8 +47,6 @@
 pub(crate) mod placeholder;
 pub(crate) mod sanitize;
 pub(crate) mod selector;
-#[cfg(test)]
-mod selector_servo;
 pub(crate) mod url;
 
 use std::borrow::Cow;

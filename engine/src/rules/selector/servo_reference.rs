@@ -1,6 +1,6 @@
-//! Test-only reference for [`super::selector`]: CSS selector matching on the arena [`Tree`]
+//! Test-only reference for [`super`]: CSS selector matching on the arena [`Tree`]
 //! through servo's `selectors` crate (a dev-dependency), which the engine shipped before it had
-//! its own matcher. The differential test in `selector.rs` checks that both accept the same
+//! its own matcher. The differential test in `tests.rs` checks that both accept the same
 //! selectors and match the same elements.
 //!
 //! Selectors are parsed by [`selectors::parser::SelectorList::parse`] and matched by
