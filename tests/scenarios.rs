@@ -343,6 +343,10 @@ fn run_anonymous(
             let rt = roundtrip(old.clone(), new, &rules).unwrap_or_else(|e| panic!("{label}: {e}"));
             assert_same(&label, rt.mirror.tree(), &want);
             let budget = log.primitive_edits;
+            if std::env::var_os("SCENARIO_COUNTS").is_some() {
+                // One line per scenario, for comparing two builds scenario by scenario.
+                eprintln!("COUNT {label} {} {budget}", rt.mutations.len());
+            }
             if budget > 0 {
                 let r = rt.mutations.len() as f64 / budget as f64;
                 run.ratios.push(r);

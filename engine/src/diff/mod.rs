@@ -1408,8 +1408,10 @@ impl<'a> Differ<'a> {
         }
         let old_counts: std::collections::HashMap<u64, usize> =
             by_hash.iter().map(|(h, l)| (*h, l.len())).collect();
-        let mut stack = vec![top_new];
-        while let Some(n) = stack.pop() {
+        // Each new node with its nearest matched proper ancestor (as of when it was pushed:
+        // its parent was visited, and perhaps matched, just before).
+        let mut stack = vec![(top_new, NONE)];
+        while let Some((n, above)) = stack.pop() {
             if self.nflags[n.index()] & CLEAN != 0 {
                 continue;
             }
@@ -1499,14 +1501,17 @@ impl<'a> Differ<'a> {
                         if self.old_is_matched(o) || !self.compatible(o, n) {
                             continue;
                         }
+                        // Then, for a node under an unmatched (inserted) parent, one whose
+                        // old parent is its nearest matched ancestor: wrapped in place.
                         let score = match self.old.parent(o).map(|p| self.o2n[p.index()]) {
-                            Some(v) if v != NONE && new_parent.is_some_and(|np| np.0 + 1 == v) => 2,
+                            Some(v) if v != NONE && new_parent.is_some_and(|np| np.0 + 1 == v) => 3,
+                            Some(v) if v != NONE && v == above => 2,
                             Some(NONE) => 1,
                             _ => 0,
                         };
                         if best.is_none_or(|(_, b)| score > b) {
                             best = Some((k, score));
-                            if score == 2 {
+                            if score == 3 {
                                 break;
                             }
                         }
@@ -1541,7 +1546,11 @@ impl<'a> Differ<'a> {
                 }
             }
             let kids: SmallVec<[NodeId; 16]> = self.np.children(self.new, n).collect();
-            stack.extend(kids.into_iter().rev());
+            let above = match self.n2o[n.index()] {
+                NONE => above,
+                _ => n.0 + 1,
+            };
+            stack.extend(kids.into_iter().rev().map(|c| (c, above)));
         }
     }
 
@@ -2358,6 +2367,58 @@ mod anonymous_tests {
                 "move \n under <p id=\"c\"><u>z</u></p> after <u>z</u>",
             ]
         );
+    }
+
+    /// Two equal tables under different parents; one is wrapped in a new element, the other
+    /// edited inside, and its box unwrapped (so the box is matched late, by the global phase,
+    /// after the wrapped copy was). The wrapped copy (its new parent is unmatched) is taken
+    /// from the old parent matched to its nearest matched ancestor, not from the parent of the
+    /// edited copy: one move and one attribute for the two tables, not two moves.
+    #[test]
+    fn a_wrapped_copy_is_taken_from_under_its_wrapper() {
+        let t = "<table><tbody><tr><td>t</td></tr></tbody></table>";
+        let edited = t.replace("<tr>", r#"<tr class="on">"#);
+        let wrapped = format!("<section>{t}</section>");
+        let box_ = |k: &str, inner: &str| format!("<div id={k}><p>{k}</p>{inner}</div>");
+        let outer = |b: String| format!("<div class=m>{b}</div>");
+        let (a, b) = (box_("a", t), box_("b", t));
+        for (from, to) in [
+            (
+                format!("{a}{}", outer(b.clone())),
+                format!("{}{}", box_("a", &wrapped), box_("b", &edited)),
+            ),
+            (
+                format!("{}{a}", outer(b.clone())),
+                format!("{}{}", box_("b", &edited), box_("a", &wrapped)),
+            ),
+        ] {
+            let (m, _) = anon(&from, &to);
+            let a_box = format!(r#"<div id="a"><p>a</p>{t}</div>"#);
+            let b_box = format!(r#"<div id="b"><p>b</p>{t}</div>"#);
+            let a_first = from.starts_with("<div id");
+            let body = if a_first {
+                format!(r#"<body>{a_box}<div class="m">{b_box}</div></body>"#)
+            } else {
+                format!(r#"<body><div class="m">{b_box}</div>{a_box}</body>"#)
+            };
+            let b_edited = vec!["set <tr><td>t</td></tr> class=on".to_string()];
+            let a_wrapped = vec![
+                format!("insert 1 node(s) under {a_box} after <p>a</p>"),
+                format!("move {t} under new <section> after nothing"),
+            ];
+            // The body's list first, then the boxes in the new tree's order; removals last.
+            let mut want = vec![format!(
+                "move {b_box} under {body} after {}",
+                if a_first { a_box.as_str() } else { "nothing" }
+            )];
+            if a_first {
+                want.extend(a_wrapped.into_iter().chain(b_edited));
+            } else {
+                want.extend(b_edited.into_iter().chain(a_wrapped));
+            }
+            want.push(format!(r#"remove <div class="m">{b_box}</div>"#));
+            assert_eq!(m, want, "{from}");
+        }
     }
 
     #[test]
