@@ -227,8 +227,9 @@ const WINDOW: usize = 16;
 /// Largest segment (unmatched old times unmatched new children) aligned in order; larger ones
 /// go to the cursor heuristic, so a segment costs at most 64 times its length.
 const ALIGN_CELLS: usize = 64 * 64;
-/// Largest weight of a similar pair ([`Differ::pair_weight`]).
-const SIMILAR_MAX: u32 = 6;
+/// Largest weight of a similar pair ([`Differ::pair_weight`], plus 1 in
+/// [`Differ::align_segment`] for a shared child).
+const SIMILAR_MAX: u32 = 13;
 /// Extra weight of a keyed pair ([`SegmentKeys`]) in [`Differ::align_segment`]: more than any
 /// sum of similar pairs in a segment of at most [`ALIGN_CELLS`] cells, whose shorter side has
 /// at most 64 entries.
@@ -825,10 +826,14 @@ impl<'a> Differ<'a> {
             }
             let keyed = old_keys.keyed_with(a, &new_keys, b);
             let w = self.pair_weight(o, n, keyed);
-            if keyed && w > 0 {
+            if w == 0 {
+                0
+            } else if keyed {
                 KEYED_PAIR_WEIGHT + w
             } else {
-                w
+                // Between pairs alike otherwise, the one sharing a child's own data that no
+                // other entry of the segment holds (too few to key the pair).
+                w + u32::from(old_keys.share_a_child(a, &new_keys, b))
             }
         });
         for (a, b) in pairs {
@@ -840,8 +845,9 @@ impl<'a> Differ<'a> {
     /// How good a pair of unmatched siblings of different content is, 0 when they may not be
     /// paired: same kind and name, no conflicting `id`, and before the last phase similar
     /// ([`Differ::similar`]) or `keyed` (their own data or their children's tell them apart
-    /// from their siblings: [`SegmentKeys`]). Any allowed pair weighs 4 (more pairs win),
-    /// plus 2 for equal own data or 1 for an equal `class`.
+    /// from their siblings: [`SegmentKeys`]). Any allowed pair weighs 8 (more pairs win),
+    /// plus 4 for equal own data or 2 for an equal `class` (the lowest bit is
+    /// [`Differ::align_segment`]'s, for a shared child).
     fn pair_weight(&self, o: NodeId, n: NodeId, keyed: bool) -> u32 {
         if !self.compatible(o, n) {
             return 0;
@@ -856,12 +862,12 @@ impl<'a> Differ<'a> {
             return 0;
         }
         if self.old.node(o).self_hash == self.new.node(n).self_hash {
-            6
+            12
         } else if class_of(self.old, o).is_some() && class_of(self.old, o) == class_of(self.new, n)
         {
-            5
+            10
         } else {
-            4
+            8
         }
     }
 
@@ -1988,6 +1994,15 @@ impl SegmentKeys {
         };
         bags_keyed(x, y)
     }
+
+    /// Whether entry `a` of this side and entry `b` of `other` share any of their children's
+    /// own data (after [`SegmentKeys::keep_distinct_children`], data no other entry holds).
+    fn share_a_child(&self, a: usize, other: &SegmentKeys, b: usize) -> bool {
+        match (&self.children[a], &other.children[b]) {
+            (Some(x), Some(y)) => shared_sorted(x, y) > 0,
+            _ => false,
+        }
+    }
 }
 
 /// The own data (self hashes) of `x`'s first [`PAIR_CHILDREN`] non-blank children, sorted:
@@ -2419,6 +2434,29 @@ mod anonymous_tests {
             want.push(format!(r#"remove <div class="m">{b_box}</div>"#));
             assert_eq!(m, want, "{from}");
         }
+    }
+
+    /// Two labels alike in their own data (none) and in their similarity to the new one;
+    /// the new one shares a child (the text ` Pro`) with only one of them: that one is its
+    /// partner, while the other moved away with its text (one move and one removal for it,
+    /// not a pairing that moves ` Pro` in and sets two attributes).
+    #[test]
+    fn among_equally_similar_siblings_the_one_sharing_a_child_pairs() {
+        let free = r#"<label><input value="free"> Free</label>"#;
+        let pro = r#"<label><input value="pro" checked=""> Pro</label>"#;
+        let (m, _) = anon(
+            &format!("<div id=r>{free}{pro}</div><div id=s><p>s</p></div>"),
+            r#"<div id=r><label><b>ok</b><input value="pro" checked="v"> Pro</label></div><div id=s><p>s</p><label> Free</label></div>"#,
+        );
+        assert_eq!(
+            m,
+            [
+                r#"insert 2 node(s) under <label><input value="pro" checked=""> Pro</label> after nothing"#.to_string(),
+                r#"set <input value="pro" checked=""> checked=v"#.to_string(),
+                format!(r#"move {free} under <div id="s"><p>s</p></div> after <p>s</p>"#),
+                r#"remove <input value="free">"#.to_string(),
+            ]
+        );
     }
 
     #[test]
