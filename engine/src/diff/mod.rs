@@ -234,8 +234,9 @@ const WINDOW: usize = 16;
 /// Largest segment (unmatched old times unmatched new children) aligned in order; larger ones
 /// go to the cursor heuristic, so a segment costs at most 64 times its length.
 const ALIGN_CELLS: usize = 64 * 64;
-/// Largest weight of a similar pair ([`Differ::pair_weight`]).
-const SIMILAR_MAX: u32 = 6;
+/// Largest weight of a similar pair ([`Differ::pair_weight`], plus 1 in
+/// [`Differ::align_segment`] for a shared child).
+const SIMILAR_MAX: u32 = 13;
 /// Extra weight of a keyed pair ([`SegmentKeys`]) in [`Differ::align_segment`]: more than any
 /// sum of similar pairs in a segment of at most [`ALIGN_CELLS`] cells, whose shorter side has
 /// at most 64 entries.
@@ -892,10 +893,14 @@ impl<'a> Differ<'a> {
             }
             let keyed = old_keys.keyed_with(a, &new_keys, b);
             let w = self.pair_weight(o, n, keyed);
-            if keyed && w > 0 {
+            if w == 0 {
+                0
+            } else if keyed {
                 KEYED_PAIR_WEIGHT + w
             } else {
-                w
+                // Between pairs alike otherwise, the one sharing a child's own data that no
+                // other entry of the segment holds (too few to key the pair).
+                w + u32::from(old_keys.share_a_child(a, &new_keys, b))
             }
         });
         for (a, b) in pairs {
@@ -907,8 +912,9 @@ impl<'a> Differ<'a> {
     /// How good a pair of unmatched siblings of different content is, 0 when they may not be
     /// paired: same kind and name, no conflicting `id`, and before the last phase similar
     /// ([`Differ::similar`]) or `keyed` (their own data or their children's tell them apart
-    /// from their siblings: [`SegmentKeys`]). Any allowed pair weighs 4 (more pairs win),
-    /// plus 2 for equal own data or 1 for an equal `class`.
+    /// from their siblings: [`SegmentKeys`]). Any allowed pair weighs 8 (more pairs win),
+    /// plus 4 for equal own data or 2 for an equal `class` (the lowest bit is
+    /// [`Differ::align_segment`]'s, for a shared child).
     fn pair_weight(&self, o: NodeId, n: NodeId, keyed: bool) -> u32 {
         if !self.compatible(o, n) {
             return 0;
@@ -923,12 +929,12 @@ impl<'a> Differ<'a> {
             return 0;
         }
         if self.old.node(o).self_hash == self.new.node(n).self_hash {
-            6
+            12
         } else if class_of(self.old, o).is_some() && class_of(self.old, o) == class_of(self.new, n)
         {
-            5
+            10
         } else {
-            4
+            8
         }
     }
 
@@ -1475,8 +1481,10 @@ impl<'a> Differ<'a> {
         }
         let old_counts: std::collections::HashMap<u64, usize> =
             by_hash.iter().map(|(h, l)| (*h, l.len())).collect();
-        let mut stack = vec![top_new];
-        while let Some(n) = stack.pop() {
+        // Each new node with its nearest matched proper ancestor (as of when it was pushed:
+        // its parent was visited, and perhaps matched, just before).
+        let mut stack = vec![(top_new, NONE)];
+        while let Some((n, above)) = stack.pop() {
             if self.nflags[n.index()] & CLEAN != 0 {
                 continue;
             }
@@ -1566,14 +1574,17 @@ impl<'a> Differ<'a> {
                         if self.old_is_matched(o) || !self.compatible(o, n) {
                             continue;
                         }
+                        // Then, for a node under an unmatched (inserted) parent, one whose
+                        // old parent is its nearest matched ancestor: wrapped in place.
                         let score = match self.old.parent(o).map(|p| self.o2n[p.index()]) {
-                            Some(v) if v != NONE && new_parent.is_some_and(|np| np.0 + 1 == v) => 2,
+                            Some(v) if v != NONE && new_parent.is_some_and(|np| np.0 + 1 == v) => 3,
+                            Some(v) if v != NONE && v == above => 2,
                             Some(NONE) => 1,
                             _ => 0,
                         };
                         if best.is_none_or(|(_, b)| score > b) {
                             best = Some((k, score));
-                            if score == 2 {
+                            if score == 3 {
                                 break;
                             }
                         }
@@ -1608,7 +1619,11 @@ impl<'a> Differ<'a> {
                 }
             }
             let kids: SmallVec<[NodeId; 16]> = self.np.children(self.new, n).collect();
-            stack.extend(kids.into_iter().rev());
+            let above = match self.n2o[n.index()] {
+                NONE => above,
+                _ => n.0 + 1,
+            };
+            stack.extend(kids.into_iter().rev().map(|c| (c, above)));
         }
     }
 
@@ -2061,6 +2076,15 @@ impl SegmentKeys {
         };
         bags_keyed(x, y)
     }
+
+    /// Whether entry `a` of this side and entry `b` of `other` share any of their children's
+    /// own data (after [`SegmentKeys::keep_distinct_children`], data no other entry holds).
+    fn share_a_child(&self, a: usize, other: &SegmentKeys, b: usize) -> bool {
+        match (&self.children[a], &other.children[b]) {
+            (Some(x), Some(y)) => shared_sorted(x, y) > 0,
+            _ => false,
+        }
+    }
 }
 
 /// The own data (self hashes) of `x`'s first [`PAIR_CHILDREN`] non-blank children, sorted:
@@ -2438,6 +2462,81 @@ mod anonymous_tests {
             [
                 "text \n = \nNEW",
                 "move \n under <p id=\"c\"><u>z</u></p> after <u>z</u>",
+            ]
+        );
+    }
+
+    /// Two equal tables under different parents; one is wrapped in a new element, the other
+    /// edited inside, and its box unwrapped (so the box is matched late, by the global phase,
+    /// after the wrapped copy was). The wrapped copy (its new parent is unmatched) is taken
+    /// from the old parent matched to its nearest matched ancestor, not from the parent of the
+    /// edited copy: one move and one attribute for the two tables, not two moves.
+    #[test]
+    fn a_wrapped_copy_is_taken_from_under_its_wrapper() {
+        let t = "<table><tbody><tr><td>t</td></tr></tbody></table>";
+        let edited = t.replace("<tr>", r#"<tr class="on">"#);
+        let wrapped = format!("<section>{t}</section>");
+        let box_ = |k: &str, inner: &str| format!("<div id={k}><p>{k}</p>{inner}</div>");
+        let outer = |b: String| format!("<div class=m>{b}</div>");
+        let (a, b) = (box_("a", t), box_("b", t));
+        for (from, to) in [
+            (
+                format!("{a}{}", outer(b.clone())),
+                format!("{}{}", box_("a", &wrapped), box_("b", &edited)),
+            ),
+            (
+                format!("{}{a}", outer(b.clone())),
+                format!("{}{}", box_("b", &edited), box_("a", &wrapped)),
+            ),
+        ] {
+            let (m, _) = anon(&from, &to);
+            let a_box = format!(r#"<div id="a"><p>a</p>{t}</div>"#);
+            let b_box = format!(r#"<div id="b"><p>b</p>{t}</div>"#);
+            let a_first = from.starts_with("<div id");
+            let body = if a_first {
+                format!(r#"<body>{a_box}<div class="m">{b_box}</div></body>"#)
+            } else {
+                format!(r#"<body><div class="m">{b_box}</div>{a_box}</body>"#)
+            };
+            let b_edited = vec!["set <tr><td>t</td></tr> class=on".to_string()];
+            let a_wrapped = vec![
+                format!("insert 1 node(s) under {a_box} after <p>a</p>"),
+                format!("move {t} under new <section> after nothing"),
+            ];
+            // The body's list first, then the boxes in the new tree's order; removals last.
+            let mut want = vec![format!(
+                "move {b_box} under {body} after {}",
+                if a_first { a_box.as_str() } else { "nothing" }
+            )];
+            if a_first {
+                want.extend(a_wrapped.into_iter().chain(b_edited));
+            } else {
+                want.extend(b_edited.into_iter().chain(a_wrapped));
+            }
+            want.push(format!(r#"remove <div class="m">{b_box}</div>"#));
+            assert_eq!(m, want, "{from}");
+        }
+    }
+
+    /// Two labels alike in their own data (none) and in their similarity to the new one;
+    /// the new one shares a child (the text ` Pro`) with only one of them: that one is its
+    /// partner, while the other moved away with its text (one move and one removal for it,
+    /// not a pairing that moves ` Pro` in and sets two attributes).
+    #[test]
+    fn among_equally_similar_siblings_the_one_sharing_a_child_pairs() {
+        let free = r#"<label><input value="free"> Free</label>"#;
+        let pro = r#"<label><input value="pro" checked=""> Pro</label>"#;
+        let (m, _) = anon(
+            &format!("<div id=r>{free}{pro}</div><div id=s><p>s</p></div>"),
+            r#"<div id=r><label><b>ok</b><input value="pro" checked="v"> Pro</label></div><div id=s><p>s</p><label> Free</label></div>"#,
+        );
+        assert_eq!(
+            m,
+            [
+                r#"insert 2 node(s) under <label><input value="pro" checked=""> Pro</label> after nothing"#.to_string(),
+                r#"set <input value="pro" checked=""> checked=v"#.to_string(),
+                format!(r#"move {free} under <div id="s"><p>s</p></div> after <p>s</p>"#),
+                r#"remove <input value="free">"#.to_string(),
             ]
         );
     }
