@@ -5,6 +5,9 @@
 //!
 //! Selectors are parsed by [`selectors::parser::SelectorList::parse`] and matched by
 //! [`selectors::matching::matches_selector_list`]; this module only supplies the glue.
+//! The glue's element predicates (namespace prefixes, `:disabled`, `:checked`, links) are
+//! written here again on purpose, not taken from the matcher under test: shared code would
+//! hide its bugs from the differential test.
 
 #![allow(dead_code)]
 
@@ -27,6 +30,7 @@ use selectors::parser::{
 use selectors::visitor::{SelectorListKind, SelectorVisitor};
 use selectors::{Element, OpaqueElement};
 
+use super::SelectorError;
 use crate::dom::tree::{ElementData, NodeData, NodeId, Tree};
 
 // ----- public API ------------------------------------------------------------------------------
@@ -44,27 +48,6 @@ pub(crate) struct CompiledSelector {
     /// Whether the list contains `:has()`, whose subtree search recurses once per tree level.
     uses_has: bool,
 }
-
-/// Why a selector could not be compiled.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct SelectorError {
-    /// The selector text as given.
-    pub selector: String,
-    /// What is wrong with it.
-    pub message: String,
-}
-
-impl fmt::Display for SelectorError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid CSS selector `{}`: {}",
-            self.selector, self.message
-        )
-    }
-}
-
-impl std::error::Error for SelectorError {}
 
 impl fmt::Debug for CompiledSelector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
