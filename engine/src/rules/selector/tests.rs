@@ -1065,7 +1065,7 @@ const DIFFERENTIAL: &[&str] = &[
     "[foo|href]",
 ];
 
-/// The module agrees with servo's `selectors` (the reference, `selector_servo.rs`, which
+/// The module agrees with servo's `selectors` (the reference, `servo_reference.rs`, which
 /// the engine shipped before) on which selectors are valid and on which elements of real
 /// pages each one matches.
 #[test]
