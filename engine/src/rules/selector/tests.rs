@@ -20,6 +20,14 @@ fn select(tree: &Tree, selector: &str) -> Vec<String> {
         .collect()
 }
 
+/// How many nodes of `tree` match `selector`.
+fn count(tree: &Tree, selector: &str) -> usize {
+    let sel = CompiledSelector::parse(selector).unwrap_or_else(|e| panic!("{e}"));
+    tree.descendants(tree.root())
+        .filter(|&id| sel.matches(tree, id))
+        .count()
+}
+
 fn doc(body: &str) -> Tree {
     parse_document_str(&format!(
         "<!DOCTYPE html><html><head></head><body>{body}</body></html>"
@@ -640,18 +648,8 @@ fn deeply_nested_tree_does_not_overflow() {
         assert_eq!(s.matches(&t, leaf), expect_leaf, "{sel}");
     }
     // Matching every element of the deep tree (descendant combinator walks all ancestors).
-    let s = CompiledSelector::parse("body div.a section div p").unwrap();
-    let n = t
-        .descendants(t.root())
-        .filter(|&id| s.matches(&t, id))
-        .count();
-    assert_eq!(n, 1);
-    let s = CompiledSelector::parse("section:nth-child(1) > div:first-child").unwrap();
-    let n = t
-        .descendants(t.root())
-        .filter(|&id| s.matches(&t, id))
-        .count();
-    assert_eq!(n, 2499);
+    assert_eq!(count(&t, "body div.a section div p"), 1);
+    assert_eq!(count(&t, "section:nth-child(1) > div:first-child"), 2499);
     // :has() over the whole deep subtree, from the top and from every element.
     let body = t
         .descendants(t.root())
@@ -659,18 +657,8 @@ fn deeply_nested_tree_does_not_overflow() {
         .unwrap();
     let s = CompiledSelector::parse("body:has(p#leaf)").unwrap();
     assert!(s.matches(&t, body));
-    let s = CompiledSelector::parse("div:has(> p)").unwrap();
-    let n = t
-        .descendants(t.root())
-        .filter(|&id| s.matches(&t, id))
-        .count();
-    assert_eq!(n, 0);
-    let s = CompiledSelector::parse("section:has(p)").unwrap();
-    let n = t
-        .descendants(t.root())
-        .filter(|&id| s.matches(&t, id))
-        .count();
-    assert_eq!(n, 2500);
+    assert_eq!(count(&t, "div:has(> p)"), 0);
+    assert_eq!(count(&t, "section:has(p)"), 2500);
 }
 
 /// `deep_tree` built through the tree API (html5ever's tree builder is quadratic in the
