@@ -42,10 +42,8 @@
 use crate::diff::mutation::WireNs;
 use crate::dom::rendered::{Rendered, RenderedBox, RenderedDisplay};
 use markup5ever::{LocalName, local_name};
-use std::collections::HashSet;
-use std::hash::BuildHasherDefault;
 
-use crate::dom::tree::{Attr, Attrs, NodeData, NodeId, Prop, Tree, U32Hasher, same_name};
+use crate::dom::tree::{Attr, Attrs, NodeData, NodeId, NodeMap, NodeSet, Prop, Tree, same_name};
 use crate::wire::frame::MAX_PIXEL_RATIO;
 
 /// Binds the document root.
@@ -321,7 +319,7 @@ impl std::error::Error for BatchError {}
 pub struct NodeHandles {
     /// handle -> node index (handles are small integers given in sequence: hashed by one
     /// multiplication, not SipHash; every node of a keyframe is bound and looked up here).
-    to_node: std::collections::HashMap<u32, u32, BuildHasherDefault<U32Hasher>>,
+    to_node: NodeMap<u32>,
     /// node index -> handle (0 = none).
     to_handle: Vec<u32>,
 }
@@ -703,7 +701,7 @@ fn set_children(
     // The children that leave go first: a child removed from the middle of the list then
     // leaves the ones after it in place. (Left to the loop below, each of them would be moved
     // back after its predecessor: re-attached, so re-annotated, re-hashed and diffed whole.)
-    let listed: HashSet<u32, BuildHasherDefault<U32Hasher>> = kids.iter().map(|k| k.0).collect();
+    let listed: NodeSet = kids.iter().map(|k| k.0).collect();
     let mut c = tree.first_child(parent);
     while let Some(x) = c {
         c = tree.next_sibling(x);
@@ -1185,7 +1183,7 @@ mod tests {
         let listed: Vec<&str> = text.split(' ').collect();
         assert_eq!(listed.len(), NAMES.len());
         assert!(listed.iter().zip(NAMES).all(|(a, b)| *a == &**b));
-        let unique: HashSet<&str> = listed.iter().copied().collect();
+        let unique: std::collections::HashSet<&str> = listed.iter().copied().collect();
         assert_eq!(unique.len(), NAMES.len());
     }
 

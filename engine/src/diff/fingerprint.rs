@@ -11,10 +11,7 @@
 
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
-use std::collections::HashSet;
-use std::hash::BuildHasherDefault;
-
-use crate::dom::tree::{Dirty, NodeData, NodeId, Tree, U32Hasher};
+use crate::dom::tree::{Dirty, NodeData, NodeId, NodeSet, Tree};
 use crate::rules::Projection;
 
 const SEED_CHILDREN: u64 = 0x636f_6272_6f77_7365;
@@ -182,7 +179,7 @@ pub(crate) fn rehash_ids(tree: &mut Tree, proj: &Projection<'_>) {
 #[derive(Debug, Default)]
 pub(crate) struct RefreshScratch {
     work: Vec<(u32, u32, Dirty)>,
-    queued: HashSet<u32, BuildHasherDefault<U32Hasher>>,
+    queued: NodeSet,
     chain: Vec<NodeId>,
     buf: Vec<u8>,
 }
@@ -201,7 +198,7 @@ impl RefreshScratch {
             self.work = Vec::new();
         }
         if self.queued.capacity() > Self::KEEP {
-            self.queued = HashSet::default();
+            self.queued = NodeSet::default();
         }
         if self.chain.capacity() > Self::KEEP {
             self.chain = Vec::new();

@@ -299,11 +299,12 @@ impl std::hash::Hasher for U32Hasher {
         self.0 = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
-pub(crate) type WireMap = HashMap<u32, u32, BuildHasherDefault<U32Hasher>>;
 /// A map keyed by node index (or any small integer key), hashed by [`U32Hasher`]: the diff's
 /// and the capture's per-batch maps of node indexes (a keyed SipHash costs more than the rest
 /// of an insert; node indexes are the arena's, not chosen by the page).
 pub(crate) type NodeMap<V> = HashMap<u32, V, BuildHasherDefault<U32Hasher>>;
+/// Wire id -> node index ([`NodeMap`]).
+pub(crate) type WireMap = NodeMap<u32>;
 /// A set of node indexes (see [`NodeMap`]).
 pub(crate) type NodeSet = std::collections::HashSet<u32, BuildHasherDefault<U32Hasher>>;
 
