@@ -371,14 +371,14 @@ fn run_anonymous(
     run
 }
 
-/// Anonymous mode (see [`run_anonymous_scenarios`]): every replay is exact, no scenario spends
-/// more than 1.25 times its budget (the worst measured is 1.115 with the keyed repeated blocks
-/// of branch diff7g; 1.27 on branch diff7f, with the one-pass segment alignment; 2.06 on branch diff7e, one scenario made worse by the own-data
-/// keys; 1.61 with the bottom-up repair of crosswise pairs, 2.06 before it; 3.86 before the
-/// in-order sibling alignment, 15.8 before the phased matcher), and on the full corpus at
-/// most 9 of the 1,028 scenarios are over budget (9 measured with branch diff7i, 11 with branch diff7h's distinct
-/// child keys, 13 with diff7g's keys, 16 on branch diff7f, 46 on
-/// diff7e, 68 with the repair, 77 before it, reorders counted as window minus LIS; 188 before
+/// Anonymous mode (see [`run_anonymous_scenarios`]): every replay is exact, no scenario spends more
+/// than 1.25 times its budget (the worst measured is 1.115 with the keyed repeated blocks of branch
+/// diff7g; 1.27 on branch diff7f, with the one-pass segment alignment; 2.06 on branch diff7e, one
+/// scenario made worse by the own-data keys; 1.61 with the bottom-up repair of crosswise pairs,
+/// 2.06 before it; 3.86 before the in-order sibling alignment, 15.8 before the phased matcher), and
+/// on the full corpus at most 9 of the 1,028 scenarios are over budget (9 measured with branch
+/// diff7i, 11 with branch diff7h's distinct child keys, 13 with diff7g's keys, 16 on branch diff7f,
+/// 46 on diff7e, 68 with the repair, 77 before it, reorders counted as window minus LIS; 188 before
 /// the alignment, with the looser count). A ratchet, not the goal: the goal is
 /// [`anonymous_edits_are_within_budget_strict`].
 #[test]
@@ -400,18 +400,17 @@ fn anonymous_edits_on_every_corpus_page_round_trip_exactly() {
     }
 }
 
-/// The bound, per scenario: mutations <= the primitive budget, on the corpus and on
-/// the hand-written cases. Not met yet on 9 of 1,028 corpus scenarios (worst 1.115x; 11 before
-/// branch diff7i's wrapped-copy preference in the global moves, 13 before
-/// branch diff7h's distinct child keys; 16 and 1.27x since
-/// branch diff7f's one-pass segment alignment; 46 and 2.06x with branch diff7e's own-data
-/// keys, 53 and 1.61x before them, 68 before branch diff7d's fixes, 77 and 2.06x before the
-/// bottom-up repair; all 176 hand-written ones are met since branch diff7i, 1 before): repeated similar or equal blocks (gallery
-/// slides, menu tables) paired with a copy under another parent, moved subtrees edited
-/// inside (see benches/JOURNAL.md, "Anonymous diff", branch `diff7f`). Full run,
-/// listing them: `cargo test -p cobrowse-tests --test scenarios
-/// anonymous_edits_are_within_budget_strict -- --ignored --nocapture` (about 6 minutes here
-/// on an idle machine; `SCENARIO_PAGE_STEP=16` for every 16th page).
+/// The bound, per scenario: mutations <= the primitive budget, on the corpus and on the
+/// hand-written cases. Not met yet on 9 of 1,028 corpus scenarios (worst 1.115x; 11 before branch
+/// diff7i's wrapped-copy preference in the global moves, 13 before branch diff7h's distinct child
+/// keys; 16 and 1.27x since branch diff7f's one-pass segment alignment; 46 and 2.06x with branch
+/// diff7e's own-data keys, 53 and 1.61x before them, 68 before branch diff7d's fixes, 77 and 2.06x
+/// before the bottom-up repair; all 176 hand-written ones are met since branch diff7i, 1 before):
+/// repeated similar or equal blocks (gallery slides, menu tables) paired with a copy under another
+/// parent, moved subtrees edited inside (see benches/JOURNAL.md, "Anonymous diff", branch
+/// `diff7f`). Full run, listing them: `cargo test -p cobrowse-tests --test scenarios
+/// anonymous_edits_are_within_budget_strict -- --ignored --nocapture` (about 6 minutes here on an
+/// idle machine; `SCENARIO_PAGE_STEP=16` for every 16th page).
 #[test]
 #[ignore = "not met yet: 9 of 1,028 corpus anonymous scenarios are over budget"]
 fn anonymous_edits_are_within_budget_strict() {

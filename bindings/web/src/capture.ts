@@ -811,16 +811,14 @@ export class CaptureImpl implements Capture {
         childTargets.add(el);
         continue;
       }
-      if (el.firstElementChild === null) continue;
-      const styles = el.getElementsByTagName('style');
-      for (let i = 0; i < styles.length; i++) if (styles[i]!.namespaceURI === HTML_NS) childTargets.add(styles[i]!);
+      if (el.firstElementChild !== null) addHtmlStyles(el.getElementsByTagName('style'), childTargets);
     }
     // Every shadow root listed to the engine is an adopter: one pass over them, each host's
     // shadow-including ancestors looked up among the moved elements.
     for (const adopter of this.adopters.keys()) {
-      if (adopter.nodeType !== 11 || !movedWith((adopter as ShadowRoot).host, moved)) continue;
-      const styles = (adopter as ShadowRoot).querySelectorAll('style');
-      for (let i = 0; i < styles.length; i++) if (styles[i]!.namespaceURI === HTML_NS) childTargets.add(styles[i]!);
+      if (adopter.nodeType === 11 && movedWith((adopter as ShadowRoot).host, moved)) {
+        addHtmlStyles((adopter as ShadowRoot).querySelectorAll('style'), childTargets);
+      }
     }
   }
 
@@ -1804,6 +1802,11 @@ type Adopter = Document | ShadowRoot;
 const ADOPTED_BY = new WeakMap<Element, Adopter>();
 /** Events heard on shadow roots (frames.ts FRAME_EVENTS hears them on documents). */
 const ROOT_EVENTS = ['input', 'change', 'reset', 'scroll'];
+
+/** Adds the HTML `<style>`s of `styles` (an SVG `<style>` has no sheet of its own to relist). */
+function addHtmlStyles(styles: ArrayLike<Element>, to: Set<Node>): void {
+  for (let i = 0; i < styles.length; i++) if (styles[i]!.namespaceURI === HTML_NS) to.add(styles[i]!);
+}
 
 /** Whether `host` is one of `moved` or inside one of them, across shadow boundaries. */
 function movedWith(host: Element, moved: Set<Element>): boolean {

@@ -517,7 +517,7 @@ test('the CSSOM hooks are installed once per window: stop and a new capture leav
     checkMirror(await snapshotState(s.customer, s.agent), 'edits after the restart');
     const r = await rules(s);
     assert.deepEqual(r.a, r.c, 'mirror rules');
-    assert.ok(r.a.some((x) => JSON.stringify(x).includes('.again')) || JSON.stringify(r.a).includes('.again'), 'the inserted rule is in the mirror');
+    assert.ok(JSON.stringify(r.a).includes('.again'), 'the inserted rule is in the mirror');
     assert.ok(JSON.stringify(r.a).includes('.adopted-again'), 'the adopted sheet is in the mirror');
   } finally {
     await s.close();
