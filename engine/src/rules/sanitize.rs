@@ -641,19 +641,10 @@ pub(crate) fn comment_survives(data: &str) -> bool {
 /// IE `expression()` and `behavior`, Mozilla `-moz-binding`), after undoing CSS escapes and
 /// comments, which attackers use to hide them.
 pub(crate) fn css_is_dangerous(css: &str) -> bool {
-    // Fast path: without escapes, comments or one of the keywords' distinctive fragments, no
+    // Fast path: without escapes, comments or one of the keywords' distinctive fragments (read,
+    // as the slow path reads them, with the characters a URL reader skips left out), no
     // obfuscation can produce them.
-    let lower_has = |needle: &[u8]| {
-        css.as_bytes()
-            .windows(needle.len())
-            .any(|w| w.eq_ignore_ascii_case(needle))
-    };
-    if !css.contains(['\\', '/'])
-        && !lower_has(b"script")
-        && !lower_has(b"expression")
-        && !lower_has(b"binding")
-        && !lower_has(b"behavio")
-    {
+    if !css.contains(['\\', '/']) && !has_keyword_fragment(css) {
         return false;
     }
     let mut plain = String::with_capacity(css.len());
@@ -704,6 +695,28 @@ pub(crate) fn css_is_dangerous(css: &str) -> bool {
     ]
     .iter()
     .any(|p| plain.contains(p))
+}
+
+/// Whether `css`, lower-cased and without the characters [`css_is_dangerous`]'s slow path
+/// skips, holds one of the fragments that every keyword it looks for contains.
+fn has_keyword_fragment(css: &str) -> bool {
+    const FRAGMENTS: [&[u8]; 4] = [b"script", b"expression", b"binding", b"behavio"];
+    const LONGEST: usize = 10;
+    debug_assert!(FRAGMENTS.iter().all(|f| f.len() <= LONGEST));
+    // The last LONGEST kept characters, ASCII lower-cased (a character beyond U+00FF as 0:
+    // no fragment holds one).
+    let mut last = [0u8; LONGEST];
+    for c in css
+        .chars()
+        .filter(|&c| !crate::rules::url::is_ignorable_in_url(c))
+    {
+        last.copy_within(1.., 0);
+        last[LONGEST - 1] = u8::try_from(c).map_or(0, |b| b.to_ascii_lowercase());
+        if FRAGMENTS.iter().any(|f| last.ends_with(f)) {
+            return true;
+        }
+    }
+    false
 }
 
 /// Whether the sanitizer removes this attribute from this element.
@@ -768,6 +781,10 @@ mod tests {
             "x: ex/**/pression(alert(1))",
             "-moz-binding: url(x.xml#xss)",
             "background:url(java\u{3000}script:alert(1))",
+            // A character a URL reader skips, inside the keyword's fragment.
+            "background:url(\"javas\tcript:alert(1)\")",
+            "width: expr\u{00AD}ession(alert(1))",
+            "-moz-bin\nding: url(x.xml#xss)",
         ] {
             assert!(css_is_dangerous(v), "{v:?}");
         }
