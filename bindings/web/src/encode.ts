@@ -38,10 +38,11 @@ const NAME_CODE = 0xffff0000;
  * goes as a string). */
 let nameCodes = new Map<string, number>();
 
-/** Takes the engine's table of common names (`CaptureEngine.batch_names()`: space-separated). */
-export function useNameCodes(names: string): void {
+/** Takes the engine's table of common names (`CaptureEngine.batch_names()`: space-separated),
+ * asked for once: every capture's engine is this module's, with the one table. */
+export function useNameCodes(names: () => string): void {
   if (nameCodes.size > 0) return;
-  nameCodes = new Map(names.split(' ').map((n, i) => [n, NAME_CODE + i]));
+  nameCodes = new Map(names().split(' ').map((n, i) => [n, NAME_CODE + i]));
 }
 
 /**
