@@ -580,10 +580,7 @@ export class CaptureImpl implements Capture {
         } else if (!moved || !this.ids.has(el)) {
           const cid = this.bind(el);
           kids.push(cid);
-          w.u(OP_ELEMENT);
-          w.u(cid);
-          w.u(nsCode(ns));
-          w.name(ln);
+          w.head(OP_ELEMENT, cid, nsCode(ns), ln);
           const doc = el.ownerDocument;
           if (doc !== walk.baseDoc) {
             walk.baseDoc = doc;
@@ -1076,11 +1073,11 @@ export class CaptureImpl implements Capture {
   }
 
   private writeAttrs(w: OpWriter, op: number, id: number, el: Element): void {
-    w.u(op);
-    w.u(id);
     if (op === OP_ELEMENT) {
-      w.u(nsCode(el.namespaceURI));
-      w.name(el.localName);
+      w.head(op, id, nsCode(el.namespaceURI), el.localName);
+    } else {
+      w.u(op);
+      w.u(id);
     }
     writeAttrList(w, el, el.ownerDocument.baseURI);
   }
@@ -1700,9 +1697,7 @@ function writeAttrList(w: OpWriter, el: Element, base: string): void {
     const a = attrs[i]!;
     const ns = a.namespaceURI;
     const name = a.localName;
-    w.u(ns === null ? 0 : nsCode(ns));
-    w.name(name);
-    w.s(capturedValue(el, ns, name, a.value, base));
+    w.attr(ns === null ? 0 : nsCode(ns), name, capturedValue(el, ns, name, a.value, base));
   }
 }
 

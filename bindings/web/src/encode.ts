@@ -78,19 +78,52 @@ export class OpWriter {
   }
 
   s(v: string | null): void {
+    this.room(1);
+    this.str(v);
+  }
+
+  /** `a`, `b`, `c`, then the local name `v` (an element's head: op, handle, namespace, name),
+   * with one capacity check: the keyframe writes one per element. */
+  head(a: number, b: number, c: number, v: string): void {
+    this.room(4);
+    const buf = this.buf;
+    buf[this.n] = a;
+    buf[this.n + 1] = b;
+    buf[this.n + 2] = c;
+    this.n += 3;
+    this.localName(v);
+  }
+
+  /** An attribute: its namespace code `ns`, its local name and its value, with one capacity
+   * check. */
+  attr(ns: number, name: string, value: string): void {
+    this.room(3);
+    this.buf[this.n++] = ns;
+    this.localName(name);
+    this.str(value);
+  }
+
+  /** Makes room for `k` more ops. */
+  private room(k: number): void {
+    while (this.n + k > this.buf.length) this.grow();
+  }
+
+  /** `s` after `room`. */
+  private str(v: string | null): void {
     if (v === null) {
-      this.u(NULL_STR);
+      this.buf[this.n++] = NULL_STR;
     } else {
-      this.u(v.length);
+      this.buf[this.n++] = v.length;
       if (v.length > 0) this.parts.push(v);
     }
   }
 
-  /** A local name (an element's or an attribute's): its code when the engine has one. */
-  name(v: string): void {
+  /** A local name (an element's or an attribute's), after `room`: its code when the engine
+   * has one. */
+  private localName(v: string): void {
     const c = nameCodes.get(v);
-    if (c === undefined) this.s(v);
-    else this.u(c);
+    if (c === undefined) this.str(v);
+    else this.buf[this.n++] = c;
   }
 
   /** Empties the writer for the next batch, keeping its buffer (no allocation per batch). */
