@@ -375,6 +375,7 @@ export class CaptureImpl implements Capture {
       view: null,
       root: null,
       list: null,
+      listAt: { parent: 0, next: null, handles: null },
       work: 0,
       deadline: 0,
       phase: 'walk',
@@ -516,7 +517,13 @@ export class CaptureImpl implements Capture {
       this.walkKids(walk, w, kids, contents, cid);
     }
     if ((flags & F_GENERIC) !== 0) this.walkKids(walk, w, kids, n, id);
-    else walk.list = { parent: id, next: n.firstChild, handles: null };
+    else {
+      const at = walk.listAt;
+      at.parent = id;
+      at.next = n.firstChild;
+      at.handles = null;
+      walk.list = at;
+    }
   }
 
   /** Lists `p`'s children as the engine sees them (`kidsOf`: capture-owned stand-ins). */
@@ -607,10 +614,8 @@ export class CaptureImpl implements Capture {
         if (!moved || !this.ids.has(c)) {
           const cid = this.bind(c);
           kids.push(cid);
-          w.u(OP_TEXT);
-          w.u(cid);
           // Not a style's text (a style's children are listed by kidsOf).
-          w.s((c as Text).data);
+          w.pairStr(OP_TEXT, cid, (c as Text).data);
         }
       } else if (!moved || !this.ids.has(c)) {
         kids.push(this.create(w, c, null));
@@ -1024,15 +1029,11 @@ export class CaptureImpl implements Capture {
       }
       case Node.TEXT_NODE:
       case Node.CDATA_SECTION_NODE:
-        w.u(OP_TEXT);
-        w.u(id);
-        w.s(textOf(n as CharacterData));
+        w.pairStr(OP_TEXT, id, textOf(n as CharacterData));
         break;
       case Node.COMMENT_NODE:
       case Node.PROCESSING_INSTRUCTION_NODE:
-        w.u(OP_COMMENT);
-        w.u(id);
-        w.s((n as CharacterData).data);
+        w.pairStr(OP_COMMENT, id, (n as CharacterData).data);
         break;
       case Node.DOCUMENT_NODE:
         // A same-origin iframe's document (kidsOf): watched from now on.
@@ -1572,6 +1573,13 @@ class NodeIds {
   }
 }
 
+/** An ordinary element whose children the walk is listing (see `KeyframeWalk.list`). */
+interface ChildListing {
+  parent: number;
+  next: Node | null;
+  handles: number[] | null;
+}
+
 /** The state of a keyframe's walk between slices: the nodes created whose children are not
  * listed yet (a stack, with their handles and `F_` flags). */
 interface KeyframeWalk {
@@ -1589,7 +1597,9 @@ interface KeyframeWalk {
   /** An ordinary element whose children are being listed: its handle, the next child to
    * take, and the handles listed by earlier slices (null: none; the list is sent whole at
    * every slice that adds to it). */
-  list: { parent: number; next: Node | null; handles: number[] | null } | null;
+  list: ChildListing | null;
+  /** The one `ChildListing` object `list` points to (filled again for each element). */
+  listAt: ChildListing;
   /** Nodes created since the clock was last read, and this slice's deadline. */
   work: number;
   deadline: number;

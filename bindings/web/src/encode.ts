@@ -94,6 +94,16 @@ export class OpWriter {
     this.localName(v);
   }
 
+  /** `a`, `b`, then the string `v` (character data's head and data: op, handle, text), with
+   * one capacity check. */
+  pairStr(a: number, b: number, v: string | null): void {
+    this.room(3);
+    this.buf[this.n] = a;
+    this.buf[this.n + 1] = b;
+    this.n += 2;
+    this.str(v);
+  }
+
   /** An attribute: its namespace code `ns`, its local name and its value, with one capacity
    * check. */
   attr(ns: number, name: string, value: string): void {
