@@ -211,7 +211,7 @@ export class CaptureImpl implements Capture {
     private readonly opts: CaptureOptions,
   ) {
     this.maxDelay = opts.maxDelayMs ?? 100;
-    useNameCodes(engine.batch_names());
+    useNameCodes(() => engine.batch_names());
     this.observer = new MutationObserver((records) => {
       this.noteRecords(records);
       this.schedule();
@@ -375,6 +375,7 @@ export class CaptureImpl implements Capture {
       view: null,
       root: null,
       list: null,
+      listAt: { parent: 0, next: null, handles: null },
       work: 0,
       deadline: 0,
       phase: 'walk',
@@ -516,7 +517,13 @@ export class CaptureImpl implements Capture {
       this.walkKids(walk, w, kids, contents, cid);
     }
     if ((flags & F_GENERIC) !== 0) this.walkKids(walk, w, kids, n, id);
-    else walk.list = { parent: id, next: n.firstChild, handles: [] };
+    else {
+      const at = walk.listAt;
+      at.parent = id;
+      at.next = n.firstChild;
+      at.handles = null;
+      walk.list = at;
+    }
   }
 
   /** Lists `p`'s children as the engine sees them (`kidsOf`: capture-owned stand-ins). */
@@ -546,12 +553,19 @@ export class CaptureImpl implements Capture {
    */
   private walkList(walk: KeyframeWalk, w: OpWriter, kids: number[]): boolean {
     const at = walk.list!;
-    const list = at.handles;
+    // The child list is written straight into `kids` (its count set at the end), after what
+    // earlier slices listed.
+    const head = kids.length;
+    kids.push(OP_SET_CHILDREN, at.parent, 0);
+    if (at.handles !== null) for (const h of at.handles) kids.push(h);
+    // Until a slice ends no page code runs, so no child can be known already (moved from the
+    // walked part): each DOM node is listed by its one parent.
+    const moved = walk.yielded;
     let c = at.next;
     while (c !== null) {
       if (walk.work >= WORK_CHECK && timeUp(walk)) {
         at.next = c;
-        if (list.length > 0) pushChildren(kids, at.parent, list);
+        at.handles = closeList(kids, head) ? kids.slice(head + 3) : null;
         return false;
       }
       walk.work++;
@@ -565,18 +579,15 @@ export class CaptureImpl implements Capture {
           const s = this.linkStyle(el as HTMLLinkElement);
           if (!this.ids.has(s)) {
             const sid = this.create(w, s, null);
-            list.push(sid);
+            kids.push(sid);
             walk.nodes.push(s);
             walk.handles.push(sid);
             walk.flags.push(F_GENERIC);
           }
-        } else if (!this.ids.has(el)) {
+        } else if (!moved || !this.ids.has(el)) {
           const cid = this.bind(el);
-          list.push(cid);
-          w.u(OP_ELEMENT);
-          w.u(cid);
-          w.u(nsCode(ns));
-          w.name(ln);
+          kids.push(cid);
+          w.head(OP_ELEMENT, cid, nsCode(ns), ln);
           const doc = el.ownerDocument;
           if (doc !== walk.baseDoc) {
             walk.baseDoc = doc;
@@ -600,21 +611,19 @@ export class CaptureImpl implements Capture {
           }
         }
       } else if (t === 3) {
-        if (!this.ids.has(c)) {
+        if (!moved || !this.ids.has(c)) {
           const cid = this.bind(c);
-          list.push(cid);
-          w.u(OP_TEXT);
-          w.u(cid);
+          kids.push(cid);
           // Not a style's text (a style's children are listed by kidsOf).
-          w.s((c as Text).data);
+          w.pairStr(OP_TEXT, cid, (c as Text).data);
         }
-      } else if (!this.ids.has(c)) {
-        list.push(this.create(w, c, null));
+      } else if (!moved || !this.ids.has(c)) {
+        kids.push(this.create(w, c, null));
       }
       c = c.nextSibling;
     }
     walk.list = null;
-    if (list.length > 0) pushChildren(kids, at.parent, list);
+    closeList(kids, head);
     return true;
   }
 
@@ -848,6 +857,7 @@ export class CaptureImpl implements Capture {
     this.walk?.slices.cancel();
     this.walk = null;
     this.ids.clear(this.nodes.values());
+    this.ids.release();
     this.nodes.clear();
     this.unwatchSheets();
     this.unwatchSheetsBefore();
@@ -1019,15 +1029,11 @@ export class CaptureImpl implements Capture {
       }
       case Node.TEXT_NODE:
       case Node.CDATA_SECTION_NODE:
-        w.u(OP_TEXT);
-        w.u(id);
-        w.s(textOf(n as CharacterData));
+        w.pairStr(OP_TEXT, id, textOf(n as CharacterData));
         break;
       case Node.COMMENT_NODE:
       case Node.PROCESSING_INSTRUCTION_NODE:
-        w.u(OP_COMMENT);
-        w.u(id);
-        w.s((n as CharacterData).data);
+        w.pairStr(OP_COMMENT, id, (n as CharacterData).data);
         break;
       case Node.DOCUMENT_NODE:
         // A same-origin iframe's document (kidsOf): watched from now on.
@@ -1068,11 +1074,11 @@ export class CaptureImpl implements Capture {
   }
 
   private writeAttrs(w: OpWriter, op: number, id: number, el: Element): void {
-    w.u(op);
-    w.u(id);
     if (op === OP_ELEMENT) {
-      w.u(nsCode(el.namespaceURI));
-      w.name(el.localName);
+      w.head(op, id, nsCode(el.namespaceURI), el.localName);
+    } else {
+      w.u(op);
+      w.u(id);
     }
     writeAttrList(w, el, el.ownerDocument.baseURI);
   }
@@ -1522,14 +1528,21 @@ class NodeTable {
   }
 }
 
+/** Keys of stopped captures' `NodeIds`, every node's property under them `undefined`. */
+const FREE_ID_KEYS: symbol[] = [];
+
 /**
  * The handles of the nodes the engine knows, kept on the nodes themselves under a symbol of
  * this capture's own (invisible to the page's string-keyed code): a WeakMap of every node of a
  * large page costs the garbage collector more than the walk itself. A forgotten node's
  * property is set to `undefined` (its shape stays), so `has` is `get() !== undefined`.
+ * The symbol is a stopped capture's when there is one (`release`): a fresh one would add a
+ * property to every node at every start (a new shape per kind of node, a larger property
+ * store each time), the stopped captures' left behind holding `undefined`.
  */
 class NodeIds {
-  private readonly key = Symbol('cobrowse.handle');
+  private readonly key = FREE_ID_KEYS.pop() ?? Symbol('cobrowse.handle');
+  private released = false;
 
   get(n: Node): number | undefined {
     return (n as unknown as Record<symbol, number | undefined>)[this.key];
@@ -1551,6 +1564,20 @@ class NodeIds {
   clear(nodes: Iterable<Node>): void {
     for (const n of nodes) this.delete(n);
   }
+
+  /** Hands the key to the next capture (once; every node known forgotten: `clear`). */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    FREE_ID_KEYS.push(this.key);
+  }
+}
+
+/** An ordinary element whose children the walk is listing (see `KeyframeWalk.list`). */
+interface ChildListing {
+  parent: number;
+  next: Node | null;
+  handles: number[] | null;
 }
 
 /** The state of a keyframe's walk between slices: the nodes created whose children are not
@@ -1568,8 +1595,11 @@ interface KeyframeWalk {
   /** `document.documentElement` during this slice (its children include the adopted sheets). */
   root: Element | null;
   /** An ordinary element whose children are being listed: its handle, the next child to
-   * take, and the handles listed so far (sent whole at every slice that adds to them). */
-  list: { parent: number; next: Node | null; handles: number[] } | null;
+   * take, and the handles listed by earlier slices (null: none; the list is sent whole at
+   * every slice that adds to it). */
+  list: ChildListing | null;
+  /** The one `ChildListing` object `list` points to (filled again for each element). */
+  listAt: ChildListing;
   /** Nodes created since the clock was last read, and this slice's deadline. */
   work: number;
   deadline: number;
@@ -1677,9 +1707,7 @@ function writeAttrList(w: OpWriter, el: Element, base: string): void {
     const a = attrs[i]!;
     const ns = a.namespaceURI;
     const name = a.localName;
-    w.u(ns === null ? 0 : nsCode(ns));
-    w.name(name);
-    w.s(capturedValue(el, ns, name, a.value, base));
+    w.attr(ns === null ? 0 : nsCode(ns), name, capturedValue(el, ns, name, a.value, base));
   }
 }
 
@@ -1873,6 +1901,19 @@ function writeScroll(w: OpWriter, id: number, el: Element, clearIfZero: boolean)
     w.u(x);
     w.u(y);
   }
+}
+
+/** Ends the child list written into `kids` from `head` (`OP_SET_CHILDREN`, the parent, a
+ * count to set, the handles): sets its count, or takes it back when it lists nothing.
+ * Returns whether it lists any. */
+function closeList(kids: number[], head: number): boolean {
+  const n = kids.length - head - 3;
+  if (n === 0) {
+    kids.length = head;
+    return false;
+  }
+  kids[head + 2] = n;
+  return true;
 }
 
 function pushChildren(kids: number[], parent: number, list: number[]): void {

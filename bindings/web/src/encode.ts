@@ -38,10 +38,11 @@ const NAME_CODE = 0xffff0000;
  * goes as a string). */
 let nameCodes = new Map<string, number>();
 
-/** Takes the engine's table of common names (`CaptureEngine.batch_names()`: space-separated). */
-export function useNameCodes(names: string): void {
+/** Takes the engine's table of common names (`CaptureEngine.batch_names()`: space-separated),
+ * asked for once: every capture's engine is this module's, with the one table. */
+export function useNameCodes(names: () => string): void {
   if (nameCodes.size > 0) return;
-  nameCodes = new Map(names.split(' ').map((n, i) => [n, NAME_CODE + i]));
+  nameCodes = new Map(names().split(' ').map((n, i) => [n, NAME_CODE + i]));
 }
 
 /**
@@ -77,19 +78,62 @@ export class OpWriter {
   }
 
   s(v: string | null): void {
+    this.room(1);
+    this.str(v);
+  }
+
+  /** `a`, `b`, `c`, then the local name `v` (an element's head: op, handle, namespace, name),
+   * with one capacity check: the keyframe writes one per element. */
+  head(a: number, b: number, c: number, v: string): void {
+    this.room(4);
+    const buf = this.buf;
+    buf[this.n] = a;
+    buf[this.n + 1] = b;
+    buf[this.n + 2] = c;
+    this.n += 3;
+    this.localName(v);
+  }
+
+  /** `a`, `b`, then the string `v` (character data's head and data: op, handle, text), with
+   * one capacity check. */
+  pairStr(a: number, b: number, v: string | null): void {
+    this.room(3);
+    this.buf[this.n] = a;
+    this.buf[this.n + 1] = b;
+    this.n += 2;
+    this.str(v);
+  }
+
+  /** An attribute: its namespace code `ns`, its local name and its value, with one capacity
+   * check. */
+  attr(ns: number, name: string, value: string): void {
+    this.room(3);
+    this.buf[this.n++] = ns;
+    this.localName(name);
+    this.str(value);
+  }
+
+  /** Makes room for `k` more ops. */
+  private room(k: number): void {
+    while (this.n + k > this.buf.length) this.grow();
+  }
+
+  /** `s` after `room`. */
+  private str(v: string | null): void {
     if (v === null) {
-      this.u(NULL_STR);
+      this.buf[this.n++] = NULL_STR;
     } else {
-      this.u(v.length);
+      this.buf[this.n++] = v.length;
       if (v.length > 0) this.parts.push(v);
     }
   }
 
-  /** A local name (an element's or an attribute's): its code when the engine has one. */
-  name(v: string): void {
+  /** A local name (an element's or an attribute's), after `room`: its code when the engine
+   * has one. */
+  private localName(v: string): void {
     const c = nameCodes.get(v);
-    if (c === undefined) this.s(v);
-    else this.u(c);
+    if (c === undefined) this.str(v);
+    else this.buf[this.n++] = c;
   }
 
   /** Empties the writer for the next batch, keeping its buffer (no allocation per batch). */

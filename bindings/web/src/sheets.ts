@@ -138,14 +138,25 @@ function hook(win: Window & typeof globalThis, to: Set<Listener>): void {
 /** Stands for "the adopted list changed" when it became empty. */
 const EMPTY = {} as CSSStyleSheet;
 
-/** The rules of `sheet` as CSS text, or null when they cannot be read (cross-origin). */
-export function sheetText(sheet: CSSStyleSheet): string | null {
-  let rules: CSSRuleList;
+/** Sheets whose rules cannot be read (cross-origin): a sheet's origin-clean flag is set when
+ * it is made and never changes, and each failed read throws (an exception with its stack). */
+const UNREADABLE = new WeakSet<CSSStyleSheet>();
+
+/** `sheet`'s rules, or null when they cannot be read (cross-origin). */
+function readableRules(sheet: CSSStyleSheet): CSSRuleList | null {
+  if (UNREADABLE.has(sheet)) return null;
   try {
-    rules = sheet.cssRules;
+    return sheet.cssRules;
   } catch {
+    UNREADABLE.add(sheet);
     return null;
   }
+}
+
+/** The rules of `sheet` as CSS text, or null when they cannot be read (cross-origin). */
+export function sheetText(sheet: CSSStyleSheet): string | null {
+  const rules = readableRules(sheet);
+  if (rules === null) return null;
   const out: string[] = [];
   for (let i = 0; i < rules.length; i++) out.push(rules[i]!.cssText);
   return out.join('\n');
@@ -153,11 +164,8 @@ export function sheetText(sheet: CSSStyleSheet): string | null {
 
 /** The top-level rules of `sheet` ([] when they cannot be read: cross-origin). */
 export function rulesOf(sheet: CSSStyleSheet): CSSRule[] {
-  try {
-    return Array.from(sheet.cssRules);
-  } catch {
-    return [];
-  }
+  const rules = readableRules(sheet);
+  return rules === null ? [] : Array.from(rules);
 }
 
 /** Whether `el` is a same-origin stylesheet link whose rules can be read now. */
@@ -167,11 +175,7 @@ export function readableLink(el: Element): el is HTMLLinkElement {
   const sheet = l.sheet;
   if (sheet === null || sheet.disabled || l.rel.trim().toLowerCase() !== 'stylesheet') return false;
   // Readable when its rules can be read (as `sheetText`, without serializing them).
-  try {
-    return sheet.cssRules !== null;
-  } catch {
-    return false;
-  }
+  return readableRules(sheet) !== null;
 }
 
 /**

@@ -451,3 +451,40 @@ test('onFrame may stop the capture: the keyframe\'s phases after its frame do no
     await cctx.close();
   }
 });
+
+test('a capture started after another stopped keeps its handles under the stopped one\'s property: no new property on every node at each start', async () => {
+  const cctx = await localContext(browser);
+  try {
+    const page = await clockedPage(cctx, '/t/small.html');
+    const counts = await page.evaluate(() => {
+      const p = document.getElementById('a');
+      // The node's symbol-keyed properties, and those holding a handle (a running capture's).
+      const count = () => {
+        const keys = Object.getOwnPropertySymbols(p);
+        return [keys.length, keys.filter((k) => p[k] !== undefined).length];
+      };
+      const start = () => globalThis.cobrowse.startCapture({ maxDelayMs: 1e9, onFrame() {} });
+      const out = [];
+      const a = start();
+      out.push(count());
+      a.stop();
+      const b = start();
+      out.push(count());
+      // Two at once: each its own property.
+      const c = start();
+      out.push(count());
+      b.stop();
+      c.stop();
+      const d = start();
+      const e = start();
+      out.push(count());
+      d.stop();
+      e.stop();
+      out.push(count());
+      return out;
+    });
+    assert.deepEqual(counts, [[1, 1], [1, 1], [2, 2], [2, 2], [2, 0]]);
+  } finally {
+    await cctx.close();
+  }
+});

@@ -46,10 +46,14 @@ const BIG_CSS = [
 ].join('\n');
 const BIG_PAGE = `<!DOCTYPE html><html><head><title>big</title><style id="big">${BIG_CSS}</style></head><body><p class="r150 m last">p</p></body></html>`;
 
+// A stylesheet link of another origin (this context reaches 127.0.0.1 only: its sheet is there,
+// unreadable, as a cross-origin sheet without CORS is).
+const CROSS_PAGE = '<!DOCTYPE html><html><head><title>cross</title><link rel="stylesheet" href="https://cdn.example/site.css"></head><body><p>p</p></body></html>';
+
 let server;
 let browser;
 before(async () => {
-  server = await startServer({ '/assets/v2/urls.html': URL_PAGE, '/t/cssom.html': CSS_PAGE, '/t/site.css': SITE_CSS, '/t/other.css': '.other { color: rgb(0, 9, 0) }\n', '/t/big.html': BIG_PAGE });
+  server = await startServer({ '/t/cross.html': CROSS_PAGE, '/assets/v2/urls.html': URL_PAGE, '/t/cssom.html': CSS_PAGE, '/t/site.css': SITE_CSS, '/t/other.css': '.other { color: rgb(0, 9, 0) }\n', '/t/big.html': BIG_PAGE });
   browser = await launch();
 });
 after(async () => {
@@ -521,5 +525,49 @@ test('the CSSOM hooks are installed once per window: stop and a new capture leav
     assert.ok(JSON.stringify(r.a).includes('.adopted-again'), 'the adopted sheet is in the mirror');
   } finally {
     await s.close();
+  }
+});
+
+test('a cross-origin stylesheet link\'s rules are tried once, not at every listing and capture (each failed read throws)', async () => {
+  const cctx = await localContext(browser);
+  try {
+    const page = await cctx.newPage();
+    await page.goto(`${server.base}/t/cross.html`, { waitUntil: 'load' });
+    await loadHelpers(page, server.base);
+    const r = await page.evaluate(() => {
+      const sheet = document.querySelector('link').sheet;
+      const desc = Object.getOwnPropertyDescriptor(CSSStyleSheet.prototype, 'cssRules');
+      let reads = 0;
+      let threw = 0;
+      Object.defineProperty(CSSStyleSheet.prototype, 'cssRules', {
+        ...desc,
+        get() {
+          if (this !== sheet) return desc.get.call(this);
+          reads++;
+          try {
+            return desc.get.call(this);
+          } catch (e) {
+            threw++;
+            throw e;
+          }
+        },
+      });
+      const frames = [];
+      try {
+        // A keyframe, a batch relisting the link's parent, a second capture's keyframe.
+        const a = globalThis.cobrowse.startCapture({ maxDelayMs: 1e9, onFrame: (b) => frames.push(b.length) });
+        document.head.appendChild(document.createElement('meta'));
+        a.flush();
+        a.stop();
+        const b = globalThis.cobrowse.startCapture({ maxDelayMs: 1e9, onFrame: (f) => frames.push(f.length) });
+        b.stop();
+      } finally {
+        Object.defineProperty(CSSStyleSheet.prototype, 'cssRules', desc);
+      }
+      return { sheet: sheet !== null, reads, threw, frames: frames.length };
+    });
+    assert.deepEqual(r, { sheet: true, reads: 1, threw: 1, frames: 3 });
+  } finally {
+    await cctx.close();
   }
 });
