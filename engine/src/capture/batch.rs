@@ -379,6 +379,9 @@ pub struct BatchStats {
     pub created: usize,
     /// Nodes freed after the batch.
     pub freed: usize,
+    /// Children of [`OP_SET_CHILDREN`] lists looked at one by one, beyond those left in
+    /// place at either end of the list (an edit in a wide parent costs its window).
+    pub relisted: usize,
 }
 
 /// Reads operands from a batch.
@@ -575,7 +578,7 @@ fn apply_ops(
                 for _ in 0..n {
                     kids.push(node(handles, tree, r.u32()?)?);
                 }
-                set_children(tree, parent, &kids, loose)?;
+                stats.relisted += set_children(tree, parent, &kids, loose)?;
             }
             OP_SET_ATTRS => {
                 let el = node(handles, tree, r.u32()?)?;
@@ -670,22 +673,49 @@ fn set_prop(tree: &mut Tree, id: NodeId, prop: Prop) -> Result<(), BatchError> {
 }
 
 /// Makes `kids` the child list of `parent`, moving nodes from elsewhere as needed and
-/// detaching the children left out (they go to `loose`).
+/// detaching the children left out (they go to `loose`). Returns how many children it
+/// looked up one by one: those between the longest common prefix and suffix of the old and
+/// the new list (the window the edit is in), not the whole list.
 fn set_children(
     tree: &mut Tree,
     parent: NodeId,
     kids: &[NodeId],
     loose: &mut Vec<NodeId>,
-) -> Result<(), BatchError> {
+) -> Result<usize, BatchError> {
     if matches!(
         tree.data(parent),
         NodeData::Text(_) | NodeData::Comment(_) | NodeData::Doctype(_)
     ) {
         return Err(BatchError::BadStructure("children under a leaf"));
     }
-    // Unchanged child lists are common (a record for a node added then removed): skip them.
-    if tree.children(parent).eq(kids.iter().copied()) {
-        return Ok(());
+    // The children in place at the start of the list (`lo` of them, the old list going on at
+    // `window`), then those in place at its end (from the new list's `hi` on; the old one's
+    // from `suffix` on). Unchanged child lists are common (a record for a node added then
+    // removed): nothing is left between the two.
+    let mut lo = 0;
+    let mut last_kept = None;
+    let mut window = tree.first_child(parent);
+    while let Some(c) = window {
+        if kids.get(lo) != Some(&c) {
+            break;
+        }
+        lo += 1;
+        last_kept = Some(c);
+        window = tree.next_sibling(c);
+    }
+    if window.is_none() && lo == kids.len() {
+        return Ok(0);
+    }
+    let mut hi = kids.len();
+    let mut suffix = None;
+    let mut c = tree.last_child(parent);
+    while let Some(x) = c {
+        if hi == lo || Some(x) == last_kept || kids[hi - 1] != x {
+            break;
+        }
+        hi -= 1;
+        suffix = Some(x);
+        c = tree.prev_sibling(x);
     }
     // A content document goes under an iframe, alone (checked before anything moves).
     if kids.iter().any(|&k| tree.is_document(k))
@@ -701,9 +731,13 @@ fn set_children(
     // The children that leave go first: a child removed from the middle of the list then
     // leaves the ones after it in place. (Left to the loop below, each of them would be moved
     // back after its predecessor: re-attached, so re-annotated, re-hashed and diffed whole.)
-    let listed: NodeSet = kids.iter().map(|k| k.0).collect();
-    let mut c = tree.first_child(parent);
+    // Only old children between the two ends can leave: those at the ends are listed there.
+    let listed: NodeSet = kids[lo..hi].iter().map(|k| k.0).collect();
+    let mut c = window;
     while let Some(x) = c {
+        if Some(x) == suffix {
+            break;
+        }
         c = tree.next_sibling(x);
         let contents =
             matches!(tree.data(x), NodeData::Fragment) && tree.template_contents(parent) == Some(x);
@@ -747,7 +781,7 @@ fn set_children(
         tree.detach(c);
         loose.push(c);
     }
-    Ok(())
+    Ok(hi - lo)
 }
 
 /// Makes `attrs` the attribute list of `el`, keeping positions of attributes that stay (the
@@ -961,6 +995,74 @@ mod tests {
         assert_eq!(dump(&t), "doc\n body\n  a\n  c\n   #x\n  d\n");
         let body = h.node(2).unwrap();
         assert_eq!(t.dirty, vec![(body.0, Dirty::Children)]);
+        t.check_invariants();
+    }
+
+    /// A relisted wide parent costs the window its edit is in (the children between the
+    /// longest common prefix and suffix of its old and new lists), not its width; the tree
+    /// is what the list says, the same as a fresh build of it.
+    #[test]
+    fn a_wide_parent_relisted_costs_the_window_of_its_edit() {
+        let mut t = Tree::new_document();
+        let mut h = NodeHandles::default();
+        let mut e = Enc::default();
+        e.u(OP_BIND_DOCUMENT).u(1);
+        e.el(2, "ul", &[]);
+        let mut list: Vec<u32> = (10..1010).collect();
+        for &k in &list {
+            e.el(k, "li", &[]);
+        }
+        e.kids(1, &[2]).kids(2, &list);
+        apply(&mut t, &mut h, &e);
+        let relist = |t: &mut Tree, h: &mut NodeHandles, e: &Enc| {
+            let mut freed = Vec::new();
+            let stats = apply_batch(t, h, &e.ops, &e.text, &mut freed).unwrap();
+            (stats.relisted, freed)
+        };
+        let order = |t: &Tree, h: &NodeHandles| -> Vec<u32> {
+            let ul = h.node(2).unwrap();
+            t.children(ul).map(|c| h.handle(c)).collect()
+        };
+        // One inserted in the middle: a window of one.
+        list.insert(500, 2000);
+        let mut e = Enc::default();
+        e.el(2000, "li", &[("class", "new")]).kids(2, &list);
+        assert_eq!(relist(&mut t, &mut h, &e), (1, vec![]));
+        assert_eq!(order(&t, &h), list);
+        // One removed from the middle: an empty window.
+        let gone = list.remove(300);
+        let mut e = Enc::default();
+        e.kids(2, &list);
+        assert_eq!(relist(&mut t, &mut h, &e), (0, vec![gone]));
+        assert_eq!(order(&t, &h), list);
+        // The last moved to the front: the whole list is the window.
+        let last = list.pop().unwrap();
+        list.insert(0, last);
+        let mut e = Enc::default();
+        e.kids(2, &list);
+        assert_eq!(relist(&mut t, &mut h, &e), (list.len(), vec![]));
+        assert_eq!(order(&t, &h), list);
+        // Two neighbours swapped: a window of two. The same list again: nothing.
+        list.swap(10, 11);
+        let mut e = Enc::default();
+        e.kids(2, &list);
+        assert_eq!(relist(&mut t, &mut h, &e), (2, vec![]));
+        assert_eq!(order(&t, &h), list);
+        assert_eq!(relist(&mut t, &mut h, &e), (0, vec![]));
+        // Appended and prepended at once, a child emptied out at both ends.
+        list.insert(0, 2001);
+        list.push(2002);
+        let mut e = Enc::default();
+        e.el(2001, "li", &[]).el(2002, "li", &[]).kids(2, &list);
+        assert_eq!(relist(&mut t, &mut h, &e), (list.len(), vec![]));
+        assert_eq!(order(&t, &h), list);
+        let mut e = Enc::default();
+        e.kids(2, &[]);
+        let (n, mut freed) = relist(&mut t, &mut h, &e);
+        freed.sort_unstable();
+        list.sort_unstable();
+        assert_eq!((n, freed), (0, list));
+        assert_eq!(dump(&t), "doc\n ul\n");
         t.check_invariants();
     }
 

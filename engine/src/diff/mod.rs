@@ -1404,7 +1404,9 @@ impl<'a> Differ<'a> {
         };
         let mut by_hash: std::collections::HashMap<u64, Vec<NodeId>> =
             std::collections::HashMap::new();
-        let mut by_key: std::collections::HashMap<String, Vec<NodeId>> =
+        // Keys borrowed from the old tree (not copied per unmatched element).
+        let old: &'a Tree = self.old;
+        let mut by_key: std::collections::HashMap<&'a str, Vec<NodeId>> =
             std::collections::HashMap::new();
         // Unmatched old elements with children by own hash, for the new ones unique by it:
         // how many, and the first.
@@ -1462,8 +1464,8 @@ impl<'a> Differ<'a> {
                     .entry(self.old.node(o).tree_hash)
                     .or_default()
                     .push(o);
-                if let Some(k) = self.old.element(o).and_then(|e| e.attr("id")) {
-                    by_key.entry(k.to_owned()).or_default().push(o);
+                if let Some(k) = old.element(o).and_then(|e| e.attr("id")) {
+                    by_key.entry(k).or_default().push(o);
                 }
                 let h = self.old.node(o).self_hash;
                 if self.old.element(o).is_some()
@@ -1702,21 +1704,42 @@ impl<'a> Differ<'a> {
         let parent_old = self.matched_old(n);
         // Old positions of children that stay under the same parent.
         let mut old_pos: Vec<Option<usize>> = vec![None; kids.len()];
-        let index_of: NodeMap<usize> = if kids.len() > 16 {
-            kids.iter().enumerate().map(|(i, k)| (k.0, i)).collect()
-        } else {
-            Default::default()
-        };
-        let position = |m: NodeId| {
-            if kids.len() > 16 {
-                index_of.get(&m.0).copied()
-            } else {
-                kids.iter().position(|&k| k == m)
-            }
-        };
         if let Some(po) = parent_old {
             let oc: Vec<NodeId> = self.op.children(self.old, po).collect();
-            for (j, &o) in oc.iter().enumerate() {
+            // The children paired in the same place at the start and at the end of both lists
+            // need no lookup (an edit in a wide list costs its window): `lo` of them first, then
+            // from `oh` (old) and `nh` (new) on. Each is paired with its counterpart alone, so
+            // every other child's partner is in the window between.
+            let same = |j: usize, i: usize| self.o2n[oc[j].index()] == kids[i].0 + 1;
+            let mut lo = 0;
+            while lo < oc.len() && lo < kids.len() && same(lo, lo) {
+                old_pos[lo] = Some(lo);
+                lo += 1;
+            }
+            let (mut oh, mut nh) = (oc.len(), kids.len());
+            while oh > lo && nh > lo && same(oh - 1, nh - 1) {
+                oh -= 1;
+                nh -= 1;
+                old_pos[nh] = Some(oh);
+            }
+            let window = &kids[lo..nh];
+            let index_of: NodeMap<usize> = if window.len() > 16 {
+                window
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| (k.0, lo + i))
+                    .collect()
+            } else {
+                Default::default()
+            };
+            let position = |m: NodeId| {
+                if window.len() > 16 {
+                    index_of.get(&m.0).copied()
+                } else {
+                    window.iter().position(|&k| k == m).map(|i| lo + i)
+                }
+            };
+            for (j, &o) in oc.iter().enumerate().take(oh).skip(lo) {
                 match self.o2n[o.index()] {
                     NONE => removals.push(o),
                     v => {
