@@ -23,6 +23,15 @@
 //!    removals of unmatched old nodes last. See [`crate::diff::mutation`] for why this order is
 //!    always applicable.
 //!
+//! Without the crate's `full-diff` feature (the customer's browser build, where the capture
+//! only diffs subtrees whose nodes keep their wire ids, [`diff_subtrees`]) the matching of
+//! anonymous new nodes stops after phase 1's identity, equal fingerprints (in the list and,
+//! phase 2, anywhere), `id` attributes and similar nodes of the same kind and name near the
+//! cursor: no segment alignment, no pairing by the own data of a moved container, no
+//! bottom-up containers, repair or recovery. A node the page recreated with the same content
+//! still costs nothing; one recreated with other content, wrapped or moved and edited at once
+//! may cost an insert and a removal where the full diff sends updates and moves.
+//!
 //! Invariants (debug-asserted): every visible node of `new` has a wire id afterwards; a
 //! matched node gets its old node's id; an inserted node gets an id unknown to `old`.
 
@@ -234,6 +243,10 @@ const WINDOW: usize = 16;
 /// Largest segment (unmatched old times unmatched new children) aligned in order; larger ones
 /// go to the cursor heuristic, so a segment costs at most 64 times its length.
 const ALIGN_CELLS: usize = 64 * 64;
+
+/// Whether the later anonymous phases are compiled in (the `full-diff` feature; see the module
+/// docs). A constant, so that the phases' code leaves a build without them.
+const FULL: bool = cfg!(feature = "full-diff");
 /// Largest weight of a similar pair ([`Differ::pair_weight`], plus 1 in
 /// [`Differ::align_segment`] for a shared child).
 const SIMILAR_MAX: u32 = 13;
@@ -373,7 +386,7 @@ impl<'a> Differ<'a> {
         for &(_, n) in &tops {
             self.global_moves(n, &mut work);
         }
-        if self.deferred {
+        if FULL && self.deferred {
             for &(_, n) in &tops {
                 self.containers(n, &mut work);
                 self.global_moves(n, &mut work);
@@ -441,6 +454,12 @@ impl<'a> Differ<'a> {
     // ----- matching ---------------------------------------------------------------------
 
     #[inline]
+    /// Whether child matching may pair nodes by kind and name alone (the last phase, never
+    /// without `full-diff`).
+    fn fuzzy_phase(&self) -> bool {
+        FULL && self.fuzzy
+    }
+
     fn matched_old(&self, n: NodeId) -> Option<NodeId> {
         let v = self.n2o[n.index()];
         (v != NONE).then(|| NodeId(v - 1))
@@ -624,7 +643,12 @@ impl<'a> Differ<'a> {
         }
         let pos_of: NodeMap<usize> = oc.iter().enumerate().map(|(j, o)| (o.0, j)).collect();
         // 3. order-preserving alignment between the children that stay in place.
-        let aligned = self.align_segments(&oc, &nc, &pos_of, work);
+        // (Without the later phases, every segment is left to the cursor heuristic.)
+        let aligned = if FULL {
+            self.align_segments(&oc, &nc, &pos_of, work)
+        } else {
+            Vec::new()
+        };
         // Free old positions by fingerprint, ascending, each list with a "next free slot"
         // forest (path-halving) so that taking the first free one at or after the cursor is
         // amortized O(α) even for thousands of equal siblings.
@@ -645,7 +669,7 @@ impl<'a> Differ<'a> {
         // For each new child, the old position of the next new sibling matched in this list
         // (as of now): a by-name candidate at or beyond it is out of place, and pairing with
         // it costs a move on top of the update.
-        let next_in_list: Vec<usize> = if self.fuzzy {
+        let next_in_list: Vec<usize> = if self.fuzzy_phase() {
             let mut next = vec![oc.len(); nc.len()];
             let mut bound = oc.len();
             for i in (0..nc.len()).rev() {
@@ -711,7 +735,7 @@ impl<'a> Differ<'a> {
             }
             if found.is_none() && aligned.binary_search(&i).is_ok() {
                 // Its segment was aligned already: nothing similar is left in it.
-                if !self.fuzzy {
+                if !self.fuzzy_phase() {
                     self.deferred = true;
                 }
             } else if found.is_none() {
@@ -728,10 +752,11 @@ impl<'a> Differ<'a> {
                     if self.old_is_matched(cand) || !self.compatible(cand, c) {
                         continue;
                     }
-                    if !self.fuzzy && !self.similar(cand, c) {
+                    if !self.fuzzy_phase() && !self.similar(cand, c) {
                         continue;
                     }
-                    if self.fuzzy && !self.worth_pairing(cand, c, usize::from(j >= next_in_list[i]))
+                    if self.fuzzy_phase()
+                        && !self.worth_pairing(cand, c, usize::from(j >= next_in_list[i]))
                     {
                         continue;
                     }
@@ -762,7 +787,7 @@ impl<'a> Differ<'a> {
                     }
                 }
                 found = best.map(|(j, _)| j);
-                if found.is_none() && !self.fuzzy {
+                if found.is_none() && !self.fuzzy_phase() {
                     self.deferred = true;
                 }
             }
@@ -922,10 +947,10 @@ impl<'a> Differ<'a> {
         if self.keys_conflict(o, n) {
             return 0;
         }
-        if !self.fuzzy && !keyed && !self.similar(o, n) {
+        if !self.fuzzy_phase() && !keyed && !self.similar(o, n) {
             return 0;
         }
-        if self.fuzzy && !self.worth_pairing(o, n, 0) {
+        if self.fuzzy_phase() && !self.worth_pairing(o, n, 0) {
             return 0;
         }
         if self.old.node(o).self_hash == self.new.node(n).self_hash {
@@ -1430,7 +1455,8 @@ impl<'a> Differ<'a> {
                 }
                 if self.n2o[n.index()] == NONE {
                     any_unmatched_new = true;
-                    if self.new.element(n).is_some_and(|e| !e.attrs.is_empty())
+                    if FULL
+                        && self.new.element(n).is_some_and(|e| !e.attrs.is_empty())
                         && !self.new.wire_id(n).is_assigned()
                         && self.np.children(self.new, n).next().is_some()
                     {
@@ -1601,7 +1627,8 @@ impl<'a> Differ<'a> {
                         .position(|&o| !self.old_is_matched(o) && self.compatible(o, n));
                     hit = found.map(|i| list.swap_remove(i));
                 }
-                if hit.is_none()
+                if FULL
+                    && hit.is_none()
                     && new_selves.get(&self.new.node(n).self_hash) == Some(&1)
                     && let Some(&(1, o)) = by_self.get(&self.new.node(n).self_hash)
                     && !self.old_is_matched(o)
