@@ -454,13 +454,13 @@ impl<'a> Differ<'a> {
 
     // ----- matching ---------------------------------------------------------------------
 
-    #[inline]
     /// Whether child matching may pair nodes by kind and name alone (the last phase, never
     /// without `full-diff`).
     fn fuzzy_phase(&self) -> bool {
         FULL && self.fuzzy
     }
 
+    #[inline]
     fn matched_old(&self, n: NodeId) -> Option<NodeId> {
         let v = self.n2o[n.index()];
         (v != NONE).then(|| NodeId(v - 1))
