@@ -19,6 +19,9 @@ cargo fmt --all -- --check
 step "unit, integration, conformance, privacy, sanitizer, hostile-input and CLI tests"
 cargo test --workspace --all-targets --no-fail-fast
 
+step "engine unit tests without the diff's later phases (the customer's browser build)"
+cargo test -p cobrowse-engine --lib --no-default-features --features html,config
+
 step "criterion benches, each run once as a test"
 cargo test -p cobrowse-benches --benches
 

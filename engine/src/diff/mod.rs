@@ -23,6 +23,16 @@
 //!    removals of unmatched old nodes last. See [`crate::diff::mutation`] for why this order is
 //!    always applicable.
 //!
+//! Without the crate's `full-diff` feature (the customer's browser build, where the capture
+//! only diffs subtrees whose nodes keep their wire ids, [`diff_subtrees`]) the matching of
+//! anonymous new nodes stops after phase 1's identity, equal fingerprints (in the list and,
+//! phase 2, anywhere), `id` attributes and similar nodes of the same kind and name near the
+//! cursor (a text or comment: any of its kind near the cursor, as recovery would pair it): no
+//! segment alignment, no pairing by the own data of a moved container, no bottom-up
+//! containers, repair or recovery. A node the page recreated with the same content
+//! still costs nothing; one recreated with other content, wrapped or moved and edited at once
+//! may cost an insert and a removal where the full diff sends updates and moves.
+//!
 //! Invariants (debug-asserted): every visible node of `new` has a wire id afterwards; a
 //! matched node gets its old node's id; an inserted node gets an id unknown to `old`.
 
@@ -234,6 +244,10 @@ const WINDOW: usize = 16;
 /// Largest segment (unmatched old times unmatched new children) aligned in order; larger ones
 /// go to the cursor heuristic, so a segment costs at most 64 times its length.
 const ALIGN_CELLS: usize = 64 * 64;
+
+/// Whether the later anonymous phases are compiled in (the `full-diff` feature; see the module
+/// docs). A constant, so that the phases' code leaves a build without them.
+const FULL: bool = cfg!(feature = "full-diff");
 /// Largest weight of a similar pair ([`Differ::pair_weight`], plus 1 in
 /// [`Differ::align_segment`] for a shared child).
 const SIMILAR_MAX: u32 = 13;
@@ -373,7 +387,7 @@ impl<'a> Differ<'a> {
         for &(_, n) in &tops {
             self.global_moves(n, &mut work);
         }
-        if self.deferred {
+        if FULL && self.deferred {
             for &(_, n) in &tops {
                 self.containers(n, &mut work);
                 self.global_moves(n, &mut work);
@@ -439,6 +453,12 @@ impl<'a> Differ<'a> {
     }
 
     // ----- matching ---------------------------------------------------------------------
+
+    /// Whether child matching may pair nodes by kind and name alone (the last phase, never
+    /// without `full-diff`).
+    fn fuzzy_phase(&self) -> bool {
+        FULL && self.fuzzy
+    }
 
     #[inline]
     fn matched_old(&self, n: NodeId) -> Option<NodeId> {
@@ -624,7 +644,12 @@ impl<'a> Differ<'a> {
         }
         let pos_of: NodeMap<usize> = oc.iter().enumerate().map(|(j, o)| (o.0, j)).collect();
         // 3. order-preserving alignment between the children that stay in place.
-        let aligned = self.align_segments(&oc, &nc, &pos_of, work);
+        // (Without the later phases, every segment is left to the cursor heuristic.)
+        let aligned = if FULL {
+            self.align_segments(&oc, &nc, &pos_of, work)
+        } else {
+            Vec::new()
+        };
         // Free old positions by fingerprint, ascending, each list with a "next free slot"
         // forest (path-halving) so that taking the first free one at or after the cursor is
         // amortized O(α) even for thousands of equal siblings.
@@ -645,7 +670,7 @@ impl<'a> Differ<'a> {
         // For each new child, the old position of the next new sibling matched in this list
         // (as of now): a by-name candidate at or beyond it is out of place, and pairing with
         // it costs a move on top of the update.
-        let next_in_list: Vec<usize> = if self.fuzzy {
+        let next_in_list: Vec<usize> = if self.fuzzy_phase() {
             let mut next = vec![oc.len(); nc.len()];
             let mut bound = oc.len();
             for i in (0..nc.len()).rev() {
@@ -711,7 +736,7 @@ impl<'a> Differ<'a> {
             }
             if found.is_none() && aligned.binary_search(&i).is_ok() {
                 // Its segment was aligned already: nothing similar is left in it.
-                if !self.fuzzy {
+                if !self.fuzzy_phase() {
                     self.deferred = true;
                 }
             } else if found.is_none() {
@@ -728,10 +753,14 @@ impl<'a> Differ<'a> {
                     if self.old_is_matched(cand) || !self.compatible(cand, c) {
                         continue;
                     }
-                    if !self.fuzzy && !self.similar(cand, c) {
+                    // Without the later phases this is the last chance for a text or comment:
+                    // one of the same kind near the cursor qualifies, as in recovery.
+                    let last_chance_leaf = !FULL && self.old.element(cand).is_none();
+                    if !self.fuzzy_phase() && !last_chance_leaf && !self.similar(cand, c) {
                         continue;
                     }
-                    if self.fuzzy && !self.worth_pairing(cand, c, usize::from(j >= next_in_list[i]))
+                    if self.fuzzy_phase()
+                        && !self.worth_pairing(cand, c, usize::from(j >= next_in_list[i]))
                     {
                         continue;
                     }
@@ -762,7 +791,7 @@ impl<'a> Differ<'a> {
                     }
                 }
                 found = best.map(|(j, _)| j);
-                if found.is_none() && !self.fuzzy {
+                if found.is_none() && !self.fuzzy_phase() {
                     self.deferred = true;
                 }
             }
@@ -922,10 +951,10 @@ impl<'a> Differ<'a> {
         if self.keys_conflict(o, n) {
             return 0;
         }
-        if !self.fuzzy && !keyed && !self.similar(o, n) {
+        if !self.fuzzy_phase() && !keyed && !self.similar(o, n) {
             return 0;
         }
-        if self.fuzzy && !self.worth_pairing(o, n, 0) {
+        if self.fuzzy_phase() && !self.worth_pairing(o, n, 0) {
             return 0;
         }
         if self.old.node(o).self_hash == self.new.node(n).self_hash {
@@ -1432,7 +1461,8 @@ impl<'a> Differ<'a> {
                 }
                 if self.n2o[n.index()] == NONE {
                     any_unmatched_new = true;
-                    if self.new.element(n).is_some_and(|e| !e.attrs.is_empty())
+                    if FULL
+                        && self.new.element(n).is_some_and(|e| !e.attrs.is_empty())
                         && !self.new.wire_id(n).is_assigned()
                         && self.np.children(self.new, n).next().is_some()
                     {
@@ -1603,7 +1633,8 @@ impl<'a> Differ<'a> {
                         .position(|&o| !self.old_is_matched(o) && self.compatible(o, n));
                     hit = found.map(|i| list.swap_remove(i));
                 }
-                if hit.is_none()
+                if FULL
+                    && hit.is_none()
                     && new_selves.get(&self.new.node(n).self_hash) == Some(&1)
                     && let Some(&(1, o)) = by_self.get(&self.new.node(n).self_hash)
                     && !self.old_is_matched(o)
@@ -2431,6 +2462,7 @@ mod anonymous_tests {
     /// [`Differ::global_moves`]: the move of `<i>`, an insert of the new subtree and a removal
     /// of the old one (3).
     #[test]
+    #[cfg(feature = "full-diff")]
     fn a_moved_subtree_whose_content_moved_out_is_moved_not_reinserted() {
         let (m, _) = anon(
             "<div id=r><section class=a><div class=x><div class=y><i>big</i></div></div></section><section class=b><p>z</p></section></div>",
@@ -2546,6 +2578,7 @@ mod anonymous_tests {
     /// partner, while the other moved away with its text (one move and one removal for it,
     /// not a pairing that moves ` Pro` in and sets two attributes).
     #[test]
+    #[cfg(feature = "full-diff")]
     fn among_equally_similar_siblings_the_one_sharing_a_child_pairs() {
         let free = r#"<label><input value="free"> Free</label>"#;
         let pro = r#"<label><input value="pro" checked=""> Pro</label>"#;
@@ -2597,6 +2630,7 @@ mod anonymous_tests {
     /// emptied `<p>` equals the later empty one, which a match by fingerprint anywhere
     /// would pair crosswise, costing moves the edit never made).
     #[test]
+    #[cfg(feature = "full-diff")]
     fn equal_siblings_are_paired_in_order_not_crosswise() {
         let (m, _) = anon(
             "<div id=r> <p>a</p> <p>a</p><p></p><b>x</b></div>",
@@ -2617,6 +2651,7 @@ mod anonymous_tests {
     /// old) is an attribute update of the same element, not an insert and a removal; an `id`
     /// that the other page still uses keeps two elements apart.
     #[test]
+    #[cfg(feature = "full-diff")]
     fn a_renamed_id_is_one_set_attr() {
         let (m, _) = anon(
             "<div id=r><p>a</p> <span id=m0></span> <span id=m1></span> <p>b</p></div>",
@@ -2655,6 +2690,7 @@ mod anonymous_tests {
     /// and re-pairs them: one move and the two text edits, instead of two class updates and
     /// the links moved across.
     #[test]
+    #[cfg(feature = "full-diff")]
     fn similar_containers_swapped_are_re_paired_bottom_up() {
         let (m, _) = anon(
             "<ul id=m>\n<li class=a>\n<a href=/x>X</a> <span>tail a</span>\n</li>\n<li class=b>\n<a href=/y>Y</a> <span>tail b</span>\n</li>\n</ul>",
@@ -2847,6 +2883,7 @@ mod anonymous_tests {
     }
 
     #[test]
+    #[cfg(feature = "full-diff")]
     fn attribute_order_costs_only_what_really_moved() {
         let (m, _) = anon(
             r#"<div class="clearfix" id="masthead"></div>"#,
@@ -2908,8 +2945,63 @@ mod anonymous_tests {
         assert_eq!(m.len(), 2 * 5000, "one class and one text per item");
     }
 
+    /// Without `full-diff` (the customer's module): what the later phases would pair is an
+    /// insert and a removal, or updates in place where they would move; a text changed among
+    /// similar siblings is still one `SetText`, and what the seven tests of the later phases
+    /// above check (`#[cfg(feature = "full-diff")]`) comes out as below.
+    #[test]
+    #[cfg(not(feature = "full-diff"))]
+    fn without_the_later_phases_the_anonymous_matching_stops_at_similar_neighbours() {
+        let (m, _) = anon(
+            "<ul><li>a</li><li>b</li></ul>",
+            "<ul><li>a</li><li>b2</li></ul>",
+        );
+        assert_eq!(m, ["text b = b2"]);
+        // Alignment or recovery: one attribute set.
+        let (m, _) = anon(r#"<p a="1"></p>"#, r#"<p a="1" b="2"></p>"#);
+        assert_eq!(
+            m,
+            [
+                r#"insert 1 node(s) under <body><p a="1"></p></body> after nothing"#,
+                r#"remove <p a="1"></p>"#
+            ]
+        );
+        let (m, _) = anon(
+            "<div id=r><p>a</p> <span id=m0></span> <span id=m1></span> <p>b</p></div>",
+            "<div id=r><p>a</p> <span id=v1></span> <span id=m1></span> <p>b</p></div>",
+        );
+        assert_eq!(
+            m,
+            [
+                r#"insert 1 node(s) under <div id="r"><p>a</p> <span id="m0"></span> <span id="m1"></span> <p>b</p></div> after  "#,
+                r#"remove <span id="m0"></span>"#
+            ]
+        );
+        // Bottom-up containers: two swapped items edited inside are updated in place.
+        let (m, _) = anon(
+            "<ul id=m>\n<li class=a>\n<a href=/x>X</a> <span>tail a</span>\n</li>\n<li class=b>\n<a href=/y>Y</a> <span>tail b</span>\n</li>\n</ul>",
+            "<ul id=m>\n<li class=b>\n<a href=/y>Y</a> <span>tail b2</span>\n</li>\n<li class=a>\n<a href=/x>X</a> <span>tail a2</span>\n</li>\n</ul>",
+        );
+        let (a, b) = (
+            "<li class=\"a\">\n<a href=\"/x\">X</a> <span>tail a</span>\n</li>",
+            "<li class=\"b\">\n<a href=\"/y\">Y</a> <span>tail b</span>\n</li>",
+        );
+        assert_eq!(
+            m,
+            [
+                format!("set {a} class=b"),
+                format!("set {b} class=a"),
+                format!("move <a href=\"/y\">Y</a> under {a} after \n"),
+                "text tail a = tail b2".into(),
+                format!("move <a href=\"/x\">X</a> under {b} after \n"),
+                "text tail b = tail a2".into(),
+            ]
+        );
+    }
+
     /// 500 nested elements with an edit at the bottom and one half way: linear work.
     #[test]
+    #[cfg(feature = "full-diff")]
     fn a_500_deep_nesting_is_matched_in_linear_work() {
         let nest = |mid: &str, leaf: &str| {
             let mut s = String::new();
