@@ -1260,7 +1260,15 @@ impl<'a> Differ<'a> {
                 }
             }
             let swap_back = holder.filter(|&h| self.compatible(o, h));
-            let before = self.pairing_cost(Some(o), Some(n)) + self.pairing_cost(Some(p), holder);
+            // An unpaired `p` under `o` is a removal that `o`'s own child list counts already
+            // (an unwrap inside a container that stays: the removed wrapper is not a second
+            // removal).
+            let p_alone = if holder.is_none() && self.old.parent(p) == Some(o) {
+                0
+            } else {
+                self.pairing_cost(Some(p), holder)
+            };
+            let before = self.pairing_cost(Some(o), Some(n)) + p_alone;
             let after = self.pairing_cost(Some(p), Some(n))
                 + match (holder, swap_back) {
                     (_, Some(h)) => self.pairing_cost(Some(o), Some(h)),
@@ -2396,6 +2404,29 @@ mod anonymous_tests {
                 format!("move <b>x</b> under {r} after <p>a</p>"),
                 format!("move <i>y</i> under {r} after <b>x</b>"),
                 "remove <section><b>x</b><i>y</i></section>".into(),
+            ]
+        );
+    }
+
+    /// An unwrap inside a container that stays (`sw` keeps its class and its place; the
+    /// wrapper `pw` inside it goes): one move and one removal. The bottom-up repair sees the
+    /// moved child vote for the wrapper and must not count the wrapper's removal twice (once
+    /// in `sw`'s child list, once on its own). Red without that in [`Differ::repair`]: the
+    /// wrapper taken as the container (a class change, its move and the removal of the old
+    /// container, 3).
+    #[test]
+    fn an_unwrap_inside_a_container_that_stays_removes_the_wrapper() {
+        let (m, _) = anon(
+            r#"<div id=r><p>x</p><div class="cw"><div class="sw"><div class="pw sc"><div class="fb" data-h="u"></div></div></div></div><div class=rib></div></div>"#,
+            r#"<div id=r><p>x</p><div class="cw"><div class="sw"><div class="fb" data-h="u"></div></div></div><div class=rib></div></div>"#,
+        );
+        let fb = r#"<div class="fb" data-h="u"></div>"#;
+        let pw = format!(r#"<div class="pw sc">{fb}</div>"#);
+        assert_eq!(
+            m,
+            [
+                format!(r#"move {fb} under <div class="sw">{pw}</div> after nothing"#),
+                format!("remove {pw}"),
             ]
         );
     }
