@@ -1289,7 +1289,15 @@ impl<'a> Differ<'a> {
                 }
             }
             let swap_back = holder.filter(|&h| self.compatible(o, h));
-            let before = self.pairing_cost(Some(o), Some(n)) + self.pairing_cost(Some(p), holder);
+            // An unpaired `p` under `o` is a removal that `o`'s own child list counts already
+            // (an unwrap inside a container that stays: the removed wrapper is not a second
+            // removal).
+            let p_alone = if holder.is_none() && self.old.parent(p) == Some(o) {
+                0
+            } else {
+                self.pairing_cost(Some(p), holder)
+            };
+            let before = self.pairing_cost(Some(o), Some(n)) + p_alone;
             let after = self.pairing_cost(Some(p), Some(n))
                 + match (holder, swap_back) {
                     (_, Some(h)) => self.pairing_cost(Some(o), Some(h)),
@@ -1607,10 +1615,22 @@ impl<'a> Differ<'a> {
                             continue;
                         }
                         // Then, for a node under an unmatched (inserted) parent, one whose
-                        // old parent is its nearest matched ancestor: wrapped in place.
-                        let score = match self.old.parent(o).map(|p| self.o2n[p.index()]) {
+                        // old parent is its nearest matched ancestor: wrapped in place; as
+                        // good, one whose unmatched old parent sits under this node's new
+                        // parent: unwrapped in place (the wrapper goes).
+                        let old_parent = self.old.parent(o);
+                        let score = match old_parent.map(|p| self.o2n[p.index()]) {
                             Some(v) if v != NONE && new_parent.is_some_and(|np| np.0 + 1 == v) => 3,
                             Some(v) if v != NONE && v == above => 2,
+                            Some(NONE)
+                                if old_parent.and_then(|p| self.old.parent(p)).is_some_and(
+                                    |g| {
+                                        new_parent.is_some_and(|np| self.o2n[g.index()] == np.0 + 1)
+                                    },
+                                ) =>
+                            {
+                                2
+                            }
                             Some(NONE) => 1,
                             _ => 0,
                         };
@@ -2450,6 +2470,61 @@ mod anonymous_tests {
                 format!("move <b>x</b> under {r} after <p>a</p>"),
                 format!("move <i>y</i> under {r} after <b>x</b>"),
                 "remove <section><b>x</b><i>y</i></section>".into(),
+            ]
+        );
+    }
+
+    /// An unwrap inside a container that stays (`sw` keeps its class and its place; the
+    /// wrapper `pw` inside it goes): one move and one removal. The bottom-up repair sees the
+    /// moved child vote for the wrapper and must not count the wrapper's removal twice (once
+    /// in `sw`'s child list, once on its own). Red without that in [`Differ::repair`]: the
+    /// wrapper taken as the container (a class change, its move and the removal of the old
+    /// container, 3).
+    #[test]
+    fn an_unwrap_inside_a_container_that_stays_removes_the_wrapper() {
+        let (m, _) = anon(
+            r#"<div id=r><p>x</p><div class="cw"><div class="sw"><div class="pw sc"><div class="fb" data-h="u"></div></div></div></div><div class=rib></div></div>"#,
+            r#"<div id=r><p>x</p><div class="cw"><div class="sw"><div class="fb" data-h="u"></div></div></div><div class=rib></div></div>"#,
+        );
+        let fb = r#"<div class="fb" data-h="u"></div>"#;
+        let pw = format!(r#"<div class="pw sc">{fb}</div>"#);
+        assert_eq!(
+            m,
+            [
+                format!(r#"move {fb} under <div class="sw">{pw}</div> after nothing"#),
+                format!("remove {pw}"),
+            ]
+        );
+    }
+
+    /// Two equal subtrees whose old parents both leave the matched region before the global
+    /// phase: one copy's wrapper was unwrapped in place (`w` goes, its children move up into
+    /// `section.a`), the other's section was renamed (`x` moves whole under the new `nav`).
+    /// The copy under `section.a` takes the one whose removed parent sat under `section.a`'s
+    /// old partner, so `x` keeps its child and moves unchanged (6 mutations, as the edits).
+    /// Red without the unwrapped-in-place choice in [`Differ::global_moves`]: the earlier copy
+    /// in new order took `x`'s child, and the other moved into `x` (7).
+    #[test]
+    fn an_unwrapped_copy_is_taken_from_under_its_removed_wrapper() {
+        let (m, _) = anon(
+            "<div id=r><section class=b><div class=x><p class=t>T</p><b>2</b></div></section><section class=a><div class=w><p class=t>T</p><i>1</i></div></section></div>",
+            "<div id=r><section class=a><p class=t>T</p><i>1</i></section><nav class=b><div class=x><p class=t>T</p><b>2</b></div></nav></div>",
+        );
+        let x = r#"<div class="x"><p class="t">T</p><b>2</b></div>"#;
+        let w = r#"<div class="w"><p class="t">T</p><i>1</i></div>"#;
+        let (b, a) = (
+            format!(r#"<section class="b">{x}</section>"#),
+            format!(r#"<section class="a">{w}</section>"#),
+        );
+        assert_eq!(
+            m,
+            [
+                format!(r#"insert 1 node(s) under <div id="r">{b}{a}</div> after {a}"#),
+                format!(r#"move <p class="t">T</p> under {a} after nothing"#),
+                format!(r#"move <i>1</i> under {a} after <p class="t">T</p>"#),
+                format!("move {x} under new <nav> after nothing"),
+                format!("remove {b}"),
+                format!("remove {w}"),
             ]
         );
     }
