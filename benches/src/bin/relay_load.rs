@@ -46,9 +46,11 @@
 //! `bare_relay` (next to this binary, or `--bare PATH`): a bare WebSocket forwarder on the
 //! relay's own stack (see `bare_relay.rs`). `--rounds R` makes that R pairs of runs, in
 //! alternating order (ours first, then the forwarder first, ...). The table then has one row
-//! per run, followed by the ratios ours / bare of p50, p99 and memory per session for each
-//! pair and their median: on a small, noisy machine a ratio measured in one invocation says
-//! more than either absolute figure. `--warm-pair` runs one more pair first (ours, then the
+//! per run, followed by the ratios ours / bare of p50, p99, memory per session and relay CPU
+//! per delta for each pair and their median: on a small, noisy machine a ratio measured in one
+//! invocation says more than either absolute figure. Relay CPU per delta is the relay
+//! process's user + system time during the window over the deltas sent in it (everything the
+//! relay did meanwhile, its pings included). `--warm-pair` runs one more pair first (ours, then the
 //! forwarder), prints its rows, and leaves it out of the table and the ratios. The exit
 //! status covers every run.
 
@@ -181,6 +183,16 @@ fn status_field(pid: u32, field: &str) -> u64 {
                 .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// Microseconds of CPU per delta: `cpu` seconds spent while `deltas` deltas were sent (NaN
+/// for none).
+fn cpu_us_per_delta(cpu: f64, deltas: u64) -> f64 {
+    if deltas == 0 {
+        f64::NAN
+    } else {
+        cpu * 1e6 / deltas as f64
+    }
 }
 
 /// User + system CPU time of a process, in seconds.
@@ -1188,7 +1200,7 @@ fn main() {
     }
     if o.compare_bare {
         // Per round, ours / bare; then the median over rounds.
-        let ratios: Vec<[f64; 3]> = runs
+        let ratios: Vec<[f64; 4]> = runs
             .chunks(2)
             .map(|pair| {
                 let (ours, bare) = if pair[0].1 {
@@ -1200,16 +1212,18 @@ fn main() {
                     ours.p50 / bare.p50,
                     ours.p99 / bare.p99,
                     ours.kib_per_session / bare.kib_per_session,
+                    ours.cpu_us_per_delta / bare.cpu_us_per_delta,
                 ]
             })
             .collect();
         for (i, r) in ratios.iter().enumerate() {
             println!(
-                "- ratio ours / bare, round {}: p50 {:.2}, p99 {:.2}, relay memory per session {:.2}",
+                "- ratio ours / bare, round {}: p50 {:.2}, p99 {:.2}, relay memory per session {:.2}, relay CPU per delta {:.2}",
                 i + 1,
                 r[0],
                 r[1],
-                r[2]
+                r[2],
+                r[3]
             );
         }
         let median = |k: usize| {
@@ -1224,11 +1238,12 @@ fn main() {
             format!("{m:.2} ({lo:.2}-{hi:.2})")
         };
         println!(
-            "- ratio ours / bare, median over {} round(s) (min-max): p50 {}, p99 {}, relay memory per session {}",
+            "- ratio ours / bare, median over {} round(s) (min-max): p50 {}, p99 {}, relay memory per session {}, relay CPU per delta {}",
             ratios.len(),
             median(0),
             median(1),
-            median(2)
+            median(2),
+            median(3)
         );
     }
     if runs.iter().any(|(_, _, run)| !run.clean) {
@@ -1251,6 +1266,8 @@ struct Outcome {
     p99: f64,
     /// Relay memory per session mid-window, KiB.
     kib_per_session: f64,
+    /// Relay CPU per delta sent in the window, µs ([`cpu_us_per_delta`]).
+    cpu_us_per_delta: f64,
 }
 
 /// One run: starts the relay (with `bare`, the baseline forwarder), drives the load from a
@@ -1426,6 +1443,7 @@ async fn run(
     let received = c.received.load(Relaxed);
     let wall = (cpu1.2 - cpu0.2).as_secs_f64();
     let relay_cpu = (cpu1.0 - cpu0.0) / wall * 100.0;
+    let relay_us_per_delta = cpu_us_per_delta(cpu1.0 - cpu0.0, sent);
     let client_cpu = (cpu1.1 - cpu0.1) / wall * 100.0;
     let mut setup_ms = std::mem::take(&mut *shared.setup_ms.lock().unwrap());
     setup_ms.sort_by(|a, b| a.total_cmp(b));
@@ -1507,7 +1525,7 @@ async fn run(
     }
     let _ = writeln!(
         out,
-        "- CPU during the window (100 % = one core): relay {relay_cpu:.0} %, clients {client_cpu:.0} %{}; load average at the end {}",
+        "- CPU during the window (100 % = one core): relay {relay_cpu:.1} % ({relay_us_per_delta:.1} µs per delta sent), clients {client_cpu:.0} %{}; load average at the end {}",
         if o.in_process {
             " (same process: the relay's share is included in both)"
         } else {
@@ -1655,5 +1673,18 @@ async fn run(
         p50: percentile(&lat, 0.50),
         p99,
         kib_per_session: per_session(rss_steady),
+        cpu_us_per_delta: relay_us_per_delta,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_per_delta_is_microseconds_of_cpu_over_the_deltas_sent() {
+        assert_eq!(cpu_us_per_delta(1.5, 50_000), 30.0);
+        assert_eq!(cpu_us_per_delta(0.25, 10_000), 25.0);
+        assert!(cpu_us_per_delta(1.0, 0).is_nan());
     }
 }
