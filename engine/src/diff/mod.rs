@@ -2759,6 +2759,18 @@ mod anonymous_tests {
         );
     }
 
+    /// Two similar list items swapped and edited inside (from, to); with and without the later
+    /// phases in the two tests below.
+    const SWAPPED_ITEMS: (&str, &str) = (
+        "<ul id=m>\n<li class=a>\n<a href=/x>X</a> <span>tail a</span>\n</li>\n<li class=b>\n<a href=/y>Y</a> <span>tail b</span>\n</li>\n</ul>",
+        "<ul id=m>\n<li class=b>\n<a href=/y>Y</a> <span>tail b2</span>\n</li>\n<li class=a>\n<a href=/x>X</a> <span>tail a2</span>\n</li>\n</ul>",
+    );
+    /// The two items of [`SWAPPED_ITEMS`]'s `from` as the edit lists print them.
+    const SWAPPED_ITEMS_AS_SERIALIZED: (&str, &str) = (
+        "<li class=\"a\">\n<a href=\"/x\">X</a> <span>tail a</span>\n</li>",
+        "<li class=\"b\">\n<a href=\"/y\">Y</a> <span>tail b</span>\n</li>",
+    );
+
     /// Two similar list items swapped and edited inside: the top-down alignment pairs them in
     /// order, i.e. crosswise (their formatting whitespace makes them "similar"); the bottom-up
     /// check ([`Differ::repair`]) sees that each one's distinctive child came from the other
@@ -2767,14 +2779,8 @@ mod anonymous_tests {
     #[test]
     #[cfg(feature = "full-diff")]
     fn similar_containers_swapped_are_re_paired_bottom_up() {
-        let (m, _) = anon(
-            "<ul id=m>\n<li class=a>\n<a href=/x>X</a> <span>tail a</span>\n</li>\n<li class=b>\n<a href=/y>Y</a> <span>tail b</span>\n</li>\n</ul>",
-            "<ul id=m>\n<li class=b>\n<a href=/y>Y</a> <span>tail b2</span>\n</li>\n<li class=a>\n<a href=/x>X</a> <span>tail a2</span>\n</li>\n</ul>",
-        );
-        let (a, b) = (
-            "<li class=\"a\">\n<a href=\"/x\">X</a> <span>tail a</span>\n</li>",
-            "<li class=\"b\">\n<a href=\"/y\">Y</a> <span>tail b</span>\n</li>",
-        );
+        let (m, _) = anon(SWAPPED_ITEMS.0, SWAPPED_ITEMS.1);
+        let (a, b) = SWAPPED_ITEMS_AS_SERIALIZED;
         let ul = format!("<ul id=\"m\">\n{a}\n{b}\n</ul>");
         // The item and one of the newlines around it move (the least a swap of two items
         // separated by whitespace takes); crosswise it was 2 class updates, 2 moves of the
@@ -3053,14 +3059,8 @@ mod anonymous_tests {
             ]
         );
         // Bottom-up containers: two swapped items edited inside are updated in place.
-        let (m, _) = anon(
-            "<ul id=m>\n<li class=a>\n<a href=/x>X</a> <span>tail a</span>\n</li>\n<li class=b>\n<a href=/y>Y</a> <span>tail b</span>\n</li>\n</ul>",
-            "<ul id=m>\n<li class=b>\n<a href=/y>Y</a> <span>tail b2</span>\n</li>\n<li class=a>\n<a href=/x>X</a> <span>tail a2</span>\n</li>\n</ul>",
-        );
-        let (a, b) = (
-            "<li class=\"a\">\n<a href=\"/x\">X</a> <span>tail a</span>\n</li>",
-            "<li class=\"b\">\n<a href=\"/y\">Y</a> <span>tail b</span>\n</li>",
-        );
+        let (m, _) = anon(SWAPPED_ITEMS.0, SWAPPED_ITEMS.1);
+        let (a, b) = SWAPPED_ITEMS_AS_SERIALIZED;
         assert_eq!(
             m,
             [
