@@ -25,6 +25,13 @@ after(async () => {
   await server?.close();
 });
 
+/** Applies `frames` on the agent page of session `s` (each must apply), then checks the
+ * mirror against the customer's page (`checkMirror`, with `opts`). */
+async function replayAndCheck(s, frames, where, opts) {
+  assert.deepEqual(await applyFrames(s.agent, frames), frames.map(() => ({ ok: true })));
+  checkMirror(await snapshotState(s.customer, s.agent), where, opts);
+}
+
 /** Fixed cost of a delta (header, counts) plus a generous per-character cost of its content. */
 const bound = (html) => 64 + 8 * html.length;
 
@@ -208,8 +215,7 @@ test('a subtree edited while out of the page (after its removal was delivered) c
       document.getElementById('b').appendChild(x);
     });
     let frames = await takeFrames(s.customer);
-    assert.deepEqual(await applyFrames(s.agent, frames), frames.map(() => ({ ok: true })));
-    checkMirror(await snapshotState(s.customer, s.agent), 'after the put-back', { samePage: true });
+    await replayAndCheck(s, frames, 'after the put-back', { samePage: true });
     // A node taken out of a subtree that is out of the page (no record of that) into the page.
     await s.customer.evaluate(async () => {
       const x = document.getElementById('x');
@@ -221,8 +227,7 @@ test('a subtree edited while out of the page (after its removal was delivered) c
       document.body.appendChild(p);
     });
     frames = await takeFrames(s.customer);
-    assert.deepEqual(await applyFrames(s.agent, frames), frames.map(() => ({ ok: true })));
-    checkMirror(await snapshotState(s.customer, s.agent), 'after the node from a detached subtree', { samePage: true });
+    await replayAndCheck(s, frames, 'after the node from a detached subtree', { samePage: true });
   } finally {
     await s.close();
   }
@@ -257,8 +262,7 @@ test('adopted sheets are relisted only when the adopted list or one of its sheet
     frames.push(...(await takeFrames(s.customer)));
     await s.customer.evaluate(() => document.adoptedStyleSheets[0].insertRule('.z { color: green }'));
     frames.push(...(await takeFrames(s.customer)));
-    assert.deepEqual(await applyFrames(s.agent, frames), frames.map(() => ({ ok: true })));
-    checkMirror(await snapshotState(s.customer, s.agent), 'after the adopted edits');
+    await replayAndCheck(s, frames, 'after the adopted edits');
     const mirrored = await s.agent.evaluate(() => {
       const doc = document.getElementById('mirror').contentDocument;
       return doc.documentElement.lastElementChild.textContent;
@@ -320,15 +324,13 @@ test('a <style> moved in one task (its sheet parsed again from its text, CSSOM e
     const rules = await s.customer.evaluate(() => Array.from(document.querySelector('#x style').sheet.cssRules, (r) => r.cssText));
     assert.deepEqual(rules, ['p { color: red; }']);
     const sent = frames.splice(0);
-    assert.deepEqual(await applyFrames(s.agent, sent), sent.map(() => ({ ok: true })));
-    checkMirror(await snapshotState(s.customer, s.agent), 'after moving the style\'s section', { samePage: true });
+    await replayAndCheck(s, sent, 'after moving the style\'s section', { samePage: true });
     // Edited again, then the style itself moved in one task.
     await s.customer.evaluate(() => document.querySelector('#x style').sheet.insertRule('b { color: green }', 1));
     frames.push(...(await takeFrames(s.customer)));
     await s.customer.evaluate(() => document.getElementById('a').appendChild(document.querySelector('#x style')));
     frames.push(...(await takeFrames(s.customer)));
-    assert.deepEqual(await applyFrames(s.agent, frames), frames.map(() => ({ ok: true })));
-    checkMirror(await snapshotState(s.customer, s.agent), 'after moving the style', { samePage: true });
+    await replayAndCheck(s, frames, 'after moving the style', { samePage: true });
   } finally {
     await s.close();
   }
@@ -363,8 +365,7 @@ test('a shadow host moved in one task: the <style>s of its shadow root, and of r
       Array.from(globalThis.__innerRoot.querySelector('style').sheet.cssRules, (r) => r.cssText),
     ]);
     assert.deepEqual(rules, [['p { color: red; }'], ['b { color: red; }']]);
-    assert.deepEqual(await applyFrames(s.agent, frames), frames.map(() => ({ ok: true })));
-    checkMirror(await snapshotState(s.customer, s.agent), 'after moving the shadow host\'s section', { samePage: true });
+    await replayAndCheck(s, frames, 'after moving the shadow host\'s section', { samePage: true });
   } finally {
     await s.close();
   }
