@@ -641,12 +641,15 @@ pub(crate) fn comment_survives(data: &str) -> bool {
 /// IE `expression()` and `behavior`, Mozilla `-moz-binding`), after undoing CSS escapes and
 /// comments, which attackers use to hide them.
 pub(crate) fn css_is_dangerous(css: &str) -> bool {
-    // Fast path: without escapes, comments or one of the keywords' distinctive fragments (read,
-    // as the slow path reads them, with the characters a URL reader skips left out), no
+    // Fast path: with no escape and none of the keywords' distinctive fragments (read, as the
+    // slow path reads them, without comments and the characters a URL reader skips), no
     // obfuscation can produce them.
-    if !css.contains(['\\', '/']) && !has_keyword_fragment(css) {
-        return false;
-    }
+    escape_or_keyword_fragment(css) && plain_css_holds_keyword(css)
+}
+
+/// [`css_is_dangerous`] without its fast path: the keywords looked for in `css` with its
+/// escapes undone, its comments and the characters a URL reader skips left out.
+fn plain_css_holds_keyword(css: &str) -> bool {
     let mut plain = String::with_capacity(css.len());
     let mut chars = css.chars().peekable();
     while let Some(c) = chars.next() {
@@ -697,22 +700,68 @@ pub(crate) fn css_is_dangerous(css: &str) -> bool {
     .any(|p| plain.contains(p))
 }
 
-/// Whether `css`, lower-cased and without the characters [`css_is_dangerous`]'s slow path
-/// skips, holds one of the fragments that every keyword it looks for contains.
-fn has_keyword_fragment(css: &str) -> bool {
-    const FRAGMENTS: [&[u8]; 4] = [b"script", b"expression", b"binding", b"behavio"];
-    const LONGEST: usize = 10;
-    debug_assert!(FRAGMENTS.iter().all(|f| f.len() <= LONGEST));
-    // The last LONGEST kept characters, ASCII lower-cased (a character beyond U+00FF as 0:
-    // no fragment holds one).
-    let mut last = [0u8; LONGEST];
-    for c in css
-        .chars()
-        .filter(|&c| !crate::rules::url::is_ignorable_in_url(c))
-    {
-        last.copy_within(1.., 0);
-        last[LONGEST - 1] = u8::try_from(c).map_or(0, |b| b.to_ascii_lowercase());
-        if FRAGMENTS.iter().any(|f| last.ends_with(f)) {
+/// The fragments one of which every keyword [`css_is_dangerous`] looks for contains, each as
+/// (its bytes as a big-endian number, a mask of as many low bytes): compared with the last
+/// characters read, newest in the lowest byte.
+const KEYWORD_FRAGMENTS: [(u128, u128); 4] = [
+    fragment(b"script"),
+    fragment(b"expression"),
+    fragment(b"binding"),
+    fragment(b"behavio"),
+];
+
+const fn fragment(f: &[u8]) -> (u128, u128) {
+    let mut value = 0u128;
+    let mut i = 0;
+    while i < f.len() {
+        value = (value << 8) | f[i] as u128;
+        i += 1;
+    }
+    (value, (1u128 << (8 * f.len())) - 1)
+}
+
+/// Whether `css` holds an escape (`\`), or, read as [`css_is_dangerous`]'s slow path reads text
+/// without escapes (comments and the characters a URL reader skips left out, ASCII
+/// lower-cased), one of [`KEYWORD_FRAGMENTS`]. One pass over the bytes; a non-ASCII character
+/// is decoded (only to tell whether it is skipped) and never matches an ASCII fragment.
+fn escape_or_keyword_fragment(css: &str) -> bool {
+    let bytes = css.as_bytes();
+    // The last characters kept (16 at most: every fragment is shorter), newest lowest.
+    let mut last = 0u128;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let kept = if b.is_ascii() {
+            i += 1;
+            match b {
+                b'\\' => return true,
+                // A comment: to just after its `*/`, or to the end when it is not closed.
+                b'/' if bytes.get(i) == Some(&b'*') => {
+                    i = css[i + 1..]
+                        .find("*/")
+                        .map_or(bytes.len(), |at| i + 1 + at + 2);
+                    continue;
+                }
+                // ASCII control characters and white space (`is_ignorable_in_url`).
+                0..=0x20 | 0x7f => continue,
+                _ => b.to_ascii_lowercase(),
+            }
+        } else {
+            let Some(c) = css[i..].chars().next() else {
+                break;
+            };
+            i += c.len_utf8();
+            if crate::rules::url::is_ignorable_in_url(c) {
+                continue;
+            }
+            // Not ASCII: no fragment holds it.
+            0x80
+        };
+        last = (last << 8) | u128::from(kept);
+        if KEYWORD_FRAGMENTS
+            .iter()
+            .any(|&(value, mask)| last & mask == value)
+        {
             return true;
         }
     }
@@ -789,6 +838,72 @@ mod tests {
             assert!(css_is_dangerous(v), "{v:?}");
         }
         assert!(!css_is_dangerous("color: red; background: url(/img/a.png)"));
+        // A comment inside a keyword's fragment.
+        assert!(css_is_dangerous(
+            "background:url(javascr/* x */ipt:alert(1))"
+        ));
+        assert!(css_is_dangerous("a{-moz-bind/**/ing:url(x.xml#xss)}"));
+    }
+
+    /// The fast path decides ordinary sheets, URL paths and comments included: the slow path
+    /// (a copy of the text, escapes undone) runs only for an escape or a fragment.
+    #[test]
+    fn ordinary_css_with_urls_and_comments_takes_the_fast_path() {
+        for css in [
+            "color: red; background: url(/img/a.png)",
+            "/* header */ a{color:red} /* b */ b{margin:0 /* not */ auto}",
+            "a{background:url(//cdn.example/x.png)}/* never closed",
+            "p{font-family:\"Noto Sans\"; content:\"\u{e9}\u{3000}x\"}",
+        ] {
+            assert!(!escape_or_keyword_fragment(css), "{css:?}");
+        }
+        for css in [
+            "a{content:\"\\f101\"}",
+            "x{SCRIPT:1}",
+            "/**/expr/*a*/ession",
+            "bind\u{AD}ing",
+        ] {
+            assert!(escape_or_keyword_fragment(css), "{css:?}");
+        }
+    }
+
+    /// Whatever the slow path finds, the fast path sends there: every text made of the pieces
+    /// below, up to four pieces long.
+    #[test]
+    fn the_fast_path_never_hides_what_the_slow_path_finds() {
+        const PIECES: [&str; 16] = [
+            "java",
+            "script:",
+            "scr",
+            "ipt:",
+            "/*",
+            "*/",
+            "/",
+            "*",
+            "\t",
+            "\u{AD}",
+            "ex",
+            "pression(",
+            "-moz-bin",
+            "ding",
+            "behavio",
+            "r:",
+        ];
+        let n = PIECES.len();
+        let mut found = 0;
+        for code in 0..n.pow(4) {
+            let mut css = String::from("x:url(");
+            let mut k = code;
+            for _ in 0..4 {
+                css.push_str(PIECES[k % n]);
+                k /= n;
+            }
+            if plain_css_holds_keyword(&css) {
+                found += 1;
+                assert!(escape_or_keyword_fragment(&css), "{css:?}");
+            }
+        }
+        assert!(found > 100, "{found}");
     }
 
     #[test]
