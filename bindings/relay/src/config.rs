@@ -27,7 +27,8 @@
 //! max_live_sessions = 100000
 //! header_timeout_ms = 10000          # a request header complete within this (also keep-alive idle)
 //! handshake_timeout_ms = 10000       # a WebSocket's first message within this
-//! idle_timeout_ms = 60000            # a silent WebSocket is closed (pinged every third of it)
+//! idle_timeout_ms = 60000            # a silent WebSocket is closed (pinged once silent a third of it)
+//! customer_rtt_probe_ms = 30000     # a customer's round trip is measured this often (0 = never)
 //! max_connections_per_ip = 256       # per IPv4 address or IPv6 /64
 //! max_connections = 0                # 0 = open-file limit minus 256
 //! sessions_per_ip_per_minute = 30
@@ -146,9 +147,13 @@ pub struct Limits {
     /// Milliseconds an upgraded WebSocket has for its first message (`Hello`, and an agent's
     /// `Join`).
     pub handshake_timeout_ms: u64,
-    /// Milliseconds a WebSocket may stay silent (pings from the relay every third of it keep
-    /// a live client answering) before it is closed.
+    /// Milliseconds a WebSocket may stay silent before it is closed (one silent for a third of
+    /// it is pinged, so that a live client answers).
     pub idle_timeout_ms: u64,
+    /// Milliseconds between the pings that measure a customer's round trip (the agents'
+    /// `Latency`); the first comes 2 s after the customer connects. 0: only the keepalive's
+    /// pings measure it.
+    pub customer_rtt_probe_ms: u64,
     /// Open connections per source address (an IPv4 address or an IPv6 /64).
     pub max_connections_per_ip: usize,
     /// Open connections in all (0 = the open-file limit minus 256).
@@ -182,6 +187,11 @@ impl Limits {
     /// The silence a WebSocket may keep.
     pub fn idle_timeout(&self) -> Duration {
         Duration::from_millis(self.idle_timeout_ms)
+    }
+
+    /// The interval of a customer's round-trip probe (zero: none).
+    pub fn customer_rtt_probe(&self) -> Duration {
+        Duration::from_millis(self.customer_rtt_probe_ms)
     }
 }
 
@@ -219,6 +229,7 @@ impl Default for Limits {
             header_timeout_ms: 10_000,
             handshake_timeout_ms: 10_000,
             idle_timeout_ms: 60_000,
+            customer_rtt_probe_ms: 30_000,
             max_connections_per_ip: 256,
             max_connections: 0,
             sessions_per_ip_per_minute: 30,

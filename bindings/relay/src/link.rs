@@ -28,7 +28,8 @@ pub enum Outbound {
 /// A WebSocket control message of the relay's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Control {
-    /// A ping (keeps a live connection answering, see `limits.idle_timeout_ms`).
+    /// A ping (a silent connection's keepalive, see `limits.idle_timeout_ms`; a customer's
+    /// round-trip probe, see `limits.customer_rtt_probe_ms`).
     Ping,
     /// Close the connection, for this reason.
     Close(CloseReason),

@@ -120,8 +120,8 @@ async fn serve(
     tracing::debug!(source = %source, "connection opened");
     let limits = &state.config.limits;
     let handshake_deadline = tokio::time::Instant::now() + limits.handshake_timeout();
-    // Pings and the idle deadline (see [`Keepalive`]). The first ping's pong gives the agents
-    // the customer's round trip at once ([`Conn::on_pong`]).
+    // Pings and the idle deadline (see [`Keepalive`]); a customer's connection is also probed
+    // for its round trip, which goes to the agents ([`Conn::on_pong`]).
     let mut keepalive = Keepalive::new(tokio::time::Instant::now(), limits.idle_timeout());
     let mut ping_sent: Option<tokio::time::Instant> = None;
     // One timer serves the handshake deadline, the pings and the idle deadline (boxed, so
@@ -167,7 +167,8 @@ async fn serve(
             conn.fatal(ErrorCode::BadMessage, "no Hello in time", CLOSE_POLICY);
             break;
         };
-        keepalive.heard(tokio::time::Instant::now());
+        let now = tokio::time::Instant::now();
+        keepalive.heard(now);
         let flow = match item {
             None => break,
             Some(Ok(WsMessage::Binary(b))) => conn.on_binary(b).await,
@@ -208,6 +209,11 @@ async fn serve(
         };
         if let Flow::Close = flow {
             break;
+        }
+        if matches!(conn.bound, Bound::Customer(_))
+            && keepalive.probe_round_trip(now, limits.customer_rtt_probe())
+        {
+            timer.as_mut().reset(keepalive.next_wake());
         }
     }
     conn.cleanup().await;

@@ -43,10 +43,13 @@
 //!   connection stays open for a `Join`.
 //!
 //! The first message must arrive within `limits.handshake_timeout_ms`; a WebSocket silent for
-//! `limits.idle_timeout_ms` is closed (1001) at that deadline, and the relay pings every third
-//! of that so that a live client always answers, each connection at its own phase so that
-//! connections opened together do not ping together (see `keepalive`). The request-header deadline and the connection caps are
-//! [`crate::net`]'s.
+//! `limits.idle_timeout_ms` is closed (1001) at that deadline. Only a connection silent for a
+//! third of that is pinged (so that a live client answers well before it), each connection at
+//! its own phase so that connections opened together do not ping together; one that sends
+//! anything (frames, acks) is never pinged for the keepalive. A customer's connection is also
+//! pinged every `limits.customer_rtt_probe_ms` (first 2 s after it connects) to measure its
+//! round trip for the agents (`Latency`). See `keepalive`. The request-header deadline and the
+//! connection caps are [`crate::net`]'s.
 //!
 //! # Frames
 //!
