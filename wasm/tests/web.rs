@@ -236,21 +236,3 @@ fn every_field_of_the_rules_object_is_read_and_a_wrong_one_is_named() {
         assert_eq!(rules_error(json), error, "{json}");
     }
 }
-
-/// The browser's modules build markup5ever's static local names from the short list of
-/// `vendor/web_atoms` (the workspace's `[patch.crates-io]`): a name the code spells out is
-/// static, one only the published list holds is a dynamic atom here (natively it is static),
-/// and either compares and reads as its text (names of up to 7 bytes are inline either way). Fails if the patch stops applying (e.g. after a
-/// `web_atoms` upgrade), which would put about 11 KB gzipped back into each module.
-#[wasm_bindgen_test]
-fn the_static_local_names_are_the_short_list() {
-    use cobrowse_engine::{LocalName, local_name};
-    assert!(local_name!("blockquote").is_static());
-    let unlisted = LocalName::from("accept-charset");
-    assert!(unlisted.is_dynamic());
-    assert_eq!(&*unlisted, "accept-charset");
-    assert_eq!(unlisted, LocalName::from(String::from("accept-charset")));
-    assert!(LocalName::from("hreflang").is_dynamic());
-    assert!(LocalName::from("accept").is_inline());
-    assert!(LocalName::from("tabindex").is_static());
-}
