@@ -393,8 +393,9 @@ struct Encoder {
     /// so a collision is only slower, never wrong). The seed is random per encoder, so page
     /// content cannot aim collisions.
     by_hash: HashMap<u64, u32, std::hash::BuildHasherDefault<PassThrough>>,
-    /// Strings whose hash collided with another string's.
-    collided: HashMap<String, u32>,
+    /// Indices of the strings whose hash collided with another string's (searched in order on
+    /// a hit whose string differs; a seeded 64-bit collision is rare enough for a list).
+    collided: Vec<u32>,
     seed: u64,
     /// Per namespace byte, keyed by the interned local name: hashing an atom is hashing a
     /// precomputed `u32`. (The encoder owns its keys, so it can live across the steps of a
@@ -409,7 +410,7 @@ impl Encoder {
         Encoder {
             strings: Vec::new(),
             by_hash: HashMap::default(),
-            collided: HashMap::new(),
+            collided: Vec::new(),
             seed: {
                 use std::hash::BuildHasher;
                 std::collections::hash_map::RandomState::new().hash_one(0x5EED_u64)
@@ -432,10 +433,14 @@ impl Encoder {
                 if self.strings[i as usize] == s {
                     return i;
                 }
-                if let Some(&i) = self.collided.get(s) {
+                if let Some(&i) = self
+                    .collided
+                    .iter()
+                    .find(|&&i| self.strings[i as usize] == s)
+                {
                     return i;
                 }
-                self.collided.insert(s.to_owned(), next);
+                self.collided.push(next);
             }
             Entry::Vacant(e) => {
                 e.insert(next);
@@ -2112,7 +2117,15 @@ mod tests {
         assert_eq!(enc.string(&b), 1);
         assert_eq!(enc.string(&b), 1);
         assert_eq!(enc.string(&a), 0);
-        assert_eq!(enc.strings, vec![a.clone(), b.clone()]);
+        // A second string colliding with the first: each keeps its own index.
+        let c = String::from("third");
+        let hc = xxhash_rust::xxh3::xxh3_64_with_seed(c.as_bytes(), enc.seed);
+        enc.by_hash.insert(hc, 0);
+        assert_eq!(enc.string(&c), 2);
+        assert_eq!(enc.string(&b), 1);
+        assert_eq!(enc.string(&c), 2);
+        assert_eq!(enc.string(&a), 0);
+        assert_eq!(enc.strings, vec![a.clone(), b.clone(), c.clone()]);
     }
 
     #[test]
