@@ -554,12 +554,16 @@ test('a cross-origin stylesheet link\'s rules are tried once, not at every listi
       });
       const frames = [];
       try {
-        // A keyframe, a batch relisting the link's parent, a second capture's keyframe.
+        // A keyframe, a batch relisting the link's parent, a second capture's keyframe. Each
+        // keyframe is finished (`flush`) before anything else happens: on a busy machine even
+        // this page's walk can outlast its first slice, and the `meta` would then be in it.
         const a = globalThis.cobrowse.startCapture({ maxDelayMs: 1e9, onFrame: (b) => frames.push(b.length) });
+        a.flush();
         document.head.appendChild(document.createElement('meta'));
         a.flush();
         a.stop();
         const b = globalThis.cobrowse.startCapture({ maxDelayMs: 1e9, onFrame: (f) => frames.push(f.length) });
+        b.flush();
         b.stop();
       } finally {
         Object.defineProperty(CSSStyleSheet.prototype, 'cssRules', desc);
