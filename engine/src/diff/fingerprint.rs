@@ -217,7 +217,8 @@ pub(crate) fn rehash_ids(tree: &mut Tree, proj: &Projection<'_>) {
 /// entries for a large edit is let go afterwards.
 #[derive(Debug, Default)]
 pub(crate) struct RefreshScratch {
-    work: Vec<(u32, u32, Why)>,
+    /// [`work_key`]s.
+    work: Vec<u64>,
     queued: NodeSet,
     chain: Vec<NodeId>,
     buf: Vec<u8>,
@@ -227,10 +228,34 @@ pub(crate) struct RefreshScratch {
 
 /// Why [`refresh_with`] visits a node: a mark of its own, or (weakest) only because the
 /// hashes of some of its children changed.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum Why {
     Below,
     Marked(Dirty),
+}
+
+/// A node to visit as one sortable number: deepest first, then by node, then the strongest
+/// reason (Subtree > Data > Children > Below) first. Depths stay below 2^30 (the tree's
+/// depth is bounded far below that by the parser and the capture).
+fn work_key(depth: u32, node: u32, why: Why) -> u64 {
+    let weakness = match why {
+        Why::Marked(Dirty::Subtree) => 0,
+        Why::Marked(Dirty::Data) => 1,
+        Why::Marked(Dirty::Children) => 2,
+        Why::Below => 3,
+    };
+    (u64::from((1 << 30) - 1 - depth.min((1 << 30) - 1)) << 34) | (u64::from(node) << 2) | weakness
+}
+
+/// The node and reason of a [`work_key`].
+fn work_of(key: u64) -> (u32, Why) {
+    let why = match key & 3 {
+        0 => Why::Marked(Dirty::Subtree),
+        1 => Why::Marked(Dirty::Data),
+        2 => Why::Marked(Dirty::Children),
+        _ => Why::Below,
+    };
+    ((key >> 2) as u32, why)
 }
 
 /// What a node's refreshed children changed of its hashes: the sums of their terms' changes,
@@ -326,24 +351,20 @@ pub(crate) fn refresh_with(tree: &mut Tree, proj: &Projection<'_>, scratch: &mut
             continue; // detached: hashed when it is attached again
         }
         let depth = chain.len() as u32;
-        work.push((depth, d, Why::Marked(why)));
+        work.push(work_key(depth, d, Why::Marked(why)));
         for (k, p) in chain.iter().enumerate().skip(1) {
             if !queued.insert(p.0) {
                 break;
             }
-            work.push((depth - k as u32, p.0, Why::Below));
+            work.push(work_key(depth - k as u32, p.0, Why::Below));
         }
     }
     // Deepest first (so a node's children are done before it); for each node, the strongest
-    // reason (Subtree > Data > Children > Below) first.
-    crate::sort::sort_by(work, |a, b| {
-        b.0.cmp(&a.0)
-            .then(a.1.cmp(&b.1))
-            .then(b.2.cmp(&a.2))
-            .is_lt()
-    });
+    // reason first.
+    crate::sort::sort_u64(work);
     let mut last = u32::MAX;
-    for &(_, n, why) in work.iter() {
+    for &key in work.iter() {
+        let (n, why) = work_of(key);
         if n == last {
             continue;
         }
