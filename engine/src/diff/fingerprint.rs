@@ -11,7 +11,7 @@
 
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
-use crate::dom::tree::{Dirty, NodeData, NodeId, NodeSet, Tree};
+use crate::dom::tree::{Dirty, NodeData, NodeId, NodeMap, NodeSet, Tree};
 use crate::rules::Projection;
 
 const SEED_CHILDREN: u64 = 0x636f_6272_6f77_7365;
@@ -98,27 +98,67 @@ fn hash_props(p: &crate::dom::tree::Props, buf: &mut Vec<u8>) {
     }
 }
 
-/// Recombines a node's subtree hash and id hash from its own hash and its visible children's.
-fn combine(tree: &mut Tree, id: NodeId, proj: &Projection<'_>, buf: &mut Vec<u8>) {
-    buf.clear();
-    let mut ids = mix(tree.node(id).wire.0 as u64 ^ ID_SEED);
-    for c in proj.children(tree, id) {
-        let n = tree.node(c);
-        buf.extend_from_slice(&n.tree_hash.to_le_bytes());
-        ids = mix(ids ^ n.id_hash);
+/// Recombines a node's subtree hash and id hash from its own hash and all its visible
+/// children's, and records each child's place among them (`fp_pos`).
+///
+/// A node with visible children has `tree_hash = mix(self_hash ^ SEED_CHILDREN) + Σ
+/// weigh(child_tree_hash, i)` and `id_hash = mix(wire ^ ID_SEED) + Σ weigh_id(child_id_hash,
+/// i)`, `i` the child's place among the visible children (wrapping sums). Each term depends on
+/// the child's hash and its place (a swap of two children changes the sum), and a change of
+/// one child's hashes changes only its term: [`refresh_with`] replaces it without visiting
+/// the siblings. A node without visible children has `tree_hash = self_hash`, `id_hash =
+/// mix(wire ^ ID_SEED)`.
+fn combine(tree: &mut Tree, id: NodeId, proj: &Projection<'_>) {
+    let shows = proj.shows_children(tree, id);
+    let (mut sum, mut ids, mut i) = (0u64, 0u64, 0u32);
+    let mut c = tree.first_child(id);
+    while let Some(x) = c {
+        #[cfg(test)]
+        CHILDREN_COMBINED.with(|n| n.set(n.get() + 1));
+        let pos = if shows && proj.visible(tree, x) {
+            let n = tree.node(x);
+            sum = sum.wrapping_add(weigh(n.tree_hash, i));
+            ids = ids.wrapping_add(weigh_id(n.id_hash, i));
+            i += 1;
+            i - 1
+        } else {
+            NodeId::NONE
+        };
+        tree.node_mut(x).fp_pos = pos;
+        c = tree.next_sibling(x);
     }
-    let own = tree.node(id).self_hash;
-    let t = if buf.is_empty() {
-        own
-    } else {
-        xxh3_64_with_seed(buf, own ^ SEED_CHILDREN)
-    };
     let n = tree.node_mut(id);
-    n.tree_hash = t;
-    n.id_hash = ids;
+    let own_ids = mix(n.wire.0 as u64 ^ ID_SEED);
+    if i == 0 {
+        n.tree_hash = n.self_hash;
+        n.id_hash = own_ids;
+    } else {
+        n.tree_hash = mix(n.self_hash ^ SEED_CHILDREN).wrapping_add(sum);
+        n.id_hash = own_ids.wrapping_add(ids);
+    }
+}
+
+/// A child's term in its parent's `tree_hash`: its `tree_hash` weighed by its place.
+#[inline]
+fn weigh(h: u64, pos: u32) -> u64 {
+    mix(h ^ mix(pos as u64 ^ SEED_PLACE))
+}
+
+/// A child's term in its parent's `id_hash`: its `id_hash` weighed by its place.
+#[inline]
+fn weigh_id(h: u64, pos: u32) -> u64 {
+    mix(h ^ mix(pos as u64 ^ SEED_ID_PLACE))
 }
 
 const ID_SEED: u64 = 0x9e37_79b9_7f4a_7c15;
+const SEED_PLACE: u64 = 0x706c_6163_6520_7472;
+const SEED_ID_PLACE: u64 = 0x706c_6163_6520_6964;
+
+#[cfg(test)]
+thread_local! {
+    /// Children visited by [`combine`], for tests.
+    pub(crate) static CHILDREN_COMBINED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
 
 /// A cheap, order-sensitive 64-bit mixer (a multiply-xorshift finalizer).
 #[inline]
@@ -154,7 +194,7 @@ pub(crate) fn fingerprint_one(
 ) {
     let h = self_hash(tree, id, proj, buf);
     tree.node_mut(id).self_hash = h;
-    combine(tree, id, proj, buf);
+    combine(tree, id, proj);
 }
 
 /// Ends a tree's [`fingerprint_one`] steps, every node's done: its fingerprints are current.
@@ -165,9 +205,8 @@ pub(crate) fn finish_fingerprints(tree: &mut Tree) {
 
 /// Recomputes only the id hashes (after wire ids were assigned in bulk).
 pub(crate) fn rehash_ids(tree: &mut Tree, proj: &Projection<'_>) {
-    let mut buf = Vec::new();
     for id in post_order(tree, tree.root()) {
-        combine(tree, id, proj, &mut buf);
+        combine(tree, id, proj);
     }
 }
 
@@ -178,10 +217,55 @@ pub(crate) fn rehash_ids(tree: &mut Tree, proj: &Projection<'_>) {
 /// entries for a large edit is let go afterwards.
 #[derive(Debug, Default)]
 pub(crate) struct RefreshScratch {
-    work: Vec<(u32, u32, Dirty)>,
+    /// [`work_key`]s.
+    work: Vec<u64>,
     queued: NodeSet,
     chain: Vec<NodeId>,
     buf: Vec<u8>,
+    /// Per node to be refreshed because of its children: the changes of their terms.
+    below: NodeMap<Below>,
+}
+
+/// Why [`refresh_with`] visits a node: a mark of its own, or (weakest) only because the
+/// hashes of some of its children changed.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Why {
+    Below,
+    Marked(Dirty),
+}
+
+/// A node to visit as one sortable number: deepest first, then by node, then the strongest
+/// reason (Subtree > Data > Children > Below) first. Depths stay below 2^30 (the tree's
+/// depth is bounded far below that by the parser and the capture).
+fn work_key(depth: u32, node: u32, why: Why) -> u64 {
+    let weakness = match why {
+        Why::Marked(Dirty::Subtree) => 0,
+        Why::Marked(Dirty::Data) => 1,
+        Why::Marked(Dirty::Children) => 2,
+        Why::Below => 3,
+    };
+    (u64::from((1 << 30) - 1 - depth.min((1 << 30) - 1)) << 34) | (u64::from(node) << 2) | weakness
+}
+
+/// The node and reason of a [`work_key`].
+fn work_of(key: u64) -> (u32, Why) {
+    let why = match key & 3 {
+        0 => Why::Marked(Dirty::Subtree),
+        1 => Why::Marked(Dirty::Data),
+        2 => Why::Marked(Dirty::Children),
+        _ => Why::Below,
+    };
+    ((key >> 2) as u32, why)
+}
+
+/// What a node's refreshed children changed of its hashes: the sums of their terms' changes,
+/// or `whole` when its visible children are to be combined again (one appeared, went or
+/// moved, or was hashed whole).
+#[derive(Copy, Clone, Debug, Default)]
+struct Below {
+    tree: u64,
+    ids: u64,
+    whole: bool,
 }
 
 impl RefreshScratch {
@@ -194,6 +278,7 @@ impl RefreshScratch {
         self.queued.clear();
         self.chain.clear();
         self.buf.clear();
+        self.below.clear();
         if self.work.capacity() > Self::KEEP {
             self.work = Vec::new();
         }
@@ -203,8 +288,10 @@ impl RefreshScratch {
         if self.chain.capacity() > Self::KEEP {
             self.chain = Vec::new();
         }
-        // (The hash buffer holds a node's children's hashes, 8 bytes each: room for a list
-        // of 8,192 children is kept.)
+        if self.below.capacity() > Self::KEEP {
+            self.below = NodeMap::default();
+        }
+        // (The hash buffer holds one node's data: room for 64 KiB is kept.)
         if self.buf.capacity() > Self::KEEP * 64 {
             self.buf = Vec::new();
         }
@@ -212,9 +299,11 @@ impl RefreshScratch {
 }
 
 /// Recomputes fingerprints after edits, in time proportional to what changed: a node whose
-/// data changed gets its own hash recomputed, a (re)attached subtree is hashed whole, a node
-/// whose child list changed is recombined from its children's hashes, and then every
-/// ancestor of those is recombined, deepest first, each once.
+/// data changed gets its own hash recomputed and is recombined from its children, a
+/// (re)attached subtree is hashed whole, a node whose child list changed is recombined from
+/// its children's hashes, and then every ancestor of those is updated, deepest first, each
+/// once: by replacing the terms of its changed children (see [`combine`]), without visiting
+/// the others, unless its visible children changed (then it is recombined).
 pub(crate) fn refresh(tree: &mut Tree, proj: &Projection<'_>) {
     let mut scratch = RefreshScratch {
         buf: Vec::with_capacity(256),
@@ -241,6 +330,7 @@ pub(crate) fn refresh_with(tree: &mut Tree, proj: &Projection<'_>, scratch: &mut
         queued,
         chain,
         buf,
+        below,
     } = scratch;
     let root = tree.root();
     // (depth, node, why) for every dirty node still attached, and every ancestor of one, each
@@ -261,42 +351,77 @@ pub(crate) fn refresh_with(tree: &mut Tree, proj: &Projection<'_>, scratch: &mut
             continue; // detached: hashed when it is attached again
         }
         let depth = chain.len() as u32;
-        work.push((depth, d, why));
+        work.push(work_key(depth, d, Why::Marked(why)));
         for (k, p) in chain.iter().enumerate().skip(1) {
             if !queued.insert(p.0) {
                 break;
             }
-            work.push((depth - k as u32, p.0, Dirty::Children));
+            work.push(work_key(depth - k as u32, p.0, Why::Below));
         }
     }
-    // Deepest first; for each node, the strongest reason (Subtree > Data > Children) first.
-    crate::sort::sort_by(work, |a, b| {
-        b.0.cmp(&a.0)
-            .then(a.1.cmp(&b.1))
-            .then(b.2.cmp(&a.2))
-            .is_lt()
-    });
+    // Deepest first (so a node's children are done before it); for each node, the strongest
+    // reason first.
+    crate::sort::sort_u64(work);
     let mut last = u32::MAX;
-    for &(_, n, why) in work.iter() {
+    for &key in work.iter() {
+        let (n, why) = work_of(key);
         if n == last {
             continue;
         }
         last = n;
         let id = NodeId(n);
+        let before = (tree.node(id).tree_hash, tree.node(id).id_hash);
         match why {
-            Dirty::Subtree => {
+            Why::Marked(Dirty::Subtree) => {
                 for x in post_order(tree, id) {
                     let h = self_hash(tree, x, proj, buf);
                     tree.node_mut(x).self_hash = h;
-                    combine(tree, x, proj, buf);
+                    combine(tree, x, proj);
                 }
             }
-            Dirty::Data => {
+            Why::Marked(Dirty::Data) => {
                 let h = self_hash(tree, id, proj, buf);
                 tree.node_mut(id).self_hash = h;
-                combine(tree, id, proj, buf);
+                combine(tree, id, proj);
             }
-            Dirty::Children => combine(tree, id, proj, buf),
+            Why::Marked(Dirty::Children) => combine(tree, id, proj),
+            Why::Below => match below.get(&n) {
+                Some(b) if !b.whole => {
+                    // Same visible children, some with new hashes: their terms replaced.
+                    let (t, i) = (b.tree, b.ids);
+                    let node = tree.node_mut(id);
+                    node.tree_hash = node.tree_hash.wrapping_add(t);
+                    node.id_hash = node.id_hash.wrapping_add(i);
+                }
+                _ => combine(tree, id, proj),
+            },
+        }
+        let Some(parent) = tree.parent(id) else {
+            continue;
+        };
+        // The parent's term for this node: replaced if the node was one of its visible
+        // children at `fp_pos` and still is (a node that appeared, went or was attached
+        // changes the parent's visible children, and their parent carries a mark of its own
+        // or is recombined whole).
+        let node = tree.node(id);
+        let pos = node.fp_pos;
+        let kept = why != Why::Marked(Dirty::Subtree)
+            && pos != NodeId::NONE
+            && proj.visible(tree, id)
+            && proj.shows_children(tree, parent);
+        let (t, i) = (node.tree_hash, node.id_hash);
+        let b = below.entry(parent.0).or_default();
+        if kept {
+            b.tree = b
+                .tree
+                .wrapping_add(weigh(t, pos))
+                .wrapping_sub(weigh(before.0, pos));
+            b.ids = b
+                .ids
+                .wrapping_add(weigh_id(i, pos))
+                .wrapping_sub(weigh_id(before.1, pos));
+        } else {
+            b.whole = true;
         }
     }
     scratch.reset();
@@ -390,6 +515,99 @@ mod tests {
             .collect()
     }
 
+    /// Every node's place among its parent's visible children, as recorded.
+    fn places(t: &Tree) -> Vec<u32> {
+        t.descendants(t.root())
+            .map(|id| t.node(id).fp_pos)
+            .collect()
+    }
+
+    fn children_combined() -> usize {
+        CHILDREN_COMBINED.with(|n| n.replace(0))
+    }
+
+    #[test]
+    fn an_edit_under_a_wide_parent_does_not_visit_its_siblings() {
+        let (mut t, lis, texts) = list(1000);
+        let root_before = t.fingerprint();
+        children_combined();
+        // Character data: the comment (no children) is hashed again; its `li`, the `ul` and
+        // the document get their terms replaced, visiting no child.
+        assert!(t.set_character_data(texts[500], "edited"));
+        refresh(&mut t, &Projection::identity());
+        assert_eq!(children_combined(), 0);
+        assert_ne!(t.fingerprint(), root_before);
+        // An attribute of an item: the item is recombined from its one child.
+        assert!(t.set_attr(lis[400], attr_name("class"), "x"));
+        refresh(&mut t, &Projection::identity());
+        assert_eq!(children_combined(), 1);
+        // A child appended to an item: that item's two children.
+        let b = t.create_element(html_name("b"), Vec::new());
+        let w = t.fresh_wire_id();
+        t.set_wire_id(b, w);
+        t.append(lis[300], b);
+        refresh(&mut t, &Projection::identity());
+        assert_eq!(children_combined(), 2);
+        // The same values as hashing everything again.
+        let (h, p) = (hashes(&t), places(&t));
+        fingerprint_all(&mut t, &Projection::identity());
+        assert_eq!((hashes(&t), places(&t)), (h, p));
+        children_combined();
+        // A child list edit of the wide parent itself visits its children (an item removed).
+        t.detach(lis[10]);
+        refresh(&mut t, &Projection::identity());
+        assert_eq!(children_combined(), 999);
+    }
+
+    #[test]
+    fn a_swap_of_two_children_changes_the_parents_fingerprints() {
+        let (mut t, lis, _) = list(3);
+        let ul = t.parent(lis[0]).unwrap();
+        let before = (
+            t.fingerprint(),
+            t.subtree_fingerprint(ul),
+            t.subtree_id_hash(ul),
+        );
+        // Two items with equal subtrees but for their wire ids: only the id hash can tell.
+        let mut same = t.clone();
+        for id in [lis[0], lis[1]] {
+            let c = same.first_child(id).unwrap();
+            assert!(same.set_character_data(c, "same"));
+        }
+        refresh(&mut same, &Projection::identity());
+        let same_before = (same.subtree_fingerprint(ul), same.subtree_id_hash(ul));
+        for tree in [&mut t, &mut same] {
+            tree.insert_before(lis[0], lis[1]);
+            refresh(tree, &Projection::identity());
+        }
+        let after = (
+            t.fingerprint(),
+            t.subtree_fingerprint(ul),
+            t.subtree_id_hash(ul),
+        );
+        assert!(
+            before.0 != after.0 && before.1 != after.1 && before.2 != after.2,
+            "{before:x?} {after:x?}"
+        );
+        let same_after = (same.subtree_fingerprint(ul), same.subtree_id_hash(ul));
+        assert_eq!(
+            same_after.0, same_before.0,
+            "equal subtrees swapped: same content"
+        );
+        assert_ne!(same_after.1, same_before.1, "but not the same nodes");
+        // Swapped back: the fingerprints of before.
+        t.insert_before(lis[1], lis[0]);
+        refresh(&mut t, &Projection::identity());
+        assert_eq!(
+            (
+                t.fingerprint(),
+                t.subtree_fingerprint(ul),
+                t.subtree_id_hash(ul)
+            ),
+            before
+        );
+    }
+
     #[test]
     fn a_kept_scratch_gives_the_fingerprints_of_a_fresh_refresh() {
         let (mut fresh, lis, texts) = list(12);
@@ -405,9 +623,9 @@ mod tests {
             refresh_with(&mut kept, &Projection::identity(), &mut scratch);
             assert_eq!(hashes(&kept), hashes(&fresh), "step {step}");
             // And both are what a whole recomputation gives.
-            let before = hashes(&fresh);
+            let before = (hashes(&fresh), places(&fresh));
             fingerprint_all(&mut fresh, &Projection::identity());
-            assert_eq!(hashes(&fresh), before, "step {step}");
+            assert_eq!((hashes(&fresh), places(&fresh)), before, "step {step}");
         }
     }
 

@@ -261,6 +261,11 @@ pub(crate) struct Node {
     /// Order-sensitive hash of the wire ids of the visible subtree rooted here: with equal
     /// `tree_hash`es, equal `id_hash`es mean the two subtrees are the same nodes.
     pub(crate) id_hash: u64,
+    /// This node's place among its parent's visible children when the parent's fingerprints
+    /// were last combined from all of them, or [`NodeId::NONE`] if it was not one of them:
+    /// the position its hashes were weighed with there, so that a change of its hashes
+    /// updates the parent's without visiting its siblings (see [`crate::diff::fingerprint`]).
+    pub(crate) fp_pos: u32,
     /// Privacy / sanitizer view of this node, see [`crate::rules`].
     pub(crate) view: crate::dom::view::View,
     pub(crate) data: NodeData,
@@ -278,6 +283,7 @@ impl Node {
             self_hash: 0,
             tree_hash: 0,
             id_hash: 0,
+            fp_pos: NodeId::NONE,
             view: crate::dom::view::View::PLAIN,
             data,
         }
@@ -1237,7 +1243,9 @@ mod layout_tests {
     #[test]
     fn a_node_slot_stays_compact() {
         assert_eq!(std::mem::size_of::<NodeData>(), 24);
-        assert_eq!(std::mem::size_of::<Node>(), 80);
+        // (88 since `fp_pos`, 4 bytes and 4 of alignment: a child's place among its parent's
+        // visible children, which lets a refresh skip the siblings of an edited node.)
+        assert_eq!(std::mem::size_of::<Node>(), 88);
         assert_eq!(std::mem::size_of::<ElementData>(), 56);
     }
 }

@@ -768,11 +768,15 @@ impl ShadowBuild {
         );
         for (&s, &l) in self.order.iter().zip(live_order) {
             let from = live.node(l);
-            let (self_hash, tree_hash, id_hash) = (from.self_hash, from.tree_hash, from.id_hash);
+            let (self_hash, tree_hash, id_hash, fp_pos) =
+                (from.self_hash, from.tree_hash, from.id_hash, from.fp_pos);
             let to = self.tree.node_mut(s);
             to.self_hash = self_hash;
             to.tree_hash = tree_hash;
             to.id_hash = id_hash;
+            // (A recorded node's place among its parent's visible children is the same in
+            // the shadow, which holds the visible children only; the root's is not used.)
+            to.fp_pos = fp_pos;
         }
         self.hashed = self.order.len();
         #[cfg(debug_assertions)]
@@ -782,8 +786,8 @@ impl ShadowBuild {
             for &s in &self.order {
                 let (a, b) = (self.tree.node(s), hashed.node(s));
                 debug_assert_eq!(
-                    (a.self_hash, a.tree_hash, a.id_hash),
-                    (b.self_hash, b.tree_hash, b.id_hash),
+                    (a.self_hash, a.tree_hash, a.id_hash, a.fp_pos),
+                    (b.self_hash, b.tree_hash, b.id_hash, b.fp_pos),
                     "a fingerprint copied from the live tree differs from the shadow's own"
                 );
             }

@@ -557,10 +557,20 @@ impl<'r> Projection<'r> {
 
     /// The children the agent sees.
     pub fn children<'t>(&self, tree: &'t Tree, id: NodeId) -> impl Iterator<Item = NodeId> + 't {
-        let blocked = self.rules.is_some() && tree.node(id).view.is_blocked();
-        let first = if blocked { None } else { tree.first_child(id) };
+        let first = if self.shows_children(tree, id) {
+            tree.first_child(id)
+        } else {
+            None
+        };
         std::iter::successors(first, move |&c| tree.next_sibling(c))
             .filter(move |&c| !tree.node(c).view.is_dropped())
+    }
+
+    /// Whether the agent sees any of `id`'s children (those it sees are the
+    /// [`visible`](Self::visible) ones): not under a blocked element.
+    #[inline]
+    pub fn shows_children(&self, tree: &Tree, id: NodeId) -> bool {
+        !(self.rules.is_some() && tree.node(id).view.is_blocked())
     }
 
     /// Calls `f` with each attribute the agent sees, with its projected value.
