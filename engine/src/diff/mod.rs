@@ -2603,6 +2603,7 @@ mod anonymous_tests {
     /// moved, a new span inserted there, `p.k`'s removed) with [`leaf_kind`] counting only
     /// texts and comments as open, and also with `take_ties` always true.
     #[test]
+    #[cfg(feature = "full-diff")]
     fn a_common_empty_element_is_not_taken_from_where_it_gains_an_attribute() {
         let (m, _) = anon(
             "<div id=r><p id=n><span></span><i>two</i></p><p id=w><em>three</em></p>\
