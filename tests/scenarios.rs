@@ -376,8 +376,8 @@ fn run_anonymous(
 /// diff7g; 1.27 on branch diff7f, with the one-pass segment alignment; 2.06 on branch diff7e, one
 /// scenario made worse by the own-data keys; 1.61 with the bottom-up repair of crosswise pairs,
 /// 2.06 before it; 3.86 before the in-order sibling alignment, 15.8 before the phased matcher), and
-/// on the full corpus at most 7 of the 1,028 scenarios are over budget (7 measured with branch
-/// diff7j, 9 with diff7i, 11 with branch diff7h's distinct child keys, 13 with diff7g's keys, 16
+/// on the full corpus at most 6 of the 1,028 scenarios are over budget (6 measured with branch
+/// diff7k, 7 with diff7j, 9 with diff7i, 11 with branch diff7h's distinct child keys, 13 with diff7g's keys, 16
 /// on branch diff7f, 46 on diff7e, 68 with the repair, 77 before it, reorders counted as window
 /// minus LIS; 188 before the alignment, with the looser count). A ratchet, not the goal: the goal is
 /// [`anonymous_edits_are_within_budget_strict`].
@@ -392,8 +392,8 @@ fn anonymous_edits_on_every_corpus_page_round_trip_exactly() {
     );
     if run.step == 1 && !run.ratios.is_empty() {
         assert!(
-            run.over_budget.len() <= 7,
-            "{} scenarios over budget (at most 7 expected):\n{}",
+            run.over_budget.len() <= 6,
+            "{} scenarios over budget (at most 6 expected):\n{}",
             run.over_budget.len(),
             run.over_budget.join("\n")
         );
@@ -401,8 +401,8 @@ fn anonymous_edits_on_every_corpus_page_round_trip_exactly() {
 }
 
 /// The bound, per scenario: mutations <= the primitive budget, on the corpus and on the
-/// hand-written cases. Not met yet on 7 of 1,028 corpus scenarios (worst 1.115x; 9 before branch
-/// diff7j's repair and unwrapped-copy fixes, 11 before branch diff7i's wrapped-copy preference in
+/// hand-written cases. Not met yet on 6 of 1,028 corpus scenarios (worst 1.115x; 7 before branch
+/// diff7k's common empty elements in the global moves, 9 before branch diff7j's repair and unwrapped-copy fixes, 11 before branch diff7i's wrapped-copy preference in
 /// the global moves, 13 before branch diff7h's distinct child keys; 16 and 1.27x since branch
 /// diff7f's one-pass segment alignment; 46 and 2.06x with branch diff7e's own-data keys, 53 and
 /// 1.61x before them, 68 before branch diff7d's fixes, 77 and 2.06x before the bottom-up repair;
@@ -413,7 +413,7 @@ fn anonymous_edits_on_every_corpus_page_round_trip_exactly() {
 /// anonymous_edits_are_within_budget_strict -- --ignored --nocapture` (about 6 minutes here on an
 /// idle machine; `SCENARIO_PAGE_STEP=16` for every 16th page).
 #[test]
-#[ignore = "not met yet: 7 of 1,028 corpus anonymous scenarios are over budget"]
+#[ignore = "not met yet: 6 of 1,028 corpus anonymous scenarios are over budget"]
 fn anonymous_edits_are_within_budget_strict() {
     let mut over = run_anonymous_hand_written().over_budget;
     let run = run_anonymous_scenarios();

@@ -384,13 +384,17 @@ impl<'a> Differ<'a> {
             tops.push((o, n));
         }
         self.match_phase(&mut work);
+        // With the later phases to come, the first global pass leaves a common leaf whose only
+        // candidates could still be updated in place where they are (a tie at best) to the
+        // second, when more old parents are matched.
+        let later = FULL && self.deferred;
         for &(_, n) in &tops {
-            self.global_moves(n, &mut work);
+            self.global_moves(n, !later, &mut work);
         }
         if FULL && self.deferred {
             for &(_, n) in &tops {
                 self.containers(n, &mut work);
-                self.global_moves(n, &mut work);
+                self.global_moves(n, true, &mut work);
             }
             for &(_, n) in &tops {
                 self.repair(n, &mut work);
@@ -1433,8 +1437,9 @@ impl<'a> Differ<'a> {
     }
 
     /// Phase 2: unmatched new nodes that are whole old subtrees (or keyed elements) moved from
-    /// elsewhere.
-    fn global_moves(&mut self, top_new: NodeId, work: &mut Vec<(NodeId, NodeId)>) {
+    /// elsewhere. Without `take_ties`, a common leaf is not taken from where it could still
+    /// be updated in place (see the scores below): a later pass may find a better copy.
+    fn global_moves(&mut self, top_new: NodeId, take_ties: bool, work: &mut Vec<(NodeId, NodeId)>) {
         // Old side: unmatched visible nodes below a matched region, by fingerprint and by key.
         let Some(top_old) = self.matched_old(top_new) else {
             return;
@@ -1453,9 +1458,10 @@ impl<'a> Differ<'a> {
         // element) is only taken from elsewhere when it is unique on both sides; a common
         // one (whitespace, `<br>`) would otherwise be moved where inserting it costs nothing.
         let mut new_leaves: std::collections::HashMap<u64, u32> = Default::default();
-        // New parents with an unmatched text (or comment) child: an old leaf under their old
+        // New parents with an unmatched leaf child, by the leaf's kind ([`leaf_kind`]: a text or
+        // comment, or an empty element of a name): an old leaf of that kind under their old
         // partner may still be updated in place there, so it is the last choice to take.
-        let mut open_parents: NodeSet = Default::default();
+        let mut open_parents: std::collections::HashSet<(u32, u64)> = Default::default();
         // How many unmatched anonymous new elements with children and attributes carry each own
         // hash (name and attributes): one unique on both sides is a moved container edited
         // inside. A bare name (`<ol>`) is no key: among the unmatched, one on each side is
@@ -1478,10 +1484,8 @@ impl<'a> Differ<'a> {
                     }
                     if self.np.children(self.new, n).next().is_none() {
                         *new_leaves.entry(self.new.node(n).tree_hash).or_default() += 1;
-                        if self.new.element(n).is_none()
-                            && let Some(p) = self.new.parent(n)
-                        {
-                            open_parents.insert(p.0);
+                        if let Some(p) = self.new.parent(n) {
+                            open_parents.insert((p.0, leaf_kind(self.new, n)));
                         }
                     }
                 }
@@ -1581,9 +1585,15 @@ impl<'a> Differ<'a> {
                                 let score = if old_parent == new_parent {
                                     2
                                 } else {
-                                    u8::from(!open_parents.contains(&(old_parent - 1)))
+                                    u8::from(
+                                        !open_parents
+                                            .contains(&(old_parent - 1, leaf_kind(self.old, o))),
+                                    )
                                 };
-                                if best.is_none_or(|(_, b)| score > b) && self.compatible(o, n) {
+                                if (score > 0 || take_ties)
+                                    && best.is_none_or(|(_, b)| score > b)
+                                    && self.compatible(o, n)
+                                {
                                     best = Some((k, score));
                                 }
                             }
@@ -2198,6 +2208,12 @@ fn shared_sorted(a: &[u64], b: &[u64]) -> usize {
     shared
 }
 
+/// What a leaf may be updated into in place ([`Differ::global_moves`]): any text or comment
+/// (0, as one kind), or an element of the same name (by attribute updates).
+fn leaf_kind(t: &Tree, x: NodeId) -> u64 {
+    t.element(x).map_or(0, |e| key_hash(&e.name.local) | 1)
+}
+
 /// A hash of an `id` value for [`Differ::keys_conflict`]'s counts (a collision only keeps two
 /// elements apart, never pairs them).
 fn key_hash(k: &str) -> u64 {
@@ -2573,6 +2589,39 @@ mod anonymous_tests {
                 format!("move <h3>three</h3> under {r} after <h1>one</h1>"),
                 format!("move {t} under new <div> after nothing"),
                 format!("remove {h}"),
+            ]
+        );
+    }
+
+    /// Two old copies of a common empty `span`: one in `p.k`, which the edit wrapped and
+    /// whose span moved to `p#w`, one in `p#n`, which stays and only gains a `title`. The
+    /// global pass must take the span from `p.k` (a move) and leave `p#n`'s to be updated in
+    /// place (a `SetAttr`). When the first global pass runs, `p.k` is not matched yet (the
+    /// bottom-up containers pair it later), so `p#n`'s span is the only candidate there; it
+    /// can still be updated in place (its parent's partner has an unmatched empty `span`),
+    /// which makes it a tie at best, left to the second pass. Red (5 mutations: `p#n`'s span
+    /// moved, a new span inserted there, `p.k`'s removed) with [`leaf_kind`] counting only
+    /// texts and comments as open, and also with `take_ties` always true.
+    #[test]
+    #[cfg(feature = "full-diff")]
+    fn a_common_empty_element_is_not_taken_from_where_it_gains_an_attribute() {
+        let (m, _) = anon(
+            "<div id=r><p id=n><span></span><i>two</i></p><p id=w><em>three</em></p>\
+             <p class=k><span></span><b>one</b></p></div>",
+            "<div id=r><p id=n><span title=t></span><i>two</i></p>\
+             <p id=w><em>three</em><span></span></p><section><p class=k><b>one</b></p></section></div>",
+        );
+        let r = "<div id=\"r\"><p id=\"n\"><span></span><i>two</i></p><p id=\"w\"><em>three</em></p>\
+                 <p class=\"k\"><span></span><b>one</b></p></div>";
+        assert_eq!(
+            m,
+            [
+                format!("insert 1 node(s) under {r} after <p id=\"w\"><em>three</em></p>"),
+                "set <span></span> title=t".into(),
+                "move <span></span> under <p id=\"w\"><em>three</em></p> after <em>three</em>"
+                    .into(),
+                "move <p class=\"k\"><span></span><b>one</b></p> under new <section> after nothing"
+                    .into(),
             ]
         );
     }
