@@ -376,8 +376,8 @@ fn run_anonymous(
 /// diff7g; 1.27 on branch diff7f, with the one-pass segment alignment; 2.06 on branch diff7e, one
 /// scenario made worse by the own-data keys; 1.61 with the bottom-up repair of crosswise pairs,
 /// 2.06 before it; 3.86 before the in-order sibling alignment, 15.8 before the phased matcher), and
-/// on the full corpus at most 6 of the 1,028 scenarios are over budget (6 measured with branch
-/// diff7k, 7 with diff7j, 9 with diff7i, 11 with branch diff7h's distinct child keys, 13 with diff7g's keys, 16
+/// on the full corpus at most 2 of the 1,028 scenarios are over budget (2 measured with branch
+/// diff7l's descendant keys, 6 with diff7k, 7 with diff7j, 9 with diff7i, 11 with branch diff7h's distinct child keys, 13 with diff7g's keys, 16
 /// on branch diff7f, 46 on diff7e, 68 with the repair, 77 before it, reorders counted as window
 /// minus LIS; 188 before the alignment, with the looser count). A ratchet, not the goal: the goal is
 /// [`anonymous_edits_are_within_budget_strict`].
@@ -392,8 +392,8 @@ fn anonymous_edits_on_every_corpus_page_round_trip_exactly() {
     );
     if run.step == 1 && !run.ratios.is_empty() {
         assert!(
-            run.over_budget.len() <= 6,
-            "{} scenarios over budget (at most 6 expected):\n{}",
+            run.over_budget.len() <= 2,
+            "{} scenarios over budget (at most 2 expected):\n{}",
             run.over_budget.len(),
             run.over_budget.join("\n")
         );

@@ -914,8 +914,16 @@ impl<'a> Differ<'a> {
             "lighter pairs could outweigh a heavier one"
         );
         self.stats.compared += olds.len() * news.len();
-        let mut old_keys = SegmentKeys::of(self.old, &self.op, olds.iter().map(|&j| oc[j]));
-        let mut new_keys = SegmentKeys::of(self.new, &self.np, news.iter().map(|&k| nc[k]));
+        let old_nodes: SmallVec<[NodeId; 16]> = olds.iter().map(|&j| oc[j]).collect();
+        let new_nodes: SmallVec<[NodeId; 16]> = news.iter().map(|&k| nc[k]).collect();
+        let mut old_keys = SegmentKeys::of(self.old, &self.op, old_nodes.iter().copied());
+        let mut new_keys = SegmentKeys::of(self.new, &self.np, new_nodes.iter().copied());
+        SegmentKeys::add_descendants(
+            &mut old_keys,
+            (self.old, &self.op, &old_nodes),
+            &mut new_keys,
+            (self.new, &self.np, &new_nodes),
+        );
         SegmentKeys::keep_distinct_children(&mut old_keys, &mut new_keys);
         self.similar_work
             .set(self.similar_work.get() + old_keys.work + new_keys.work);
@@ -1705,25 +1713,10 @@ impl<'a> Differ<'a> {
     /// data while every fingerprint on the edited paths changes. Cost: at most
     /// [`DESCENDANT_SCAN`] descendants per side.
     fn descendants_alike(&self, o: NodeId, n: NodeId) -> bool {
-        fn bag(t: &Tree, p: &Projection<'_>, top: NodeId) -> SmallVec<[u64; 64]> {
-            let mut out = SmallVec::new();
-            let mut stack: SmallVec<[NodeId; 32]> = p.children(t, top).collect();
-            stack.reverse();
-            while let Some(x) = stack.pop() {
-                if out.len() == DESCENDANT_SCAN {
-                    break;
-                }
-                if !is_blank(t, x) {
-                    out.push(t.node(x).self_hash);
-                }
-                let at = stack.len();
-                stack.extend(p.children(t, x));
-                stack[at..].reverse();
-            }
-            crate::sort::sort_u64(&mut out);
-            out
-        }
-        let (a, b) = (bag(self.old, &self.op, o), bag(self.new, &self.np, n));
+        let (a, b) = (
+            descendant_data_bag(self.old, &self.op, o),
+            descendant_data_bag(self.new, &self.np, n),
+        );
         self.similar_work
             .set(self.similar_work.get() + a.len() + b.len());
         let shared = shared_sorted(&a, &b);
@@ -2090,6 +2083,15 @@ struct SegmentKeys {
     /// [`SegmentKeys::keep_distinct_children`], only the data that no other entry's children
     /// carry, on either side.
     children: Vec<Option<SmallVec<[u64; 8]>>>,
+    /// Own data of each entry's non-blank descendants ([`descendant_data_bag`]), filled by
+    /// [`SegmentKeys::add_descendants`] only for the entries it names (else `None`). After [`SegmentKeys::keep_distinct_children`], only the data that no
+    /// other entry's descendants carry, on either side: a caption's text or an image's
+    /// source that tells one slide of a gallery from the others when every slide's only
+    /// child is the same frame.
+    descendants: Vec<Option<SmallVec<[u64; 64]>>>,
+    /// Whether each entry's descendants bag holds all its non-blank descendants (fewer than
+    /// [`DESCENDANT_SCAN`]): a cut bag counts toward what is distinct but keys nothing.
+    descendants_whole: Vec<bool>,
     /// Child entries looked at.
     work: usize,
 }
@@ -2100,12 +2102,16 @@ impl SegmentKeys {
             selves: Vec::new(),
             self_counts: Default::default(),
             children: Vec::new(),
+            descendants: Vec::new(),
+            descendants_whole: Vec::new(),
             work: 0,
         };
         for x in entries {
             let Some(e) = t.element(x) else {
                 keys.selves.push(None);
                 keys.children.push(None);
+                keys.descendants.push(None);
+                keys.descendants_whole.push(false);
                 continue;
             };
             let own = (!e.attrs.is_empty()).then(|| t.node(x).self_hash);
@@ -2116,34 +2122,83 @@ impl SegmentKeys {
             let kids = child_data_bag(t, p, x);
             keys.work += kids.len();
             keys.children.push(Some(kids));
+            keys.descendants.push(None);
+            keys.descendants_whole.push(false);
         }
         keys
+    }
+
+    /// Fills the descendants bags of the entries whose own data the alignment has a choice
+    /// among (carried by both sides, by at least three entries in all); the others keep
+    /// `None`, as a pair between equal own data counted once per side has no rival.
+    fn add_descendants(
+        a: &mut SegmentKeys,
+        (ta, pa, xa): (&Tree, &Projection<'_>, &[NodeId]),
+        b: &mut SegmentKeys,
+        (tb, pb, xb): (&Tree, &Projection<'_>, &[NodeId]),
+    ) {
+        let choice = |h: &u64| {
+            let (x, y) = (
+                a.self_counts.get(h).copied().unwrap_or(0),
+                b.self_counts.get(h).copied().unwrap_or(0),
+            );
+            x > 0 && y > 0 && x + y >= 3
+        };
+        let wanted: (SmallVec<[bool; 16]>, SmallVec<[bool; 16]>) = (
+            a.selves
+                .iter()
+                .map(|s| s.as_ref().is_some_and(choice))
+                .collect(),
+            b.selves
+                .iter()
+                .map(|s| s.as_ref().is_some_and(choice))
+                .collect(),
+        );
+        for (keys, t, p, xs, wanted) in [(a, ta, pa, xa, &wanted.0), (b, tb, pb, xb, &wanted.1)] {
+            for (i, &x) in xs.iter().enumerate() {
+                if wanted[i] {
+                    let deep = descendant_data_bag(t, p, x);
+                    keys.work += deep.len();
+                    keys.descendants_whole[i] = deep.len() < DESCENDANT_SCAN;
+                    keys.descendants[i] = Some(deep);
+                }
+            }
+        }
     }
 
     /// Keeps in each entry's children bag only the own data that no other entry of the
     /// segment holds among its children, on either side: repeated blocks often repeat
     /// children too (the same script and comment in every cell), and shared by all, those
-    /// would key every block with every other one.
+    /// would key every block with every other one. Likewise for the descendants bags.
     fn keep_distinct_children(a: &mut SegmentKeys, b: &mut SegmentKeys) {
-        fn entries_holding(keys: &SegmentKeys) -> std::collections::HashMap<u64, u32> {
-            let mut m: std::collections::HashMap<u64, u32> = Default::default();
-            for bag in keys.children.iter().flatten() {
-                // Sorted: count each value once per entry.
-                for (i, v) in bag.iter().enumerate() {
-                    if i == 0 || bag[i - 1] != *v {
-                        *m.entry(*v).or_default() += 1;
+        fn keep_distinct<A: smallvec::Array<Item = u64>>(
+            a: &mut [Option<SmallVec<A>>],
+            b: &mut [Option<SmallVec<A>>],
+        ) {
+            fn entries_holding<A: smallvec::Array<Item = u64>>(
+                bags: &[Option<SmallVec<A>>],
+            ) -> std::collections::HashMap<u64, u32> {
+                let mut m: std::collections::HashMap<u64, u32> = Default::default();
+                for bag in bags.iter().flatten() {
+                    // Sorted: count each value once per entry.
+                    for (i, v) in bag.iter().enumerate() {
+                        if i == 0 || bag[i - 1] != *v {
+                            *m.entry(*v).or_default() += 1;
+                        }
                     }
                 }
+                m
             }
-            m
+            let (in_a, in_b) = (entries_holding(a), entries_holding(b));
+            let distinct = |v: &u64| {
+                in_a.get(v).copied().unwrap_or(0) <= 1 && in_b.get(v).copied().unwrap_or(0) <= 1
+            };
+            for bag in a.iter_mut().chain(b.iter_mut()).flatten() {
+                bag.retain(|v| distinct(v));
+            }
         }
-        let (in_a, in_b) = (entries_holding(a), entries_holding(b));
-        let distinct = |v: &u64| {
-            in_a.get(v).copied().unwrap_or(0) <= 1 && in_b.get(v).copied().unwrap_or(0) <= 1
-        };
-        for bag in a.children.iter_mut().chain(b.children.iter_mut()).flatten() {
-            bag.retain(|v| distinct(v));
-        }
+        keep_distinct(&mut a.children, &mut b.children);
+        keep_distinct(&mut a.descendants, &mut b.descendants);
     }
 
     /// Whether entry `a` of this side and entry `b` of `other` are keyed (see the type).
@@ -2155,7 +2210,21 @@ impl SegmentKeys {
         {
             return true;
         }
-        let (Some(x), Some(y)) = (&self.children[a], &other.children[b]) else {
+        if let (Some(x), Some(y)) = (&self.children[a], &other.children[b])
+            && bags_keyed(x, y)
+        {
+            return true;
+        }
+        // Below the children, only between entries of equal own data (a pair the
+        // alignment may make anyway): which of the equal blocks pairs with which.
+        if self.selves[a].is_none()
+            || self.selves[a] != other.selves[b]
+            || !self.descendants_whole[a]
+            || !other.descendants_whole[b]
+        {
+            return false;
+        }
+        let (Some(x), Some(y)) = (&self.descendants[a], &other.descendants[b]) else {
             return false;
         };
         bags_keyed(x, y)
@@ -2182,6 +2251,28 @@ fn child_data_bag(t: &Tree, p: &Projection<'_>, x: NodeId) -> SmallVec<[u64; 8]>
         .collect();
     crate::sort::sort_u64(&mut kids);
     kids
+}
+
+/// The own data (self hashes) of `top`'s non-blank descendants in pre-order, at most
+/// [`DESCENDANT_SCAN`] of them, sorted: what [`Differ::descendants_alike`] and
+/// [`SegmentKeys`] compare below the children.
+fn descendant_data_bag(t: &Tree, p: &Projection<'_>, top: NodeId) -> SmallVec<[u64; 64]> {
+    let mut out = SmallVec::new();
+    let mut stack: SmallVec<[NodeId; 32]> = p.children(t, top).collect();
+    stack.reverse();
+    while let Some(x) = stack.pop() {
+        if out.len() == DESCENDANT_SCAN {
+            break;
+        }
+        if !is_blank(t, x) {
+            out.push(t.node(x).self_hash);
+        }
+        let at = stack.len();
+        stack.extend(p.children(t, x));
+        stack[at..].reverse();
+    }
+    crate::sort::sort_u64(&mut out);
+    out
 }
 
 /// Two elements are keyed by their children when at least half of their children's own data
@@ -2934,6 +3025,49 @@ mod anonymous_tests {
         let to = first_box_moved_the_rest_edited_inside(repeated);
         let (m, _) = anon(&from, &to);
         assert_eq!(m, first_box_moved_the_rest_edited_inside_edits(repeated));
+    }
+
+    #[test]
+    #[cfg(feature = "full-diff")]
+    fn gallery_slides_are_told_apart_by_their_descendants() {
+        // A gallery: every slide's only child is the same frame, so neither the slides'
+        // own data nor their children's key them; only what the frames hold (an image's
+        // source, a caption) tells them apart. The third slide moved to the front and every
+        // frame gained a class: paired in order, each slide kept its place and the images
+        // and captions moved across the slides instead.
+        let slide = |k: &str, class: &str| {
+            format!(
+                "<div class=slide><div class=\"{class}\"><img src={k}.jpg>\
+                 <p class=cap>Caption {k}</p></div></div>"
+            )
+        };
+        let gallery = |keys: &[&str], class: &str| {
+            let slides: String = keys.iter().map(|k| slide(k, class)).collect();
+            format!("<div id=g>{slides}</div>")
+        };
+        let from = gallery(&["a", "b", "c", "d"], "frame");
+        let to = gallery(&["c", "a", "b", "d"], "frame on");
+        let (m, _) = anon(&from, &to);
+        let frame = |k: &str| {
+            format!(
+                "<div class=\"frame\"><img src=\"{k}.jpg\"><p class=\"cap\">Caption {k}</p></div>"
+            )
+        };
+        let old_slide = |k: &str| format!("<div class=\"slide\">{}</div>", frame(k));
+        let g: String = ["a", "b", "c", "d"].iter().map(|k| old_slide(k)).collect();
+        assert_eq!(
+            m,
+            [
+                format!(
+                    "move {} under <div id=\"g\">{g}</div> after nothing",
+                    old_slide("c")
+                ),
+                format!("set {} class=frame on", frame("c")),
+                format!("set {} class=frame on", frame("a")),
+                format!("set {} class=frame on", frame("b")),
+                format!("set {} class=frame on", frame("d")),
+            ]
+        );
     }
 
     #[test]
