@@ -413,7 +413,7 @@ fn anonymous_edits_on_every_corpus_page_round_trip_exactly() {
 /// anonymous_edits_are_within_budget_strict -- --ignored --nocapture` (about 6 minutes here on an
 /// idle machine; `SCENARIO_PAGE_STEP=16` for every 16th page).
 #[test]
-#[ignore = "not met yet: 6 of 1,028 corpus anonymous scenarios are over budget"]
+#[ignore = "not met yet: 2 of 1,028 corpus anonymous scenarios are over budget"]
 fn anonymous_edits_are_within_budget_strict() {
     let mut over = run_anonymous_hand_written().over_budget;
     let run = run_anonymous_scenarios();
