@@ -1469,7 +1469,7 @@ impl<'a> Differ<'a> {
         // New parents with an unmatched leaf child, by the leaf's kind ([`leaf_kind`]: a text or
         // comment, or an empty element of a name): an old leaf of that kind under their old
         // partner may still be updated in place there, so it is the last choice to take.
-        let mut open_parents: NodeMap<SmallVec<[u64; 2]>> = Default::default();
+        let mut open_parents: std::collections::HashSet<(u32, u64)> = Default::default();
         // How many unmatched anonymous new elements with children and attributes carry each own
         // hash (name and attributes): one unique on both sides is a moved container edited
         // inside. A bare name (`<ol>`) is no key: among the unmatched, one on each side is
@@ -1493,11 +1493,7 @@ impl<'a> Differ<'a> {
                     if self.np.children(self.new, n).next().is_none() {
                         *new_leaves.entry(self.new.node(n).tree_hash).or_default() += 1;
                         if let Some(p) = self.new.parent(n) {
-                            let kinds = open_parents.entry(p.0).or_default();
-                            let kind = leaf_kind(self.new, n);
-                            if !kinds.contains(&kind) {
-                                kinds.push(kind);
-                            }
+                            open_parents.insert((p.0, leaf_kind(self.new, n)));
                         }
                     }
                 }
@@ -1597,9 +1593,10 @@ impl<'a> Differ<'a> {
                                 let score = if old_parent == new_parent {
                                     2
                                 } else {
-                                    u8::from(!open_parents.get(&(old_parent - 1)).is_some_and(
-                                        |kinds| kinds.contains(&leaf_kind(self.old, o)),
-                                    ))
+                                    u8::from(
+                                        !open_parents
+                                            .contains(&(old_parent - 1, leaf_kind(self.old, o))),
+                                    )
                                 };
                                 if (score > 0 || take_ties)
                                     && best.is_none_or(|(_, b)| score > b)
